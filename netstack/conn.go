@@ -1,0 +1,354 @@
+package netstack
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/petrel-io/petrel/core/env"
+)
+
+const (
+	// readBufSize bounds one OnData. 32 KiB holds many small protocol messages per call
+	// without making each idle connection expensive.
+	readBufSize = 32 << 10
+	// maxSpareWriteBuf caps the write buffer kept for reuse, so that one burst to a slow
+	// peer does not pin megabytes for the rest of the connection's life.
+	maxSpareWriteBuf = 1 << 20
+	// closeLinger bounds each stage of a graceful close: sending what is queued, then
+	// waiting for the peer to close its side. Without it a peer that stops reading, or never
+	// closes, would keep the socket and its goroutines forever.
+	closeLinger = 10 * time.Second
+)
+
+// connState is the write side's lifecycle; it only moves forward.
+type connState int
+
+const (
+	connOpen     connState = iota
+	connClosing            // Write refused; the writer sends what is pending, then closes
+	connDraining           // FIN sent after the last byte; the reader discards input until EOF
+	connClosed             // socket closed; anything pending is dropped
+)
+
+// conn is one TCP connection. Two goroutines serve it: the reader, which alone delivers
+// events (so nothing can follow OnClose), and the writer, which owns the socket's write side.
+// Everything else talks to them through mu, the wake channel and the stopped flag.
+type conn struct {
+	nc            *net.TCPConn
+	local, remote string
+	readDone      chan struct{} // closed when the reader exits, for tests
+
+	// Event side. ex, h and readBuf are set once by Start, before the reader exists.
+	started       atomic.Bool
+	stopped       atomic.Bool // set by a local Close/Abort or by OnClose: no event may follow
+	ex            env.Executor
+	h             env.ConnHandler
+	readBuf       []byte
+	readN         int
+	handled       chan struct{} // a posted OnData signals here once readBuf may be reused
+	deliverDataFn func()        // c.deliverData, bound once instead of per read
+
+	// Write side, shared by Write, Close, Abort, the reader and the writer.
+	wake           chan struct{} // capacity 1: a pending wake-up already covers later writes
+	mu             sync.Mutex
+	state          connState
+	pending, spare []byte
+	inflight       int   // bytes of the batch the writer is sending now
+	brokenErr      error // why the connection broke, once it has
+	readerActive   bool  // the reader goroutine runs and has not settled yet
+	drainWaiters   []chan struct{}
+}
+
+func newConn(nc *net.TCPConn) *conn {
+	// The engine batches its own writes, so Nagle would only add latency to replies.
+	_ = nc.SetNoDelay(true) // cannot fail on a healthy socket; a broken one fails at I/O
+	c := &conn{
+		nc:       nc,
+		local:    nc.LocalAddr().String(),
+		remote:   nc.RemoteAddr().String(),
+		wake:     make(chan struct{}, 1),
+		readDone: make(chan struct{}),
+		handled:  make(chan struct{}, 1),
+	}
+	c.deliverDataFn = c.deliverData
+	// The writer starts now, not at Start, because the engine may write (a greeting, say)
+	// before it asks for events.
+	go c.writeLoop()
+	return c
+}
+
+// LocalAddr implements env.Conn.
+func (c *conn) LocalAddr() string { return c.local }
+
+// RemoteAddr implements env.Conn.
+func (c *conn) RemoteAddr() string { return c.remote }
+
+// Start implements env.Conn. Bytes that arrived before it wait in the kernel's buffer, so
+// starting the reader here delivers them first.
+func (c *conn) Start(ex env.Executor, h env.ConnHandler) {
+	env.Assertf(c.started.CompareAndSwap(false, true), "conn %s: Start called twice", c.remote)
+	c.ex, c.h = ex, h
+	c.readBuf = make([]byte, readBufSize)
+	c.mu.Lock()
+	c.readerActive = true
+	c.mu.Unlock()
+	go c.readLoop()
+}
+
+// readLoop hands each read to the executor and waits until the handler is done with it, so
+// one buffer serves the whole connection and a slow handler pushes back on the peer
+// through TCP flow control.
+func (c *conn) readLoop() {
+	defer close(c.readDone)
+	for {
+		n, err := c.nc.Read(c.readBuf)
+		if n > 0 && !c.stopped.Load() {
+			c.readN = n
+			c.ex.Post(c.deliverDataFn)
+			<-c.handled
+		}
+		if err != nil {
+			c.readEnded(err)
+			return
+		}
+	}
+}
+
+// deliverData runs on the executor. The stopped check is what makes a Close from the
+// executor final even when data was already queued behind it.
+func (c *conn) deliverData() {
+	defer func() { c.handled <- struct{}{} }() // even if the handler halts
+	if !c.stopped.Load() {
+		c.h.OnData(c.readBuf[:c.readN])
+	}
+}
+
+// readEnded settles the connection after its read side ended and posts the one OnClose.
+func (c *conn) readEnded(err error) {
+	reason := c.settleAfterRead(err)
+	if c.stopped.Load() {
+		return
+	}
+	c.ex.Post(func() {
+		if c.stopped.Swap(true) {
+			return // closed locally while OnClose was queued
+		}
+		c.h.OnClose(reason)
+	})
+}
+
+// settleAfterRead picks OnClose's reason. A write failure seen first wins, because it is why
+// the socket was closed under the reader. A clean EOF still lets queued bytes go out: the
+// peer may have shut down only its sending side.
+func (c *conn) settleAfterRead(err error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.readerActive = false
+	if c.state == connDraining {
+		c.closeLocked(nil) // the graceful close is complete (or its linger ran out)
+		return nil
+	}
+	if c.brokenErr != nil {
+		return c.brokenErr
+	}
+	if errors.Is(err, io.EOF) {
+		c.beginClosingLocked()
+		return nil
+	}
+	reason := classifyConnErr(err)
+	c.closeLocked(reason)
+	return reason
+}
+
+// Write implements env.Conn.
+func (c *conn) Write(p []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state != connOpen {
+		if c.brokenErr != nil {
+			return fmt.Errorf("write to %s: %w", c.remote, c.brokenErr)
+		}
+		return fmt.Errorf("write to %s: %w", c.remote, env.ErrConnClosed)
+	}
+	if len(p) == 0 {
+		return nil
+	}
+	c.pending = append(c.pending, p...)
+	c.wakeWriter()
+	return nil
+}
+
+// Buffered implements env.Conn. Bytes inside a write syscall that has not returned count as
+// buffered: a peer that stops reading holds them there.
+func (c *conn) Buffered() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.pending) + c.inflight
+}
+
+// Close implements env.Conn. It never blocks: the writer sends what is queued, then shuts
+// down the sending side, and the reader discards input until the peer closes too. Closing
+// the socket at once instead would make the kernel answer any unread input with a RST,
+// which can destroy the queued bytes at the peer before it reads them. Setting stopped
+// first is what guarantees no event after Close returns.
+func (c *conn) Close() error {
+	c.stopped.Store(true)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.beginClosingLocked()
+	return nil
+}
+
+// Abort implements env.Conn. A zero linger makes close send a RST instead of a FIN, so the
+// peer learns at once that the stream is incomplete.
+func (c *conn) Abort() {
+	c.stopped.Store(true)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state == connClosed {
+		return
+	}
+	_ = c.nc.SetLinger(0) // if it fails the peer sees a FIN; nothing better is possible
+	c.closeLocked(nil)
+}
+
+func (c *conn) beginClosingLocked() {
+	if c.state != connOpen {
+		return
+	}
+	c.state = connClosing
+	_ = c.nc.SetWriteDeadline(time.Now().Add(closeLinger)) // fails only if closed
+	c.wakeWriter()
+}
+
+// closeLocked closes the socket and drops what is pending. reason, if any, is kept for
+// later Writes and for the reader's OnClose.
+func (c *conn) closeLocked(reason error) {
+	if c.state == connClosed {
+		return
+	}
+	c.state = connClosed
+	c.pending, c.spare = nil, nil
+	if c.brokenErr == nil {
+		c.brokenErr = reason
+	}
+	_ = c.nc.Close() // unblocks the reader and the writer; its error says nothing new
+	c.notifyDrainedLocked()
+	c.wakeWriter()
+}
+
+func (c *conn) wakeWriter() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// writeLoop sleeps until woken, then sends everything pending.
+func (c *conn) writeLoop() {
+	for range c.wake {
+		if !c.flush() {
+			return
+		}
+	}
+}
+
+// flush sends batches until nothing is pending. It reports false once the writer is done
+// for good (socket closed).
+func (c *conn) flush() bool {
+	for {
+		buf, more := c.nextBatch()
+		if buf == nil {
+			return more
+		}
+		_, err := c.nc.Write(buf)
+		c.batchDone(buf)
+		if err != nil {
+			c.fail(err)
+			return false
+		}
+	}
+}
+
+// nextBatch swaps out everything pending as one batch: writes queued while the previous
+// batch was in the kernel go out together in one syscall. With nothing pending it returns
+// nil, and finishes a Close that was waiting for the queue to empty.
+func (c *conn) nextBatch() (buf []byte, more bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.state == connClosed:
+		return nil, false
+	case len(c.pending) > 0:
+		buf = c.pending
+		c.pending, c.spare = c.spare, nil
+		c.inflight = len(buf)
+		return buf, true
+	case c.state == connClosing:
+		c.finishClosingLocked()
+		return nil, false
+	}
+	c.notifyDrainedLocked()
+	return nil, true
+}
+
+// finishClosingLocked runs once everything queued has gone out. With a reader still
+// running (a local Close) it half-closes and lets the reader finish the job at the peer's
+// EOF; otherwise the peer has already closed its side, or no one reads, and the socket can
+// close now.
+func (c *conn) finishClosingLocked() {
+	if !c.readerActive {
+		c.closeLocked(nil)
+		return
+	}
+	c.state = connDraining
+	if err := c.nc.CloseWrite(); err != nil {
+		c.closeLocked(nil)
+		return
+	}
+	_ = c.nc.SetReadDeadline(time.Now().Add(closeLinger)) // fails only if closed
+	c.notifyDrainedLocked()
+}
+
+func (c *conn) batchDone(buf []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.inflight = 0
+	if c.state != connClosed && cap(buf) <= maxSpareWriteBuf {
+		c.spare = buf[:0]
+	}
+}
+
+// fail handles a write error: the connection is broken, and the reader (woken by the close)
+// reports it in OnClose.
+func (c *conn) fail(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closeLocked(classifyConnErr(err))
+}
+
+// whenDrained returns a channel closed once nothing is buffered (or the connection closed).
+// It lets tests wait for the writer without polling Buffered.
+func (c *conn) whenDrained() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan struct{})
+	if c.state == connClosed || len(c.pending)+c.inflight == 0 {
+		close(ch)
+		return ch
+	}
+	c.drainWaiters = append(c.drainWaiters, ch)
+	return ch
+}
+
+func (c *conn) notifyDrainedLocked() {
+	for _, ch := range c.drainWaiters {
+		close(ch)
+	}
+	c.drainWaiters = nil
+}

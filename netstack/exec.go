@@ -1,0 +1,116 @@
+package netstack
+
+import (
+	"os"
+	"sync"
+
+	"github.com/petrel-io/petrel/core/env"
+)
+
+// executors makes serial executors that share the node's logger and halt hook.
+type executors struct {
+	log  env.Logger
+	halt func(error)
+}
+
+// defaultHalt ends the process at once: a node that halts must not keep serving, and what it
+// has not synced must not be trusted. Code 2 is what an unrecovered panic exits with, so a
+// supervisor treats a halt like any other abnormal stop and restarts the node.
+func defaultHalt(error) { os.Exit(2) }
+
+func newExecutors(log env.Logger, halt func(error)) *executors {
+	if halt == nil {
+		halt = defaultHalt
+	}
+	return &executors{log: log, halt: halt}
+}
+
+// New implements env.Executors.
+func (x *executors) New(name string) env.Executor {
+	return &serial{name: name, owner: x}
+}
+
+// serial is a trampolined serial queue. It owns no goroutine: the goroutine whose Post finds
+// it idle becomes its drainer until the queue is empty. The draining flag is what keeps
+// functions from overlapping and what turns a Post from inside a running function into a
+// plain enqueue.
+type serial struct {
+	name  string
+	owner *executors
+
+	mu       sync.Mutex
+	queue    []func()
+	spare    []func() // the previous batch's slice, reused to avoid an allocation per batch
+	draining bool
+}
+
+// Post implements env.Executor.
+func (s *serial) Post(fn func()) {
+	env.Assertf(fn != nil, "executor %s: Post(nil)", s.name)
+	s.mu.Lock()
+	s.queue = append(s.queue, fn)
+	if s.draining {
+		s.mu.Unlock()
+		return
+	}
+	s.draining = true
+	s.mu.Unlock()
+	s.drain()
+}
+
+// drain runs batches until the queue is empty. It loops rather than recursing so that a long
+// chain of posts never grows the stack.
+func (s *serial) drain() {
+	for {
+		batch := s.take()
+		if batch == nil {
+			return
+		}
+		for i, fn := range batch {
+			batch[i] = nil // release the closure as soon as it has run
+			s.run(fn)
+		}
+		s.recycle(batch)
+	}
+}
+
+// take swaps the queue out, or clears the draining flag when there is nothing left. Both
+// happen under the lock so that a concurrent Post either sees draining set (and its function
+// is in a later batch) or sees it clear (and drains itself).
+func (s *serial) take() []func() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.queue) == 0 {
+		s.draining = false
+		return nil
+	}
+	batch := s.queue
+	s.queue, s.spare = s.spare, nil
+	return batch
+}
+
+func (s *serial) recycle(batch []func()) {
+	s.mu.Lock()
+	s.spare = batch[:0]
+	s.mu.Unlock()
+}
+
+// run calls fn, turning a halt into the host's fail-stop and letting every other panic crash
+// the process. The deferred handler re-panics from inside the panicking frames, so the crash
+// trace still shows where the original panic happened.
+func (s *serial) run(fn func()) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		if h, ok := r.(env.HaltError); ok {
+			s.owner.log.Logf(env.LevelError, "executor %s: %v", s.name, h)
+			s.owner.halt(h)
+			return
+		}
+		s.owner.log.Logf(env.LevelError, "executor %s: panic: %v", s.name, r)
+		panic(r)
+	}()
+	fn()
+}
