@@ -30,7 +30,7 @@ func (c *clock) AfterFunc(d time.Duration, ex env.Executor, fn func()) env.Timer
 		ex.Post(t.fire)
 		return t
 	}
-	t.rt = time.AfterFunc(d, func() { ex.Post(t.fire) })
+	t.rt = time.AfterFunc(d, func() { postInline(ex, t.fire) })
 	return t
 }
 

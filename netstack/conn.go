@@ -109,7 +109,7 @@ func (c *conn) readLoop() {
 		n, err := c.nc.Read(c.readBuf)
 		if n > 0 && !c.stopped.Load() {
 			c.readN = n
-			c.ex.Post(c.deliverDataFn)
+			postInline(c.ex, c.deliverDataFn)
 			<-c.handled
 		}
 		if err != nil {
@@ -134,7 +134,7 @@ func (c *conn) readEnded(err error) {
 	if c.stopped.Load() {
 		return
 	}
-	c.ex.Post(func() {
+	postInline(c.ex, func() {
 		if c.stopped.Swap(true) {
 			return // closed locally while OnClose was queued
 		}

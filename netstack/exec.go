@@ -30,10 +30,14 @@ func (x *executors) New(name string) env.Executor {
 	return &serial{name: name, owner: x}
 }
 
-// serial is a trampolined serial queue. It owns no goroutine: the goroutine whose Post finds
-// it idle becomes its drainer until the queue is empty. The draining flag is what keeps
-// functions from overlapping and what turns a Post from inside a running function into a
-// plain enqueue.
+// serial is a serial queue that owns no goroutine. Whoever finds it idle starts a drainer,
+// which runs batches until the queue is empty. The draining flag keeps functions from
+// overlapping and turns a Post from inside a running function into a plain enqueue.
+//
+// Post hands the drain to a new goroutine: draining on the poster's goroutine would run other
+// actors' code while the poster may hold locks, which deadlocks or stalls it. netstack's own
+// goroutines (readers, dialers, acceptors, timers), which hold nothing, drain inline through
+// postInline and save the hand-off on the hot read path.
 type serial struct {
 	name  string
 	owner *executors
@@ -46,16 +50,39 @@ type serial struct {
 
 // Post implements env.Executor.
 func (s *serial) Post(fn func()) {
-	env.Assertf(fn != nil, "executor %s: Post(nil)", s.name)
-	s.mu.Lock()
-	s.queue = append(s.queue, fn)
-	if s.draining {
-		s.mu.Unlock()
+	if s.enqueue(fn) {
+		go s.drain()
+	}
+}
+
+// postInline queues fn and, if the executor was idle, drains it on the calling goroutine.
+// Only goroutines that hold no locks and run no executor's functions may use it.
+func (s *serial) postInline(fn func()) {
+	if s.enqueue(fn) {
+		s.drain()
+	}
+}
+
+// postInline posts fn to ex from one of netstack's own goroutines.
+func postInline(ex env.Executor, fn func()) {
+	if s, ok := ex.(*serial); ok {
+		s.postInline(fn)
 		return
 	}
+	ex.Post(fn)
+}
+
+// enqueue adds fn and reports whether the caller must start draining.
+func (s *serial) enqueue(fn func()) bool {
+	env.Assertf(fn != nil, "executor %s: Post(nil)", s.name)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.queue = append(s.queue, fn)
+	if s.draining {
+		return false
+	}
 	s.draining = true
-	s.mu.Unlock()
-	s.drain()
+	return true
 }
 
 // drain runs batches until the queue is empty. It loops rather than recursing so that a long

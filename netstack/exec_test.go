@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/petrel-io/petrel/core/env"
 )
@@ -94,19 +95,41 @@ func TestExecutorHaltCallsHook(t *testing.T) {
 	runOn(t, ex, func() {})
 }
 
-// Any other panic is not swallowed: it reaches the goroutine draining the executor.
+// Any other panic is not swallowed: it reaches the goroutine draining the executor (so a
+// Post's drainer crashes the process, as an unrecovered panic should).
 func TestExecutorRepanicsOtherPanics(t *testing.T) {
 	e, logs := newTestEnv(t)
 	ex := e.Exec.New("boom")
 	var recovered any
 	func() {
 		defer func() { recovered = recover() }()
-		ex.Post(func() { panic("boom") }) // idle executor: this goroutine drains it
+		postInline(ex, func() { panic("boom") }) // idle executor: this goroutine drains it
 	}()
 	if recovered != "boom" {
 		t.Fatalf("recovered %v, want boom", recovered)
 	}
 	if !strings.Contains(logs.String(), "executor boom: panic: boom") {
 		t.Fatalf("log = %q", logs.String())
+	}
+}
+
+// Post must not run another executor's functions on the poster's goroutine: the poster may
+// hold a lock those functions need.
+func TestPostDoesNotRunInline(t *testing.T) {
+	e, _ := newTestEnv(t)
+	ex := e.Exec.New("other")
+	var mu sync.Mutex
+	done := make(chan struct{})
+	mu.Lock()
+	ex.Post(func() {
+		mu.Lock() // would deadlock if run inline by the poster, which holds mu
+		mu.Unlock()
+		close(done)
+	})
+	mu.Unlock()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("posted function never ran")
 	}
 }

@@ -44,11 +44,11 @@ func (n *osNet) Dial(addr string, timeout time.Duration, ex env.Executor, done f
 		nc, err := d.Dial("tcp", addr)
 		if err != nil {
 			err = classifyDialErr(err)
-			ex.Post(func() { done(nil, err) })
+			postInline(ex, func() { done(nil, err) })
 			return
 		}
 		c := newConn(nc.(*net.TCPConn))
-		ex.Post(func() { done(c, nil) })
+		postInline(ex, func() { done(c, nil) })
 	}()
 }
 
@@ -88,7 +88,7 @@ func (l *listener) acceptLoop() {
 		}
 		backoff = acceptBackoffMin
 		c := newConn(nc.(*net.TCPConn))
-		l.ex.Post(func() { l.deliver(c) })
+		postInline(l.ex, func() { l.deliver(c) })
 	}
 }
 

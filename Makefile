@@ -1,0 +1,62 @@
+# Petrel's build. `make run` starts a server; `make test` is what CI runs.
+GO        ?= go
+SIM_SEEDS ?= 200
+SWEEP_SEEDS ?= 5000
+FUZZ_TIME ?= 60s
+FUZZ_BRIEF ?= 5s
+DATA_DIR  ?= ./data
+FUZZ_TARGETS = $(shell grep -ho '^func Fuzz[A-Za-z0-9_]*' fuzz/*_test.go | sed 's/^func //')
+
+.PHONY: build run test vet tidy unit race sim sim-sweep fuzz fuzz-brief bench lint clean
+
+build:
+	$(GO) build -o bin/petrel ./cmd/petrel
+	$(GO) build -o bin/petrel-sim ./cmd/petrel-sim
+
+## run: one node, JetStream on, data in $(DATA_DIR)
+run: build
+	./bin/petrel -js -sd $(DATA_DIR)
+
+## test: everything CI checks, bounded to a few minutes on 2 cores
+test: vet tidy unit race sim fuzz-brief
+
+vet:
+	$(GO) vet ./...
+
+## tidy: the source-reading test that keeps deterministic packages deterministic
+tidy:
+	$(GO) test -count=1 -run 'TestDeterministicPackagesStayDeterministic|TestTidyCatches' ./core/
+
+## unit: all tests, with expensive invariants compiled in
+unit:
+	$(GO) test -count=1 -tags invariants ./...
+
+## race: the packages where real goroutines meet, under the race detector
+race:
+	$(GO) test -count=1 -race ./netstack/... ./server/... ./cmd/...
+
+## sim: a bounded seed sweep of every workload (pinned regression seeds first)
+sim:
+	$(GO) run -tags invariants ./cmd/petrel-sim -seeds $(SIM_SEEDS)
+
+## sim-sweep: the long sweep
+sim-sweep:
+	$(GO) run -tags invariants ./cmd/petrel-sim -seeds $(SWEEP_SEEDS) -from 100000
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzzing $$t for $(FUZZ_TIME)"; \
+		$(GO) test ./fuzz/ -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZ_TIME) || exit 1; \
+	done
+
+fuzz-brief:
+	@$(MAKE) --no-print-directory fuzz FUZZ_TIME=$(FUZZ_BRIEF)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./sim/...
+
+lint: vet tidy
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+clean:
+	rm -rf bin $(DATA_DIR)

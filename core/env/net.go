@@ -1,0 +1,71 @@
+package env
+
+import (
+	"errors"
+	"time"
+)
+
+// Errors a connection's OnClose or a dial may report, classified for errors.Is.
+var (
+	// ErrReset: the peer reset the connection, or it broke (ECONNRESET, EPIPE).
+	ErrReset = errors.New("connection reset")
+	// ErrRefused: nothing listens at the address.
+	ErrRefused = errors.New("connection refused")
+	// ErrTimeout: a dial or an unacknowledged send timed out.
+	ErrTimeout = errors.New("connection timed out")
+	// ErrConnClosed: the connection was closed locally.
+	ErrConnClosed = errors.New("use of closed connection")
+)
+
+// Net opens TCP listeners and connections. Addresses are "host:port".
+type Net interface {
+	// Listen starts accepting connections on addr (":0" picks a free port; see
+	// Listener.Addr). Each accepted connection is passed to accept, posted to ex. The engine
+	// calls Conn.Start on it to receive its events.
+	Listen(addr string, ex Executor, accept func(Conn)) (Listener, error)
+	// Dial connects to addr and posts done to ex with the connection or an error
+	// (ErrRefused, ErrTimeout after timeout, or another).
+	Dial(addr string, timeout time.Duration, ex Executor, done func(Conn, error))
+}
+
+// Listener is an open listening socket.
+type Listener interface {
+	// Addr is the address it listens on, with the port resolved.
+	Addr() string
+	// Close stops accepting. Connections already passed to accept are unaffected; any the
+	// OS accepted but not yet passed on are reset.
+	Close() error
+}
+
+// Conn is one TCP connection. Its methods are safe to call from any executor.
+type Conn interface {
+	// Start begins delivering the connection's events to h, each posted to ex. Bytes that
+	// arrived before Start are delivered first. Start is called once.
+	Start(ex Executor, h ConnHandler)
+	// Write queues a copy of p for sending and returns without blocking. It fails only when
+	// the connection is closed or broken; bytes it accepted may still be lost if the
+	// connection breaks later.
+	Write(p []byte) error
+	// Buffered reports how many bytes Write accepted that have not yet been handed to the
+	// network; a growing value means the peer or the path is slow.
+	Buffered() int
+	// Close sends what is queued, then closes. After Close returns, called from the executor
+	// given to Start, no further event is delivered. Close is idempotent.
+	Close() error
+	// Abort drops what is queued and resets the connection at once.
+	Abort()
+	// LocalAddr and RemoteAddr are "host:port".
+	LocalAddr() string
+	RemoteAddr() string
+}
+
+// ConnHandler receives a connection's events, on the executor given to Conn.Start.
+type ConnHandler interface {
+	// OnData delivers bytes in order. p is valid only during the call; the handler copies
+	// what it keeps. The stream may be cut anywhere: a message can span many calls.
+	OnData(p []byte)
+	// OnClose is the last event: err is nil when the peer closed cleanly, otherwise why the
+	// connection ended (ErrReset, ErrTimeout, ...). It is not delivered after a local Close.
+	// A peer's close ends the whole connection: Write fails once OnClose is on its way.
+	OnClose(err error)
+}

@@ -1,0 +1,3 @@
+module github.com/petrel-io/petrel
+
+go 1.26

@@ -1,0 +1,248 @@
+package sim
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/petrel-io/petrel/core/env"
+)
+
+// conn is one simulated TCP connection: two ends, each sending on its own stream.
+type conn struct {
+	id   int
+	ends [2]*connEnd // 0 dialed, 1 accepted
+}
+
+// connEnd is one side of a connection, owned by one incarnation of a node. It implements
+// env.Conn.
+type connEnd struct {
+	c    *conn
+	side int
+	p    *proc
+	addr string
+	out  *stream
+
+	ex      env.Executor
+	h       env.ConnHandler
+	early   [][]byte // data that arrived before Start
+	started bool
+	// closed: closed or aborted locally, or the process died. Posted events check it when
+	// they run, so nothing is delivered after a local Close.
+	closed bool
+	// done: the network ended the connection (FIN, reset, timeout); OnClose is posted, or
+	// waits for Start in endErr.
+	done    bool
+	endErr  error
+	endWait bool
+}
+
+// stream is one direction of a connection. Bytes wait in queued (counted by Buffered) until
+// the window has room and the link is open; then they leave in chunks of drawn sizes and
+// arrive in order after the link's latency.
+type stream struct {
+	nw       *Network
+	from, to *connEnd
+	queued   []byte
+	inflight int
+	last     time.Duration // arrival time of the newest packet: arrivals strictly increase
+	finWant  bool          // Close asked for a FIN after the queue drains
+	finSent  bool
+	stalled  bool // a half-open path: everything sent from now on vanishes
+	unacked  bool // bytes vanished into a dead machine: the sender will time out
+	waitFrom time.Duration
+	waiting  bool // a user-timeout check is scheduled
+	dead     bool
+}
+
+func (nw *Network) connect(dialerProc *proc, l *listener) (dialer, acceptor *connEnd) {
+	nw.conns++
+	c := &conn{id: nw.conns}
+	dn := dialerProc.node
+	dialer = &connEnd{c: c, side: 0, p: dialerProc, addr: fmt.Sprintf("%s:%d", dn.Name, nw.nextPort(dn.Index))}
+	acceptor = &connEnd{c: c, side: 1, p: l.p, addr: l.addr}
+	c.ends = [2]*connEnd{dialer, acceptor}
+	dialer.out = &stream{nw: nw, from: dialer, to: acceptor}
+	acceptor.out = &stream{nw: nw, from: acceptor, to: dialer}
+	nw.streams = append(nw.streams, dialer.out, acceptor.out)
+	dialerProc.conns = append(dialerProc.conns, dialer)
+	l.p.conns = append(l.p.conns, acceptor)
+	return dialer, acceptor
+}
+
+func (e *connEnd) node() int         { return e.p.node.Index }
+func (e *connEnd) peer() *connEnd    { return e.c.ends[1-e.side] }
+func (e *connEnd) LocalAddr() string { return e.addr }
+func (e *connEnd) RemoteAddr() string {
+	return e.peer().addr
+}
+
+func (e *connEnd) Start(ex env.Executor, h env.ConnHandler) {
+	env.Assertf(!e.started, "sim: conn %d side %d started twice", e.c.id, e.side)
+	e.started, e.ex, e.h = true, ex, h
+	for _, chunk := range e.early {
+		e.post(chunk)
+	}
+	e.early = nil
+	if e.endWait {
+		e.endWait = false
+		e.postEnd()
+	}
+}
+
+func (e *connEnd) Write(p []byte) error {
+	if e.closed || e.done {
+		return fmt.Errorf("sim: write conn %d: %w", e.c.id, env.ErrConnClosed)
+	}
+	e.out.queued = append(e.out.queued, p...)
+	e.out.pump()
+	return nil
+}
+
+func (e *connEnd) Buffered() int { return len(e.out.queued) }
+
+func (e *connEnd) Close() error {
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	e.out.finWant = true
+	e.out.pump()
+	return nil
+}
+
+func (e *connEnd) Abort() {
+	if e.closed {
+		return
+	}
+	e.closed = true
+	e.out.kill()
+	e.out.nw.sendReset(e.node(), e.peer(), env.ErrReset)
+}
+
+// broken ends the connection from the network's side: a reset or a timeout.
+func (e *connEnd) broken(why error) { e.end(why) }
+
+// end records that the network ended the connection and posts OnClose (at Start, if the
+// engine has not started the connection yet).
+func (e *connEnd) end(why error) {
+	if e.closed || e.done {
+		return
+	}
+	e.done, e.endErr = true, why
+	e.out.kill()
+	if !e.started {
+		e.endWait = true
+		return
+	}
+	e.postEnd()
+}
+
+func (e *connEnd) postEnd() {
+	why := e.endErr
+	e.ex.Post(func() {
+		if !e.closed {
+			e.closed = true
+			e.h.OnClose(why)
+		}
+	})
+}
+
+// post hands a chunk to the handler on its executor. The closed check runs when the
+// function does, so a local Close on the executor stops everything still queued.
+func (e *connEnd) post(chunk []byte) {
+	e.ex.Post(func() {
+		if !e.closed {
+			e.h.OnData(chunk)
+		}
+	})
+}
+
+// arrive receives a chunk from the network; it reports false when nobody took it because
+// the receiving machine is down (the sender will hear nothing).
+func (e *connEnd) arrive(chunk []byte) bool {
+	if e.closed || e.done {
+		if !e.p.node.Up() {
+			return false
+		}
+		// A live kernel answers data for a closed socket with a reset.
+		e.out.nw.sendReset(e.node(), e.peer(), env.ErrReset)
+		return true
+	}
+	if !e.started {
+		e.early = append(e.early, chunk)
+		return true
+	}
+	e.post(chunk)
+	return true
+}
+
+func (e *connEnd) arriveFin() { e.end(nil) }
+
+// kill stops a stream for good: nothing more leaves.
+func (s *stream) kill() {
+	s.dead = true
+	s.queued = nil
+}
+
+// pump sends what the window and the link allow.
+func (s *stream) pump() {
+	nw := s.nw
+	prof := &nw.w.Profile
+	from, to := s.from.node(), s.to.node()
+	if s.dead {
+		return
+	}
+	if nw.links[from][to].blocked || s.stalled {
+		if (len(s.queued) > 0 || s.unacked) && !s.waiting {
+			s.waiting, s.waitFrom = true, nw.w.sched.now
+			nw.w.sched.schedule(nw.w.sched.now+prof.UserTimeout, kindReset, from, int64(s.from.c.id), s.checkTimeout)
+		}
+		return
+	}
+	s.waiting = false
+	for len(s.queued) > 0 && s.inflight < prof.Window {
+		n := prof.drawChunk(nw.w.rng, len(s.queued), prof.Window-s.inflight)
+		chunk := s.queued[:n:n]
+		s.queued = s.queued[n:]
+		if len(s.queued) == 0 {
+			s.queued = nil
+		}
+		s.inflight += n
+		at := s.nextArrival()
+		to := s.to
+		nw.w.sched.schedule(at, kindDeliver, to.node(), int64(n), func() {
+			s.inflight -= n
+			if !to.arrive(chunk) {
+				s.stalled, s.unacked = true, true
+			}
+			s.pump()
+		})
+	}
+	if len(s.queued) == 0 && s.finWant && !s.finSent {
+		s.finSent = true
+		to := s.to
+		nw.w.sched.schedule(s.nextArrival(), kindFin, to.node(), int64(s.from.c.id), to.arriveFin)
+	}
+}
+
+func (s *stream) nextArrival() time.Duration {
+	at := s.nw.w.sched.now + s.nw.latency(s.from.node(), s.to.node())
+	if at <= s.last {
+		at = s.last + 1
+	}
+	s.last = at
+	return at
+}
+
+// checkTimeout fails the sender if its bytes have waited a whole user timeout.
+func (s *stream) checkTimeout() {
+	if s.dead || !s.waiting {
+		return
+	}
+	nw := s.nw
+	if nw.w.sched.now-s.waitFrom < nw.w.Profile.UserTimeout {
+		return
+	}
+	s.waiting = false
+	s.from.broken(fmt.Errorf("sim: conn %d: %w", s.from.c.id, env.ErrTimeout))
+}

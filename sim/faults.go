@@ -1,0 +1,136 @@
+package sim
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/petrel-io/petrel/core/env"
+)
+
+// injector turns a Profile into fault events while faults are on. Each class is a Poisson
+// process drawn from the world's generator.
+type injector struct {
+	w     *World
+	on    bool
+	until time.Duration
+}
+
+func newInjector(w *World) *injector { return &injector{w: w} }
+
+// StartFaults turns the profile's faults on until virtual time until.
+func (w *World) StartFaults(until time.Duration) {
+	f := w.faults
+	f.on, f.until = true, until
+	p := &w.Profile
+	f.every(p.PartitionRate, f.partition)
+	f.every(p.ResetRate, func() { w.net.ResetRandom() })
+	f.every(p.StallRate, func() { w.net.StallRandom() })
+	f.every(p.CrashRate, f.crash)
+	f.every(p.NoSpaceRate, f.fillDisk)
+	f.every(p.BitFlipRate, f.bitFlip)
+	f.every(p.ClockJumpRate, f.clockJump)
+}
+
+// StopFaults ends the fault phase: partitions heal, stalls clear, disk faults stop and every
+// down node restarts, so the liveness phase starts from a whole cluster.
+func (w *World) StopFaults() {
+	f := w.faults
+	f.on = false
+	w.Profile.WriteEIOProb, w.Profile.SyncEIOProb = 0, 0
+	w.net.HealAll()
+	for _, n := range w.nodes {
+		n.Disk.SetFull(false)
+		n.Disk.failNext = map[string]error{}
+		if !n.Up() {
+			n.Restart()
+		}
+	}
+	w.trace.note(w.sched.now, kindFault, -1, "faults off")
+}
+
+// every runs fn at the events of a Poisson process of the given rate while faults are on.
+func (f *injector) every(rate float64, fn func()) {
+	if rate <= 0 {
+		return
+	}
+	var tick func()
+	tick = func() {
+		if !f.on || f.w.sched.now >= f.until {
+			return
+		}
+		fn()
+		f.schedule(nextIn(f.w.rng, rate), tick)
+	}
+	f.schedule(nextIn(f.w.rng, rate), tick)
+}
+
+func (f *injector) schedule(d time.Duration, fn func()) {
+	f.w.sched.schedule(f.w.sched.now+d, kindFault, -1, 0, fn)
+}
+
+func (f *injector) partition() {
+	w := f.w
+	n := len(w.nodes)
+	if n < 2 {
+		return
+	}
+	a := w.rng.Intn(n)
+	b := (a + 1 + w.rng.Intn(n-1)) % n
+	oneWay := env.Chance(w.rng, w.Profile.PartitionOneWay)
+	if w.rng.Intn(4) == 0 {
+		w.net.Isolate(a)
+	} else {
+		w.net.Partition(a, b, oneWay)
+	}
+	d := time.Duration(env.Between(w.rng, int64(w.Profile.PartitionDuration[0]), int64(w.Profile.PartitionDuration[1])))
+	f.schedule(d, func() {
+		if f.on {
+			w.net.HealAll()
+		}
+	})
+}
+
+func (f *injector) crash() {
+	w := f.w
+	var candidates []*Node
+	for _, n := range w.nodes {
+		if n.Config.Crashable && n.Up() {
+			candidates = append(candidates, n)
+		}
+	}
+	if len(candidates) == 0 {
+		return
+	}
+	n := candidates[w.rng.Intn(len(candidates))]
+	n.crash(env.Chance(w.rng, w.Profile.MachineCrashProb))
+	f.schedule(w.Profile.RestartDelay(w.rng), func() {
+		if f.on {
+			n.Restart()
+		}
+	})
+}
+
+func (f *injector) fillDisk() {
+	w := f.w
+	n := w.nodes[w.rng.Intn(len(w.nodes))]
+	n.Disk.SetFull(true)
+	n.Disk.note("disk full")
+	f.schedule(time.Duration(env.Between(w.rng, 10, 2000))*time.Millisecond, func() {
+		n.Disk.SetFull(false)
+		n.Disk.note("disk has room")
+	})
+}
+
+func (f *injector) bitFlip() {
+	w := f.w
+	n := w.nodes[w.rng.Intn(len(w.nodes))]
+	n.Disk.FlipBit()
+}
+
+func (f *injector) clockJump() {
+	w := f.w
+	n := w.nodes[w.rng.Intn(len(w.nodes))]
+	max := int64(w.Profile.SkewMax)
+	n.jumps += time.Duration(env.Between(w.rng, -max, max))
+	w.trace.note(w.sched.now, kindFault, int32(n.Index), fmt.Sprintf("clock jump to skew %v", n.skew+n.jumps))
+}

@@ -1,0 +1,32 @@
+package workload
+
+import (
+	"sort"
+
+	"github.com/petrel-io/petrel/sim"
+)
+
+// constructors make a fresh workload per run: workloads keep the run's history.
+var constructors = map[string]func() sim.Workload{
+	"echo":    func() sim.Workload { return &Echo{} },
+	"counter": func() sim.Workload { return &Counter{} },
+}
+
+// Names lists the registered workloads, sorted.
+func Names() []string {
+	names := make([]string, 0, len(constructors))
+	for name := range constructors {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// New returns a fresh instance of the named workload, or false.
+func New(name string) (sim.Workload, bool) {
+	make, ok := constructors[name]
+	if !ok {
+		return nil, false
+	}
+	return make(), true
+}
