@@ -1,6 +1,7 @@
 package netstack
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +41,9 @@ const (
 // Everything else talks to them through mu, the wake channel and the stopped flag.
 type conn struct {
 	nc            *net.TCPConn
+	rw            net.Conn // what I/O goes through: nc, or a TLS session over it (guarded by mu)
+	tlsVersion    string   // set with rw by StartTLS
+	tlsCipher     string
 	local, remote string
 	readDone      chan struct{} // closed when the reader exits, for tests
 
@@ -62,6 +66,7 @@ type conn struct {
 	brokenErr      error // why the connection broke, once it has
 	readerActive   bool  // the reader goroutine runs and has not settled yet
 	drainWaiters   []chan struct{}
+	writeDeadline  atomic.Int64 // a time.Duration; 0 means none
 }
 
 func newConn(nc *net.TCPConn) *conn {
@@ -69,6 +74,7 @@ func newConn(nc *net.TCPConn) *conn {
 	_ = nc.SetNoDelay(true) // cannot fail on a healthy socket; a broken one fails at I/O
 	c := &conn{
 		nc:       nc,
+		rw:       nc,
 		local:    nc.LocalAddr().String(),
 		remote:   nc.RemoteAddr().String(),
 		wake:     make(chan struct{}, 1),
@@ -105,8 +111,9 @@ func (c *conn) Start(ex env.Executor, h env.ConnHandler) {
 // through TCP flow control.
 func (c *conn) readLoop() {
 	defer close(c.readDone)
+	rw := c.ioConn()
 	for {
-		n, err := c.nc.Read(c.readBuf)
+		n, err := rw.Read(c.readBuf)
 		if n > 0 && !c.stopped.Load() {
 			c.readN = n
 			postInline(c.ex, c.deliverDataFn)
@@ -191,6 +198,9 @@ func (c *conn) Buffered() int {
 	return len(c.pending) + c.inflight
 }
 
+// SetWriteDeadline implements env.Conn: each batch the writer sends must go out within d.
+func (c *conn) SetWriteDeadline(d time.Duration) { c.writeDeadline.Store(int64(d)) }
+
 // Close implements env.Conn. It never blocks: the writer sends what is queued, then shuts
 // down the sending side, and the reader discards input until the peer closes too. Closing
 // the socket at once instead would make the kernel answer any unread input with a RST,
@@ -266,7 +276,12 @@ func (c *conn) flush() bool {
 		if buf == nil {
 			return more
 		}
-		_, err := c.nc.Write(buf)
+		rw := c.ioConn()
+		if d := time.Duration(c.writeDeadline.Load()); d > 0 {
+			// A failure here surfaces at the Write below.
+			_ = rw.SetWriteDeadline(time.Now().Add(d))
+		}
+		_, err := rw.Write(buf)
 		c.batchDone(buf)
 		if err != nil {
 			c.fail(err)
@@ -307,7 +322,13 @@ func (c *conn) finishClosingLocked() {
 		return
 	}
 	c.state = connDraining
-	if err := c.nc.CloseWrite(); err != nil {
+	var err error
+	if tc, ok := c.rw.(*tls.Conn); ok {
+		err = tc.CloseWrite() // close_notify, then the TCP half-close
+	} else {
+		err = c.nc.CloseWrite()
+	}
+	if err != nil {
 		c.closeLocked(nil)
 		return
 	}
@@ -330,6 +351,42 @@ func (c *conn) fail(err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closeLocked(classifyConnErr(err))
+}
+
+// ioConn is the connection I/O goes through.
+func (c *conn) ioConn() net.Conn {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rw
+}
+
+// StartTLS implements env.TLSConn: once everything queued (the INFO) has been sent, it runs
+// the server side of a TLS handshake and switches the connection's I/O to the session.
+func (c *conn) StartTLS(cfg *tls.Config, timeout time.Duration, ex env.Executor, done func(error)) {
+	env.Assertf(!c.started.Load(), "conn %s: StartTLS after Start", c.remote)
+	go func() {
+		<-c.whenDrained()
+		tc := tls.Server(c.nc, cfg)
+		_ = tc.SetDeadline(time.Now().Add(timeout)) // a failure shows in the handshake
+		err := tc.Handshake()
+		_ = tc.SetDeadline(time.Time{})
+		if err == nil {
+			st := tc.ConnectionState()
+			c.mu.Lock()
+			c.rw, c.tlsVersion, c.tlsCipher = tc, tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite)
+			c.mu.Unlock()
+		} else {
+			err = fmt.Errorf("tls handshake with %s: %w", c.remote, err)
+		}
+		postInline(ex, func() { done(err) })
+	}()
+}
+
+// TLSState implements env.TLSConn.
+func (c *conn) TLSState() (version, cipher string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tlsVersion, c.tlsCipher
 }
 
 // whenDrained returns a channel closed once nothing is buffered (or the connection closed).

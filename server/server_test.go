@@ -3,7 +3,6 @@ package server
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"io"
 	"net"
 	"os/exec"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/petrel-io/petrel/core"
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/netstack"
 )
@@ -69,12 +69,17 @@ func waitLine(t *testing.T, lines <-chan string, want string) string {
 	}
 }
 
-// expectEOF reads from nc until the server closes it, failing on anything else.
+// expectEOF reads from nc until the server closes it; the protocol's INFO and PINGs may
+// come first, but nothing may be left unread at EOF but whole lines.
 func expectEOF(t *testing.T, nc net.Conn) {
 	t.Helper()
 	must(t, nc.SetReadDeadline(time.Now().Add(testTimeout)))
-	if n, err := nc.Read(make([]byte, 1)); n != 0 || !errors.Is(err, io.EOF) {
-		t.Fatalf("read after shutdown = %d, %v; want io.EOF", n, err)
+	got, err := io.ReadAll(nc)
+	if err != nil {
+		t.Fatalf("read until shutdown: %v (after %q)", err, got)
+	}
+	if len(got) > 0 && !strings.HasSuffix(string(got), "\r\n") {
+		t.Fatalf("connection ended mid-line: %q", got)
 	}
 }
 
@@ -88,7 +93,7 @@ func must(t *testing.T, err error) {
 func TestNewRejectsBadPort(t *testing.T) {
 	e := netstack.NewEnv("t", netstack.Options{LogWriter: io.Discard})
 	for _, port := range []int{-2, 65536} {
-		if _, err := New(Options{Port: port}, e); err == nil {
+		if _, err := New(Options{Core: core.Options{Port: port}}, e); err == nil {
 			t.Errorf("port %d accepted", port)
 		}
 	}
@@ -114,7 +119,7 @@ func TestServerStartAcceptShutdown(t *testing.T) {
 		LogLevel:  env.LevelDebug,
 		Halt:      func(err error) { t.Errorf("halt: %v", err) },
 	})
-	s, err := New(Options{Host: "127.0.0.1"}, e)
+	s, err := New(Options{Core: core.Options{Host: "127.0.0.1"}}, e)
 	must(t, err)
 	must(t, s.Start())
 	addr := s.Addr()
@@ -126,15 +131,15 @@ func TestServerStartAcceptShutdown(t *testing.T) {
 
 	leaver, err := net.Dial("tcp", addr)
 	must(t, err)
-	waitLine(t, logs.lines, "Client connection created from "+leaver.LocalAddr().String())
+	waitLine(t, logs.lines, leaver.LocalAddr().String()+" - cid:1 - Client connection created")
 	must(t, leaver.Close())
-	waitLine(t, logs.lines, leaver.LocalAddr().String()+" - Client connection closed")
+	waitLine(t, logs.lines, leaver.LocalAddr().String()+" - cid:1 - Client connection closed")
 
 	stayer, err := net.Dial("tcp", addr)
 	must(t, err)
 	defer stayer.Close()
-	waitLine(t, logs.lines, "Client connection created from "+stayer.LocalAddr().String())
-	_, err = stayer.Write([]byte("CONNECT {}\r\n")) // ignored for now, but must not break anything
+	waitLine(t, logs.lines, stayer.LocalAddr().String()+" - cid:2 - Client connection created")
+	_, err = stayer.Write([]byte("CONNECT {\"verbose\":false}\r\n"))
 	must(t, err)
 
 	s.Shutdown()
@@ -204,7 +209,7 @@ func TestBinaryStartsAndStopsOnSIGTERM(t *testing.T) {
 	nc, err := net.Dial("tcp", "127.0.0.1:"+port)
 	must(t, err)
 	defer nc.Close()
-	waitLine(t, lines, "Client connection created from "+nc.LocalAddr().String())
+	waitLine(t, lines, nc.LocalAddr().String()+" - cid:1 - Client connection created")
 
 	must(t, cmd.Process.Signal(syscall.SIGTERM))
 	expectEOF(t, nc)

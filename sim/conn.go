@@ -52,6 +52,15 @@ type stream struct {
 	waitFrom time.Duration
 	waiting  bool // a user-timeout check is scheduled
 	dead     bool
+	deadline time.Duration // SetWriteDeadline's bound, 0 for the profile's user timeout
+}
+
+// timeout is how long queued bytes may wait before the sender gives up.
+func (s *stream) timeout() time.Duration {
+	if s.deadline > 0 && s.deadline < s.nw.w.Profile.UserTimeout {
+		return s.deadline
+	}
+	return s.nw.w.Profile.UserTimeout
 }
 
 func (nw *Network) connect(dialerProc *proc, l *listener) (dialer, acceptor *connEnd) {
@@ -99,6 +108,8 @@ func (e *connEnd) Write(p []byte) error {
 }
 
 func (e *connEnd) Buffered() int { return len(e.out.queued) }
+
+func (e *connEnd) SetWriteDeadline(d time.Duration) { e.out.deadline = e.p.node.virtualFor(d) }
 
 func (e *connEnd) Close() error {
 	if e.closed {
@@ -195,7 +206,7 @@ func (s *stream) pump() {
 	if nw.links[from][to].blocked || s.stalled {
 		if (len(s.queued) > 0 || s.unacked) && !s.waiting {
 			s.waiting, s.waitFrom = true, nw.w.sched.now
-			nw.w.sched.schedule(nw.w.sched.now+prof.UserTimeout, kindReset, from, int64(s.from.c.id), s.checkTimeout)
+			nw.w.sched.schedule(nw.w.sched.now+s.timeout(), kindReset, from, int64(s.from.c.id), s.checkTimeout)
 		}
 		return
 	}
@@ -240,7 +251,7 @@ func (s *stream) checkTimeout() {
 		return
 	}
 	nw := s.nw
-	if nw.w.sched.now-s.waitFrom < nw.w.Profile.UserTimeout {
+	if nw.w.sched.now-s.waitFrom < s.timeout() {
 		return
 	}
 	s.waiting = false

@@ -1,6 +1,7 @@
 package env
 
 import (
+	"crypto/tls"
 	"errors"
 	"time"
 )
@@ -54,6 +55,10 @@ type Conn interface {
 	Close() error
 	// Abort drops what is queued and resets the connection at once.
 	Abort()
+	// SetWriteDeadline bounds how long queued bytes may wait for the network to take them:
+	// past d without progress the connection breaks and OnClose reports ErrTimeout. Zero
+	// means no bound beyond the network's own.
+	SetWriteDeadline(d time.Duration)
 	// LocalAddr and RemoteAddr are "host:port".
 	LocalAddr() string
 	RemoteAddr() string
@@ -68,4 +73,15 @@ type ConnHandler interface {
 	// connection ended (ErrReset, ErrTimeout, ...). It is not delivered after a local Close.
 	// A peer's close ends the whole connection: Write fails once OnClose is on its way.
 	OnClose(err error)
+}
+
+// TLSConn is implemented by connections that can switch to TLS (netstack's; the simulator's
+// cannot). The engine type-asserts for it when TLS is configured.
+type TLSConn interface {
+	// StartTLS sends what is queued, then runs a server-side TLS handshake within timeout,
+	// and posts done to ex. Call it before Start; after done(nil) the connection carries
+	// TLS both ways.
+	StartTLS(cfg *tls.Config, timeout time.Duration, ex Executor, done func(error))
+	// TLSState describes the session once the handshake is done: version and cipher names.
+	TLSState() (version, cipher string)
 }

@@ -1,0 +1,289 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/petrel-io/petrel/core/auth"
+	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/proto"
+)
+
+// Close reasons, as /connz reports them.
+const (
+	reasonClientClosed   = "Client Closed"
+	reasonServerShutdown = "Server Shutdown"
+	reasonAuthTimeout    = "Authentication Timeout"
+	reasonAuthFailure    = "Authentication Failure"
+	reasonSlowPending    = "Slow Consumer (Pending Bytes)"
+	reasonSlowDeadline   = "Slow Consumer (Write Deadline)"
+	reasonStale          = "Stale Connection"
+	reasonParseError     = "Parse Error"
+	reasonMaxPayload     = "Maximum Payload Exceeded"
+	reasonProtocol       = "Protocol Violation"
+	reasonReadError      = "Read Error"
+	reasonTLS            = "TLS Handshake Error"
+	reasonLameDuck       = "Server Shutdown (Lame Duck)"
+)
+
+// client is one client connection, an actor on its own executor. Fields marked (ex) are
+// touched only on that executor; publishers on other executors touch only the atomics, mu's
+// fields and the connection.
+type client struct {
+	srv    *Server
+	cid    uint64
+	conn   env.Conn
+	ex     env.Executor
+	parser *proto.Parser
+	rng    *env.PRNG // (ex) queue-member choices for this client's publishes
+	host   string
+	port   int
+	start  time.Time
+
+	// (ex) protocol state.
+	connected bool
+	pingsOut  int
+	lastIn    time.Duration // Mono of the last inbound bytes
+	pingTimer env.Timer
+	authTimer env.Timer
+	scratch   []byte
+	nonce     []byte
+	echo      bool
+	verbose   bool
+	noResp    bool
+	pubAllow  map[string]bool // cached publish permission decisions
+	replies   *replyPerms     // reply subjects this client may answer (allow_responses)
+
+	// Read by publishers and monitoring, written on ex under mu.
+	mu    sync.Mutex
+	info  connectInfo
+	user  *auth.User
+	perms *auth.Permissions
+	subs  map[string]*subscription
+
+	finished bool        // (ex) close has run
+	closed   atomic.Bool // no more deliveries or ops: set by close or a slow-consumer cut
+	headers  atomic.Bool // the client takes HMSG
+	lastAct  atomic.Int64 // Mono of the last activity either way, for /connz
+	rttNanos atomic.Int64
+	pingSent time.Duration // (ex) Mono when the last PING went out, for RTT
+
+	inMsgs, inBytes, outMsgs, outBytes atomic.Int64
+}
+
+// connectInfo is the CONNECT document; missing fields keep nats-server's defaults.
+type connectInfo struct {
+	Verbose      bool   `json:"verbose"`
+	Pedantic     bool   `json:"pedantic"`
+	TLSRequired  bool   `json:"tls_required"`
+	User         string `json:"user,omitempty"`
+	Pass         string `json:"pass,omitempty"`
+	Token        string `json:"auth_token,omitempty"`
+	Nkey         string `json:"nkey,omitempty"`
+	Sig          string `json:"sig,omitempty"`
+	JWT          string `json:"jwt,omitempty"`
+	Name         string `json:"name"`
+	Lang         string `json:"lang"`
+	Version      string `json:"version"`
+	Protocol     int    `json:"protocol"`
+	Echo         bool   `json:"echo"`
+	Headers      bool   `json:"headers"`
+	NoResponders bool   `json:"no_responders"`
+}
+
+func defaultConnectInfo() connectInfo {
+	return connectInfo{Verbose: true, Pedantic: true, Echo: true}
+}
+
+func newClient(s *Server, conn env.Conn, cid uint64) *client {
+	c := &client{
+		srv: s, cid: cid, conn: conn, ex: s.env.Exec.New("client " + strconv.FormatUint(cid, 10)),
+		rng: env.NewPRNG(s.env.Rand.Uint64()), start: s.env.Clock.Now(),
+		subs: map[string]*subscription{}, echo: true, info: defaultConnectInfo(),
+	}
+	c.host, c.port = splitAddr(conn.RemoteAddr())
+	c.parser = proto.NewParser(c, proto.Limits{MaxControlLine: s.opts.MaxControlLine, MaxPayload: s.opts.MaxPayload})
+	return c
+}
+
+func splitAddr(addr string) (string, int) {
+	i := strings.LastIndexByte(addr, ':')
+	if i < 0 {
+		return addr, 0
+	}
+	port, _ := strconv.Atoi(addr[i+1:]) // a malformed port shows as 0 in monitoring
+	return strings.Trim(addr[:i], "[]"), port
+}
+
+// begin runs first on the client's executor: INFO, TLS, timers, then events.
+func (c *client) begin() {
+	s := c.srv
+	c.lastIn = s.env.Clock.Mono()
+	c.lastAct.Store(int64(c.lastIn))
+	c.conn.SetWriteDeadline(s.opts.WriteDeadline)
+	info := s.baseInfo()
+	info.ClientID, info.ClientIP = c.cid, c.host
+	if s.auth.NeedsNonce() {
+		c.nonce = s.newNonce()
+		info.Nonce = string(c.nonce)
+	}
+	line := s.infoLine(info)
+	if s.opts.TLS != nil {
+		c.beginTLS(line)
+		return
+	}
+	if err := c.conn.Write(line); err != nil {
+		c.close(reasonReadError)
+		return
+	}
+	c.startEvents()
+}
+
+// startEvents starts reading and arms the auth and ping timers.
+func (c *client) startEvents() {
+	s := c.srv
+	c.conn.Start(c.ex, c)
+	if s.auth.Required() {
+		c.authTimer = s.env.Clock.AfterFunc(s.auth.Timeout(), c.ex, c.authTimeout)
+	}
+	c.pingTimer = s.env.Clock.AfterFunc(s.opts.PingInterval, c.ex, c.pingTick)
+	s.log.Logf(env.LevelDebug, "%s:%d - cid:%d - Client connection created", c.host, c.port, c.cid)
+}
+
+func (c *client) authTimeout() {
+	if !c.connected {
+		c.sendErr("Authentication Timeout")
+		c.close(reasonAuthTimeout)
+	}
+}
+
+// pingTick sends a PING, unless the client was heard from within the interval; after
+// MaxPingsOut unanswered PINGs the next tick closes the connection as stale.
+func (c *client) pingTick() {
+	s := c.srv
+	now := s.env.Clock.Mono()
+	switch {
+	case now-c.lastIn < s.opts.PingInterval && c.pingsOut == 0:
+	case c.pingsOut+1 > s.opts.MaxPingsOut:
+		c.sendErr("Stale Connection")
+		c.close(reasonStale)
+		return
+	default:
+		c.pingsOut++
+		c.pingSent = now
+		c.write(proto.Ping)
+	}
+	c.pingTimer = s.env.Clock.AfterFunc(s.opts.PingInterval, c.ex, c.pingTick)
+}
+
+// OnData implements env.ConnHandler.
+func (c *client) OnData(p []byte) {
+	if c.closed.Load() {
+		return
+	}
+	c.lastIn = c.srv.env.Clock.Mono()
+	c.lastAct.Store(int64(c.lastIn))
+	if err := c.parser.Parse(p); err != nil {
+		c.protocolError(err)
+	}
+}
+
+// protocolError answers a parse or protocol error and closes.
+func (c *client) protocolError(err error) {
+	if c.closed.Load() {
+		return // a handler already closed the connection
+	}
+	reason := reasonParseError
+	switch {
+	case errors.Is(err, errCloseSilently):
+		c.close(reasonProtocol)
+		return
+	case errors.Is(err, proto.ErrMaxPayload):
+		reason = reasonMaxPayload
+		c.sendErr(proto.ErrMaxPayload.Error())
+	case errors.Is(err, proto.ErrMaxControlLine):
+		c.sendErr(proto.ErrMaxControlLine.Error())
+	case errors.Is(err, proto.ErrUnknownOp):
+		c.sendErr(proto.ErrUnknownOp.Error())
+	case errors.Is(err, errAuthViolation):
+		reason = reasonAuthFailure
+		c.sendErr("Authorization Violation")
+	default:
+		c.sendErr(err.Error())
+	}
+	c.srv.log.Logf(env.LevelDebug, "%s:%d - cid:%d - %v", c.host, c.port, c.cid, err)
+	c.close(reason)
+}
+
+// OnClose implements env.ConnHandler.
+func (c *client) OnClose(err error) {
+	switch {
+	case err == nil:
+		c.close(reasonClientClosed)
+	case errors.Is(err, env.ErrTimeout):
+		c.srv.stats.slowConsumers.Add(1)
+		c.close(reasonSlowDeadline)
+	default:
+		c.close(reasonReadError)
+	}
+}
+
+// write queues bytes for the client; a failure means the connection is going away and its
+// OnClose is on the way.
+func (c *client) write(p []byte) { _ = c.conn.Write(p) }
+
+func (c *client) sendErr(text string) { c.write(proto.AppendErr(nil, text)) }
+
+func (c *client) sendOK() {
+	if c.verbose {
+		c.write(proto.OK)
+	}
+}
+
+// close ends the connection on the client's executor: subscriptions go, pending output is
+// flushed, timers stop. It is idempotent.
+func (c *client) close(reason string) {
+	if c.finished {
+		return
+	}
+	c.finished = true
+	c.closed.Store(true)
+	if c.pingTimer != nil {
+		c.pingTimer.Stop()
+	}
+	if c.authTimer != nil {
+		c.authTimer.Stop()
+	}
+	c.mu.Lock()
+	subs := c.subs
+	c.subs = map[string]*subscription{}
+	c.mu.Unlock()
+	for _, sid := range sortedKeys(subs) {
+		c.srv.subs.Remove(&subs[sid].entry)
+	}
+	summary := c.connInfo(ConnzOptions{}, c.srv.env.Clock.Now())
+	summary.Reason = reason
+	summary.Stop = c.srv.env.Clock.Now()
+	_ = c.conn.Close() // Close reports nothing useful on a connection already ending
+	c.srv.removeClient(c, summary)
+	c.srv.log.Logf(env.LevelDebug, "%s:%d - cid:%d - Client connection closed: %s", c.host, c.port, c.cid, reason)
+}
+
+// closeAsync closes the client from another executor: deliveries stop at once, the rest
+// happens on the client's own executor.
+func (c *client) closeAsync(reason string) {
+	c.ex.Post(func() { c.close(reason) })
+}
+
+// errCloseSilently closes without an -ERR (a CONNECT that is not JSON, as nats-server does).
+var errCloseSilently = errors.New("close without error")
+
+// errAuthViolation ends a connection that failed or skipped authentication.
+var errAuthViolation = errors.New("authorization violation")
+
+func errf(format string, args ...any) error { return fmt.Errorf(format, args...) }

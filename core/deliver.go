@@ -1,0 +1,214 @@
+package core
+
+import (
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/petrel-io/petrel/core/auth"
+	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/proto"
+	"github.com/petrel-io/petrel/core/subject"
+	"github.com/petrel-io/petrel/core/sublist"
+)
+
+// subscription is one SUB of a client.
+type subscription struct {
+	entry     sublist.Sub
+	client    *client
+	sid       string
+	max       atomic.Int64 // auto-unsubscribe after this many deliveries; 0 means none
+	delivered atomic.Int64
+}
+
+// publish routes one message from c (on c's executor) to every matching subscription: all
+// plain ones, and one member of each queue group.
+func (c *client) publish(subj, reply []byte, hdr int, msg []byte) {
+	r := c.srv.subs.MatchBytes(subj)
+	delivered := 0
+	for _, e := range r.Plain {
+		sub := e.Owner.(*subscription)
+		if sub.client == c && !c.echo {
+			continue
+		}
+		if c.deliver(sub, subj, reply, hdr, msg) {
+			delivered++
+		}
+	}
+	for _, g := range r.Groups {
+		if c.deliverToGroup(g.Subs, subj, reply, hdr, msg) {
+			delivered++
+		}
+	}
+	if delivered == 0 && len(reply) > 0 && c.noResp {
+		c.sendNoResponders(reply)
+	}
+}
+
+// deliverToGroup picks a random member, trying the others in turn if it cannot take the
+// message (closed, done, or this client's own with echo off).
+func (c *client) deliverToGroup(members []*sublist.Sub, subj, reply []byte, hdr int, msg []byte) bool {
+	start := c.rng.Intn(len(members))
+	for i := range members {
+		sub := members[(start+i)%len(members)].Owner.(*subscription)
+		if sub.client == c && !c.echo {
+			continue
+		}
+		if c.deliver(sub, subj, reply, hdr, msg) {
+			return true
+		}
+	}
+	return false
+}
+
+// deliver writes one message to a subscription's client. It runs on the publisher's
+// executor and touches only what is safe from there.
+func (c *client) deliver(sub *subscription, subj, reply []byte, hdr int, msg []byte) bool {
+	dst := sub.client
+	if dst.closed.Load() {
+		return false
+	}
+	if max := sub.max.Load(); max > 0 {
+		n := sub.delivered.Add(1)
+		if n > max {
+			return false
+		}
+		if n == max {
+			dst.removeSub(sub)
+		}
+	} else {
+		sub.delivered.Add(1)
+	}
+	if perms := dst.permissions(); perms != nil && perms.DeniesDelivery(string(subj)) {
+		return false
+	}
+	if hdr >= 0 && !dst.headers.Load() {
+		msg, hdr = msg[hdr:], -1
+	}
+	c.scratch = proto.AppendMsg(c.scratch[:0], subj, sub.sid, reply, hdr, msg)
+	if dst.conn.Write(c.scratch) != nil {
+		return false
+	}
+	dst.outMsgs.Add(1)
+	dst.outBytes.Add(int64(len(msg)))
+	c.srv.stats.outMsgs.Add(1)
+	c.srv.stats.outBytes.Add(int64(len(msg)))
+	if len(reply) > 0 && dst.replies != nil {
+		dst.replies.grant(string(reply), c.srv.env.Clock.Mono())
+	}
+	if int64(dst.conn.Buffered()) > c.srv.opts.MaxPending {
+		dst.slowConsumer()
+	}
+	return true
+}
+
+func (c *client) permissions() *auth.Permissions {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.perms
+}
+
+// slowConsumer cuts off a client whose unsent bytes passed max_pending; nats-server sends
+// no -ERR for this.
+func (c *client) slowConsumer() {
+	if c.closed.Swap(true) {
+		return
+	}
+	c.srv.stats.slowConsumers.Add(1)
+	c.srv.log.Logf(env.LevelWarn, "%s:%d - cid:%d - Slow Consumer Detected: MaxPending of %d Exceeded", c.host, c.port, c.cid, c.srv.opts.MaxPending)
+	c.closeAsync(reasonSlowPending)
+}
+
+// noRespondersHeader is the status block of a 503: nobody subscribed to the request subject.
+var noRespondersHeader = []byte("NATS/1.0 503\r\n\r\n")
+
+// sendNoResponders answers a request nobody took with a 503 status message on the
+// requester's own subscription to the reply subject.
+func (c *client) sendNoResponders(reply []byte) {
+	r := c.srv.subs.MatchBytes(reply)
+	for _, e := range r.Plain {
+		sub := e.Owner.(*subscription)
+		if sub.client == c {
+			c.scratch = proto.AppendMsg(c.scratch[:0], reply, sub.sid, nil, len(noRespondersHeader), noRespondersHeader)
+			c.write(c.scratch)
+			return
+		}
+	}
+}
+
+// replyPerms tracks reply subjects a client was sent and may publish to (allow_responses).
+type replyPerms struct {
+	mu      sync.Mutex
+	limit   auth.ResponsePermission
+	entries map[string]*replyGrant
+}
+
+type replyGrant struct {
+	left    int
+	expires time.Duration
+}
+
+// replyPermsMax bounds the reply subjects remembered per client; beyond it the oldest
+// grants are not kept (the client can still answer the newest requests).
+const replyPermsMax = 4096
+
+func newReplyPerms(limit *auth.ResponsePermission) *replyPerms {
+	l := *limit
+	if l.MaxMsgs <= 0 {
+		l.MaxMsgs = auth.DefaultResponseMaxMsgs
+	}
+	return &replyPerms{limit: l, entries: map[string]*replyGrant{}}
+}
+
+func (r *replyPerms) grant(reply string, now time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.entries) >= replyPermsMax {
+		r.expire(now)
+		if len(r.entries) >= replyPermsMax {
+			return
+		}
+	}
+	g := &replyGrant{left: r.limit.MaxMsgs}
+	if r.limit.Expires > 0 {
+		g.expires = now + r.limit.Expires
+	}
+	r.entries[reply] = g
+}
+
+func (r *replyPerms) use(reply string, now time.Duration) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	g := r.entries[reply]
+	if g == nil || (g.expires > 0 && now > g.expires) {
+		delete(r.entries, reply)
+		return false
+	}
+	if g.left--; g.left <= 0 {
+		delete(r.entries, reply)
+	}
+	return true
+}
+
+// expire drops grants past their time. The map order does not matter: every expired entry
+// goes.
+func (r *replyPerms) expire(now time.Duration) {
+	for k, g := range r.entries {
+		if g.expires > 0 && now > g.expires {
+			delete(r.entries, k)
+		}
+	}
+}
+
+// sortedKeys returns a map's keys in order, so closing and monitoring are deterministic.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func subjectMatches(literal, pattern string) bool { return subject.Match(literal, pattern) }

@@ -1,0 +1,217 @@
+package core
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nkeys"
+	"github.com/petrel-io/petrel/core/auth"
+	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/sublist"
+)
+
+// Server is one Petrel node's engine: it accepts client connections through its Env and
+// routes messages between them.
+//
+// Concurrency: each client connection is an actor with its own executor; the server's own
+// executor accepts connections and runs shutdown. A publish runs on the publisher's executor
+// and writes straight to each subscriber's connection (Conn.Write is safe from any
+// executor), so the subscription index and the per-client fields a publisher touches are
+// concurrency-safe (sublist's lock, atomics, client.mu).
+type Server struct {
+	opts     Options
+	env      *env.Env
+	log      env.Logger
+	id       string
+	auth     *auth.Authenticator
+	subs     *sublist.List
+	ex       env.Executor
+	listener env.Listener
+	port     int
+	start    time.Time
+
+	mu       sync.Mutex
+	clients  map[uint64]*client
+	closed   closedConns
+	shutdown bool
+	lameDuck bool
+
+	nextCID atomic.Uint64
+	stats   serverStats
+}
+
+type serverStats struct {
+	inMsgs, inBytes, outMsgs, outBytes, slowConsumers, totalConns atomic.Int64
+}
+
+// New builds a server from options; it does not listen yet.
+func New(opts Options, e *env.Env) (*Server, error) {
+	e.Validate()
+	opts, warnings, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	a, err := auth.New(opts.Auth)
+	if err != nil {
+		return nil, fmt.Errorf("core: %w", err)
+	}
+	kp, err := nkeys.CreatePairWithRand(nkeys.PrefixByteServer, randReader{e.Rand})
+	if err != nil {
+		return nil, fmt.Errorf("core: server identity: %w", err)
+	}
+	id, err := kp.PublicKey()
+	if err != nil {
+		return nil, fmt.Errorf("core: server identity: %w", err)
+	}
+	if opts.ServerName == "" {
+		opts.ServerName = id
+	}
+	s := &Server{
+		opts: opts, env: e, log: e.Log, id: id, auth: a, subs: sublist.New(),
+		ex: e.Exec.New("server"), clients: map[uint64]*client{}, start: e.Clock.Now(),
+	}
+	for _, w := range warnings {
+		s.log.Logf(env.LevelWarn, "%s", w)
+	}
+	return s, nil
+}
+
+// randReader lets nkeys draw key material from the node's Rand, so identities are
+// reproducible in sim and secure in production.
+type randReader struct{ r env.Rand }
+
+func (r randReader) Read(p []byte) (int, error) {
+	r.r.Fill(p)
+	return len(p), nil
+}
+
+// ID is the server's public nkey, sent as server_id.
+func (s *Server) ID() string { return s.id }
+
+// Name is the server's name.
+func (s *Server) Name() string { return s.opts.ServerName }
+
+// Start listens for clients. It returns once the listener is open.
+func (s *Server) Start() error {
+	addr := joinHostPort(s.opts.Host, s.opts.Port)
+	l, err := s.env.Net.Listen(addr, s.ex, s.accept)
+	if err != nil {
+		return fmt.Errorf("core: listen on %s: %w", addr, err)
+	}
+	s.listener = l
+	s.port = portOf(l.Addr())
+	s.log.Logf(env.LevelInfo, "Starting petrel, version %s (nats %s), name %s, id %s", PetrelVersion, Version, s.opts.ServerName, s.id)
+	s.log.Logf(env.LevelInfo, "Listening for client connections on %s", joinHostPort(s.opts.Host, s.port))
+	if s.auth.Required() {
+		s.log.Logf(env.LevelInfo, "Authorization required for client connections")
+	}
+	s.log.Logf(env.LevelInfo, "Server is ready")
+	return nil
+}
+
+// PetrelVersion is Petrel's own version, logged and shown in monitoring.
+const PetrelVersion = "0.1.0"
+
+// Addr is the address the server listens on, with the port resolved.
+func (s *Server) Addr() string {
+	if s.listener == nil {
+		return ""
+	}
+	return s.listener.Addr()
+}
+
+// Port is the resolved listen port.
+func (s *Server) Port() int { return s.port }
+
+func joinHostPort(host string, port int) string {
+	if strings.Contains(host, ":") {
+		return "[" + host + "]:" + strconv.Itoa(port)
+	}
+	return host + ":" + strconv.Itoa(port)
+}
+
+func portOf(addr string) int {
+	i := strings.LastIndexByte(addr, ':')
+	p, err := strconv.Atoi(addr[i+1:])
+	if err != nil {
+		return 0
+	}
+	return p
+}
+
+// accept runs on the server's executor for each new connection.
+func (s *Server) accept(conn env.Conn) {
+	s.mu.Lock()
+	if s.shutdown || s.lameDuck {
+		s.mu.Unlock()
+		conn.Abort()
+		return
+	}
+	if len(s.clients) >= s.opts.MaxConnections {
+		s.mu.Unlock()
+		s.log.Logf(env.LevelWarn, "%s - maximum connections exceeded", conn.RemoteAddr())
+		_ = conn.Write([]byte("-ERR 'maximum connections exceeded'\r\n")) // best effort before closing
+		_ = conn.Close()
+		return
+	}
+	c := newClient(s, conn, s.nextCID.Add(1))
+	s.clients[c.cid] = c
+	s.mu.Unlock()
+	s.stats.totalConns.Add(1)
+	c.ex.Post(c.begin)
+}
+
+// removeClient forgets a closed client, keeping a summary for /connz?state=closed.
+func (s *Server) removeClient(c *client, summary ConnInfo) {
+	s.mu.Lock()
+	delete(s.clients, c.cid)
+	s.closed.add(summary)
+	s.mu.Unlock()
+}
+
+// clientList returns the open clients ordered by cid.
+func (s *Server) clientList() []*client {
+	s.mu.Lock()
+	out := make([]*client, 0, len(s.clients))
+	for _, c := range s.clients {
+		out = append(out, c)
+	}
+	s.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].cid < out[j].cid })
+	return out
+}
+
+// NumClients is the number of open client connections.
+func (s *Server) NumClients() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.clients)
+}
+
+// Shutdown stops accepting and closes every client; done (if set) runs on the server's
+// executor once every client has been told to close.
+func (s *Server) Shutdown(done func()) {
+	s.ex.Post(func() {
+		s.mu.Lock()
+		already := s.shutdown
+		s.shutdown = true
+		s.mu.Unlock()
+		if !already {
+			if s.listener != nil {
+				_ = s.listener.Close() // the listener is going away either way
+			}
+			for _, c := range s.clientList() {
+				c.ex.Post(func() { c.close(reasonServerShutdown) })
+			}
+			s.log.Logf(env.LevelInfo, "Server Exiting..")
+		}
+		if done != nil {
+			done()
+		}
+	})
+}

@@ -1,0 +1,163 @@
+package sublist
+
+import "strings"
+
+// Match returns the subscriptions matching the literal subject subj. The result is shared:
+// callers must not modify it.
+func (l *List) Match(subj string) *Result {
+	l.stats.matches.Add(1)
+	l.mu.RLock()
+	if r, ok := l.cache[subj]; ok {
+		l.mu.RUnlock()
+		l.stats.hits.Add(1)
+		return r
+	}
+	return l.matchSlow(subj)
+}
+
+// MatchBytes is Match for a subject still in a read buffer: a cache hit converts nothing.
+func (l *List) MatchBytes(subj []byte) *Result {
+	l.stats.matches.Add(1)
+	l.mu.RLock()
+	if r, ok := l.cache[string(subj)]; ok {
+		l.mu.RUnlock()
+		l.stats.hits.Add(1)
+		return r
+	}
+	return l.matchSlow(string(subj))
+}
+
+// matchSlow walks the trie and caches the result. Called with the read lock held; returns
+// with it released.
+func (l *List) matchSlow(subj string) *Result {
+	r := &Result{}
+	collect(&l.root, subj, r)
+	gen := l.gen
+	l.mu.RUnlock()
+	if r.Empty() {
+		r = emptyResult
+	}
+	l.mu.Lock()
+	if l.gen == gen {
+		if len(l.cache) >= cacheMax {
+			l.evict()
+		}
+		l.cache[strings.Clone(subj)] = r
+	}
+	l.mu.Unlock()
+	return r
+}
+
+// evict drops about a tenth of the cache. Which entries go does not change any result, so
+// the map's iteration order may pick them.
+func (l *List) evict() {
+	drop := cacheMax / 10
+	for key := range l.cache {
+		delete(l.cache, key)
+		if drop--; drop == 0 {
+			return
+		}
+	}
+}
+
+// collect walks the trie for the tokens of subj, adding every matching node's subs to r.
+func collect(n *node, subj string, r *Result) {
+	tok, rest, more := strings.Cut(subj, ".")
+	if n.trail != nil {
+		r.add(n.trail) // '>' here matches this token and everything after it
+	}
+	if c := n.literal[tok]; c != nil {
+		if more {
+			collect(c, rest, r)
+		} else {
+			r.add(c)
+		}
+	}
+	if n.single != nil {
+		if more {
+			collect(n.single, rest, r)
+		} else {
+			r.add(n.single)
+		}
+	}
+}
+
+// add appends a node's subscriptions, merging queue groups of the same name from different
+// subjects into one group (a message goes to one member of a named group, whatever subject
+// each member used).
+func (r *Result) add(n *node) {
+	r.Plain = append(r.Plain, n.plain...)
+	for _, g := range n.groups {
+		merged := false
+		for i := range r.Groups {
+			if r.Groups[i].Name == g.name {
+				r.Groups[i].Subs = append(r.Groups[i].Subs, g.subs...)
+				merged = true
+				break
+			}
+		}
+		if !merged {
+			r.Groups = append(r.Groups, Group{Name: g.name, Subs: append([]*Sub(nil), g.subs...)})
+		}
+	}
+}
+
+// Stats is what /subsz reports.
+type Stats struct {
+	Subscriptions int     `json:"num_subscriptions"`
+	Cache         int     `json:"num_cache"`
+	Inserts       uint64  `json:"num_inserts"`
+	Removes       uint64  `json:"num_removes"`
+	Matches       uint64  `json:"num_matches"`
+	CacheHitRate  float64 `json:"cache_hit_rate"`
+	MaxFanout     int     `json:"max_fanout"`
+	AvgFanout     float64 `json:"avg_fanout"`
+}
+
+// Stats returns counters and cache figures.
+func (l *List) Stats() Stats {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	s := Stats{
+		Subscriptions: l.count, Cache: len(l.cache),
+		Inserts: l.stats.inserts.Load(), Removes: l.stats.removes.Load(), Matches: l.stats.matches.Load(),
+	}
+	if s.Matches > 0 {
+		s.CacheHitRate = float64(l.stats.hits.Load()) / float64(s.Matches)
+	}
+	total := 0
+	for _, r := range l.cache {
+		n := len(r.Plain) + len(r.Groups)
+		total += n
+		s.MaxFanout = max(s.MaxFanout, n)
+	}
+	if len(l.cache) > 0 {
+		s.AvgFanout = float64(total) / float64(len(l.cache))
+	}
+	return s
+}
+
+// All appends every subscription to out, for monitoring. The order is the trie's, which is
+// deterministic only up to literal-token map order; callers sort what they show.
+func (l *List) All(out []*Sub) []*Sub {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var walk func(n *node)
+	walk = func(n *node) {
+		out = append(out, n.plain...)
+		for _, g := range n.groups {
+			out = append(out, g.subs...)
+		}
+		for _, c := range n.literal {
+			walk(c)
+		}
+		if n.single != nil {
+			walk(n.single)
+		}
+		if n.trail != nil {
+			walk(n.trail)
+		}
+	}
+	walk(&l.root)
+	return out
+}
