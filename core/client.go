@@ -66,9 +66,9 @@ type client struct {
 	perms *auth.Permissions
 	subs  map[string]*subscription
 
-	finished bool        // (ex) close has run
-	closed   atomic.Bool // no more deliveries or ops: set by close or a slow-consumer cut
-	headers  atomic.Bool // the client takes HMSG
+	finished bool         // (ex) close has run
+	closed   atomic.Bool  // no more deliveries or ops: set by close or a slow-consumer cut
+	headers  atomic.Bool  // the client takes HMSG
 	lastAct  atomic.Int64 // Mono of the last activity either way, for /connz
 	rttNanos atomic.Int64
 	pingSent time.Duration // (ex) Mono when the last PING went out, for RTT

@@ -106,36 +106,36 @@ type ConnzOptions struct {
 
 // ConnInfo is one connection in /connz.
 type ConnInfo struct {
-	CID           uint64      `json:"cid"`
-	Kind          string      `json:"kind"`
-	Type          string      `json:"type"`
-	IP            string      `json:"ip"`
-	Port          int         `json:"port"`
-	Start         time.Time   `json:"start"`
-	LastActivity  time.Time   `json:"last_activity"`
-	Stop          time.Time   `json:"stop,omitzero"`
-	Reason        string      `json:"reason,omitempty"`
-	RTT           string      `json:"rtt,omitempty"`
-	Uptime        string      `json:"uptime"`
-	Idle          string      `json:"idle"`
-	PendingBytes  int         `json:"pending_bytes"`
-	InMsgs        int64       `json:"in_msgs"`
-	OutMsgs       int64       `json:"out_msgs"`
-	InBytes       int64       `json:"in_bytes"`
-	OutBytes      int64       `json:"out_bytes"`
-	NumSubs       int         `json:"subscriptions"`
-	Name          string      `json:"name,omitempty"`
-	Lang          string      `json:"lang,omitempty"`
-	Version       string      `json:"version,omitempty"`
-	TLSVersion    string      `json:"tls_version,omitempty"`
-	TLSCipher     string      `json:"tls_cipher_suite,omitempty"`
-	User          string      `json:"authorized_user,omitempty"`
-	Account       string      `json:"account,omitempty"`
-	Subs          []string    `json:"subscriptions_list,omitempty"`
-	SubsDetail    []SubDetail `json:"subscriptions_list_detail,omitempty"`
-	sortStart     time.Duration
-	sortLastMono  time.Duration
-	sortRTTNanos  int64
+	CID          uint64      `json:"cid"`
+	Kind         string      `json:"kind"`
+	Type         string      `json:"type"`
+	IP           string      `json:"ip"`
+	Port         int         `json:"port"`
+	Start        time.Time   `json:"start"`
+	LastActivity time.Time   `json:"last_activity"`
+	Stop         time.Time   `json:"stop,omitzero"`
+	Reason       string      `json:"reason,omitempty"`
+	RTT          string      `json:"rtt,omitempty"`
+	Uptime       string      `json:"uptime"`
+	Idle         string      `json:"idle"`
+	PendingBytes int         `json:"pending_bytes"`
+	InMsgs       int64       `json:"in_msgs"`
+	OutMsgs      int64       `json:"out_msgs"`
+	InBytes      int64       `json:"in_bytes"`
+	OutBytes     int64       `json:"out_bytes"`
+	NumSubs      int         `json:"subscriptions"`
+	Name         string      `json:"name,omitempty"`
+	Lang         string      `json:"lang,omitempty"`
+	Version      string      `json:"version,omitempty"`
+	TLSVersion   string      `json:"tls_version,omitempty"`
+	TLSCipher    string      `json:"tls_cipher_suite,omitempty"`
+	User         string      `json:"authorized_user,omitempty"`
+	Account      string      `json:"account,omitempty"`
+	Subs         []string    `json:"subscriptions_list,omitempty"`
+	SubsDetail   []SubDetail `json:"subscriptions_list_detail,omitempty"`
+	sortStart    time.Duration
+	sortLastMono time.Duration
+	sortRTTNanos int64
 }
 
 // SubDetail is one subscription in subs=detail.

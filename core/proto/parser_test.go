@@ -24,12 +24,12 @@ func (r *recorder) Pub(s, rep []byte, hdr int, msg []byte) error {
 func (r *recorder) Msg(s, sid, rep []byte, hdr int, msg []byte) error {
 	return r.add("MSG %s|%s|%s|%d|%q", s, sid, rep, hdr, msg)
 }
-func (r *recorder) Sub(s, q, sid []byte) error     { return r.add("SUB %s|%s|%s", s, q, sid) }
+func (r *recorder) Sub(s, q, sid []byte) error      { return r.add("SUB %s|%s|%s", s, q, sid) }
 func (r *recorder) Unsub(sid []byte, max int) error { return r.add("UNSUB %s|%d", sid, max) }
-func (r *recorder) Ping() error                    { return r.add("PING") }
-func (r *recorder) Pong() error                    { return r.add("PONG") }
-func (r *recorder) OK() error                      { return r.add("+OK") }
-func (r *recorder) Err(t []byte) error             { return r.add("-ERR %s", t) }
+func (r *recorder) Ping() error                     { return r.add("PING") }
+func (r *recorder) Pong() error                     { return r.add("PONG") }
+func (r *recorder) OK() error                       { return r.add("+OK") }
+func (r *recorder) Err(t []byte) error              { return r.add("-ERR %s", t) }
 
 func parseAll(_ any, limits Limits, chunks ...string) ([]string, error) {
 	r := &recorder{}
