@@ -1,0 +1,379 @@
+package filestore
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/petrel-io/petrel/core/env"
+)
+
+// store implements Store for both backends. It owns the in-memory index (messages by
+// sequence, subjects in a token trie), applies limits, expiry, purges and the durability
+// protocol; the backend only persists records and reads them back. Sharing this part means
+// the file store and the memory store cannot disagree on what a limit or a filter means;
+// the rapid model test checks both against an independent plain model.
+//
+// Invariants (checked by checkInvariants under the invariants build tag):
+//   - msgs holds exactly the live messages, all with sequence <= last;
+//   - each live message appears in its subject's sequence set and nowhere else;
+//   - bytes is the sum of the live messages' sizes; subjects.count the non-empty subjects.
+type store struct {
+	e   *env.Env
+	cfg Config
+	ex  env.Executor
+	b   backend
+
+	msgs     seqMap[entry]
+	subjects subjectTree
+	bytes    uint64
+	last     uint64
+	lastTime int64
+
+	ttls        ttlHeap
+	expiryTimer env.Timer
+	expiryAt    int64 // wall-clock deadline the timer is armed for (0: none)
+
+	waiting      []func(error) // completions of mutations not yet durable, in call order
+	commitPosted bool
+	failed       error // the write error that broke the store, or nil
+	closed       bool
+}
+
+// entry is the index's record of one live message.
+type entry struct {
+	time  int64
+	ttl   int64 // nanoseconds; 0: none, -1: never expires
+	subj  *subjectState
+	size  uint32 // logical size, see msgSize
+	flags uint8
+	// Where the backend keeps the message.
+	block uint32
+	off   uint32
+	rlen  uint32
+	mem   *memContent
+}
+
+const entryMarker = 1 // a subject delete marker: its own expiry leaves no new marker
+
+// backend persists the store's records. Every method runs on the store's executor.
+type backend interface {
+	// appendMsg persists a new message (buffered until commit) and records where in e.
+	appendMsg(seq uint64, e *entry, subject string, hdr, data []byte) error
+	// readMsg returns a fresh copy of a live message, or an error wrapping ErrCorrupt.
+	readMsg(seq uint64, e *entry) (*Msg, error)
+	// removed: a live message was deleted; the backend must persist the deletion.
+	removed(seq uint64, e *entry)
+	// dropped: a live message left the index and needs no record of its own (a marker
+	// covers it, or its record is already unreadable).
+	dropped(seq uint64, e *entry)
+	// erase overwrites the message's stored bytes with random ones.
+	erase(seq uint64, e *entry) error
+	// appendMarker persists a sequence-range marker.
+	appendMarker(m marker) error
+	// commit makes everything appended so far durable (SyncAlways) or written (SyncEvery).
+	// A failed fsync halts the node (env.Halt); other errors are returned.
+	commit() error
+	// close makes everything durable and releases files.
+	close() error
+	damage() []Damage
+}
+
+// marker is a sequence-range record: on replay it removes messages below floor (all of
+// them when reset) and above last, then sets the last sequence and time. Compact, Truncate,
+// Purge-all and Restore are markers.
+type marker struct {
+	reset    bool
+	floor    uint64
+	last     uint64
+	lastTime int64
+}
+
+// msgSize is a message's logical size for MaxBytes and State.Bytes.
+func msgSize(subject string, hdr, data []byte) uint64 {
+	return uint64(len(subject)+len(hdr)+len(data)) + msgOverheadBytes
+}
+
+func newStore(e *env.Env, cfg Config, b backend) *store {
+	return &store{e: e, cfg: cfg, ex: cfg.Executor, b: b}
+}
+
+// usable reports why the store cannot be used, or nil.
+func (s *store) usable() error {
+	if s.closed {
+		return ErrClosed
+	}
+	if s.failed != nil {
+		return fmt.Errorf("%w: %w", ErrFailed, s.failed)
+	}
+	return nil
+}
+
+// Store implements Store.
+func (s *store) Store(subject string, hdr, data []byte, opts StoreOpts, done func(env.Seq, error)) {
+	assertf(done != nil, "filestore: Store with nil done")
+	seq, err := s.storeMsg(subject, hdr, data, opts, 0)
+	if err != nil {
+		s.enqueue(func(error) { done(0, err) })
+		return
+	}
+	s.enqueue(func(commitErr error) {
+		if commitErr != nil {
+			done(0, commitErr)
+			return
+		}
+		done(env.Seq(seq), nil)
+	})
+}
+
+// storeMsg validates, persists and indexes one message, then applies the limits.
+func (s *store) storeMsg(subject string, hdr, data []byte, opts StoreOpts, flags uint8) (uint64, error) {
+	if err := s.usable(); err != nil {
+		return 0, err
+	}
+	if !validSubject(subject) {
+		return 0, fmt.Errorf("%w: %q", ErrBadSubject, subject)
+	}
+	size := msgSize(subject, hdr, data)
+	if size > recordBytesMax-1024 {
+		return 0, fmt.Errorf("%w: %d bytes", ErrMsgTooBig, size)
+	}
+	seq := s.last + 1
+	if opts.Seq != 0 {
+		if uint64(opts.Seq) <= s.last {
+			return 0, fmt.Errorf("%w: %d <= %d", ErrSeqNotAfterLast, opts.Seq, s.last)
+		}
+		seq = uint64(opts.Seq)
+	}
+	if err := s.checkDiscardNew(subject, size); err != nil {
+		return 0, err
+	}
+	ts := opts.Time
+	if ts == 0 {
+		ts = s.e.Clock.Now().UnixNano()
+	}
+	ttl := int64(opts.TTL)
+	if ttl < 0 {
+		ttl = -1
+	}
+	if bytes.Contains(hdr, []byte(markerReasonHeader)) {
+		flags |= entryMarker
+	}
+	e := entry{time: ts, ttl: ttl, size: uint32(size), flags: flags}
+	if err := s.b.appendMsg(seq, &e, subject, hdr, data); err != nil {
+		s.fail(err)
+		return 0, fmt.Errorf("%w: %w", ErrFailed, err)
+	}
+	s.index(seq, e, subject)
+	s.enforceLimits(e.subj)
+	s.armExpiry()
+	return seq, nil
+}
+
+// index adds a persisted message to the in-memory index.
+func (s *store) index(seq uint64, e entry, subject string) {
+	ss := s.subjects.insert(subject)
+	e.subj = ss
+	ss.seqs.push(seq, struct{}{})
+	s.msgs.push(seq, e)
+	s.bytes += uint64(e.size)
+	s.last, s.lastTime = seq, e.time
+	if e.ttl > 0 {
+		s.ttls.push(ttlItem{expire: e.time + e.ttl, seq: seq})
+	}
+}
+
+func (s *store) checkDiscardNew(subject string, size uint64) error {
+	l := &s.cfg.Limits
+	if l.MaxBytes > 0 && size > l.MaxBytes {
+		return fmt.Errorf("%w: message of %d bytes exceeds the limit of %d", ErrMaxBytes, size, l.MaxBytes)
+	}
+	if l.Discard != DiscardNew {
+		return nil
+	}
+	if l.MaxMsgs > 0 && uint64(s.msgs.len())+1 > l.MaxMsgs {
+		return ErrMaxMsgs
+	}
+	if l.MaxBytes > 0 && s.bytes+size > l.MaxBytes {
+		return ErrMaxBytes
+	}
+	if l.DiscardNewPerSubject && l.MaxMsgsPerSubject > 0 {
+		if ss := s.subjects.find(subject); ss != nil && uint64(ss.seqs.len())+1 > l.MaxMsgsPerSubject {
+			return ErrMaxMsgsPerSubj
+		}
+	}
+	return nil
+}
+
+// removeMsg deletes a live message from the index. tombstone says whether the backend must
+// persist the deletion (false when a marker covers it or its record is unreadable).
+func (s *store) removeMsg(seq uint64, tombstone bool) {
+	e := s.msgs.get(seq)
+	assertf(e != nil, "filestore: remove of absent seq %d", seq)
+	if tombstone {
+		s.b.removed(seq, e)
+	} else {
+		s.b.dropped(seq, e)
+	}
+	ss := e.subj
+	removed := ss.seqs.remove(seq)
+	assertf(removed, "filestore: seq %d missing from subject %q", seq, ss.subject)
+	if ss.seqs.len() == 0 {
+		s.subjects.remove(ss.subject)
+	}
+	s.bytes -= uint64(e.size)
+	s.msgs.remove(seq)
+}
+
+// RemoveMsg implements Store.
+func (s *store) RemoveMsg(seq env.Seq, done func(error)) error {
+	return s.remove(seq, done, false)
+}
+
+// EraseMsg implements Store.
+func (s *store) EraseMsg(seq env.Seq, done func(error)) error {
+	return s.remove(seq, done, true)
+}
+
+func (s *store) remove(seq env.Seq, done func(error), erase bool) error {
+	if err := s.usable(); err != nil {
+		return err
+	}
+	e := s.msgs.get(uint64(seq))
+	if e == nil {
+		return fmt.Errorf("%w: seq %d", ErrNotFound, seq)
+	}
+	if erase {
+		if err := s.b.erase(uint64(seq), e); err != nil {
+			s.fail(err)
+			return fmt.Errorf("%w: erase seq %d: %w", ErrFailed, seq, err)
+		}
+	}
+	s.removeMsg(uint64(seq), true)
+	s.enqueue(done)
+	s.armExpiry()
+	return nil
+}
+
+// fail breaks the store after a write error: nothing more is accepted, and pending
+// completions learn the error at the next commit. The owner closes and reopens the store,
+// which recovers from what the disk holds.
+func (s *store) fail(err error) {
+	if s.failed == nil {
+		s.failed = err
+		s.e.Log.Logf(env.LevelError, "filestore %s: write failed, store unusable until reopened: %v", s.cfg.Dir, err)
+	}
+	s.postCommit()
+}
+
+// enqueue registers a completion for the next commit (done may be nil).
+func (s *store) enqueue(done func(error)) {
+	if done != nil {
+		s.waiting = append(s.waiting, done)
+	}
+	s.postCommit()
+}
+
+func (s *store) postCommit() {
+	if !s.commitPosted {
+		s.commitPosted = true
+		s.ex.Post(s.runCommit)
+	}
+}
+
+// runCommit is the group commit: every mutation made on the executor before it ran is
+// written and covered by one sync, and only then are their completions called, in order.
+func (s *store) runCommit() {
+	s.commitPosted = false
+	if s.closed {
+		return
+	}
+	err := s.failed
+	if err == nil {
+		if err = s.b.commit(); err != nil {
+			s.fail(err)
+		}
+	}
+	if err != nil {
+		err = fmt.Errorf("%w: %w", ErrFailed, err)
+	}
+	waiting := s.waiting
+	s.waiting = nil
+	for _, done := range waiting {
+		done(err)
+	}
+	if env.Invariants {
+		s.checkInvariants()
+	}
+}
+
+// Close implements Store.
+func (s *store) Close() error {
+	if s.closed {
+		return ErrClosed
+	}
+	var err error
+	if s.failed == nil {
+		err = s.b.commit()
+	}
+	if err == nil && s.failed != nil {
+		err = fmt.Errorf("%w: %w", ErrFailed, s.failed)
+	}
+	s.closed = true
+	if s.expiryTimer != nil {
+		s.expiryTimer.Stop()
+	}
+	waiting := s.waiting
+	s.waiting = nil
+	for _, done := range waiting {
+		done(err)
+	}
+	if cerr := s.b.close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Damage implements Store.
+func (s *store) Damage() []Damage { return s.b.damage() }
+
+// loseCorrupt takes a message whose record failed its checksum on read out of the index, so
+// nothing serves it again; its bytes stay on disk for inspection, and recovery reports them
+// again.
+func (s *store) loseCorrupt(seq uint64, err error) {
+	if errors.Is(err, ErrCorrupt) && s.msgs.get(seq) != nil {
+		s.e.Log.Logf(env.LevelError, "filestore %s: %v", s.cfg.Dir, err)
+		s.removeMsg(seq, false)
+	}
+}
+
+// checkInvariants asserts the index's structure (invariants build and tests).
+func (s *store) checkInvariants() {
+	s.msgs.checkInvariants()
+	var total uint64
+	s.msgs.ascend(0, func(seq uint64, e *entry) bool {
+		assertf(seq <= s.last, "filestore: live seq %d above last %d", seq, s.last)
+		assertf(e.subj != nil && e.subj.seqs.get(seq) != nil, "filestore: seq %d missing from its subject", seq)
+		total += uint64(e.size)
+		return true
+	})
+	assertf(total == s.bytes, "filestore: bytes %d, live messages sum to %d", s.bytes, total)
+	subjects, inSubjects := 0, 0
+	s.subjects.match(AllSubjects, func(ss *subjectState) bool {
+		subjects++
+		inSubjects += ss.seqs.len()
+		assertf(ss.seqs.len() > 0, "filestore: empty subject %q kept", ss.subject)
+		return true
+	})
+	assertf(subjects == s.subjects.count, "filestore: %d subjects counted, %d recorded", subjects, s.subjects.count)
+	assertf(inSubjects == s.msgs.len(), "filestore: %d seqs in subjects, %d messages", inSubjects, s.msgs.len())
+}
+
+// durationOf converts an entry's ttl field for Msg.
+func durationOf(ttl int64) time.Duration {
+	if ttl < 0 {
+		return TTLNever
+	}
+	return time.Duration(ttl)
+}

@@ -1,0 +1,380 @@
+package filestore
+
+import (
+	"fmt"
+	"path"
+	"sort"
+
+	"github.com/petrel-io/petrel/core/env"
+)
+
+// fileBackend keeps a store's records in block files under one directory: the log of every
+// message, deletion and marker, in order. New records go to the active (newest) block; at
+// BlockBytes a new block starts. Blocks whose messages are all gone are removed from the
+// front only: a block's deletion records may refer to messages in any earlier block, and
+// removing blocks oldest first keeps every deletion around for as long as its message is.
+type fileBackend struct {
+	e       *env.Env
+	st      *store
+	dir     string
+	blocks  []*block // ascending id
+	byID    map[uint32]*block
+	active  *block   // nil until the first append when the newest block cannot take writes
+	dirty   []*block // blocks with pending or unsynced bytes
+	deletes []uint64 // deletions not yet encoded into a record
+	// dirDirty: a block file was created or removed since the last directory sync.
+	dirDirty  bool
+	syncTimer env.Timer
+	damages   []Damage
+}
+
+// OpenFile opens (creating if needed) the file store in cfg.Dir and recovers its content:
+// every block is scanned, damage is reported (Damage) and skipped, torn tails are cut, and
+// what was recovered is made durable before OpenFile returns. It must run on cfg.Executor
+// (or before anything else uses that executor).
+func OpenFile(e *env.Env, cfg Config) (Store, error) {
+	if err := cfg.validate(true); err != nil {
+		return nil, err
+	}
+	b := &fileBackend{e: e, dir: path.Clean(cfg.Dir), byID: map[uint32]*block{}}
+	s := newStore(e, cfg, b)
+	b.st = s
+	if err := b.recover(); err != nil {
+		b.closeFiles()
+		return nil, fmt.Errorf("filestore: open %s: %w", b.dir, err)
+	}
+	s.afterRecovery()
+	return s, nil
+}
+
+// writable returns the active block, creating the first one if needed.
+func (b *fileBackend) writable() (*block, error) {
+	if b.active != nil {
+		return b.active, nil
+	}
+	return b.rotate()
+}
+
+// reserve returns the block a record of length bytes goes to, rotating first when the
+// active block is full (a record larger than a block still gets a block of its own).
+func (b *fileBackend) reserve(length int) (*block, error) {
+	blk, err := b.writable()
+	if err != nil {
+		return nil, err
+	}
+	if blk.size > blockDataStart && blk.size+int64(length) > b.st.cfg.BlockBytes {
+		return b.rotate()
+	}
+	return blk, nil
+}
+
+// rotate creates the next block file and makes it active. Its header records the store's
+// last sequence, so sequence numbering survives the removal of every earlier block.
+func (b *fileBackend) rotate() (*block, error) {
+	id := uint32(1)
+	if n := len(b.blocks); n > 0 {
+		id = b.blocks[n-1].id + 1
+	}
+	cfg := &b.st.cfg
+	h := blockHeader{id: id, cipher: cfg.Cipher, last: b.st.last, lastTime: b.st.lastTime}
+	b.e.Rand.Fill(h.salt[:])
+	blk := &block{id: id, name: blockName(b.dir, id), hdr: h}
+	if err := b.initSealer(blk); err != nil {
+		return nil, err
+	}
+	f, err := b.e.FS.Create(blk.name)
+	if err != nil {
+		return nil, fmt.Errorf("create block %d: %w", id, err)
+	}
+	blk.f = f
+	blk.pending = append(blk.pending, blk.hdr.encode()...)
+	blk.size = blockDataStart
+	if b.active != nil {
+		// Hand the scratch buffers on: only the active block encodes.
+		blk.seal.scratch, blk.seal.packed = b.active.seal.scratch, b.active.seal.packed
+		b.active.seal.scratch, b.active.seal.packed = nil, nil
+	}
+	b.blocks = append(b.blocks, blk)
+	b.byID[id] = blk
+	b.active = blk
+	b.dirDirty = true
+	b.markDirty(blk)
+	return blk, nil
+}
+
+// initSealer sets up a block's checksum seed and, for an encrypted block, its AEAD.
+func (b *fileBackend) initSealer(blk *block) error {
+	cfg := &b.st.cfg
+	blk.seal = sealer{seed: seedOf(blk.hdr.salt), compress: cfg.Compression == CompressionS2, nonce: b.e.Rand.Fill}
+	if blk.hdr.cipher == CipherNone {
+		return nil
+	}
+	if len(cfg.Key) == 0 {
+		return fmt.Errorf("%w: block %d is encrypted and no key is configured", ErrBadKey, blk.id)
+	}
+	aead, check, err := blockAEAD(blk.hdr.cipher, cfg.Key, blk.hdr.salt)
+	if err != nil {
+		return fmt.Errorf("block %d: %w", blk.id, err)
+	}
+	if blk.hdr.keyCheck == 0 {
+		blk.hdr.keyCheck = check // a new block: record the check value
+	} else if blk.hdr.keyCheck != check {
+		return fmt.Errorf("%w: block %d", ErrBadKey, blk.id)
+	}
+	blk.seal.aead = aead
+	return nil
+}
+
+func (b *fileBackend) markDirty(blk *block) {
+	for _, d := range b.dirty {
+		if d == blk {
+			return
+		}
+	}
+	b.dirty = append(b.dirty, blk)
+}
+
+func (b *fileBackend) appendMsg(seq uint64, e *entry, subject string, hdr, data []byte) error {
+	blk, err := b.writable()
+	if err != nil {
+		return err
+	}
+	length, flags := blk.seal.msgRecordLen(subject, hdr, data)
+	if blk.size > blockDataStart && blk.size+int64(length) > b.st.cfg.BlockBytes {
+		if blk, err = b.rotate(); err != nil {
+			return err
+		}
+		length, flags = blk.seal.msgRecordLen(subject, hdr, data)
+	}
+	off := blk.size
+	blk.pending = blk.seal.encodeMsg(blk.pending, length, flags, seq, e, subject, hdr, data)
+	blk.size += int64(length)
+	e.block, e.off, e.rlen = blk.id, uint32(off), uint32(length)
+	blk.live++
+	b.markDirty(blk)
+	return nil
+}
+
+// appendMeta appends a deletion, marker or other non-message record.
+func (b *fileBackend) appendMeta(kind uint8, body []byte) error {
+	blk, err := b.reserve(recordOverhead + len(body))
+	if err != nil {
+		return err
+	}
+	n := len(blk.pending)
+	blk.pending = encodeMeta(blk.pending, kind, body, blk.seal.seed)
+	blk.size += int64(len(blk.pending) - n)
+	b.markDirty(blk)
+	return nil
+}
+
+func (b *fileBackend) removed(seq uint64, e *entry) {
+	b.dropped(seq, e)
+	b.deletes = append(b.deletes, seq)
+}
+
+func (b *fileBackend) dropped(seq uint64, e *entry) {
+	blk := b.byID[e.block]
+	assertf(blk != nil && blk.live > 0, "filestore: seq %d in block %d, which holds no live message", seq, e.block)
+	blk.live--
+}
+
+// flushDeletes encodes the pending deletions into records. It runs before every marker
+// and every write-out, so a deletion is always logged before anything that could reuse its
+// sequence.
+func (b *fileBackend) flushDeletes() error {
+	if len(b.deletes) == 0 {
+		return nil
+	}
+	seqs := b.deletes
+	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
+	for len(seqs) > 0 {
+		var body []byte
+		body, seqs = encodeDeleteBody(seqs)
+		if err := b.appendMeta(kindDelete, body); err != nil {
+			return err
+		}
+	}
+	b.deletes = b.deletes[:0]
+	return nil
+}
+
+func (b *fileBackend) appendMarker(m marker) error {
+	if err := b.flushDeletes(); err != nil {
+		return err
+	}
+	return b.appendMeta(kindMarker, encodeMarkerBody(m))
+}
+
+func (b *fileBackend) erase(seq uint64, e *entry) error {
+	blk := b.byID[e.block]
+	rec := encodeErased(int(e.rlen), blk.seal.seed, b.e.Rand.Fill)
+	off := int64(e.off)
+	if off >= blk.written {
+		copy(blk.pending[off-blk.written:], rec)
+		return nil
+	}
+	if _, err := blk.f.WriteAt(rec, off); err != nil {
+		return fmt.Errorf("erase seq %d in block %d: %w", seq, blk.id, err)
+	}
+	blk.unsync = true
+	b.markDirty(blk)
+	return nil
+}
+
+func (b *fileBackend) readMsg(seq uint64, e *entry) (*Msg, error) {
+	blk := b.byID[e.block]
+	assertf(blk != nil, "filestore: seq %d in unknown block %d", seq, e.block)
+	rec, err := blk.read(int64(e.off), int(e.rlen))
+	if err != nil {
+		return nil, fmt.Errorf("filestore: load seq %d: %w", seq, err)
+	}
+	corrupt := func(reason string) error {
+		b.noteDamage(Damage{Kind: DamageCorrupt, Block: blk.id, Offset: int64(e.off), Length: int64(e.rlen),
+			Seq: env.Seq(seq), Reason: "on read: " + reason})
+		return &CorruptError{Block: blk.id, Offset: int64(e.off), Seq: env.Seq(seq)}
+	}
+	h, ok := parseHeader(rec, blk.seal.seed)
+	if !ok || h.length != e.rlen || h.kind != kindMsg || h.seq != seq {
+		return nil, corrupt("record header changed")
+	}
+	if !checkRecord(rec, blk.seal.seed) {
+		return nil, corrupt("record checksum mismatch")
+	}
+	m, err := decodeMsg(rec, h, blk.seal.aead)
+	if err != nil {
+		return nil, corrupt(err.Error())
+	}
+	return m, nil
+}
+
+func (b *fileBackend) noteDamage(d Damage) {
+	b.damages = append(b.damages, d)
+	b.e.Log.Logf(env.LevelError, "%v", d)
+}
+
+func (b *fileBackend) damage() []Damage { return append([]Damage(nil), b.damages...) }
+
+// writeAll hands every pending byte to the files. A write error is returned (the store
+// fails); what a partial write left behind is a torn tail that recovery cuts off.
+func (b *fileBackend) writeAll() error {
+	if err := b.flushDeletes(); err != nil {
+		return err
+	}
+	for _, blk := range b.dirty {
+		if len(blk.pending) == 0 {
+			continue
+		}
+		if _, err := blk.f.WriteAt(blk.pending, blk.written); err != nil {
+			return fmt.Errorf("write block %d at %d: %w", blk.id, blk.written, err)
+		}
+		blk.written += int64(len(blk.pending))
+		blk.pending = blk.pending[:0]
+		blk.unsync = true
+	}
+	return nil
+}
+
+// syncAll makes every written byte and every new or removed block file durable. A failed
+// sync halts the node: the kernel may have dropped the pages it could not write, so no later
+// sync can make them durable, and the completions waiting on them must never fire.
+func (b *fileBackend) syncAll() {
+	for _, blk := range b.dirty {
+		if !blk.unsync {
+			continue
+		}
+		if err := blk.f.Sync(); err != nil {
+			env.Halt(fmt.Errorf("filestore %s: sync block %d: %w", b.dir, blk.id, err))
+		}
+		blk.unsync = false
+	}
+	b.dirty = b.dirty[:0]
+	if b.dirDirty {
+		if err := b.e.FS.SyncDir(b.dir); err != nil {
+			env.Halt(fmt.Errorf("filestore %s: sync directory: %w", b.dir, err))
+		}
+		b.dirDirty = false
+	}
+}
+
+func (b *fileBackend) commit() error {
+	if err := b.writeAll(); err != nil {
+		return err
+	}
+	if b.st.cfg.Sync == SyncEvery {
+		b.armSyncTimer()
+		return nil
+	}
+	b.syncAll()
+	b.removeDeadBlocks()
+	return nil
+}
+
+// armSyncTimer schedules the relaxed mode's periodic sync.
+func (b *fileBackend) armSyncTimer() {
+	if b.syncTimer != nil || len(b.dirty) == 0 && !b.dirDirty {
+		return
+	}
+	b.syncTimer = b.e.Clock.AfterFunc(b.st.cfg.SyncInterval, b.st.ex, func() {
+		b.syncTimer = nil
+		if b.st.usable() != nil {
+			return
+		}
+		if err := b.writeAll(); err != nil {
+			b.st.fail(err)
+			return
+		}
+		b.syncAll()
+		b.removeDeadBlocks()
+	})
+}
+
+// removeDeadBlocks deletes blocks with no live message from the front. It runs right after
+// a sync, so the records that killed them are durable; their removal becomes durable at a
+// later directory sync, and until then a crash may bring a dead block back, which is harmless
+// (the durable records still delete its messages).
+func (b *fileBackend) removeDeadBlocks() {
+	for len(b.blocks) > 1 {
+		blk := b.blocks[0]
+		if blk.live > 0 || blk == b.active || blk.unsync || len(blk.pending) > 0 {
+			return
+		}
+		if err := blk.f.Close(); err != nil {
+			b.e.Log.Logf(env.LevelWarn, "filestore %s: close dead block %d: %v", b.dir, blk.id, err)
+		}
+		if err := b.e.FS.Remove(blk.name); err != nil {
+			// Leave it: a later pass retries, and a dead block costs only space.
+			b.e.Log.Logf(env.LevelWarn, "filestore %s: remove dead block %d: %v", b.dir, blk.id, err)
+			return
+		}
+		delete(b.byID, blk.id)
+		b.blocks = b.blocks[1:]
+		b.dirDirty = true
+	}
+}
+
+func (b *fileBackend) close() error {
+	if b.syncTimer != nil {
+		b.syncTimer.Stop()
+		b.syncTimer = nil
+	}
+	var err error
+	if b.st.failed == nil {
+		if err = b.writeAll(); err == nil {
+			b.syncAll()
+			b.removeDeadBlocks()
+		}
+	}
+	b.closeFiles()
+	return err
+}
+
+func (b *fileBackend) closeFiles() {
+	for _, blk := range b.blocks {
+		if blk.f != nil {
+			// Everything needed is synced or deliberately abandoned; a close error changes
+			// nothing about durability.
+			_ = blk.f.Close()
+		}
+	}
+}

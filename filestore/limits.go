@@ -1,0 +1,59 @@
+package filestore
+
+import (
+	"time"
+
+	"github.com/petrel-io/petrel/core/env"
+)
+
+// Named bounds. Each says why it has the value it has.
+const (
+	// blockBytesDefault is where a block file rotates when the config says nothing: big
+	// enough that a busy stream makes a few files a minute, small enough that removing a
+	// fully expired block frees space soon and recovery reads each file in one go.
+	blockBytesDefault = 8 << 20
+	// blockBytesMin lets tests force a rotation every few records; below it a block would
+	// hold less than its own header twice over.
+	blockBytesMin = 256
+	// blockBytesMax keeps record offsets within 32 bits and a block readable into memory at
+	// recovery.
+	blockBytesMax = 1 << 30
+
+	// recordBytesMax bounds one record: a message of NATS's largest allowed payload (64 MiB)
+	// plus headers and framing. Recovery rejects a header claiming more, so a corrupted
+	// length can never make it allocate or skip gigabytes.
+	recordBytesMax = 64<<20 + 1<<20
+	// subjectBytesMax is what the record's 16-bit subject length can hold.
+	subjectBytesMax = 1<<16 - 1
+
+	// deleteRecordSeqsMax bounds the sequence ranges one delete record carries, so a purge of
+	// millions of interior messages becomes a series of records of at most ~80 KiB each.
+	deleteRecordRangesMax = 4096
+
+	// seqChunkMax is the size of a seqMap chunk: a removal shifts at most this many keys,
+	// and a lookup's second binary search stays within a cache-friendly array.
+	seqChunkMax = 512
+
+	// filterSubjectsScanMax: when a wildcard filter matches more subjects than this, a
+	// LoadNext/LoadPrev walks messages in order instead of asking every subject (which costs
+	// a search per subject). Below it, per-subject lookups win.
+	filterSubjectsScanMax = 64
+
+	// keyBytesMin is the shortest master key accepted: 256 bits, the key size of both
+	// ciphers.
+	keyBytesMin = 32
+
+	// syncIntervalDefault is the relaxed mode's sync period when none is given (nats-server
+	// uses two minutes by default; we pick a much shorter window of exposure).
+	syncIntervalDefault = time.Second
+
+	// msgOverheadBytes is added to every message's logical size (subject + headers + data),
+	// so that MaxBytes also bounds streams of empty messages.
+	msgOverheadBytes = 16
+
+	// expiryBatchMax bounds how many messages one expiry pass removes before it yields the
+	// executor (posting itself again), so a mass expiry cannot stall publishes for long.
+	expiryBatchMax = 10_000
+)
+
+var assertf = env.Assertf

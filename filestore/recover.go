@@ -1,0 +1,223 @@
+package filestore
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+
+	"github.com/petrel-io/petrel/core/env"
+)
+
+// recover rebuilds the index from the block files: each block in id order, each intact
+// record in file order, replayed into the store. Then it makes what it recovered durable:
+// torn tails are cut, the newest block's header is rewritten, every touched file is synced
+// and the directory too. Rewriting the header matters after a failed fsync: the kernel may
+// keep serving pages it never wrote, and new records appended to that block must not depend
+// on a header that is only in memory.
+func (b *fileBackend) recover() error {
+	fsys := b.e.FS
+	if err := fsys.MkdirAll(b.dir); err != nil {
+		return err
+	}
+	for d := b.dir; d != "." && d != "/"; d = path.Dir(d) {
+		if err := fsys.SyncDir(path.Dir(d)); err != nil {
+			return fmt.Errorf("sync %s: %w", path.Dir(d), err)
+		}
+	}
+	names, err := fsys.List(b.dir)
+	if err != nil {
+		return err
+	}
+	var ids []uint32
+	for _, name := range names {
+		if id, ok := parseBlockName(name); ok {
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	for i, id := range ids {
+		if err := b.recoverBlock(id, i == len(ids)-1); err != nil {
+			return err
+		}
+	}
+	if n := len(b.blocks); n > 0 {
+		newest := b.blocks[n-1]
+		if _, err := newest.f.WriteAt(newest.hdr.encode(), 0); err != nil {
+			return fmt.Errorf("rewrite header of block %d: %w", newest.id, err)
+		}
+		newest.unsync = true
+		b.markDirty(newest)
+		if newest.hdr.cipher == b.st.cfg.Cipher {
+			b.active = newest
+		}
+	}
+	b.dirDirty = true
+	b.syncAll()
+	return nil
+}
+
+// recoverBlock scans and replays one block file.
+func (b *fileBackend) recoverBlock(id uint32, newest bool) error {
+	name := blockName(b.dir, id)
+	f, err := b.e.FS.OpenRW(name)
+	if err != nil {
+		return fmt.Errorf("open block %d: %w", id, err)
+	}
+	data, err := readAll(f)
+	if err != nil {
+		_ = f.Close() // the read error is what matters
+		return fmt.Errorf("read block %d: %w", id, err)
+	}
+	hdr, copies, herr := parseBlockHeader(data)
+	if copies == 0 {
+		_ = f.Close() // nothing of it will be used
+		if errors.Is(herr, errUnsupportedBlock) {
+			return fmt.Errorf("block %d: %w", id, herr)
+		}
+		return b.unusableBlock(id, name, newest, int64(len(data)), herr)
+	}
+	blk := &block{id: id, name: name, f: f, hdr: hdr}
+	if hdr.id != id {
+		b.noteDamage(Damage{Kind: DamageBlock, Block: id, Reason: fmt.Sprintf("header names block %d; using the file name", hdr.id)})
+		blk.hdr.id = id
+	}
+	if err := b.initSealer(blk); err != nil {
+		_ = f.Close() // the key error is what matters
+		return err
+	}
+	if copies == 1 {
+		// One copy was damaged: write both again so the next flip finds two.
+		b.noteDamage(Damage{Kind: DamageBlock, Block: id, Length: blockDataStart, Reason: "one header copy damaged; rewritten"})
+		if _, err := f.WriteAt(blk.hdr.encode(), 0); err != nil {
+			_ = f.Close() // the write error is what matters
+			return fmt.Errorf("repair header of block %d: %w", id, err)
+		}
+		blk.unsync = true
+	}
+	b.blocks = append(b.blocks, blk)
+	b.byID[id] = blk
+	b.st.raiseLast(hdr.last, hdr.lastTime)
+	res := scanRecords(data, blk.seal.seed, id)
+	for _, d := range res.damage {
+		b.noteDamage(d)
+	}
+	if res.goodEnd < int64(len(data)) {
+		if err := f.Truncate(res.goodEnd); err != nil {
+			return fmt.Errorf("cut the damaged tail of block %d: %w", id, err)
+		}
+		blk.unsync = true
+	}
+	blk.size, blk.written = res.goodEnd, res.goodEnd
+	if blk.unsync {
+		b.markDirty(blk)
+	}
+	for _, rec := range res.records {
+		b.replay(blk, rec)
+	}
+	return nil
+}
+
+// unusableBlock handles a block with no intact header. The newest block in that state is a
+// block whose creation a crash interrupted before anything in it was synced (a synced block
+// has two header copies, and one flipped bit spares one): it is removed. An older one is
+// kept, untouched, for inspection, and reported.
+func (b *fileBackend) unusableBlock(id uint32, name string, newest bool, size int64, herr error) error {
+	if newest {
+		b.noteDamage(Damage{Kind: DamageTornTail, Block: id, Length: size, Reason: "newest block has no intact header (interrupted creation); removed"})
+		if err := b.e.FS.Remove(name); err != nil {
+			return fmt.Errorf("remove torn block %d: %w", id, err)
+		}
+		return nil
+	}
+	b.noteDamage(Damage{Kind: DamageBlock, Block: id, Length: size, Reason: "no intact header: " + herr.Error()})
+	return nil
+}
+
+// replay applies one intact record to the index.
+func (b *fileBackend) replay(blk *block, rec scannedRecord) {
+	h := rec.hdr
+	switch h.kind {
+	case kindMsg:
+		subject, err := recordSubject(rec.rec, h, blk.seal.aead)
+		if err != nil || !validSubject(subject) {
+			b.noteDamage(Damage{Kind: DamageCorrupt, Block: blk.id, Offset: rec.off, Length: int64(h.length),
+				Seq: env.Seq(h.seq), Reason: fmt.Sprintf("message body unusable: %v", err)})
+			return
+		}
+		e := entry{time: h.time, ttl: h.ttl, size: h.subjLen32() + h.hdrLen + h.dataLen + msgOverheadBytes,
+			block: blk.id, off: uint32(rec.off), rlen: h.length}
+		if h.flags&flagMarkerMsg != 0 {
+			e.flags |= entryMarker
+		}
+		blk.live++
+		b.st.replayMsg(h.seq, e, subject)
+	case kindDelete:
+		err := decodeDeleteBody(rec.rec[recordHeaderBytes:len(rec.rec)-recordTrailerBytes], func(first, last uint64) {
+			for _, seq := range b.st.msgs.keysBetween(first, last) {
+				b.st.removeMsg(seq, false)
+			}
+		})
+		if err != nil {
+			b.noteDamage(Damage{Kind: DamageCorrupt, Block: blk.id, Offset: rec.off, Length: int64(h.length),
+				Reason: fmt.Sprintf("delete record: %v", err)})
+		}
+	case kindMarker:
+		m, err := decodeMarkerBody(rec.rec[recordHeaderBytes : len(rec.rec)-recordTrailerBytes])
+		if err != nil {
+			b.noteDamage(Damage{Kind: DamageCorrupt, Block: blk.id, Offset: rec.off, Length: int64(h.length),
+				Reason: fmt.Sprintf("marker record: %v", err)})
+			return
+		}
+		b.st.applyMarker(m)
+	}
+}
+
+func (h recordHeader) subjLen32() uint32 { return uint32(h.subjLen) }
+
+// recordSubject extracts a message record's subject without decompressing its payload.
+func recordSubject(rec []byte, h recordHeader, aead interface {
+	NonceSize() int
+	Overhead() int
+	Open(dst, nonce, ciphertext, additionalData []byte) ([]byte, error)
+}) (string, error) {
+	body := rec[recordHeaderBytes : len(rec)-recordTrailerBytes]
+	if h.flags&flagEncrypted != 0 {
+		if aead == nil {
+			return "", fmt.Errorf("encrypted record in a block without a key")
+		}
+		n := aead.NonceSize()
+		if len(body) < n+aead.Overhead() {
+			return "", fmt.Errorf("encrypted body too short")
+		}
+		plain, err := aead.Open(nil, body[:n], body[n:], rec[:headerCheckedBytes])
+		if err != nil {
+			return "", fmt.Errorf("authentication failed: %w", err)
+		}
+		body = plain
+	} else if h.flags&flagCompressed == 0 && len(body) != int(h.subjLen)+int(h.hdrLen)+int(h.dataLen) {
+		return "", fmt.Errorf("body of %d bytes, header says %d", len(body), int(h.subjLen)+int(h.hdrLen)+int(h.dataLen))
+	}
+	if len(body) < int(h.subjLen) {
+		return "", fmt.Errorf("body shorter than its subject")
+	}
+	return string(body[:h.subjLen]), nil
+}
+
+// readAll reads a whole file.
+func readAll(f env.File) ([]byte, error) {
+	size, err := f.Size()
+	if err != nil {
+		return nil, err
+	}
+	data := make([]byte, size)
+	if size == 0 {
+		return data, nil
+	}
+	n, err := f.ReadAt(data, 0)
+	if err != nil && !(errors.Is(err, io.EOF) && int64(n) == size) {
+		return nil, err
+	}
+	return data, nil
+}
