@@ -28,6 +28,8 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // checksum is the CRC-32C used by frames, WAL records and snapshot files.
 func checksum(p []byte) uint32 { return crc32.Checksum(p, castagnoli) }
 
+func crcUpdate(crc uint32, p []byte) uint32 { return crc32.Update(crc, castagnoli, p) }
+
 // AppendMessage appends m's encoding (see the package doc for the layout) to buf.
 func AppendMessage(buf []byte, m *Message) []byte {
 	buf = append(buf, codecVersion, byte(m.Type))

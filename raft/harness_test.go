@@ -83,7 +83,8 @@ func (h *harness) run(c *scriptCmd) string {
 	case "process-ready":
 		h.each(c, h.processReady)
 	case "deliver-msgs":
-		h.each(c, func(n *hnode) { h.deliver(n, c.keys["drop"] == "true") })
+		// drop=true drops them all; drop=K drops the K-th (from 0) only.
+		h.each(c, func(n *hnode) { h.deliver(n, c.keys["drop"]) })
 	case "stabilize":
 		h.stabilize(c)
 	case "partition":
@@ -281,16 +282,16 @@ func splitFSM(data []byte) []string {
 	return strings.Split(string(data), ",")
 }
 
-func (h *harness) deliver(n *hnode, drop bool) {
+func (h *harness) deliver(n *hnode, drop string) {
 	msgs := h.inbox[n.id]
 	delete(h.inbox, n.id)
 	if len(msgs) == 0 {
 		return
 	}
 	h.printf("> %d receiving messages\n", n.id)
-	for _, m := range msgs {
+	for i, m := range msgs {
 		switch {
-		case drop:
+		case drop == "true" || drop == strconv.Itoa(i):
 			h.printf("  %v DROPPED\n", m)
 		case h.blocked[[2]ID{m.From, m.To}]:
 			h.printf("  %v PARTITIONED\n", m)
@@ -317,7 +318,7 @@ func (h *harness) stabilize(c *scriptCmd) {
 		}
 		for _, n := range nodes {
 			if len(h.inbox[n.id]) > 0 {
-				h.deliver(n, false)
+				h.deliver(n, "")
 				moved = true
 			}
 		}

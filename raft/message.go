@@ -134,9 +134,13 @@ func (m Message) String() string {
 		if m.Type == MsgReadIndexResp {
 			s += fmt.Sprintf(" Index:%d", m.Index)
 		}
-	case MsgSnap, MsgSnapResp:
+	case MsgSnap:
 		if c := m.Snap; c != nil {
 			s += fmt.Sprintf(" Snapshot:%d/%d [%d+%d of %d]", c.Meta.Term, c.Meta.Index, c.Offset, len(c.Data), c.Total)
+		}
+	case MsgSnapResp:
+		if c := m.Snap; c != nil {
+			s += fmt.Sprintf(" Snapshot:%d/%d Offset:%d", c.Meta.Term, c.Meta.Index, c.Offset)
 		}
 		if m.Reject {
 			s += " Rejected"

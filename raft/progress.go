@@ -44,6 +44,7 @@ type progress struct {
 	snapAcked   uint64
 	snapAllSent bool
 	snapStalls  int
+	snapRewound uint64 // the offset of the last rewind, so repeated rejections rewind once
 }
 
 func (p *progress) String() string {
@@ -54,7 +55,7 @@ func (p *progress) resetState(s progressState) {
 	p.probeSent = false
 	p.state = s
 	p.inflights.reset()
-	p.snap, p.snapSent, p.snapAcked, p.snapAllSent, p.snapStalls = nil, 0, 0, false, 0
+	p.snap, p.snapSent, p.snapAcked, p.snapAllSent, p.snapStalls, p.snapRewound = nil, 0, 0, false, 0, 0
 }
 
 func (p *progress) becomeProbe() {

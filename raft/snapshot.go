@@ -41,6 +41,7 @@ func (r *raft) sendSnapChunks(id ID, pr *progress) {
 // rewindSnap makes the stream resume from offset.
 func (pr *progress) rewindSnap(offset uint64) {
 	pr.snapAcked, pr.snapSent, pr.snapAllSent, pr.snapStalls = offset, offset, false, 0
+	pr.snapRewound = offset
 }
 
 func (r *raft) handleSnapResponse(m Message, pr *progress) {
@@ -52,8 +53,10 @@ func (r *raft) handleSnapResponse(m Message, pr *progress) {
 	if c.Offset > pr.snapAcked && c.Offset <= uint64(len(pr.snap.Data)) {
 		pr.snapAcked, pr.snapStalls = c.Offset, 0
 	}
-	if m.Reject {
-		// The follower lost its partial copy: resume from the offset it holds.
+	if m.Reject && c.Offset != pr.snapRewound {
+		// A chunk was lost (or the follower lost its partial copy): resume from the offset
+		// it holds. Every chunk after the gap draws the same rejection; the first one
+		// rewinds, the rest are ignored.
 		pr.rewindSnap(min(c.Offset, uint64(len(pr.snap.Data))))
 	}
 	r.sendSnapChunks(m.From, pr)
