@@ -64,7 +64,7 @@ func drawMessage(t *rapid.T) Message {
 		data := drawBytes(t, "chunk")
 		off := rapid.Uint64Range(0, 1<<20).Draw(t, "offset")
 		m.Snap = &SnapshotChunk{
-			Meta: SnapshotMeta{Index: env.Index(rapid.Uint64().Draw(t, "sindex")), Term: env.Term(rapid.Uint64().Draw(t, "sterm")), Conf: drawConf(t)},
+			Meta:   SnapshotMeta{Index: env.Index(rapid.Uint64().Draw(t, "sindex")), Term: env.Term(rapid.Uint64().Draw(t, "sterm")), Conf: drawConf(t)},
 			Offset: off, Total: off + uint64(len(data)) + rapid.Uint64Range(0, 100).Draw(t, "rest"), Data: data,
 		}
 	}
