@@ -52,8 +52,13 @@ fuzz:
 fuzz-brief:
 	@$(MAKE) --no-print-directory fuzz FUZZ_TIME=$(FUZZ_BRIEF)
 
-bench:
+## bench: core NATS side by side with nats-server when NATS_SERVER_BIN names one (install it
+## outside the repo: go install github.com/nats-io/nats-server/v2@v2.15.2), then Go benchmarks
+bench: build
+	$(GO) build -o bin/petrel-bench ./cmd/petrel-bench
+	./bin/petrel-bench -petrel bin/petrel
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./sim/...
+	$(GO) test -run '^$$' -bench . ./core/...
 
 lint: vet tidy
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -60,11 +60,12 @@ type client struct {
 	replies   *replyPerms     // reply subjects this client may answer (allow_responses)
 
 	// Read by publishers and monitoring, written on ex under mu.
-	mu    sync.Mutex
-	info  connectInfo
-	user  *auth.User
-	perms *auth.Permissions
-	subs  map[string]*subscription
+	mu   sync.Mutex
+	info connectInfo
+	user *auth.User
+	subs map[string]*subscription
+
+	perms atomic.Pointer[auth.Permissions] // nil: everything allowed
 
 	finished bool         // (ex) close has run
 	closed   atomic.Bool  // no more deliveries or ops: set by close or a slow-consumer cut
@@ -74,6 +75,26 @@ type client struct {
 	pingSent time.Duration // (ex) Mono when the last PING went out, for RTT
 
 	inMsgs, inBytes, outMsgs, outBytes atomic.Int64
+
+	// (ex) server-wide counts gathered during one read and added to the server's
+	// counters after it, so publishers do not contend on them per message.
+	batch statsBatch
+}
+
+type statsBatch struct{ inMsgs, inBytes, outMsgs, outBytes int64 }
+
+// flushStats adds the batch to the server's counters.
+func (c *client) flushStats() {
+	b, st := &c.batch, &c.srv.stats
+	if b.inMsgs != 0 {
+		st.inMsgs.Add(b.inMsgs)
+		st.inBytes.Add(b.inBytes)
+	}
+	if b.outMsgs != 0 {
+		st.outMsgs.Add(b.outMsgs)
+		st.outBytes.Add(b.outBytes)
+	}
+	*b = statsBatch{}
 }
 
 // connectInfo is the CONNECT document; missing fields keep nats-server's defaults.
@@ -188,7 +209,9 @@ func (c *client) OnData(p []byte) {
 	}
 	c.lastIn = c.srv.env.Clock.Mono()
 	c.lastAct.Store(int64(c.lastIn))
-	if err := c.parser.Parse(p); err != nil {
+	err := c.parser.Parse(p)
+	c.flushStats()
+	if err != nil {
 		c.protocolError(err)
 	}
 }

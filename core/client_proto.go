@@ -47,13 +47,15 @@ func (c *client) Connect(raw []byte) error {
 	ci.Pass, ci.Token, ci.Sig = "", "", "" // keep no secrets
 	c.mu.Lock()
 	c.info = ci
+	var perms *auth.Permissions
 	if user != nil {
-		c.user, c.perms = user, user.Permissions
+		c.user, perms = user, user.Permissions
 	}
 	c.mu.Unlock()
+	c.perms.Store(perms)
 	c.pubAllow = nil
-	if c.perms != nil && c.perms.Response != nil {
-		c.replies = newReplyPerms(c.perms.Response)
+	if perms != nil && perms.Response != nil {
+		c.replies = newReplyPerms(perms.Response)
 	}
 	c.sendOK()
 	return nil
@@ -91,13 +93,13 @@ func (c *client) Pub(subj, reply []byte, hdr int, msg []byte) error {
 	}
 	c.inMsgs.Add(1)
 	c.inBytes.Add(int64(len(msg)))
-	c.srv.stats.inMsgs.Add(1)
-	c.srv.stats.inBytes.Add(int64(len(msg)))
+	c.batch.inMsgs++
+	c.batch.inBytes += int64(len(msg))
 	if !subject.ValidPublish(string(subj)) {
 		c.sendErr("Invalid Publish Subject")
 		return nil
 	}
-	if c.perms != nil && !c.canPublish(subj) {
+	if perms := c.perms.Load(); perms != nil && !c.canPublish(perms, subj) {
 		c.sendErr(`Permissions Violation for Publish to "` + string(subj) + `"`)
 		return nil
 	}
@@ -108,10 +110,10 @@ func (c *client) Pub(subj, reply []byte, hdr int, msg []byte) error {
 
 // canPublish checks publish permissions, caching decisions, then the reply subjects this
 // client may answer.
-func (c *client) canPublish(subj []byte) bool {
+func (c *client) canPublish(perms *auth.Permissions, subj []byte) bool {
 	allowed, cached := c.pubAllow[string(subj)]
 	if !cached {
-		allowed = c.perms.CanPublish(string(subj))
+		allowed = perms.CanPublish(string(subj))
 		if c.pubAllow == nil || len(c.pubAllow) >= pubCacheMax {
 			c.pubAllow = map[string]bool{}
 		}
@@ -136,7 +138,7 @@ func (c *client) Sub(subj, queue, sid []byte) error {
 		c.sendErr("Invalid Subject")
 		return nil
 	}
-	if c.perms != nil && !c.perms.CanSubscribe(s, q) {
+	if perms := c.perms.Load(); perms != nil && !perms.CanSubscribe(s, q) {
 		if q != "" {
 			c.sendErr(`Permissions Violation for Subscription to "` + s + `" using queue "` + q + `"`)
 		} else {

@@ -80,7 +80,7 @@ func (c *client) deliver(sub *subscription, subj, reply []byte, hdr int, msg []b
 	} else {
 		sub.delivered.Add(1)
 	}
-	if perms := dst.permissions(); perms != nil && perms.DeniesDelivery(string(subj)) {
+	if perms := dst.perms.Load(); perms != nil && perms.DeniesDelivery(string(subj)) {
 		return false
 	}
 	if hdr >= 0 && !dst.headers.Load() {
@@ -92,8 +92,8 @@ func (c *client) deliver(sub *subscription, subj, reply []byte, hdr int, msg []b
 	}
 	dst.outMsgs.Add(1)
 	dst.outBytes.Add(int64(len(msg)))
-	c.srv.stats.outMsgs.Add(1)
-	c.srv.stats.outBytes.Add(int64(len(msg)))
+	c.batch.outMsgs++
+	c.batch.outBytes += int64(len(msg))
 	if len(reply) > 0 && dst.replies != nil {
 		dst.replies.grant(string(reply), c.srv.env.Clock.Mono())
 	}
@@ -101,12 +101,6 @@ func (c *client) deliver(sub *subscription, subj, reply []byte, hdr int, msg []b
 		dst.slowConsumer()
 	}
 	return true
-}
-
-func (c *client) permissions() *auth.Permissions {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.perms
 }
 
 // slowConsumer cuts off a client whose unsent bytes passed max_pending; nats-server sends

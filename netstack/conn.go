@@ -17,9 +17,6 @@ const (
 	// readBufSize bounds one OnData. 32 KiB holds many small protocol messages per call
 	// without making each idle connection expensive.
 	readBufSize = 32 << 10
-	// maxSpareWriteBuf caps the write buffer kept for reuse, so that one burst to a slow
-	// peer does not pin megabytes for the rest of the connection's life.
-	maxSpareWriteBuf = 1 << 20
 	// closeLinger bounds each stage of a graceful close: sending what is queued, then
 	// waiting for the peer to close its side. Without it a peer that stops reading, or never
 	// closes, would keep the socket and its goroutines forever.
@@ -58,23 +55,27 @@ type conn struct {
 	deliverDataFn func()        // c.deliverData, bound once instead of per read
 
 	// Write side, shared by Write, Close, Abort, the reader and the writer.
-	wake           chan struct{} // capacity 1: a pending wake-up already covers later writes
-	mu             sync.Mutex
-	state          connState
-	pending, spare []byte
-	inflight       int   // bytes of the batch the writer is sending now
-	brokenErr      error // why the connection broke, once it has
-	readerActive   bool  // the reader goroutine runs and has not settled yet
-	drainWaiters   []chan struct{}
-	writeDeadline  atomic.Int64 // a time.Duration; 0 means none
+	wake          chan struct{} // capacity 1: a pending wake-up already covers later writes
+	mu            sync.Mutex
+	state         connState
+	out           outbuf
+	inflight      int          // bytes of the batch the writer is sending now
+	spare         [][]byte     // the previous batch's chunk list, reused
+	buffered      atomic.Int64 // bytes queued or in a write syscall: Buffered without a lock
+	brokenErr     error        // why the connection broke, once it has
+	readerActive  bool         // the reader goroutine runs and has not settled yet
+	drainWaiters  []chan struct{}
+	writeDeadline atomic.Int64 // a time.Duration; 0 means none
+	signalled     atomic.Bool  // a wake-up is pending in the wake channel
 }
 
-func newConn(nc *net.TCPConn) *conn {
+func newConn(nc *net.TCPConn, chunks *chunkPool) *conn {
 	// The engine batches its own writes, so Nagle would only add latency to replies.
 	_ = nc.SetNoDelay(true) // cannot fail on a healthy socket; a broken one fails at I/O
 	c := &conn{
 		nc:       nc,
 		rw:       nc,
+		out:      outbuf{pool: chunks},
 		local:    nc.LocalAddr().String(),
 		remote:   nc.RemoteAddr().String(),
 		wake:     make(chan struct{}, 1),
@@ -185,18 +186,15 @@ func (c *conn) Write(p []byte) error {
 	if len(p) == 0 {
 		return nil
 	}
-	c.pending = append(c.pending, p...)
+	c.out.append(p)
+	c.buffered.Add(int64(len(p)))
 	c.wakeWriter()
 	return nil
 }
 
 // Buffered implements env.Conn. Bytes inside a write syscall that has not returned count as
 // buffered: a peer that stops reading holds them there.
-func (c *conn) Buffered() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.pending) + c.inflight
-}
+func (c *conn) Buffered() int { return int(c.buffered.Load()) }
 
 // SetWriteDeadline implements env.Conn: each batch the writer sends must go out within d.
 func (c *conn) SetWriteDeadline(d time.Duration) { c.writeDeadline.Store(int64(d)) }
@@ -243,7 +241,8 @@ func (c *conn) closeLocked(reason error) {
 		return
 	}
 	c.state = connClosed
-	c.pending, c.spare = nil, nil
+	c.out.drop()
+	c.buffered.Store(0)
 	if c.brokenErr == nil {
 		c.brokenErr = reason
 	}
@@ -253,6 +252,11 @@ func (c *conn) closeLocked(reason error) {
 }
 
 func (c *conn) wakeWriter() {
+	// Under load the writer is usually signalled already; the flag spares a channel
+	// operation per Write.
+	if c.signalled.Swap(true) {
+		return
+	}
 	select {
 	case c.wake <- struct{}{}:
 	default:
@@ -262,6 +266,7 @@ func (c *conn) wakeWriter() {
 // writeLoop sleeps until woken, then sends everything pending.
 func (c *conn) writeLoop() {
 	for range c.wake {
+		c.signalled.Store(false) // writes from now on need a new wake-up
 		if !c.flush() {
 			return
 		}
@@ -281,7 +286,7 @@ func (c *conn) flush() bool {
 			// A failure here surfaces at the Write below.
 			_ = rw.SetWriteDeadline(time.Now().Add(d))
 		}
-		_, err := rw.Write(buf)
+		_, err := writeBatch(rw, buf)
 		c.batchDone(buf)
 		if err != nil {
 			c.fail(err)
@@ -293,16 +298,15 @@ func (c *conn) flush() bool {
 // nextBatch swaps out everything pending as one batch: writes queued while the previous
 // batch was in the kernel go out together in one syscall. With nothing pending it returns
 // nil, and finishes a Close that was waiting for the queue to empty.
-func (c *conn) nextBatch() (buf []byte, more bool) {
+func (c *conn) nextBatch() (buf [][]byte, more bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
 	case c.state == connClosed:
 		return nil, false
-	case len(c.pending) > 0:
-		buf = c.pending
-		c.pending, c.spare = c.spare, nil
-		c.inflight = len(buf)
+	case c.out.size > 0:
+		buf, c.inflight = c.out.take(c.spare)
+		c.spare = nil
 		return buf, true
 	case c.state == connClosing:
 		c.finishClosingLocked()
@@ -336,12 +340,17 @@ func (c *conn) finishClosingLocked() {
 	c.notifyDrainedLocked()
 }
 
-func (c *conn) batchDone(buf []byte) {
+func (c *conn) batchDone(buf [][]byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.buffered.Add(-int64(c.inflight))
 	c.inflight = 0
-	if c.state != connClosed && cap(buf) <= maxSpareWriteBuf {
+	c.out.release(buf)
+	if c.state != connClosed {
 		c.spare = buf[:0]
+	}
+	if c.out.size == 0 {
+		c.notifyDrainedLocked()
 	}
 }
 
@@ -395,7 +404,7 @@ func (c *conn) whenDrained() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ch := make(chan struct{})
-	if c.state == connClosed || len(c.pending)+c.inflight == 0 {
+	if c.state == connClosed || c.out.size+c.inflight == 0 {
 		close(ch)
 		return ch
 	}

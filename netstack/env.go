@@ -28,7 +28,7 @@ func NewEnv(name string, opts Options) *env.Env {
 		Clock: newClock(),
 		Rand:  newRand(),
 		FS:    osFS{},
-		Net:   &osNet{log: log},
+		Net:   &osNet{log: log, chunks: newChunkPool()},
 		Exec:  newExecutors(log, opts.Halt),
 		Log:   log,
 	}

@@ -22,7 +22,8 @@ const (
 
 // osNet is the production env.Net, on package net's TCP.
 type osNet struct {
-	log env.Logger
+	log    env.Logger
+	chunks *chunkPool // output chunks shared by every connection of this host
 }
 
 // Listen implements env.Net.
@@ -31,7 +32,7 @@ func (n *osNet) Listen(addr string, ex env.Executor, accept func(env.Conn)) (env
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}
-	l := &listener{ln: ln, log: n.log, ex: ex, accept: accept}
+	l := &listener{ln: ln, log: n.log, ex: ex, accept: accept, chunks: n.chunks}
 	go l.acceptLoop()
 	return l, nil
 }
@@ -47,7 +48,7 @@ func (n *osNet) Dial(addr string, timeout time.Duration, ex env.Executor, done f
 			postInline(ex, func() { done(nil, err) })
 			return
 		}
-		c := newConn(nc.(*net.TCPConn))
+		c := newConn(nc.(*net.TCPConn), n.chunks)
 		postInline(ex, func() { done(c, nil) })
 	}()
 }
@@ -58,6 +59,7 @@ type listener struct {
 	ex     env.Executor
 	accept func(env.Conn)
 	closed atomic.Bool
+	chunks *chunkPool
 }
 
 // Addr implements env.Listener.
@@ -87,7 +89,7 @@ func (l *listener) acceptLoop() {
 			continue
 		}
 		backoff = acceptBackoffMin
-		c := newConn(nc.(*net.TCPConn))
+		c := newConn(nc.(*net.TCPConn), l.chunks)
 		postInline(l.ex, func() { l.deliver(c) })
 	}
 }

@@ -23,6 +23,7 @@ Server options:
   -t                               Test the configuration and exit
   -P, --pid <file>                 File to store the process id
   -v, --version                    Show the version and exit
+  --profile_cpu <file>             Write a CPU profile to file until exit
 
 Logging options:
   -l, --log <file>                 File to redirect log output to
@@ -62,6 +63,7 @@ type cli struct {
 	tls         bool
 	testConfig  bool
 	showVersion bool
+	cpuProfile  string // write a CPU profile here until exit (for performance work)
 }
 
 // parseFlags reads the command line. Several spellings share one variable; Go's flag
@@ -110,6 +112,7 @@ func parseFlags(args []string, output io.Writer) (*cli, error) {
 	boolean(&o.Core.JetStream, "js", "jetstream")
 	str(&o.StoreDir, "", "sd", "store_dir")
 	boolean(&c.testConfig, "t")
+	str(&c.cpuProfile, "", "profile_cpu")
 	boolean(&c.showVersion, "v", "version")
 
 	if err := fs.Parse(args); err != nil {

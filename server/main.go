@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 
@@ -44,7 +45,31 @@ func Main(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "petrel: configuration file %s test is successful\n", opts.ConfigFile)
 		return 0
 	}
+	if c.cpuProfile != "" {
+		stop, err := startCPUProfile(c.cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "petrel: %v\n", err)
+			return 1
+		}
+		defer stop()
+	}
 	return serve(opts, warnings, stderr)
+}
+
+// startCPUProfile profiles the process until the returned func runs.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // serve runs the server until SIGINT/SIGTERM (stop) or SIGUSR2 (lame duck).

@@ -10,6 +10,7 @@ import (
 var constructors = map[string]func() sim.Workload{
 	"echo":    func() sim.Workload { return &Echo{} },
 	"counter": func() sim.Workload { return &Counter{} },
+	"nats":    func() sim.Workload { return &Nats{} },
 }
 
 // Names lists the registered workloads, sorted.

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+func dial(url string) (*nats.Conn, error) {
+	return nats.Connect(url, nats.Timeout(10*time.Second), nats.ReconnectBufSize(-1))
+}
+
+// benchPublish: one connection publishes as fast as it can; the clock stops when the
+// server has answered a PING after the last message, so everything was processed.
+func benchPublish(url string, cfg config) (float64, error) {
+	nc, err := dial(url)
+	if err != nil {
+		return 0, err
+	}
+	defer nc.Close()
+	payload := make([]byte, cfg.size)
+	start := time.Now()
+	for i := 0; i < cfg.msgs; i++ {
+		if err := nc.Publish("bench", payload); err != nil {
+			return 0, err
+		}
+	}
+	if err := nc.FlushTimeout(60 * time.Second); err != nil {
+		return 0, err
+	}
+	return float64(cfg.msgs) / time.Since(start).Seconds(), nil
+}
+
+// benchPubSub: one publisher, n subscribers on their own connections; the rate is messages
+// received (all subscribers together) per second until every subscriber has every message.
+func benchPubSub(n int) func(string, config) (float64, error) {
+	return func(url string, cfg config) (float64, error) {
+		var received atomic.Int64
+		var wg sync.WaitGroup
+		var subs []*nats.Conn
+		defer func() {
+			for _, s := range subs {
+				s.Close()
+			}
+		}()
+		for i := 0; i < n; i++ {
+			sc, err := dial(url)
+			if err != nil {
+				return 0, err
+			}
+			subs = append(subs, sc)
+			wg.Add(1)
+			count := 0
+			sub, err := sc.Subscribe("bench", func(*nats.Msg) {
+				count++
+				received.Add(1)
+				if count == cfg.msgs {
+					wg.Done()
+				}
+			})
+			if err != nil {
+				return 0, err
+			}
+			if err := sub.SetPendingLimits(-1, -1); err != nil {
+				return 0, err
+			}
+			if err := sc.Flush(); err != nil {
+				return 0, err
+			}
+		}
+		nc, err := dial(url)
+		if err != nil {
+			return 0, err
+		}
+		defer nc.Close()
+		payload := make([]byte, cfg.size)
+		start := time.Now()
+		for i := 0; i < cfg.msgs; i++ {
+			if err := nc.Publish("bench", payload); err != nil {
+				return 0, err
+			}
+		}
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(120 * time.Second):
+			return 0, fmt.Errorf("subscribers got %d of %d messages", received.Load(), int64(n*cfg.msgs))
+		}
+		return float64(n*cfg.msgs) / time.Since(start).Seconds(), nil
+	}
+}
+
+// benchRequest: sequential requests to a responder on another connection; the result is
+// the mean round trip in microseconds.
+func benchRequest(url string, cfg config) (float64, error) {
+	rc, err := dial(url)
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	if _, err := rc.Subscribe("bench.req", func(m *nats.Msg) { _ = m.Respond(m.Data) }); err != nil {
+		return 0, err
+	}
+	if err := rc.Flush(); err != nil {
+		return 0, err
+	}
+	nc, err := dial(url)
+	if err != nil {
+		return 0, err
+	}
+	defer nc.Close()
+	payload := make([]byte, cfg.size)
+	for i := 0; i < 100; i++ { // warm up the inbox subscription
+		if _, err := nc.Request("bench.req", payload, 5*time.Second); err != nil {
+			return 0, err
+		}
+	}
+	start := time.Now()
+	for i := 0; i < cfg.reqs; i++ {
+		if _, err := nc.Request("bench.req", payload, 5*time.Second); err != nil {
+			return 0, err
+		}
+	}
+	return float64(time.Since(start).Microseconds()) / float64(cfg.reqs), nil
+}

@@ -1,0 +1,78 @@
+package netstack
+
+import (
+	"net"
+	"sync"
+)
+
+// chunkSize is the unit of queued output. 32 KiB holds hundreds of small messages, so a
+// busy connection's writev carries few iovecs, while an idle one pins little.
+const chunkSize = 32 << 10
+
+// chunkPool recycles output chunks across a host's connections.
+type chunkPool struct{ pool sync.Pool }
+
+func newChunkPool() *chunkPool {
+	return &chunkPool{pool: sync.Pool{New: func() any { b := make([]byte, 0, chunkSize); return &b }}}
+}
+
+func (p *chunkPool) get() []byte { return (*p.pool.Get().(*[]byte))[:0] }
+
+func (p *chunkPool) put(b []byte) {
+	if cap(b) != chunkSize {
+		return
+	}
+	b = b[:0]
+	p.pool.Put(&b)
+}
+
+// outbuf is a connection's queued output: a list of fixed-size chunks. Queuing never
+// copies what is already queued (a single growing slice re-copies all of it each time it
+// outgrows its capacity), and the writer sends the whole list with one writev.
+type outbuf struct {
+	pool   *chunkPool
+	chunks [][]byte
+	size   int
+}
+
+func (o *outbuf) append(p []byte) {
+	o.size += len(p)
+	for len(p) > 0 {
+		n := len(o.chunks)
+		if n == 0 || len(o.chunks[n-1]) == cap(o.chunks[n-1]) {
+			o.chunks = append(o.chunks, o.pool.get())
+			n++
+		}
+		last := o.chunks[n-1]
+		k := copy(last[len(last):cap(last)], p)
+		o.chunks[n-1] = last[:len(last)+k]
+		p = p[k:]
+	}
+}
+
+// take removes everything queued, handing it to the writer.
+func (o *outbuf) take(spare [][]byte) (batch [][]byte, size int) {
+	batch, size = o.chunks, o.size
+	o.chunks, o.size = spare[:0], 0
+	return batch, size
+}
+
+// release returns a written batch's chunks to the pool.
+func (o *outbuf) release(batch [][]byte) {
+	for i, b := range batch {
+		o.pool.put(b)
+		batch[i] = nil
+	}
+}
+
+// drop discards everything queued.
+func (o *outbuf) drop() {
+	o.release(o.chunks)
+	o.chunks, o.size = o.chunks[:0], 0
+}
+
+// writeBatch sends a batch with writev where the connection supports it.
+func writeBatch(rw net.Conn, batch [][]byte) (int64, error) {
+	bufs := net.Buffers(append([][]byte(nil), batch...)) // WriteTo consumes its slice
+	return bufs.WriteTo(rw)
+}

@@ -1,0 +1,277 @@
+package natsclient
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/proto"
+)
+
+// Options shape a connection.
+type Options struct {
+	Name       string
+	User, Pass string
+	Token      string
+	Echo       bool // default false here: set true to receive one's own messages
+	NoEcho     bool
+	Timeout    time.Duration // for the handshake (default 2s)
+}
+
+// Msg is a delivered message. Its slices are valid only during the handler call.
+type Msg struct {
+	Subject string
+	Reply   string
+	Sid     string
+	Header  []byte // the raw header block, nil for MSG
+	Data    []byte
+}
+
+// Status returns the inline status code of a header block ("503"), or "".
+func (m *Msg) Status() string {
+	const pre = "NATS/1.0 "
+	if len(m.Header) >= len(pre)+3 && string(m.Header[:len(pre)]) == pre {
+		return string(m.Header[len(pre) : len(pre)+3])
+	}
+	return ""
+}
+
+// Sub is a subscription.
+type Sub struct {
+	Subject, Queue, Sid string
+	handler             func(*Msg)
+}
+
+// Client is one connection to a server.
+type Client struct {
+	e       *env.Env
+	ex      env.Executor
+	conn    env.Conn
+	parser  *proto.Parser
+	subs    map[string]*Sub
+	nextSid int
+	pongs   []func()
+	buf     []byte
+	closed  bool
+	ready   func(error) // pending Dial completion
+	timer   env.Timer
+
+	// OnError receives -ERR texts; OnClose the end of the connection (nil when Close was
+	// called locally, which does not call it).
+	OnError func(string)
+	OnClose func(error)
+	// Info is the server's INFO document.
+	Info map[string]any
+}
+
+// ErrHandshake means the server did not answer the handshake in time.
+var ErrHandshake = errors.New("natsclient: handshake timed out")
+
+// Dial connects to addr and posts done(client, nil) to ex once CONNECT was answered with
+// PONG, or done(nil, err).
+func Dial(e *env.Env, ex env.Executor, addr string, opts Options, done func(*Client, error)) {
+	if opts.Timeout == 0 {
+		opts.Timeout = 2 * time.Second
+	}
+	e.Net.Dial(addr, opts.Timeout, ex, func(conn env.Conn, err error) {
+		if err != nil {
+			done(nil, err)
+			return
+		}
+		c := &Client{e: e, ex: ex, conn: conn, subs: map[string]*Sub{}}
+		c.parser = proto.NewParser(wire{c}, proto.Limits{})
+		c.ready = func(err error) {
+			if err != nil {
+				c.Close()
+				done(nil, err)
+				return
+			}
+			done(c, nil)
+		}
+		c.timer = e.Clock.AfterFunc(opts.Timeout, ex, func() { c.finishHandshake(ErrHandshake) })
+		conn.Start(ex, wire{c})
+		c.sendConnect(opts)
+	})
+}
+
+func (c *Client) finishHandshake(err error) {
+	if c.ready == nil {
+		return
+	}
+	ready := c.ready
+	c.ready = nil
+	c.timer.Stop()
+	ready(err)
+}
+
+func (c *Client) sendConnect(o Options) {
+	doc := map[string]any{
+		"verbose": false, "pedantic": false, "headers": true, "no_responders": true,
+		"protocol": 1, "echo": !o.NoEcho, "name": o.Name, "lang": "sim", "version": "0.1",
+	}
+	if o.User != "" {
+		doc["user"], doc["pass"] = o.User, o.Pass
+	}
+	if o.Token != "" {
+		doc["auth_token"] = o.Token
+	}
+	body, _ := json.Marshal(doc) // a map of plain values always marshals
+	c.write(append(append([]byte("CONNECT "), body...), "\r\nPING\r\n"...))
+	c.pongs = append(c.pongs, func() { c.finishHandshake(nil) })
+}
+
+func (c *Client) write(p []byte) {
+	if !c.closed {
+		_ = c.conn.Write(p) // a failure means the connection is ending; OnClose follows
+	}
+}
+
+// Closed reports whether the connection is over.
+func (c *Client) Closed() bool { return c.closed }
+
+// Close ends the connection; OnClose is not called.
+func (c *Client) Close() {
+	if !c.closed {
+		c.closed = true
+		_ = c.conn.Close() // nothing to do about a failed close
+	}
+}
+
+// Abort resets the connection at once; OnClose is not called.
+func (c *Client) Abort() {
+	if !c.closed {
+		c.closed = true
+		c.conn.Abort()
+	}
+}
+
+// Subscribe subscribes; handler runs on the client's executor.
+func (c *Client) Subscribe(subject, queue string, handler func(*Msg)) *Sub {
+	c.nextSid++
+	s := &Sub{Subject: subject, Queue: queue, Sid: strconv.Itoa(c.nextSid), handler: handler}
+	c.subs[s.Sid] = s
+	c.write(proto.AppendSub(nil, subject, queue, s.Sid))
+	return s
+}
+
+// Unsubscribe removes s at once (max 0) or after max more messages.
+func (c *Client) Unsubscribe(s *Sub, max int) {
+	if max == 0 {
+		delete(c.subs, s.Sid)
+	}
+	c.write(proto.AppendUnsub(nil, s.Sid, max))
+}
+
+// Publish sends a message; hdr is a header block or nil.
+func (c *Client) Publish(subject, reply string, hdr, data []byte) {
+	if hdr == nil {
+		c.buf = proto.AppendPub(c.buf[:0], subject, reply, -1, data)
+	} else {
+		c.buf = proto.AppendPub(c.buf[:0], subject, reply, len(hdr), append(append([]byte(nil), hdr...), data...))
+	}
+	c.write(c.buf)
+}
+
+// Flush sends PING and runs done when the PONG comes back: everything sent before has been
+// processed by the server.
+func (c *Client) Flush(done func()) {
+	c.pongs = append(c.pongs, done)
+	c.write(proto.Ping)
+}
+
+// Buffered is the connection's unsent bytes.
+func (c *Client) Buffered() int { return c.conn.Buffered() }
+
+// wire is the client's side of the connection and the parser: events from the network
+// and the server's operations, kept off Client's API.
+type wire struct{ c *Client }
+
+func (w wire) OnData(p []byte) {
+	c := w.c
+	if c.closed {
+		return
+	}
+	if err := c.parser.Parse(p); err != nil {
+		c.fail(fmt.Errorf("natsclient: protocol error: %w", err))
+	}
+}
+
+func (w wire) OnClose(err error) {
+	c := w.c
+	if err == nil {
+		err = errors.New("natsclient: server closed the connection")
+	}
+	c.fail(err)
+}
+
+func (c *Client) fail(err error) {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	c.conn.Abort()
+	if c.ready != nil {
+		c.finishHandshake(err)
+		return
+	}
+	if c.OnClose != nil {
+		c.OnClose(err)
+	}
+}
+
+func (w wire) Info(raw []byte) error {
+	c := w.c
+	c.Info = map[string]any{}
+	return json.Unmarshal(raw, &c.Info)
+}
+
+func (w wire) Msg(subject, sid, reply []byte, hdr int, msg []byte) error {
+	c := w.c
+	s := c.subs[string(sid)]
+	if s == nil {
+		return nil // a message for a subscription already gone
+	}
+	m := &Msg{Subject: string(subject), Reply: string(reply), Sid: s.Sid, Data: msg}
+	if hdr >= 0 {
+		m.Header, m.Data = msg[:hdr], msg[hdr:]
+	}
+	s.handler(m)
+	return nil
+}
+
+func (w wire) Ping() error {
+	c := w.c
+	c.write(proto.Pong)
+	return nil
+}
+
+func (w wire) Pong() error {
+	c := w.c
+	if len(c.pongs) == 0 {
+		return errors.New("natsclient: PONG without PING")
+	}
+	done := c.pongs[0]
+	c.pongs = c.pongs[1:]
+	done()
+	return nil
+}
+
+func (w wire) OK() error { return nil }
+
+func (w wire) Err(text []byte) error {
+	c := w.c
+	if c.OnError != nil {
+		c.OnError(string(text))
+	}
+	return nil
+}
+
+var errServerOp = errors.New("natsclient: client operation from the server")
+
+func (w wire) Connect([]byte) error                  { return errServerOp }
+func (w wire) Pub([]byte, []byte, int, []byte) error { return errServerOp }
+func (w wire) Sub([]byte, []byte, []byte) error      { return errServerOp }
+func (w wire) Unsub([]byte, int) error               { return errServerOp }

@@ -1,0 +1,231 @@
+package workload
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"time"
+
+	"github.com/petrel-io/petrel/core"
+	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/sim"
+	"github.com/petrel-io/petrel/sim/natsclient"
+)
+
+// Nats runs the real engine on a server node and NATS clients (sim/natsclient) that
+// subscribe with wildcards and queue groups, publish checksummed messages and make requests.
+// Half the seeds are strict: no network or crash faults, and every message must reach every
+// matching subscription exactly once (one member per queue group). The other half run the
+// full fault profile; there the checker asserts that nothing reaches a subscription it does
+// not match, nothing is corrupted, invented, duplicated or reordered on a live connection,
+// and after faults stop every client hears messages again.
+type Nats struct {
+	chk     *natsChecker
+	clients []*natsClientState
+}
+
+const (
+	natsPort         = 4222
+	natsPublishEnd   = 2 * time.Second // publishing stops this long before the run ends
+	natsLiveMessages = 10
+	natsPingEvery    = 500 * time.Millisecond
+	natsPingTimeout  = 3 * time.Second
+)
+
+// Subjects published to, and patterns subscribed with, chosen so that matches are common.
+var (
+	natsSubjects = []string{"a.b", "a.c", "b.b", "a.b.c", "a.b.d", "c"}
+	natsPatterns = []string{"a.b", "a.*", "a.>", ">", "*.b", "a.b.*", "c", "*"}
+	natsQueues   = []string{"", "", "", "q1", "q2"}
+)
+
+type natsSubSpec struct{ pattern, queue string }
+
+// natsClientState outlives client incarnations and connections.
+type natsClientState struct {
+	idx        int
+	name       string
+	specs      []natsSubSpec
+	gen        uint32 // connection generation
+	seq        uint64
+	received   int
+	receivedAt int // received when faults stopped
+}
+
+func (n *Nats) Name() string { return "nats" }
+
+func (n *Nats) Setup(w *sim.World) sim.Plan {
+	r := w.Rand()
+	strict := r.Intn(2) == 0
+	if strict {
+		p := &w.Profile
+		p.PartitionRate, p.ResetRate, p.StallRate, p.CrashRate = 0, 0, 0, 0
+	}
+	plan := sim.Plan{Faults: 10 * time.Second, Liveness: 8 * time.Second}
+	n.chk = newNatsChecker(w, strict)
+	w.AddNode("s1", sim.NodeConfig{Crashable: !strict}, natsServer)
+	for i := range 3 + r.Intn(3) {
+		st := &natsClientState{idx: i, name: fmt.Sprintf("c%d", i+1)}
+		for range 1 + r.Intn(3) {
+			st.specs = append(st.specs, natsSubSpec{
+				pattern: natsPatterns[r.Intn(len(natsPatterns))],
+				queue:   natsQueues[r.Intn(len(natsQueues))],
+			})
+		}
+		n.clients = append(n.clients, st)
+		end := plan.Faults + plan.Liveness - natsPublishEnd
+		w.AddNode(st.name, sim.NodeConfig{}, func(e *env.Env) { newNatsPeer(e, st, n.chk, end).start() })
+	}
+	w.At(plan.Faults, func() {
+		for _, st := range n.clients {
+			st.receivedAt = st.received
+		}
+	})
+	return plan
+}
+
+func (n *Nats) Check(w *sim.World) error {
+	if err := n.chk.final(); err != nil {
+		return err
+	}
+	for _, st := range n.clients {
+		if got := st.received - st.receivedAt; got < natsLiveMessages {
+			return fmt.Errorf("nats: client %s received %d messages after faults stopped, want >= %d", st.name, got, natsLiveMessages)
+		}
+	}
+	return nil
+}
+
+// natsServer is the server program: the real engine, with fast pings so the simulator's
+// half-open connections are found in seconds.
+func natsServer(e *env.Env) {
+	s, err := core.New(core.Options{Port: natsPort, ServerName: e.Name, PingInterval: time.Second, MaxPingsOut: 2}, e)
+	env.Assertf(err == nil, "nats server: %v", err)
+	env.Assertf(s.Start() == nil, "nats server: start failed")
+}
+
+// natsPeer is one client incarnation: it keeps a connection up, subscribes, publishes.
+type natsPeer struct {
+	e      *env.Env
+	ex     env.Executor
+	st     *natsClientState
+	chk    *natsChecker
+	end    time.Duration // virtual time at which publishing stops (via the checker's clock)
+	conn   *natsclient.Client
+	pinged bool // a keepalive PING is out
+	pingAt time.Duration
+}
+
+func newNatsPeer(e *env.Env, st *natsClientState, chk *natsChecker, end time.Duration) *natsPeer {
+	return &natsPeer{e: e, ex: e.Exec.New("client"), st: st, chk: chk, end: end}
+}
+
+func (p *natsPeer) start() { p.ex.Post(p.dial) }
+
+func (p *natsPeer) dial() {
+	natsclient.Dial(p.e, p.ex, fmt.Sprintf("s1:%d", natsPort), natsclient.Options{Name: p.st.name}, func(c *natsclient.Client, err error) {
+		if err != nil {
+			p.e.Clock.AfterFunc(time.Duration(50+p.e.Rand.Intn(100))*time.Millisecond, p.ex, p.dial)
+			return
+		}
+		p.st.gen++
+		p.conn = c
+		c.OnClose = func(error) { p.lost(c) }
+		p.subscribe(c)
+		p.e.Clock.AfterFunc(time.Millisecond, p.ex, func() { p.publish(c) })
+		p.e.Clock.AfterFunc(natsPingEvery, p.ex, func() { p.keepalive(c) })
+	})
+}
+
+func (p *natsPeer) lost(c *natsclient.Client) {
+	if p.conn != c {
+		return
+	}
+	p.conn = nil
+	p.chk.connLost(p.st.idx, p.st.gen)
+	p.e.Clock.AfterFunc(time.Duration(50+p.e.Rand.Intn(100))*time.Millisecond, p.ex, p.dial)
+}
+
+func (p *natsPeer) subscribe(c *natsclient.Client) {
+	gen := p.st.gen
+	var keys []natsSubKey
+	for _, spec := range p.st.specs {
+		var key natsSubKey
+		sub := c.Subscribe(spec.pattern, spec.queue, func(m *natsclient.Msg) {
+			p.st.received++
+			p.chk.delivered(key, m)
+		})
+		key = natsSubKey{client: p.st.idx, gen: gen, sid: sub.Sid}
+		p.chk.subscribed(key, spec)
+		keys = append(keys, key)
+	}
+	c.Flush(func() { p.chk.confirmed(keys) })
+}
+
+// publish sends a few messages, then schedules itself again.
+func (p *natsPeer) publish(c *natsclient.Client) {
+	if c.Closed() || p.chk.now() >= p.end {
+		return
+	}
+	for range 1 + p.e.Rand.Intn(2) {
+		subj := natsSubjects[p.e.Rand.Intn(len(natsSubjects))]
+		p.st.seq++
+		key := natsMsgKey{client: p.st.idx, gen: p.st.gen, seq: p.st.seq}
+		payload := encodeNatsMsg(key, subj, p.e.Rand)
+		p.chk.published(key, subj)
+		c.Publish(subj, "", nil, payload)
+	}
+	p.e.Clock.AfterFunc(time.Duration(5+p.e.Rand.Intn(40))*time.Millisecond, p.ex, func() { p.publish(c) })
+}
+
+// keepalive drops a connection whose PING went unanswered: the client's half of surviving
+// half-open connections.
+func (p *natsPeer) keepalive(c *natsclient.Client) {
+	if c.Closed() || p.conn != c {
+		return
+	}
+	now := p.e.Clock.Mono()
+	if p.pinged && now-p.pingAt > natsPingTimeout {
+		c.Abort()
+		p.lost(c)
+		return
+	}
+	if !p.pinged {
+		p.pinged, p.pingAt = true, now
+		c.Flush(func() { p.pinged = false })
+	}
+	p.e.Clock.AfterFunc(natsPingEvery, p.ex, func() { p.keepalive(c) })
+}
+
+// The message payload: who published it, on which subject, and a checksum over all of it,
+// so the checker can tell corruption, invention and misrouting apart.
+//
+//	client u16 | gen u32 | seq u64 | len(subject) u8 | subject | filler | crc32c u32  (15-byte head)
+func encodeNatsMsg(k natsMsgKey, subject string, r env.Rand) []byte {
+	filler := make([]byte, r.Intn(64))
+	r.Fill(filler)
+	b := make([]byte, 0, 15+len(subject)+len(filler)+4)
+	b = binary.BigEndian.AppendUint16(b, uint16(k.client))
+	b = binary.BigEndian.AppendUint32(b, k.gen)
+	b = binary.BigEndian.AppendUint64(b, k.seq)
+	b = append(b, byte(len(subject)))
+	b = append(b, subject...)
+	b = append(b, filler...)
+	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
+}
+
+func decodeNatsMsg(b []byte) (natsMsgKey, string, bool) {
+	if len(b) < 15+4 {
+		return natsMsgKey{}, "", false
+	}
+	body, sum := b[:len(b)-4], binary.BigEndian.Uint32(b[len(b)-4:])
+	if crc32.Checksum(body, crcTable) != sum {
+		return natsMsgKey{}, "", false
+	}
+	k := natsMsgKey{client: int(binary.BigEndian.Uint16(body)), gen: binary.BigEndian.Uint32(body[2:]), seq: binary.BigEndian.Uint64(body[6:])}
+	n := int(body[14])
+	if 15+n > len(body) {
+		return natsMsgKey{}, "", false
+	}
+	return k, string(body[15 : 15+n]), true
+}

@@ -1,0 +1,153 @@
+package workload
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/subject"
+	"github.com/petrel-io/petrel/sim"
+	"github.com/petrel-io/petrel/sim/natsclient"
+)
+
+type natsMsgKey struct {
+	client int
+	gen    uint32
+	seq    uint64
+}
+
+type natsSubKey struct {
+	client int
+	gen    uint32
+	sid    string
+}
+
+type natsPub struct {
+	subject string
+	sentAt  time.Duration
+}
+
+type natsSub struct {
+	key         natsSubKey
+	spec        natsSubSpec
+	confirmedAt time.Duration // -1 until the PONG after SUB came back
+	lost        bool          // its connection ended
+}
+
+type natsOrderKey struct {
+	sub       natsSubKey
+	pubClient int
+	pubGen    uint32
+}
+
+// natsChecker sees every publish and delivery as it happens, in virtual time.
+type natsChecker struct {
+	w        *sim.World
+	strict   bool
+	pubs     map[natsMsgKey]*natsPub
+	pubOrder []natsMsgKey
+	subs     map[natsSubKey]*natsSub
+	subOrder []natsSubKey
+	seen     map[natsSubKey]map[natsMsgKey]bool
+	lastSeq  map[natsOrderKey]uint64
+}
+
+func newNatsChecker(w *sim.World, strict bool) *natsChecker {
+	return &natsChecker{
+		w: w, strict: strict, pubs: map[natsMsgKey]*natsPub{}, subs: map[natsSubKey]*natsSub{},
+		seen: map[natsSubKey]map[natsMsgKey]bool{}, lastSeq: map[natsOrderKey]uint64{},
+	}
+}
+
+func (c *natsChecker) now() time.Duration { return c.w.Now() }
+
+func (c *natsChecker) published(k natsMsgKey, subj string) {
+	_, dup := c.pubs[k]
+	env.Assertf(!dup, "nats: message %v published twice", k)
+	c.pubs[k] = &natsPub{subject: subj, sentAt: c.w.Now()}
+	c.pubOrder = append(c.pubOrder, k)
+}
+
+func (c *natsChecker) subscribed(k natsSubKey, spec natsSubSpec) {
+	c.subs[k] = &natsSub{key: k, spec: spec, confirmedAt: -1}
+	c.subOrder = append(c.subOrder, k)
+	c.seen[k] = map[natsMsgKey]bool{}
+}
+
+func (c *natsChecker) confirmed(keys []natsSubKey) {
+	for _, k := range keys {
+		if s := c.subs[k]; s != nil && s.confirmedAt < 0 {
+			s.confirmedAt = c.w.Now()
+		}
+	}
+}
+
+func (c *natsChecker) connLost(client int, gen uint32) {
+	env.Assertf(!c.strict, "nats: client c%d lost connection %d in a seed without network faults", client+1, gen)
+	for _, k := range c.subOrder {
+		if k.client == client && k.gen == gen {
+			c.subs[k].lost = true
+		}
+	}
+}
+
+// delivered checks one message the moment it reaches a subscription.
+func (c *natsChecker) delivered(k natsSubKey, m *natsclient.Msg) {
+	sub := c.subs[k]
+	env.Assertf(sub != nil, "nats: delivery to unknown subscription %v", k)
+	mk, subj, ok := decodeNatsMsg(m.Data)
+	env.Assertf(ok, "nats: corrupted message on %s to %v (%d bytes)", m.Subject, k, len(m.Data))
+	env.Assertf(subj == m.Subject, "nats: message published on %s arrived on %s", subj, m.Subject)
+	pub := c.pubs[mk]
+	env.Assertf(pub != nil, "nats: message %v was never published", mk)
+	env.Assertf(subject.Match(m.Subject, sub.spec.pattern), "nats: %s delivered to subscription %q (%v)", m.Subject, sub.spec.pattern, k)
+	env.Assertf(!c.seen[k][mk], "nats: message %v delivered twice to %v", mk, k)
+	c.seen[k][mk] = true
+	ok2 := natsOrderKey{sub: k, pubClient: mk.client, pubGen: mk.gen}
+	env.Assertf(mk.seq > c.lastSeq[ok2], "nats: %v got seq %d after %d from one publisher connection", k, mk.seq, c.lastSeq[ok2])
+	c.lastSeq[ok2] = mk.seq
+}
+
+// final checks exactly-once delivery in strict seeds: every message reached every plain
+// subscription confirmed before it was sent, and exactly one member of each queue group
+// with a member confirmed before it was sent (never more than one).
+func (c *natsChecker) final() error {
+	if !c.strict {
+		return nil
+	}
+	for _, mk := range c.pubOrder {
+		pub := c.pubs[mk]
+		groups := map[string]int{}
+		needed := map[string]bool{}
+		for _, sk := range c.subOrder {
+			sub := c.subs[sk]
+			if !subject.Match(pub.subject, sub.spec.pattern) {
+				continue
+			}
+			early := sub.confirmedAt >= 0 && sub.confirmedAt <= pub.sentAt
+			got := c.seen[sk][mk]
+			if sub.spec.queue == "" {
+				if early && !got {
+					return fmt.Errorf("nats: message %v on %s never reached subscription %q (%v, confirmed at %v, sent at %v)",
+						mk, pub.subject, sub.spec.pattern, sk, sub.confirmedAt, pub.sentAt)
+				}
+				continue
+			}
+			if got {
+				groups[sub.spec.queue]++
+			}
+			if early {
+				needed[sub.spec.queue] = true
+			}
+		}
+		for _, q := range natsQueues {
+			if q == "" {
+				continue
+			}
+			if groups[q] > 1 || (needed[q] && groups[q] != 1) {
+				return fmt.Errorf("nats: message %v on %s reached queue group %s %d times", mk, pub.subject, q, groups[q])
+			}
+		}
+	}
+	return nil
+}
