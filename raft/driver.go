@@ -56,7 +56,9 @@ var (
 // unknown). It matches ErrNotLeader with errors.Is.
 type NotLeaderError struct{ Leader ID }
 
-func (e NotLeaderError) Error() string  { return fmt.Sprintf("raft: not the leader (leader %d)", e.Leader) }
+func (e NotLeaderError) Error() string {
+	return fmt.Sprintf("raft: not the leader (leader %d)", e.Leader)
+}
 func (e NotLeaderError) Is(t error) bool { return t == ErrNotLeader }
 
 // NodeConfig configures a Node.
