@@ -28,7 +28,8 @@
 //	| comment          | # ... or // ... to the end of the line   | only where a token may start:          |
 //	|                  |                                          | "nats://h" and "a#b" are text          |
 //	| bare key         | any run of characters but blanks and     | "$SYS", "foo.*", "a-b" are keys        |
-//	|                  | = : { } [ ] , ;                          |                                        |
+//	|                  | = : { } [ ] , ; not starting with a      |                                        |
+//	|                  | quote, ( or )                            |                                        |
 //	| quoted key       | "k" (escapes as below) or 'k'            | any text but empty                     |
 //	| map              | key { ... }, key = { ... }, inline {a:1} | Map; entries separated as at top level |
 //	| array            | [a, b, c], one per line, [{...}, {...}]  | Array; any kinds, nested to any depth  |

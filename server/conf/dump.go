@@ -23,7 +23,9 @@ func Dump(m *Map) string {
 
 func dumpMap(b *strings.Builder, m *Map, depth int) {
 	for _, e := range m.entries {
-		dumpValue(b, dumpKey(e.Key), e.Value, depth)
+		if e.Value != nil {
+			dumpValue(b, dumpKey(e.Key), e.Value, depth)
+		}
 	}
 }
 

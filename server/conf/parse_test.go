@@ -172,24 +172,46 @@ func TestMapLookup(t *testing.T) {
 	}
 }
 
-// TestDuplicateIndex checks the Map invariant (index matches entries) after several
-// replacements, including of the first and last keys.
+// TestDuplicateIndex checks the Map invariant (index matches the live entries) after
+// replacements of the first, middle and last keys, with and without compaction.
 func TestDuplicateIndex(t *testing.T) {
-	m := parseText(t, "a: 1\nb: 2\nc: 3\na: 4\nc: 5\nb: 6\nb: 7")
-	if got, want := strings.Join(m.Keys(), ","), "a,c,b"; got != want {
-		t.Fatalf("Keys = %s, want %s", got, want)
+	cases := []struct {
+		src  string
+		keys string
+		vals map[string]int64
+	}{
+		{"a: 1\nb: 2\nc: 3\na: 4\nc: 5\nb: 6\nb: 7", "a,c,b", map[string]int64{"a": 4, "b": 7, "c": 5}},
+		{"a: 1\nb: 2\nc: 3\nd: 4\nb: 5", "a,c,d,b", map[string]int64{"a": 1, "b": 5, "c": 3, "d": 4}},
+		{strings.Repeat("x: 1\ny: 2\n", 50) + "z: 3\nx: 4", "y,z,x", map[string]int64{"x": 4, "y": 2, "z": 3}},
 	}
-	for i, e := range m.entries {
-		if m.index[e.Key] != i {
-			t.Errorf("index[%s] = %d, want %d", e.Key, m.index[e.Key], i)
+	for _, tc := range cases {
+		m := parseText(t, tc.src)
+		if got := strings.Join(m.Keys(), ","); got != tc.keys || m.Len() != len(tc.vals) {
+			t.Errorf("Keys = %s (Len %d), want %s", got, m.Len(), tc.keys)
 		}
-	}
-	if len(m.index) != len(m.entries) {
-		t.Errorf("index has %d keys, entries %d", len(m.index), len(m.entries))
-	}
-	for key, want := range map[string]int64{"a": 4, "b": 7, "c": 5} {
-		if v, _ := m.Get(key); v.Int != want {
-			t.Errorf("%s = %d, want %d", key, v.Int, want)
+		live := 0
+		for i, e := range m.entries {
+			if e.Value == nil {
+				continue
+			}
+			live++
+			if m.index[e.Key] != i {
+				t.Errorf("index[%s] = %d, want %d", e.Key, m.index[e.Key], i)
+			}
+		}
+		if len(m.index) != live || live+m.dead != len(m.entries) {
+			t.Errorf("index has %d keys, %d live entries, %d dead of %d", len(m.index), live, m.dead, len(m.entries))
+		}
+		if m.dead > len(m.entries)/2 {
+			t.Errorf("%d dead of %d entries: compaction did not run", m.dead, len(m.entries))
+		}
+		for key, want := range tc.vals {
+			if v, _ := m.Get(key); v.Int != want {
+				t.Errorf("%s = %d, want %d", key, v.Int, want)
+			}
+		}
+		if v, _ := m.GetFold(strings.ToUpper(tc.keys[len(tc.keys)-1:])); v == nil {
+			t.Errorf("GetFold found no live entry")
 		}
 	}
 }

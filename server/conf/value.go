@@ -1,9 +1,6 @@
 package conf
 
-import (
-	"slices"
-	"strings"
-)
+import "strings"
 
 // Kind is the type of a Value. Durations have no kind of their own: they are strings (or
 // integers meaning seconds) that AsDuration interprets.
@@ -78,12 +75,16 @@ type Entry struct {
 // Map is a block of keys in file order. A key defined twice in one block keeps only its
 // later value, and the entry moves to the later definition's place in the order.
 //
-// Invariant: index[e.Key] == i for every entries[i] == e, and len(index) == len(entries).
+// Invariant: for every live entry (Value != nil) entries[i], index[entries[i].Key] == i;
+// index has exactly the live keys; dead counts the entries replaced by a later
+// definition, which stay in place until compaction (so a redefinition costs O(1), not a
+// shift of every later entry).
 type Map struct {
 	pos     Pos
 	path    string
 	entries []Entry
 	index   map[string]int
+	dead    int
 }
 
 func newMap(pos Pos, path string) *Map {
@@ -97,16 +98,26 @@ func (m *Map) Pos() Pos { return m.pos }
 func (m *Map) Path() string { return m.path }
 
 // Len is the number of keys.
-func (m *Map) Len() int { return len(m.entries) }
+func (m *Map) Len() int { return len(m.entries) - m.dead }
 
-// Entries returns the keys in file order (a copy: the caller may keep or change it).
-func (m *Map) Entries() []Entry { return slices.Clone(m.entries) }
+// Entries returns the keys in file order (a new slice: the caller may keep or change it).
+func (m *Map) Entries() []Entry {
+	out := make([]Entry, 0, m.Len())
+	for _, e := range m.entries {
+		if e.Value != nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
 
 // Keys returns the keys in file order.
 func (m *Map) Keys() []string {
-	keys := make([]string, len(m.entries))
-	for i, e := range m.entries {
-		keys[i] = e.Key
+	keys := make([]string, 0, m.Len())
+	for _, e := range m.entries {
+		if e.Value != nil {
+			keys = append(keys, e.Key)
+		}
 	}
 	return keys
 }
@@ -125,8 +136,8 @@ func (m *Map) Get(key string) (*Value, bool) {
 // duplicate would.
 func (m *Map) GetFold(key string) (*Value, bool) {
 	for i := len(m.entries) - 1; i >= 0; i-- {
-		if strings.EqualFold(m.entries[i].Key, key) {
-			return m.entries[i].Value, true
+		if e := m.entries[i]; e.Value != nil && strings.EqualFold(e.Key, key) {
+			return e.Value, true
 		}
 	}
 	return nil, false
@@ -137,11 +148,26 @@ func (m *Map) GetFold(key string) (*Value, bool) {
 func (m *Map) set(key string, keyPos Pos, v *Value) {
 	if i, ok := m.index[key]; ok {
 		v.UsedAsVariable = v.UsedAsVariable || m.entries[i].Value.UsedAsVariable
-		m.entries = slices.Delete(m.entries, i, i+1)
-		for j := i; j < len(m.entries); j++ {
-			m.index[m.entries[j].Key] = j
-		}
+		m.entries[i].Value = nil
+		m.dead++
 	}
 	m.index[key] = len(m.entries)
 	m.entries = append(m.entries, Entry{Key: key, KeyPos: keyPos, Value: v})
+	if m.dead > len(m.entries)/2 {
+		m.compact()
+	}
+}
+
+// compact drops replaced entries; amortized over the replacements that made them.
+func (m *Map) compact() {
+	live := m.entries[:0]
+	for _, e := range m.entries {
+		if e.Value != nil {
+			m.index[e.Key] = len(live)
+			live = append(live, e)
+		}
+	}
+	clear(m.entries[len(live):]) // drop references to replaced values
+	m.entries = live
+	m.dead = 0
 }
