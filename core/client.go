@@ -183,13 +183,14 @@ func (c *client) authTimeout() {
 	}
 }
 
-// pingTick sends a PING, unless the client was heard from within the interval; after
-// MaxPingsOut unanswered PINGs the next tick closes the connection as stale.
+// pingTick sends a PING, unless the client was heard from within the interval and its RTT
+// is known (the first PING always goes, to measure it); after MaxPingsOut unanswered PINGs
+// the next tick closes the connection as stale.
 func (c *client) pingTick() {
 	s := c.srv
 	now := s.env.Clock.Mono()
 	switch {
-	case now-c.lastIn < s.opts.PingInterval && c.pingsOut == 0:
+	case now-c.lastIn < s.opts.PingInterval && c.pingsOut == 0 && c.rttNanos.Load() > 0:
 	case c.pingsOut+1 > s.opts.MaxPingsOut:
 		c.sendErr("Stale Connection")
 		c.close(reasonStale)

@@ -1,0 +1,321 @@
+package core_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/petrel-io/petrel/core"
+	"github.com/petrel-io/petrel/core/auth"
+	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/sim"
+)
+
+// The engine's timing and error behaviour, tested on virtual time: a world with one server
+// node and raw protocol clients that record every byte they receive.
+
+type rig struct {
+	t   *testing.T
+	w   *sim.World
+	srv *core.Server
+	cli *env.Env // the client node's Env
+}
+
+func newRig(t *testing.T, opts core.Options) *rig {
+	t.Helper()
+	quiet := sim.Quiet()
+	r := &rig{t: t, w: sim.NewWorld(1, sim.Options{Profile: &quiet})}
+	opts.Port = 4222
+	r.w.AddNode("s1", sim.NodeConfig{}, func(e *env.Env) {
+		s, err := core.New(opts, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Start(); err != nil {
+			t.Fatal(err)
+		}
+		r.srv = s
+	})
+	r.w.AddNode("c1", sim.NodeConfig{}, func(e *env.Env) { r.cli = e })
+	return r
+}
+
+// rawClient records what the server sends and whether the connection ended.
+type rawClient struct {
+	conn   env.Conn
+	got    strings.Builder
+	closed bool
+	err    error
+}
+
+func (c *rawClient) OnData(p []byte)   { c.got.Write(p) }
+func (c *rawClient) OnClose(err error) { c.closed, c.err = true, err }
+
+func (r *rig) dial() *rawClient {
+	r.t.Helper()
+	c := &rawClient{}
+	ex := r.cli.Exec.New("raw")
+	r.cli.Net.Dial("s1:4222", time.Second, ex, func(conn env.Conn, err error) {
+		if err != nil {
+			r.t.Errorf("dial: %v", err)
+			return
+		}
+		c.conn = conn
+		conn.Start(ex, c)
+	})
+	r.run(50 * time.Millisecond)
+	if c.conn == nil {
+		r.t.Fatal("no connection")
+	}
+	return c
+}
+
+func (r *rig) run(d time.Duration) { r.w.RunUntil(r.w.Now() + d) }
+
+func (r *rig) send(c *rawClient, s string) {
+	r.t.Helper()
+	if err := c.conn.Write([]byte(s)); err != nil {
+		r.t.Fatalf("send %q: %v", s, err)
+	}
+	r.run(50 * time.Millisecond)
+}
+
+func lines(c *rawClient) []string {
+	out := strings.Split(strings.TrimSuffix(c.got.String(), "\r\n"), "\r\n")
+	if len(out) > 0 && strings.HasPrefix(out[0], "INFO ") {
+		out = out[1:]
+	}
+	return out
+}
+
+func expectLines(t *testing.T, c *rawClient, want ...string) {
+	t.Helper()
+	got := lines(c)
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("server sent %q, want %q", got, want)
+	}
+}
+
+func TestInfoLine(t *testing.T) {
+	r := newRig(t, core.Options{ServerName: "alpha"})
+	c := r.dial()
+	info := strings.SplitN(c.got.String(), "\r\n", 2)[0]
+	for _, want := range []string{`"server_name":"alpha"`, `"version":"2.12.0"`, `"proto":1`, `"headers":true`,
+		`"max_payload":1048576`, `"client_id":1`, `"server_id":"N`} {
+		if !strings.Contains(info, want) {
+			t.Errorf("INFO lacks %s: %s", want, info)
+		}
+	}
+	if !strings.HasSuffix(info, "} ") {
+		t.Errorf("INFO should end with a space before CRLF: %q", info)
+	}
+}
+
+func TestVerboseDefaultsAndRecoverableErrors(t *testing.T) {
+	r := newRig(t, core.Options{MaxSubscriptions: 2})
+	c := r.dial()
+	// CONNECT {} means verbose: every op but PING is acknowledged.
+	r.send(c, "CONNECT {}\r\nSUB foo 1\r\nPUB foo 2\r\nhi\r\nUNSUB 1\r\nPING\r\n")
+	expectLines(t, c, "+OK", "+OK", "MSG foo 1 2", "hi", "+OK", "+OK", "PONG")
+	c.got.Reset()
+	r.send(c, "CONNECT {\"verbose\":false}\r\nSUB foo. 1\r\nPUB foo.* 1\r\nx\r\nPUB foo..bar 1\r\nx\r\nUNSUB 99\r\nSUB a 2\r\nSUB b 3\r\nSUB c 4\r\nPING\r\n")
+	expectLines(t, c, "-ERR 'Invalid Subject'", "-ERR 'Invalid Publish Subject'", "-ERR 'Invalid Publish Subject'",
+		"-ERR 'maximum subscriptions exceeded'", "PONG")
+	if c.closed {
+		t.Fatal("recoverable errors closed the connection")
+	}
+}
+
+func TestFatalErrorsClose(t *testing.T) {
+	cases := []struct {
+		name, send, want string
+	}{
+		{"unknown op", "FOO bar\r\n", "-ERR 'Unknown Protocol Operation'"},
+		{"bad protocol", "CONNECT {\"protocol\":2}\r\n", "-ERR 'invalid client protocol'"},
+		{"no responders without headers", "CONNECT {\"no_responders\":true,\"headers\":false}\r\n", "-ERR 'no responders requires headers support'"},
+		{"max payload", "PUB foo 2000000\r\n", "-ERR 'Maximum Payload Violation'"},
+		{"max control line", "SUB " + strings.Repeat("a", 5000) + " 1\r\n", "-ERR 'maximum control line exceeded'"},
+		{"bad json", "CONNECT {oops}\r\n", ""},
+	}
+	for _, tc := range cases {
+		r := newRig(t, core.Options{})
+		c := r.dial()
+		r.send(c, tc.send)
+		if !c.closed {
+			t.Errorf("%s: connection still open", tc.name)
+		}
+		got := strings.Join(lines(c), "|")
+		if got != tc.want {
+			t.Errorf("%s: server sent %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// A client that never answers PING is cut off on the third interval: (ping_max+1) x interval.
+func TestStaleConnection(t *testing.T) {
+	r := newRig(t, core.Options{PingInterval: 2 * time.Second, MaxPingsOut: 2})
+	c := r.dial()
+	r.send(c, "CONNECT {\"verbose\":false}\r\n")
+	r.run(5900 * time.Millisecond)
+	if c.closed {
+		t.Fatal("closed before the third ping interval")
+	}
+	r.run(200 * time.Millisecond)
+	expectLines(t, c, "PING", "PING", "-ERR 'Stale Connection'")
+	if !c.closed {
+		t.Fatal("stale connection not closed")
+	}
+	// A client that answers stays.
+	c2 := r.dial()
+	r.send(c2, "CONNECT {\"verbose\":false}\r\n")
+	for i := 0; i < 10; i++ {
+		r.run(2 * time.Second)
+		r.send(c2, "PONG\r\n")
+	}
+	if c2.closed {
+		t.Fatal("a client answering PINGs was closed")
+	}
+}
+
+func TestAuthTimeoutAndFailure(t *testing.T) {
+	opts := core.Options{Auth: auth.Config{Users: []auth.User{{Name: "u", Password: "p"}}, Timeout: time.Second}}
+	r := newRig(t, opts)
+	c := r.dial()
+	if !strings.Contains(c.got.String(), `"auth_required":true`) {
+		t.Fatalf("INFO without auth_required: %s", c.got.String())
+	}
+	r.run(900 * time.Millisecond)
+	if c.closed {
+		t.Fatal("closed before the auth timeout")
+	}
+	r.run(200 * time.Millisecond)
+	expectLines(t, c, "-ERR 'Authentication Timeout'")
+	if !c.closed {
+		t.Fatal("not closed after the auth timeout")
+	}
+	bad := r.dial()
+	r.send(bad, "CONNECT {\"user\":\"u\",\"pass\":\"WRONG\"}\r\n")
+	expectLines(t, bad, "-ERR 'Authorization Violation'")
+	early := r.dial()
+	r.send(early, "SUB foo 1\r\n")
+	expectLines(t, early, "-ERR 'Authorization Violation'")
+	good := r.dial()
+	r.send(good, "CONNECT {\"verbose\":false,\"user\":\"u\",\"pass\":\"p\"}\r\nPING\r\n")
+	r.run(2 * time.Second)
+	expectLines(t, good, "PONG")
+}
+
+func TestPermissionViolations(t *testing.T) {
+	perms := &auth.Permissions{
+		Publish:   &auth.SubjectPermission{Allow: []string{"can.pub"}},
+		Subscribe: &auth.SubjectPermission{Allow: []string{"can.sub"}},
+	}
+	r := newRig(t, core.Options{Auth: auth.Config{Users: []auth.User{{Name: "u", Password: "p", Permissions: perms}}}})
+	c := r.dial()
+	r.send(c, "CONNECT {\"verbose\":false,\"user\":\"u\",\"pass\":\"p\"}\r\nSUB nope 1\r\nSUB nope Q 2\r\nPUB nope 1\r\nx\r\nSUB can.sub 3\r\nPUB can.pub 1\r\nx\r\nPING\r\n")
+	expectLines(t, c, `-ERR 'Permissions Violation for Subscription to "nope"'`,
+		`-ERR 'Permissions Violation for Subscription to "nope" using queue "Q"'`,
+		`-ERR 'Permissions Violation for Publish to "nope"'`, "PONG")
+}
+
+func TestNoRespondersStatus(t *testing.T) {
+	r := newRig(t, core.Options{})
+	c := r.dial()
+	r.send(c, "CONNECT {\"verbose\":false,\"headers\":true,\"no_responders\":true}\r\nSUB _INBOX.x.* 7\r\nPUB nobody _INBOX.x.1 0\r\n\r\n")
+	expectLines(t, c, "HMSG _INBOX.x.1 7 16 16", "NATS/1.0 503", "", "")
+}
+
+func TestMaxConnections(t *testing.T) {
+	r := newRig(t, core.Options{MaxConnections: 1})
+	first := r.dial()
+	second := r.dial()
+	if first.closed || !second.closed {
+		t.Fatalf("first closed %v, second closed %v", first.closed, second.closed)
+	}
+	if got := second.got.String(); got != "-ERR 'maximum connections exceeded'\r\n" {
+		t.Fatalf("second connection got %q", got)
+	}
+}
+
+// A subscriber whose path stalls while a publisher pushes past max_pending is cut off as
+// a slow consumer, and the publisher is unaffected.
+func TestSlowConsumer(t *testing.T) {
+	r := newRig(t, core.Options{MaxPending: 64 << 10, MaxPayload: 32 << 10})
+	sub := r.dial()
+	r.send(sub, "CONNECT {\"verbose\":false}\r\nSUB big 1\r\nPING\r\n")
+	pub := r.dial()
+	r.send(pub, "CONNECT {\"verbose\":false}\r\n")
+	r.w.Network().Partition(0, 1, true) // s1 → c1 blocked: nothing reaches the subscriber
+	payload := strings.Repeat("x", 16<<10)
+	for i := 0; i < 8; i++ {
+		r.send(pub, "PUB big 16384\r\n"+payload+"\r\n")
+	}
+	r.run(100 * time.Millisecond)
+	if v := r.srv.Varz(0); v.SlowConsumers != 1 || v.Connections != 1 {
+		t.Fatalf("slow consumers %d, connections %d; want 1 and 1", v.SlowConsumers, v.Connections)
+	}
+	if pub.closed {
+		t.Fatal("the publisher was closed")
+	}
+}
+
+func TestLameDuck(t *testing.T) {
+	r := newRig(t, core.Options{LameDuckDuration: 10 * time.Second, LameDuckGrace: time.Second})
+	var clients []*rawClient
+	for i := 0; i < 3; i++ {
+		c := r.dial()
+		r.send(c, "CONNECT {\"verbose\":false,\"protocol\":1}\r\n")
+		clients = append(clients, c)
+	}
+	done := false
+	r.srv.LameDuck(func() { done = true })
+	r.run(100 * time.Millisecond)
+	for _, c := range clients {
+		if !strings.Contains(c.got.String(), `"ldm":true`) {
+			t.Fatalf("no lame-duck INFO: %q", c.got.String())
+		}
+		if c.closed {
+			t.Fatal("closed before the grace period")
+		}
+	}
+	r.run(11 * time.Second)
+	for _, c := range clients {
+		if !c.closed {
+			t.Fatal("a client outlived lame-duck mode")
+		}
+	}
+	if !done {
+		t.Fatal("lame duck never finished")
+	}
+}
+
+func TestMonitoringDocuments(t *testing.T) {
+	r := newRig(t, core.Options{})
+	c := r.dial()
+	r.send(c, "CONNECT {\"verbose\":false,\"name\":\"probe\",\"lang\":\"raw\"}\r\nSUB a.* 1\r\nSUB b q 2\r\nPUB a.x 3\r\nabc\r\n")
+	v := r.srv.Varz(8222)
+	if v.Connections != 1 || v.Subscriptions != 2 || v.InMsgs != 1 || v.OutMsgs != 1 || v.InBytes != 3 || v.HTTPPort != 8222 {
+		t.Fatalf("varz: %+v", v)
+	}
+	z, err := r.srv.Connz(core.ConnzOptions{SubsDetail: true})
+	if err != nil || z.NumConns != 1 || z.Conns[0].Name != "probe" || len(z.Conns[0].SubsDetail) != 2 {
+		t.Fatalf("connz: %+v %v", z, err)
+	}
+	if _, err := r.srv.Connz(core.ConnzOptions{Sort: "bogus"}); err == nil {
+		t.Fatal("connz accepted a bogus sort")
+	}
+	s := r.srv.Subsz(core.SubszOptions{Subs: true, Test: "a.y"})
+	if s.Subscriptions != 2 || len(s.Subs) != 1 || s.Subs[0].Subject != "a.*" {
+		t.Fatalf("subsz: %+v", s)
+	}
+	r.send(c, "UNSUB 1\r\n")
+	c.conn.Close()
+	r.run(100 * time.Millisecond)
+	z, _ = r.srv.Connz(core.ConnzOptions{State: "closed"})
+	if z.Total != 1 || z.Conns[0].Reason != "Client Closed" {
+		t.Fatalf("closed connz: %+v", z)
+	}
+	if h := r.srv.Healthz(); h.Status != "ok" {
+		t.Fatalf("healthz %+v", h)
+	}
+}

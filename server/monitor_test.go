@@ -1,0 +1,71 @@
+package server
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	must(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	must(t, err)
+	return resp.StatusCode, string(body)
+}
+
+func TestE2EMonitoring(t *testing.T) {
+	mport := freePort(t)
+	p := startPetrel(t, "-m", mport, "-n", "mon1")
+	nc := connect(t, p.url())
+	_, err := nc.SubscribeSync("watched.*")
+	must(t, err)
+	must(t, nc.Publish("watched.x", []byte("12345")))
+	must(t, nc.Flush())
+	base := "http://127.0.0.1:" + mport
+
+	code, body := httpGet(t, base+"/varz")
+	var varz map[string]any
+	must(t, json.Unmarshal([]byte(body), &varz))
+	if code != 200 || varz["server_name"] != "mon1" || varz["connections"] != 1.0 || varz["subscriptions"] != 1.0 ||
+		varz["in_msgs"] != 1.0 || varz["max_payload"] != float64(1<<20) {
+		t.Fatalf("varz %d: %s", code, body)
+	}
+
+	_, body = httpGet(t, base+"/connz?subs=1")
+	var connz struct {
+		NumConns int `json:"num_connections"`
+		Conns    []struct {
+			Subs []string `json:"subscriptions_list"`
+			Lang string   `json:"lang"`
+		} `json:"connections"`
+	}
+	must(t, json.Unmarshal([]byte(body), &connz))
+	if connz.NumConns != 1 || connz.Conns[0].Lang != "go" || len(connz.Conns[0].Subs) != 1 || connz.Conns[0].Subs[0] != "watched.*" {
+		t.Fatalf("connz: %s", body)
+	}
+	if code, _ := httpGet(t, base+"/connz?sort=nonsense"); code != 400 {
+		t.Fatalf("connz with a bad sort: %d, want 400", code)
+	}
+
+	_, body = httpGet(t, base+"/subsz?subs=1&test=watched.y")
+	if !strings.Contains(body, `"num_subscriptions": 1`) || !strings.Contains(body, `"subject": "watched.*"`) {
+		t.Fatalf("subsz: %s", body)
+	}
+	if code, body := httpGet(t, base+"/healthz"); code != 200 || !strings.Contains(body, `"status": "ok"`) {
+		t.Fatalf("healthz %d: %s", code, body)
+	}
+	if _, body := httpGet(t, base+"/varz?callback=cb"); !strings.HasPrefix(body, "cb({") {
+		t.Fatalf("JSONP: %.40s", body)
+	}
+	_, body = httpGet(t, base+"/metrics")
+	for _, want := range []string{"# TYPE petrel_connections gauge", "petrel_in_msgs_total{server_id=", "petrel_subscriptions{"} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("metrics lack %q:\n%s", want, body)
+		}
+	}
+}
