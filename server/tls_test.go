@@ -21,8 +21,8 @@ import (
 // testPKI is a throwaway CA with a server certificate for 127.0.0.1 and a client
 // certificate, written as PEM files.
 type testPKI struct {
-	dir                  string
-	caFile               string
+	dir                   string
+	caFile                string
 	serverCert, serverKey string
 	clientCert, clientKey string
 }
