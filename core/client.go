@@ -73,6 +73,7 @@ type client struct {
 	lastAct  atomic.Int64 // Mono of the last activity either way, for /connz
 	rttNanos atomic.Int64
 	pingSent time.Duration // (ex) Mono when the last PING went out, for RTT
+	trace    bool          // log protocol lines (-V); fixed at creation
 
 	inMsgs, inBytes, outMsgs, outBytes atomic.Int64
 
@@ -129,6 +130,10 @@ func newClient(s *Server, conn env.Conn, cid uint64) *client {
 	}
 	c.host, c.port = splitAddr(conn.RemoteAddr())
 	c.parser = proto.NewParser(c, proto.Limits{MaxControlLine: s.opts.MaxControlLine, MaxPayload: s.opts.MaxPayload})
+	if s.log.Enabled(env.LevelTrace) {
+		c.trace = true
+		c.parser.SetTrace(func(line []byte) { c.traceLine("<<-", line) })
+	}
 	return c
 }
 
@@ -259,7 +264,42 @@ func (c *client) OnClose(err error) {
 
 // write queues bytes for the client; a failure means the connection is going away and its
 // OnClose is on the way.
-func (c *client) write(p []byte) { _ = c.conn.Write(p) }
+func (c *client) write(p []byte) {
+	if c.trace {
+		c.traceLine("->>", p)
+	}
+	_ = c.conn.Write(p)
+}
+
+// traceLine logs the first line of a protocol operation, with secrets in a CONNECT
+// redacted.
+func (c *client) traceLine(dir string, p []byte) {
+	line := string(p)
+	if i := strings.Index(line, "\r\n"); i >= 0 {
+		line = line[:i]
+	}
+	if strings.HasPrefix(strings.ToUpper(line), "CONNECT") {
+		line = redactSecrets(line)
+	}
+	c.srv.log.Logf(env.LevelTrace, "%s:%d - cid:%d - %s [%s]", c.host, c.port, c.cid, dir, line)
+}
+
+// redactSecrets hides the values of password and token fields in a CONNECT document.
+func redactSecrets(line string) string {
+	for _, key := range []string{`"pass":"`, `"auth_token":"`, `"sig":"`} {
+		i := strings.Index(line, key)
+		if i < 0 {
+			continue
+		}
+		start := i + len(key)
+		end := strings.IndexByte(line[start:], '"')
+		if end < 0 {
+			continue
+		}
+		line = line[:start] + "[REDACTED]" + line[start+end:]
+	}
+	return line
+}
 
 func (c *client) sendErr(text string) { c.write(proto.AppendErr(nil, text)) }
 

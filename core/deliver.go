@@ -87,6 +87,9 @@ func (c *client) deliver(sub *subscription, subj, reply []byte, hdr int, msg []b
 		msg, hdr = msg[hdr:], -1
 	}
 	c.scratch = proto.AppendMsg(c.scratch[:0], subj, sub.sid, reply, hdr, msg)
+	if dst.trace {
+		dst.traceLine("->>", c.scratch)
+	}
 	if dst.conn.Write(c.scratch) != nil {
 		return false
 	}

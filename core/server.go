@@ -110,7 +110,6 @@ func (s *Server) Start() error {
 	if s.auth.Required() {
 		s.log.Logf(env.LevelInfo, "Authorization required for client connections")
 	}
-	s.log.Logf(env.LevelInfo, "Server is ready")
 	return nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/petrel-io/petrel/core"
 	"github.com/petrel-io/petrel/core/auth"
@@ -132,10 +131,6 @@ func parseFlags(args []string, output io.Writer) (*cli, error) {
 	if o.Core.Port == -1 {
 		o.Core.Port = 0 // nats-server's spelling of "any free port"
 	}
-	if o.HTTPPort == -1 {
-		o.HTTPPort = 0
-		o.HTTPHost = "any"
-	}
 	c.applyAuth()
 	return c, nil
 }
@@ -182,12 +177,4 @@ func (c *cli) applyAuth() {
 	if c.tls || c.opts.TLSVerify || c.opts.TLSCert != "" {
 		c.set["tls"] = true
 	}
-}
-
-// durationOr is d, or def when d is zero.
-func durationOr(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
 }

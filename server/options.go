@@ -11,13 +11,14 @@ type Options struct {
 	Core core.Options
 
 	HTTPHost string
-	HTTPPort int // 0: no monitoring; -1: any free port
+	HTTPPort int // 0: no monitoring; -1: any free port (as in nats-server)
 
 	Debug, Trace, Logtime bool
 	LogFile               string
 	PidFile               string
 
-	StoreDir string
+	StoreDir  string
+	JetStream JetStreamConfig
 
 	TLSCert, TLSKey, TLSCACert string
 	TLSVerify                  bool
@@ -38,4 +39,14 @@ func LogLevel(opts Options) env.Level {
 		return env.LevelDebug
 	}
 	return env.LevelInfo
+}
+
+// JetStreamConfig is the jetstream block's settings beyond enabling it and the store dir.
+// JetStream itself arrives in a later stage; the values are parsed and kept now so that a
+// nats-server file with them starts unchanged.
+type JetStreamConfig struct {
+	MaxMemory    int64
+	MaxStore     int64
+	Domain       string
+	SyncInterval string // "always" (Petrel's default) or a duration for the relaxed mode
 }

@@ -63,12 +63,13 @@ func (s *Server) Start() error {
 	if err := s.core.Start(); err != nil {
 		return err
 	}
-	if s.opts.HTTPPort != 0 || s.opts.HTTPHost == "any" {
+	if s.opts.HTTPPort != 0 {
 		if err := s.startMonitor(); err != nil {
 			s.core.Shutdown(nil)
 			return err
 		}
 	}
+	s.log.Logf(env.LevelInfo, "Server is ready")
 	return nil
 }
 
@@ -84,10 +85,10 @@ func (s *Server) MonitorAddr() string {
 
 func (s *Server) startMonitor() error {
 	host := s.opts.HTTPHost
-	if host == "" || host == "any" {
+	if host == "" {
 		host = s.opts.Core.Host
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(s.opts.HTTPPort)))
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(max(s.opts.HTTPPort, 0))))
 	if err != nil {
 		return fmt.Errorf("server: listen for monitoring: %w", err)
 	}

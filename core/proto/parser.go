@@ -55,7 +55,12 @@ type Parser struct {
 	hdr     int
 	payload []byte
 	fields  [6][]byte
+	trace   func(line []byte)
 }
+
+// SetTrace makes the parser pass every control line (without CRLF) to fn before handling
+// it, for protocol tracing; nil turns it off.
+func (p *Parser) SetTrace(fn func(line []byte)) { p.trace = fn }
 
 // NewParser returns a parser feeding h.
 func NewParser(h Handler, limits Limits) *Parser { return &Parser{h: h, limits: limits} }
@@ -99,6 +104,9 @@ func (p *Parser) Parse(buf []byte) error {
 		}
 		if p.limits.MaxControlLine > 0 && len(line) > p.limits.MaxControlLine {
 			return ErrMaxControlLine
+		}
+		if p.trace != nil {
+			p.trace(line)
 		}
 		rest, err := p.control(line, buf)
 		p.line = p.line[:0]

@@ -1,0 +1,4 @@
+package core
+
+// redactForTest exposes redactSecrets to the external tests.
+var RedactForTest = redactSecrets

@@ -1,0 +1,255 @@
+package server
+
+import (
+	"strings"
+	"time"
+
+	"github.com/petrel-io/petrel/core/auth"
+	"github.com/petrel-io/petrel/server/conf"
+)
+
+// block walks a map's entries with one handler per known key (lower case); unknown keys
+// warn.
+func (a *applier) block(v *conf.Value, handlers map[string]func(*conf.Value) error) error {
+	m, err := v.AsMap()
+	if err != nil {
+		return err
+	}
+	for _, e := range m.Entries() {
+		h, ok := handlers[strings.ToLower(e.Key)]
+		if !ok {
+			if !e.Value.UsedAsVariable {
+				a.warn(e.Value, "unknown option %q in %s; ignored", e.Key, v.Path)
+			}
+			continue
+		}
+		if err := h(e.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func setString(dst *string) func(*conf.Value) error {
+	return func(v *conf.Value) error {
+		s, err := v.AsString()
+		*dst = s
+		return err
+	}
+}
+
+func setBool(dst *bool) func(*conf.Value) error {
+	return func(v *conf.Value) error {
+		b, err := v.AsBool()
+		*dst = b
+		return err
+	}
+}
+
+func setSize(dst *int64) func(*conf.Value) error {
+	return func(v *conf.Value) error {
+		n, err := v.AsSize()
+		*dst = n
+		return err
+	}
+}
+
+// setSeconds reads a timeout written as seconds (possibly fractional) or as a duration.
+func setSeconds(dst *time.Duration) func(*conf.Value) error {
+	return func(v *conf.Value) error {
+		if v.Kind == conf.KindFloat {
+			*dst = time.Duration(v.Float * float64(time.Second))
+			return nil
+		}
+		d, err := v.AsDuration()
+		*dst = d
+		return err
+	}
+}
+
+func (a *applier) authorization(v *conf.Value) error {
+	cfg := &a.opts.Core.Auth
+	var single auth.User
+	var defaults *auth.Permissions
+	err := a.block(v, map[string]func(*conf.Value) error{
+		"user":     setString(&single.Name),
+		"username": setString(&single.Name),
+		"password": setString(&single.Password),
+		"pass":     setString(&single.Password),
+		"token":    setString(&cfg.Token),
+		"timeout":  setSeconds(&cfg.Timeout),
+		"users":    func(v *conf.Value) error { return a.users(v) },
+		"permissions": func(v *conf.Value) error {
+			p, err := a.permissions(v)
+			single.Permissions = p
+			return err
+		},
+		"default_permissions": func(v *conf.Value) error {
+			p, err := a.permissions(v)
+			defaults = p
+			return err
+		},
+	})
+	if err != nil {
+		return err
+	}
+	if single.Name != "" || single.Password != "" {
+		if single.Name == "" {
+			return v.Errorf("a password needs a user")
+		}
+		cfg.Users = append([]auth.User{single}, cfg.Users...)
+	}
+	if defaults != nil {
+		for i := range cfg.Users {
+			if cfg.Users[i].Permissions == nil {
+				cfg.Users[i].Permissions = defaults
+			}
+		}
+	}
+	return nil
+}
+
+func (a *applier) users(v *conf.Value) error {
+	list, err := v.AsArray()
+	if err != nil {
+		return err
+	}
+	for _, item := range list {
+		var u auth.User
+		err := a.block(item, map[string]func(*conf.Value) error{
+			"user":     setString(&u.Name),
+			"username": setString(&u.Name),
+			"password": setString(&u.Password),
+			"pass":     setString(&u.Password),
+			"nkey":     setString(&u.Nkey),
+			"account":  setString(&u.Account),
+			"permissions": func(v *conf.Value) error {
+				p, err := a.permissions(v)
+				u.Permissions = p
+				return err
+			},
+			"allowed_connection_types": func(v *conf.Value) error {
+				a.warn(v, "allowed_connection_types is not enforced yet")
+				return nil
+			},
+		})
+		if err != nil {
+			return err
+		}
+		if u.Name == "" && u.Nkey == "" {
+			return item.Errorf("a user needs a user name or an nkey")
+		}
+		a.opts.Core.Auth.Users = append(a.opts.Core.Auth.Users, u)
+	}
+	return nil
+}
+
+// permissions reads {publish, subscribe, allow_responses}; publish and subscribe are a list
+// (allow) or {allow, deny}.
+func (a *applier) permissions(v *conf.Value) (*auth.Permissions, error) {
+	p := &auth.Permissions{}
+	subjects := func(dst **auth.SubjectPermission) func(*conf.Value) error {
+		return func(v *conf.Value) error {
+			sp := &auth.SubjectPermission{}
+			*dst = sp
+			if v.Kind != conf.KindMap {
+				list, err := v.AsStringList()
+				sp.Allow = list
+				return err
+			}
+			return a.block(v, map[string]func(*conf.Value) error{
+				"allow": func(v *conf.Value) error { l, err := v.AsStringList(); sp.Allow = l; return err },
+				"deny":  func(v *conf.Value) error { l, err := v.AsStringList(); sp.Deny = l; return err },
+			})
+		}
+	}
+	err := a.block(v, map[string]func(*conf.Value) error{
+		"publish":         subjects(&p.Publish),
+		"pub":             subjects(&p.Publish),
+		"subscribe":       subjects(&p.Subscribe),
+		"sub":             subjects(&p.Subscribe),
+		"allow_responses": func(v *conf.Value) error { return a.responses(v, p) },
+	})
+	return p, err
+}
+
+func (a *applier) responses(v *conf.Value, p *auth.Permissions) error {
+	if v.Kind != conf.KindMap {
+		on, err := v.AsBool()
+		if on {
+			p.Response = &auth.ResponsePermission{MaxMsgs: auth.DefaultResponseMaxMsgs, Expires: auth.DefaultResponseExpires}
+		}
+		return err
+	}
+	r := &auth.ResponsePermission{}
+	p.Response = r
+	var max int64
+	err := a.block(v, map[string]func(*conf.Value) error{
+		"max":     func(v *conf.Value) error { n, err := v.AsInt64(); max = n; return err },
+		"expires": func(v *conf.Value) error { d, err := v.AsDuration(); r.Expires = d; return err },
+	})
+	r.MaxMsgs = int(max)
+	return err
+}
+
+func (a *applier) tls(v *conf.Value) error {
+	o := a.opts
+	var handshakeFirst bool
+	err := a.block(v, map[string]func(*conf.Value) error{
+		"cert_file": setString(&o.TLSCert),
+		"key_file":  setString(&o.TLSKey),
+		"ca_file":   setString(&o.TLSCACert),
+		"verify":    setBool(&o.TLSVerify),
+		"timeout":   setSeconds(&o.Core.TLSTimeout),
+		"handshake_first": func(v *conf.Value) error {
+			if v.Kind == conf.KindBool || v.Kind == conf.KindString && !strings.ContainsAny(v.Str, "0123456789") {
+				b, err := v.AsBool()
+				handshakeFirst = b
+				return err
+			}
+			handshakeFirst = true // a duration means "first, with a fallback" in nats-server
+			return nil
+		},
+		"verify_and_map":    func(v *conf.Value) error { a.warn(v, "verify_and_map is not supported yet; ignored"); return nil },
+		"cipher_suites":     func(*conf.Value) error { return nil },
+		"curve_preferences": func(*conf.Value) error { return nil },
+		"insecure":          func(*conf.Value) error { return nil },
+		"pinned_certs":      func(v *conf.Value) error { a.warn(v, "pinned_certs is not supported yet; ignored"); return nil },
+	})
+	o.Core.TLSHandshakeFirst = handshakeFirst
+	return err
+}
+
+func (a *applier) jetstream(v *conf.Value) error {
+	o := a.opts
+	if v.Kind != conf.KindMap {
+		on, err := v.AsBool()
+		o.Core.JetStream = on
+		return err
+	}
+	o.Core.JetStream = true
+	js := &o.JetStream
+	enabled := true
+	err := a.block(v, map[string]func(*conf.Value) error{
+		"enabled":             setBool(&enabled),
+		"store_dir":           setString(&o.StoreDir),
+		"store":               setString(&o.StoreDir),
+		"max_memory_store":    setSize(&js.MaxMemory),
+		"max_mem":             setSize(&js.MaxMemory),
+		"max_mem_store":       setSize(&js.MaxMemory),
+		"max_file_store":      setSize(&js.MaxStore),
+		"max_file":            setSize(&js.MaxStore),
+		"max_store":           setSize(&js.MaxStore),
+		"domain":              setString(&js.Domain),
+		"sync_interval":       setString(&js.SyncInterval),
+		"cipher":              func(v *conf.Value) error { a.warn(v, "jetstream.cipher is not used yet"); return nil },
+		"key":                 func(v *conf.Value) error { a.warn(v, "jetstream.key is not used yet"); return nil },
+		"unique_tag":          func(*conf.Value) error { return nil },
+		"limits":              func(*conf.Value) error { return nil },
+		"max_buffered_msgs":   func(*conf.Value) error { return nil },
+		"max_buffered_size":   func(*conf.Value) error { return nil },
+		"request_queue_limit": func(*conf.Value) error { return nil },
+	})
+	o.Core.JetStream = enabled
+	return err
+}
