@@ -165,14 +165,13 @@ func (s *store) storeMsg(subject string, hdr, data []byte, opts StoreOpts, flags
 		s.fail(err)
 		return 0, fmt.Errorf("%w: %w", ErrFailed, err)
 	}
-	s.index(seq, e, subject)
-	s.enforceLimits(e.subj)
+	s.enforceLimits(s.index(seq, e, subject))
 	s.armExpiry()
 	return seq, nil
 }
 
-// index adds a persisted message to the in-memory index.
-func (s *store) index(seq uint64, e entry, subject string) {
+// index adds a persisted message to the in-memory index and returns its subject's state.
+func (s *store) index(seq uint64, e entry, subject string) *subjectState {
 	ss := s.subjects.insert(subject)
 	e.subj = ss
 	ss.seqs.push(seq, struct{}{})
@@ -182,6 +181,7 @@ func (s *store) index(seq uint64, e entry, subject string) {
 	if e.ttl > 0 {
 		s.ttls.push(ttlItem{expire: e.time + e.ttl, seq: seq})
 	}
+	return ss
 }
 
 func (s *store) checkDiscardNew(subject string, size uint64) error {

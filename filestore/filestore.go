@@ -22,6 +22,8 @@ type fileBackend struct {
 	active  *block   // nil until the first append when the newest block cannot take writes
 	dirty   []*block // blocks with pending or unsynced bytes
 	deletes []uint64 // deletions not yet encoded into a record
+	// appended: messages were appended since the last commit record.
+	appended bool
 	// dirDirty: a block file was created or removed since the last directory sync.
 	dirDirty  bool
 	syncTimer env.Timer
@@ -151,18 +153,22 @@ func (b *fileBackend) appendMsg(seq uint64, e *entry, subject string, hdr, data 
 	blk.size += int64(length)
 	e.block, e.off, e.rlen = blk.id, uint32(off), uint32(length)
 	blk.live++
+	b.appended = true
 	b.markDirty(blk)
 	return nil
 }
 
-// appendMeta appends a deletion, marker or other non-message record.
-func (b *fileBackend) appendMeta(kind uint8, body []byte) error {
-	blk, err := b.reserve(recordOverhead + len(body))
+// appendMeta appends a commit or marker record, twice: these records are few and small, and
+// each one matters to many messages (a lost deletion would bring a message back), so one
+// flipped bit must not cost one.
+func (b *fileBackend) appendMeta(kind uint8, seq uint64, time int64, body []byte) error {
+	blk, err := b.reserve(2 * (recordOverhead + len(body)))
 	if err != nil {
 		return err
 	}
 	n := len(blk.pending)
-	blk.pending = encodeMeta(blk.pending, kind, body, blk.seal.seed)
+	blk.pending = encodeMeta(blk.pending, kind, seq, time, body, blk.seal.seed)
+	blk.pending = encodeMeta(blk.pending, kind, seq, time, body, blk.seal.seed)
 	blk.size += int64(len(blk.pending) - n)
 	b.markDirty(blk)
 	return nil
@@ -179,36 +185,40 @@ func (b *fileBackend) dropped(seq uint64, e *entry) {
 	blk.live--
 }
 
-// flushDeletes encodes the pending deletions into records. It runs before every marker
-// and every write-out, so a deletion is always logged before anything that could reuse its
-// sequence.
-func (b *fileBackend) flushDeletes() error {
-	if len(b.deletes) == 0 {
+// appendCommit logs the pending deletions and the store's last sequence and time. writeAll
+// appends one per batch, so the last sequence survives even if the newest message's record
+// is damaged; markers get one first, so a deletion is always logged before anything that
+// could reuse its sequence.
+func (b *fileBackend) appendCommit() error {
+	if len(b.deletes) == 0 && !b.appended {
 		return nil
 	}
 	seqs := b.deletes
 	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
-	for len(seqs) > 0 {
+	for first := true; first || len(seqs) > 0; first = false {
 		var body []byte
 		body, seqs = encodeDeleteBody(seqs)
-		if err := b.appendMeta(kindDelete, body); err != nil {
+		if err := b.appendMeta(kindCommit, b.st.last, b.st.lastTime, body); err != nil {
 			return err
 		}
 	}
 	b.deletes = b.deletes[:0]
+	b.appended = false
 	return nil
 }
 
 func (b *fileBackend) appendMarker(m marker) error {
-	if err := b.flushDeletes(); err != nil {
-		return err
+	if len(b.deletes) > 0 {
+		if err := b.appendCommit(); err != nil {
+			return err
+		}
 	}
-	return b.appendMeta(kindMarker, encodeMarkerBody(m))
+	return b.appendMeta(kindMarker, m.last, m.lastTime, encodeMarkerBody(m))
 }
 
 func (b *fileBackend) erase(seq uint64, e *entry) error {
 	blk := b.byID[e.block]
-	rec := encodeErased(int(e.rlen), blk.seal.seed, b.e.Rand.Fill)
+	rec := encodeErased(int(e.rlen), seq, e.time, blk.seal.seed, b.e.Rand.Fill)
 	off := int64(e.off)
 	if off >= blk.written {
 		copy(blk.pending[off-blk.written:], rec)
@@ -258,7 +268,7 @@ func (b *fileBackend) damage() []Damage { return append([]Damage(nil), b.damages
 // writeAll hands every pending byte to the files. A write error is returned (the store
 // fails); what a partial write left behind is a torn tail that recovery cuts off.
 func (b *fileBackend) writeAll() error {
-	if err := b.flushDeletes(); err != nil {
+	if err := b.appendCommit(); err != nil {
 		return err
 	}
 	for _, blk := range b.dirty {

@@ -1,7 +1,6 @@
 package filestore
 
 import (
-	"testing"
 	"time"
 
 	"github.com/petrel-io/petrel/core/env"
@@ -11,7 +10,7 @@ import (
 // harness runs stores on one simulated node, so tests can crash it (power loss or process
 // crash) and reopen on the same simulated disk.
 type harness struct {
-	t   testing.TB
+	t   tb
 	w   *sim.World
 	n   *sim.Node
 	e   *env.Env
@@ -19,7 +18,13 @@ type harness struct {
 	cfg Config
 }
 
-func newHarness(t testing.TB, seed uint64, cfg Config) *harness {
+// tb is what the harness needs of *testing.T and *rapid.T.
+type tb interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
+func newHarness(t tb, seed uint64, cfg Config) *harness {
 	t.Helper()
 	quiet := sim.Quiet()
 	h := &harness{t: t, w: sim.NewWorld(seed, sim.Options{Profile: &quiet}), cfg: cfg}

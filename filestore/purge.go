@@ -81,24 +81,17 @@ func (s *store) Compact(seq env.Seq, done func(error)) (uint64, error) {
 		return 0, err
 	}
 	floor := uint64(max(seq, 1))
-	doomed := s.msgs.keysBetween(0, floor-1)
-	if len(doomed) == 0 && floor <= s.last+1 {
+	doomed := uint64(s.msgs.countFrom(0) - s.msgs.countFrom(floor))
+	if doomed == 0 && floor <= s.last+1 {
 		s.enqueue(done) // nothing to remove and no sequence moves: no record needed
 		return 0, nil
 	}
-	for _, q := range doomed {
-		s.removeMsg(q, false)
-	}
-	if floor > s.last+1 {
-		s.last = floor - 1
-	}
-	if err := s.b.appendMarker(marker{floor: floor, last: s.last, lastTime: s.lastTime}); err != nil {
-		s.fail(err)
-		return 0, fmt.Errorf("%w: compact: %w", ErrFailed, err)
+	if err := s.logMarker(marker{floor: floor, last: max(s.last, floor-1), lastTime: s.lastTime}); err != nil {
+		return 0, err
 	}
 	s.enqueue(done)
 	s.armExpiry()
-	return uint64(len(doomed)), nil
+	return doomed, nil
 }
 
 // Truncate implements Store.
@@ -114,16 +107,12 @@ func (s *store) Truncate(seq env.Seq, done func(error)) error {
 		s.enqueue(done)
 		return nil
 	}
-	for _, q := range s.msgs.keysBetween(to+1, s.last) {
-		s.removeMsg(q, false)
-	}
-	s.last, s.lastTime = to, 0
+	m := marker{last: to}
 	if q, e, ok := s.msgs.prev(to); ok && q == to {
-		s.lastTime = e.time
+		m.lastTime = e.time
 	}
-	if err := s.b.appendMarker(marker{last: s.last, lastTime: s.lastTime}); err != nil {
-		s.fail(err)
-		return fmt.Errorf("%w: truncate: %w", ErrFailed, err)
+	if err := s.logMarker(m); err != nil {
+		return err
 	}
 	s.enqueue(done)
 	s.armExpiry()

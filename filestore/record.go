@@ -23,7 +23,7 @@ const (
 // Record kinds.
 const (
 	kindMsg     = 1 // a message
-	kindDelete  = 2 // tombstones: ranges of deleted sequences
+	kindCommit  = 2 // deleted sequence ranges, and the last sequence and time at this point
 	kindMarker  = 3 // a sequence-range marker (Compact, Truncate, Purge, Restore)
 	kindErased  = 4 // a message record overwritten by EraseMsg: same length, random body
 	kindSnapEnd = 5 // the last record of a snapshot stream
@@ -164,11 +164,12 @@ func (s *sealer) encodeMsg(dst []byte, length int, flags uint8, seq uint64, e *e
 	return appendTrailer(dst, start, s.seed, length)
 }
 
-// encodeMeta appends a record whose body is not a message (deletes, markers, snapshot end):
-// never compressed or encrypted, since it holds only sequence numbers.
-func encodeMeta(dst []byte, kind uint8, body []byte, seed uint32) []byte {
+// encodeMeta appends a record whose body is not a message (commits, markers, snapshot end):
+// never compressed or encrypted, since it holds only sequence numbers. seq and time go into
+// the header fields of the same names.
+func encodeMeta(dst []byte, kind uint8, seq uint64, time int64, body []byte, seed uint32) []byte {
 	length := recordOverhead + len(body)
-	h := recordHeader{length: uint32(length), kind: kind, dataLen: uint32(len(body))}
+	h := recordHeader{length: uint32(length), kind: kind, seq: seq, time: time, dataLen: uint32(len(body))}
 	start := len(dst)
 	dst = grow(dst, recordHeaderBytes)
 	h.put(dst[start:], seed)
@@ -178,10 +179,11 @@ func encodeMeta(dst []byte, kind uint8, body []byte, seed uint32) []byte {
 
 // encodeErased returns the record that replaces an erased one: the same length, so the
 // records after it stay where they are, with a random body and valid checksums, so recovery
-// reads it as "nothing here" rather than as damage.
-func encodeErased(length int, seed uint32, fill func([]byte)) []byte {
+// reads it as "a message that was deleted" rather than as damage. It keeps the sequence and
+// time: replay needs them to know the last sequence, which the erased message may have been.
+func encodeErased(length int, seq uint64, time int64, seed uint32, fill func([]byte)) []byte {
 	rec := make([]byte, 0, length)
-	h := recordHeader{length: uint32(length), kind: kindErased, dataLen: uint32(length - recordOverhead)}
+	h := recordHeader{length: uint32(length), kind: kindErased, seq: seq, time: time, dataLen: uint32(length - recordOverhead)}
 	rec = grow(rec, recordHeaderBytes)
 	h.put(rec, seed)
 	rec = grow(rec, length-recordOverhead)
@@ -253,8 +255,8 @@ func decodeMsg(rec []byte, h recordHeader, aead cipher.AEAD) (*Msg, error) {
 	return m, nil
 }
 
-// Delete records carry sorted, distinct sequences as ranges: uvarint count, then per range
-// uvarint(first - previous last) and uvarint(last - first).
+// Commit records carry sorted, distinct deleted sequences as ranges: uvarint count, then
+// per range uvarint(first - previous last) and uvarint(last - first).
 
 func encodeDeleteBody(seqs []uint64) (body []byte, rest []uint64) {
 	body = binary.AppendUvarint(nil, 0) // count, patched below

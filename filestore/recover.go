@@ -42,6 +42,12 @@ func (b *fileBackend) recover() error {
 			return err
 		}
 	}
+	// Sync every block, not only those recovery changed: after a process crash the page
+	// cache may hold records that were never synced, and recovery is about to serve them.
+	for _, blk := range b.blocks {
+		blk.unsync = true
+		b.markDirty(blk)
+	}
 	if n := len(b.blocks); n > 0 {
 		newest := b.blocks[n-1]
 		if _, err := newest.f.WriteAt(newest.hdr.encode(), 0); err != nil {
@@ -135,15 +141,31 @@ func (b *fileBackend) unusableBlock(id uint32, name string, newest bool, size in
 	return nil
 }
 
-// replay applies one intact record to the index.
+// replay applies one record to the index. A framed record whose body failed its checksum
+// (already reported by the scan) still proves that its message existed: replay treats it
+// as that message immediately deleted, which keeps the last sequence right.
 func (b *fileBackend) replay(blk *block, rec scannedRecord) {
 	h := rec.hdr
+	body := rec.rec[recordHeaderBytes : len(rec.rec)-recordTrailerBytes]
+	if !rec.intact {
+		if h.kind == kindMsg || h.kind == kindErased {
+			b.st.replayErased(h.seq, h.time)
+		}
+		return
+	}
+	damaged := func(what string, err error) {
+		b.noteDamage(Damage{Kind: DamageCorrupt, Block: blk.id, Offset: rec.off, Length: int64(h.length),
+			Seq: envSeqIf(h.kind == kindMsg, h.seq), Reason: fmt.Sprintf("%s: %v", what, err)})
+	}
 	switch h.kind {
 	case kindMsg:
 		subject, err := recordSubject(rec.rec, h, blk.seal.aead)
-		if err != nil || !validSubject(subject) {
-			b.noteDamage(Damage{Kind: DamageCorrupt, Block: blk.id, Offset: rec.off, Length: int64(h.length),
-				Seq: env.Seq(h.seq), Reason: fmt.Sprintf("message body unusable: %v", err)})
+		if err == nil && !validSubject(subject) {
+			err = fmt.Errorf("invalid subject %q", subject)
+		}
+		if err != nil {
+			damaged("message body unusable", err)
+			b.st.replayErased(h.seq, h.time)
 			return
 		}
 		e := entry{time: h.time, ttl: h.ttl, size: h.subjLen32() + h.hdrLen + h.dataLen + msgOverheadBytes,
@@ -153,21 +175,23 @@ func (b *fileBackend) replay(blk *block, rec scannedRecord) {
 		}
 		blk.live++
 		b.st.replayMsg(h.seq, e, subject)
-	case kindDelete:
-		err := decodeDeleteBody(rec.rec[recordHeaderBytes:len(rec.rec)-recordTrailerBytes], func(first, last uint64) {
+	case kindErased:
+		b.st.replayErased(h.seq, h.time)
+	case kindCommit:
+		err := decodeDeleteBody(body, func(first, last uint64) {
 			for _, seq := range b.st.msgs.keysBetween(first, last) {
 				b.st.removeMsg(seq, false)
 			}
 		})
 		if err != nil {
-			b.noteDamage(Damage{Kind: DamageCorrupt, Block: blk.id, Offset: rec.off, Length: int64(h.length),
-				Reason: fmt.Sprintf("delete record: %v", err)})
+			damaged("commit record", err)
+			return
 		}
+		b.st.applyMarker(marker{last: h.seq, lastTime: h.time})
 	case kindMarker:
-		m, err := decodeMarkerBody(rec.rec[recordHeaderBytes : len(rec.rec)-recordTrailerBytes])
+		m, err := decodeMarkerBody(body)
 		if err != nil {
-			b.noteDamage(Damage{Kind: DamageCorrupt, Block: blk.id, Offset: rec.off, Length: int64(h.length),
-				Reason: fmt.Sprintf("marker record: %v", err)})
+			damaged("marker record", err)
 			return
 		}
 		b.st.applyMarker(m)

@@ -26,6 +26,20 @@ func (s *store) replayMsg(seq uint64, e entry, subject string) {
 	s.index(seq, e, subject)
 }
 
+// replayErased replays an erased message record as what it stands for: the message, at its
+// place in the log, immediately deleted.
+func (s *store) replayErased(seq uint64, time int64) {
+	if seq == 0 {
+		return
+	}
+	if last, _, ok := s.msgs.last(); ok && last >= seq {
+		for _, q := range s.msgs.keysBetween(seq, last) {
+			s.removeMsg(q, false)
+		}
+	}
+	s.last, s.lastTime = seq, time
+}
+
 // applyMarker replays a sequence-range marker (and is how Restore resets a store).
 func (s *store) applyMarker(m marker) {
 	var doomed []uint64

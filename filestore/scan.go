@@ -16,16 +16,18 @@ import (
 // checksum (seeded by this block's salt) holds, and resumes there. So one flipped bit costs
 // one record, and every intact record before and after it stays readable.
 
-// scannedRecord is an intact record found by a scan.
+// scannedRecord is a record found by a scan: intact, or framed (its header intact, so its
+// kind, sequence and time can be believed) with a body that fails its checksum.
 type scannedRecord struct {
-	off int64
-	hdr recordHeader
-	rec []byte // aliases the scanned bytes
+	off    int64
+	hdr    recordHeader
+	rec    []byte // aliases the scanned bytes
+	intact bool
 }
 
-// scanResult is what a scan found. goodEnd is the end of the last intact record (or the
+// scanResult is what a scan found. goodEnd is the end of the last framed record (or the
 // start of the record area): the bytes after it hold nothing recoverable, and recovery cuts
-// them off (a torn tail, or damage to the last records).
+// them off (a torn tail, or damage to the last record's header).
 type scanResult struct {
 	records []scannedRecord
 	damage  []Damage
@@ -41,13 +43,13 @@ func scanRecords(data []byte, seed uint32, blockID uint32) scanResult {
 		h, ok := parseHeader(data[p:], seed)
 		if ok && p+int64(h.length) <= size {
 			end := p + int64(h.length)
-			if checkRecord(data[p:end], seed) {
-				r.records = append(r.records, scannedRecord{off: p, hdr: h, rec: data[p:end]})
-				r.goodEnd = end
-			} else {
+			intact := checkRecord(data[p:end], seed)
+			r.records = append(r.records, scannedRecord{off: p, hdr: h, rec: data[p:end], intact: intact})
+			if !intact {
 				r.damage = append(r.damage, Damage{Kind: DamageCorrupt, Block: blockID, Offset: p,
 					Length: int64(h.length), Seq: envSeqIf(h.kind == kindMsg, h.seq), Reason: "record checksum mismatch"})
 			}
+			r.goodEnd = end
 			p = end
 			continue
 		}
@@ -64,7 +66,7 @@ func scanRecords(data []byte, seed uint32, blockID uint32) scanResult {
 	}
 	if r.goodEnd < size {
 		r.damage = append(r.damage, Damage{Kind: DamageTornTail, Block: blockID, Offset: r.goodEnd,
-			Length: size - r.goodEnd, Reason: "no intact record after this offset"})
+			Length: size - r.goodEnd, Reason: "no record after this offset"})
 	}
 	return r
 }
@@ -100,7 +102,7 @@ type BlockReport struct {
 	// unusable).
 	HeaderCopies int
 	ID           uint32
-	// Records counts intact records by kind name ("msg", "delete", "marker", "erased").
+	// Records counts intact records by kind name ("msg", "commit", "marker", "erased").
 	Records map[string]int
 	// Seqs lists the sequences of the intact message records, in file order.
 	Seqs []uint64
@@ -118,8 +120,11 @@ func CheckBlock(data []byte) (BlockReport, error) {
 	}
 	rep.ID = h.id
 	r := scanRecords(data, seedOf(h.salt), h.id)
-	names := map[uint8]string{kindMsg: "msg", kindDelete: "delete", kindMarker: "marker", kindErased: "erased", kindSnapEnd: "snapend"}
+	names := map[uint8]string{kindMsg: "msg", kindCommit: "commit", kindMarker: "marker", kindErased: "erased", kindSnapEnd: "snapend"}
 	for _, rec := range r.records {
+		if !rec.intact {
+			continue
+		}
 		rep.Records[names[rec.hdr.kind]]++
 		if rec.hdr.kind == kindMsg {
 			rep.Seqs = append(rep.Seqs, rec.hdr.seq)

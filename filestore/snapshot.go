@@ -59,7 +59,7 @@ func (s *store) Snapshot(w io.Writer) error {
 		}
 		count++
 	}
-	end := encodeMeta(nil, kindSnapEnd, binary.LittleEndian.AppendUint64(nil, count), snapSeed)
+	end := encodeMeta(nil, kindSnapEnd, 0, 0, binary.LittleEndian.AppendUint64(nil, count), snapSeed)
 	if _, err := bw.Write(end); err != nil {
 		return fmt.Errorf("filestore: snapshot: %w", err)
 	}
