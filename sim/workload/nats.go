@@ -30,12 +30,16 @@ const (
 	natsLiveMessages = 10
 	natsPingEvery    = 500 * time.Millisecond
 	natsPingTimeout  = 3 * time.Second
+
+	natsServiceSubject = "rq.svc"
+	natsServiceQueue   = "svc"
+	natsNobodySubject  = "rq.none"
 )
 
 // Subjects published to, and patterns subscribed with, chosen so that matches are common.
 var (
 	natsSubjects = []string{"a.b", "a.c", "b.b", "a.b.c", "a.b.d", "c"}
-	natsPatterns = []string{"a.b", "a.*", "a.>", ">", "*.b", "a.b.*", "c", "*"}
+	natsPatterns = []string{"a.b", "a.*", "a.>", "*.b", "a.b.*", "c", "*"}
 	natsQueues   = []string{"", "", "", "q1", "q2"}
 )
 
@@ -45,6 +49,7 @@ type natsSubSpec struct{ pattern, queue string }
 type natsClientState struct {
 	idx        int
 	name       string
+	responder  bool // member of the "svc" queue group answering rq.svc
 	specs      []natsSubSpec
 	gen        uint32 // connection generation
 	seq        uint64
@@ -65,7 +70,7 @@ func (n *Nats) Setup(w *sim.World) sim.Plan {
 	n.chk = newNatsChecker(w, strict)
 	w.AddNode("s1", sim.NodeConfig{Crashable: !strict}, natsServer)
 	for i := range 3 + r.Intn(3) {
-		st := &natsClientState{idx: i, name: fmt.Sprintf("c%d", i+1)}
+		st := &natsClientState{idx: i, name: fmt.Sprintf("c%d", i+1), responder: i%2 == 0}
 		for range 1 + r.Intn(3) {
 			st.specs = append(st.specs, natsSubSpec{
 				pattern: natsPatterns[r.Intn(len(natsPatterns))],
@@ -73,6 +78,11 @@ func (n *Nats) Setup(w *sim.World) sim.Plan {
 			})
 		}
 		n.clients = append(n.clients, st)
+		if i == 0 && r.Intn(2) == 0 {
+			// A catch-all subscriber in half the seeds: it sees everything, requests
+			// included, so those seeds never answer requests with 503.
+			st.specs = append(st.specs, natsSubSpec{pattern: ">"})
+		}
 		end := plan.Faults + plan.Liveness - natsPublishEnd
 		w.AddNode(st.name, sim.NodeConfig{}, func(e *env.Env) { newNatsPeer(e, st, n.chk, end).start() })
 	}
@@ -106,6 +116,9 @@ func natsServer(e *env.Env) {
 
 // natsPeer is one client incarnation: it keeps a connection up, subscribes, publishes.
 type natsPeer struct {
+	inbox  string // this connection's reply prefix
+	ready  bool   // own subscriptions confirmed: requests may go out
+	nreq   int
 	e      *env.Env
 	ex     env.Executor
 	st     *natsClientState
@@ -159,7 +172,47 @@ func (p *natsPeer) subscribe(c *natsclient.Client) {
 		p.chk.subscribed(key, spec)
 		keys = append(keys, key)
 	}
-	c.Flush(func() { p.chk.confirmed(keys) })
+	if p.st.responder {
+		keys = append(keys, p.subscribeResponder(c, gen))
+	}
+	keys = append(keys, p.subscribeInbox(c, gen))
+	c.Flush(func() {
+		p.chk.confirmed(keys)
+		p.ready = true
+	})
+}
+
+// subscribeResponder joins the "svc" queue group on rq.svc and answers each request with
+// a message of its own on the request's reply subject.
+func (p *natsPeer) subscribeResponder(c *natsclient.Client, gen uint32) natsSubKey {
+	var key natsSubKey
+	sub := c.Subscribe(natsServiceSubject, natsServiceQueue, func(m *natsclient.Msg) {
+		p.st.received++
+		p.chk.delivered(key, m)
+		if m.Reply != "" {
+			p.send(c, m.Reply, "")
+		}
+	})
+	key = natsSubKey{client: p.st.idx, gen: gen, sid: sub.Sid}
+	p.chk.subscribed(key, natsSubSpec{pattern: natsServiceSubject, queue: natsServiceQueue})
+	return key
+}
+
+// subscribeInbox is the muxed reply subscription: replies and 503 statuses arrive here.
+func (p *natsPeer) subscribeInbox(c *natsclient.Client, gen uint32) natsSubKey {
+	var key natsSubKey
+	p.inbox = fmt.Sprintf("_INBOX.%s.%d.", p.st.name, gen)
+	sub := c.Subscribe(p.inbox+"*", "", func(m *natsclient.Msg) {
+		p.st.received++
+		if m.Status() == "503" {
+			p.chk.noResponders(m.Subject)
+			return
+		}
+		p.chk.delivered(key, m)
+	})
+	key = natsSubKey{client: p.st.idx, gen: gen, sid: sub.Sid}
+	p.chk.subscribed(key, natsSubSpec{pattern: p.inbox + "*"})
+	return key
 }
 
 // publish sends a few messages, then schedules itself again.
@@ -168,14 +221,34 @@ func (p *natsPeer) publish(c *natsclient.Client) {
 		return
 	}
 	for range 1 + p.e.Rand.Intn(2) {
-		subj := natsSubjects[p.e.Rand.Intn(len(natsSubjects))]
-		p.st.seq++
-		key := natsMsgKey{client: p.st.idx, gen: p.st.gen, seq: p.st.seq}
-		payload := encodeNatsMsg(key, subj, p.e.Rand)
-		p.chk.published(key, subj)
-		c.Publish(subj, "", nil, payload)
+		if p.ready && p.e.Rand.Intn(4) == 0 {
+			p.request(c)
+			continue
+		}
+		p.send(c, natsSubjects[p.e.Rand.Intn(len(natsSubjects))], "")
 	}
 	p.e.Clock.AfterFunc(time.Duration(5+p.e.Rand.Intn(40))*time.Millisecond, p.ex, func() { p.publish(c) })
+}
+
+// send publishes one checksummed message and tells the checker.
+func (p *natsPeer) send(c *natsclient.Client, subj, reply string) {
+	p.st.seq++
+	key := natsMsgKey{client: p.st.idx, gen: p.st.gen, seq: p.st.seq}
+	p.chk.published(key, subj)
+	c.Publish(subj, reply, nil, encodeNatsMsg(key, subj, p.e.Rand))
+}
+
+// request sends to the service, or to a subject nobody serves (which must come back as a
+// 503 when no subscription matches it).
+func (p *natsPeer) request(c *natsclient.Client) {
+	subj := natsServiceSubject
+	if p.e.Rand.Intn(2) == 0 {
+		subj = natsNobodySubject
+	}
+	p.nreq++
+	reply := p.inbox + fmt.Sprint(p.nreq)
+	p.chk.requested(reply, subj)
+	p.send(c, subj, reply)
 }
 
 // keepalive drops a connection whose PING went unanswered: the client's half of surviving

@@ -50,12 +50,22 @@ type natsChecker struct {
 	subOrder []natsSubKey
 	seen     map[natsSubKey]map[natsMsgKey]bool
 	lastSeq  map[natsOrderKey]uint64
+	requests map[string]*natsRequest // by reply subject
+	reqOrder []string
+}
+
+// natsRequest is a request's subject and whether a 503 came back for it.
+type natsRequest struct {
+	subject string
+	sentAt  time.Duration
+	got503  bool
 }
 
 func newNatsChecker(w *sim.World, strict bool) *natsChecker {
 	return &natsChecker{
 		w: w, strict: strict, pubs: map[natsMsgKey]*natsPub{}, subs: map[natsSubKey]*natsSub{},
 		seen: map[natsSubKey]map[natsMsgKey]bool{}, lastSeq: map[natsOrderKey]uint64{},
+		requests: map[string]*natsRequest{},
 	}
 }
 
@@ -91,6 +101,30 @@ func (c *natsChecker) connLost(client int, gen uint32) {
 	}
 }
 
+func (c *natsChecker) requested(reply, subj string) {
+	c.requests[reply] = &natsRequest{subject: subj, sentAt: c.w.Now()}
+	c.reqOrder = append(c.reqOrder, reply)
+}
+
+// noResponders checks a 503: it answers a request of this connection, once, and (when no
+// faults could have removed subscriptions) no subscription confirmed before the request
+// matched its subject.
+func (c *natsChecker) noResponders(reply string) {
+	r := c.requests[reply]
+	env.Assertf(r != nil, "nats: a 503 for %s, which no request used", reply)
+	env.Assertf(!r.got503, "nats: two 503s for %s", reply)
+	r.got503 = true
+	if !c.strict {
+		return
+	}
+	for _, k := range c.subOrder {
+		s := c.subs[k]
+		if subject.Match(r.subject, s.spec.pattern) && s.confirmedAt >= 0 && s.confirmedAt <= r.sentAt {
+			env.Assertf(false, "nats: 503 for a request on %s, but subscription %q (%v) was there", r.subject, s.spec.pattern, k)
+		}
+	}
+}
+
 // delivered checks one message the moment it reaches a subscription.
 func (c *natsChecker) delivered(k natsSubKey, m *natsclient.Msg) {
 	sub := c.subs[k]
@@ -114,6 +148,9 @@ func (c *natsChecker) delivered(k natsSubKey, m *natsclient.Msg) {
 func (c *natsChecker) final() error {
 	if !c.strict {
 		return nil
+	}
+	if err := c.finalRequests(); err != nil {
+		return err
 	}
 	for _, mk := range c.pubOrder {
 		pub := c.pubs[mk]
@@ -147,6 +184,25 @@ func (c *natsChecker) final() error {
 			if groups[q] > 1 || (needed[q] && groups[q] != 1) {
 				return fmt.Errorf("nats: message %v on %s reached queue group %s %d times", mk, pub.subject, q, groups[q])
 			}
+		}
+	}
+	return nil
+}
+
+// finalRequests: in strict seeds, a request whose subject no subscription anywhere ever
+// matched must have been answered with a 503.
+func (c *natsChecker) finalRequests() error {
+	for _, reply := range c.reqOrder {
+		r := c.requests[reply]
+		matched := false
+		for _, k := range c.subOrder {
+			if subject.Match(r.subject, c.subs[k].spec.pattern) {
+				matched = true
+				break
+			}
+		}
+		if !matched && !r.got503 {
+			return fmt.Errorf("nats: request %s on %s matched no subscription but got no 503", reply, r.subject)
 		}
 	}
 	return nil
