@@ -33,7 +33,7 @@ unit:
 
 ## race: the packages where real goroutines meet, under the race detector
 race:
-	$(GO) test -count=1 -race ./netstack/... ./server/... ./cmd/...
+	PETREL_E2E_RACE=1 $(GO) test -count=1 -race ./netstack/... ./server/... ./cmd/...
 
 ## sim: a bounded seed sweep of every workload (pinned regression seeds first)
 sim:

@@ -35,7 +35,7 @@ const jsAPILevel = 3
 func (s *Server) baseInfo() serverInfo {
 	info := serverInfo{
 		ID: s.id, Name: s.opts.ServerName, Version: Version, Proto: ProtoVersion, Go: runtime.Version(),
-		Host: s.opts.Host, Port: s.port, Headers: true, MaxPayload: s.opts.MaxPayload,
+		Host: s.opts.Host, Port: s.Port(), Headers: true, MaxPayload: s.opts.MaxPayload,
 		AuthRequired: s.auth.Required(), TLSRequired: s.opts.TLS != nil, TLSVerify: s.opts.TLSVerify,
 		JetStream: s.opts.JetStream, ConnectURLs: s.opts.ConnectURLs,
 	}

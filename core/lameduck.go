@@ -20,9 +20,7 @@ func (s *Server) LameDuck(done func()) {
 		s.lameDuck = true
 		s.mu.Unlock()
 		s.log.Logf(env.LevelInfo, "Entering lame duck mode, stop accepting new clients")
-		if s.listener != nil {
-			_ = s.listener.Close() // no new clients either way
-		}
+		s.closeListener()
 		info := s.baseInfo()
 		info.LameDuck = true
 		line := s.infoLine(info)

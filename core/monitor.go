@@ -61,7 +61,7 @@ func (s *Server) Varz(httpPort int) Varz {
 	info := s.baseInfo()
 	return Varz{
 		ID: s.id, Name: s.opts.ServerName, Version: Version, PetrelVersion: PetrelVersion, Proto: ProtoVersion,
-		Go: runtime.Version(), Host: info.Host, Port: s.port, AuthRequired: info.AuthRequired,
+		Go: runtime.Version(), Host: info.Host, Port: s.Port(), AuthRequired: info.AuthRequired,
 		TLSRequired: info.TLSRequired, MaxConnections: s.opts.MaxConnections,
 		PingInterval: int64(s.opts.PingInterval), MaxPingsOut: s.opts.MaxPingsOut, HTTPPort: httpPort,
 		MaxControlLine: s.opts.MaxControlLine, MaxPayload: s.opts.MaxPayload, MaxPending: s.opts.MaxPending,

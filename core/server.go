@@ -31,11 +31,11 @@ type Server struct {
 	auth     *auth.Authenticator
 	subs     *sublist.List
 	ex       env.Executor
-	listener env.Listener
-	port     int
-	start    time.Time
+	start time.Time
 
 	mu       sync.Mutex
+	listener env.Listener // set by Start; a client accepted at once may read it
+	port     int
 	clients  map[uint64]*client
 	closed   closedConns
 	shutdown bool
@@ -103,10 +103,12 @@ func (s *Server) Start() error {
 	if err != nil {
 		return fmt.Errorf("core: listen on %s: %w", addr, err)
 	}
+	s.mu.Lock()
 	s.listener = l
 	s.port = portOf(l.Addr())
+	s.mu.Unlock()
 	s.log.Logf(env.LevelInfo, "Starting petrel, version %s (nats %s), name %s, id %s", PetrelVersion, Version, s.opts.ServerName, s.id)
-	s.log.Logf(env.LevelInfo, "Listening for client connections on %s", joinHostPort(s.opts.Host, s.port))
+	s.log.Logf(env.LevelInfo, "Listening for client connections on %s", joinHostPort(s.opts.Host, portOf(l.Addr())))
 	if s.auth.Required() {
 		s.log.Logf(env.LevelInfo, "Authorization required for client connections")
 	}
@@ -118,6 +120,8 @@ const PetrelVersion = "0.1.0"
 
 // Addr is the address the server listens on, with the port resolved.
 func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.listener == nil {
 		return ""
 	}
@@ -125,7 +129,11 @@ func (s *Server) Addr() string {
 }
 
 // Port is the resolved listen port.
-func (s *Server) Port() int { return s.port }
+func (s *Server) Port() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.port
+}
 
 func joinHostPort(host string, port int) string {
 	if strings.Contains(host, ":") {
@@ -141,6 +149,17 @@ func portOf(addr string) int {
 		return 0
 	}
 	return p
+}
+
+// closeListener stops accepting; the listener is going away either way, so its error is
+// not interesting.
+func (s *Server) closeListener() {
+	s.mu.Lock()
+	l := s.listener
+	s.mu.Unlock()
+	if l != nil {
+		_ = l.Close()
+	}
 }
 
 // accept runs on the server's executor for each new connection.
@@ -201,9 +220,7 @@ func (s *Server) Shutdown(done func()) {
 		s.shutdown = true
 		s.mu.Unlock()
 		if !already {
-			if s.listener != nil {
-				_ = s.listener.Close() // the listener is going away either way
-			}
+			s.closeListener()
 			for _, c := range s.clientList() {
 				c.ex.Post(func() { c.close(reasonServerShutdown) })
 			}

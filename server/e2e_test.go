@@ -37,7 +37,12 @@ func petrelBinary(t *testing.T) string {
 			return
 		}
 		binPath = dir + "/petrel"
-		out, err := exec.Command("go", "build", "-o", binPath, "../cmd/petrel").CombinedOutput()
+		args := []string{"build", "-o", binPath}
+		if os.Getenv("PETREL_E2E_RACE") != "" {
+			// make race: the server process runs under the race detector too.
+			args = append(args, "-race")
+		}
+		out, err := exec.Command("go", append(args, "../cmd/petrel")...).CombinedOutput()
 		if err != nil {
 			binErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
@@ -90,6 +95,9 @@ func startPetrelOn(t *testing.T, port string, args ...string) *proc {
 	t.Cleanup(func() {
 		_ = p.cmd.Process.Kill() // a no-op once it has exited
 		<-p.exited
+		if strings.Contains(p.log(), "WARNING: DATA RACE") {
+			t.Errorf("the server process reported a data race")
+		}
 		if t.Failed() {
 			t.Logf("petrel output:\n%s", p.log())
 		}
