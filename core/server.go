@@ -24,13 +24,13 @@ import (
 // executor), so the subscription index and the per-client fields a publisher touches are
 // concurrency-safe (sublist's lock, atomics, client.mu).
 type Server struct {
-	opts     Options
-	env      *env.Env
-	log      env.Logger
-	id       string
-	auth     *auth.Authenticator
-	subs     *sublist.List
-	ex       env.Executor
+	opts  Options
+	env   *env.Env
+	log   env.Logger
+	id    string
+	auth  *auth.Authenticator
+	subs  *sublist.List
+	ex    env.Executor
 	start time.Time
 
 	mu       sync.Mutex
