@@ -31,11 +31,12 @@ type Transport interface {
 // methods run on the node's executor.
 type Observer interface {
 	// Persisted: rd's hard state, entries and snapshot are durable and visible in storage,
-	// and rd's messages are about to be sent.
+	// and rd's messages are about to be sent. At boot it is called once with what recovery
+	// found (hard state and entries, no messages).
 	Persisted(id ID, rd *Ready, storage *MemoryStorage)
 	// Applied: e was applied to the state machine.
 	Applied(id ID, e *Entry)
-	// Restored: the state machine was replaced by a snapshot.
+	// Restored: the state machine was replaced by a snapshot (at boot, or from the leader).
 	Restored(id ID, meta SnapshotMeta)
 }
 
@@ -191,6 +192,12 @@ func (n *Node) boot() {
 		n.halt(fmt.Errorf("restore snapshot %d: %w", base.Meta.Index, err))
 	}
 	n.applied, n.appliedConf = base.Meta.Index, base.Meta.Conf.clone()
+	if o := n.cfg.Observer; o != nil {
+		// What recovery found is durable state: show it as such, so checkers see a commit
+		// index (and entries) that a failed Save made durable before the halt.
+		o.Persisted(n.cfg.ID, &Ready{HardState: st.Hard, HasHardState: true, Entries: st.Entries}, n.storage)
+		o.Restored(n.cfg.ID, base.Meta)
+	}
 	rn, err := NewRawNode(Config{
 		ID: n.cfg.ID, Storage: n.storage, ElectionTicks: n.cfg.ElectionTicks, HeartbeatTicks: n.cfg.HeartbeatTicks,
 		Applied: base.Meta.Index, PreVote: n.cfg.PreVote, CheckQuorum: n.cfg.CheckQuorum,
@@ -265,14 +272,16 @@ func (n *Node) scheduleReady() {
 	}
 }
 
-// Step delivers a message from another member.
-func (n *Node) Step(m Message) {
+// Step delivers messages from other members, in order.
+func (n *Node) Step(msgs ...Message) {
 	n.ex.Post(func() {
 		if n.stopped || n.rn == nil {
 			return
 		}
-		if err := n.rn.Step(m); err != nil && n.e.Log.Enabled(env.LevelDebug) {
-			n.e.Log.Logf(env.LevelDebug, "raft %d: step %v: %v", n.cfg.ID, m.Type, err)
+		for _, m := range msgs {
+			if err := n.rn.Step(m); err != nil && n.e.Log.Enabled(env.LevelDebug) {
+				n.e.Log.Logf(env.LevelDebug, "raft %d: step %v: %v", n.cfg.ID, m.Type, err)
+			}
 		}
 		n.scheduleReady()
 	})

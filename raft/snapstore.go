@@ -40,6 +40,11 @@ func OpenSnapStore(fsys env.FS, dir string) (*SnapStore, error) {
 			}
 		}
 	}
+	// A halt may have come between a rename and its directory sync: make the names that
+	// recovery will trust durable. (The files' bytes were synced before the rename.)
+	if err := fsys.SyncDir(dir); err != nil {
+		return nil, fmt.Errorf("raft: snapshots: sync dir %s: %w", dir, err)
+	}
 	return s, nil
 }
 

@@ -62,6 +62,11 @@ func OpenWAL(fsys env.FS, dir string, base SnapshotMeta, segmentBytes int64) (*W
 	if err != nil {
 		return nil, WALState{}, err
 	}
+	// A halt may have come between creating a segment and syncing the directory: make the
+	// names recovery is about to trust durable.
+	if err := fsys.SyncDir(dir); err != nil {
+		return nil, WALState{}, fmt.Errorf("raft: wal sync dir %s: %w", dir, err)
+	}
 	if len(seqs) == 0 {
 		if err := w.create(1); err != nil {
 			return nil, WALState{}, err
@@ -140,24 +145,38 @@ func (w *WAL) replaySegment(seq uint64, rp *replayer, last bool) (walSegment, in
 		}
 		off += n
 	}
-	if off == len(data) {
-		return seg, int64(off), nil
-	}
 	if !last {
+		if off == len(data) {
+			return seg, int64(off), nil
+		}
 		return seg, 0, fmt.Errorf("%w: wal %s: unreadable record at %d of %d in a sealed segment", ErrCorrupt, name, off, len(data))
 	}
+	return seg, int64(off), w.rewriteTail(name, data[:off])
+}
+
+// rewriteTail makes the last segment durable as read: it is cut after its last good record
+// (a torn write) and rewritten in full, then synced. Rewriting matters because what
+// recovery read may sit only in the page cache: a sync that failed before the halt dropped
+// those pages without persisting them, and no later sync would, so a power loss could
+// otherwise cut the log there and take every record synced after it.
+func (w *WAL) rewriteTail(name string, good []byte) error {
 	f, err := w.fs.OpenRW(name)
 	if err != nil {
-		return seg, 0, fmt.Errorf("raft: wal open %s: %w", name, err)
+		return fmt.Errorf("raft: wal open %s: %w", name, err)
 	}
 	defer f.Close()
-	if err := f.Truncate(int64(off)); err != nil {
-		return seg, 0, fmt.Errorf("raft: wal cut torn tail of %s at %d: %w", name, off, err)
+	if err := f.Truncate(int64(len(good))); err != nil {
+		return fmt.Errorf("raft: wal cut %s at %d: %w", name, len(good), err)
+	}
+	if len(good) > 0 {
+		if _, err := f.WriteAt(good, 0); err != nil {
+			return fmt.Errorf("raft: wal rewrite %s: %w", name, err)
+		}
 	}
 	if err := f.Sync(); err != nil {
-		return seg, 0, fmt.Errorf("raft: wal sync cut of %s: %w", name, err)
+		return fmt.Errorf("raft: wal sync %s: %w", name, err)
 	}
-	return seg, int64(off), nil
+	return nil
 }
 
 func readFile(fsys env.FS, name string) ([]byte, error) {

@@ -48,18 +48,16 @@ func readMirrored(p []byte) (payload []byte, size int, ok bool) {
 	for h := 0; h < 2; h++ {
 		n := binary.LittleEndian.Uint32(p[8*h:])
 		crc := binary.LittleEndian.Uint32(p[8*h+4:])
-		if n == 0 || n > maxRecordBytes || uint64(len(p)) < mirrorHeader+uint64(n) {
+		// The whole frame must be there: a frame cut short is a write the crash tore.
+		if n == 0 || n > maxRecordBytes || uint64(len(p)) < mirrorHeader+2*uint64(n) {
 			continue
 		}
-		a := p[mirrorHeader : mirrorHeader+int(n)]
-		if mirrorCRC(a) == crc {
-			return a, mirrorHeader + 2*int(n), true
+		size := mirrorHeader + 2*int(n)
+		if a := p[mirrorHeader : mirrorHeader+int(n)]; mirrorCRC(a) == crc {
+			return a, size, true
 		}
-		if uint64(len(p)) < mirrorHeader+2*uint64(n) {
-			continue
-		}
-		if b := p[mirrorHeader+int(n) : mirrorHeader+2*int(n)]; mirrorCRC(b) == crc {
-			return b, mirrorHeader + 2*int(n), true
+		if b := p[mirrorHeader+int(n) : size]; mirrorCRC(b) == crc {
+			return b, size, true
 		}
 	}
 	return nil, 0, false

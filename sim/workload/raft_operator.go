@@ -1,0 +1,131 @@
+package workload
+
+import (
+	"slices"
+	"time"
+
+	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/raft"
+)
+
+// The operator changes the group while faults rage: it adds a spare machine as a learner,
+// promotes a learner, removes a voter (keeping at least three) or transfers leadership,
+// one action every second or so, always through the member it last saw lead.
+
+func (r *Raft) scheduleOperator(d time.Duration) {
+	r.w.After(d, r.operate)
+}
+
+func (r *Raft) operate() {
+	if r.w.Now() >= r.faultsEnd-time.Second {
+		return
+	}
+	defer r.scheduleOperator(time.Duration(700+r.w.Rand().Intn(1500)) * time.Millisecond)
+	lead := r.leader()
+	if lead == nil {
+		return
+	}
+	rng := r.w.Rand()
+	var actions []func()
+	var spares []raft.ID
+	for i := range r.names {
+		if id := raft.ID(i + 1); !r.conf.Contains(id) {
+			spares = append(spares, id)
+		}
+	}
+	if len(spares) > 0 {
+		id := spares[rng.Intn(len(spares))]
+		actions = append(actions, func() { r.change(lead, raft.ConfChange{Type: raft.AddLearner, Node: id}) })
+	}
+	if len(r.conf.Learners) > 0 {
+		id := r.conf.Learners[rng.Intn(len(r.conf.Learners))]
+		actions = append(actions, func() { r.change(lead, raft.ConfChange{Type: raft.AddVoter, Node: id}) })
+	}
+	if len(r.conf.Voters) > 3 {
+		id := r.conf.Voters[rng.Intn(len(r.conf.Voters))]
+		actions = append(actions, func() { r.change(lead, raft.ConfChange{Type: raft.RemoveNode, Node: id}) })
+	}
+	voters := slices.Clone(r.conf.Voters)
+	actions = append(actions, func() {
+		to := voters[rng.Intn(len(voters))]
+		r.w.Note("raft operator: transfer leadership to %d", to)
+		lead.node.TransferLeader(to)
+	})
+	actions[rng.Intn(len(actions))]()
+}
+
+func (r *Raft) change(m *raftMember, cc raft.ConfChange) {
+	r.w.Note("raft operator: propose %v %d", cc.Type, cc.Node)
+	m.node.ProposeConfChange(cc, func(err error) {
+		r.w.Note("raft operator: %v %d: %v", cc.Type, cc.Node, err)
+	})
+}
+
+// leader returns the member that leads the newest term seen, if its machine is up.
+func (r *Raft) leader() *raftMember {
+	var term uint64
+	var id raft.ID
+	for t, l := range r.check.leaders {
+		if uint64(t) > term {
+			term, id = uint64(t), l
+		}
+	}
+	if id == raft.None || !r.w.Nodes()[int(id)-1].Up() {
+		return nil
+	}
+	return r.members[id]
+}
+
+// strikeLeader is the nemesis: with the seed's probability it crashes (process or power) or
+// isolates a leader moments after its election, before its first entry has spread, which is
+// when a leader's view of what is committed is most fragile.
+func (r *Raft) strikeLeader(id raft.ID) {
+	rng := r.w.Rand()
+	if r.w.Now() >= r.faultsEnd-time.Second || !env.Chance(rng, r.knobs.nemesis) {
+		return
+	}
+	r.strike(id, time.Duration(rng.Intn(30))*time.Millisecond, rng.Intn(2) == 0)
+}
+
+// strikeAppender isolates, now, a leader that has just appended entries, so they stay on
+// its log alone; a later leader may append different entries at the same indexes (the
+// setting in which committing by counting replicas of an old term loses data).
+func (r *Raft) strikeAppender(id raft.ID) {
+	rng := r.w.Rand()
+	if r.w.Now() >= r.faultsEnd-time.Second || !env.Chance(rng, r.knobs.nemesis/4) {
+		return
+	}
+	r.strike(id, 0, false)
+}
+
+func (r *Raft) strike(id raft.ID, delay time.Duration, crash bool) {
+	rng := r.w.Rand()
+	node := r.w.Nodes()[int(id)-1]
+	down := time.Duration(100+rng.Intn(1500)) * time.Millisecond
+	if crash {
+		machine := rng.Intn(2) == 0
+		r.w.After(delay, func() {
+			r.w.Note("raft nemesis: crash leader %d (machine=%v)", id, machine)
+			node.Crash(machine)
+			r.w.After(down, node.Restart)
+		})
+		return
+	}
+	r.w.After(delay, func() {
+		r.w.Note("raft nemesis: isolate leader %d", id)
+		nw := r.w.Network()
+		for j := range r.w.Nodes() {
+			if j != node.Index {
+				nw.Partition(node.Index, j, false)
+			}
+		}
+		r.w.After(down, func() {
+			for j := range r.w.Nodes() {
+				if j != node.Index {
+					nw.Heal(node.Index, j)
+					nw.Heal(j, node.Index)
+				}
+			}
+		})
+	})
+}
