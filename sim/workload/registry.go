@@ -10,6 +10,7 @@ import (
 var constructors = map[string]func() sim.Workload{
 	"echo":    func() sim.Workload { return &Echo{} },
 	"counter": func() sim.Workload { return &Counter{} },
+	"raft":    func() sim.Workload { return &Raft{} },
 	"nats":    func() sim.Workload { return &Nats{} },
 }
 
