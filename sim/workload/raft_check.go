@@ -189,8 +189,8 @@ type kvHistory struct {
 }
 
 type kvInput struct {
-	kind             byte
-	key, value, old  string
+	kind            byte
+	key, value, old string
 }
 
 type kvResult struct {
