@@ -39,6 +39,7 @@ type store struct {
 	commitPosted bool
 	failed       error // the write error that broke the store, or nil
 	closed       bool
+	commits      uint64
 }
 
 // entry is the index's record of one live message.
@@ -210,7 +211,9 @@ func (s *store) checkDiscardNew(subject string, size uint64) error {
 // persist the deletion (false when a marker covers it or its record is unreadable).
 func (s *store) removeMsg(seq uint64, tombstone bool) {
 	e := s.msgs.get(seq)
-	assertf(e != nil, "filestore: remove of absent seq %d", seq)
+	if e == nil {
+		assertf(false, "filestore: remove of absent seq %d", seq)
+	}
 	if tombstone {
 		s.b.removed(seq, e)
 	} else {
@@ -218,7 +221,9 @@ func (s *store) removeMsg(seq uint64, tombstone bool) {
 	}
 	ss := e.subj
 	removed := ss.seqs.remove(seq)
-	assertf(removed, "filestore: seq %d missing from subject %q", seq, ss.subject)
+	if !removed {
+		assertf(false, "filestore: seq %d missing from subject %q", seq, ss.subject)
+	}
 	if ss.seqs.len() == 0 {
 		s.subjects.remove(ss.subject)
 	}
@@ -303,9 +308,17 @@ func (s *store) runCommit() {
 	for _, done := range waiting {
 		done(err)
 	}
-	if env.Invariants {
+	if env.Invariants && s.invariantsDue() {
 		s.checkInvariants()
 	}
+}
+
+// invariantsDue spaces out the full index check, which is linear in the store's size: always
+// while the store is small, then at commits numbered by powers of two, so a long run pays
+// O(n log n) for it in all.
+func (s *store) invariantsDue() bool {
+	s.commits++
+	return s.msgs.len() <= 64 || s.commits&(s.commits-1) == 0
 }
 
 // Close implements Store.
@@ -353,21 +366,33 @@ func (s *store) checkInvariants() {
 	s.msgs.checkInvariants()
 	var total uint64
 	s.msgs.ascend(0, func(seq uint64, e *entry) bool {
-		assertf(seq <= s.last, "filestore: live seq %d above last %d", seq, s.last)
-		assertf(e.subj != nil && e.subj.seqs.get(seq) != nil, "filestore: seq %d missing from its subject", seq)
+		if seq > s.last {
+			assertf(false, "filestore: live seq %d above last %d", seq, s.last)
+		}
+		if e.subj == nil || e.subj.seqs.get(seq) == nil {
+			assertf(false, "filestore: seq %d missing from its subject", seq)
+		}
 		total += uint64(e.size)
 		return true
 	})
-	assertf(total == s.bytes, "filestore: bytes %d, live messages sum to %d", s.bytes, total)
+	if total != s.bytes {
+		assertf(false, "filestore: bytes %d, live messages sum to %d", s.bytes, total)
+	}
 	subjects, inSubjects := 0, 0
 	s.subjects.match(AllSubjects, func(ss *subjectState) bool {
 		subjects++
 		inSubjects += ss.seqs.len()
-		assertf(ss.seqs.len() > 0, "filestore: empty subject %q kept", ss.subject)
+		if ss.seqs.len() == 0 {
+			assertf(false, "filestore: empty subject %q kept", ss.subject)
+		}
 		return true
 	})
-	assertf(subjects == s.subjects.count, "filestore: %d subjects counted, %d recorded", subjects, s.subjects.count)
-	assertf(inSubjects == s.msgs.len(), "filestore: %d seqs in subjects, %d messages", inSubjects, s.msgs.len())
+	if subjects != s.subjects.count {
+		assertf(false, "filestore: %d subjects counted, %d recorded", subjects, s.subjects.count)
+	}
+	if inSubjects != s.msgs.len() {
+		assertf(false, "filestore: %d seqs in subjects, %d messages", inSubjects, s.msgs.len())
+	}
 }
 
 // durationOf converts an entry's ttl field for Msg.

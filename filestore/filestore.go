@@ -181,7 +181,9 @@ func (b *fileBackend) removed(seq uint64, e *entry) {
 
 func (b *fileBackend) dropped(seq uint64, e *entry) {
 	blk := b.byID[e.block]
-	assertf(blk != nil && blk.live > 0, "filestore: seq %d in block %d, which holds no live message", seq, e.block)
+	if blk == nil || blk.live <= 0 {
+		assertf(false, "filestore: seq %d in block %d, which holds no live message", seq, e.block)
+	}
 	blk.live--
 }
 
@@ -234,7 +236,9 @@ func (b *fileBackend) erase(seq uint64, e *entry) error {
 
 func (b *fileBackend) readMsg(seq uint64, e *entry) (*Msg, error) {
 	blk := b.byID[e.block]
-	assertf(blk != nil, "filestore: seq %d in unknown block %d", seq, e.block)
+	if blk == nil {
+		assertf(false, "filestore: seq %d in unknown block %d", seq, e.block)
+	}
 	rec, err := blk.read(int64(e.off), int(e.rlen))
 	if err != nil {
 		return nil, fmt.Errorf("filestore: load seq %d: %w", seq, err)

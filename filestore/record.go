@@ -194,7 +194,9 @@ func encodeErased(length int, seq uint64, time int64, seed uint32, fill func([]b
 func appendTrailer(dst []byte, start int, seed uint32, length int) []byte {
 	sum := crc32.Update(seed, castagnoli, dst[start:])
 	dst = binary.LittleEndian.AppendUint32(dst, sum)
-	assertf(len(dst)-start == length, "filestore: record encoded to %d bytes, announced %d", len(dst)-start, length)
+	if len(dst)-start != length {
+		assertf(false, "filestore: record encoded to %d bytes, announced %d", len(dst)-start, length)
+	}
 	return dst
 }
 

@@ -29,13 +29,17 @@ func (m *seqMap[V]) push(key uint64, v V) {
 	if len(m.chunks) > 0 {
 		last := m.chunks[len(m.chunks)-1]
 		if len(last.keys) < seqChunkMax {
-			assertf(last.keys[len(last.keys)-1] < key, "seqmap: push %d after %d", key, last.keys[len(last.keys)-1])
+			if last.keys[len(last.keys)-1] >= key {
+				assertf(false, "seqmap: push %d after %d", key, last.keys[len(last.keys)-1])
+			}
 			last.keys = append(last.keys, key)
 			last.vals = append(last.vals, v)
 			m.n++
 			return
 		}
-		assertf(last.keys[len(last.keys)-1] < key, "seqmap: push %d after %d", key, last.keys[len(last.keys)-1])
+		if last.keys[len(last.keys)-1] >= key {
+			assertf(false, "seqmap: push %d after %d", key, last.keys[len(last.keys)-1])
+		}
 	}
 	c := &seqChunk[V]{keys: make([]uint64, 1, 8), vals: make([]V, 1, 8)}
 	c.keys[0], c.vals[0] = key, v
@@ -222,12 +226,18 @@ func (m *seqMap[V]) checkInvariants() {
 	n := 0
 	var prev uint64
 	for ci, c := range m.chunks {
-		assertf(len(c.keys) > 0 && len(c.keys) == len(c.vals), "seqmap: chunk %d has %d keys, %d vals", ci, len(c.keys), len(c.vals))
+		if len(c.keys) == 0 || len(c.keys) != len(c.vals) {
+			assertf(false, "seqmap: chunk %d has %d keys, %d vals", ci, len(c.keys), len(c.vals))
+		}
 		for i, k := range c.keys {
-			assertf(n == 0 || k > prev, "seqmap: key %d at chunk %d index %d after %d", k, ci, i, prev)
+			if n > 0 && k <= prev {
+				assertf(false, "seqmap: key %d at chunk %d index %d after %d", k, ci, i, prev)
+			}
 			prev = k
 			n++
 		}
 	}
-	assertf(n == m.n, "seqmap: counted %d keys, recorded %d", n, m.n)
+	if n != m.n {
+		assertf(false, "seqmap: counted %d keys, recorded %d", n, m.n)
+	}
 }

@@ -8,10 +8,10 @@ import (
 
 // constructors make a fresh workload per run: workloads keep the run's history.
 var constructors = map[string]func() sim.Workload{
-	"echo":    func() sim.Workload { return &Echo{} },
-	"counter": func() sim.Workload { return &Counter{} },
-	"raft":    func() sim.Workload { return &Raft{} },
-	"nats":    func() sim.Workload { return &Nats{} },
+	"echo":      func() sim.Workload { return &Echo{} },
+	"counter":   func() sim.Workload { return &Counter{} },
+	"filestore": func() sim.Workload { return &Filestore{} },
+	"nats":      func() sim.Workload { return &Nats{} },
 }
 
 // Names lists the registered workloads, sorted.

@@ -1,0 +1,293 @@
+package workload
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"sort"
+	"time"
+
+	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/filestore"
+	"github.com/petrel-io/petrel/sim"
+)
+
+// Filestore runs a file store on a crashing node, written by several writers on executors of
+// their own, under the seed's faults: process crashes and power losses, EIO on write (the
+// store fails and is reopened) and on sync (the node halts), ENOSPC, and bits flipped at rest.
+// The checker asserts, at every recovery and every read:
+//   - every write acknowledged as durable is still there, byte for byte, except those lost to
+//     flipped bits, and a flipped bit costs at most one acknowledged message: the count of
+//     lost acknowledged messages never exceeds the bits flipped on the disk, nor the distinct
+//     damage the store reported;
+//   - nothing served is corrupt: every payload carries its own checksum, checked on read;
+//   - no sequence is acknowledged twice (a lost last sequence would hand one out again).
+//
+// After faults stop, every writer must get writes acknowledged again.
+type Filestore struct {
+	w       *sim.World
+	node    *sim.Node
+	cfg     filestore.Config
+	acked   map[env.Seq]uint64 // sequence → payload id acknowledged for it
+	lost    map[env.Seq]bool   // acknowledged, later missing or corrupt
+	damage  map[string]bool    // distinct damage reported (block/offset), corrupt or unreadable
+	writers []*fsWriterStats
+}
+
+type fsWriterStats struct {
+	acks, acksAtFaultsEnd int
+}
+
+const (
+	fsWriters      = 4
+	fsDir          = "data/stream"
+	fsPayloadMax   = 600
+	fsPauseMax     = 40 * time.Millisecond
+	fsReopenDelay  = 50 * time.Millisecond
+	fsLiveAcks     = 5
+	fsVerifyPeriod = 200 * time.Millisecond
+)
+
+func (c *Filestore) Name() string { return "filestore" }
+
+func (c *Filestore) Setup(w *sim.World) sim.Plan {
+	c.w, c.acked, c.lost, c.damage = w, map[env.Seq]uint64{}, map[env.Seq]bool{}, map[string]bool{}
+	r := w.Rand()
+	c.cfg = filestore.Config{
+		Dir:        fsDir,
+		BlockBytes: int64(env.Between(r, 1<<10, 64<<10)),
+	}
+	if r.Intn(2) == 0 {
+		c.cfg.Compression = filestore.CompressionS2
+	}
+	if k := r.Intn(3); k > 0 {
+		c.cfg.Cipher = filestore.Cipher(k)
+		c.cfg.Key = make([]byte, 32)
+		r.Fill(c.cfg.Key)
+	}
+	for range fsWriters {
+		c.writers = append(c.writers, &fsWriterStats{})
+	}
+	c.node = w.AddNode("s1", sim.NodeConfig{Crashable: true}, c.program)
+	plan := sim.Plan{Faults: 15 * time.Second, Liveness: 5 * time.Second}
+	w.At(plan.Faults, func() {
+		for _, st := range c.writers {
+			st.acksAtFaultsEnd = st.acks
+		}
+	})
+	return plan
+}
+
+func (c *Filestore) Check(w *sim.World) error {
+	for i, st := range c.writers {
+		if got := st.acks - st.acksAtFaultsEnd; got < fsLiveAcks {
+			return fmt.Errorf("filestore: writer %d got %d writes acknowledged after faults stopped, want >= %d (%d in all)",
+				i, got, fsLiveAcks, st.acks)
+		}
+	}
+	return nil
+}
+
+// The checker's hooks.
+
+func (c *Filestore) ack(writer int, seq env.Seq, id uint64) {
+	if prev, dup := c.acked[seq]; dup {
+		env.Assertf(false, "filestore: seq %d acknowledged twice (payloads %x and %x): the last sequence went backwards", seq, prev, id)
+	}
+	c.acked[seq] = id
+	c.writers[writer].acks++
+}
+
+// served checks a message the store returned.
+func (c *Filestore) served(m *filestore.Msg) {
+	id, ok := checkPayload(m.Data)
+	env.Assertf(ok, "filestore: seq %d served a payload that fails its own checksum", m.Seq)
+	if want, acked := c.acked[m.Seq]; acked {
+		env.Assertf(id == want, "filestore: seq %d served payload %x, acknowledged %x", m.Seq, id, want)
+		env.Assertf(!c.lost[m.Seq], "filestore: seq %d came back after being lost", m.Seq)
+	}
+}
+
+// missing records an acknowledged message the store no longer has.
+func (c *Filestore) missing(seq env.Seq, st filestore.Store) {
+	if c.lost[seq] {
+		return
+	}
+	c.lost[seq] = true
+	c.noteDamage(st)
+	flips := c.node.Disk.Stats.BitFlips
+	c.w.Note("filestore: acknowledged seq %d lost (%d lost, %d bits flipped)", seq, len(c.lost), flips)
+	env.Assertf(len(c.lost) <= flips,
+		"filestore: %d acknowledged messages lost with %d bits flipped: an acknowledged write was lost", len(c.lost), flips)
+	env.Assertf(len(c.lost) <= len(c.damage),
+		"filestore: %d acknowledged messages lost, only %d damaged records reported", len(c.lost), len(c.damage))
+}
+
+func (c *Filestore) noteDamage(st filestore.Store) {
+	for _, d := range st.Damage() {
+		if d.Kind == filestore.DamageCorrupt || d.Kind == filestore.DamageUnreadable {
+			c.damage[fmt.Sprintf("%d/%d", d.Block, d.Offset)] = true
+		}
+	}
+}
+
+// verifyAll reads every acknowledged message and every stored one.
+func (c *Filestore) verifyAll(st filestore.Store) {
+	c.noteDamage(st)
+	seqs := make([]env.Seq, 0, len(c.acked))
+	for seq := range c.acked {
+		seqs = append(seqs, seq)
+	}
+	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
+	for _, seq := range seqs {
+		c.verifyOne(st, seq)
+	}
+	for seq := env.Seq(1); ; {
+		m, err := st.LoadNext(filestore.AllSubjects, seq)
+		if err != nil {
+			env.Assertf(errors.Is(err, filestore.ErrNotFound), "filestore: scan: %v", err)
+			break
+		}
+		c.served(m)
+		seq = m.Seq + 1
+	}
+}
+
+func (c *Filestore) verifyOne(st filestore.Store, seq env.Seq) {
+	m, err := st.LoadMsg(seq)
+	switch {
+	case err == nil:
+		c.served(m)
+	case errors.Is(err, filestore.ErrNotFound) || errors.Is(err, filestore.ErrCorrupt):
+		if _, acked := c.acked[seq]; acked {
+			c.missing(seq, st)
+		}
+	default:
+		env.Assertf(false, "filestore: load %d: %v", seq, err)
+	}
+}
+
+// Payloads: writer id and counter (8 bytes), random bytes, then a CRC32-C of all before it.
+func makePayload(r env.Rand, id uint64) []byte {
+	n := r.Intn(fsPayloadMax)
+	p := make([]byte, 8+n+4)
+	binary.LittleEndian.PutUint64(p, id)
+	if r.Intn(2) == 0 {
+		r.Fill(p[8 : 8+n])
+	} else {
+		for i := range n {
+			p[8+i] = byte('a' + i%7) // compressible
+		}
+	}
+	binary.LittleEndian.PutUint32(p[8+n:], crc32.Checksum(p[:8+n], crcTable))
+	return p
+}
+
+func checkPayload(p []byte) (uint64, bool) {
+	if len(p) < 12 || crc32.Checksum(p[:len(p)-4], crcTable) != binary.LittleEndian.Uint32(p[len(p)-4:]) {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint64(p), true
+}
+
+// fsServer is one incarnation of the storage node.
+type fsServer struct {
+	e   *env.Env
+	chk *Filestore
+	ex  env.Executor
+	st  filestore.Store // nil while (re)opening
+}
+
+func (c *Filestore) program(e *env.Env) {
+	s := &fsServer{e: e, chk: c, ex: e.Exec.New("store")}
+	s.ex.Post(s.open)
+	for i := range fsWriters {
+		w := &fsWriter{s: s, index: i, ex: e.Exec.New(fmt.Sprintf("writer%d", i))}
+		w.ex.Post(w.pause)
+	}
+	verifier := e.Exec.New("verifier")
+	var verify func()
+	verify = func() {
+		s.ex.Post(func() {
+			if s.st != nil && len(c.acked) > 0 {
+				c.verifyOne(s.st, env.Seq(1+e.Rand.Intn(int(maxSeq(c.acked)))))
+			}
+		})
+		e.Clock.AfterFunc(fsVerifyPeriod, verifier, verify)
+	}
+	e.Clock.AfterFunc(fsVerifyPeriod, verifier, verify)
+}
+
+func maxSeq(m map[env.Seq]uint64) env.Seq {
+	var top env.Seq
+	for seq := range m {
+		top = max(top, seq)
+	}
+	return top
+}
+
+// open recovers the store; on failure (ENOSPC during recovery, say) it tries again later.
+func (s *fsServer) open() {
+	cfg := s.chk.cfg
+	cfg.Executor = s.ex
+	st, err := filestore.OpenFile(s.e, cfg)
+	if err != nil {
+		s.e.Log.Logf(env.LevelWarn, "filestore open: %v", err)
+		s.e.Clock.AfterFunc(fsReopenDelay, s.ex, s.open)
+		return
+	}
+	s.chk.verifyAll(st)
+	s.st = st
+}
+
+// failed handles a store broken by a write error: close it and recover from disk.
+func (s *fsServer) failed() {
+	st := s.st
+	if st == nil {
+		return
+	}
+	s.st = nil // first: Close runs the remaining completions, which land here again
+	// The store already failed; Close reports that again and releases the files.
+	_ = st.Close()
+	s.e.Clock.AfterFunc(fsReopenDelay, s.ex, s.open)
+}
+
+// fsWriter stores one message at a time and waits for its acknowledgement.
+type fsWriter struct {
+	s     *fsServer
+	index int
+	ex    env.Executor
+	count uint64
+}
+
+func (w *fsWriter) pause() {
+	d := time.Duration(1 + w.s.e.Rand.Intn(int(fsPauseMax)))
+	w.s.e.Clock.AfterFunc(d, w.ex, w.write)
+}
+
+func (w *fsWriter) write() {
+	w.count++
+	id := uint64(w.index)<<32 | w.count
+	payload := makePayload(w.s.e.Rand, id)
+	subject := fmt.Sprintf("w.%d.%d", w.index, w.count%5)
+	s := w.s
+	s.ex.Post(func() {
+		st := s.st
+		if st == nil {
+			w.ex.Post(w.pause)
+			return
+		}
+		st.Store(subject, nil, payload, filestore.StoreOpts{}, func(seq env.Seq, err error) {
+			switch {
+			case err == nil:
+				s.chk.ack(w.index, seq, id)
+			case errors.Is(err, filestore.ErrFailed):
+				s.failed()
+			default:
+				env.Assertf(false, "filestore: store: %v", err)
+			}
+			w.ex.Post(w.pause)
+		})
+	})
+}
