@@ -11,6 +11,7 @@ var constructors = map[string]func() sim.Workload{
 	"echo":      func() sim.Workload { return &Echo{} },
 	"counter":   func() sim.Workload { return &Counter{} },
 	"filestore": func() sim.Workload { return &Filestore{} },
+	"raft":      func() sim.Workload { return &Raft{} },
 	"nats":      func() sim.Workload { return &Nats{} },
 }
 
