@@ -57,7 +57,6 @@ type client struct {
 	verbose   bool
 	noResp    bool
 	pubAllow  map[string]bool // cached publish permission decisions
-	replies   *replyPerms     // reply subjects this client may answer (allow_responses)
 
 	// Read by publishers and monitoring, written on ex under mu.
 	mu   sync.Mutex
@@ -65,7 +64,8 @@ type client struct {
 	user *auth.User
 	subs map[string]*subscription
 
-	perms atomic.Pointer[auth.Permissions] // nil: everything allowed
+	perms   atomic.Pointer[auth.Permissions] // nil: everything allowed
+	replies atomic.Pointer[replyPerms]       // reply subjects it may answer (allow_responses)
 
 	finished bool         // (ex) close has run
 	closed   atomic.Bool  // no more deliveries or ops: set by close or a slow-consumer cut

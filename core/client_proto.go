@@ -55,7 +55,7 @@ func (c *client) Connect(raw []byte) error {
 	c.perms.Store(perms)
 	c.pubAllow = nil
 	if perms != nil && perms.Response != nil {
-		c.replies = newReplyPerms(perms.Response)
+		c.replies.Store(newReplyPerms(perms.Response))
 	}
 	c.sendOK()
 	return nil
@@ -122,7 +122,8 @@ func (c *client) canPublish(perms *auth.Permissions, subj []byte) bool {
 	if allowed {
 		return true
 	}
-	return c.replies != nil && c.replies.use(string(subj), c.srv.env.Clock.Mono())
+	r := c.replies.Load()
+	return r != nil && r.use(string(subj), c.srv.env.Clock.Mono())
 }
 
 // pubCacheMax bounds the per-client publish permission cache; a client publishing to more

@@ -97,8 +97,8 @@ func (c *client) deliver(sub *subscription, subj, reply []byte, hdr int, msg []b
 	dst.outBytes.Add(int64(len(msg)))
 	c.batch.outMsgs++
 	c.batch.outBytes += int64(len(msg))
-	if len(reply) > 0 && dst.replies != nil {
-		dst.replies.grant(string(reply), c.srv.env.Clock.Mono())
+	if r := dst.replies.Load(); r != nil && len(reply) > 0 {
+		r.grant(string(reply), c.srv.env.Clock.Mono())
 	}
 	if int64(dst.conn.Buffered()) > c.srv.opts.MaxPending {
 		dst.slowConsumer()
