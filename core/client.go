@@ -80,6 +80,10 @@ type client struct {
 	// (ex) server-wide counts gathered during one read and added to the server's
 	// counters after it, so publishers do not contend on them per message.
 	batch statsBatch
+
+	// (ex) clients this read queued messages for, flushed once when the read is done.
+	touched    []*client
+	touchedSet map[*client]struct{}
 }
 
 type statsBatch struct{ inMsgs, inBytes, outMsgs, outBytes int64 }
@@ -216,6 +220,7 @@ func (c *client) OnData(p []byte) {
 	c.lastIn = c.srv.env.Clock.Mono()
 	c.lastAct.Store(int64(c.lastIn))
 	err := c.parser.Parse(p)
+	c.flushTouched()
 	c.flushStats()
 	if err != nil {
 		c.protocolError(err)

@@ -90,9 +90,10 @@ func (c *client) deliver(sub *subscription, subj, reply []byte, hdr int, msg []b
 	if dst.trace {
 		dst.traceLine("->>", c.scratch)
 	}
-	if dst.conn.Write(c.scratch) != nil {
+	if dst.conn.Queue(c.scratch) != nil {
 		return false
 	}
+	c.touch(dst)
 	dst.outMsgs.Add(1)
 	dst.outBytes.Add(int64(len(msg)))
 	c.batch.outMsgs++
@@ -209,3 +210,43 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 func subjectMatches(literal, pattern string) bool { return subject.Match(literal, pattern) }
+
+// touchedLinear is how many touched clients a read tracks by scanning before it switches to
+// a set: most reads fan out to a few clients, and a scan of a few is cheaper than a map.
+const touchedLinear = 8
+
+// touch records that dst has queued output from this read, to flush once at its end.
+func (c *client) touch(dst *client) {
+	if len(c.touched) < touchedLinear {
+		for _, t := range c.touched {
+			if t == dst {
+				return
+			}
+		}
+	} else {
+		if c.touchedSet == nil {
+			c.touchedSet = make(map[*client]struct{}, 2*touchedLinear)
+		}
+		if len(c.touchedSet) == 0 {
+			for _, t := range c.touched {
+				c.touchedSet[t] = struct{}{}
+			}
+		}
+		if _, ok := c.touchedSet[dst]; ok {
+			return
+		}
+		c.touchedSet[dst] = struct{}{}
+	}
+	c.touched = append(c.touched, dst)
+}
+
+// flushTouched sends what this read queued, one Flush per client, in the order the
+// clients were first touched.
+func (c *client) flushTouched() {
+	for i, dst := range c.touched {
+		dst.conn.Flush()
+		c.touched[i] = nil
+	}
+	c.touched = c.touched[:0]
+	clear(c.touchedSet)
+}

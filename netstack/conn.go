@@ -60,6 +60,7 @@ type conn struct {
 	state         connState
 	out           outbuf
 	inflight      int          // bytes of the batch the writer is sending now
+	writing       bool         // a goroutine (the writer or an inline Flush) is in a write
 	spare         [][]byte     // the previous batch's chunk list, reused
 	buffered      atomic.Int64 // bytes queued or in a write syscall: Buffered without a lock
 	brokenErr     error        // why the connection broke, once it has
@@ -177,18 +178,29 @@ func (c *conn) settleAfterRead(err error) error {
 func (c *conn) Write(p []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := c.queueLocked(p); err != nil {
+		return err
+	}
+	c.wakeWriter()
+	return nil
+}
+
+// Queue implements env.Conn: like Write, but the writer is not woken; Flush sends.
+func (c *conn) Queue(p []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.queueLocked(p)
+}
+
+func (c *conn) queueLocked(p []byte) error {
 	if c.state != connOpen {
 		if c.brokenErr != nil {
 			return fmt.Errorf("write to %s: %w", c.remote, c.brokenErr)
 		}
 		return fmt.Errorf("write to %s: %w", c.remote, env.ErrConnClosed)
 	}
-	if len(p) == 0 {
-		return nil
-	}
 	c.out.append(p)
 	c.buffered.Add(int64(len(p)))
-	c.wakeWriter()
 	return nil
 }
 
@@ -282,10 +294,13 @@ func (c *conn) flush() bool {
 			return more
 		}
 		rw := c.ioConn()
+		// Always set the deadline: an inline Flush leaves a short one behind. A failure
+		// here surfaces at the write below.
+		var deadline time.Time
 		if d := time.Duration(c.writeDeadline.Load()); d > 0 {
-			// A failure here surfaces at the Write below.
-			_ = rw.SetWriteDeadline(time.Now().Add(d))
+			deadline = time.Now().Add(d)
 		}
+		_ = rw.SetWriteDeadline(deadline)
 		_, err := writeBatch(rw, buf)
 		c.batchDone(buf)
 		if err != nil {
@@ -304,9 +319,12 @@ func (c *conn) nextBatch() (buf [][]byte, more bool) {
 	switch {
 	case c.state == connClosed:
 		return nil, false
+	case c.writing:
+		return nil, true // an inline Flush is writing; it wakes the writer when done
 	case c.out.size > 0:
 		buf, c.inflight = c.out.take(c.spare)
 		c.spare = nil
+		c.writing = true
 		return buf, true
 	case c.state == connClosing:
 		c.finishClosingLocked()
@@ -345,6 +363,7 @@ func (c *conn) batchDone(buf [][]byte) {
 	defer c.mu.Unlock()
 	c.buffered.Add(-int64(c.inflight))
 	c.inflight = 0
+	c.writing = false
 	c.out.release(buf)
 	if c.state != connClosed {
 		c.spare = buf[:0]

@@ -76,3 +76,14 @@ func writeBatch(rw net.Conn, batch [][]byte) (int64, error) {
 	bufs := net.Buffers(append([][]byte(nil), batch...)) // WriteTo consumes its slice
 	return bufs.WriteTo(rw)
 }
+
+// prepend puts bytes an inline write did not send back at the front of the queue. The
+// first may be the unsent tail of a chunk; it is not pooled again (its capacity differs).
+func (o *outbuf) prepend(rest [][]byte) {
+	size := 0
+	for _, b := range rest {
+		size += len(b)
+	}
+	o.chunks = append(append(make([][]byte, 0, len(rest)+len(o.chunks)), rest...), o.chunks...)
+	o.size += size
+}

@@ -107,6 +107,18 @@ func (e *connEnd) Write(p []byte) error {
 	return nil
 }
 
+// Queue holds bytes back until Flush: the simulator sends nothing a caller forgot to flush,
+// so a missing Flush shows up as a liveness or delivery failure.
+func (e *connEnd) Queue(p []byte) error {
+	if e.closed || e.done {
+		return fmt.Errorf("sim: write conn %d: %w", e.c.id, env.ErrConnClosed)
+	}
+	e.out.queued = append(e.out.queued, p...)
+	return nil
+}
+
+func (e *connEnd) Flush() { e.out.pump() }
+
 func (e *connEnd) Buffered() int { return len(e.out.queued) }
 
 func (e *connEnd) SetWriteDeadline(d time.Duration) { e.out.deadline = e.p.node.virtualFor(d) }

@@ -47,6 +47,14 @@ type Conn interface {
 	// the connection is closed or broken; bytes it accepted may still be lost if the
 	// connection breaks later.
 	Write(p []byte) error
+	// Queue is Write without the promise to send soon: the bytes wait until the next Flush
+	// or Write on this connection. A caller that queues must flush. Batching many queued
+	// writes into one Flush saves a hand-off and a system call per write.
+	Queue(p []byte) error
+	// Flush sends what is queued. The host may write on the caller's goroutine when the
+	// network takes the bytes at once (never blocking for long) and hands the rest to its
+	// writer.
+	Flush()
 	// Buffered reports how many bytes Write accepted that have not yet been handed to the
 	// network; a growing value means the peer or the path is slow.
 	Buffered() int

@@ -40,6 +40,10 @@ type natsOrderKey struct {
 	pubGen    uint32
 }
 
+// natsMaxLatency bounds publish-to-delivery time in strict seeds (links take at most
+// a few milliseconds each).
+const natsMaxLatency = 100 * time.Millisecond
+
 // natsChecker sees every publish and delivery as it happens, in virtual time.
 type natsChecker struct {
 	w        *sim.World
@@ -135,6 +139,11 @@ func (c *natsChecker) delivered(k natsSubKey, m *natsclient.Msg) {
 	pub := c.pubs[mk]
 	env.Assertf(pub != nil, "nats: message %v was never published", mk)
 	env.Assertf(subject.Match(m.Subject, sub.spec.pattern), "nats: %s delivered to subscription %q (%v)", m.Subject, sub.spec.pattern, k)
+	if lat := c.w.Now() - pub.sentAt; c.strict && lat > natsMaxLatency {
+		// Without faults a message crosses two links of a few milliseconds; a long wait
+		// means bytes sat queued (a missing flush) until something else pushed them out.
+		env.Assertf(false, "nats: message %v took %v to reach %v", mk, lat, k)
+	}
 	env.Assertf(!c.seen[k][mk], "nats: message %v delivered twice to %v", mk, k)
 	c.seen[k][mk] = true
 	ok2 := natsOrderKey{sub: k, pubClient: mk.client, pubGen: mk.gen}

@@ -1,0 +1,71 @@
+package netstack
+
+import (
+	"bytes"
+	"io"
+	"testing"
+	"time"
+)
+
+// Queue holds bytes until Flush; Flush sends them (inline when the socket has room).
+func TestQueueWaitsForFlush(t *testing.T) {
+	e, _ := newTestEnv(t)
+	ex := e.Exec.New("client")
+	addr, accepted := rawPeer(t)
+	c := mustDial(t, e, addr, ex)
+	peer := waitFor(t, accepted, "the raw accept")
+	defer peer.Close()
+	c.Start(ex, newCollector(0))
+
+	must(t, c.Queue([]byte("held")))
+	must(t, peer.SetReadDeadline(time.Now().Add(100*time.Millisecond)))
+	if n, _ := peer.Read(make([]byte, 4)); n != 0 {
+		t.Fatalf("queued bytes left before Flush (%d bytes)", n)
+	}
+	c.Flush()
+	must(t, peer.SetReadDeadline(time.Now().Add(testTimeout)))
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(peer, buf); err != nil || string(buf) != "held" {
+		t.Fatalf("after Flush: %q, %v", buf, err)
+	}
+}
+
+// A Flush of more than the socket takes at once leaves the rest to the writer, in order,
+// while more writes keep arriving.
+func TestFlushRemainderGoesToWriter(t *testing.T) {
+	e, _ := newTestEnv(t)
+	ex := e.Exec.New("client")
+	addr, accepted := rawPeer(t)
+	c := mustDial(t, e, addr, ex)
+	peer := waitFor(t, accepted, "the raw accept")
+	defer peer.Close()
+	c.Start(ex, newCollector(0))
+
+	var want []byte
+	for i := 0; i < 64; i++ {
+		chunk := make([]byte, 256<<10)
+		e.Rand.Fill(chunk)
+		want = append(want, chunk...)
+		if i%2 == 0 {
+			must(t, c.Queue(chunk))
+			c.Flush()
+		} else {
+			must(t, c.Write(chunk))
+		}
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		buf := make([]byte, len(want))
+		if _, err := io.ReadFull(peer, buf); err != nil {
+			t.Error(err)
+		}
+		got <- buf
+	}()
+	if !bytes.Equal(waitFor(t, got, "all 16 MiB"), want) {
+		t.Fatal("bytes arrived different or out of order")
+	}
+	waitFor(t, c.whenDrained(), "the writer to drain")
+	if n := c.Buffered(); n != 0 {
+		t.Fatalf("Buffered = %d after everything arrived", n)
+	}
+}
