@@ -294,13 +294,10 @@ func (c *conn) flush() bool {
 			return more
 		}
 		rw := c.ioConn()
-		// Always set the deadline: an inline Flush leaves a short one behind. A failure
-		// here surfaces at the write below.
-		var deadline time.Time
 		if d := time.Duration(c.writeDeadline.Load()); d > 0 {
-			deadline = time.Now().Add(d)
+			// A failure here surfaces at the write below.
+			_ = rw.SetWriteDeadline(time.Now().Add(d))
 		}
-		_ = rw.SetWriteDeadline(deadline)
 		_, err := writeBatch(rw, buf)
 		c.batchDone(buf)
 		if err != nil {

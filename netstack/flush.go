@@ -2,16 +2,8 @@ package netstack
 
 import (
 	"crypto/tls"
-	"errors"
-	"net"
-	"os"
-	"time"
+	"syscall"
 )
-
-// inlineWriteWait bounds how long an inline Flush may wait for the socket: enough for the
-// kernel to take bytes it has room for, too short to stall the flushing goroutine (a
-// publisher's reader) behind a slow peer; the rest goes to the writer.
-const inlineWriteWait = 50 * time.Microsecond
 
 // Flush implements env.Conn. When no one is writing and the connection is plain TCP, it
 // sends what is queued on the calling goroutine, which saves waking the writer goroutine
@@ -31,12 +23,7 @@ func (c *conn) Flush() {
 	c.spare, c.inflight, c.writing = nil, size, true
 	c.mu.Unlock()
 
-	_ = c.nc.SetWriteDeadline(time.Now().Add(inlineWriteWait)) // a failure shows in the write
-	rest := net.Buffers(append([][]byte(nil), batch...))
-	n, err := rest.WriteTo(c.nc)
-	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
-		err = nil // the socket is full: the writer sends the rest
-	}
+	rest, n, err := c.tryWrite(batch)
 
 	c.mu.Lock()
 	c.buffered.Add(-n)
@@ -57,4 +44,43 @@ func (c *conn) Flush() {
 	if err != nil {
 		c.fail(err)
 	}
+}
+
+// tryWrite writes as much of batch as the socket takes without waiting: the descriptor is
+// non-blocking, and returning true from the raw write callback means "do not wait for the
+// poller". It returns the unsent remainder (the first element possibly a chunk's tail).
+func (c *conn) tryWrite(batch [][]byte) (rest [][]byte, n int64, err error) {
+	raw, err := c.nc.SyscallConn()
+	if err != nil {
+		return batch, 0, err
+	}
+	rest = batch
+	werr := raw.Write(func(fd uintptr) bool {
+		for len(rest) > 0 {
+			k, e := syscall.Write(int(fd), rest[0])
+			if k > 0 {
+				n += int64(k)
+				if k < len(rest[0]) {
+					rest[0] = rest[0][k:]
+					return true // the socket is full: the writer sends the rest
+				}
+				rest = rest[1:]
+			}
+			if e == syscall.EINTR {
+				continue
+			}
+			if e == syscall.EAGAIN {
+				return true
+			}
+			if e != nil {
+				err = e
+				return true
+			}
+		}
+		return true
+	})
+	if err == nil {
+		err = werr
+	}
+	return rest, n, err
 }
