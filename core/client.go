@@ -332,7 +332,7 @@ func (c *client) close(reason string) {
 	subs := c.subs
 	c.subs = map[string]*subscription{}
 	c.mu.Unlock()
-	for _, sid := range sortedKeys(subs) {
+	for _, sid := range env.SortedKeys(subs) {
 		c.srv.subs.Remove(&subs[sid].entry)
 	}
 	summary := c.connInfo(ConnzOptions{}, c.srv.env.Clock.Now())

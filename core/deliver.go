@@ -1,7 +1,6 @@
 package core
 
 import (
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -197,16 +196,6 @@ func (r *replyPerms) expire(now time.Duration) {
 			delete(r.entries, k)
 		}
 	}
-}
-
-// sortedKeys returns a map's keys in order, so closing and monitoring are deterministic.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func subjectMatches(literal, pattern string) bool { return subject.Match(literal, pattern) }

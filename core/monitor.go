@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/sublist"
 )
 
@@ -182,7 +183,7 @@ func (c *client) connInfo(o ConnzOptions, now time.Time) ConnInfo {
 	}
 	ci.NumSubs = len(c.subs)
 	if o.Subs || o.SubsDetail {
-		for _, sid := range sortedKeys(c.subs) {
+		for _, sid := range env.SortedKeys(c.subs) {
 			sub := c.subs[sid]
 			if o.SubsDetail {
 				ci.SubsDetail = append(ci.SubsDetail, SubDetail{Subject: sub.entry.Subject, Queue: sub.entry.Queue,

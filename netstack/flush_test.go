@@ -3,19 +3,29 @@ package netstack
 import (
 	"bytes"
 	"io"
+	"net"
 	"testing"
 	"time"
+
+	"github.com/petrel-io/petrel/core/env"
 )
 
-// Queue holds bytes until Flush; Flush sends them (inline when the socket has room).
-func TestQueueWaitsForFlush(t *testing.T) {
+// startedRawPair dials a plain TCP peer through netstack and starts the connection.
+func startedRawPair(t *testing.T) (*env.Env, *conn, net.Conn) {
+	t.Helper()
 	e, _ := newTestEnv(t)
 	ex := e.Exec.New("client")
 	addr, accepted := rawPeer(t)
 	c := mustDial(t, e, addr, ex)
 	peer := waitFor(t, accepted, "the raw accept")
-	defer peer.Close()
+	t.Cleanup(func() { peer.Close() })
 	c.Start(ex, newCollector(0))
+	return e, c, peer
+}
+
+// Queue holds bytes until Flush; Flush sends them (inline when the socket has room).
+func TestQueueWaitsForFlush(t *testing.T) {
+	_, c, peer := startedRawPair(t)
 
 	must(t, c.Queue([]byte("held")))
 	must(t, peer.SetReadDeadline(time.Now().Add(100*time.Millisecond)))
@@ -33,13 +43,7 @@ func TestQueueWaitsForFlush(t *testing.T) {
 // A Flush of more than the socket takes at once leaves the rest to the writer, in order,
 // while more writes keep arriving.
 func TestFlushRemainderGoesToWriter(t *testing.T) {
-	e, _ := newTestEnv(t)
-	ex := e.Exec.New("client")
-	addr, accepted := rawPeer(t)
-	c := mustDial(t, e, addr, ex)
-	peer := waitFor(t, accepted, "the raw accept")
-	defer peer.Close()
-	c.Start(ex, newCollector(0))
+	e, c, peer := startedRawPair(t)
 
 	var want []byte
 	for i := 0; i < 64; i++ {

@@ -198,13 +198,7 @@ func rawPeer(t *testing.T) (addr string, accepted <-chan net.Conn) {
 // Buffered counts what a peer that does not read leaves queued, and falls to 0 once the
 // peer has read everything.
 func TestBufferedDrainsToZero(t *testing.T) {
-	e, _ := newTestEnv(t)
-	ex := e.Exec.New("client")
-	addr, accepted := rawPeer(t)
-	c := mustDial(t, e, addr, ex)
-	peer := waitFor(t, accepted, "the raw accept")
-	defer peer.Close()
-	c.Start(ex, newCollector(0))
+	e, c, peer := startedRawPair(t)
 
 	payload := make([]byte, 16<<20) // far beyond any socket buffer pair
 	e.Rand.Fill(payload)

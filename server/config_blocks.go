@@ -71,25 +71,16 @@ func (a *applier) authorization(v *conf.Value) error {
 	cfg := &a.opts.Core.Auth
 	var single auth.User
 	var defaults *auth.Permissions
-	err := a.block(v, map[string]func(*conf.Value) error{
-		"user":     setString(&single.Name),
-		"username": setString(&single.Name),
-		"password": setString(&single.Password),
-		"pass":     setString(&single.Password),
-		"token":    setString(&cfg.Token),
-		"timeout":  setSeconds(&cfg.Timeout),
-		"users":    func(v *conf.Value) error { return a.users(v) },
-		"permissions": func(v *conf.Value) error {
-			p, err := a.permissions(v)
-			single.Permissions = p
-			return err
-		},
-		"default_permissions": func(v *conf.Value) error {
-			p, err := a.permissions(v)
-			defaults = p
-			return err
-		},
-	})
+	handlers := a.userHandlers(&single)
+	handlers["token"] = setString(&cfg.Token)
+	handlers["timeout"] = setSeconds(&cfg.Timeout)
+	handlers["users"] = a.users
+	handlers["default_permissions"] = func(v *conf.Value) error {
+		p, err := a.permissions(v)
+		defaults = p
+		return err
+	}
+	err := a.block(v, handlers)
 	if err != nil {
 		return err
 	}
@@ -116,23 +107,14 @@ func (a *applier) users(v *conf.Value) error {
 	}
 	for _, item := range list {
 		var u auth.User
-		err := a.block(item, map[string]func(*conf.Value) error{
-			"user":     setString(&u.Name),
-			"username": setString(&u.Name),
-			"password": setString(&u.Password),
-			"pass":     setString(&u.Password),
-			"nkey":     setString(&u.Nkey),
-			"account":  setString(&u.Account),
-			"permissions": func(v *conf.Value) error {
-				p, err := a.permissions(v)
-				u.Permissions = p
-				return err
-			},
-			"allowed_connection_types": func(v *conf.Value) error {
-				a.warn(v, "allowed_connection_types is not enforced yet")
-				return nil
-			},
-		})
+		handlers := a.userHandlers(&u)
+		handlers["nkey"] = setString(&u.Nkey)
+		handlers["account"] = setString(&u.Account)
+		handlers["allowed_connection_types"] = func(v *conf.Value) error {
+			a.warn(v, "allowed_connection_types is not enforced yet")
+			return nil
+		}
+		err := a.block(item, handlers)
 		if err != nil {
 			return err
 		}
@@ -142,6 +124,22 @@ func (a *applier) users(v *conf.Value) error {
 		a.opts.Core.Auth.Users = append(a.opts.Core.Auth.Users, u)
 	}
 	return nil
+}
+
+// userHandlers reads what a user entry and the authorization block share: the name, the
+// password and the permissions.
+func (a *applier) userHandlers(u *auth.User) map[string]func(*conf.Value) error {
+	return map[string]func(*conf.Value) error{
+		"user":     setString(&u.Name),
+		"username": setString(&u.Name),
+		"password": setString(&u.Password),
+		"pass":     setString(&u.Password),
+		"permissions": func(v *conf.Value) error {
+			p, err := a.permissions(v)
+			u.Permissions = p
+			return err
+		},
+	}
 }
 
 // permissions reads {publish, subscribe, allow_responses}; publish and subscribe are a list

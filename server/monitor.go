@@ -83,6 +83,18 @@ func queryInt(r *http.Request, name string) (int, error) {
 	return n, nil
 }
 
+// queryInts reads optional non-negative integer parameters into their fields.
+func queryInts(r *http.Request, fields map[string]*int) error {
+	for name, dst := range fields {
+		n, err := queryInt(r, name)
+		if err != nil {
+			return err
+		}
+		*dst = n
+	}
+	return nil
+}
+
 func (s *Server) handleConnz(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	o := core.ConnzOptions{Sort: q.Get("sort"), State: q.Get("state"), User: q.Get("user")}
@@ -92,16 +104,8 @@ func (s *Server) handleConnz(w http.ResponseWriter, r *http.Request) {
 	case "detail":
 		o.SubsDetail = true
 	}
-	var err error
-	if o.Offset, err = queryInt(r, "offset"); err != nil {
-		badRequest(w, r, err)
-		return
-	}
-	if o.Limit, err = queryInt(r, "limit"); err != nil {
-		badRequest(w, r, err)
-		return
-	}
-	cid, err := queryInt(r, "cid")
+	var cid int
+	err := queryInts(r, map[string]*int{"offset": &o.Offset, "limit": &o.Limit, "cid": &cid})
 	if err != nil {
 		badRequest(w, r, err)
 		return
@@ -118,12 +122,7 @@ func (s *Server) handleConnz(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleSubsz(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	o := core.SubszOptions{Subs: q.Get("subs") == "1" || q.Get("subs") == "true", Test: q.Get("test")}
-	var err error
-	if o.Offset, err = queryInt(r, "offset"); err != nil {
-		badRequest(w, r, err)
-		return
-	}
-	if o.Limit, err = queryInt(r, "limit"); err != nil {
+	if err := queryInts(r, map[string]*int{"offset": &o.Offset, "limit": &o.Limit}); err != nil {
 		badRequest(w, r, err)
 		return
 	}

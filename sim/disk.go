@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"sort"
 	"strings"
 
 	"github.com/petrel-io/petrel/core/env"
@@ -134,7 +133,7 @@ func (d *Disk) powerLoss() {
 	d.journal = nil
 	writeback := []float64{0, 1, env.Float64(r)}[r.Intn(3)]
 	settled := map[int]bool{}
-	for _, name := range sortedKeys(d.durableFiles) {
+	for _, name := range env.SortedKeys(d.durableFiles) {
 		in := d.durableFiles[name]
 		if !settled[in.ino] {
 			settled[in.ino] = true
@@ -226,13 +225,13 @@ func (d *Disk) applyDurable(op metaOp) {
 // renameTree moves a directory and everything below it.
 func renameTree(dirs map[string]bool, files map[string]*inode, from, to string) {
 	prefix := from + "/"
-	for _, name := range sortedKeys(dirs) {
+	for _, name := range env.SortedKeys(dirs) {
 		if name == from || strings.HasPrefix(name, prefix) {
 			delete(dirs, name)
 			dirs[to+strings.TrimPrefix(name, from)] = true
 		}
 	}
-	for _, name := range sortedKeys(files) {
+	for _, name := range env.SortedKeys(files) {
 		if strings.HasPrefix(name, prefix) {
 			in := files[name]
 			delete(files, name)
@@ -260,7 +259,7 @@ func (d *Disk) syncDir(dir string) {
 func (d *Disk) FlipBit() (string, int64, bool) {
 	r := d.node.w.rng
 	var names []string
-	for _, name := range sortedKeys(d.files) {
+	for _, name := range env.SortedKeys(d.files) {
 		if len(d.files[name].data) > 0 {
 			names = append(names, name)
 		}
@@ -293,15 +292,6 @@ func (d *Disk) ReadFile(name string) ([]byte, error) {
 		return nil, fmt.Errorf("sim: read %s: %w", name, fs.ErrNotExist)
 	}
 	return append([]byte(nil), in.data...), nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func cloneSet(m map[string]bool) map[string]bool {

@@ -147,12 +147,12 @@ func (f *diskFS) List(dir string) ([]string, error) {
 		return nil, pathErr("list", dir, fs.ErrNotExist)
 	}
 	var names []string
-	for _, name := range sortedKeys(f.d.files) {
+	for _, name := range env.SortedKeys(f.d.files) {
 		if path.Dir(name) == dir {
 			names = append(names, path.Base(name))
 		}
 	}
-	for _, name := range sortedKeys(f.d.dirs) {
+	for _, name := range env.SortedKeys(f.d.dirs) {
 		if name != dir && path.Dir(name) == dir {
 			names = append(names, path.Base(name))
 		}

@@ -13,18 +13,7 @@ func AppendMsg(dst []byte, subject []byte, sid string, reply []byte, hdr int, ms
 	dst = append(dst, ' ')
 	dst = append(dst, sid...)
 	dst = append(dst, ' ')
-	if len(reply) > 0 {
-		dst = append(dst, reply...)
-		dst = append(dst, ' ')
-	}
-	if hdr >= 0 {
-		dst = strconv.AppendInt(dst, int64(hdr), 10)
-		dst = append(dst, ' ')
-	}
-	dst = strconv.AppendInt(dst, int64(len(msg)), 10)
-	dst = append(dst, "\r\n"...)
-	dst = append(dst, msg...)
-	return append(dst, "\r\n"...)
+	return appendTail(dst, reply, hdr, msg)
 }
 
 // AppendPub appends a PUB (hdr < 0) or HPUB operation with its payload and CRLF.
@@ -36,7 +25,13 @@ func AppendPub(dst []byte, subject, reply string, hdr int, msg []byte) []byte {
 	}
 	dst = append(dst, subject...)
 	dst = append(dst, ' ')
-	if reply != "" {
+	return appendTail(dst, []byte(reply), hdr, msg)
+}
+
+// appendTail appends what MSG, HMSG, PUB and HPUB share after their first arguments:
+// [reply] [#hdr] #total CRLF payload CRLF.
+func appendTail(dst, reply []byte, hdr int, msg []byte) []byte {
+	if len(reply) > 0 {
 		dst = append(dst, reply...)
 		dst = append(dst, ' ')
 	}
