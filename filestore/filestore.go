@@ -269,12 +269,18 @@ func (b *fileBackend) noteDamage(d Damage) {
 
 func (b *fileBackend) damage() []Damage { return append([]Damage(nil), b.damages...) }
 
-// writeAll hands every pending byte to the files. A write error is returned (the store
-// fails); what a partial write left behind is a torn tail that recovery cuts off.
+// writeAll ends the batch with a commit record and hands every pending byte to the files.
+// A write error is returned (the store fails); what a partial write left behind is a torn
+// tail that recovery cuts off.
 func (b *fileBackend) writeAll() error {
 	if err := b.appendCommit(); err != nil {
 		return err
 	}
+	return b.prewrite()
+}
+
+// prewrite hands every pending byte to the files, without a commit record.
+func (b *fileBackend) prewrite() error {
 	for _, blk := range b.dirty {
 		if len(blk.pending) == 0 {
 			continue

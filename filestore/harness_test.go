@@ -62,8 +62,9 @@ func (h *harness) openMem() Store {
 	return st
 }
 
-// settle runs the simulation long enough for posted commits and completions to run.
-func (h *harness) settle() { h.advance(time.Microsecond) }
+// settle runs the simulation long enough for posted commits and completions to run,
+// including a commit's wait for the rest of its group (commitGatherWait).
+func (h *harness) settle() { h.advance(time.Millisecond) }
 
 func (h *harness) advance(d time.Duration) { h.w.RunUntil(h.w.Now() + d) }
 

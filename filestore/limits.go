@@ -51,6 +51,15 @@ const (
 	// so that MaxBytes also bounds streams of empty messages.
 	msgOverheadBytes = 16
 
+	// commitYieldMax bounds how many times a commit lets newly arrived writes go first
+	// (see runCommit): enough for writers woken together to regroup into one batch, few
+	// enough that a steady stream of writes cannot postpone the fsync for long.
+	commitYieldMax = 4
+
+	// commitGatherWait bounds how long a commit smaller than the previous one waits for the
+	// rest of that group of writers: a few scheduler turns, far below an fsync (~0.1-10 ms).
+	commitGatherWait = 500 * time.Microsecond
+
 	// expiryBatchMax bounds how many messages one expiry pass removes before it yields the
 	// executor (posting itself again), so a mass expiry cannot stall publishes for long.
 	expiryBatchMax = 10_000

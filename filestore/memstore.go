@@ -55,6 +55,7 @@ func (m *memBackend) erase(_ uint64, e *entry) error {
 }
 
 func (m *memBackend) appendMarker(marker) error { return nil }
+func (m *memBackend) prewrite() error           { return nil }
 func (m *memBackend) commit() error             { return nil }
 func (m *memBackend) close() error              { return nil }
 func (m *memBackend) damage() []Damage          { return nil }
