@@ -58,6 +58,7 @@ bench: build
 	$(GO) build -o bin/petrel-bench ./cmd/petrel-bench
 	./bin/petrel-bench -petrel bin/petrel
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./sim/...
+	$(GO) test -run '^$$' -bench . -benchtime 8000x ./filestore/
 	$(GO) test -run '^$$' -bench . ./core/...
 
 lint: vet tidy
