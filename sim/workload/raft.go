@@ -52,7 +52,7 @@ func (r *Raft) Setup(w *sim.World) sim.Plan {
 	r.hist.written = map[string][]string{}
 	rng := w.Rand()
 	r.knobs = drawRaftKnobs(rng)
-	voters := 3 + 2*rng.Intn(2)
+	voters := []int{3, 3, 5}[rng.Intn(3)] // small groups see the most leader churn
 	spares := 1 + rng.Intn(2)
 	for i := range voters + spares {
 		r.names = append(r.names, fmt.Sprintf("r%d", i+1))
@@ -138,11 +138,11 @@ type raftKnobs struct {
 func drawRaftKnobs(r *env.PRNG) raftKnobs {
 	pick := func(n int) int { return r.Intn(n) }
 	return raftKnobs{
-		maxMsgBytes:     []uint64{1, 200, 64 << 10}[pick(3)],
+		maxMsgBytes:     []uint64{1, 1, 200, 64 << 10}[pick(4)],
 		inflightMsgs:    []int{1, 4, 64}[pick(3)],
 		snapshotEntries: []uint64{30, 150, 1000}[pick(3)],
 		chunkBytes:      []uint64{64, 1 << 10, 64 << 10}[pick(3)],
 		segmentBytes:    []int64{2 << 10, 64 << 10}[pick(2)],
-		nemesis:         []float64{0, 0.3, 0.7}[pick(3)],
+		nemesis:         []float64{0, 0.6, 0.95}[pick(3)],
 	}
 }

@@ -23,13 +23,14 @@ import (
 //     gaps, and its state (a running hash) after index i equals every other member's
 //     after i, snapshots included.
 type raftChecker struct {
-	w          *Raft
-	leaders    map[env.Term]raft.ID
-	pairs      map[[2]uint64]entryID // (index, term) → what the entry is
-	committed  []entryID             // committed[i-1]: entry i as first seen committed
-	stateAt    map[env.Index]uint64  // FSM hash after applying index
-	applied    map[raft.ID]env.Index
-	commitSeen map[raft.ID]env.Index
+	w           *Raft
+	leaders     map[env.Term]raft.ID
+	firstCommit map[env.Term]bool     // a leader of the term has advanced its commit index
+	pairs       map[[2]uint64]entryID // (index, term) → what the entry is
+	committed   []entryID             // committed[i-1]: entry i as first seen committed
+	stateAt     map[env.Index]uint64  // FSM hash after applying index
+	applied     map[raft.ID]env.Index
+	commitSeen  map[raft.ID]env.Index
 	// firstCommitAfter is when the commit index first grew after the faults stopped.
 	firstCommitAfter time.Duration
 }
@@ -42,7 +43,7 @@ type entryID struct {
 }
 
 func newRaftChecker(w *Raft) *raftChecker {
-	return &raftChecker{w: w, leaders: map[env.Term]raft.ID{}, pairs: map[[2]uint64]entryID{},
+	return &raftChecker{w: w, leaders: map[env.Term]raft.ID{}, firstCommit: map[env.Term]bool{}, pairs: map[[2]uint64]entryID{},
 		stateAt: map[env.Index]uint64{0: 0}, applied: map[raft.ID]env.Index{}, commitSeen: map[raft.ID]env.Index{}}
 }
 
@@ -77,7 +78,12 @@ func (c *raftChecker) Persisted(id raft.ID, rd *raft.Ready, st *raft.MemoryStora
 		c.w.strikeLeader(id)
 	}
 	if rd.HasHardState {
+		before := c.commitSeen[id]
 		c.checkCommit(id, st, hs.Commit)
+		if c.leaders[hs.Term] == id && hs.Commit > before && !c.firstCommit[hs.Term] {
+			c.firstCommit[hs.Term] = true
+			c.w.strikeCommitter(id)
+		}
 	}
 }
 

@@ -84,7 +84,11 @@ func (r *Raft) strikeLeader(id raft.ID) {
 	if r.w.Now() >= r.faultsEnd-time.Second || !env.Chance(rng, r.knobs.nemesis) {
 		return
 	}
-	r.strike(id, time.Duration(rng.Intn(30))*time.Millisecond, rng.Intn(2) == 0)
+	if rng.Intn(2) == 0 {
+		r.strike(id, time.Duration(rng.Intn(30))*time.Millisecond, true)
+		return
+	}
+	r.strike(id, 0, false) // cut off before its first messages leave
 }
 
 // strikeAppender isolates, now, a leader that has just appended entries, so they stay on
@@ -93,6 +97,17 @@ func (r *Raft) strikeLeader(id raft.ID) {
 func (r *Raft) strikeAppender(id raft.ID) {
 	rng := r.w.Rand()
 	if r.w.Now() >= r.faultsEnd-time.Second || !env.Chance(rng, r.knobs.nemesis/4) {
+		return
+	}
+	r.strike(id, 0, false)
+}
+
+// strikeCommitter isolates a new leader at its first commit, before the messages that
+// announce it leave: the moment a leader's claim about what is committed is least backed
+// by the rest of the group.
+func (r *Raft) strikeCommitter(id raft.ID) {
+	rng := r.w.Rand()
+	if r.w.Now() >= r.faultsEnd-time.Second || !env.Chance(rng, r.knobs.nemesis) {
 		return
 	}
 	r.strike(id, 0, false)
