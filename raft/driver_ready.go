@@ -179,4 +179,8 @@ func (n *Node) maybeSnapshot() {
 	if err := n.wal.ReleaseTo(n.olderSnap); err != nil {
 		n.halt(err)
 	}
+	if n.e.Log.Enabled(env.LevelDebug) {
+		first, _ := n.storage.FirstIndex()
+		n.e.Log.Logf(env.LevelDebug, "raft %d: snapshot at %d; log from %d, %d wal segments", n.cfg.ID, snap.Meta.Index, first, n.wal.Segments())
+	}
 }

@@ -29,7 +29,14 @@ type Raft struct {
 	confIndex  env.Index
 	faultsEnd  time.Duration
 	ackedAtEnd int
-	changes    int // membership changes applied
+	stats      raftStats
+}
+
+// raftStats count what a run exercised, for tests that keep the workload honest and for
+// reports.
+type raftStats struct {
+	leaders, installs, changes, transfers, halts int
+	reads, writes, unknown                       int
 }
 
 // raftMember is the current incarnation of one member machine.
@@ -140,7 +147,7 @@ func drawRaftKnobs(r *env.PRNG) raftKnobs {
 	return raftKnobs{
 		maxMsgBytes:     []uint64{1, 1, 200, 64 << 10}[pick(4)],
 		inflightMsgs:    []int{1, 4, 64}[pick(3)],
-		snapshotEntries: []uint64{30, 150, 1000}[pick(3)],
+		snapshotEntries: []uint64{10, 40, 300}[pick(3)],
 		chunkBytes:      []uint64{64, 1 << 10, 64 << 10}[pick(3)],
 		segmentBytes:    []int64{2 << 10, 64 << 10}[pick(2)],
 		nemesis:         []float64{0, 0.6, 0.95}[pick(3)],

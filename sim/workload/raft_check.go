@@ -62,6 +62,9 @@ func termAt(st *raft.MemoryStorage, i env.Index) (env.Term, bool) {
 // Persisted implements raft.Observer.
 func (c *raftChecker) Persisted(id raft.ID, rd *raft.Ready, st *raft.MemoryStorage) {
 	hs, _ := st.InitialState()
+	if rd.Snapshot != nil {
+		c.w.stats.installs++
+	}
 	for i := range rd.Entries {
 		c.checkPair(id, st, &rd.Entries[i])
 	}
@@ -74,6 +77,7 @@ func (c *raftChecker) Persisted(id raft.ID, rd *raft.Ready, st *raft.MemoryStora
 		}
 		c.leaders[hs.Term] = id
 		c.w.w.Note("raft: %d leads term %d", id, hs.Term)
+		c.w.stats.leaders++
 		c.checkCompleteness(id, st, hs.Term)
 		c.w.strikeLeader(id)
 	}
@@ -163,7 +167,7 @@ func (c *raftChecker) Applied(id raft.ID, e *raft.Entry) {
 		cc, err := raft.DecodeConfChange(e.Data)
 		env.Assertf(err == nil, "raft check: conf change %d: %v", e.Index, err)
 		c.w.conf, c.w.confIndex = cc.Conf, e.Index
-		c.w.changes++
+		c.w.stats.changes++
 		c.w.w.Note("raft: configuration at %d: %v", e.Index, cc.Conf)
 	}
 }
@@ -189,9 +193,10 @@ func (c *raftChecker) checkState(id raft.ID, index env.Index) {
 
 // kvHistory is the clients' record for porcupine.
 type kvHistory struct {
-	ops     []porcupine.Operation
-	written map[string][]string // values put per key, to draw plausible CAS guesses
-	acked   int                 // operations acknowledged
+	ops                     []porcupine.Operation
+	written                 map[string][]string // values put per key, to draw plausible CAS guesses
+	acked                   int                 // operations acknowledged
+	reads, writes, unknowns int
 }
 
 type kvInput struct {
@@ -211,6 +216,11 @@ const unknownReturn = math.MaxInt64 / 2
 
 func (h *kvHistory) done(client int, op *kvOp, ret time.Duration, res kvResult) {
 	h.acked++
+	if op.kind == 'g' {
+		h.reads++
+	} else {
+		h.writes++
+	}
 	h.ops = append(h.ops, porcupine.Operation{ClientId: client, Input: kvInput{op.kind, op.key, op.value, op.old},
 		Call: int64(op.call), Output: res, Return: int64(ret)})
 	if op.kind != 'g' {
@@ -222,6 +232,7 @@ func (h *kvHistory) unknown(client int, op *kvOp) {
 	if op.kind == 'g' {
 		return // a read with no answer constrains nothing
 	}
+	h.unknowns++
 	h.ops = append(h.ops, porcupine.Operation{ClientId: client, Input: kvInput{op.kind, op.key, op.value, op.old},
 		Call: int64(op.call), Output: kvResult{unknown: true}, Return: unknownReturn})
 	h.written[op.key] = append(h.written[op.key], op.value)

@@ -49,6 +49,7 @@ func (r *Raft) operate() {
 	actions = append(actions, func() {
 		to := voters[rng.Intn(len(voters))]
 		r.w.Note("raft operator: transfer leadership to %d", to)
+		r.stats.transfers++
 		lead.node.TransferLeader(to)
 	})
 	actions[rng.Intn(len(actions))]()
