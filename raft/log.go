@@ -51,11 +51,15 @@ func (l *raftLog) String() string {
 		l.committed, l.applied, l.unstable.offset, len(l.unstable.entries))
 }
 
+// check asserts the invariants. It runs after every step, so the arguments are boxed for
+// the message only when a check fails.
 func (l *raftLog) check() {
-	last := l.lastIndex()
-	env.Assertf(l.applied <= l.committed && l.committed <= last,
-		"raft log: applied %d <= committed %d <= last %d violated", l.applied, l.committed, last)
-	env.Assertf(l.committed+1 >= l.firstIndex(), "raft log: committed %d before first index %d", l.committed, l.firstIndex())
+	if last := l.lastIndex(); l.applied > l.committed || l.committed > last {
+		env.Assertf(false, "raft log: applied %d <= committed %d <= last %d violated", l.applied, l.committed, last)
+	}
+	if first := l.firstIndex(); l.committed+1 < first {
+		env.Assertf(false, "raft log: committed %d before first index %d", l.committed, first)
+	}
 }
 
 func (l *raftLog) firstIndex() env.Index {

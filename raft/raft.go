@@ -473,14 +473,21 @@ func (r *raft) maybeStepDownRemoved() {
 	}
 }
 
-// checkInvariants asserts what must hold between steps.
+// checkInvariants asserts what must hold between steps (arguments are boxed only when a
+// check fails: this runs after every step).
 func (r *raft) checkInvariants() {
 	r.log.check()
-	env.Assertf(r.state != StateLeader || r.lead == r.id, "raft %d: leader with lead %d", r.id, r.lead)
-	env.Assertf(r.vote == None || r.term > 0, "raft %d: vote %d in term 0", r.id, r.vote)
-	if r.state == StateLeader {
-		for id, pr := range r.prs {
-			env.Assertf(pr.match < pr.next, "raft %d: progress of %d: match %d >= next %d", r.id, id, pr.match, pr.next)
+	if r.state == StateLeader && r.lead != r.id {
+		env.Assertf(false, "raft %d: leader with lead %d", r.id, r.lead)
+	}
+	if r.vote != None && r.term == 0 {
+		env.Assertf(false, "raft %d: vote %d in term 0", r.id, r.vote)
+	}
+	if env.Invariants && r.state == StateLeader {
+		for _, id := range r.conf().Members() {
+			if pr := r.prs[id]; pr != nil && pr.match >= pr.next {
+				env.Assertf(false, "raft %d: progress of %d: match %d >= next %d", r.id, id, pr.match, pr.next)
+			}
 		}
 	}
 	if env.Invariants {
