@@ -398,6 +398,10 @@ func (s *store) Close() error {
 	if s.expiryTimer != nil {
 		s.expiryTimer.Stop()
 	}
+	if s.gatherTimer != nil {
+		s.gatherTimer.Stop()
+		s.gatherTimer = nil
+	}
 	waiting := s.waiting
 	s.waiting = nil
 	for _, done := range waiting {
