@@ -115,6 +115,14 @@ func (b *fileBackend) recoverBlock(id uint32, newest bool) error {
 		}
 		blk.unsync = true
 	}
+	for _, rec := range res.records {
+		if rec.repaired {
+			if _, err := f.WriteAt(rec.rec[:recordHeaderBytes], rec.off); err != nil {
+				return fmt.Errorf("write the repaired header at %d of block %d: %w", rec.off, id, err)
+			}
+			blk.unsync = true
+		}
+	}
 	blk.size, blk.written = res.goodEnd, res.goodEnd
 	if blk.unsync {
 		b.markDirty(blk)

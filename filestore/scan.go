@@ -21,8 +21,10 @@ import (
 type scannedRecord struct {
 	off    int64
 	hdr    recordHeader
-	rec    []byte // aliases the scanned bytes
+	rec    []byte // aliases the scanned bytes, or a corrected copy when repaired
 	intact bool
+	// repaired: the header had one flipped bit, corrected in rec (recovery writes it back).
+	repaired bool
 }
 
 // scanResult is what a scan found. goodEnd is the end of the last framed record (or the
@@ -41,10 +43,28 @@ func scanRecords(data []byte, seed uint32, blockID uint32) scanResult {
 	size := int64(len(data))
 	for p < size {
 		h, ok := parseHeader(data[p:], seed)
+		rec, repaired := []byte(nil), false
+		if !ok {
+			var fixed [recordHeaderBytes]byte
+			if fixed, ok = repairHeader(data[p:], seed); ok {
+				h, _ = parseHeader(fixed[:], seed)
+				if p+int64(h.length) <= size {
+					rec = append(append([]byte(nil), fixed[:]...), data[p+recordHeaderBytes:p+int64(h.length)]...)
+					repaired = true
+				}
+			}
+		}
 		if ok && p+int64(h.length) <= size {
 			end := p + int64(h.length)
-			intact := checkRecord(data[p:end], seed)
-			r.records = append(r.records, scannedRecord{off: p, hdr: h, rec: data[p:end], intact: intact})
+			if rec == nil {
+				rec = data[p:end]
+			}
+			intact := checkRecord(rec, seed)
+			r.records = append(r.records, scannedRecord{off: p, hdr: h, rec: rec, intact: intact, repaired: repaired && intact})
+			if repaired && intact {
+				r.damage = append(r.damage, Damage{Kind: DamageRepaired, Block: blockID, Offset: p, Length: int64(h.length),
+					Seq: envSeqIf(h.kind == kindMsg, h.seq), Reason: "one flipped bit in the record header, corrected"})
+			}
 			if !intact {
 				r.damage = append(r.damage, Damage{Kind: DamageCorrupt, Block: blockID, Offset: p,
 					Length: int64(h.length), Seq: envSeqIf(h.kind == kindMsg, h.seq), Reason: "record checksum mismatch"})
@@ -69,6 +89,35 @@ func scanRecords(data []byte, seed uint32, blockID uint32) scanResult {
 			Length: size - r.goodEnd, Reason: "no record after this offset"})
 	}
 	return r
+}
+
+// repairHeader looks for the single bit whose flip makes a valid record header of the first
+// recordHeaderBytes of b, and returns the corrected header. CRC32-C over the 44 checked bytes
+// has a Hamming distance of at least 6, so one flipped bit has exactly one correction and no
+// other damage of fewer than five bits can pass for one; the record's own checksum, checked
+// after, must agree too. A flipped bit in a header therefore costs nothing, even in the last
+// record of a block, where it would otherwise be indistinguishable from a torn tail.
+func repairHeader(b []byte, seed uint32) (fixed [recordHeaderBytes]byte, ok bool) {
+	if len(b) < recordHeaderBytes {
+		return fixed, false
+	}
+	copy(fixed[:], b)
+	found := -1
+	for bit := 0; bit < recordHeaderBytes*8; bit++ {
+		fixed[bit/8] ^= 1 << (bit % 8)
+		if _, valid := parseHeader(fixed[:], seed); valid {
+			if found >= 0 {
+				return fixed, false // two candidates: not a single flipped bit
+			}
+			found = bit
+		}
+		fixed[bit/8] ^= 1 << (bit % 8)
+	}
+	if found < 0 {
+		return fixed, false
+	}
+	fixed[found/8] ^= 1 << (found % 8)
+	return fixed, true
 }
 
 // resync returns the first offset >= from holding a valid record header, or -1.

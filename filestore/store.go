@@ -192,8 +192,12 @@ const (
 	// DamageTornTail: the end of the newest block held a partial record (a crash during an
 	// unsynced write); it was cut off.
 	DamageTornTail
-	// DamageBlock: a whole block file was unusable (no intact header copy).
+	// DamageBlock: a whole block file was unusable (no intact header copy), or one of its
+	// two header copies was damaged and rewritten.
 	DamageBlock
+	// DamageRepaired: a record header had one flipped bit; recovery corrected it (on disk
+	// too) and lost nothing.
+	DamageRepaired
 )
 
 func (k DamageKind) String() string {
@@ -205,7 +209,9 @@ func (k DamageKind) String() string {
 	case DamageTornTail:
 		return "torn tail trimmed"
 	case DamageBlock:
-		return "unusable block"
+		return "block header damage"
+	case DamageRepaired:
+		return "record header repaired"
 	}
 	return "damage(" + itoa(uint64(k)) + ")"
 }
