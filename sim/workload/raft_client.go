@@ -41,6 +41,7 @@ const (
 
 func startKVClient(e *env.Env, wl *Raft, idx int) {
 	c := &kvClient{e: e, wl: wl, idx: idx}
+	wl.clients = append(wl.clients, c)
 	c.rd = newRedialer(e, c.pick, c)
 	c.rd.start()
 }
