@@ -36,10 +36,11 @@
 // OpenFile scans every block and replays its records in order. It trusts a record only if
 // its header passes its own checksum (so its length can be believed) and the whole record
 // passes the trailing one. A record with an intact header and a failing body is skipped and
-// reported (Damage, kind DamageCorrupt, with its sequence); bytes with no valid header are
-// skipped up to the next offset that holds the magic and a valid header (DamageUnreadable),
-// so a flipped bit costs the one record it hit and every record before and after it stays
-// readable. Nothing after the last framed record can hold data: that torn tail is reported
+// reported (Damage, kind DamageCorrupt, with its sequence). A header that fails its checksum
+// is first tried for a single flipped bit (DamageRepaired: corrected, written back, nothing
+// lost). Other bytes with no valid header are skipped up to the next offset that holds the
+// magic and a valid header (DamageUnreadable). So a flipped bit costs at most the one record
+// it hit, and every record before and after it stays readable. Nothing after the last framed record can hold data: that torn tail is reported
 // and cut off. Recovery then fsyncs every block (after a process crash the page cache may
 // hold records never synced) and rewrites the newest block's header in place, so nothing
 // new depends on bytes a failed fsync may have left only in memory. It never panics on any

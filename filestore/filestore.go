@@ -249,6 +249,9 @@ func (b *fileBackend) readMsg(seq uint64, e *entry) (*Msg, error) {
 		return &CorruptError{Block: blk.id, Offset: int64(e.off), Seq: env.Seq(seq)}
 	}
 	h, ok := parseHeader(rec, blk.seal.seed)
+	if !ok {
+		h, ok = b.repairOnRead(blk, rec, int64(e.off), seq)
+	}
 	if !ok || h.length != e.rlen || h.kind != kindMsg || h.seq != seq {
 		return nil, corrupt("record header changed")
 	}
@@ -260,6 +263,34 @@ func (b *fileBackend) readMsg(seq uint64, e *entry) (*Msg, error) {
 		return nil, corrupt(err.Error())
 	}
 	return m, nil
+}
+
+// repairOnRead corrects a single flipped bit in a record header found on read, as recovery
+// would, in rec and on disk, if the whole record then checks.
+func (b *fileBackend) repairOnRead(blk *block, rec []byte, off int64, seq uint64) (recordHeader, bool) {
+	fixed, ok := repairHeader(rec, blk.seal.seed)
+	if !ok {
+		return recordHeader{}, false
+	}
+	saved := append([]byte(nil), rec[:recordHeaderBytes]...)
+	copy(rec, fixed[:])
+	h, _ := parseHeader(rec, blk.seal.seed)
+	if int(h.length) != len(rec) || !checkRecord(rec, blk.seal.seed) {
+		copy(rec, saved)
+		return recordHeader{}, false
+	}
+	b.noteDamage(Damage{Kind: DamageRepaired, Block: blk.id, Offset: off, Length: int64(len(rec)), Seq: env.Seq(seq),
+		Reason: "on read: one flipped bit in the record header, corrected"})
+	if off < blk.written {
+		if _, err := blk.f.WriteAt(fixed[:], off); err != nil {
+			// The copy in hand is right; recovery will correct the disk next time.
+			b.e.Log.Logf(env.LevelWarn, "filestore %s: write the repaired header of block %d: %v", b.dir, blk.id, err)
+		} else {
+			blk.unsync = true
+			b.markDirty(blk)
+		}
+	}
+	return h, true
 }
 
 func (b *fileBackend) noteDamage(d Damage) {

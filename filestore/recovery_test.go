@@ -380,3 +380,27 @@ func TestHeaderFlipRepaired(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderFlipRepairedOnRead: a header bit that rots while the store runs is corrected on
+// read as well, so the message is served and not lost.
+func TestHeaderFlipRepairedOnRead(t *testing.T) {
+	h := newHarness(t, 27, Config{})
+	st := h.openFile()
+	h.mustStore(st, "a", "first")
+	h.mustStore(st, "a", "second")
+	e := st.(*store).msgs.get(2)
+	h.n.Disk.FlipBitAt(blockFile, int64(e.off)+20, 4)
+	m, err := st.LoadMsg(2)
+	if err != nil || string(m.Data) != "second" {
+		t.Fatalf("load: %v %v", m, err)
+	}
+	if d := st.Damage(); len(d) != 1 || d[0].Kind != DamageRepaired {
+		t.Fatalf("damage %v", d)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st = h.openFile(); len(st.Damage()) != 0 {
+		t.Fatalf("repair not written back: %v", st.Damage())
+	}
+}
