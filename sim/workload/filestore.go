@@ -22,7 +22,9 @@ import (
 //     lost acknowledged messages never exceeds the bits flipped on the disk, nor the distinct
 //     damage the store reported;
 //   - nothing served is corrupt: every payload carries its own checksum, checked on read;
-//   - no sequence is acknowledged twice (a lost last sequence would hand one out again).
+//   - no sequence is acknowledged twice (a lost last sequence would hand one out again);
+//   - nothing below a compaction whose completion ran is ever served again (a lost marker or
+//     deletion would bring messages back).
 //
 // After faults stop, every writer must get writes acknowledged again.
 type Filestore struct {
@@ -33,6 +35,8 @@ type Filestore struct {
 	lost    map[env.Seq]bool   // acknowledged, later missing or corrupt
 	damage  map[string]bool    // distinct damage reported (block/offset), corrupt or unreadable
 	writers []*fsWriterStats
+	floor   env.Seq // every sequence below it was compacted away, durably
+	asked   env.Seq // the highest compaction asked for: below it, absence is no loss
 }
 
 type fsWriterStats struct {
@@ -47,6 +51,10 @@ const (
 	fsReopenDelay  = 50 * time.Millisecond
 	fsLiveAcks     = 5
 	fsVerifyPeriod = 200 * time.Millisecond
+	// fsCompactPeriod and fsCompactKeep: now and then the server compacts away all but the
+	// newest acknowledged messages, so markers and block removal face the faults too.
+	fsCompactPeriod = time.Second
+	fsCompactKeep   = 300
 )
 
 func (c *Filestore) Name() string { return "filestore" }
@@ -101,6 +109,7 @@ func (c *Filestore) ack(writer int, seq env.Seq, id uint64) {
 
 // served checks a message the store returned.
 func (c *Filestore) served(m *filestore.Msg) {
+	env.Assertf(m.Seq >= c.floor, "filestore: seq %d served after a durable compaction to %d", m.Seq, c.floor)
 	id, ok := checkPayload(m.Data)
 	env.Assertf(ok, "filestore: seq %d served a payload that fails its own checksum", m.Seq)
 	if want, acked := c.acked[m.Seq]; acked {
@@ -111,7 +120,7 @@ func (c *Filestore) served(m *filestore.Msg) {
 
 // missing records an acknowledged message the store no longer has.
 func (c *Filestore) missing(seq env.Seq, st filestore.Store) {
-	if c.lost[seq] {
+	if c.lost[seq] || seq < c.asked {
 		return
 	}
 	c.lost[seq] = true
@@ -141,7 +150,8 @@ func (c *Filestore) verifyAll(st filestore.Store) {
 	}
 	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
 	for _, seq := range seqs {
-		c.verifyOne(st, seq)
+		err := c.verifyOne(st, seq)
+		env.Assertf(err == nil, "filestore: a freshly recovered store failed: %v", err)
 	}
 	for seq := env.Seq(1); ; {
 		m, err := st.LoadNext(filestore.AllSubjects, seq)
@@ -154,9 +164,11 @@ func (c *Filestore) verifyAll(st filestore.Store) {
 	}
 }
 
-func (c *Filestore) verifyOne(st filestore.Store, seq env.Seq) {
+func (c *Filestore) verifyOne(st filestore.Store, seq env.Seq) error {
 	m, err := st.LoadMsg(seq)
 	switch {
+	case errors.Is(err, filestore.ErrFailed):
+		return err
 	case err == nil:
 		c.served(m)
 	case errors.Is(err, filestore.ErrNotFound) || errors.Is(err, filestore.ErrCorrupt):
@@ -166,6 +178,7 @@ func (c *Filestore) verifyOne(st filestore.Store, seq env.Seq) {
 	default:
 		env.Assertf(false, "filestore: load %d: %v", seq, err)
 	}
+	return nil
 }
 
 // Payloads: writer id and counter (8 bytes), random bytes, then a CRC32-C of all before it.
@@ -202,6 +215,7 @@ type fsServer struct {
 func (c *Filestore) program(e *env.Env) {
 	s := &fsServer{e: e, chk: c, ex: e.Exec.New("store")}
 	s.ex.Post(s.open)
+	e.Clock.AfterFunc(fsCompactPeriod, s.ex, s.compact)
 	for i := range fsWriters {
 		w := &fsWriter{s: s, index: i, ex: e.Exec.New(fmt.Sprintf("writer%d", i))}
 		w.ex.Post(w.pause)
@@ -211,12 +225,50 @@ func (c *Filestore) program(e *env.Env) {
 	verify = func() {
 		s.ex.Post(func() {
 			if s.st != nil && len(c.acked) > 0 {
-				c.verifyOne(s.st, env.Seq(1+e.Rand.Intn(int(maxSeq(c.acked)))))
+				if c.verifyOne(s.st, env.Seq(1+e.Rand.Intn(int(maxSeq(c.acked))))) != nil {
+					s.failed()
+				}
 			}
 		})
 		e.Clock.AfterFunc(fsVerifyPeriod, verifier, verify)
 	}
 	e.Clock.AfterFunc(fsVerifyPeriod, verifier, verify)
+}
+
+// compacted records a compaction whose completion ran: nothing below floor may come back.
+func (c *Filestore) compacted(floor env.Seq) {
+	if floor <= c.floor {
+		return
+	}
+	c.floor = floor
+	for seq := range c.acked {
+		if seq < floor {
+			delete(c.acked, seq)
+			delete(c.lost, seq)
+		}
+	}
+	c.w.Note("filestore: compacted below %d", floor)
+}
+
+// compact removes all but the newest fsCompactKeep acknowledged messages.
+func (s *fsServer) compact() {
+	c := s.chk
+	if s.st != nil && len(c.acked) > fsCompactKeep {
+		floor := maxSeq(c.acked) - fsCompactKeep
+		c.asked = max(c.asked, floor)
+		_, err := s.st.Compact(floor, func(err error) {
+			if err == nil {
+				c.compacted(floor)
+			} else {
+				s.failed()
+			}
+		})
+		if err != nil {
+			env.Assertf(errors.Is(err, filestore.ErrFailed), "filestore: compact: %v", err)
+			s.failed()
+		}
+	}
+	s.e.Clock.AfterFunc(fsCompactPeriod, s.ex, s.compact)
 }
 
 func maxSeq(m map[env.Seq]uint64) env.Seq {
