@@ -352,17 +352,17 @@ func (s *store) runCommit() {
 	s.gathered = false
 	s.lastBatch = len(s.waiting)
 	s.commitPosted = false
-	if s.closed {
-		return
-	}
-	err := s.failed
-	if err == nil {
+	var err error
+	switch {
+	case s.closed:
+		err = ErrClosed // only calls made after Close wait here; each carries its own error
+	case s.failed != nil:
+		err = fmt.Errorf("%w: %w", ErrFailed, s.failed)
+	default:
 		if err = s.b.commit(); err != nil {
 			s.fail(err)
+			err = fmt.Errorf("%w: %w", ErrFailed, err)
 		}
-	}
-	if err != nil {
-		err = fmt.Errorf("%w: %w", ErrFailed, err)
 	}
 	waiting := s.waiting
 	s.waiting = nil

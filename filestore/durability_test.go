@@ -255,3 +255,21 @@ func TestSubjectTreeMatch(t *testing.T) {
 		t.Fatalf("tree not empty after removals: %d subjects, %d children", tree.count, len(tree.root.children))
 	}
 }
+
+// TestCallsAfterClose: a Store after Close still gets its completion, with ErrClosed.
+func TestCallsAfterClose(t *testing.T) {
+	h := newHarness(t, 28, Config{})
+	st := h.openFile()
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.store(st, "a", "x", StoreOpts{}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("store after close: %v", err)
+	}
+	if err := st.RemoveMsg(1, nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("remove after close: %v", err)
+	}
+	if err := st.Close(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("second close: %v", err)
+	}
+}
