@@ -11,4 +11,12 @@
 //   - counter: a durable counter service that fsyncs before it acknowledges; clients check
 //     that no acknowledged increment is ever lost across crashes, torn writes, EIO and bit rot,
 //     and that reads see every increment acknowledged before them.
+//   - nats: the real engine serving sim NATS clients (sim/natsclient): matching, no
+//     corruption, duplicates or reordering on a live connection, exactly-once delivery and
+//     503s in seeds without network faults.
+//   - raft: 3- and 5-node raft groups with a replicated KV store under the full fault model
+//     and membership changes; raft safety checked at every step, client histories checked
+//     linearizable with porcupine.
+//   - filestore: a message store on a crashing node; every write acknowledged as durable
+//     survives, a flipped bit costs at most the record it hit.
 package workload
