@@ -104,6 +104,12 @@ func (osFS) SyncDir(dir string) error {
 // with O_APPEND, keeps WriteAt usable on the same handle (Linux ignores pwrite's offset on
 // O_APPEND files) and makes an append one pwrite. It assumes this handle is the only writer
 // of the file while open, which is how the engine uses files (one owner each).
+//
+// The env contract lets Sync run on another executor (another goroutine here) while the owner
+// writes. That is safe without a lock: end is read and written only by the owner's calls
+// (Write, WriteAt, Truncate), Sync touches nothing but f, which never changes after open, and
+// *os.File serialises its own use of the descriptor (pwrite and fsync on one descriptor from two
+// threads are fine for the kernel too). fs_sync_test.go checks it under -race.
 type osFile struct {
 	f   *os.File
 	end int64
@@ -144,6 +150,7 @@ func (o *osFile) ReadAt(p []byte, off int64) (int, error) {
 }
 
 // Sync implements env.File. f.Sync is fsync, which covers the size as well as the data.
+// It must not read end: it may run beside the owner's writes (see osFile).
 func (o *osFile) Sync() error {
 	return mapFSErr(o.f.Sync())
 }

@@ -23,7 +23,10 @@
 //
 // What survives a crash is exactly what this contract promises, no more:
 //   - bytes written to a file (Write, WriteAt) and size changes (Truncate) are durable once a
-//     later File.Sync on that file has returned nil;
+//     File.Sync on that file, called after they returned, has returned nil; Sync alone may
+//     run on a second executor while the file's owner keeps writing (see File), and then
+//     covers exactly what returned before it was called: a write racing with it may be kept,
+//     lost or torn like any unsynced write;
 //   - a directory entry created, renamed or removed (Create, Rename, Remove, MkdirAll) is
 //     durable once a later SyncDir of its parent directory (of both parents, for Rename) has
 //     returned nil; until then a crash may leave the old entry or the new one;

@@ -50,7 +50,14 @@ type FileInfo struct {
 	IsDir bool
 }
 
-// File is an open file. A File is used by one executor at a time.
+// File is an open file. It belongs to one executor at a time (its owner), with one
+// exception: Sync may run on one other executor concurrently with the owner's Write, WriteAt,
+// ReadAt and Size, so a caller can overlap an fsync with its next writes. Such a Sync covers
+// every write that returned before Sync was called; a write racing with it may be covered,
+// not covered, or covered in part (sector by sector, as if unsynced). At most one Sync of a
+// File runs at a time (two overlapping Syncs could split one write-back error between them,
+// and the one that misses it would return nil for lost data), and Truncate and Close never
+// overlap a Sync.
 type File interface {
 	// Write appends p at the end of the file as this handle knows it (its size at open,
 	// moved by its own writes and truncates). Two handles writing one file use WriteAt.
@@ -59,7 +66,8 @@ type File interface {
 	WriteAt(p []byte, off int64) (int, error)
 	// ReadAt reads len(p) bytes at off; fewer only with an error (io.EOF at the end).
 	ReadAt(p []byte, off int64) (int, error)
-	// Sync makes the file's data and size durable.
+	// Sync makes the file's data and size durable: every write and truncate that returned
+	// before the call (see File for the one call that may run on another executor).
 	Sync() error
 	// Truncate changes the file's size.
 	Truncate(size int64) error
