@@ -35,7 +35,16 @@ type store struct {
 	expiryTimer env.Timer
 	expiryAt    int64 // wall-clock deadline the timer is armed for (0: none)
 
-	waiting      []func(error) // completions of mutations not yet durable, in call order
+	// Group commit and its pipeline (commit.go). Completions run in call order: first
+	// inflight's, when its sync returns, then waiting's.
+	waiting      []func(error) // completions of mutations no sync covers yet, in call order
+	inflight     []func(error) // completions the sync in flight covers
+	syncEx       env.Executor  // runs the file store's syncs under SyncAlways; else nil
+	syncing      bool          // a sync is in flight on syncEx (at most one)
+	closing      bool          // Close ran while a sync was in flight: finish when it returns
+	syncEnd      time.Duration // Clock.Mono when the last sync returned
+	pace         pacer         // when the next sync starts
+	commitWanted bool          // a commit ran while a sync was in flight: its batch needs one
 	commitPosted bool
 	failed       error // the write error that broke the store, or nil
 	closed       bool
@@ -43,7 +52,7 @@ type store struct {
 	mutations    uint64 // mutations so far: a commit yields while this moves
 	commitSeen   uint64 // mutations when the pending commit was (re)posted
 	commitHops   int    // times the pending commit has yielded
-	lastBatch    int    // completions the previous commit fired
+	lastBatch    int    // completions the previous commit covered
 	gatherTimer  env.Timer
 	gathered     bool // the pending commit has had its wait
 }
@@ -81,10 +90,18 @@ type backend interface {
 	appendMarker(m marker) error
 	// prewrite hands appended bytes to the OS ahead of a commit (no sync).
 	prewrite() error
-	// commit makes everything appended so far durable (SyncAlways) or written (SyncEvery).
-	// A failed fsync halts the node (env.Halt); other errors are returned.
-	commit() error
-	// close makes everything durable and releases files.
+	// writeAll ends the batch with a commit record and hands every appended byte to the OS
+	// (no sync).
+	writeAll() error
+	// startCommit ends the batch (a commit record) and hands every appended byte to the OS.
+	// Under SyncAlways it returns the sync that makes all of it durable, for the store to
+	// run on its sync executor, or nil when everything written is durable already; under
+	// SyncEvery it arms the periodic sync instead and returns nil. Errors are write errors.
+	startCommit() (*syncJob, error)
+	// synced runs on the store's executor after job's syncs all returned nil, before the
+	// next job is cut.
+	synced(job *syncJob)
+	// close makes everything durable and releases files. No sync may be in flight.
 	close() error
 	damage() []Damage
 }
@@ -278,139 +295,6 @@ func (s *store) fail(err error) {
 		s.e.Log.Logf(env.LevelError, "filestore %s: write failed, store unusable until reopened: %v", s.cfg.Dir, err)
 	}
 	s.postCommit()
-}
-
-// enqueue registers a completion for the next commit (done may be nil).
-func (s *store) enqueue(done func(error)) {
-	if done != nil {
-		s.waiting = append(s.waiting, done)
-	}
-	s.mutations++
-	if s.gatherTimer != nil && len(s.waiting) >= s.lastBatch {
-		s.gatherDone() // the group is whole: no need to wait out the timer
-		return
-	}
-	s.postCommit()
-}
-
-// gatherDone ends a commit's wait for the rest of its group.
-func (s *store) gatherDone() {
-	if s.gatherTimer == nil {
-		return
-	}
-	s.gatherTimer.Stop()
-	s.gatherTimer = nil
-	s.gathered = true
-	s.ex.Post(s.runCommit)
-}
-
-func (s *store) postCommit() {
-	if !s.commitPosted {
-		s.commitPosted = true
-		s.commitSeen, s.commitHops = s.mutations, 0
-		s.ex.Post(s.runCommit)
-	}
-}
-
-// runCommit is the group commit: every mutation made on the executor before it ran is
-// written and covered by one sync, and only then are their completions called, in order.
-//
-// While mutations keep arriving behind it, the commit yields: it posts itself again, behind
-// them, up to commitYieldMax times. Writers woken by the previous commit's completions post
-// their next writes while this one waits in the queue; without the yield they would split
-// into two alternating half-batches, each paying a whole fsync. A lone writer never waits:
-// nothing arrives behind its commit.
-//
-// Yielding regroups only writers that have already posted. Under SyncAlways a commit with
-// fewer completions than the previous one also waits, once, up to commitGatherWait of the
-// Clock for the rest of that group (a woken writer needs a scheduler turn before it can
-// post again); it goes as soon as the group is whole. Under load this doubles the batch,
-// and so halves the fsyncs, for a wait far shorter than one fsync; a lone writer (a group of
-// one) never waits.
-func (s *store) runCommit() {
-	if s.failed == nil && !s.closed {
-		if s.mutations != s.commitSeen && s.commitHops < commitYieldMax {
-			s.commitSeen = s.mutations
-			s.commitHops++
-			s.ex.Post(s.runCommit)
-			return
-		}
-		if n := len(s.waiting); s.gatherTimer == nil && !s.gathered && n > 0 && n < s.lastBatch && s.cfg.Sync == SyncAlways {
-			// Hand what is ready to the OS now: the copy overlaps the wait.
-			if err := s.b.prewrite(); err != nil {
-				s.fail(err)
-			} else {
-				s.gatherTimer = s.e.Clock.AfterFunc(commitGatherWait, s.ex, s.gatherDone)
-				return
-			}
-		}
-	}
-	if s.gatherTimer != nil {
-		s.gatherTimer.Stop()
-		s.gatherTimer = nil
-	}
-	s.gathered = false
-	s.lastBatch = len(s.waiting)
-	s.commitPosted = false
-	var err error
-	switch {
-	case s.closed:
-		err = ErrClosed // only calls made after Close wait here; each carries its own error
-	case s.failed != nil:
-		err = fmt.Errorf("%w: %w", ErrFailed, s.failed)
-	default:
-		if err = s.b.commit(); err != nil {
-			s.fail(err)
-			err = fmt.Errorf("%w: %w", ErrFailed, err)
-		}
-	}
-	waiting := s.waiting
-	s.waiting = nil
-	for _, done := range waiting {
-		done(err)
-	}
-	if env.Invariants && s.invariantsDue() {
-		s.checkInvariants()
-	}
-}
-
-// invariantsDue spaces out the full index check, which is linear in the store's size: always
-// while the store is small, then at commits numbered by powers of two, so a long run pays
-// O(n log n) for it in all.
-func (s *store) invariantsDue() bool {
-	s.commits++
-	return s.msgs.len() <= 64 || s.commits&(s.commits-1) == 0
-}
-
-// Close implements Store.
-func (s *store) Close() error {
-	if s.closed {
-		return ErrClosed
-	}
-	var err error
-	if s.failed == nil {
-		err = s.b.commit()
-	}
-	if err == nil && s.failed != nil {
-		err = fmt.Errorf("%w: %w", ErrFailed, s.failed)
-	}
-	s.closed = true
-	if s.expiryTimer != nil {
-		s.expiryTimer.Stop()
-	}
-	if s.gatherTimer != nil {
-		s.gatherTimer.Stop()
-		s.gatherTimer = nil
-	}
-	waiting := s.waiting
-	s.waiting = nil
-	for _, done := range waiting {
-		done(err)
-	}
-	if cerr := s.b.close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // Damage implements Store.

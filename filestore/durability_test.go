@@ -75,6 +75,54 @@ func TestGroupCommit(t *testing.T) {
 	}
 }
 
+// TestGroupCommitPipelined: 100 writers, each storing again as soon as its last store was
+// acknowledged, share syncs through the pipeline, and no completion runs before a sync that
+// ran after its call. It reports the messages per fsync.
+func TestGroupCommitPipelined(t *testing.T) {
+	h := newHarness(t, 25, Config{})
+	counting := &countingFS{FS: h.e.FS}
+	e := *h.e
+	e.FS = counting
+	st, err := OpenFile(&e, h.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.settle()
+	counting.fileSyncs = 0
+	const writers, each = 100, 20
+	acked := 0
+	for w := 0; w < writers; w++ {
+		ex := h.e.Exec.New(fmt.Sprintf("writer%d", w))
+		var write func(n int)
+		write = func(n int) {
+			if n == each {
+				return
+			}
+			h.ex.Post(func() {
+				before := counting.fileSyncs
+				st.Store("a", nil, []byte("x"), StoreOpts{}, func(seq env.Seq, err error) {
+					if err != nil || counting.fileSyncs == before {
+						t.Fatalf("seq %d acknowledged (err %v) with no sync since its call", seq, err)
+					}
+					acked++
+					ex.Post(func() { write(n + 1) })
+				})
+			})
+		}
+		ex.Post(func() { write(0) })
+	}
+	h.advance(10 * time.Millisecond)
+	if acked != writers*each {
+		t.Fatalf("%d of %d acknowledged", acked, writers*each)
+	}
+	perSync := float64(acked) / float64(counting.fileSyncs)
+	t.Logf("%d messages, %d fsyncs: %.1f messages per fsync, %d syncs on the sync executor",
+		acked, counting.fileSyncs, perSync, h.gate.posted)
+	if perSync < 10 {
+		t.Fatalf("%.1f messages per fsync with %d writers: the syncs were not shared", perSync, writers)
+	}
+}
+
 // TestSyncEvery: the relaxed mode acknowledges before fsync and syncs on its timer.
 func TestSyncEvery(t *testing.T) {
 	h := newHarness(t, 21, Config{Sync: SyncEvery, SyncInterval: 100 * time.Millisecond})

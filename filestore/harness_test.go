@@ -1,6 +1,7 @@
 package filestore
 
 import (
+	"strings"
 	"time"
 
 	"github.com/petrel-io/petrel/core/env"
@@ -10,12 +11,13 @@ import (
 // harness runs stores on one simulated node, so tests can crash it (power loss or process
 // crash) and reopen on the same simulated disk.
 type harness struct {
-	t   tb
-	w   *sim.World
-	n   *sim.Node
-	e   *env.Env
-	ex  env.Executor
-	cfg Config
+	t    tb
+	w    *sim.World
+	n    *sim.Node
+	e    *env.Env
+	ex   env.Executor
+	cfg  Config
+	gate *syncGate // the current incarnation's
 }
 
 // tb is what the harness needs of *testing.T and *rapid.T.
@@ -32,6 +34,8 @@ func newHarness(t tb, seed uint64, cfg Config) *harness {
 		h.cfg.Dir = "data/stream"
 	}
 	h.n = h.w.AddNode("n1", sim.NodeConfig{Crashable: true}, func(e *env.Env) {
+		h.gate = &syncGate{Executors: e.Exec}
+		e.Exec = h.gate
 		h.e, h.ex = e, e.Exec.New("store")
 	})
 	return h
@@ -116,3 +120,55 @@ func (h *harness) waitDone(call func(done func(error)) error) error {
 }
 
 func envSeq(i int) env.Seq { return env.Seq(i) }
+
+// syncGate wraps a node's executors so a test can hold the stores' sync executors: while
+// held, what is posted to them waits in the gate instead of running, so a sync stays in
+// flight for as long as the test likes while the store keeps working. A crash drops the gate
+// with the incarnation, and with it the held syncs, which never ran.
+type syncGate struct {
+	env.Executors
+	held   bool
+	queue  []func()
+	posted int // functions posted to sync executors, held or not
+}
+
+func (g *syncGate) New(name string) env.Executor {
+	ex := g.Executors.New(name)
+	if !strings.HasSuffix(name, " sync") {
+		return ex
+	}
+	return &gatedExecutor{g: g, ex: ex}
+}
+
+// release lets the oldest held function run (at the next scheduler turn) and reports
+// whether there was one.
+func (g *syncGate) release() bool {
+	if len(g.queue) == 0 {
+		return false
+	}
+	fn := g.queue[0]
+	g.queue = g.queue[1:]
+	fn()
+	return true
+}
+
+// open stops holding and lets everything held run.
+func (g *syncGate) open() {
+	g.held = false
+	for g.release() {
+	}
+}
+
+type gatedExecutor struct {
+	g  *syncGate
+	ex env.Executor
+}
+
+func (x *gatedExecutor) Post(fn func()) {
+	x.g.posted++
+	if x.g.held {
+		x.g.queue = append(x.g.queue, func() { x.ex.Post(fn) })
+		return
+	}
+	x.ex.Post(fn)
+}

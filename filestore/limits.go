@@ -60,6 +60,22 @@ const (
 	// rest of that group of writers: a few scheduler turns, far below an fsync (~0.1-10 ms).
 	commitGatherWait = 500 * time.Microsecond
 
+	// pacerWindowSyncs is how many syncs the pacer (pacer.go) measures a way over: enough
+	// to average out one slow fsync, few enough (tens of milliseconds under load) to follow a
+	// disk whose speed drifts.
+	pacerWindowSyncs = 32
+	// pacerProbeEvery: one window in this many runs the way the pacer did not choose, so a
+	// change in disk, load or message size is noticed; when that way is the slower one it
+	// costs a fraction of one window in this many.
+	pacerProbeEvery = 8
+	// pacerProbeEveryMax bounds how rarely the pacer tries the way that keeps losing (see
+	// pacer.probeEvery): at most a few seconds under load before a change is noticed.
+	pacerProbeEveryMax = 64
+	// pacerIdleMax: a gap this long with no sync in flight means the writers paused (a
+	// grouped round comes back within commitGatherWait); the window restarts rather than
+	// charge the pause to the way it was measuring.
+	pacerIdleMax = 10 * time.Millisecond
+
 	// expiryBatchMax bounds how many messages one expiry pass removes before it yields the
 	// executor (posting itself again), so a mass expiry cannot stall publishes for long.
 	expiryBatchMax = 10_000

@@ -54,8 +54,10 @@ func (m *memBackend) erase(_ uint64, e *entry) error {
 	return nil
 }
 
-func (m *memBackend) appendMarker(marker) error { return nil }
-func (m *memBackend) prewrite() error           { return nil }
-func (m *memBackend) commit() error             { return nil }
-func (m *memBackend) close() error              { return nil }
-func (m *memBackend) damage() []Damage          { return nil }
+func (m *memBackend) appendMarker(marker) error      { return nil }
+func (m *memBackend) prewrite() error                { return nil }
+func (m *memBackend) writeAll() error                { return nil }
+func (m *memBackend) startCommit() (*syncJob, error) { return nil, nil }
+func (m *memBackend) synced(*syncJob)                {}
+func (m *memBackend) close() error                   { return nil }
+func (m *memBackend) damage() []Damage               { return nil }

@@ -131,10 +131,21 @@ func (r *modelRun) run() {
 		"limits":   r.opLimits,
 		"advance":  r.opAdvance,
 		"settle":   func(*rapid.T) { r.h.settle() },
+		"hold":     r.opHold,
+		"release":  func(*rapid.T) { r.h.gate.release() },
 		"crash":    r.opCrash,
 		"reopen":   r.opReopen,
 		"":         func(*rapid.T) { r.compare() },
 	})
+}
+
+// opHold starts or stops holding the file store's syncs (see syncGate): while held, a sync
+// stays in flight across operations, settles and closes, and a crash loses it, so the
+// pipeline's in-flight states meet every operation.
+func (r *modelRun) opHold(rt *rapid.T) {
+	if r.h.gate.held = rapid.Bool().Draw(rt, "hold"); !r.h.gate.held {
+		r.h.gate.open()
+	}
 }
 
 func (r *modelRun) opStore(rt *rapid.T) {
