@@ -95,6 +95,32 @@ func TestPipelineAcksAfterOwnSync(t *testing.T) {
 	}
 }
 
+// TestPipelineSyncFailureHalts: a sync that fails on the sync executor halts the node, and
+// the batch it covered is never acknowledged; what was acknowledged before survives.
+func TestPipelineSyncFailureHalts(t *testing.T) {
+	h := newHarness(t, 44, Config{})
+	st := h.openFile()
+	h.mustStore(st, "a", "kept")
+	var a acks
+	h.gate.held = true
+	x1, x2 := a.store(st, "b", "x1"), a.store(st, "b", "x2")
+	h.settle()
+	if len(h.gate.queue) != 1 {
+		t.Fatalf("%d syncs held, want 1", len(h.gate.queue))
+	}
+	h.n.Disk.FailNext("sync", env.ErrIO)
+	h.gate.open()
+	h.settle()
+	if h.n.Up() || x1.called+x2.called != 0 {
+		t.Fatalf("after a failed fsync on the sync executor: node up %v, acks %d %d", h.n.Up(), x1.called, x2.called)
+	}
+	h.crash(true)
+	st = h.openFile()
+	if m, err := st.LoadMsg(1); err != nil || string(m.Data) != "kept" {
+		t.Fatalf("acknowledged message after the halt and a power loss: %v %v", m, err)
+	}
+}
+
 // TestPipelineCompletesInOrder: after the held sync returns, its batch completes first, then
 // the next batch, whatever kinds of mutation they hold.
 func TestPipelineCompletesInOrder(t *testing.T) {
@@ -250,10 +276,11 @@ func TestPipelineKeepsDeadBlockUntilDeletionSynced(t *testing.T) {
 
 // TestPipelineCrashes runs many writers, each storing again as soon as its last store was
 // acknowledged, on the simulator's interleavings, and crashes the node at a random moment
-// (power loss or process crash): every acknowledged message must survive, intact. It also
-// checks that syncs were shared: far fewer syncs than messages.
+// (power loss or process crash; in a third of the seeds an fsync fails first, which halts
+// it): every acknowledged message must survive, intact. It also checks that syncs were
+// shared: far fewer syncs than messages.
 func TestPipelineCrashes(t *testing.T) {
-	total, totalSyncs, totalHanded := 0, 0, 0
+	total, totalSyncs, totalHanded, halts := 0, 0, 0, 0
 	for seed := uint64(1); seed <= 40; seed++ {
 		h := newHarness(t, 1000+seed, Config{BlockBytes: 4096})
 		counting := &countingFS{FS: h.e.FS}
@@ -286,9 +313,17 @@ func TestPipelineCrashes(t *testing.T) {
 			}
 			ex.Post(func() { write(0) })
 		}
-		h.advance(time.Duration(200+r.Intn(1000)) * time.Microsecond)
+		span := time.Duration(200+r.Intn(1000)) * time.Microsecond
+		if r.Intn(3) == 0 {
+			// A failed fsync halts the node, from whichever executor ran it.
+			h.w.After(time.Duration(r.Intn(int(span))), func() { h.n.Disk.FailNext("sync", env.ErrIO) })
+		}
+		h.advance(span)
 		syncs, handedOff := counting.fileSyncs, h.gate.posted
-		h.crash(r.Intn(2) == 0)
+		if !h.n.Up() {
+			halts++
+		}
+		h.crash(r.Intn(2) == 0) // after a halt the node is down already: this boots it
 		st = h.openFile()
 		for seq, data := range acked {
 			m, err := st.LoadMsg(seq)
@@ -300,10 +335,10 @@ func TestPipelineCrashes(t *testing.T) {
 		totalSyncs += syncs
 		totalHanded += handedOff
 	}
-	t.Logf("%d messages acknowledged, %d syncs (%.1f messages per sync), %d of them on the sync executor",
-		total, totalSyncs, float64(total)/float64(totalSyncs), totalHanded)
-	if total < 4*totalSyncs || totalHanded < totalSyncs/4 {
-		t.Fatalf("syncs were not shared, or few went through the pipeline")
+	t.Logf("%d messages acknowledged, %d syncs (%.1f messages per sync), %d of them on the sync executor; %d halts",
+		total, totalSyncs, float64(total)/float64(totalSyncs), totalHanded, halts)
+	if total < 4*totalSyncs || totalHanded < totalSyncs/4 || halts == 0 {
+		t.Fatalf("syncs were not shared, few went through the pipeline, or no fsync failed")
 	}
 }
 
