@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -108,10 +109,10 @@ func rawWriteSync(b *testing.B, dir string, size, writers, n int) time.Duration 
 	return time.Since(start)
 }
 
-// syncCounter counts file syncs (called only on the store's executor).
+// syncCounter counts file syncs, which run on the store's sync executor.
 type syncCounter struct {
 	env.FS
-	syncs int
+	syncs atomic.Int64
 }
 
 func (c *syncCounter) Create(name string) (env.File, error) {
@@ -127,7 +128,7 @@ type countedFile struct {
 	c *syncCounter
 }
 
-func (f *countedFile) Sync() error { f.c.syncs++; return f.File.Sync() }
+func (f *countedFile) Sync() error { f.c.syncs.Add(1); return f.File.Sync() }
 
 // benchStore is a file store on the real disk, with its fsyncs counted.
 type benchStore struct {
@@ -144,7 +145,7 @@ func openBenchStore(b *testing.B, dir string, cfg Config) *benchStore {
 	cfg.Dir, cfg.Executor = dir+"/store", ex
 	st, err := onExecutor(ex, func() (Store, error) {
 		st, err := OpenFile(e, cfg)
-		counter.syncs = 0
+		counter.syncs.Store(0)
 		return st, err
 	})
 	if err != nil {
@@ -181,7 +182,7 @@ func (w *benchStore) run(b *testing.B, payload []byte, writers, per int) time.Du
 
 // close closes the store and returns how many fsyncs it made.
 func (w *benchStore) close(b *testing.B) int {
-	syncs, err := onExecutor(w.ex, func() (int, error) { return w.counter.syncs, w.st.Close() })
+	syncs, err := onExecutor(w.ex, func() (int, error) { return int(w.counter.syncs.Load()), w.st.Close() })
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,13 +14,16 @@
 //
 // A store belongs to one executor: every call runs on it and every completion runs on it.
 // Mutations take a done callback that runs later (never inside the call), once, after the
-// mutation is durable. Under SyncAlways (the default) that means after the fsync covering it
-// returned nil, and, for a new block file, after the directory sync too. All mutations made
-// on the executor before the commit runs share its single fsync (group commit). There is no
-// other way to learn that a Store succeeded, so acknowledging before durability cannot be
-// written. SyncEvery is an opt-in relaxed mode: it acknowledges once the bytes are written to
-// the OS and fsyncs every SyncInterval, so a power loss can lose up to an interval of
-// acknowledged writes (a process crash loses none).
+// mutation is durable, in call order. Under SyncAlways (the default) that means after an
+// fsync called after its records were written returned nil, and, for a new block file, after
+// the directory sync too. Mutations share fsyncs (group commit), and the file store runs them
+// on a second executor of its own ("<dir> sync"): while one batch's fsync is in flight the
+// store keeps taking, encoding and writing the next, whose fsync starts when that one
+// returns (pipelined group commit; commit.go has the argument, pacer.go when a sync starts).
+// There is no other way to learn that a Store succeeded, so acknowledging before durability
+// cannot be written. SyncEvery is an opt-in relaxed mode: it acknowledges once the bytes are
+// written to the OS and fsyncs every SyncInterval, so a power loss can lose up to an
+// interval of acknowledged writes (a process crash loses none).
 //
 // Reads see a mutation as soon as the call returns, before it is durable; a crash before its
 // completion may undo it.

@@ -76,7 +76,10 @@ type Store interface {
 	// unreadable regions, trimmed torn tails. It is for logs, monitoring and health.
 	Damage() []Damage
 	// Close makes everything written durable (whatever the sync policy), fires pending
-	// completions and releases files. Later calls return ErrClosed.
+	// completions and releases files. Later calls return ErrClosed. If a sync is in flight
+	// Close writes everything and returns without blocking; the last sync, the completions
+	// and the release of the files follow on the executor when that sync returns. The store
+	// may be opened again at once either way.
 	Close() error
 }
 
