@@ -99,7 +99,8 @@ func (s *store) postCommit() {
 // nothing arrives behind its commit. When the pacer runs grouped, a commit with fewer
 // completions than the previous round also waits, once, up to commitGatherWait of the Clock
 // for the rest of that round (a woken writer needs a scheduler turn before it can post
-// again); it goes as soon as the round is whole, and a round of one never waits.
+// again); it goes as soon as the round is whole, and a round of one never waits. When it
+// runs pipelined, the commit goes once half the round is back (halfRoundBack).
 func (s *store) runCommit() {
 	if s.syncing {
 		s.commitPosted = false
