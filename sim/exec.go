@@ -39,7 +39,11 @@ func (x *executor) Post(fn func()) {
 
 func (x *executor) schedule() {
 	w := x.p.node.w
-	w.sched.schedule(w.sched.now, kindExec, x.p.node.Index, int64(x.id), x.runOne)
+	at := w.sched.now
+	if d := w.Profile.ExecDelayMax; d > 0 {
+		at += time.Duration(w.rng.Intn(int(d) + 1))
+	}
+	w.sched.schedule(at, kindExec, x.p.node.Index, int64(x.id), x.runOne)
 }
 
 func (x *executor) runOne() {

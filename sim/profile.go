@@ -44,6 +44,11 @@ type Profile struct {
 	SkewMax       time.Duration // per-node wall-clock offset
 	DriftMax      float64       // per-node rate error (0.01 = 1%)
 	ClockJumpRate float64       // wall-clock steps (NTP), up to SkewMax
+
+	// ExecDelayMax, when set, runs each posted function up to this much later (drawn per
+	// run), as CPU scheduling does: work handed to another executor (an fsync, an apply) is
+	// then in flight for a while, and faults can land meanwhile.
+	ExecDelayMax time.Duration
 }
 
 // DrawProfile draws a profile from r. Each class is on or off by a coin; when on, its
@@ -95,6 +100,10 @@ func DrawProfile(r *env.PRNG) Profile {
 		p.DriftMax = env.Float64(r) * 0.05
 		p.ClockJumpRate = env.Float64(r) * 0.1
 	}
+	// Drawn last, so that adding it left every other field of every seed unchanged.
+	if on() {
+		p.ExecDelayMax = time.Duration(env.Between(r, 10, 2000)) * time.Microsecond
+	}
 	return p
 }
 
@@ -125,6 +134,7 @@ func (p Profile) Classes() []string {
 	add(p.NoSpaceRate > 0, "enospc")
 	add(p.BitFlipRate > 0, "bitrot")
 	add(p.SkewMax > 0, "clock")
+	add(p.ExecDelayMax > 0, "execdelay")
 	return c
 }
 

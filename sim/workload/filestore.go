@@ -313,8 +313,14 @@ type fsWriter struct {
 	count uint64
 }
 
+// pause waits before the next write; a third of the time it writes again at once, so that
+// writers acknowledged by one commit come back together and the next batch is big enough
+// to hand its sync to the sync executor (then in flight when faults land).
 func (w *fsWriter) pause() {
 	d := time.Duration(1 + w.s.e.Rand.Intn(int(fsPauseMax)))
+	if w.s.e.Rand.Intn(3) == 0 {
+		d = 0
+	}
 	w.s.e.Clock.AfterFunc(d, w.ex, w.write)
 }
 
