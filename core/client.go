@@ -86,7 +86,7 @@ type client struct {
 	touchedSet map[*client]struct{}
 }
 
-type statsBatch struct{ inMsgs, inBytes, outMsgs, outBytes int64 }
+type statsBatch struct{ inMsgs, inBytes, outMsgs, outBytes, matches, hits int64 }
 
 // flushStats adds the batch to the server's counters.
 func (c *client) flushStats() {
@@ -94,6 +94,11 @@ func (c *client) flushStats() {
 	if b.inMsgs != 0 {
 		st.inMsgs.Add(b.inMsgs)
 		st.inBytes.Add(b.inBytes)
+		c.inMsgs.Add(b.inMsgs)
+		c.inBytes.Add(b.inBytes)
+	}
+	if b.matches != 0 {
+		c.srv.subs.CountMatches(uint64(b.matches), uint64(b.hits))
 	}
 	if b.outMsgs != 0 {
 		st.outMsgs.Add(b.outMsgs)

@@ -91,11 +91,13 @@ func (c *client) Pub(subj, reply []byte, hdr int, msg []byte) error {
 	if err := c.mustConnectFirst(); err != nil {
 		return err
 	}
-	c.inMsgs.Add(1)
-	c.inBytes.Add(int64(len(msg)))
 	c.batch.inMsgs++
 	c.batch.inBytes += int64(len(msg))
-	if !subject.ValidPublish(string(subj)) {
+	c.batch.matches++
+	r, hit := c.srv.subs.Cached(subj)
+	if hit {
+		c.batch.hits++
+	} else if !subject.ValidPublish(string(subj)) {
 		c.sendErr("Invalid Publish Subject")
 		return nil
 	}
@@ -103,7 +105,10 @@ func (c *client) Pub(subj, reply []byte, hdr int, msg []byte) error {
 		c.sendErr(`Permissions Violation for Publish to "` + string(subj) + `"`)
 		return nil
 	}
-	c.publish(subj, reply, hdr, msg)
+	if !hit {
+		r = c.srv.subs.Match(string(subj))
+	}
+	c.publish(r, subj, reply, hdr, msg)
 	c.sendOK()
 	return nil
 }

@@ -23,8 +23,7 @@ type subscription struct {
 
 // publish routes one message from c (on c's executor) to every matching subscription: all
 // plain ones, and one member of each queue group.
-func (c *client) publish(subj, reply []byte, hdr int, msg []byte) {
-	r := c.srv.subs.MatchBytes(subj)
+func (c *client) publish(r *sublist.Result, subj, reply []byte, hdr int, msg []byte) {
 	delivered := 0
 	for _, e := range r.Plain {
 		sub := e.Owner.(*subscription)
@@ -123,8 +122,12 @@ var noRespondersHeader = []byte("NATS/1.0 503\r\n\r\n")
 // sendNoResponders answers a request nobody took with a 503 status message on the
 // requester's own subscription to the reply subject.
 func (c *client) sendNoResponders(reply []byte) {
-	r := c.srv.subs.MatchBytes(reply)
-	for _, e := range r.Plain {
+	// Only valid subjects may be matched: the match cache doubles as the record of
+	// validated publish subjects (see Pub).
+	if !subject.ValidPublish(string(reply)) {
+		return
+	}
+	for _, e := range c.srv.subs.Match(string(reply)).Plain {
 		sub := e.Owner.(*subscription)
 		if sub.client == c {
 			c.scratch = proto.AppendMsg(c.scratch[:0], reply, sub.sid, nil, len(noRespondersHeader), noRespondersHeader)

@@ -319,3 +319,12 @@ func TestMonitoringDocuments(t *testing.T) {
 		t.Fatalf("healthz %+v", h)
 	}
 }
+
+// An invalid reply subject never enters the match cache, where it would pass as a
+// validated publish subject.
+func TestInvalidReplyDoesNotValidateSubject(t *testing.T) {
+	r := newRig(t, core.Options{})
+	c := r.dial()
+	r.send(c, "CONNECT {\"verbose\":false,\"headers\":true,\"no_responders\":true}\r\nSUB a.* 1\r\nPUB nobody a.* 0\r\n\r\nPUB a.* 1\r\nx\r\nPING\r\n")
+	expectLines(t, c, "-ERR 'Invalid Publish Subject'", "PONG")
+}

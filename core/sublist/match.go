@@ -5,26 +5,29 @@ import "strings"
 // Match returns the subscriptions matching the literal subject subj. The result is shared:
 // callers must not modify it.
 func (l *List) Match(subj string) *Result {
-	l.stats.matches.Add(1)
 	l.mu.RLock()
 	if r, ok := l.cache[subj]; ok {
 		l.mu.RUnlock()
-		l.stats.hits.Add(1)
 		return r
 	}
 	return l.matchSlow(subj)
 }
 
-// MatchBytes is Match for a subject still in a read buffer: a cache hit converts nothing.
-func (l *List) MatchBytes(subj []byte) *Result {
-	l.stats.matches.Add(1)
+// Cached returns the cached result for a subject still in a read buffer, converting
+// nothing. Only subjects that were matched (and so validated by the caller) are cached, so
+// a hit also means the subject is valid.
+func (l *List) Cached(subj []byte) (*Result, bool) {
 	l.mu.RLock()
-	if r, ok := l.cache[string(subj)]; ok {
-		l.mu.RUnlock()
-		l.stats.hits.Add(1)
-		return r
-	}
-	return l.matchSlow(string(subj))
+	r, ok := l.cache[string(subj)]
+	l.mu.RUnlock()
+	return r, ok
+}
+
+// CountMatches adds to the match statistics. Publishers count per read and add once, so
+// the hot path does not contend on shared counters.
+func (l *List) CountMatches(matches, hits uint64) {
+	l.stats.matches.Add(matches)
+	l.stats.hits.Add(hits)
 }
 
 // matchSlow walks the trie and caches the result. Called with the read lock held; returns
