@@ -13,6 +13,28 @@ func dial(url string) (*nats.Conn, error) {
 	return nats.Connect(url, nats.Timeout(10*time.Second), nats.ReconnectBufSize(-1))
 }
 
+// subscriber connects, subscribes with no client-side pending limits (so a fast publisher
+// measures the server, not nats.go's slow-consumer guard) and waits until the server has the
+// subscription.
+func subscriber(url, subject string, handler nats.MsgHandler) (*nats.Conn, error) {
+	nc, err := dial(url)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := nc.Subscribe(subject, handler)
+	if err == nil {
+		err = sub.SetPendingLimits(-1, -1)
+	}
+	if err == nil {
+		err = nc.Flush()
+	}
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return nc, nil
+}
+
 // benchPublish: one connection publishes as fast as it can; the clock stops when the
 // server has answered a PING after the last message, so everything was processed.
 func benchPublish(url string, cfg config) (float64, error) {
@@ -47,14 +69,9 @@ func benchPubSub(n int) func(string, config) (float64, error) {
 			}
 		}()
 		for i := 0; i < n; i++ {
-			sc, err := dial(url)
-			if err != nil {
-				return 0, err
-			}
-			subs = append(subs, sc)
 			wg.Add(1)
 			count := 0
-			sub, err := sc.Subscribe("bench", func(*nats.Msg) {
+			sc, err := subscriber(url, "bench", func(*nats.Msg) {
 				count++
 				received.Add(1)
 				if count == cfg.msgs {
@@ -64,12 +81,7 @@ func benchPubSub(n int) func(string, config) (float64, error) {
 			if err != nil {
 				return 0, err
 			}
-			if err := sub.SetPendingLimits(-1, -1); err != nil {
-				return 0, err
-			}
-			if err := sc.Flush(); err != nil {
-				return 0, err
-			}
+			subs = append(subs, sc)
 		}
 		nc, err := dial(url)
 		if err != nil {
@@ -97,17 +109,11 @@ func benchPubSub(n int) func(string, config) (float64, error) {
 // benchRequest: sequential requests to a responder on another connection; the result is
 // the mean round trip in microseconds.
 func benchRequest(url string, cfg config) (float64, error) {
-	rc, err := dial(url)
+	rc, err := subscriber(url, "bench.req", func(m *nats.Msg) { _ = m.Respond(m.Data) })
 	if err != nil {
 		return 0, err
 	}
 	defer rc.Close()
-	if _, err := rc.Subscribe("bench.req", func(m *nats.Msg) { _ = m.Respond(m.Data) }); err != nil {
-		return 0, err
-	}
-	if err := rc.Flush(); err != nil {
-		return 0, err
-	}
 	nc, err := dial(url)
 	if err != nil {
 		return 0, err
