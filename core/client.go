@@ -2,7 +2,6 @@ package core
 
 import (
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -77,8 +76,9 @@ type client struct {
 
 	inMsgs, inBytes, outMsgs, outBytes atomic.Int64
 
-	// (ex) server-wide counts gathered during one read and added to the server's
-	// counters after it, so publishers do not contend on them per message.
+	// (ex) counts gathered during one read and added to the shared counters (the
+	// server's, this client's inbound ones, the index's) after it, so publishers do not
+	// contend on them per message.
 	batch statsBatch
 
 	// (ex) clients this read queued messages for, flushed once when the read is done.
@@ -238,17 +238,15 @@ func (c *client) protocolError(err error) {
 		return // a handler already closed the connection
 	}
 	reason := reasonParseError
-	switch {
+	switch sentinel := protoSentinel(err); {
 	case errors.Is(err, errCloseSilently):
 		c.close(reasonProtocol)
 		return
-	case errors.Is(err, proto.ErrMaxPayload):
-		reason = reasonMaxPayload
-		c.sendErr(proto.ErrMaxPayload.Error())
-	case errors.Is(err, proto.ErrMaxControlLine):
-		c.sendErr(proto.ErrMaxControlLine.Error())
-	case errors.Is(err, proto.ErrUnknownOp):
-		c.sendErr(proto.ErrUnknownOp.Error())
+	case sentinel != nil:
+		if sentinel == proto.ErrMaxPayload {
+			reason = reasonMaxPayload
+		}
+		c.sendErr(sentinel.Error()) // the bare text clients match on, not the detail
 	case errors.Is(err, errAuthViolation):
 		reason = reasonAuthFailure
 		c.sendErr("Authorization Violation")
@@ -257,6 +255,16 @@ func (c *client) protocolError(err error) {
 	}
 	c.srv.log.Logf(env.LevelDebug, "%s:%d - cid:%d - %v", c.host, c.port, c.cid, err)
 	c.close(reason)
+}
+
+// protoSentinel returns the parser error err wraps, or nil.
+func protoSentinel(err error) error {
+	for _, s := range []error{proto.ErrMaxPayload, proto.ErrMaxControlLine, proto.ErrUnknownOp} {
+		if errors.Is(err, s) {
+			return s
+		}
+	}
+	return nil
 }
 
 // OnClose implements env.ConnHandler.
@@ -340,9 +348,9 @@ func (c *client) close(reason string) {
 	for _, sid := range env.SortedKeys(subs) {
 		c.srv.subs.Remove(&subs[sid].entry)
 	}
-	summary := c.connInfo(ConnzOptions{}, c.srv.env.Clock.Now())
-	summary.Reason = reason
-	summary.Stop = c.srv.env.Clock.Now()
+	now := c.srv.env.Clock.Now()
+	summary := c.connInfo(ConnzOptions{}, now)
+	summary.Reason, summary.Stop = reason, now
 	_ = c.conn.Close() // Close reports nothing useful on a connection already ending
 	c.srv.removeClient(c, summary)
 	c.srv.log.Logf(env.LevelDebug, "%s:%d - cid:%d - Client connection closed: %s", c.host, c.port, c.cid, reason)
@@ -359,5 +367,3 @@ var errCloseSilently = errors.New("close without error")
 
 // errAuthViolation ends a connection that failed or skipped authentication.
 var errAuthViolation = errors.New("authorization violation")
-
-func errf(format string, args ...any) error { return fmt.Errorf(format, args...) }

@@ -2,6 +2,7 @@ package core
 
 import (
 	"encoding/json"
+	"fmt"
 
 	"github.com/petrel-io/petrel/core/auth"
 	"github.com/petrel-io/petrel/core/env"
@@ -65,7 +66,7 @@ func (c *client) Info([]byte) error { return errUnknownFromClient }
 
 func (c *client) Msg(_, _, _ []byte, _ int, _ []byte) error { return errUnknownFromClient }
 
-var errUnknownFromClient = errf("%w: server-only operation from a client", proto.ErrUnknownOp)
+var errUnknownFromClient = fmt.Errorf("%w: server-only operation from a client", proto.ErrUnknownOp)
 
 func (c *client) OK() error { return nil }
 

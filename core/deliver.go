@@ -26,11 +26,7 @@ type subscription struct {
 func (c *client) publish(r *sublist.Result, subj, reply []byte, hdr int, msg []byte) {
 	delivered := 0
 	for _, e := range r.Plain {
-		sub := e.Owner.(*subscription)
-		if sub.client == c && !c.echo {
-			continue
-		}
-		if c.deliver(sub, subj, reply, hdr, msg) {
+		if c.deliver(e.Owner.(*subscription), subj, reply, hdr, msg) {
 			delivered++
 		}
 	}
@@ -49,22 +45,19 @@ func (c *client) publish(r *sublist.Result, subj, reply []byte, hdr int, msg []b
 func (c *client) deliverToGroup(members []*sublist.Sub, subj, reply []byte, hdr int, msg []byte) bool {
 	start := c.rng.Intn(len(members))
 	for i := range members {
-		sub := members[(start+i)%len(members)].Owner.(*subscription)
-		if sub.client == c && !c.echo {
-			continue
-		}
-		if c.deliver(sub, subj, reply, hdr, msg) {
+		if c.deliver(members[(start+i)%len(members)].Owner.(*subscription), subj, reply, hdr, msg) {
 			return true
 		}
 	}
 	return false
 }
 
-// deliver writes one message to a subscription's client. It runs on the publisher's
-// executor and touches only what is safe from there.
+// deliver queues one message for a subscription's client, or reports false when that
+// client cannot take it (closed, done, or the publisher itself with echo off). It runs on
+// the publisher's executor and touches only what is safe from there.
 func (c *client) deliver(sub *subscription, subj, reply []byte, hdr int, msg []byte) bool {
 	dst := sub.client
-	if dst.closed.Load() {
+	if (dst == c && !c.echo) || dst.closed.Load() {
 		return false
 	}
 	if max := sub.max.Load(); max > 0 {
@@ -149,8 +142,8 @@ type replyGrant struct {
 	expires time.Duration
 }
 
-// replyPermsMax bounds the reply subjects remembered per client; beyond it the oldest
-// grants are not kept (the client can still answer the newest requests).
+// replyPermsMax bounds the reply subjects remembered per client; when it is reached, new
+// grants are refused until old ones expire.
 const replyPermsMax = 4096
 
 func newReplyPerms(limit *auth.ResponsePermission) *replyPerms {
@@ -200,8 +193,6 @@ func (r *replyPerms) expire(now time.Duration) {
 		}
 	}
 }
-
-func subjectMatches(literal, pattern string) bool { return subject.Match(literal, pattern) }
 
 // touchedLinear is how many touched clients a read tracks by scanning before it switches to
 // a set: most reads fan out to a few clients, and a scan of a few is cheaper than a map.

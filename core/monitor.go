@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/subject"
 	"github.com/petrel-io/petrel/core/sublist"
 )
 
@@ -324,7 +325,7 @@ func (s *Server) Subsz(o SubszOptions) Subsz {
 	var all []SubDetail
 	for _, e := range s.subs.All(nil) {
 		sub := e.Owner.(*subscription)
-		if o.Test != "" && !subjectMatches(o.Test, e.Subject) {
+		if o.Test != "" && !subject.Match(o.Test, e.Subject) {
 			continue
 		}
 		all = append(all, SubDetail{Subject: e.Subject, Queue: e.Queue, Sid: sub.sid, Msgs: sub.delivered.Load(),

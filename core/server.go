@@ -20,9 +20,10 @@ import (
 //
 // Concurrency: each client connection is an actor with its own executor; the server's own
 // executor accepts connections and runs shutdown. A publish runs on the publisher's executor
-// and writes straight to each subscriber's connection (Conn.Write is safe from any
-// executor), so the subscription index and the per-client fields a publisher touches are
-// concurrency-safe (sublist's lock, atomics, client.mu).
+// and queues straight into each subscriber's connection (Conn.Queue and Flush are safe from
+// any executor; the publisher flushes each touched connection once per read), so the
+// subscription index and the per-client fields a publisher touches are concurrency-safe
+// (sublist's lock, atomics, client.mu).
 type Server struct {
 	opts  Options
 	env   *env.Env

@@ -99,10 +99,9 @@ func (e *connEnd) Start(ex env.Executor, h env.ConnHandler) {
 }
 
 func (e *connEnd) Write(p []byte) error {
-	if e.closed || e.done {
-		return fmt.Errorf("sim: write conn %d: %w", e.c.id, env.ErrConnClosed)
+	if err := e.Queue(p); err != nil {
+		return err
 	}
-	e.out.queued = append(e.out.queued, p...)
 	e.out.pump()
 	return nil
 }

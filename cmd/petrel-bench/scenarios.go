@@ -35,6 +35,17 @@ func subscriber(url, subject string, handler nats.MsgHandler) (*nats.Conn, error
 	return nc, nil
 }
 
+// publishAll publishes cfg.msgs payloads of cfg.size bytes on "bench".
+func publishAll(nc *nats.Conn, cfg config) error {
+	payload := make([]byte, cfg.size)
+	for i := 0; i < cfg.msgs; i++ {
+		if err := nc.Publish("bench", payload); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // benchPublish: one connection publishes as fast as it can; the clock stops when the
 // server has answered a PING after the last message, so everything was processed.
 func benchPublish(url string, cfg config) (float64, error) {
@@ -43,12 +54,9 @@ func benchPublish(url string, cfg config) (float64, error) {
 		return 0, err
 	}
 	defer nc.Close()
-	payload := make([]byte, cfg.size)
 	start := time.Now()
-	for i := 0; i < cfg.msgs; i++ {
-		if err := nc.Publish("bench", payload); err != nil {
-			return 0, err
-		}
+	if err := publishAll(nc, cfg); err != nil {
+		return 0, err
 	}
 	if err := nc.FlushTimeout(60 * time.Second); err != nil {
 		return 0, err
@@ -88,12 +96,9 @@ func benchPubSub(n int) func(string, config) (float64, error) {
 			return 0, err
 		}
 		defer nc.Close()
-		payload := make([]byte, cfg.size)
 		start := time.Now()
-		for i := 0; i < cfg.msgs; i++ {
-			if err := nc.Publish("bench", payload); err != nil {
-				return 0, err
-			}
+		if err := publishAll(nc, cfg); err != nil {
+			return 0, err
 		}
 		done := make(chan struct{})
 		go func() { wg.Wait(); close(done) }()
