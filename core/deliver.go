@@ -60,6 +60,9 @@ func (c *client) deliver(sub *subscription, subj, reply []byte, hdr int, msg []b
 	if (dst == c && !c.echo) || dst.closed.Load() {
 		return false
 	}
+	if perms := dst.perms.Load(); perms != nil && perms.DeniesDelivery(string(subj)) {
+		return false // withheld, not delivered: it does not count toward an auto-unsubscribe
+	}
 	if max := sub.max.Load(); max > 0 {
 		n := sub.delivered.Add(1)
 		if n > max {
@@ -70,9 +73,6 @@ func (c *client) deliver(sub *subscription, subj, reply []byte, hdr int, msg []b
 		}
 	} else {
 		sub.delivered.Add(1)
-	}
-	if perms := dst.perms.Load(); perms != nil && perms.DeniesDelivery(string(subj)) {
-		return false
 	}
 	if hdr >= 0 && !dst.headers.Load() {
 		msg, hdr = msg[hdr:], -1

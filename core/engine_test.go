@@ -328,3 +328,14 @@ func TestInvalidReplyDoesNotValidateSubject(t *testing.T) {
 	r.send(c, "CONNECT {\"verbose\":false,\"headers\":true,\"no_responders\":true}\r\nSUB a.* 1\r\nPUB nobody a.* 0\r\n\r\nPUB a.* 1\r\nx\r\nPING\r\n")
 	expectLines(t, c, "-ERR 'Invalid Publish Subject'", "PONG")
 }
+
+// A message withheld by the subscriber's deny list is not a delivery: it must not count
+// against an auto-unsubscribe max.
+func TestWithheldMessageDoesNotCountTowardMax(t *testing.T) {
+	perms := &auth.Permissions{Subscribe: &auth.SubjectPermission{Deny: []string{"a.secret"}}}
+	r := newRig(t, core.Options{Auth: auth.Config{Users: []auth.User{{Name: "u", Password: "p", Permissions: perms}}}})
+	c := r.dial()
+	r.send(c, "CONNECT {\"verbose\":false,\"user\":\"u\",\"pass\":\"p\"}\r\nSUB a.* 1\r\nUNSUB 1 2\r\n"+
+		"PUB a.secret 1\r\ns\r\nPUB a.x 1\r\nx\r\nPUB a.y 1\r\ny\r\nPUB a.z 1\r\nz\r\nPING\r\n")
+	expectLines(t, c, "MSG a.x 1 1", "x", "MSG a.y 1 1", "y", "PONG")
+}
