@@ -40,18 +40,23 @@ type countingFile struct {
 
 func (f *countingFile) Sync() error { f.fs.fileSyncs++; return f.File.Sync() }
 
+// openCounting opens the harness's file store over a countingFS.
+func (h *harness) openCounting(t tb) (Store, *countingFS) {
+	counting := &countingFS{FS: h.e.FS}
+	e := *h.e
+	e.FS = counting
+	st, err := OpenFile(&e, h.config())
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	return st, counting
+}
+
 // TestGroupCommit: many stores queued on the executor share one fsync, and no completion
 // runs before it.
 func TestGroupCommit(t *testing.T) {
 	h := newHarness(t, 20, Config{})
-	counting := &countingFS{FS: h.e.FS}
-	e := *h.e
-	e.FS = counting
-	cfg := h.config()
-	st, err := OpenFile(&e, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, counting := h.openCounting(t)
 	h.settle()
 	counting.fileSyncs, counting.dirSyncs = 0, 0
 	acked := 0
@@ -80,13 +85,7 @@ func TestGroupCommit(t *testing.T) {
 // ran after its call. It reports the messages per fsync.
 func TestGroupCommitPipelined(t *testing.T) {
 	h := newHarness(t, 25, Config{})
-	counting := &countingFS{FS: h.e.FS}
-	e := *h.e
-	e.FS = counting
-	st, err := OpenFile(&e, h.config())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, counting := h.openCounting(t)
 	h.settle()
 	counting.fileSyncs = 0
 	const writers, each = 100, 20
@@ -126,13 +125,7 @@ func TestGroupCommitPipelined(t *testing.T) {
 // TestSyncEvery: the relaxed mode acknowledges before fsync and syncs on its timer.
 func TestSyncEvery(t *testing.T) {
 	h := newHarness(t, 21, Config{Sync: SyncEvery, SyncInterval: 100 * time.Millisecond})
-	counting := &countingFS{FS: h.e.FS}
-	e := *h.e
-	e.FS = counting
-	st, err := OpenFile(&e, h.config())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, counting := h.openCounting(t)
 	h.settle()
 	counting.fileSyncs = 0
 	h.mustStore(st, "a", "x")

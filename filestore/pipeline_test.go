@@ -283,13 +283,7 @@ func TestPipelineCrashes(t *testing.T) {
 	total, totalSyncs, totalHanded, halts := 0, 0, 0, 0
 	for seed := uint64(1); seed <= 40; seed++ {
 		h := newHarness(t, 1000+seed, Config{BlockBytes: 4096})
-		counting := &countingFS{FS: h.e.FS}
-		e := *h.e
-		e.FS = counting
-		st, err := OpenFile(&e, h.config())
-		if err != nil {
-			t.Fatal(err)
-		}
+		st, counting := h.openCounting(t)
 		counting.fileSyncs = 0
 		acked := map[env.Seq]string{}
 		const writers = 16
