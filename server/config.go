@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/petrel-io/petrel/core"
 	"github.com/petrel-io/petrel/server/conf"
@@ -69,9 +68,6 @@ func (a *applier) warn(v *conf.Value, format string, args ...any) {
 	a.warnings = append(a.warnings, v.Pos.String()+": "+fmt.Sprintf(format, args...))
 }
 
-// option applies one top-level key.
-type option func(a *applier, v *conf.Value) error
-
 // notYet are nats-server options Petrel knows but does not implement yet: accepted with a
 // warning so a nats-server file starts, rather than failing on them.
 var notYet = map[string]string{
@@ -90,18 +86,12 @@ var ignored = map[string]bool{
 	"no_header_support": true, "http_base_path": true, "prof_port": true, "max_closed_clients": true,
 }
 
+// handler applies one key's value.
+type handler = func(*conf.Value) error
+
 func (a *applier) apply(tree *conf.Map) error {
-	for _, e := range tree.Entries() {
+	return a.entries(tree, a.topLevel(), func(e conf.Entry) {
 		key := strings.ToLower(e.Key)
-		if e.Value.UsedAsVariable {
-			continue
-		}
-		if fn, ok := topLevel[key]; ok {
-			if err := fn(a, e.Value); err != nil {
-				return err
-			}
-			continue
-		}
 		switch {
 		case notYet[key] != "":
 			a.warn(e.Value, "%s: %s are not supported yet; ignored", e.Key, notYet[key])
@@ -109,100 +99,65 @@ func (a *applier) apply(tree *conf.Map) error {
 		default:
 			a.warn(e.Value, "unknown option %q; ignored", e.Key)
 		}
+	})
+}
+
+// entries applies each key of m with its handler (keys match without regard to case, as
+// in nats-server) and hands the others to unknown. Keys that serve as variables ($NAME) are
+// definitions, not options, and are skipped.
+func (a *applier) entries(m *conf.Map, handlers map[string]handler, unknown func(conf.Entry)) error {
+	for _, e := range m.Entries() {
+		if e.Value.UsedAsVariable {
+			continue
+		}
+		h, ok := handlers[strings.ToLower(e.Key)]
+		if !ok {
+			unknown(e)
+			continue
+		}
+		if err := h(e.Value); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// topLevel maps each supported key (lower case) to its applier.
-var topLevel = map[string]option{
-	"listen":                 func(a *applier, v *conf.Value) error { return a.listen(v) },
-	"host":                   str(func(o *Options) *string { return &o.Core.Host }),
-	"net":                    str(func(o *Options) *string { return &o.Core.Host }),
-	"port":                   integer(func(o *Options) *int { return &o.Core.Port }),
-	"server_name":            str(func(o *Options) *string { return &o.Core.ServerName }),
-	"debug":                  boolean(func(o *Options) *bool { return &o.Debug }),
-	"trace":                  boolean(func(o *Options) *bool { return &o.Trace }),
-	"logtime":                boolean(func(o *Options) *bool { return &o.Logtime }),
-	"log_file":               str(func(o *Options) *string { return &o.LogFile }),
-	"logfile":                str(func(o *Options) *string { return &o.LogFile }),
-	"pid_file":               str(func(o *Options) *string { return &o.PidFile }),
-	"pidfile":                str(func(o *Options) *string { return &o.PidFile }),
-	"http":                   func(a *applier, v *conf.Value) error { return a.httpListen(v) },
-	"http_port":              integer(func(o *Options) *int { return &o.HTTPPort }),
-	"monitor_port":           integer(func(o *Options) *int { return &o.HTTPPort }),
-	"max_connections":        integer(func(o *Options) *int { return &o.Core.MaxConnections }),
-	"max_conn":               integer(func(o *Options) *int { return &o.Core.MaxConnections }),
-	"max_payload":            size(func(o *Options) *int { return &o.Core.MaxPayload }),
-	"max_control_line":       size(func(o *Options) *int { return &o.Core.MaxControlLine }),
-	"max_pending":            size64(func(o *Options) *int64 { return &o.Core.MaxPending }),
-	"max_subscriptions":      integer(func(o *Options) *int { return &o.Core.MaxSubscriptions }),
-	"max_subs":               integer(func(o *Options) *int { return &o.Core.MaxSubscriptions }),
-	"ping_interval":          duration(func(o *Options) *time.Duration { return &o.Core.PingInterval }),
-	"ping_max":               integer(func(o *Options) *int { return &o.Core.MaxPingsOut }),
-	"write_deadline":         duration(func(o *Options) *time.Duration { return &o.Core.WriteDeadline }),
-	"lame_duck_duration":     duration(func(o *Options) *time.Duration { return &o.Core.LameDuckDuration }),
-	"lame_duck_grace_period": duration(func(o *Options) *time.Duration { return &o.Core.LameDuckGrace }),
-	"authorization":          func(a *applier, v *conf.Value) error { return a.authorization(v) },
-	"no_auth_user":           str(func(o *Options) *string { return &o.Core.Auth.NoAuthUser }),
-	"tls":                    func(a *applier, v *conf.Value) error { return a.tls(v) },
-	"jetstream":              func(a *applier, v *conf.Value) error { return a.jetstream(v) },
-	"store_dir":              str(func(o *Options) *string { return &o.StoreDir }),
-}
-
-func str(field func(*Options) *string) option {
-	return func(a *applier, v *conf.Value) error {
-		s, err := v.AsString()
-		*field(a.opts) = s
-		return err
-	}
-}
-
-func integer(field func(*Options) *int) option {
-	return func(a *applier, v *conf.Value) error {
-		n, err := v.AsInt64()
-		if err == nil && (n < -1 || n > 1<<31) {
-			err = v.Errorf("%d is out of range", n)
-		}
-		*field(a.opts) = int(n)
-		return err
-	}
-}
-
-func size(field func(*Options) *int) option {
-	return func(a *applier, v *conf.Value) error {
-		n, err := v.AsSize()
-		if err == nil && (n < 0 || n > 1<<31) {
-			err = v.Errorf("%d is out of range", n)
-		}
-		*field(a.opts) = int(n)
-		return err
-	}
-}
-
-func size64(field func(*Options) *int64) option {
-	return func(a *applier, v *conf.Value) error {
-		n, err := v.AsSize()
-		if err == nil && n < 0 {
-			err = v.Errorf("must not be negative")
-		}
-		*field(a.opts) = n
-		return err
-	}
-}
-
-func boolean(field func(*Options) *bool) option {
-	return func(a *applier, v *conf.Value) error {
-		b, err := v.AsBool()
-		*field(a.opts) = b
-		return err
-	}
-}
-
-func duration(field func(*Options) *time.Duration) option {
-	return func(a *applier, v *conf.Value) error {
-		d, err := v.AsDuration()
-		*field(a.opts) = d
-		return err
+// topLevel maps each supported top-level key (lower case) to its handler.
+func (a *applier) topLevel() map[string]handler {
+	o := a.opts
+	return map[string]handler{
+		"listen":                 a.listen,
+		"host":                   setString(&o.Core.Host),
+		"net":                    setString(&o.Core.Host),
+		"port":                   setInt(&o.Core.Port),
+		"server_name":            setString(&o.Core.ServerName),
+		"debug":                  setBool(&o.Debug),
+		"trace":                  setBool(&o.Trace),
+		"logtime":                setBool(&o.Logtime),
+		"log_file":               setString(&o.LogFile),
+		"logfile":                setString(&o.LogFile),
+		"pid_file":               setString(&o.PidFile),
+		"pidfile":                setString(&o.PidFile),
+		"http":                   a.httpListen,
+		"http_port":              setInt(&o.HTTPPort),
+		"monitor_port":           setInt(&o.HTTPPort),
+		"max_connections":        setInt(&o.Core.MaxConnections),
+		"max_conn":               setInt(&o.Core.MaxConnections),
+		"max_payload":            setSizeInt(&o.Core.MaxPayload),
+		"max_control_line":       setSizeInt(&o.Core.MaxControlLine),
+		"max_pending":            nonNegative(setSize(&o.Core.MaxPending), &o.Core.MaxPending),
+		"max_subscriptions":      setInt(&o.Core.MaxSubscriptions),
+		"max_subs":               setInt(&o.Core.MaxSubscriptions),
+		"ping_interval":          setDuration(&o.Core.PingInterval),
+		"ping_max":               setInt(&o.Core.MaxPingsOut),
+		"write_deadline":         setDuration(&o.Core.WriteDeadline),
+		"lame_duck_duration":     setDuration(&o.Core.LameDuckDuration),
+		"lame_duck_grace_period": setDuration(&o.Core.LameDuckGrace),
+		"authorization":          a.authorization,
+		"no_auth_user":           setString(&o.Core.Auth.NoAuthUser),
+		"tls":                    a.tls,
+		"jetstream":              a.jetstream,
+		"store_dir":              setString(&o.StoreDir),
 	}
 }
 

@@ -8,29 +8,18 @@ import (
 	"github.com/petrel-io/petrel/server/conf"
 )
 
-// block walks a map's entries with one handler per known key (lower case); unknown keys
-// warn.
-func (a *applier) block(v *conf.Value, handlers map[string]func(*conf.Value) error) error {
+// block applies a map's keys with their handlers; unknown keys warn.
+func (a *applier) block(v *conf.Value, handlers map[string]handler) error {
 	m, err := v.AsMap()
 	if err != nil {
 		return err
 	}
-	for _, e := range m.Entries() {
-		h, ok := handlers[strings.ToLower(e.Key)]
-		if !ok {
-			if !e.Value.UsedAsVariable {
-				a.warn(e.Value, "unknown option %q in %s; ignored", e.Key, v.Path)
-			}
-			continue
-		}
-		if err := h(e.Value); err != nil {
-			return err
-		}
-	}
-	return nil
+	return a.entries(m, handlers, func(e conf.Entry) {
+		a.warn(e.Value, "unknown option %q in %s; ignored", e.Key, v.Path)
+	})
 }
 
-func setString(dst *string) func(*conf.Value) error {
+func setString(dst *string) handler {
 	return func(v *conf.Value) error {
 		s, err := v.AsString()
 		*dst = s
@@ -38,7 +27,7 @@ func setString(dst *string) func(*conf.Value) error {
 	}
 }
 
-func setBool(dst *bool) func(*conf.Value) error {
+func setBool(dst *bool) handler {
 	return func(v *conf.Value) error {
 		b, err := v.AsBool()
 		*dst = b
@@ -46,7 +35,55 @@ func setBool(dst *bool) func(*conf.Value) error {
 	}
 }
 
-func setSize(dst *int64) func(*conf.Value) error {
+// ignore accepts a key that changes nothing in Petrel.
+func ignore(*conf.Value) error { return nil }
+
+// setInt reads an integer, -1 (nats-server's "any"/"unlimited") or more.
+func setInt(dst *int) handler {
+	return func(v *conf.Value) error {
+		n, err := v.AsInt64()
+		if err == nil && (n < -1 || n > 1<<31) {
+			err = v.Errorf("%d is out of range", n)
+		}
+		*dst = int(n)
+		return err
+	}
+}
+
+// setSizeInt reads a size (8MB, 4096) that fits an int.
+func setSizeInt(dst *int) handler {
+	return func(v *conf.Value) error {
+		n, err := v.AsSize()
+		if err == nil && (n < 0 || n > 1<<31) {
+			err = v.Errorf("%d is out of range", n)
+		}
+		*dst = int(n)
+		return err
+	}
+}
+
+func setDuration(dst *time.Duration) handler {
+	return func(v *conf.Value) error {
+		d, err := v.AsDuration()
+		*dst = d
+		return err
+	}
+}
+
+// nonNegative rejects a negative value that h stored in dst.
+func nonNegative(h handler, dst *int64) handler {
+	return func(v *conf.Value) error {
+		if err := h(v); err != nil {
+			return err
+		}
+		if *dst < 0 {
+			return v.Errorf("must not be negative")
+		}
+		return nil
+	}
+}
+
+func setSize(dst *int64) handler {
 	return func(v *conf.Value) error {
 		n, err := v.AsSize()
 		*dst = n
@@ -55,7 +92,7 @@ func setSize(dst *int64) func(*conf.Value) error {
 }
 
 // setSeconds reads a timeout written as seconds (possibly fractional) or as a duration.
-func setSeconds(dst *time.Duration) func(*conf.Value) error {
+func setSeconds(dst *time.Duration) handler {
 	return func(v *conf.Value) error {
 		if v.Kind == conf.KindFloat {
 			*dst = time.Duration(v.Float * float64(time.Second))
@@ -128,8 +165,8 @@ func (a *applier) users(v *conf.Value) error {
 
 // userHandlers reads what a user entry and the authorization block share: the name, the
 // password and the permissions.
-func (a *applier) userHandlers(u *auth.User) map[string]func(*conf.Value) error {
-	return map[string]func(*conf.Value) error{
+func (a *applier) userHandlers(u *auth.User) map[string]handler {
+	return map[string]handler{
 		"user":     setString(&u.Name),
 		"username": setString(&u.Name),
 		"password": setString(&u.Password),
@@ -146,7 +183,7 @@ func (a *applier) userHandlers(u *auth.User) map[string]func(*conf.Value) error 
 // (allow) or {allow, deny}.
 func (a *applier) permissions(v *conf.Value) (*auth.Permissions, error) {
 	p := &auth.Permissions{}
-	subjects := func(dst **auth.SubjectPermission) func(*conf.Value) error {
+	subjects := func(dst **auth.SubjectPermission) handler {
 		return func(v *conf.Value) error {
 			sp := &auth.SubjectPermission{}
 			*dst = sp
@@ -155,13 +192,13 @@ func (a *applier) permissions(v *conf.Value) (*auth.Permissions, error) {
 				sp.Allow = list
 				return err
 			}
-			return a.block(v, map[string]func(*conf.Value) error{
+			return a.block(v, map[string]handler{
 				"allow": func(v *conf.Value) error { l, err := v.AsStringList(); sp.Allow = l; return err },
 				"deny":  func(v *conf.Value) error { l, err := v.AsStringList(); sp.Deny = l; return err },
 			})
 		}
 	}
-	err := a.block(v, map[string]func(*conf.Value) error{
+	err := a.block(v, map[string]handler{
 		"publish":         subjects(&p.Publish),
 		"pub":             subjects(&p.Publish),
 		"subscribe":       subjects(&p.Subscribe),
@@ -182,7 +219,7 @@ func (a *applier) responses(v *conf.Value, p *auth.Permissions) error {
 	r := &auth.ResponsePermission{}
 	p.Response = r
 	var max int64
-	err := a.block(v, map[string]func(*conf.Value) error{
+	err := a.block(v, map[string]handler{
 		"max":     func(v *conf.Value) error { n, err := v.AsInt64(); max = n; return err },
 		"expires": func(v *conf.Value) error { d, err := v.AsDuration(); r.Expires = d; return err },
 	})
@@ -193,7 +230,7 @@ func (a *applier) responses(v *conf.Value, p *auth.Permissions) error {
 func (a *applier) tls(v *conf.Value) error {
 	o := a.opts
 	var handshakeFirst bool
-	err := a.block(v, map[string]func(*conf.Value) error{
+	err := a.block(v, map[string]handler{
 		"cert_file": setString(&o.TLSCert),
 		"key_file":  setString(&o.TLSKey),
 		"ca_file":   setString(&o.TLSCACert),
@@ -209,9 +246,9 @@ func (a *applier) tls(v *conf.Value) error {
 			return nil
 		},
 		"verify_and_map":    func(v *conf.Value) error { a.warn(v, "verify_and_map is not supported yet; ignored"); return nil },
-		"cipher_suites":     func(*conf.Value) error { return nil },
-		"curve_preferences": func(*conf.Value) error { return nil },
-		"insecure":          func(*conf.Value) error { return nil },
+		"cipher_suites":     ignore,
+		"curve_preferences": ignore,
+		"insecure":          ignore,
 		"pinned_certs":      func(v *conf.Value) error { a.warn(v, "pinned_certs is not supported yet; ignored"); return nil },
 	})
 	o.Core.TLSHandshakeFirst = handshakeFirst
@@ -228,7 +265,7 @@ func (a *applier) jetstream(v *conf.Value) error {
 	o.Core.JetStream = true
 	js := &o.JetStream
 	enabled := true
-	err := a.block(v, map[string]func(*conf.Value) error{
+	err := a.block(v, map[string]handler{
 		"enabled":             setBool(&enabled),
 		"store_dir":           setString(&o.StoreDir),
 		"store":               setString(&o.StoreDir),
@@ -242,11 +279,11 @@ func (a *applier) jetstream(v *conf.Value) error {
 		"sync_interval":       setString(&js.SyncInterval),
 		"cipher":              func(v *conf.Value) error { a.warn(v, "jetstream.cipher is not used yet"); return nil },
 		"key":                 func(v *conf.Value) error { a.warn(v, "jetstream.key is not used yet"); return nil },
-		"unique_tag":          func(*conf.Value) error { return nil },
-		"limits":              func(*conf.Value) error { return nil },
-		"max_buffered_msgs":   func(*conf.Value) error { return nil },
-		"max_buffered_size":   func(*conf.Value) error { return nil },
-		"request_queue_limit": func(*conf.Value) error { return nil },
+		"unique_tag":          ignore,
+		"limits":              ignore,
+		"max_buffered_msgs":   ignore,
+		"max_buffered_size":   ignore,
+		"request_queue_limit": ignore,
 	})
 	o.Core.JetStream = enabled
 	return err

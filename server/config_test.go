@@ -149,3 +149,15 @@ func TestConfigTestFlag(t *testing.T) {
 		t.Fatalf("-t: %v\n%s", err, out)
 	}
 }
+
+// A variable defined inside a block is a definition, not an option, even when its name is
+// an option of that block ("PASS" in authorization).
+func TestConfigBlockVariableIsNotAnOption(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v.conf")
+	must(t, os.WriteFile(path, []byte("authorization {\n  PASS = \"s3cret\"\n  users = [ { user: a, password: $PASS } ]\n}\n"), 0o600))
+	opts, warnings, err := (&cli{opts: Options{ConfigFile: path}}).resolve()
+	must(t, err)
+	if users := opts.Core.Auth.Users; len(users) != 1 || users[0].Name != "a" || users[0].Password != "s3cret" || len(warnings) != 0 {
+		t.Fatalf("users %+v, warnings %q", users, warnings)
+	}
+}
