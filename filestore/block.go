@@ -136,7 +136,8 @@ func blockAEAD(c Cipher, master []byte, salt [16]byte) (cipher.AEAD, uint32, err
 // block is one open block file.
 //
 // Invariant: written <= size; pending holds exactly bytes [written, size); a record lies
-// wholly below written or wholly in pending.
+// wholly below written or wholly in pending; past written the file holds only zeros (up to
+// alloc) or nothing.
 type block struct {
 	id      uint32
 	name    string
@@ -145,6 +146,7 @@ type block struct {
 	seal    sealer
 	size    int64  // logical end: written bytes plus pending ones
 	written int64  // bytes handed to the file
+	alloc   int64  // the file holds written zeros (or records) up to here (preallocate)
 	pending []byte // appended records not yet written
 	unsync  bool   // written since the last successful sync
 	live    int    // live messages whose record is here

@@ -43,8 +43,10 @@
 // is first tried for a single flipped bit (DamageRepaired: corrected, written back, nothing
 // lost). Other bytes with no valid header are skipped up to the next offset that holds the
 // magic and a valid header (DamageUnreadable). So a flipped bit costs at most the one record
-// it hit, and every record before and after it stays readable. Nothing after the last framed record can hold data: that torn tail is reported
-// and cut off. Recovery then fsyncs every block (after a process crash the page cache may
+// it hit, and every record before and after it stays readable. Nothing after the last
+// framed record can hold data: if it is all zeros it is room a preallocation left (kept),
+// otherwise it is a torn tail, reported and cut off, so no stale bytes can sit behind new
+// records. Recovery then fsyncs every block (after a process crash the page cache may
 // hold records never synced) and rewrites the newest block's header in place, so nothing
 // new depends on bytes a failed fsync may have left only in memory. It never panics on any
 // bytes (fuzz/filestore_test.go). Reads check the checksum again: a record that rots after
@@ -57,7 +59,10 @@
 // # Block file
 //
 // Files are named %010d.blk (the block id) in the store directory. Records are appended to
-// the newest block; a new block starts when the next record would pass BlockBytes. Blocks are
+// the newest block; a new block starts when the next record would pass BlockBytes. A block
+// file is zero-filled ahead of its records (64 KiB, then doubling up to BlockBytes), so most
+// syncs overwrite blocks the file already has, which fdatasync makes durable without a
+// journal commit; the zeros after the last record are not part of the format. Blocks are
 // removed oldest first, once none of their messages is live and the records that removed
 // them are durable: deletion records may refer to messages in any earlier block, so removing
 // from the front keeps each deletion as long as its message.

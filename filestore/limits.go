@@ -15,6 +15,13 @@ const (
 	// blockBytesMin lets tests force a rotation every few records; below it a block would
 	// hold less than its own header twice over.
 	blockBytesMin = 256
+	// preallocBytesMin is the first stretch of zeros a new block file gets (see
+	// fileBackend.preallocate); each later stretch doubles what the block holds, up to
+	// BlockBytes, so a small stream's block stays small and a busy one extends its file
+	// (the fsync that needs a journal commit) only a few times per block.
+	preallocBytesMin = 64 << 10
+	// zeroChunkBytes bounds one write of preallocation zeros, and so the zero buffer.
+	zeroChunkBytes = 256 << 10
 	// blockBytesMax keeps record offsets within 32 bits and a block readable into memory at
 	// recovery.
 	blockBytesMax = 1 << 30

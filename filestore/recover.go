@@ -109,7 +109,9 @@ func (b *fileBackend) recoverBlock(id uint32, newest bool) error {
 	for _, d := range res.damage {
 		b.noteDamage(d)
 	}
-	if res.goodEnd < int64(len(data)) {
+	blk.alloc = int64(len(data))
+	if res.goodEnd < blk.alloc && !res.zeroTail {
+		blk.alloc = res.goodEnd
 		if err := f.Truncate(res.goodEnd); err != nil {
 			return fmt.Errorf("cut the damaged tail of block %d: %w", id, err)
 		}

@@ -29,11 +29,13 @@ type scannedRecord struct {
 
 // scanResult is what a scan found. goodEnd is the end of the last framed record (or the
 // start of the record area): the bytes after it hold nothing recoverable, and recovery cuts
-// them off (a torn tail, or damage to the last record's header).
+// them off (a torn tail, or damage to the last record's header), unless they are all zeros
+// (zeroTail): the room a preallocation left, which recovery keeps.
 type scanResult struct {
-	records []scannedRecord
-	damage  []Damage
-	goodEnd int64
+	records  []scannedRecord
+	damage   []Damage
+	goodEnd  int64
+	zeroTail bool
 }
 
 // scanRecords scans the record area of a block whose header gave seed.
@@ -84,7 +86,9 @@ func scanRecords(data []byte, seed uint32, blockID uint32) scanResult {
 			Reason: "no valid record header; resumed at the next one"})
 		p = q
 	}
-	if r.goodEnd < size {
+	if r.goodEnd < size && allZero(data[r.goodEnd:]) {
+		r.zeroTail = true // room a preallocation left
+	} else if r.goodEnd < size {
 		r.damage = append(r.damage, Damage{Kind: DamageTornTail, Block: blockID, Offset: r.goodEnd,
 			Length: size - r.goodEnd, Reason: "no record after this offset"})
 	}
@@ -136,6 +140,21 @@ func resync(data []byte, from int64, seed uint32) int64 {
 		from = q + 1
 	}
 	return -1
+}
+
+func allZero(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b) != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func envSeqIf(cond bool, seq uint64) env.Seq {

@@ -149,10 +149,10 @@ func (o *osFile) ReadAt(p []byte, off int64) (int, error) {
 	return n, mapFSErr(err)
 }
 
-// Sync implements env.File. f.Sync is fsync, which covers the size as well as the data.
-// It must not read end: it may run beside the owner's writes (see osFile).
+// Sync implements env.File with fdatasync, which covers the size as well as the data (see
+// datasync). It must not read end: it may run beside the owner's writes (see osFile).
 func (o *osFile) Sync() error {
-	return mapFSErr(o.f.Sync())
+	return mapFSErr(datasync(o.f))
 }
 
 // Truncate implements env.File.
