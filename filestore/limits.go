@@ -20,6 +20,9 @@ const (
 	// BlockBytes, so a small stream's block stays small and a busy one extends its file
 	// (the fsync that needs a journal commit) only a few times per block.
 	preallocBytesMin = 64 << 10
+	// preallocSyncBytesMax: above this many bytes per sync (smoothed), preallocating costs
+	// more than the journal commits it saves (see fileBackend.preallocate).
+	preallocSyncBytesMax = 128 << 10
 	// zeroChunkBytes bounds one write of preallocation zeros, and so the zero buffer.
 	zeroChunkBytes = 256 << 10
 	// blockBytesMax keeps record offsets within 32 bits and a block readable into memory at

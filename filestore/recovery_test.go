@@ -471,3 +471,29 @@ func TestPreallocatedBlocks(t *testing.T) {
 		t.Fatalf("last %v %v", m, err)
 	}
 }
+
+// TestNoPreallocationForLargeSyncs: once syncs average more than preallocSyncBytesMax,
+// writing zeros ahead costs more than it saves, and new blocks grow by appends only.
+func TestNoPreallocationForLargeSyncs(t *testing.T) {
+	h := newHarness(t, 29, Config{BlockBytes: 1 << 20})
+	st := h.openFile()
+	big := strings.Repeat("y", 200<<10)
+	var last env.Seq
+	for i := 0; i < 12; i++ {
+		last = h.mustStore(st, "a", big) // one sync each
+	}
+	e := st.(*store).msgs.get(uint64(last))
+	if e.block < 2 {
+		t.Fatalf("seq %d in block %d: no rotation", last, e.block)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data := mustRead(t, h, blockName("data/stream", e.block))
+	if tail := data[len(data)-64:]; allZero(tail) {
+		t.Fatalf("block %d (%d bytes) ends in zeros: preallocated for 200 KiB syncs", e.block, len(data))
+	}
+	if first := mustRead(t, h, blockFile); !allZero(first[len(first)-64:]) {
+		t.Fatalf("the first block (small syncs so far) was not preallocated")
+	}
+}
