@@ -116,7 +116,6 @@ func (b *fileBackend) rotate() (*block, error) {
 	return blk, nil
 }
 
-// initSealer sets up a block's checksum seed and, for an encrypted block, its AEAD.
 // preallocate makes the block's file hold written zeros up to at least end, in stretches
 // that double what the block holds (at least preallocBytesMin, at most BlockBytes). Why:
 // appending to a file changes its size and block map, so every fsync of an append waits for
@@ -157,6 +156,7 @@ func (b *fileBackend) preallocate(blk *block, end int64) {
 	b.markDirty(blk)
 }
 
+// initSealer sets up a block's checksum seed and, for an encrypted block, its AEAD.
 func (b *fileBackend) initSealer(blk *block) error {
 	cfg := &b.st.cfg
 	blk.seal = sealer{seed: seedOf(blk.hdr.salt), compress: cfg.Compression == CompressionS2, nonce: b.e.Rand.Fill}
@@ -215,11 +215,12 @@ func (b *fileBackend) appendMsg(seq uint64, e *entry, subject string, hdr, data 
 // each one matters to many messages (a lost deletion would bring a message back), so one
 // flipped bit must not cost one.
 func (b *fileBackend) appendMeta(kind uint8, seq uint64, time int64, body []byte) error {
-	blk, err := b.reserve(2 * (recordOverhead + len(body)))
+	length := 2 * (recordOverhead + len(body))
+	blk, err := b.reserve(length)
 	if err != nil {
 		return err
 	}
-	b.preallocate(blk, blk.size+int64(2*(recordOverhead+len(body))))
+	b.preallocate(blk, blk.size+int64(length))
 	n := len(blk.pending)
 	blk.pending = encodeMeta(blk.pending, kind, seq, time, body, blk.seal.seed)
 	blk.pending = encodeMeta(blk.pending, kind, seq, time, body, blk.seal.seed)
