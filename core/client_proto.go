@@ -76,6 +76,10 @@ func (c *client) Ping() error {
 	if err := c.mustConnectFirst(); err != nil {
 		return err
 	}
+	// What came before the PING is settled before the PONG says so: counted in monitoring
+	// and handed to the subscribers' connections.
+	c.flushStats()
+	c.flushTouched()
 	c.write(proto.Pong)
 	return nil
 }

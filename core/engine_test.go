@@ -339,3 +339,43 @@ func TestWithheldMessageDoesNotCountTowardMax(t *testing.T) {
 		"PUB a.secret 1\r\ns\r\nPUB a.x 1\r\nx\r\nPUB a.y 1\r\ny\r\nPUB a.z 1\r\nz\r\nPING\r\n")
 	expectLines(t, c, "MSG a.x 1 1", "x", "MSG a.y 1 1", "y", "PONG")
 }
+
+// probeConn is a server-side connection driven by the test: onWrite sees each write the
+// moment the engine makes it, before the handler that wrote returns.
+type probeConn struct {
+	h       env.ConnHandler
+	onWrite func(p []byte)
+}
+
+func (c *probeConn) Start(_ env.Executor, h env.ConnHandler) { c.h = h }
+func (c *probeConn) Write(p []byte) error                     { c.onWrite(p); return nil }
+func (c *probeConn) Queue(p []byte) error                     { c.onWrite(p); return nil }
+func (c *probeConn) Flush()                                   {}
+func (c *probeConn) Buffered() int                            { return 0 }
+func (c *probeConn) Close() error                             { return nil }
+func (c *probeConn) Abort()                                   {}
+func (c *probeConn) SetWriteDeadline(time.Duration)           {}
+func (c *probeConn) LocalAddr() string                        { return "s1:4222" }
+func (c *probeConn) RemoteAddr() string                       { return "c1:5000" }
+
+// A PONG promises the client that everything it sent before the PING was processed, so
+// monitoring read after the PONG arrives must already count those messages (nats.go's
+// Flush followed by a /varz read depends on it).
+func TestPongFollowsCountedMessages(t *testing.T) {
+	r := newRig(t, core.Options{})
+	var inAtPong int64 = -1
+	conn := &probeConn{onWrite: func(p []byte) {
+		if strings.Contains(string(p), "PONG") {
+			inAtPong = r.srv.Varz(0).InMsgs
+		}
+	}}
+	r.srv.AcceptForTest(conn)
+	r.run(50 * time.Millisecond)
+	if conn.h == nil {
+		t.Fatal("the engine never started the connection")
+	}
+	conn.h.OnData([]byte("CONNECT {\"verbose\":false}\r\nPUB a 1\r\nx\r\nPING\r\n"))
+	if inAtPong != 1 {
+		t.Fatalf("in_msgs when PONG was written: %d, want 1", inAtPong)
+	}
+}
