@@ -348,15 +348,15 @@ type probeConn struct {
 }
 
 func (c *probeConn) Start(_ env.Executor, h env.ConnHandler) { c.h = h }
-func (c *probeConn) Write(p []byte) error                     { c.onWrite(p); return nil }
-func (c *probeConn) Queue(p []byte) error                     { c.onWrite(p); return nil }
-func (c *probeConn) Flush()                                   {}
-func (c *probeConn) Buffered() int                            { return 0 }
-func (c *probeConn) Close() error                             { return nil }
-func (c *probeConn) Abort()                                   {}
-func (c *probeConn) SetWriteDeadline(time.Duration)           {}
-func (c *probeConn) LocalAddr() string                        { return "s1:4222" }
-func (c *probeConn) RemoteAddr() string                       { return "c1:5000" }
+func (c *probeConn) Write(p []byte) error                    { c.onWrite(p); return nil }
+func (c *probeConn) Queue(p []byte) error                    { c.onWrite(p); return nil }
+func (c *probeConn) Flush()                                  {}
+func (c *probeConn) Buffered() int                           { return 0 }
+func (c *probeConn) Close() error                            { return nil }
+func (c *probeConn) Abort()                                  {}
+func (c *probeConn) SetWriteDeadline(time.Duration)          {}
+func (c *probeConn) LocalAddr() string                       { return "s1:4222" }
+func (c *probeConn) RemoteAddr() string                      { return "c1:5000" }
 
 // A PONG promises the client that everything it sent before the PING was processed, so
 // monitoring read after the PONG arrives must already count those messages (nats.go's
