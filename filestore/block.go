@@ -34,6 +34,9 @@ type blockHeader struct {
 	salt     [16]byte // per block: seeds the record checksums and derives the block's key
 	last     uint64   // the store's last sequence when the block was created
 	lastTime int64
+	// durable: every block up to this id was synced in full before this block was created,
+	// so recovery need only make the blocks after it durable again (see recover).
+	durable  uint32
 	keyCheck uint32 // proves the configured key is the one the block was written with
 }
 
@@ -45,6 +48,7 @@ func (h *blockHeader) encode() []byte {
 	copy(b[16:32], h.salt[:])
 	binary.LittleEndian.PutUint64(b[32:], h.last)
 	binary.LittleEndian.PutUint64(b[40:], uint64(h.lastTime))
+	binary.LittleEndian.PutUint32(b[48:], h.durable)
 	binary.LittleEndian.PutUint32(b[56:], h.keyCheck)
 	binary.LittleEndian.PutUint32(b[60:], crc32.Checksum(b[:60], castagnoli))
 	copy(b[blockHeaderBytes:], b[:blockHeaderBytes])
@@ -93,7 +97,7 @@ func parseHeaderCopy(b []byte) (blockHeader, error) {
 	h := blockHeader{
 		id: binary.LittleEndian.Uint32(b[8:]), cipher: Cipher(b[13]),
 		last: binary.LittleEndian.Uint64(b[32:]), lastTime: int64(binary.LittleEndian.Uint64(b[40:])),
-		keyCheck: binary.LittleEndian.Uint32(b[56:]),
+		durable: binary.LittleEndian.Uint32(b[48:]), keyCheck: binary.LittleEndian.Uint32(b[56:]),
 	}
 	copy(h.salt[:], b[16:32])
 	if h.cipher > CipherAES {

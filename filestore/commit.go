@@ -40,6 +40,9 @@ type syncJob struct {
 	// deadThrough: blocks up to this id were dead when the job was cut, so the records that
 	// killed them are covered by it; they may be removed once it returned.
 	deadThrough uint32
+	// sealedThrough: blocks up to this id were no longer appended to when the job was cut,
+	// so once it returns they are durable in full (fileBackend.durableThrough).
+	sealedThrough uint32
 }
 
 // run syncs the job's files, then the directory. A failed sync halts the node: the kernel may

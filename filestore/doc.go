@@ -80,7 +80,8 @@
 //	| 16     | 16   | salt (random): seeds record checksums, derives the key     |
 //	| 32     | 8    | the store's last sequence when the block was created       |
 //	| 40     | 8    | that sequence's time (Unix ns)                             |
-//	| 48     | 8    | zero                                                       |
+//	| 48     | 4    | durable: every block up to this id was synced in full      |
+//	| 52     | 4    | zero                                                       |
 //	| 56     | 4    | key check: HMAC-SHA256(block key, "petrel filestore key check")[:4] |
 //	| 60     | 4    | CRC32-C of bytes 0..59                                     |
 //
@@ -111,10 +112,15 @@
 // XChaCha20, 12 for AES-GCM) comes from env.Rand. Compression and encryption are per record,
 // so a flipped bit still costs one record.
 //
-// Commit body: the deleted sequences since the last commit, as uvarint(range count) then per
-// range uvarint(first - previous last) and uvarint(last - first). Every batch of writes ends
-// with one, and one precedes every marker; its header carries the store's last sequence and
-// time, which replay sets (so a damaged newest message cannot make the sequence go back).
+// Commit body: its link in the commit chain (chain.go), as uvarint(index << 1 | 1 if it is
+// the first commit since an open) and uvarint(message and erased records logged since the
+// previous commit); then the deleted sequences since the last commit, as uvarint(range
+// count) then per range uvarint(first - previous last) and uvarint(last - first). Every batch
+// of writes ends with one, and one precedes every marker; its header carries the store's last
+// sequence and time, which replay sets (so a damaged newest message cannot make the sequence
+// go back). Replay applies a commit's deletions only while the chain is whole: a power loss
+// that kept a commit but lost a message logged before it (say, the one whose arrival evicted
+// an older one) must not cost the older one.
 //
 // Marker body (25 bytes): flags (1: reset), floor, last, last time. Replay removes every
 // message below floor (all, with reset) and above last, then sets the last sequence and

@@ -11,10 +11,11 @@ import (
 	"github.com/petrel-io/petrel/core/env"
 )
 
-// countingFS counts syncs, to check group commit.
+// countingFS counts syncs, to check group commit, and bytes written.
 type countingFS struct {
 	env.FS
 	fileSyncs, dirSyncs int
+	written             int64
 }
 
 func (c *countingFS) SyncDir(dir string) error { c.dirSyncs++; return c.FS.SyncDir(dir) }
@@ -39,6 +40,10 @@ type countingFile struct {
 }
 
 func (f *countingFile) Sync() error { f.fs.fileSyncs++; return f.File.Sync() }
+func (f *countingFile) WriteAt(p []byte, off int64) (int, error) {
+	f.fs.written += int64(len(p))
+	return f.File.WriteAt(p, off)
+}
 
 // openCounting opens the harness's file store over a countingFS.
 func (h *harness) openCounting(t tb) (Store, *countingFS) {

@@ -32,6 +32,10 @@ type fileBackend struct {
 	// unsyncedBytes counts bytes written since the last sync was cut; syncBytes is its
 	// smoothed value per sync, which decides whether preallocating pays.
 	unsyncedBytes, syncBytes int64
+	// durableThrough: every block up to this id is synced in full (recorded in the header
+	// of each new block, for recovery).
+	durableThrough uint32
+	chain          commitChain
 }
 
 // OpenFile opens (creating if needed) the file store in cfg.Dir and recovers its content:
@@ -85,7 +89,7 @@ func (b *fileBackend) rotate() (*block, error) {
 		id = b.blocks[n-1].id + 1
 	}
 	cfg := &b.st.cfg
-	h := blockHeader{id: id, cipher: cfg.Cipher, last: b.st.last, lastTime: b.st.lastTime}
+	h := blockHeader{id: id, cipher: cfg.Cipher, last: b.st.last, lastTime: b.st.lastTime, durable: b.durableThrough}
 	b.e.Rand.Fill(h.salt[:])
 	blk := &block{id: id, name: blockName(b.dir, id), hdr: h}
 	if err := b.initSealer(blk); err != nil {
@@ -207,6 +211,7 @@ func (b *fileBackend) appendMsg(seq uint64, e *entry, subject string, hdr, data 
 	e.block, e.off, e.rlen = blk.id, uint32(off), uint32(length)
 	blk.live++
 	b.appended = true
+	b.chain.logged()
 	b.markDirty(blk)
 	return nil
 }
@@ -254,7 +259,7 @@ func (b *fileBackend) appendCommit() error {
 	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
 	for first := true; first || len(seqs) > 0; first = false {
 		var body []byte
-		body, seqs = encodeDeleteBody(seqs)
+		body, seqs = encodeCommitBody(b.chain.next(), seqs)
 		if err := b.appendMeta(kindCommit, b.st.last, b.st.lastTime, body); err != nil {
 			return err
 		}
@@ -393,6 +398,7 @@ func (b *fileBackend) syncAll() {
 	assertf(!b.st.syncing, "filestore %s: syncAll beside a sync in flight", b.dir)
 	if job := b.cutSync(); job != nil {
 		job.run()
+		b.durableThrough = max(b.durableThrough, job.sealedThrough)
 	}
 }
 
@@ -424,6 +430,12 @@ func (b *fileBackend) cutSync() *syncJob {
 	}
 	if job != nil {
 		job.deadThrough = b.deadThrough()
+		switch n := len(b.blocks); {
+		case b.active != nil:
+			job.sealedThrough = b.active.id - 1 // every earlier block is written in full
+		case n > 0:
+			job.sealedThrough = b.blocks[n-1].id // no block takes appends
+		}
 	}
 	return job
 }
@@ -444,7 +456,10 @@ func (b *fileBackend) startCommit() (*syncJob, error) {
 	return job, nil
 }
 
-func (b *fileBackend) synced(job *syncJob) { b.removeDeadBlocks(job.deadThrough) }
+func (b *fileBackend) synced(job *syncJob) {
+	b.durableThrough = max(b.durableThrough, job.sealedThrough)
+	b.removeDeadBlocks(job.deadThrough)
+}
 
 // armSyncTimer schedules the relaxed mode's periodic sync.
 func (b *fileBackend) armSyncTimer() {

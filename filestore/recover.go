@@ -12,10 +12,12 @@ import (
 
 // recover rebuilds the index from the block files: each block in id order, each intact
 // record in file order, replayed into the store. Then it makes what it recovered durable:
-// torn tails are cut, the newest block's header is rewritten, every touched file is synced
-// and the directory too. Rewriting the header matters after a failed fsync: the kernel may
-// keep serving pages it never wrote, and new records appended to that block must not depend
-// on a header that is only in memory.
+// torn tails are cut, the blocks that may hold unsynced bytes are rewritten in full, every
+// file is synced and the directory too. Rewriting matters after a failed fsync: the kernel
+// may keep serving pages it never wrote and that no later sync will write, and what recovery
+// serves (and later records depend on, such as a deletion a limit made for a message it
+// read) must not vanish at the next power loss. The newest block's header says which blocks
+// were durable in full before it was created; only those after them are rewritten.
 func (b *fileBackend) recover() error {
 	fsys := b.e.FS
 	if err := fsys.MkdirAll(b.dir); err != nil {
@@ -42,6 +44,10 @@ func (b *fileBackend) recover() error {
 			return err
 		}
 	}
+	if n := b.chain.ignored; n > 0 {
+		b.e.Log.Logf(env.LevelWarn, "filestore %s: the log has a gap before %d commit records; their deletions were not applied", b.dir, n)
+	}
+	b.chain.reopened()
 	// Sync every block, not only those recovery changed: after a process crash the page
 	// cache may hold records that were never synced, and recovery is about to serve them.
 	for _, blk := range b.blocks {
@@ -50,17 +56,38 @@ func (b *fileBackend) recover() error {
 	}
 	if n := len(b.blocks); n > 0 {
 		newest := b.blocks[n-1]
-		if _, err := newest.f.WriteAt(newest.hdr.encode(), 0); err != nil {
-			return fmt.Errorf("rewrite header of block %d: %w", newest.id, err)
+		for _, blk := range b.blocks {
+			if blk.id > newest.hdr.durable {
+				if err := b.rewriteBlock(blk); err != nil {
+					return err
+				}
+			}
 		}
-		newest.unsync = true
-		b.markDirty(newest)
 		if newest.hdr.cipher == b.st.cfg.Cipher {
 			b.active = newest
 		}
 	}
 	b.dirDirty = true
 	b.syncAll()
+	return nil
+}
+
+// rewriteBlock writes a block file's bytes again, as recovery left them and with its header
+// as recovery understood it, so the next sync persists them even if the page cache held
+// them clean but unwritten.
+func (b *fileBackend) rewriteBlock(blk *block) error {
+	data, err := readAll(blk.f)
+	if err != nil {
+		return fmt.Errorf("reread block %d: %w", blk.id, err)
+	}
+	if len(data) >= blockDataStart {
+		copy(data, blk.hdr.encode())
+	}
+	if _, err := blk.f.WriteAt(data, 0); err != nil {
+		return fmt.Errorf("rewrite block %d: %w", blk.id, err)
+	}
+	blk.unsync = true
+	b.markDirty(blk)
 	return nil
 }
 
@@ -157,6 +184,9 @@ func (b *fileBackend) unusableBlock(id uint32, name string, newest bool, size in
 func (b *fileBackend) replay(blk *block, rec scannedRecord) {
 	h := rec.hdr
 	body := rec.rec[recordHeaderBytes : len(rec.rec)-recordTrailerBytes]
+	if h.kind == kindMsg || h.kind == kindErased {
+		b.chain.logged()
+	}
 	if !rec.intact {
 		if h.kind == kindMsg || h.kind == kindErased {
 			b.st.replayErased(h.seq, h.time)
@@ -188,11 +218,14 @@ func (b *fileBackend) replay(blk *block, rec scannedRecord) {
 	case kindErased:
 		b.st.replayErased(h.seq, h.time)
 	case kindCommit:
-		err := decodeDeleteBody(body, func(first, last uint64) {
-			for _, seq := range b.st.msgs.keysBetween(first, last) {
-				b.st.removeMsg(seq, false)
-			}
-		})
+		link, ranges, err := decodeCommitBody(body)
+		if err == nil && b.chain.follow(link) {
+			err = decodeDeleteBody(ranges, func(first, last uint64) {
+				for _, seq := range b.st.msgs.keysBetween(first, last) {
+					b.st.removeMsg(seq, false)
+				}
+			})
+		}
 		if err != nil {
 			damaged("commit record", err)
 			return

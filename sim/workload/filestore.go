@@ -24,7 +24,9 @@ import (
 //   - nothing served is corrupt: every payload carries its own checksum, checked on read;
 //   - no sequence is acknowledged twice (a lost last sequence would hand one out again);
 //   - nothing below a compaction whose completion ran is ever served again (a lost marker or
-//     deletion would bring messages back).
+//     deletion would bring messages back);
+//   - under the seed's limits (filestore_limits.go), an acknowledged message is gone only when
+//     what the checker saw explains it.
 //
 // After faults stop, every writer must get writes acknowledged again.
 type Filestore struct {
@@ -37,6 +39,8 @@ type Filestore struct {
 	writers []*fsWriterStats
 	floor   env.Seq // every sequence below it was compacted away, durably
 	asked   env.Seq // the highest compaction asked for: below it, absence is no loss
+	lim     fsLimits
+	limRand *env.PRNG // the limits' own draws, so the seed's other draws stay as they were
 }
 
 type fsWriterStats struct {
@@ -74,6 +78,10 @@ func (c *Filestore) Setup(w *sim.World) sim.Plan {
 		c.cfg.Key = make([]byte, 32)
 		r.Fill(c.cfg.Key)
 	}
+	c.limRand = env.NewPRNG(w.Seed ^ 0x6c696d697473) // "limits"
+	c.lim.choose(c.limRand)
+	c.cfg.Limits = c.lim.limits
+	w.Note("filestore: limits %+v, own TTLs %v", c.lim.limits, c.lim.ttls)
 	for range fsWriters {
 		c.writers = append(c.writers, &fsWriterStats{})
 	}
@@ -99,11 +107,12 @@ func (c *Filestore) Check(w *sim.World) error {
 
 // The checker's hooks.
 
-func (c *Filestore) ack(writer int, seq env.Seq, id uint64) {
+func (c *Filestore) ack(writer int, seq env.Seq, id uint64, subject string) {
 	if prev, dup := c.acked[seq]; dup {
 		env.Assertf(false, "filestore: seq %d acknowledged twice (payloads %x and %x): the last sequence went backwards", seq, prev, id)
 	}
 	c.acked[seq] = id
+	c.lim.acked(seq, id, subject)
 	c.writers[writer].acks++
 }
 
@@ -118,9 +127,23 @@ func (c *Filestore) served(m *filestore.Msg) {
 	}
 }
 
+// evicted reports whether the limits explain seq's absence by the acknowledged messages or,
+// failing that, by those stored now.
+func (c *Filestore) evicted(st filestore.Store, seq env.Seq) bool {
+	if !c.lim.evicts() {
+		return false
+	}
+	if c.lim.evicted(seq, nil) {
+		return true
+	}
+	stored := map[env.Seq]string{}
+	_ = c.scan(st, seq+1, stored) // a failed store is found and reopened at its next use
+	return c.lim.evicted(seq, stored)
+}
+
 // missing records an acknowledged message the store no longer has.
 func (c *Filestore) missing(seq env.Seq, st filestore.Store) {
-	if c.lost[seq] || seq < c.asked {
+	if c.lost[seq] || seq < c.asked || c.lim.expired(seq) || c.evicted(st, seq) {
 		return
 	}
 	c.lost[seq] = true
@@ -141,9 +164,11 @@ func (c *Filestore) noteDamage(st filestore.Store) {
 	}
 }
 
-// verifyAll reads every acknowledged message and every stored one.
+// verifyAll reads every stored message and every acknowledged one.
 func (c *Filestore) verifyAll(st filestore.Store) {
 	c.noteDamage(st)
+	err := c.scan(st, 1, nil)
+	env.Assertf(err == nil, "filestore: a freshly recovered store failed: %v", err)
 	seqs := make([]env.Seq, 0, len(c.acked))
 	for seq := range c.acked {
 		seqs = append(seqs, seq)
@@ -153,13 +178,24 @@ func (c *Filestore) verifyAll(st filestore.Store) {
 		err := c.verifyOne(st, seq)
 		env.Assertf(err == nil, "filestore: a freshly recovered store failed: %v", err)
 	}
-	for seq := env.Seq(1); ; {
+}
+
+// scan reads every stored message from seq on, noting each in stored when it is not nil;
+// it stops early only if the store failed.
+func (c *Filestore) scan(st filestore.Store, seq env.Seq, stored map[env.Seq]string) error {
+	for {
 		m, err := st.LoadNext(filestore.AllSubjects, seq)
+		if errors.Is(err, filestore.ErrNotFound) {
+			return nil
+		}
 		if err != nil {
-			env.Assertf(errors.Is(err, filestore.ErrNotFound), "filestore: scan: %v", err)
-			break
+			env.Assertf(errors.Is(err, filestore.ErrFailed), "filestore: scan: %v", err)
+			return err
 		}
 		c.served(m)
+		if stored != nil {
+			stored[m.Seq] = m.Subject
+		}
 		seq = m.Seq + 1
 	}
 }
@@ -213,6 +249,9 @@ type fsServer struct {
 }
 
 func (c *Filestore) program(e *env.Env) {
+	shown := *e // the store's view of the node, whose wall clock the checker watches
+	shown.Clock = fsWallClock{Clock: e.Clock, l: &c.lim}
+	e = &shown
 	s := &fsServer{e: e, chk: c, ex: e.Exec.New("store")}
 	s.ex.Post(s.open)
 	e.Clock.AfterFunc(fsCompactPeriod, s.ex, s.compact)
@@ -241,6 +280,7 @@ func (c *Filestore) compacted(floor env.Seq) {
 		return
 	}
 	c.floor = floor
+	c.lim.forget(floor)
 	for seq := range c.acked {
 		if seq < floor {
 			delete(c.acked, seq)
@@ -330,16 +370,18 @@ func (w *fsWriter) write() {
 	payload := makePayload(w.s.e.Rand, id)
 	subject := fmt.Sprintf("w.%d.%d", w.index, w.count%5)
 	s := w.s
+	ttl := s.chk.lim.ttlFor(s.chk.limRand)
 	s.ex.Post(func() {
 		st := s.st
 		if st == nil {
 			w.ex.Post(w.pause)
 			return
 		}
-		st.Store(subject, nil, payload, filestore.StoreOpts{}, func(seq env.Seq, err error) {
+		s.chk.lim.stored(id, s.e.Clock.(fsWallClock).Clock.Now().UnixNano(), ttl) // unseen by the store
+		st.Store(subject, nil, payload, filestore.StoreOpts{TTL: ttl}, func(seq env.Seq, err error) {
 			switch {
 			case err == nil:
-				s.chk.ack(w.index, seq, id)
+				s.chk.ack(w.index, seq, id, subject)
 			case errors.Is(err, filestore.ErrFailed):
 				s.failed()
 			default:
