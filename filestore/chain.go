@@ -14,7 +14,10 @@ import (
 // applies a commit's deletions only while every link matched, that is while the log it read
 // is whole up to that commit. After a break it keeps reading messages (they cost nothing
 // acknowledged) but ignores deletions, until a commit that starts a new chain: the first one
-// written after each open, when everything before it had been made durable by recovery.
+// written after each open, when everything before it had been made durable by recovery. A
+// start is not checked against the index before it (a gap before the open is permanent) but
+// still counts the messages since the last commit, those recovery read after it included:
+// its own batch may have lost one.
 //
 // A single flipped bit never breaks the chain: a damaged message record is still framed and
 // counted, and commit records are written twice.
@@ -54,7 +57,7 @@ func (c *commitChain) follow(l commitLink) bool {
 	case c.known && l.index == c.last && c.since == 0:
 		return !c.broken // the second copy
 	case l.start:
-		c.broken = false
+		c.broken = c.known && l.records != c.since
 	case c.known && (l.index != c.last+1 || l.records != c.since):
 		c.broken = true
 	}
@@ -67,9 +70,10 @@ func (c *commitChain) follow(l commitLink) bool {
 }
 
 // reopened readies the chain for writing after recovery read it: indexes go on from the
-// highest one read, and the next commit starts a new chain.
+// highest one read, the messages read after the last commit stay counted, and the next
+// commit starts a new chain.
 func (c *commitChain) reopened() {
-	*c = commitChain{last: c.highest}
+	*c = commitChain{last: c.highest, since: c.since}
 }
 
 func encodeCommitBody(l commitLink, seqs []uint64) (body []byte, rest []uint64) {

@@ -49,6 +49,47 @@ func TestDeletionDoesNotOutliveItsCause(t *testing.T) {
 	}
 }
 
+// TestChainStartCountsMessagesReadAtOpen: a batch's commit records were lost but its message
+// survived; the first commit after the reopen counts that message among its own, so a later
+// recovery finds the chain whole and applies the deletions logged since.
+func TestChainStartCountsMessagesReadAtOpen(t *testing.T) {
+	h := newHarness(t, 34, Config{})
+	st := h.openFile()
+	h.mustStore(st, "a", "first")
+	h.gate.held = true
+	st.Store("a", nil, []byte("second"), StoreOpts{}, func(env.Seq, error) {})
+	h.settle()
+	data, err := h.n.Disk.ReadFile(blockFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.crash(true)
+	hdr, _, _ := parseBlockHeader(data)
+	commits := 0
+	for _, rec := range scanRecords(data, seedOf(hdr.salt), hdr.id).records {
+		if rec.hdr.kind == kindCommit {
+			if commits++; commits > 2 { // the second batch's two copies
+				clear(data[rec.off : rec.off+int64(rec.hdr.length)])
+			}
+		}
+	}
+	restoreFile(t, h, blockFile, data)
+	st = h.openFile()
+	third := h.mustStore(st, "b", "third")
+	if err := h.waitDone(func(done func(error)) error { return st.RemoveMsg(third, done) }); err != nil {
+		t.Fatal(err)
+	}
+	h.mustStore(st, "b", "fourth")
+	h.crash(false)
+	st = h.openFile()
+	if _, err := st.LoadMsg(third); err == nil {
+		t.Fatal("a removal acknowledged after the reopen was undone")
+	}
+	if m, err := st.LoadMsg(2); err != nil || string(m.Data) != "second" {
+		t.Fatalf("seq 2, read at the first reopen: %v", err)
+	}
+}
+
 // TestCommitChainFollow: the reading rules, link by link.
 func TestCommitChainFollow(t *testing.T) {
 	type step struct {
@@ -63,7 +104,8 @@ func TestCommitChainFollow(t *testing.T) {
 		{"whole", []step{{1, commitLink{1, true, 1}, true}, {0, commitLink{1, true, 1}, true}, {2, commitLink{2, false, 2}, true}}},
 		{"message lost", []step{{1, commitLink{1, true, 1}, true}, {1, commitLink{2, false, 2}, false}, {0, commitLink{3, false, 0}, false}}},
 		{"commit lost", []step{{1, commitLink{1, true, 1}, true}, {1, commitLink{3, false, 1}, false}}},
-		{"start heals", []step{{0, commitLink{4, false, 0}, true}, {3, commitLink{6, false, 1}, false}, {5, commitLink{7, true, 2}, true}, {0, commitLink{8, false, 0}, true}}},
+		{"start heals", []step{{0, commitLink{4, false, 0}, true}, {3, commitLink{6, false, 1}, false}, {2, commitLink{7, true, 2}, true}, {0, commitLink{8, false, 0}, true}}},
+		{"start missing a message", []step{{1, commitLink{4, false, 1}, true}, {1, commitLink{5, true, 2}, false}, {0, commitLink{6, false, 0}, false}}},
 		{"first read unchecked", []step{{7, commitLink{9, false, 2}, true}}},
 	} {
 		var c commitChain
