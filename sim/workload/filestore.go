@@ -48,9 +48,13 @@ type fsWriterStats struct {
 }
 
 const (
-	fsWriters      = 4
-	fsDir          = "data/stream"
-	fsPayloadMax   = 600
+	fsWriters    = 4
+	fsDir        = "data/stream"
+	fsPayloadMax = 600
+	// fsSubjectsPerWriter: each writer cycles over this many subjects of its own.
+	fsSubjectsPerWriter = 5
+	// fsMsgSizeMax bounds a message's size as MaxBytes counts it (fsMsgSize).
+	fsMsgSizeMax   = 8 + fsPayloadMax + 4 + 16 + 16
 	fsPauseMax     = 40 * time.Millisecond
 	fsReopenDelay  = 50 * time.Millisecond
 	fsLiveAcks     = 5
@@ -107,12 +111,12 @@ func (c *Filestore) Check(w *sim.World) error {
 
 // The checker's hooks.
 
-func (c *Filestore) ack(writer int, seq env.Seq, id uint64, subject string) {
+func (c *Filestore) ack(writer int, seq env.Seq, id uint64, subject string, size int) {
 	if prev, dup := c.acked[seq]; dup {
 		env.Assertf(false, "filestore: seq %d acknowledged twice (payloads %x and %x): the last sequence went backwards", seq, prev, id)
 	}
 	c.acked[seq] = id
-	c.lim.acked(seq, id, subject)
+	c.lim.acked(seq, id, subject, size)
 	c.writers[writer].acks++
 }
 
@@ -136,7 +140,7 @@ func (c *Filestore) evicted(st filestore.Store, seq env.Seq) bool {
 	if c.lim.evicted(seq, nil) {
 		return true
 	}
-	stored := map[env.Seq]string{}
+	stored := map[env.Seq]fsStored{}
 	_ = c.scan(st, seq+1, stored) // a failed store is found and reopened at its next use
 	return c.lim.evicted(seq, stored)
 }
@@ -182,7 +186,7 @@ func (c *Filestore) verifyAll(st filestore.Store) {
 
 // scan reads every stored message from seq on, noting each in stored when it is not nil;
 // it stops early only if the store failed.
-func (c *Filestore) scan(st filestore.Store, seq env.Seq, stored map[env.Seq]string) error {
+func (c *Filestore) scan(st filestore.Store, seq env.Seq, stored map[env.Seq]fsStored) error {
 	for {
 		m, err := st.LoadNext(filestore.AllSubjects, seq)
 		if errors.Is(err, filestore.ErrNotFound) {
@@ -194,7 +198,7 @@ func (c *Filestore) scan(st filestore.Store, seq env.Seq, stored map[env.Seq]str
 		}
 		c.served(m)
 		if stored != nil {
-			stored[m.Seq] = m.Subject
+			stored[m.Seq] = fsStored{m.Subject, fsMsgSize(m.Subject, len(m.Header), len(m.Data))}
 		}
 		seq = m.Seq + 1
 	}
@@ -290,11 +294,12 @@ func (c *Filestore) compacted(floor env.Seq) {
 	c.w.Note("filestore: compacted below %d", floor)
 }
 
-// compact removes all but the newest fsCompactKeep acknowledged messages.
+// compact removes all but the newest acknowledged messages (fsCompactKeep, or fewer under a
+// limit that refuses new messages).
 func (s *fsServer) compact() {
 	c := s.chk
-	if s.st != nil && len(c.acked) > fsCompactKeep {
-		floor := maxSeq(c.acked) - fsCompactKeep
+	if keep := c.lim.compactKeep(fsCompactKeep); s.st != nil && len(c.acked) > keep {
+		floor := maxSeq(c.acked) - env.Seq(keep)
 		c.asked = max(c.asked, floor)
 		_, err := s.st.Compact(floor, func(err error) {
 			if err == nil {
@@ -368,7 +373,7 @@ func (w *fsWriter) write() {
 	w.count++
 	id := uint64(w.index)<<32 | w.count
 	payload := makePayload(w.s.e.Rand, id)
-	subject := fmt.Sprintf("w.%d.%d", w.index, w.count%5)
+	subject := fmt.Sprintf("w.%d.%d", w.index, w.count%fsSubjectsPerWriter)
 	s := w.s
 	ttl := s.chk.lim.ttlFor(s.chk.limRand)
 	s.ex.Post(func() {
@@ -381,7 +386,8 @@ func (w *fsWriter) write() {
 		st.Store(subject, nil, payload, filestore.StoreOpts{TTL: ttl}, func(seq env.Seq, err error) {
 			switch {
 			case err == nil:
-				s.chk.ack(w.index, seq, id, subject)
+				s.chk.ack(w.index, seq, id, subject, fsMsgSize(subject, 0, len(payload)))
+			case s.chk.lim.refused(err):
 			case errors.Is(err, filestore.ErrFailed):
 				s.failed()
 			default:

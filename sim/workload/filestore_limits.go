@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"errors"
 	"sort"
 	"time"
 
@@ -8,12 +9,17 @@ import (
 	"github.com/petrel-io/petrel/filestore"
 )
 
-// Limits under faults. A seed may give the store a per-subject limit, a message limit, a
-// MaxAge, per-message TTLs, or none. An acknowledged message may then be gone for a reason
-// the checker can prove, and for no other:
-//   - evicted: at least MaxMsgsPerSubject later messages on its subject, or MaxMsgs later
-//     messages in all, are acknowledged or stored now. A later message that was neither
-//     acknowledged nor survived is no cause: a removal must not outlive what caused it;
+// Limits under faults. A seed may give the store a per-subject limit, a message or byte
+// limit (discarding old messages or refusing new ones), a MaxAge, per-message TTLs, or none.
+// An acknowledged message may then be gone for a reason the checker can prove, and for no
+// other:
+//   - evicted (never when the limit refuses new messages instead): at least
+//     MaxMsgsPerSubject later messages on its subject, or MaxMsgs later messages in all, are
+//     acknowledged or stored now; or later ones fill MaxBytes to within one message. (The
+//     store removes oldest first and stops once under the limit, so it is left fuller than
+//     that; the messages it removed after this one, not acknowledged, may be gone for good.)
+//     A later message that was neither acknowledged nor survived is no cause: a removal must
+//     not outlive what caused it;
 //   - expired: its deadline (timestamp plus TTL, or plus MaxAge) is at or before the latest
 //     wall-clock time the store was ever shown (the clock may jump back; the store may have
 //     acted on the later reading).
@@ -24,6 +30,7 @@ type fsLimits struct {
 	ttls   bool // writers give some messages a TTL of their own
 
 	subjOf    map[env.Seq]string    // acknowledged sequence → subject
+	size      map[env.Seq]int       // acknowledged sequence → size as MaxBytes counts it
 	bySubject map[string][]env.Seq  // acknowledged sequences per subject, ascending
 	all       []env.Seq             // acknowledged sequences, ascending
 	deadline  map[env.Seq]int64     // acknowledged sequence → wall-clock expiry (Unix ns)
@@ -43,7 +50,10 @@ const (
 
 func (l *fsLimits) choose(r env.Rand) {
 	l.subjOf, l.bySubject, l.deadline, l.stamp = map[env.Seq]string{}, map[string][]env.Seq{}, map[env.Seq]int64{}, map[uint64]fsStampTTL{}
+	l.size = map[env.Seq]int{}
 	switch r.Intn(5) {
+	case 0: // drawn apart, so the seeds that drew the other cases keep them
+		l.chooseBytesOrNew(r)
 	case 1:
 		l.limits.MaxMsgsPerSubject = uint64(env.Between(r, 1, 6))
 	case 2:
@@ -54,6 +64,51 @@ func (l *fsLimits) choose(r env.Rand) {
 	case 4:
 		l.ttls = true
 	}
+}
+
+// chooseBytesOrNew picks no limit, a byte limit discarding old messages, or a limit that
+// refuses new messages.
+func (l *fsLimits) chooseBytesOrNew(r env.Rand) {
+	switch r.Intn(3) {
+	case 1:
+		l.limits.MaxBytes = uint64(env.Between(r, 8<<10, 128<<10))
+	case 2:
+		l.limits.Discard = filestore.DiscardNew
+		switch r.Intn(3) {
+		case 0:
+			l.limits.MaxMsgs = uint64(env.Between(r, 50, 400))
+		case 1:
+			l.limits.MaxBytes = uint64(env.Between(r, 16<<10, 128<<10))
+		default:
+			l.limits.MaxMsgsPerSubject = uint64(env.Between(r, 1, 6))
+			l.limits.DiscardNewPerSubject = true
+		}
+	}
+}
+
+// compactKeep is how many of the newest acknowledged messages a compaction keeps: fewer
+// than the store holds when it refuses new messages, so compactions make room for writers.
+func (l *fsLimits) compactKeep(keep int) int {
+	if l.limits.Discard != filestore.DiscardNew {
+		return keep
+	}
+	if n := l.limits.MaxMsgs; n > 0 {
+		keep = min(keep, int(n)/2)
+	}
+	if b := l.limits.MaxBytes; b > 0 {
+		keep = min(keep, int(b)/(2*fsMsgSizeMax))
+	}
+	if k := l.limits.MaxMsgsPerSubject; k > 0 {
+		keep = min(keep, fsWriters*fsSubjectsPerWriter*int(k)/2)
+	}
+	return keep
+}
+
+// refused reports whether err is the limit refusing a new message, which the seed's limits
+// allow.
+func (l *fsLimits) refused(err error) bool {
+	return l.limits.Discard == filestore.DiscardNew &&
+		(errors.Is(err, filestore.ErrMaxMsgs) || errors.Is(err, filestore.ErrMaxBytes) || errors.Is(err, filestore.ErrMaxMsgsPerSubj))
 }
 
 // ttlFor picks a message's own TTL: none, never, or a short one.
@@ -76,8 +131,8 @@ func (l *fsLimits) stored(id uint64, ts int64, ttl time.Duration) {
 	l.stamp[id] = fsStampTTL{ts, ttl}
 }
 
-// acked records an acknowledged message's subject and expiry deadline.
-func (l *fsLimits) acked(seq env.Seq, id uint64, subject string) {
+// acked records an acknowledged message's subject, size and expiry deadline.
+func (l *fsLimits) acked(seq env.Seq, id uint64, subject string, size int) {
 	st := l.stamp[id]
 	delete(l.stamp, id)
 	switch {
@@ -87,6 +142,7 @@ func (l *fsLimits) acked(seq env.Seq, id uint64, subject string) {
 		l.deadline[seq] = st.time + int64(l.limits.MaxAge)
 	}
 	l.subjOf[seq] = subject
+	l.size[seq] = size
 	l.bySubject[subject] = insertSeq(l.bySubject[subject], seq)
 	l.all = insertSeq(l.all, seq)
 }
@@ -96,25 +152,46 @@ func (l *fsLimits) expired(seq env.Seq) bool {
 	return ok && d <= l.maxWall
 }
 
-func (l *fsLimits) evicts() bool { return l.limits.MaxMsgsPerSubject > 0 || l.limits.MaxMsgs > 0 }
+func (l *fsLimits) evicts() bool {
+	old := l.limits.Discard == filestore.DiscardOld
+	return l.limits.MaxMsgsPerSubject > 0 && (old || !l.limits.DiscardNewPerSubject) ||
+		old && (l.limits.MaxMsgs > 0 || l.limits.MaxBytes > 0)
+}
 
-// evicted reports whether the acknowledged messages and those stored now above seq (stored:
-// sequence → subject) are enough to have pushed seq out.
-func (l *fsLimits) evicted(seq env.Seq, stored map[env.Seq]string) bool {
+// fsStored is a message the store holds now.
+type fsStored struct {
+	subject string
+	size    int
+}
+
+// evicted reports whether the acknowledged messages and those stored now above seq are
+// enough to have pushed seq out.
+func (l *fsLimits) evicted(seq env.Seq, stored map[env.Seq]fsStored) bool {
+	lim := &l.limits
 	subject := l.subjOf[seq]
 	onSubject, inAll := countAbove(l.bySubject[subject], seq), countAbove(l.all, seq)
-	for s, subj := range stored {
+	bytes := 0
+	if lim.MaxBytes > 0 {
+		for _, s := range l.all[len(l.all)-inAll:] {
+			bytes += l.size[s]
+		}
+	}
+	for s, m := range stored {
 		if _, acked := l.subjOf[s]; !acked {
 			inAll++
-			if subj == subject {
+			bytes += m.size
+			if m.subject == subject {
 				onSubject++
 			}
 		}
 	}
-	if k := l.limits.MaxMsgsPerSubject; k > 0 && onSubject >= int(k) {
+	if k := lim.MaxMsgsPerSubject; k > 0 && (lim.Discard == filestore.DiscardOld || !lim.DiscardNewPerSubject) && onSubject >= int(k) {
 		return true
 	}
-	return l.limits.MaxMsgs > 0 && inAll >= int(l.limits.MaxMsgs)
+	if lim.Discard != filestore.DiscardOld {
+		return false
+	}
+	return lim.MaxMsgs > 0 && inAll >= int(lim.MaxMsgs) || lim.MaxBytes > 0 && bytes+fsMsgSizeMax > int(lim.MaxBytes)
 }
 
 // forget drops what a durable compaction below floor made irrelevant.
@@ -128,6 +205,10 @@ func (l *fsLimits) forget(floor env.Seq) {
 	}
 	l.all = l.all[countAtOrBelow(l.all, floor-1):]
 }
+
+// fsMsgSize is a message's size as the store's MaxBytes counts it: subject, headers and data,
+// plus 16 bytes (nats-server's accounting, and the file store's msgOverheadBytes).
+func fsMsgSize(subject string, hdr, data int) int { return len(subject) + hdr + data + 16 }
 
 func insertSeq(s []env.Seq, seq env.Seq) []env.Seq {
 	i := countAtOrBelow(s, seq)
