@@ -43,6 +43,8 @@ type syncJob struct {
 	// sealedThrough: blocks up to this id were no longer appended to when the job was cut,
 	// so once it returns they are durable in full (fileBackend.durableThrough).
 	sealedThrough uint32
+	// evictions: deletions by limits whose causes this job makes durable; logged after it.
+	evictions []uint64
 }
 
 // run syncs the job's files, then the directory. A failed sync halts the node: the kernel may

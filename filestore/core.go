@@ -84,6 +84,9 @@ type backend interface {
 	// dropped: a live message left the index and needs no record of its own (a marker
 	// covers it, or its record is already unreadable).
 	dropped(seq uint64, e *entry)
+	// evicted: a limit removed a live message for the one just appended; the deletion may be
+	// persisted only once that one is durable.
+	evicted(seq uint64, e *entry)
 	// erase overwrites the message's stored bytes with random ones.
 	erase(seq uint64, e *entry) error
 	// appendMarker persists a sequence-range marker.
@@ -191,7 +194,7 @@ func (s *store) storeMsg(subject string, hdr, data []byte, opts StoreOpts, flags
 		s.fail(err)
 		return 0, fmt.Errorf("%w: %w", ErrFailed, err)
 	}
-	s.enforceLimits(s.index(seq, e, subject))
+	s.enforceLimits(s.index(seq, e, subject), evicted)
 	s.armExpiry()
 	return seq, nil
 }
@@ -232,17 +235,32 @@ func (s *store) checkDiscardNew(subject string, size uint64) error {
 	return nil
 }
 
-// removeMsg deletes a live message from the index. tombstone says whether the backend must
-// persist the deletion (false when a marker covers it or its record is unreadable).
-func (s *store) removeMsg(seq uint64, tombstone bool) {
+// removal says how the backend records a deletion.
+type removal uint8
+
+const (
+	// logged: the deletion is persisted with the next commit.
+	logged removal = iota
+	// unlogged: nothing to persist (a marker covers it, or its record is unreadable).
+	unlogged
+	// evicted: a limit removed it for a message just stored; the deletion is persisted
+	// only once that message is durable (see fileBackend.evicted).
+	evicted
+)
+
+// removeMsg deletes a live message from the index and tells the backend how.
+func (s *store) removeMsg(seq uint64, how removal) {
 	e := s.msgs.get(seq)
 	if e == nil {
 		assertf(false, "filestore: remove of absent seq %d", seq)
 	}
-	if tombstone {
+	switch how {
+	case logged:
 		s.b.removed(seq, e)
-	} else {
+	case unlogged:
 		s.b.dropped(seq, e)
+	case evicted:
+		s.b.evicted(seq, e)
 	}
 	ss := e.subj
 	removed := ss.seqs.remove(seq)
@@ -280,7 +298,7 @@ func (s *store) remove(seq env.Seq, done func(error), erase bool) error {
 			return fmt.Errorf("%w: erase seq %d: %w", ErrFailed, seq, err)
 		}
 	}
-	s.removeMsg(uint64(seq), true)
+	s.removeMsg(uint64(seq), logged)
 	s.enqueue(done)
 	s.armExpiry()
 	return nil
@@ -306,7 +324,7 @@ func (s *store) Damage() []Damage { return s.b.damage() }
 func (s *store) loseCorrupt(seq uint64, err error) {
 	if errors.Is(err, ErrCorrupt) && s.msgs.get(seq) != nil {
 		s.e.Log.Logf(env.LevelError, "filestore %s: %v", s.cfg.Dir, err)
-		s.removeMsg(seq, false)
+		s.removeMsg(seq, unlogged)
 	}
 }
 

@@ -112,15 +112,13 @@
 // XChaCha20, 12 for AES-GCM) comes from env.Rand. Compression and encryption are per record,
 // so a flipped bit still costs one record.
 //
-// Commit body: its link in the commit chain (chain.go), as uvarint(index << 1 | 1 if it is
-// the first commit since an open) and uvarint(message and erased records logged since the
-// previous commit); then the deleted sequences since the last commit, as uvarint(range
-// count) then per range uvarint(first - previous last) and uvarint(last - first). Every batch
-// of writes ends with one, and one precedes every marker; its header carries the store's last
-// sequence and time, which replay sets (so a damaged newest message cannot make the sequence
-// go back). Replay applies a commit's deletions only while the chain is whole: a power loss
-// that kept a commit but lost a message logged before it (say, the one whose arrival evicted
-// an older one) must not cost the older one.
+// Commit body: the deleted sequences since the last commit, as uvarint(range count) then per
+// range uvarint(first - previous last) and uvarint(last - first). Every batch of writes ends
+// with one, and one precedes every marker; its header carries the store's last sequence and
+// time, which replay sets (so a damaged newest message cannot make the sequence go back). A
+// limit's eviction is logged only in a batch after the one holding the message that caused
+// it, once that batch is durable (fileBackend.evicted): a power loss that tears an unsynced
+// batch can then never keep the eviction but lose its cause.
 //
 // Marker body (25 bytes): flags (1: reset), floor, last, last time. Replay removes every
 // message below floor (all, with reset) and above last, then sets the last sequence and

@@ -117,7 +117,7 @@ func (s *store) expire() {
 	for _, seq := range doomed {
 		e := s.msgs.get(seq)
 		subject, isMarker := e.subj.subject, e.flags&entryMarker != 0
-		s.removeMsg(seq, true)
+		s.removeMsg(seq, logged)
 		if !isMarker && s.subjects.find(subject) == nil {
 			emptied = append(emptied, subject)
 		}

@@ -35,7 +35,8 @@ type fileBackend struct {
 	// durableThrough: every block up to this id is synced in full (recorded in the header
 	// of each new block, for recovery).
 	durableThrough uint32
-	chain          commitChain
+	// evictions: deletions by limits whose causes are not yet in a sync job (see evicted).
+	evictions []uint64
 }
 
 // OpenFile opens (creating if needed) the file store in cfg.Dir and recovers its content:
@@ -211,7 +212,6 @@ func (b *fileBackend) appendMsg(seq uint64, e *entry, subject string, hdr, data 
 	e.block, e.off, e.rlen = blk.id, uint32(off), uint32(length)
 	blk.live++
 	b.appended = true
-	b.chain.logged()
 	b.markDirty(blk)
 	return nil
 }
@@ -239,6 +239,17 @@ func (b *fileBackend) removed(seq uint64, e *entry) {
 	b.deletes = append(b.deletes, seq)
 }
 
+// evicted keeps the deletion back until the sync that makes its cause durable has returned:
+// the cause, appended just before, is in the next sync cut (cutSync hands the deletions to
+// that job, synced logs them). Logged in the same batch, a power loss that kept some of the
+// batch's sectors could keep the eviction and lose its cause, and with it an acknowledged
+// message. A deletion still held back at a crash is made again at open, which applies the
+// limits to what it recovered.
+func (b *fileBackend) evicted(seq uint64, e *entry) {
+	b.dropped(seq, e)
+	b.evictions = append(b.evictions, seq)
+}
+
 func (b *fileBackend) dropped(seq uint64, e *entry) {
 	blk := b.byID[e.block]
 	if blk == nil || blk.live <= 0 {
@@ -259,7 +270,7 @@ func (b *fileBackend) appendCommit() error {
 	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
 	for first := true; first || len(seqs) > 0; first = false {
 		var body []byte
-		body, seqs = encodeCommitBody(b.chain.next(), seqs)
+		body, seqs = encodeDeleteBody(seqs)
 		if err := b.appendMeta(kindCommit, b.st.last, b.st.lastTime, body); err != nil {
 			return err
 		}
@@ -398,8 +409,17 @@ func (b *fileBackend) syncAll() {
 	assertf(!b.st.syncing, "filestore %s: syncAll beside a sync in flight", b.dir)
 	if job := b.cutSync(); job != nil {
 		job.run()
-		b.durableThrough = max(b.durableThrough, job.sealedThrough)
+		b.jobDone(job)
 	}
+}
+
+// writeAndSync writes everything pending and syncs it, on the store's executor.
+func (b *fileBackend) writeAndSync() error {
+	if err := b.writeAll(); err != nil {
+		return err
+	}
+	b.syncAll()
+	return nil
 }
 
 // cutSync returns the sync covering every byte written so far and the directory's pending
@@ -427,6 +447,12 @@ func (b *fileBackend) cutSync() *syncJob {
 		}
 		job.syncDir = true
 		b.dirDirty = false
+	}
+	if len(b.evictions) > 0 {
+		if job == nil {
+			job = &syncJob{fsys: b.e.FS, dir: b.dir} // the causes are durable already
+		}
+		job.evictions, b.evictions = b.evictions, nil
 	}
 	if job != nil {
 		job.deadThrough = b.deadThrough()
@@ -457,8 +483,15 @@ func (b *fileBackend) startCommit() (*syncJob, error) {
 }
 
 func (b *fileBackend) synced(job *syncJob) {
-	b.durableThrough = max(b.durableThrough, job.sealedThrough)
+	b.jobDone(job)
 	b.removeDeadBlocks(job.deadThrough)
+}
+
+// jobDone records what a sync that returned made durable: the blocks it sealed, and the
+// causes of the evictions it carries, which may now be logged.
+func (b *fileBackend) jobDone(job *syncJob) {
+	b.durableThrough = max(b.durableThrough, job.sealedThrough)
+	b.deletes = append(b.deletes, job.evictions...)
 }
 
 // armSyncTimer schedules the relaxed mode's periodic sync.
@@ -471,11 +504,10 @@ func (b *fileBackend) armSyncTimer() {
 		if b.st.usable() != nil {
 			return
 		}
-		if err := b.writeAll(); err != nil {
+		if err := b.writeAndSync(); err != nil {
 			b.st.fail(err)
 			return
 		}
-		b.syncAll()
 		b.removeDeadBlocks(b.deadThrough())
 	})
 }
@@ -528,8 +560,11 @@ func (b *fileBackend) close() error {
 	}
 	var err error
 	if b.st.failed == nil {
-		if err = b.writeAll(); err == nil {
-			b.syncAll()
+		err = b.writeAndSync()
+		// The sync released the evictions its batch caused (see evicted): log them too, so
+		// limits raised before the next open do not bring the messages back.
+		if err == nil && len(b.deletes) > 0 {
+			err = b.writeAndSync()
 		}
 	}
 	b.closeFiles()

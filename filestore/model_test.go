@@ -13,6 +13,9 @@ type model struct {
 	last     uint64
 	lastTime int64
 	limits   Limits
+	// evicted: messages a limit removed. The store logs an eviction only once its cause is
+	// durable, so a crash may bring one back (and the open's limits remove it again).
+	evicted map[uint64]mmsg
 }
 
 type mmsg struct {
@@ -23,7 +26,15 @@ type mmsg struct {
 	ttl     int64
 }
 
-func newModel(l Limits) *model { return &model{msgs: map[uint64]mmsg{}, limits: l} }
+func newModel(l Limits) *model {
+	return &model{msgs: map[uint64]mmsg{}, limits: l, evicted: map[uint64]mmsg{}}
+}
+
+// evict removes a message for a limit.
+func (m *model) evict(seq uint64) {
+	m.evicted[seq] = m.msgs[seq]
+	delete(m.msgs, seq)
+}
 
 func (m *model) size(x mmsg) uint64 { return uint64(len(x.subject)+len(x.hdr)+len(x.data)) + 16 }
 
@@ -84,7 +95,7 @@ func (m *model) store(x mmsg, seq uint64) (uint64, error) {
 	m.last, m.lastTime = seq, x.time
 	if l.MaxMsgsPerSubject > 0 {
 		for ss := m.subjectSeqs(func(s string) bool { return s == x.subject }); uint64(len(ss)) > l.MaxMsgsPerSubject; ss = ss[1:] {
-			delete(m.msgs, ss[0])
+			m.evict(ss[0])
 		}
 	}
 	m.trimFront()
@@ -93,10 +104,10 @@ func (m *model) store(x mmsg, seq uint64) (uint64, error) {
 
 func (m *model) trimFront() {
 	for m.limits.MaxMsgs > 0 && uint64(len(m.msgs)) > m.limits.MaxMsgs {
-		delete(m.msgs, m.seqs()[0])
+		m.evict(m.seqs()[0])
 	}
 	for m.limits.MaxBytes > 0 && m.bytes() > m.limits.MaxBytes {
-		delete(m.msgs, m.seqs()[0])
+		m.evict(m.seqs()[0])
 	}
 }
 
@@ -109,7 +120,7 @@ func (m *model) setLimits(l Limits, now int64) {
 		}
 		for _, ss := range bySubject {
 			for uint64(len(ss)) > l.MaxMsgsPerSubject {
-				delete(m.msgs, ss[0])
+				m.evict(ss[0])
 				ss = ss[1:]
 			}
 		}
@@ -316,6 +327,10 @@ func (m *model) clone() *model {
 	c.msgs = make(map[uint64]mmsg, len(m.msgs))
 	for k, v := range m.msgs {
 		c.msgs[k] = v
+	}
+	c.evicted = make(map[uint64]mmsg, len(m.evicted))
+	for k, v := range m.evicted {
+		c.evicted[k] = v
 	}
 	return &c
 }

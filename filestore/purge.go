@@ -45,7 +45,7 @@ func (s *store) Purge(opts PurgeOpts, done func(error)) (uint64, error) {
 	// bytes on every run.
 	sort.Slice(doomed, func(i, j int) bool { return doomed[i] < doomed[j] })
 	for _, seq := range doomed {
-		s.removeMsg(seq, true)
+		s.removeMsg(seq, logged)
 	}
 	s.enqueue(done)
 	s.armExpiry()
@@ -144,33 +144,34 @@ func (s *store) SetLimits(l Limits, done func(error)) error {
 		})
 		sort.Slice(doomed, func(i, j int) bool { return doomed[i] < doomed[j] })
 		for _, seq := range doomed {
-			s.removeMsg(seq, true)
+			s.removeMsg(seq, logged)
 		}
 	}
-	s.enforceLimits(nil)
+	s.enforceLimits(nil, logged)
 	s.expire()
 	s.enqueue(done)
 	return nil
 }
 
-// enforceLimits removes what the limits no longer allow after a store: the subject's oldest
-// messages beyond MaxMsgsPerSubject, then the stream's oldest beyond MaxMsgs and MaxBytes.
-// With DiscardNew the message was checked before storing, so only the per-subject limit
-// can remove anything here.
-func (s *store) enforceLimits(subj *subjectState) {
+// enforceLimits removes what the limits no longer allow after a store (evicted: logged once
+// the new message is durable) or a change of limits (logged: the change is the cause): the
+// subject's oldest messages beyond MaxMsgsPerSubject, then the stream's oldest beyond
+// MaxMsgs and MaxBytes. With DiscardNew the message was checked before storing, so only
+// the per-subject limit can remove anything after a store.
+func (s *store) enforceLimits(subj *subjectState, how removal) {
 	l := &s.cfg.Limits
 	if subj != nil && l.MaxMsgsPerSubject > 0 {
 		for uint64(subj.seqs.len()) > l.MaxMsgsPerSubject {
 			first, _, _ := subj.seqs.first()
-			s.removeMsg(first, true)
+			s.removeMsg(first, how)
 		}
 	}
 	for l.MaxMsgs > 0 && uint64(s.msgs.len()) > l.MaxMsgs {
 		first, _, _ := s.msgs.first()
-		s.removeMsg(first, true)
+		s.removeMsg(first, how)
 	}
 	for l.MaxBytes > 0 && s.bytes > l.MaxBytes {
 		first, _, _ := s.msgs.first()
-		s.removeMsg(first, true)
+		s.removeMsg(first, how)
 	}
 }

@@ -44,10 +44,6 @@ func (b *fileBackend) recover() error {
 			return err
 		}
 	}
-	if n := b.chain.ignored; n > 0 {
-		b.e.Log.Logf(env.LevelWarn, "filestore %s: the log has a gap before %d commit records; their deletions were not applied", b.dir, n)
-	}
-	b.chain.reopened()
 	// Sync every block, not only those recovery changed: after a process crash the page
 	// cache may hold records that were never synced, and recovery is about to serve them.
 	for _, blk := range b.blocks {
@@ -184,9 +180,6 @@ func (b *fileBackend) unusableBlock(id uint32, name string, newest bool, size in
 func (b *fileBackend) replay(blk *block, rec scannedRecord) {
 	h := rec.hdr
 	body := rec.rec[recordHeaderBytes : len(rec.rec)-recordTrailerBytes]
-	if h.kind == kindMsg || h.kind == kindErased {
-		b.chain.logged()
-	}
 	if !rec.intact {
 		if h.kind == kindMsg || h.kind == kindErased {
 			b.st.replayErased(h.seq, h.time)
@@ -218,14 +211,11 @@ func (b *fileBackend) replay(blk *block, rec scannedRecord) {
 	case kindErased:
 		b.st.replayErased(h.seq, h.time)
 	case kindCommit:
-		link, ranges, err := decodeCommitBody(body)
-		if err == nil && b.chain.follow(link) {
-			err = decodeDeleteBody(ranges, func(first, last uint64) {
-				for _, seq := range b.st.msgs.keysBetween(first, last) {
-					b.st.removeMsg(seq, false)
-				}
-			})
-		}
+		err := decodeDeleteBody(body, func(first, last uint64) {
+			for _, seq := range b.st.msgs.keysBetween(first, last) {
+				b.st.removeMsg(seq, unlogged)
+			}
+		})
 		if err != nil {
 			damaged("commit record", err)
 			return

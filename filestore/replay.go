@@ -20,7 +20,7 @@ func (s *store) raiseLast(last uint64, lastTime int64) {
 func (s *store) replayMsg(seq uint64, e entry, subject string) {
 	if last, _, ok := s.msgs.last(); ok && last >= seq {
 		for _, q := range s.msgs.keysBetween(seq, last) {
-			s.removeMsg(q, false)
+			s.removeMsg(q, unlogged)
 		}
 	}
 	s.index(seq, e, subject)
@@ -34,7 +34,7 @@ func (s *store) replayErased(seq uint64, time int64) {
 	}
 	if last, _, ok := s.msgs.last(); ok && last >= seq {
 		for _, q := range s.msgs.keysBetween(seq, last) {
-			s.removeMsg(q, false)
+			s.removeMsg(q, unlogged)
 		}
 	}
 	s.last, s.lastTime = seq, time
@@ -54,7 +54,7 @@ func (s *store) applyMarker(m marker) {
 		}
 	}
 	for _, q := range doomed {
-		s.removeMsg(q, false)
+		s.removeMsg(q, unlogged)
 	}
 	s.last, s.lastTime = m.last, m.lastTime
 }
