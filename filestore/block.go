@@ -78,6 +78,17 @@ func parseBlockHeader(data []byte) (blockHeader, int, error) {
 		}
 		intact++
 	}
+	if intact == 0 && len(data) >= 2*blockHeaderBytes {
+		// A flipped bit in each copy: correct one of them (CRC32-C over 60 bytes corrects
+		// one bit unambiguously), and the caller writes both copies again.
+		for c := 0; c < 2 && intact == 0; c++ {
+			fixed := append([]byte(nil), data[c*blockHeaderBytes:(c+1)*blockHeaderBytes]...)
+			if repairOneBit(fixed, func(b []byte) bool { _, err := parseHeaderCopy(b); return err == nil }) {
+				found, _ = parseHeaderCopy(fixed)
+				intact = 1
+			}
+		}
+	}
 	if intact == 0 {
 		if firstErr == nil {
 			firstErr = fmt.Errorf("file of %d bytes is shorter than a block header", len(data))

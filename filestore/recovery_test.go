@@ -550,3 +550,28 @@ func TestRecoveryRewritesOnlyRecentBlocks(t *testing.T) {
 		t.Fatalf("recovery wrote %d bytes over 200 messages in 4 KiB blocks, want the newest few blocks", counting.written)
 	}
 }
+
+// TestBothHeaderCopiesFlipped: one flipped bit in each copy of a block header is corrected,
+// not taken for a block with no header (which would cost every message in it), and both
+// copies are written again.
+func TestBothHeaderCopiesFlipped(t *testing.T) {
+	h := newHarness(t, 35, Config{})
+	want := fillAndClose(t, h, 5)
+	data, _ := h.n.Disk.ReadFile(blockFile)
+	data[40] ^= 1 << 1
+	data[blockHeaderBytes+56] ^= 1 << 3
+	restoreFile(t, h, blockFile, data)
+	st := h.openFile()
+	for seq, payload := range want {
+		if m, err := st.LoadMsg(seq); err != nil || string(m.Data) != payload {
+			t.Fatalf("seq %d: %v", seq, err)
+		}
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, _ = h.n.Disk.ReadFile(blockFile)
+	if _, copies, err := parseBlockHeader(data); copies != 2 || err != nil {
+		t.Fatalf("after the repair the header has %d intact copies (%v)", copies, err)
+	}
+}

@@ -106,22 +106,33 @@ func repairHeader(b []byte, seed uint32) (fixed [recordHeaderBytes]byte, ok bool
 		return fixed, false
 	}
 	copy(fixed[:], b)
+	ok = repairOneBit(fixed[:], func(h []byte) bool {
+		_, valid := parseHeader(h, seed)
+		return valid
+	})
+	return fixed, ok
+}
+
+// repairOneBit flips, in place, the one bit of b whose flip makes valid(b) true, and reports
+// whether there was exactly one such bit (b is left as it was otherwise).
+func repairOneBit(b []byte, valid func([]byte) bool) bool {
 	found := -1
-	for bit := 0; bit < recordHeaderBytes*8; bit++ {
-		fixed[bit/8] ^= 1 << (bit % 8)
-		if _, valid := parseHeader(fixed[:], seed); valid {
+	for bit := 0; bit < len(b)*8; bit++ {
+		b[bit/8] ^= 1 << (bit % 8)
+		if valid(b) {
 			if found >= 0 {
-				return fixed, false // two candidates: not a single flipped bit
+				b[bit/8] ^= 1 << (bit % 8)
+				return false // two candidates: not a single flipped bit
 			}
 			found = bit
 		}
-		fixed[bit/8] ^= 1 << (bit % 8)
+		b[bit/8] ^= 1 << (bit % 8)
 	}
 	if found < 0 {
-		return fixed, false
+		return false
 	}
-	fixed[found/8] ^= 1 << (found % 8)
-	return fixed, true
+	b[found/8] ^= 1 << (found % 8)
+	return true
 }
 
 // resync returns the first offset >= from holding a valid record header, or -1.
