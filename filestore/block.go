@@ -83,9 +83,15 @@ func parseBlockHeader(data []byte) (blockHeader, int, error) {
 		// one bit unambiguously), and the caller writes both copies again.
 		for c := 0; c < 2 && intact == 0; c++ {
 			fixed := append([]byte(nil), data[c*blockHeaderBytes:(c+1)*blockHeaderBytes]...)
-			if repairOneBit(fixed, func(b []byte) bool { _, err := parseHeaderCopy(b); return err == nil }) {
-				found, _ = parseHeaderCopy(fixed)
-				intact = 1
+			var h blockHeader // the one copy that parses, when there is exactly one
+			if repairOneBit(fixed, func(b []byte) bool {
+				parsed, err := parseHeaderCopy(b)
+				if err == nil {
+					h = parsed
+				}
+				return err == nil
+			}) {
+				found, intact = h, 1
 			}
 		}
 	}

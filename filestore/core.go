@@ -79,14 +79,9 @@ type backend interface {
 	appendMsg(seq uint64, e *entry, subject string, hdr, data []byte) error
 	// readMsg returns a fresh copy of a live message, or an error wrapping ErrCorrupt.
 	readMsg(seq uint64, e *entry) (*Msg, error)
-	// removed: a live message was deleted; the backend must persist the deletion.
-	removed(seq uint64, e *entry)
-	// dropped: a live message left the index and needs no record of its own (a marker
-	// covers it, or its record is already unreadable).
-	dropped(seq uint64, e *entry)
-	// evicted: a limit removed a live message for the one just appended; the deletion may be
-	// persisted only once that one is durable.
-	evicted(seq uint64, e *entry)
+	// removed: a live message left the index; how says whether and when the backend
+	// persists the deletion.
+	removed(seq uint64, e *entry, how removal)
 	// erase overwrites the message's stored bytes with random ones.
 	erase(seq uint64, e *entry) error
 	// appendMarker persists a sequence-range marker.
@@ -194,7 +189,7 @@ func (s *store) storeMsg(subject string, hdr, data []byte, opts StoreOpts, flags
 		s.fail(err)
 		return 0, fmt.Errorf("%w: %w", ErrFailed, err)
 	}
-	s.enforceLimits(s.index(seq, e, subject), evicted)
+	s.enforceLimits(s.index(seq, e, subject))
 	s.armExpiry()
 	return seq, nil
 }
@@ -244,7 +239,7 @@ const (
 	// unlogged: nothing to persist (a marker covers it, or its record is unreadable).
 	unlogged
 	// evicted: a limit removed it for a message just stored; the deletion is persisted
-	// only once that message is durable (see fileBackend.evicted).
+	// only once that message is durable (see fileBackend.removed).
 	evicted
 )
 
@@ -254,14 +249,7 @@ func (s *store) removeMsg(seq uint64, how removal) {
 	if e == nil {
 		assertf(false, "filestore: remove of absent seq %d", seq)
 	}
-	switch how {
-	case logged:
-		s.b.removed(seq, e)
-	case unlogged:
-		s.b.dropped(seq, e)
-	case evicted:
-		s.b.evicted(seq, e)
-	}
+	s.b.removed(seq, e, how)
 	ss := e.subj
 	removed := ss.seqs.remove(seq)
 	if !removed {

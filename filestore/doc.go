@@ -117,7 +117,7 @@
 // with one, and one precedes every marker; its header carries the store's last sequence and
 // time, which replay sets (so a damaged newest message cannot make the sequence go back). A
 // limit's eviction is logged only in a batch after the one holding the message that caused
-// it, once that batch is durable (fileBackend.evicted): a power loss that tears an unsynced
+// it, once that batch is durable (fileBackend.removed): a power loss that tears an unsynced
 // batch can then never keep the eviction but lose its cause.
 //
 // Marker body (25 bytes): flags (1: reset), floor, last, last time. Replay removes every

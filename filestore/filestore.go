@@ -234,28 +234,25 @@ func (b *fileBackend) appendMeta(kind uint8, seq uint64, time int64, body []byte
 	return nil
 }
 
-func (b *fileBackend) removed(seq uint64, e *entry) {
-	b.dropped(seq, e)
-	b.deletes = append(b.deletes, seq)
-}
-
-// evicted keeps the deletion back until the sync that makes its cause durable has returned:
-// the cause, appended just before, is in the next sync cut (cutSync hands the deletions to
-// that job, synced logs them). Logged in the same batch, a power loss that kept some of the
-// batch's sectors could keep the eviction and lose its cause, and with it an acknowledged
-// message. A deletion still held back at a crash is made again at open, which applies the
-// limits to what it recovered.
-func (b *fileBackend) evicted(seq uint64, e *entry) {
-	b.dropped(seq, e)
-	b.evictions = append(b.evictions, seq)
-}
-
-func (b *fileBackend) dropped(seq uint64, e *entry) {
+// removed counts the message out of its block and queues its deletion record: for the next
+// commit (logged), never (unlogged), or (evicted) only once the sync that makes its cause
+// durable has returned. The cause, appended just before, is in the next sync cut; cutSync
+// hands the eviction to that job and jobDone queues it. Logged in the same batch, a power
+// loss that kept some of the batch's sectors could keep the eviction and lose its cause, and
+// with it an acknowledged message. An eviction still held back at a crash is made again at
+// open, which applies the limits to what it recovered.
+func (b *fileBackend) removed(seq uint64, e *entry, how removal) {
 	blk := b.byID[e.block]
 	if blk == nil || blk.live <= 0 {
 		assertf(false, "filestore: seq %d in block %d, which holds no live message", seq, e.block)
 	}
 	blk.live--
+	switch how {
+	case logged:
+		b.deletes = append(b.deletes, seq)
+	case evicted:
+		b.evictions = append(b.evictions, seq)
+	}
 }
 
 // appendCommit logs the pending deletions and the store's last sequence and time. writeAll
@@ -427,13 +424,17 @@ func (b *fileBackend) writeAndSync() error {
 // now on: the job either returns nil or halts the node.
 func (b *fileBackend) cutSync() *syncJob {
 	var job *syncJob
+	need := func() *syncJob {
+		if job == nil {
+			job = &syncJob{fsys: b.e.FS, dir: b.dir}
+		}
+		return job
+	}
 	for _, blk := range b.dirty {
 		if !blk.unsync {
 			continue
 		}
-		if job == nil {
-			job = &syncJob{fsys: b.e.FS, dir: b.dir}
-		}
+		need()
 		job.files = append(job.files, blk.f)
 		job.ids = append(job.ids, blk.id)
 		blk.unsync = false
@@ -442,17 +443,12 @@ func (b *fileBackend) cutSync() *syncJob {
 	b.syncBytes += (b.unsyncedBytes - b.syncBytes) / 4
 	b.unsyncedBytes = 0
 	if b.dirDirty {
-		if job == nil {
-			job = &syncJob{fsys: b.e.FS, dir: b.dir}
-		}
-		job.syncDir = true
+		need().syncDir = true
 		b.dirDirty = false
 	}
 	if len(b.evictions) > 0 {
-		if job == nil {
-			job = &syncJob{fsys: b.e.FS, dir: b.dir} // the causes are durable already
-		}
-		job.evictions, b.evictions = b.evictions, nil
+		// Without files to sync, the causes were durable already (evictions at open).
+		need().evictions, b.evictions = b.evictions, nil
 	}
 	if job != nil {
 		job.deadThrough = b.deadThrough()

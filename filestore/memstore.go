@@ -44,9 +44,7 @@ func (m *memBackend) readMsg(seq uint64, e *entry) (*Msg, error) {
 		Time: e.time, TTL: durationOf(e.ttl)}, nil
 }
 
-func (m *memBackend) removed(_ uint64, e *entry) { e.mem = nil }
-func (m *memBackend) dropped(_ uint64, e *entry) { e.mem = nil }
-func (m *memBackend) evicted(_ uint64, e *entry) { e.mem = nil }
+func (m *memBackend) removed(_ uint64, e *entry, _ removal) { e.mem = nil }
 
 // erase overwrites the bytes in place, so no copy of them outlives the call in this store.
 func (m *memBackend) erase(_ uint64, e *entry) error {

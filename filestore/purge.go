@@ -147,19 +147,23 @@ func (s *store) SetLimits(l Limits, done func(error)) error {
 			s.removeMsg(seq, logged)
 		}
 	}
-	s.enforceLimits(nil, logged)
+	s.enforceLimits(nil)
 	s.expire()
 	s.enqueue(done)
 	return nil
 }
 
-// enforceLimits removes what the limits no longer allow after a store (evicted: logged once
-// the new message is durable) or a change of limits (logged: the change is the cause): the
-// subject's oldest messages beyond MaxMsgsPerSubject, then the stream's oldest beyond
-// MaxMsgs and MaxBytes. With DiscardNew the message was checked before storing, so only
-// the per-subject limit can remove anything after a store.
-func (s *store) enforceLimits(subj *subjectState, how removal) {
+// enforceLimits removes what the limits no longer allow after a store into subj (evicted:
+// logged once the new message is durable) or, with subj nil, a change of limits (logged at
+// once: the change is the cause): the subject's oldest messages beyond MaxMsgsPerSubject,
+// then the stream's oldest beyond MaxMsgs and MaxBytes. With DiscardNew the message was
+// checked before storing, so only the per-subject limit can remove anything after a store.
+func (s *store) enforceLimits(subj *subjectState) {
 	l := &s.cfg.Limits
+	how := logged
+	if subj != nil {
+		how = evicted
+	}
 	if subj != nil && l.MaxMsgsPerSubject > 0 {
 		for uint64(subj.seqs.len()) > l.MaxMsgsPerSubject {
 			first, _, _ := subj.seqs.first()

@@ -12,8 +12,8 @@ import (
 
 // recover rebuilds the index from the block files: each block in id order, each intact
 // record in file order, replayed into the store. Then it makes what it recovered durable:
-// torn tails are cut, the blocks that may hold unsynced bytes are rewritten in full, every
-// file is synced and the directory too. Rewriting matters after a failed fsync: the kernel
+// torn tails are cut, the records of the blocks that may hold unsynced bytes are rewritten,
+// every file is synced and the directory too. Rewriting matters after a failed fsync: the kernel
 // may keep serving pages it never wrote and that no later sync will write, and what recovery
 // serves (and later records depend on, such as a deletion a limit made for a message it
 // read) must not vanish at the next power loss. The newest block's header says which blocks
@@ -68,11 +68,12 @@ func (b *fileBackend) recover() error {
 	return nil
 }
 
-// rewriteBlock writes a block file's bytes again, as recovery left them and with its header
-// as recovery understood it, so the next sync persists them even if the page cache held
-// them clean but unwritten.
+// rewriteBlock writes a block's records again, as recovery left them and with its header as
+// recovery understood it, so the next sync persists them even if the page cache held them
+// clean but unwritten. The zeros a preallocation left after them are not rewritten: if they
+// were lost, the next records extend the file as an append would.
 func (b *fileBackend) rewriteBlock(blk *block) error {
-	data, err := readAll(blk.f)
+	data, err := readPrefix(blk.f, blk.size)
 	if err != nil {
 		return fmt.Errorf("reread block %d: %w", blk.id, err)
 	}
@@ -268,6 +269,11 @@ func readAll(f env.File) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return readPrefix(f, size)
+}
+
+// readPrefix reads the file's first size bytes.
+func readPrefix(f env.File, size int64) ([]byte, error) {
 	data := make([]byte, size)
 	if size == 0 {
 		return data, nil

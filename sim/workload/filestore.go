@@ -111,12 +111,12 @@ func (c *Filestore) Check(w *sim.World) error {
 
 // The checker's hooks.
 
-func (c *Filestore) ack(writer int, seq env.Seq, id uint64, subject string, size int) {
+func (c *Filestore) ack(writer int, seq env.Seq, id uint64, w fsWrite) {
 	if prev, dup := c.acked[seq]; dup {
 		env.Assertf(false, "filestore: seq %d acknowledged twice (payloads %x and %x): the last sequence went backwards", seq, prev, id)
 	}
 	c.acked[seq] = id
-	c.lim.acked(seq, id, subject, size)
+	c.lim.acked(seq, w)
 	c.writers[writer].acks++
 }
 
@@ -246,17 +246,19 @@ func checkPayload(p []byte) (uint64, bool) {
 
 // fsServer is one incarnation of the storage node.
 type fsServer struct {
-	e   *env.Env
-	chk *Filestore
-	ex  env.Executor
-	st  filestore.Store // nil while (re)opening
+	e    *env.Env  // the store's view of the node
+	wall env.Clock // the node's clock, read without the store seeing it
+	chk  *Filestore
+	ex   env.Executor
+	st   filestore.Store // nil while (re)opening
 }
 
 func (c *Filestore) program(e *env.Env) {
+	wall := e.Clock
 	shown := *e // the store's view of the node, whose wall clock the checker watches
-	shown.Clock = fsWallClock{Clock: e.Clock, l: &c.lim}
+	shown.Clock = fsWallClock{Clock: wall, l: &c.lim}
 	e = &shown
-	s := &fsServer{e: e, chk: c, ex: e.Exec.New("store")}
+	s := &fsServer{e: e, wall: wall, chk: c, ex: e.Exec.New("store")}
 	s.ex.Post(s.open)
 	e.Clock.AfterFunc(fsCompactPeriod, s.ex, s.compact)
 	for i := range fsWriters {
@@ -382,11 +384,11 @@ func (w *fsWriter) write() {
 			w.ex.Post(w.pause)
 			return
 		}
-		s.chk.lim.stored(id, s.e.Clock.(fsWallClock).Clock.Now().UnixNano(), ttl) // unseen by the store
+		wr := fsWrite{subject, fsMsgSize(subject, 0, len(payload)), s.wall.Now().UnixNano(), ttl}
 		st.Store(subject, nil, payload, filestore.StoreOpts{TTL: ttl}, func(seq env.Seq, err error) {
 			switch {
 			case err == nil:
-				s.chk.ack(w.index, seq, id, subject, fsMsgSize(subject, 0, len(payload)))
+				s.chk.ack(w.index, seq, id, wr)
 			case s.chk.lim.refused(err):
 			case errors.Is(err, filestore.ErrFailed):
 				s.failed()

@@ -29,18 +29,21 @@ type fsLimits struct {
 	limits filestore.Limits
 	ttls   bool // writers give some messages a TTL of their own
 
-	subjOf    map[env.Seq]string    // acknowledged sequence → subject
-	size      map[env.Seq]int       // acknowledged sequence → size as MaxBytes counts it
-	bySubject map[string][]env.Seq  // acknowledged sequences per subject, ascending
-	all       []env.Seq             // acknowledged sequences, ascending
-	deadline  map[env.Seq]int64     // acknowledged sequence → wall-clock expiry (Unix ns)
-	stamp     map[uint64]fsStampTTL // payload id → timestamp and TTL it was stored with
-	maxWall   int64                 // the latest Now the store was given
+	subjOf    map[env.Seq]string   // acknowledged sequence → subject
+	size      map[env.Seq]int      // acknowledged sequence → size as MaxBytes counts it
+	bySubject map[string][]env.Seq // acknowledged sequences per subject, ascending
+	all       []env.Seq            // acknowledged sequences, ascending
+	deadline  map[env.Seq]int64    // acknowledged sequence → wall-clock expiry (Unix ns)
+	maxWall   int64                // the latest Now the store was given
 }
 
-type fsStampTTL struct {
-	time int64
-	ttl  time.Duration
+// fsWrite is what a writer stored: the subject, the size as MaxBytes counts it, the TTL, and
+// the node's wall clock just before the call (the store stamps the message at or after it).
+type fsWrite struct {
+	subject string
+	size    int
+	time    int64
+	ttl     time.Duration
 }
 
 const (
@@ -49,8 +52,7 @@ const (
 )
 
 func (l *fsLimits) choose(r env.Rand) {
-	l.subjOf, l.bySubject, l.deadline, l.stamp = map[env.Seq]string{}, map[string][]env.Seq{}, map[env.Seq]int64{}, map[uint64]fsStampTTL{}
-	l.size = map[env.Seq]int{}
+	l.subjOf, l.bySubject, l.deadline, l.size = map[env.Seq]string{}, map[string][]env.Seq{}, map[env.Seq]int64{}, map[env.Seq]int{}
 	switch r.Intn(5) {
 	case 0: // drawn apart, so the seeds that drew the other cases keep them
 		l.chooseBytesOrNew(r)
@@ -125,25 +127,17 @@ func (l *fsLimits) ttlFor(r env.Rand) time.Duration {
 	return 0
 }
 
-// stored notes what a writer stored a payload with, read from the store's clock just
-// before the call (the store stamps the message at or after that reading).
-func (l *fsLimits) stored(id uint64, ts int64, ttl time.Duration) {
-	l.stamp[id] = fsStampTTL{ts, ttl}
-}
-
 // acked records an acknowledged message's subject, size and expiry deadline.
-func (l *fsLimits) acked(seq env.Seq, id uint64, subject string, size int) {
-	st := l.stamp[id]
-	delete(l.stamp, id)
+func (l *fsLimits) acked(seq env.Seq, w fsWrite) {
 	switch {
-	case st.ttl > 0:
-		l.deadline[seq] = st.time + int64(st.ttl)
-	case st.ttl == 0 && l.limits.MaxAge > 0:
-		l.deadline[seq] = st.time + int64(l.limits.MaxAge)
+	case w.ttl > 0:
+		l.deadline[seq] = w.time + int64(w.ttl)
+	case w.ttl == 0 && l.limits.MaxAge > 0:
+		l.deadline[seq] = w.time + int64(l.limits.MaxAge)
 	}
-	l.subjOf[seq] = subject
-	l.size[seq] = size
-	l.bySubject[subject] = insertSeq(l.bySubject[subject], seq)
+	l.subjOf[seq] = w.subject
+	l.size[seq] = w.size
+	l.bySubject[w.subject] = insertSeq(l.bySubject[w.subject], seq)
 	l.all = insertSeq(l.all, seq)
 }
 
