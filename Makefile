@@ -5,9 +5,14 @@ SWEEP_SEEDS ?= 5000
 FUZZ_TIME ?= 60s
 FUZZ_BRIEF ?= 5s
 DATA_DIR  ?= ./data
+# natscli drives the end-to-end flow-control tests (nats bench) and make bench; installed once
+# into bin/tools and reused.
+NATSCLI_VERSION ?= v0.5.0
+NATS_CLI_BIN ?= $(CURDIR)/bin/tools/natscli-$(NATSCLI_VERSION)/nats
+export NATS_CLI_BIN
 FUZZ_TARGETS = $(shell grep -ho '^func Fuzz[A-Za-z0-9_]*' fuzz/*_test.go | sed 's/^func //')
 
-.PHONY: build run test vet tidy unit race sim sim-sweep fuzz fuzz-brief bench lint clean
+.PHONY: build run test vet tidy unit race sim sim-sweep fuzz fuzz-brief bench lint clean tools
 
 build:
 	$(GO) build -o bin/petrel ./cmd/petrel
@@ -27,12 +32,18 @@ vet:
 tidy:
 	$(GO) test -count=1 -run 'TestDeterministicPackagesStayDeterministic|TestTidyCatches' ./core/
 
+## tools: natscli, for the end-to-end tests and benchmarks
+tools: $(NATS_CLI_BIN)
+
+$(NATS_CLI_BIN):
+	GOBIN=$(dir $(NATS_CLI_BIN)) $(GO) install github.com/nats-io/natscli/nats@$(NATSCLI_VERSION)
+
 ## unit: all tests, with expensive invariants compiled in
-unit:
+unit: tools
 	$(GO) test -count=1 -tags invariants ./...
 
 ## race: the packages where real goroutines meet, under the race detector
-race:
+race: tools
 	PETREL_E2E_RACE=1 $(GO) test -count=1 -race ./netstack/... ./server/... ./cmd/...
 
 ## sim: a bounded seed sweep of every workload (pinned regression seeds first)

@@ -75,6 +75,10 @@ type client struct {
 	trace    bool          // log protocol lines (-V); fixed at creation
 
 	inMsgs, inBytes, outMsgs, outBytes atomic.Int64
+	stalls                             atomic.Int64 // times this client was paused as a fast publisher
+
+	flow flow // (ex) as a publisher: paused while subscribers drain
+	gate gate // as a subscriber: publishers waiting for it to drain
 
 	// (ex) counts gathered during one read and added to the shared counters (the
 	// server's, this client's inbound ones, the index's) after it, so publishers do not
@@ -229,7 +233,9 @@ func (c *client) OnData(p []byte) {
 	c.flushStats()
 	if err != nil {
 		c.protocolError(err)
+		return
 	}
+	c.stallIfBehind()
 }
 
 // protocolError answers a parse or protocol error and closes.
@@ -341,6 +347,7 @@ func (c *client) close(reason string) {
 	if c.authTimer != nil {
 		c.authTimer.Stop()
 	}
+	c.stopFlow()
 	c.mu.Lock()
 	subs := c.subs
 	c.subs = map[string]*subscription{}

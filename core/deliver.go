@@ -228,6 +228,7 @@ func (c *client) touch(dst *client) {
 func (c *client) flushTouched() {
 	for i, dst := range c.touched {
 		dst.conn.Flush()
+		c.noteBacklog(dst)
 		c.touched[i] = nil
 	}
 	c.touched = c.touched[:0]

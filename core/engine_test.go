@@ -355,6 +355,9 @@ func (c *probeConn) Buffered() int                           { return 0 }
 func (c *probeConn) Close() error                            { return nil }
 func (c *probeConn) Abort()                                  {}
 func (c *probeConn) SetWriteDeadline(time.Duration)          {}
+func (c *probeConn) PauseReads()                             {}
+func (c *probeConn) ResumeReads()                            {}
+func (c *probeConn) NotifyDrained(int, env.Executor, func()) {}
 func (c *probeConn) LocalAddr() string                       { return "s1:4222" }
 func (c *probeConn) RemoteAddr() string                      { return "c1:5000" }
 

@@ -33,6 +33,8 @@ type Server struct {
 	subs  *sublist.List
 	ex    env.Executor
 	start time.Time
+	// stallAt is the unsent output above which a subscriber slows its publishers.
+	stallAt int
 
 	mu       sync.Mutex
 	listener env.Listener // set by Start; a client accepted at once may read it
@@ -47,7 +49,7 @@ type Server struct {
 }
 
 type serverStats struct {
-	inMsgs, inBytes, outMsgs, outBytes, slowConsumers, totalConns atomic.Int64
+	inMsgs, inBytes, outMsgs, outBytes, slowConsumers, totalConns, stalls atomic.Int64
 }
 
 // New builds a server from options; it does not listen yet.
@@ -75,6 +77,7 @@ func New(opts Options, e *env.Env) (*Server, error) {
 	s := &Server{
 		opts: opts, env: e, log: e.Log, id: id, auth: a, subs: sublist.New(),
 		ex: e.Exec.New("server"), clients: map[uint64]*client{}, start: e.Clock.Now(),
+		stallAt: stallAbove(opts.MaxPending),
 	}
 	for _, w := range warnings {
 		s.log.Logf(env.LevelWarn, "%s", w)

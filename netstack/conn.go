@@ -51,8 +51,10 @@ type conn struct {
 	h             env.ConnHandler
 	readBuf       []byte
 	readN         int
-	handled       chan struct{} // a posted OnData signals here once readBuf may be reused
-	deliverDataFn func()        // c.deliverData, bound once instead of per read
+	handled       chan bool // a posted OnData signals once readBuf may be reused: true if delivered
+	deliverDataFn func()    // c.deliverData, bound once instead of per read
+	readPaused    atomic.Bool
+	resume        chan struct{} // capacity 1: wakes a reader waiting out a pause (or a close)
 
 	// Write side, shared by Write, Close, Abort, the reader and the writer.
 	wake          chan struct{} // capacity 1: a pending wake-up already covers later writes
@@ -68,6 +70,7 @@ type conn struct {
 	drainWaiters  []chan struct{}
 	writeDeadline atomic.Int64 // a time.Duration; 0 means none
 	signalled     atomic.Bool  // a wake-up is pending in the wake channel
+	drain         drainNotice  // NotifyDrained's pending notification
 }
 
 func newConn(nc *net.TCPConn, chunks *chunkPool) *conn {
@@ -81,7 +84,8 @@ func newConn(nc *net.TCPConn, chunks *chunkPool) *conn {
 		remote:   nc.RemoteAddr().String(),
 		wake:     make(chan struct{}, 1),
 		readDone: make(chan struct{}),
-		handled:  make(chan struct{}, 1),
+		handled:  make(chan bool, 1),
+		resume:   make(chan struct{}, 1),
 	}
 	c.deliverDataFn = c.deliverData
 	// The writer starts now, not at Start, because the engine may write (a greeting, say)
@@ -110,17 +114,18 @@ func (c *conn) Start(ex env.Executor, h env.ConnHandler) {
 
 // readLoop hands each read to the executor and waits until the handler is done with it, so
 // one buffer serves the whole connection and a slow handler pushes back on the peer
-// through TCP flow control.
+// through TCP flow control. While reads are paused it does not read at all: the kernel's
+// buffers fill and the peer's sends stall.
 func (c *conn) readLoop() {
 	defer close(c.readDone)
 	rw := c.ioConn()
 	for {
 		n, err := rw.Read(c.readBuf)
-		if n > 0 && !c.stopped.Load() {
+		if n > 0 {
 			c.readN = n
-			postInline(c.ex, c.deliverDataFn)
-			<-c.handled
+			c.deliverRead()
 		}
+		c.waitWhilePaused()
 		if err != nil {
 			c.readEnded(err)
 			return
@@ -128,11 +133,28 @@ func (c *conn) readLoop() {
 	}
 }
 
+// deliverRead posts the read to the handler until it is taken: a pause that began after
+// the read was posted sends it back, to be posted again once reads resume.
+func (c *conn) deliverRead() {
+	for !c.stopped.Load() {
+		postInline(c.ex, c.deliverDataFn)
+		if <-c.handled {
+			return
+		}
+		c.waitWhilePaused()
+	}
+}
+
 // deliverData runs on the executor. The stopped check is what makes a Close from the
 // executor final even when data was already queued behind it.
 func (c *conn) deliverData() {
-	defer func() { c.handled <- struct{}{} }() // even if the handler halts
-	if !c.stopped.Load() {
+	delivered := true
+	defer func() { c.handled <- delivered }() // even if the handler halts
+	switch {
+	case c.stopped.Load():
+	case c.readPaused.Load():
+		delivered = false
+	default:
 		c.h.OnData(c.readBuf[:c.readN])
 	}
 }
@@ -218,6 +240,7 @@ func (c *conn) SetWriteDeadline(d time.Duration) { c.writeDeadline.Store(int64(d
 // first is what guarantees no event after Close returns.
 func (c *conn) Close() error {
 	c.stopped.Store(true)
+	c.wakeReader()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.beginClosingLocked()
@@ -228,6 +251,7 @@ func (c *conn) Close() error {
 // peer learns at once that the stream is incomplete.
 func (c *conn) Abort() {
 	c.stopped.Store(true)
+	c.wakeReader()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.state == connClosed {
@@ -261,6 +285,7 @@ func (c *conn) closeLocked(reason error) {
 	_ = c.nc.Close() // unblocks the reader and the writer; its error says nothing new
 	c.notifyDrainedLocked()
 	c.wakeWriter()
+	c.wakeReader()
 }
 
 func (c *conn) wakeWriter() {
@@ -367,6 +392,8 @@ func (c *conn) batchDone(buf [][]byte) {
 	}
 	if c.out.size == 0 {
 		c.notifyDrainedLocked()
+	} else {
+		c.checkDrainNoticeLocked()
 	}
 }
 
@@ -433,4 +460,5 @@ func (c *conn) notifyDrainedLocked() {
 		close(ch)
 	}
 	c.drainWaiters = nil
+	c.checkDrainNoticeLocked()
 }

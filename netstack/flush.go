@@ -37,6 +37,7 @@ func (c *conn) Flush() {
 	}
 	if c.out.size > 0 || c.state != connOpen {
 		c.wakeWriter() // more arrived meanwhile, a remainder is left, or a Close waits
+		c.checkDrainNoticeLocked()
 	} else {
 		c.notifyDrainedLocked()
 	}

@@ -34,6 +34,24 @@ type connEnd struct {
 	done    bool
 	endErr  error
 	endWait bool
+
+	// Flow control: while paused, arriving chunks wait in held, and chunks already posted
+	// when the pause began come back to bounced (they precede held). Both count against
+	// the sender's window, so a paused reader's peer sees back-pressure. A clean close
+	// that arrives behind them waits too (finHeld).
+	paused    bool
+	bounced   [][]byte
+	held      [][]byte
+	heldBytes int
+	finHeld   bool
+	drain     drainNotice
+}
+
+// drainNotice is a pending NotifyDrained.
+type drainNotice struct {
+	below int
+	ex    env.Executor
+	fn    func()
 }
 
 // stream is one direction of a connection. Bytes wait in queued (counted by Buffered) until
@@ -129,6 +147,7 @@ func (e *connEnd) Close() error {
 	e.closed = true
 	e.out.finWant = true
 	e.out.pump()
+	e.checkDrain()
 	return nil
 }
 
@@ -162,18 +181,29 @@ func (e *connEnd) end(why error) {
 func (e *connEnd) postEnd() {
 	why := e.endErr
 	e.ex.Post(func() {
-		if !e.closed {
-			e.closed = true
-			e.h.OnClose(why)
+		if e.closed {
+			return
 		}
+		if why == nil && e.holding() {
+			e.finHeld = true // a FIN follows the bytes sent before it
+			return
+		}
+		e.closed = true
+		e.h.OnClose(why)
 	})
 }
 
 // post hands a chunk to the handler on its executor. The closed check runs when the
-// function does, so a local Close on the executor stops everything still queued.
+// function does, so a local Close on the executor stops everything still queued; a pause
+// that began after the post sends the chunk back.
 func (e *connEnd) post(chunk []byte) {
 	e.ex.Post(func() {
-		if !e.closed {
+		switch {
+		case e.closed:
+		case e.paused:
+			e.bounced = append(e.bounced, chunk)
+			e.heldBytes += len(chunk)
+		default:
 			e.h.OnData(chunk)
 		}
 	})
@@ -194,6 +224,11 @@ func (e *connEnd) arrive(chunk []byte) bool {
 		e.early = append(e.early, chunk)
 		return true
 	}
+	if e.holding() {
+		e.held = append(e.held, chunk)
+		e.heldBytes += len(chunk)
+		return true
+	}
 	e.post(chunk)
 	return true
 }
@@ -204,6 +239,7 @@ func (e *connEnd) arriveFin() { e.end(nil) }
 func (s *stream) kill() {
 	s.dead = true
 	s.queued = nil
+	s.from.checkDrain()
 }
 
 // pump sends what the window and the link allow.
@@ -222,13 +258,14 @@ func (s *stream) pump() {
 		return
 	}
 	s.waiting = false
-	for len(s.queued) > 0 && s.inflight < prof.Window {
-		n := prof.drawChunk(nw.w.rng, len(s.queued), prof.Window-s.inflight)
+	for len(s.queued) > 0 && s.inflight+s.to.heldBytes < prof.Window {
+		n := prof.drawChunk(nw.w.rng, len(s.queued), prof.Window-s.inflight-s.to.heldBytes)
 		chunk := s.queued[:n:n]
 		s.queued = s.queued[n:]
 		if len(s.queued) == 0 {
 			s.queued = nil
 		}
+		s.from.checkDrain()
 		s.inflight += n
 		at := s.nextArrival()
 		to := s.to

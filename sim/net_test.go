@@ -15,9 +15,16 @@ type recorder struct {
 	chunks int
 	closed bool
 	err    error
+	onData func() // optional: runs after each chunk, on the connection's executor
 }
 
-func (r *recorder) OnData(p []byte) { r.data = append(r.data, p...); r.chunks++ }
+func (r *recorder) OnData(p []byte) {
+	r.data = append(r.data, p...)
+	r.chunks++
+	if r.onData != nil {
+		r.onData()
+	}
+}
 func (r *recorder) OnClose(err error) {
 	r.closed, r.err = true, err
 }

@@ -70,6 +70,20 @@ type Conn interface {
 	// LocalAddr and RemoteAddr are "host:port".
 	LocalAddr() string
 	RemoteAddr() string
+
+	// Flow control. A connection whose reads are paused gets no OnData after the one in
+	// progress until ResumeReads; what arrives meanwhile waits in the host's receive
+	// buffers, and once those are full the peer's sends stall (TCP flow control). This is
+	// how the engine slows a publisher whose subscribers fall behind. OnClose may still
+	// arrive while paused (a reset); a clean close by the peer comes after the bytes sent
+	// before it. PauseReads and ResumeReads run on the executor given to Start; each is a
+	// no-op when reads already are paused or running.
+	PauseReads()
+	ResumeReads()
+	// NotifyDrained posts fn to ex once Buffered() <= below (at once if it already is) or
+	// the connection has ended. One notification is pending per connection: a later call
+	// replaces one that has not fired. Safe from any executor.
+	NotifyDrained(below int, ex Executor, fn func())
 }
 
 // ConnHandler receives a connection's events, on the executor given to Conn.Start.
