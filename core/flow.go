@@ -2,6 +2,7 @@ package core
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/petrel-io/petrel/core/env"
@@ -73,7 +74,7 @@ type flow struct {
 // Publishers on any executor add themselves; the drain notification opens it.
 type gate struct {
 	mu      sync.Mutex
-	armed   bool // a drain notification is pending on the connection
+	closed  atomic.Bool // a drain notification is pending on the connection
 	waiters []gateWaiter
 }
 
@@ -82,10 +83,13 @@ type gateWaiter struct {
 	gen uint64
 }
 
-// noteBacklog records, after a flush, a subscriber whose output is above the gate (once,
-// though a PING mid-read flushes it twice).
+// noteBacklog records, after a flush, a subscriber whose output is above the gate or whose
+// gate is closed (once, though a PING mid-read flushes it twice). A closed gate stays closed
+// until the subscriber drained to half the threshold: every publisher that reaches it then
+// waits its turn, instead of the one whose stall happens to end first taking what the
+// subscriber just freed, over and over.
 func (c *client) noteBacklog(dst *client) {
-	if dst.conn.Buffered() <= c.srv.stallAt {
+	if !dst.gate.closed.Load() && dst.conn.Buffered() <= c.srv.stallAt {
 		return
 	}
 	for _, o := range c.flow.over {
@@ -177,8 +181,8 @@ func (g *gate) wait(sub, pub *client, gen uint64, below int) {
 	if !found {
 		g.waiters = append(g.waiters, gateWaiter{pub: pub, gen: gen})
 	}
-	if !g.armed {
-		g.armed = true
+	if !g.closed.Load() {
+		g.closed.Store(true)
 		sub.conn.NotifyDrained(below, sub.ex, sub.openGate)
 	}
 }
@@ -189,7 +193,8 @@ func (c *client) openGate() {
 	g := &c.gate
 	g.mu.Lock()
 	waiters := g.waiters
-	g.waiters, g.armed = nil, false
+	g.waiters = nil
+	g.closed.Store(false)
 	g.mu.Unlock()
 	for _, w := range waiters {
 		w.pub.ex.Post(func() { w.pub.gateOpened(w.gen) })

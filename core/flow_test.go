@@ -80,7 +80,9 @@ func delivered(t *testing.T, got string) int {
 
 func TestFastPublisherIsPausedNotCutOff(t *testing.T) {
 	r := newRig(t, core.Options{MaxPending: 256 << 10, MaxPayload: 4 << 10})
-	sub := r.dialSlow(16<<10, 20*time.Millisecond) // ~800 KB/s, far below the link
+	// ~8 MB/s: far below the link, above what bounded stalls let through (16 KB reads
+	// per 5 ms at most).
+	sub := r.dialSlow(16<<10, 2*time.Millisecond)
 	r.send(&sub.rawClient, "CONNECT {\"verbose\":false}\r\nSUB flow 1\r\nPING\r\n")
 	pub := r.dial()
 	r.send(pub, "CONNECT {\"verbose\":false}\r\n")

@@ -44,6 +44,7 @@ type connEnd struct {
 	held      [][]byte
 	heldBytes int
 	finHeld   bool
+	drainer   bool // a deliverHeld is posted
 	drain     drainNotice
 }
 
@@ -195,7 +196,7 @@ func (e *connEnd) postEnd() {
 
 // post hands a chunk to the handler on its executor. The closed check runs when the
 // function does, so a local Close on the executor stops everything still queued; a pause
-// that began after the post sends the chunk back.
+// that began after the post sends the chunk back, to wait with the held ones.
 func (e *connEnd) post(chunk []byte) {
 	e.ex.Post(func() {
 		switch {
@@ -258,7 +259,7 @@ func (s *stream) pump() {
 		return
 	}
 	s.waiting = false
-	for len(s.queued) > 0 && s.inflight+s.to.heldBytes < prof.Window {
+	for len(s.queued) > 0 && s.windowOpen() {
 		n := prof.drawChunk(nw.w.rng, len(s.queued), prof.Window-s.inflight-s.to.heldBytes)
 		chunk := s.queued[:n:n]
 		s.queued = s.queued[n:]
@@ -282,6 +283,19 @@ func (s *stream) pump() {
 		to := s.to
 		nw.w.sched.schedule(s.nextArrival(), kindFin, to.node(), int64(s.from.c.id), to.arriveFin)
 	}
+}
+
+// windowOpen reports whether the window has room to send. While the receiver holds bytes
+// back (paused reads), the room it frees as it reads comes a chunk at a time; sending into
+// each sliver would cut the stream into ever smaller packets (TCP's silly window syndrome),
+// so the sender waits until a useful share of the window is free, as TCP does.
+func (s *stream) windowOpen() bool {
+	window := s.nw.w.Profile.Window
+	free := window - s.inflight - s.to.heldBytes
+	if s.to.heldBytes > 0 && len(s.queued) > free {
+		return free >= min(s.nw.w.Profile.MaxChunk, window/2)
+	}
+	return free > 0
 }
 
 func (s *stream) nextArrival() time.Duration {

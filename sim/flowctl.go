@@ -11,29 +11,51 @@ func (e *connEnd) holding() bool {
 // PauseReads implements env.Conn.
 func (e *connEnd) PauseReads() { e.paused = true }
 
-// ResumeReads implements env.Conn: what waited is posted in arrival order (bounced chunks
-// were posted before anything held arrived), the window reopens, and a FIN that waited
-// behind them follows.
+// ResumeReads implements env.Conn: what waited is handed over one chunk per event, in
+// arrival order (bounced chunks were posted before anything held arrived), each reopening
+// the sender's window as the handler takes it; a FIN that waited behind them follows.
 func (e *connEnd) ResumeReads() {
 	if !e.paused {
 		return
 	}
 	e.paused = false
-	if e.closed {
+	if !e.closed {
+		e.postHeld()
+	}
+}
+
+// postHeld posts the next delivery of waiting bytes (one at a time: a handler that pauses
+// again leaves the rest where they are, not reposted).
+func (e *connEnd) postHeld() {
+	if e.drainer {
 		return
 	}
-	for _, chunk := range e.bounced {
-		e.post(chunk)
+	if !e.holding() {
+		if e.finHeld {
+			e.finHeld = false
+			e.postEnd()
+		}
+		return
 	}
-	for _, chunk := range e.held {
-		e.post(chunk)
+	e.drainer = true
+	e.ex.Post(e.deliverHeld)
+}
+
+func (e *connEnd) deliverHeld() {
+	e.drainer = false
+	if e.closed || e.paused {
+		return
 	}
-	e.bounced, e.held, e.heldBytes = nil, nil, 0
-	if e.finHeld {
-		e.finHeld = false
-		e.postEnd()
+	var chunk []byte
+	if len(e.bounced) > 0 {
+		chunk, e.bounced = e.bounced[0], e.bounced[1:]
+	} else {
+		chunk, e.held = e.held[0], e.held[1:]
 	}
+	e.heldBytes -= len(chunk)
+	e.h.OnData(chunk)
 	e.peer().out.pump()
+	e.postHeld()
 }
 
 // NotifyDrained implements env.Conn.

@@ -63,6 +63,9 @@ type Client struct {
 	// called locally, which does not call it).
 	OnError func(string)
 	OnClose func(error)
+	// OnRead, when set, runs after each chunk of bytes from the server has been handled
+	// (with its length), so a workload can model a slow reader with PauseReads.
+	OnRead func(n int)
 	// Info is the server's INFO document.
 	Info map[string]any
 }
@@ -196,6 +199,10 @@ func (w wire) OnData(p []byte) {
 	}
 	if err := c.parser.Parse(p); err != nil {
 		c.fail(fmt.Errorf("natsclient: protocol error: %w", err))
+		return
+	}
+	if c.OnRead != nil && !c.closed {
+		c.OnRead(len(p))
 	}
 }
 

@@ -277,6 +277,11 @@ func (p *natsPeer) keepalive(c *natsclient.Client) {
 func encodeNatsMsg(k natsMsgKey, subject string, r env.Rand) []byte {
 	filler := make([]byte, r.Intn(64))
 	r.Fill(filler)
+	return encodeNatsMsgWith(k, subject, filler)
+}
+
+// encodeNatsMsgWith encodes a message with the given filler.
+func encodeNatsMsgWith(k natsMsgKey, subject string, filler []byte) []byte {
 	b := make([]byte, 0, 15+len(subject)+len(filler)+4)
 	b = binary.BigEndian.AppendUint16(b, uint16(k.client))
 	b = binary.BigEndian.AppendUint32(b, k.gen)

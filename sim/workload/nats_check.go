@@ -46,16 +46,17 @@ const natsMaxLatency = 100 * time.Millisecond
 
 // natsChecker sees every publish and delivery as it happens, in virtual time.
 type natsChecker struct {
-	w        *sim.World
-	strict   bool
-	pubs     map[natsMsgKey]*natsPub
-	pubOrder []natsMsgKey
-	subs     map[natsSubKey]*natsSub
-	subOrder []natsSubKey
-	seen     map[natsSubKey]map[natsMsgKey]bool
-	lastSeq  map[natsOrderKey]uint64
-	requests map[string]*natsRequest // by reply subject
-	reqOrder []string
+	w          *sim.World
+	strict     bool
+	maxLatency time.Duration // publish to delivery, checked in strict seeds
+	pubs       map[natsMsgKey]*natsPub
+	pubOrder   []natsMsgKey
+	subs       map[natsSubKey]*natsSub
+	subOrder   []natsSubKey
+	seen       map[natsSubKey]map[natsMsgKey]bool
+	lastSeq    map[natsOrderKey]uint64
+	requests   map[string]*natsRequest // by reply subject
+	reqOrder   []string
 }
 
 // natsRequest is a request's subject and whether a 503 came back for it.
@@ -67,7 +68,7 @@ type natsRequest struct {
 
 func newNatsChecker(w *sim.World, strict bool) *natsChecker {
 	return &natsChecker{
-		w: w, strict: strict, pubs: map[natsMsgKey]*natsPub{}, subs: map[natsSubKey]*natsSub{},
+		w: w, strict: strict, maxLatency: natsMaxLatency, pubs: map[natsMsgKey]*natsPub{}, subs: map[natsSubKey]*natsSub{},
 		seen: map[natsSubKey]map[natsMsgKey]bool{}, lastSeq: map[natsOrderKey]uint64{},
 		requests: map[string]*natsRequest{},
 	}
@@ -139,7 +140,7 @@ func (c *natsChecker) delivered(k natsSubKey, m *natsclient.Msg) {
 	pub := c.pubs[mk]
 	env.Assertf(pub != nil, "nats: message %v was never published", mk)
 	env.Assertf(subject.Match(m.Subject, sub.spec.pattern), "nats: %s delivered to subscription %q (%v)", m.Subject, sub.spec.pattern, k)
-	if lat := c.w.Now() - pub.sentAt; c.strict && lat > natsMaxLatency {
+	if lat := c.w.Now() - pub.sentAt; c.strict && lat > c.maxLatency {
 		// Without faults a message crosses two links of a few milliseconds; a long wait
 		// means bytes sat queued (a missing flush) until something else pushed them out.
 		env.Assertf(false, "nats: message %v took %v to reach %v", mk, lat, k)

@@ -13,6 +13,7 @@ var constructors = map[string]func() sim.Workload{
 	"filestore": func() sim.Workload { return &Filestore{} },
 	"raft":      func() sim.Workload { return &Raft{} },
 	"nats":      func() sim.Workload { return &Nats{} },
+	"flow":      func() sim.Workload { return &Flow{} },
 }
 
 // Names lists the registered workloads, sorted.

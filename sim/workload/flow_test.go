@@ -1,0 +1,33 @@
+package workload
+
+import (
+	"testing"
+
+	"github.com/petrel-io/petrel/sim"
+)
+
+// The flow workload must really exercise flow control: in most strict seeds the engine
+// pauses publishers, and subscribers read slowly, yet none is cut off.
+func TestFlowSeedsStallPublishers(t *testing.T) {
+	strict, stalled := 0, 0
+	for seed := uint64(1); seed <= 20; seed++ {
+		f := &Flow{}
+		if res := sim.Run(f, seed, sim.Options{}); res.Failed() {
+			t.Fatalf("seed %d: %v", seed, res.Err)
+		}
+		if !f.strict {
+			continue
+		}
+		strict++
+		if f.srv.StalledClients() > 0 {
+			stalled++
+		}
+		if n := f.srv.Varz(0).SlowConsumers; n != 0 {
+			t.Fatalf("strict seed %d: %d slow consumers", seed, n)
+		}
+	}
+	if strict < 5 || stalled*2 < strict {
+		t.Fatalf("%d of %d strict seeds paused a publisher; want at least half of at least 5", stalled, strict)
+	}
+	t.Logf("%d of %d strict seeds paused a publisher", stalled, strict)
+}
