@@ -67,10 +67,16 @@ func (s *Server) prepareReload(old *config, opts Options) (*config, []string, er
 	if next.ServerName != "" {
 		next.name = next.ServerName
 	}
-	if next.Port == 0 { // "any port" keeps the port the listener has
-		next.Port = old.Port
+	// Port 0 ("any port") means the port the listener has, on either side, as in
+	// nats-server, whose refusal names that port.
+	was := *old
+	if was.Port == 0 {
+		was.Port = s.Port()
 	}
-	changes, err := diffConfig(old, next, s.Port())
+	if next.Port == 0 {
+		next.Port = was.Port
+	}
+	changes, err := diffConfig(&was, next)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -168,12 +174,12 @@ func nkeyUsers(users []auth.User) []auth.User {
 }
 
 // diffConfig lists the changes from old to next, or refuses the first change that cannot
-// be reloaded. port is the port the listener has.
-func diffConfig(old, next *config, port int) ([]string, error) {
+// be reloaded.
+func diffConfig(old, next *config) ([]string, error) {
 	var changes []string
 	for _, r := range reloadRules {
 		was, is := r.value(old), r.value(next)
-		if reflect.DeepEqual(was, is) || r.field == "Port" && is == port {
+		if reflect.DeepEqual(was, is) {
 			continue
 		}
 		if r.applied == nil {
