@@ -271,3 +271,34 @@ func TestE2EReopenLogFile(t *testing.T) {
 	<-p.exited
 	waitFor(t, "the exit in the new file", contains(logFile, "Server Exiting"))
 }
+
+// A reload reads the TLS certificate files again: after they are replaced (rotation), new
+// clients get the new certificate while connected ones stay.
+func TestE2EReloadRotatesTLSCertificate(t *testing.T) {
+	first, second := newTestPKI(t), newTestPKI(t)
+	dir := t.TempDir()
+	cert, key := filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem")
+	install := func(pki *testPKI) {
+		for src, dst := range map[string]string{pki.serverCert: cert, pki.serverKey: key} {
+			b, err := os.ReadFile(src)
+			must(t, err)
+			must(t, os.WriteFile(dst, b, 0o600))
+		}
+	}
+	install(first)
+	cfg := filepath.Join(dir, "tls.conf")
+	conf := "tls {\n  cert_file: \"" + cert + "\"\n  key_file: \"" + key + "\"\n}\n"
+	writeConf(t, cfg, conf)
+	p := startPetrel(t, "-c", cfg)
+	url := "tls://127.0.0.1:" + p.port
+	before := connect(t, url, nats.RootCAs(first.caFile))
+
+	install(second)
+	p.reloadWith(cfg, conf, "Reloaded server configuration")
+	_, err := nats.Connect(url, nats.RootCAs(first.caFile), nats.Timeout(2*time.Second))
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("a client trusting only the old CA: %v, want a certificate error", err)
+	}
+	connect(t, url, nats.RootCAs(second.caFile))
+	must(t, before.Flush())
+}
