@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -86,6 +87,21 @@ var notYet = map[string]string{
 	"mappings": "subject mappings", "https": "HTTPS monitoring", "https_port": "HTTPS monitoring",
 	"syslog": "syslog", "remote_syslog": "syslog", "ocsp": "OCSP", "ocsp_cache": "OCSP",
 	"authorization_callout": "auth callout", "proxies": "proxy protocol", "default_js_domain": "JetStream domains",
+	"resolver_pinned_accounts": "account resolvers", "default_sentinel": "operator JWTs",
+}
+
+// notYetKinds are the kinds of value nats-server takes for the options in notYet (it
+// refuses others); an option not listed is a map.
+var notYetKinds = map[string][]conf.Kind{
+	"system_account": {conf.KindString}, "system": {conf.KindString},
+	"operator": {conf.KindString, conf.KindArray}, "operators": {conf.KindString, conf.KindArray},
+	"trusted": {conf.KindString, conf.KindArray}, "trusted_keys": {conf.KindString, conf.KindArray},
+	"resolver": {conf.KindString, conf.KindMap}, "resolver_preload": {conf.KindMap},
+	"resolver_pinned_accounts": {conf.KindString, conf.KindArray}, "default_sentinel": {conf.KindString},
+	"https": {conf.KindString, conf.KindInt}, "https_port": {conf.KindInt},
+	"syslog": {conf.KindBool}, "remote_syslog": {conf.KindString},
+	"ocsp": {conf.KindBool, conf.KindMap}, "ocsp_cache": {conf.KindBool, conf.KindMap},
+	"accounts": {conf.KindMap, conf.KindArray, conf.KindString, conf.KindInt, conf.KindFloat, conf.KindBool},
 }
 
 // apply walks the top level. A key nats-server does not know is refused, as nats-server
@@ -95,13 +111,29 @@ func (a *applier) apply(tree *conf.Map) error {
 		a.seen = map[string]*conf.Value{}
 	}
 	return a.entries(tree, a.topLevel(), func(e conf.Entry) error {
-		if what := notYet[strings.ToLower(e.Key)]; what != "" {
-			a.warn(e.Value, "%s: %s are not supported yet; ignored", e.Key, what)
-			a.seen[strings.ToLower(e.Key)] = e.Value
-			return nil
+		key := strings.ToLower(e.Key)
+		what := notYet[key]
+		if what == "" {
+			return unknownField(e)
 		}
-		return unknownField(e)
+		kinds := notYetKinds[key]
+		if kinds == nil {
+			kinds = []conf.Kind{conf.KindMap}
+		}
+		if !slices.Contains(kinds, e.Value.Kind) {
+			return e.Value.Errorf("expected a %s, got %s", kinds[0], describeKind(e.Value))
+		}
+		a.warn(e.Value, "%s: %s are not supported yet; ignored", e.Key, what)
+		a.seen[key] = e.Value
+		return nil
 	})
+}
+
+func describeKind(v *conf.Value) string {
+	if v.Kind == conf.KindMap || v.Kind == conf.KindArray {
+		return "a " + v.Kind.String()
+	}
+	return v.Raw
 }
 
 // entries applies each key of m with its handler (keys match without regard to case, as
@@ -171,6 +203,10 @@ func (a *applier) topLevel() map[string]handler {
 		"logfile_size_limit":      ignoreKind(conf.KindInt),
 		"log_size_limit":          ignoreKind(conf.KindInt),
 		"logfile_max_num":         ignoreKind(conf.KindInt),
+		"log_max_num":             ignoreKind(conf.KindInt),
+		"prof_block_rate":         ignoreKind(conf.KindInt),
+		"write_timeout":           writeTimeout,
+		"no_fast_producer_stall":  ignoreKind(conf.KindBool),
 		"max_traced_msg_len":      ignoreKind(conf.KindInt),
 		"trace_verbose":           ignoreKind(conf.KindBool),
 		"logtime_utc":             ignoreKind(conf.KindBool),
@@ -210,6 +246,20 @@ func clientAdvertise(v *conf.Value) error {
 		return v.Errorf("Error setting server INFO with ClientAdvertise value of %s, err=address %s: too many colons in address", s, s)
 	}
 	return nil
+}
+
+// writeTimeout is nats-server's policy for a write that passes write_deadline; Petrel's is
+// nats-server's default (close the connection).
+func writeTimeout(v *conf.Value) error {
+	var s string
+	if err := setString(&s)(v); err != nil {
+		return err
+	}
+	switch strings.ToLower(s) {
+	case "default", "close", "retry":
+		return nil
+	}
+	return v.Errorf("write_timeout must be 'default', 'close' or 'retry'")
 }
 
 // serverTags accepts a string or a list of strings.

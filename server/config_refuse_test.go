@@ -56,6 +56,7 @@ var refusedConfigs = []struct {
 	{"system-account-missing", "error resolving system account: account missing", false},
 	{"port-out-of-range", "port: 70000 is out of range", false},
 	{"bad-tags", "error parsing tags: unsupported type int", true},
+	{"write-timeout", "write_timeout must be 'default', 'close' or 'retry'", true},
 }
 
 func resolveFile(path string) (Options, []string, error) {
