@@ -23,7 +23,8 @@ import (
 // and queues straight into each subscriber's connection (Conn.Queue and Flush are safe from
 // any executor; the publisher flushes each touched connection once per read), so the
 // subscription index and the per-client fields a publisher touches are concurrency-safe
-// (sublist's lock, atomics, client.mu).
+// (sublist's lock, atomics, client.mu). The settings are an immutable generation behind an
+// atomic pointer (config.go), which Reload replaces.
 type Server struct {
 	current atomic.Pointer[config] // the settings in force; Reload swaps in a new generation
 	env     *env.Env
