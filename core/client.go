@@ -28,6 +28,7 @@ const (
 	reasonReadError      = "Read Error"
 	reasonTLS            = "TLS Handshake Error"
 	reasonLameDuck       = "Server Shutdown (Lame Duck)"
+	reasonMaxConnections = "Maximum Connections Exceeded"
 )
 
 // client is one client connection, an actor on its own executor. Fields marked (ex) are
@@ -57,6 +58,12 @@ type client struct {
 	noResp    bool
 	pubAllow  map[string]bool // cached publish permission decisions
 
+	// The credentials of the CONNECT and the authenticator that accepted them, kept (as
+	// nats-server keeps them) to check the client again when a reload changes
+	// authorization. Never shown in monitoring or logs.
+	creds    auth.Credentials
+	provenBy *auth.Authenticator
+
 	// Read by publishers and monitoring, written on ex under mu.
 	mu   sync.Mutex
 	info connectInfo
@@ -72,7 +79,7 @@ type client struct {
 	lastAct  atomic.Int64 // Mono of the last activity either way, for /connz
 	rttNanos atomic.Int64
 	pingSent time.Duration // (ex) Mono when the last PING went out, for RTT
-	trace    bool          // log protocol lines (-V); fixed at creation
+	trace    atomic.Bool   // log protocol lines (-V); set on ex, read by publishers
 
 	inMsgs, inBytes, outMsgs, outBytes atomic.Int64
 	stalls                             atomic.Int64 // times this client was paused as a fast publisher
@@ -142,11 +149,8 @@ func newClient(s *Server, conn env.Conn, cid uint64) *client {
 		subs: map[string]*subscription{}, echo: true, info: defaultConnectInfo(),
 	}
 	c.host, c.port = splitAddr(conn.RemoteAddr())
-	c.parser = proto.NewParser(c, proto.Limits{MaxControlLine: s.opts.MaxControlLine, MaxPayload: s.opts.MaxPayload})
-	if s.log.Enabled(env.LevelTrace) {
-		c.trace = true
-		c.parser.SetTrace(func(line []byte) { c.traceLine("<<-", line) })
-	}
+	c.parser = proto.NewParser(c, s.cfg().parserLimits())
+	c.setTrace(s.log.Enabled(env.LevelTrace))
 	return c
 }
 
@@ -161,19 +165,19 @@ func splitAddr(addr string) (string, int) {
 
 // begin runs first on the client's executor: INFO, TLS, timers, then events.
 func (c *client) begin() {
-	s := c.srv
+	s, cfg := c.srv, c.srv.cfg()
 	c.lastIn = s.env.Clock.Mono()
 	c.lastAct.Store(int64(c.lastIn))
-	c.conn.SetWriteDeadline(s.opts.WriteDeadline)
-	info := s.baseInfo()
+	c.conn.SetWriteDeadline(cfg.WriteDeadline)
+	info := s.infoFor(cfg)
 	info.ClientID, info.ClientIP = c.cid, c.host
-	if s.auth.NeedsNonce() {
+	if cfg.auth.NeedsNonce() {
 		c.nonce = s.newNonce()
 		info.Nonce = string(c.nonce)
 	}
 	line := s.infoLine(info)
-	if s.opts.TLS != nil {
-		c.beginTLS(line)
+	if cfg.TLS != nil {
+		c.beginTLS(cfg, line)
 		return
 	}
 	if err := c.conn.Write(line); err != nil {
@@ -185,12 +189,12 @@ func (c *client) begin() {
 
 // startEvents starts reading and arms the auth and ping timers.
 func (c *client) startEvents() {
-	s := c.srv
+	s, cfg := c.srv, c.srv.cfg()
 	c.conn.Start(c.ex, c)
-	if s.auth.Required() {
-		c.authTimer = s.env.Clock.AfterFunc(s.auth.Timeout(), c.ex, c.authTimeout)
+	if cfg.auth.Required() {
+		c.authTimer = s.env.Clock.AfterFunc(cfg.auth.Timeout(), c.ex, c.authTimeout)
 	}
-	c.pingTimer = s.env.Clock.AfterFunc(s.opts.PingInterval, c.ex, c.pingTick)
+	c.pingTimer = s.env.Clock.AfterFunc(cfg.PingInterval, c.ex, c.pingTick)
 	s.log.Logf(env.LevelDebug, "%s:%d - cid:%d - Client connection created", c.host, c.port, c.cid)
 }
 
@@ -205,11 +209,11 @@ func (c *client) authTimeout() {
 // is known (the first PING always goes, to measure it); after MaxPingsOut unanswered PINGs
 // the next tick closes the connection as stale.
 func (c *client) pingTick() {
-	s := c.srv
+	s, cfg := c.srv, c.srv.cfg()
 	now := s.env.Clock.Mono()
 	switch {
-	case now-c.lastIn < s.opts.PingInterval && c.pingsOut == 0 && c.rttNanos.Load() > 0:
-	case c.pingsOut+1 > s.opts.MaxPingsOut:
+	case now-c.lastIn < cfg.PingInterval && c.pingsOut == 0 && c.rttNanos.Load() > 0:
+	case c.pingsOut+1 > cfg.MaxPingsOut:
 		c.sendErr("Stale Connection")
 		c.close(reasonStale)
 		return
@@ -218,7 +222,7 @@ func (c *client) pingTick() {
 		c.pingSent = now
 		c.write(proto.Ping)
 	}
-	c.pingTimer = s.env.Clock.AfterFunc(s.opts.PingInterval, c.ex, c.pingTick)
+	c.pingTimer = s.env.Clock.AfterFunc(cfg.PingInterval, c.ex, c.pingTick)
 }
 
 // OnData implements env.ConnHandler.
@@ -289,7 +293,7 @@ func (c *client) OnClose(err error) {
 // write queues bytes for the client; a failure means the connection is going away and its
 // OnClose is on the way.
 func (c *client) write(p []byte) {
-	if c.trace {
+	if c.trace.Load() {
 		c.traceLine("->>", p)
 	}
 	_ = c.conn.Write(p)

@@ -15,7 +15,7 @@ import (
 
 // mustConnectFirst rejects ops before CONNECT when the server requires authentication.
 func (c *client) mustConnectFirst() error {
-	if !c.connected && c.srv.auth.Required() {
+	if !c.connected && c.srv.cfg().auth.Required() {
 		return errAuthViolation
 	}
 	return nil
@@ -34,7 +34,9 @@ func (c *client) Connect(raw []byte) error {
 		c.sendErr("no responders requires headers support")
 		return errCloseSilently
 	}
-	user, err := c.srv.auth.Check(auth.Credentials{User: ci.User, Pass: ci.Pass, Token: ci.Token, Nkey: ci.Nkey, Sig: ci.Sig}, c.nonce)
+	creds := auth.Credentials{User: ci.User, Pass: ci.Pass, Token: ci.Token, Nkey: ci.Nkey, Sig: ci.Sig}
+	authn := c.srv.cfg().auth
+	user, err := authn.Check(creds, c.nonce)
 	if err != nil {
 		c.srv.log.Logf(env.LevelWarn, "%s:%d - cid:%d - authentication error", c.host, c.port, c.cid)
 		return errAuthViolation
@@ -43,23 +45,35 @@ func (c *client) Connect(raw []byte) error {
 		c.authTimer.Stop()
 	}
 	c.connected = true
+	c.creds, c.provenBy = creds, authn
 	c.echo, c.verbose, c.noResp = ci.Echo, ci.Verbose, ci.NoResponders
 	c.headers.Store(ci.Headers)
-	ci.Pass, ci.Token, ci.Sig = "", "", "" // keep no secrets
+	ci.Pass, ci.Token, ci.Sig = "", "", "" // no secrets where monitoring reads
 	c.mu.Lock()
 	c.info = ci
+	c.mu.Unlock()
+	c.setUser(user)
+	c.sendOK()
+	return nil
+}
+
+// setUser installs the authenticated user (nil: no auth configured) and its permissions;
+// on the client's executor, at CONNECT and when a reload changes authorization.
+func (c *client) setUser(user *auth.User) {
 	var perms *auth.Permissions
+	c.mu.Lock()
+	c.user = user
 	if user != nil {
-		c.user, perms = user, user.Permissions
+		perms = user.Permissions
 	}
 	c.mu.Unlock()
 	c.perms.Store(perms)
 	c.pubAllow = nil
+	var replies *replyPerms
 	if perms != nil && perms.Response != nil {
-		c.replies.Store(newReplyPerms(perms.Response))
+		replies = newReplyPerms(perms.Response)
 	}
-	c.sendOK()
-	return nil
+	c.replies.Store(replies)
 }
 
 func (c *client) Info([]byte) error { return errUnknownFromClient }
@@ -163,7 +177,7 @@ func (c *client) Sub(subj, queue, sid []byte) error {
 		c.sendOK()
 		return nil
 	}
-	if max := c.srv.opts.MaxSubscriptions; max > 0 && len(c.subs) >= max {
+	if max := c.srv.cfg().MaxSubscriptions; max > 0 && len(c.subs) >= max {
 		c.mu.Unlock()
 		c.sendErr("maximum subscriptions exceeded")
 		return nil

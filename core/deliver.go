@@ -78,7 +78,7 @@ func (c *client) deliver(sub *subscription, subj, reply []byte, hdr int, msg []b
 		msg, hdr = msg[hdr:], -1
 	}
 	c.scratch = proto.AppendMsg(c.scratch[:0], subj, sub.sid, reply, hdr, msg)
-	if dst.trace {
+	if dst.trace.Load() {
 		dst.traceLine("->>", c.scratch)
 	}
 	if dst.conn.Queue(c.scratch) != nil {
@@ -92,7 +92,7 @@ func (c *client) deliver(sub *subscription, subj, reply []byte, hdr int, msg []b
 	if r := dst.replies.Load(); r != nil && len(reply) > 0 {
 		r.grant(string(reply), c.srv.env.Clock.Mono())
 	}
-	if int64(dst.conn.Buffered()) > c.srv.opts.MaxPending {
+	if int64(dst.conn.Buffered()) > c.srv.cfg().MaxPending {
 		dst.slowConsumer()
 	}
 	return true
@@ -105,7 +105,7 @@ func (c *client) slowConsumer() {
 		return
 	}
 	c.srv.stats.slowConsumers.Add(1)
-	c.srv.log.Logf(env.LevelWarn, "%s:%d - cid:%d - Slow Consumer Detected: MaxPending of %d Exceeded", c.host, c.port, c.cid, c.srv.opts.MaxPending)
+	c.srv.log.Logf(env.LevelWarn, "%s:%d - cid:%d - Slow Consumer Detected: MaxPending of %d Exceeded", c.host, c.port, c.cid, c.srv.cfg().MaxPending)
 	c.closeAsync(reasonSlowPending)
 }
 

@@ -127,7 +127,7 @@ func (c *client) stallIfBehind() {
 	s.stats.stalls.Add(1)
 	c.conn.PauseReads()
 	gen := f.gen
-	f.timer = s.env.Clock.AfterFunc(stallDuration(worst, s.opts.MaxPending), c.ex, func() { c.endStall(gen) })
+	f.timer = s.env.Clock.AfterFunc(stallDuration(worst, s.cfg().MaxPending), c.ex, func() { c.endStall(gen) })
 	env.Assertf(f.phase == flowStalled && f.timer != nil, "client %d: stall without a bound", c.cid)
 }
 

@@ -32,17 +32,20 @@ type serverInfo struct {
 // jsAPILevel is the JetStream API level advertised once JetStream answers requests.
 const jsAPILevel = 3
 
-func (s *Server) baseInfo() serverInfo {
+func (s *Server) baseInfo() serverInfo { return s.infoFor(s.cfg()) }
+
+// infoFor is INFO under one generation of the settings.
+func (s *Server) infoFor(cfg *config) serverInfo {
 	info := serverInfo{
-		ID: s.id, Name: s.opts.ServerName, Version: Version, Proto: ProtoVersion, Go: runtime.Version(),
-		Host: s.opts.Host, Port: s.Port(), Headers: true, MaxPayload: s.opts.MaxPayload,
-		AuthRequired: s.auth.Required(), TLSRequired: s.opts.TLS != nil, TLSVerify: s.opts.TLSVerify,
-		JetStream: s.opts.JetStream, ConnectURLs: s.opts.ConnectURLs,
+		ID: s.id, Name: cfg.name, Version: Version, Proto: ProtoVersion, Go: runtime.Version(),
+		Host: cfg.Host, Port: s.Port(), Headers: true, MaxPayload: cfg.MaxPayload,
+		AuthRequired: cfg.auth.Required(), TLSRequired: cfg.TLS != nil, TLSVerify: cfg.TLSVerify,
+		JetStream: cfg.JetStream, ConnectURLs: cfg.ConnectURLs,
 	}
 	if info.Host == "" {
 		info.Host = "0.0.0.0"
 	}
-	if s.opts.JetStream {
+	if cfg.JetStream {
 		info.APILevel = jsAPILevel
 	}
 	return info

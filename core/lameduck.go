@@ -31,7 +31,7 @@ func (s *Server) LameDuck(done func()) {
 				}
 			})
 		}
-		s.env.Clock.AfterFunc(s.opts.LameDuckGrace, s.ex, func() { s.drainClients(done) })
+		s.env.Clock.AfterFunc(s.cfg().LameDuckGrace, s.ex, func() { s.drainClients(done) })
 	})
 }
 
@@ -40,7 +40,8 @@ func (s *Server) drainClients(done func()) {
 	clients := s.clientList()
 	const batches = 10
 	per := max(1, (len(clients)+batches-1)/batches)
-	step := (s.opts.LameDuckDuration - s.opts.LameDuckGrace) / batches
+	cfg := s.cfg()
+	step := (cfg.LameDuckDuration - cfg.LameDuckGrace) / batches
 	if step < 0 {
 		step = 0
 	}

@@ -60,14 +60,15 @@ func (s *Server) Varz(httpPort int) Varz {
 	s.mu.Lock()
 	conns, lameDuck := len(s.clients), s.lameDuck
 	s.mu.Unlock()
-	info := s.baseInfo()
+	cfg := s.cfg()
+	info := s.infoFor(cfg)
 	return Varz{
-		ID: s.id, Name: s.opts.ServerName, Version: Version, PetrelVersion: PetrelVersion, Proto: ProtoVersion,
+		ID: s.id, Name: cfg.name, Version: Version, PetrelVersion: PetrelVersion, Proto: ProtoVersion,
 		Go: runtime.Version(), Host: info.Host, Port: s.Port(), AuthRequired: info.AuthRequired,
-		TLSRequired: info.TLSRequired, MaxConnections: s.opts.MaxConnections,
-		PingInterval: int64(s.opts.PingInterval), MaxPingsOut: s.opts.MaxPingsOut, HTTPPort: httpPort,
-		MaxControlLine: s.opts.MaxControlLine, MaxPayload: s.opts.MaxPayload, MaxPending: s.opts.MaxPending,
-		WriteDeadline: int64(s.opts.WriteDeadline), JetStream: s.opts.JetStream,
+		TLSRequired: info.TLSRequired, MaxConnections: cfg.MaxConnections,
+		PingInterval: int64(cfg.PingInterval), MaxPingsOut: cfg.MaxPingsOut, HTTPPort: httpPort,
+		MaxControlLine: cfg.MaxControlLine, MaxPayload: cfg.MaxPayload, MaxPending: cfg.MaxPending,
+		WriteDeadline: int64(cfg.WriteDeadline), JetStream: cfg.JetStream,
 		Start: s.start, Now: now, Uptime: FormatUptime(now.Sub(s.start)), Cores: runtime.NumCPU(),
 		Connections: conns, TotalConnections: s.stats.totalConns.Load(),
 		InMsgs: s.stats.inMsgs.Load(), OutMsgs: s.stats.outMsgs.Load(),
@@ -174,7 +175,7 @@ func (c *client) connInfo(o ConnzOptions, now time.Time) ConnInfo {
 	if rtt := c.rttNanos.Load(); rtt > 0 {
 		ci.RTT = time.Duration(rtt).String()
 	}
-	if tc, ok := c.conn.(interface{ TLSState() (string, string) }); ok && c.srv.opts.TLS != nil {
+	if tc, ok := c.conn.(interface{ TLSState() (string, string) }); ok && c.srv.cfg().TLS != nil {
 		ci.TLSVersion, ci.TLSCipher = tc.TLSState()
 	}
 	c.mu.Lock()

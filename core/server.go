@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strconv"
@@ -10,7 +11,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nkeys"
-	"github.com/petrel-io/petrel/core/auth"
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/sublist"
 )
@@ -23,17 +23,18 @@ import (
 // and queues straight into each subscriber's connection (Conn.Queue and Flush are safe from
 // any executor; the publisher flushes each touched connection once per read), so the
 // subscription index and the per-client fields a publisher touches are concurrency-safe
-// (sublist's lock, atomics, client.mu).
+// (sublist's lock, atomics, client.mu). The settings are an immutable generation behind an
+// atomic pointer (config.go), which Reload replaces.
 type Server struct {
-	opts  Options
-	env   *env.Env
-	log   env.Logger
-	id    string
-	auth  *auth.Authenticator
-	subs  *sublist.List
-	ex    env.Executor
-	start time.Time
-	// stallAt is the unsent output above which a subscriber slows its publishers.
+	current atomic.Pointer[config] // the settings in force; Reload swaps in a new generation
+	env     *env.Env
+	log     env.Logger
+	id      string
+	subs    *sublist.List
+	ex      env.Executor
+	start   time.Time
+	// stallAt is the unsent output above which a subscriber slows its publishers
+	// (max_pending does not reload, so neither does this).
 	stallAt int
 
 	mu       sync.Mutex
@@ -55,13 +56,9 @@ type serverStats struct {
 // New builds a server from options; it does not listen yet.
 func New(opts Options, e *env.Env) (*Server, error) {
 	e.Validate()
-	opts, warnings, err := opts.withDefaults()
+	cfg, warnings, err := newConfig(opts, e.Clock.Now())
 	if err != nil {
 		return nil, err
-	}
-	a, err := auth.New(opts.Auth)
-	if err != nil {
-		return nil, fmt.Errorf("core: %w", err)
 	}
 	kp, err := nkeys.CreatePairWithRand(nkeys.PrefixByteServer, randReader{e.Rand})
 	if err != nil {
@@ -71,14 +68,13 @@ func New(opts Options, e *env.Env) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("core: server identity: %w", err)
 	}
-	if opts.ServerName == "" {
-		opts.ServerName = id
-	}
+	cfg.name = cmp.Or(cfg.ServerName, id)
 	s := &Server{
-		opts: opts, env: e, log: e.Log, id: id, auth: a, subs: sublist.New(),
+		env: e, log: e.Log, id: id, subs: sublist.New(),
 		ex: e.Exec.New("server"), clients: map[uint64]*client{}, start: e.Clock.Now(),
-		stallAt: stallAbove(opts.MaxPending),
+		stallAt: stallAbove(cfg.MaxPending),
 	}
+	s.current.Store(cfg)
 	for _, w := range warnings {
 		s.log.Logf(env.LevelWarn, "%s", w)
 	}
@@ -98,11 +94,12 @@ func (r randReader) Read(p []byte) (int, error) {
 func (s *Server) ID() string { return s.id }
 
 // Name is the server's name.
-func (s *Server) Name() string { return s.opts.ServerName }
+func (s *Server) Name() string { return s.cfg().name }
 
 // Start listens for clients. It returns once the listener is open.
 func (s *Server) Start() error {
-	addr := joinHostPort(s.opts.Host, s.opts.Port)
+	cfg := s.cfg()
+	addr := joinHostPort(cfg.Host, cfg.Port)
 	l, err := s.env.Net.Listen(addr, s.ex, s.accept)
 	if err != nil {
 		return fmt.Errorf("core: listen on %s: %w", addr, err)
@@ -111,9 +108,9 @@ func (s *Server) Start() error {
 	s.listener = l
 	s.port = portOf(l.Addr())
 	s.mu.Unlock()
-	s.log.Logf(env.LevelInfo, "Starting petrel, version %s (nats %s), name %s, id %s", PetrelVersion, Version, s.opts.ServerName, s.id)
-	s.log.Logf(env.LevelInfo, "Listening for client connections on %s", joinHostPort(s.opts.Host, portOf(l.Addr())))
-	if s.auth.Required() {
+	s.log.Logf(env.LevelInfo, "Starting petrel, version %s (nats %s), name %s, id %s", PetrelVersion, Version, cfg.name, s.id)
+	s.log.Logf(env.LevelInfo, "Listening for client connections on %s", joinHostPort(cfg.Host, portOf(l.Addr())))
+	if cfg.auth.Required() {
 		s.log.Logf(env.LevelInfo, "Authorization required for client connections")
 	}
 	return nil
@@ -174,7 +171,7 @@ func (s *Server) accept(conn env.Conn) {
 		conn.Abort()
 		return
 	}
-	if len(s.clients) >= s.opts.MaxConnections {
+	if len(s.clients) >= s.cfg().MaxConnections {
 		s.mu.Unlock()
 		s.log.Logf(env.LevelWarn, "%s - maximum connections exceeded", conn.RemoteAddr())
 		_ = conn.Write([]byte("-ERR 'maximum connections exceeded'\r\n")) // best effort before closing

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -25,6 +26,9 @@ func (c *cli) resolve() (Options, []string, error) {
 		return Options{}, nil, err
 	}
 	c.overlay(&opts)
+	if err := a.check(); err != nil {
+		return Options{}, nil, err
+	}
 	if opts.Core.Port == -1 {
 		opts.Core.Port = 0 // nats-server's "any free port"
 	}
@@ -35,18 +39,19 @@ func (c *cli) resolve() (Options, []string, error) {
 func (c *cli) overlay(o *Options) {
 	f := &c.opts
 	copies := map[string]func(){
-		"host":          func() { o.Core.Host = f.Core.Host },
-		"port":          func() { o.Core.Port = f.Core.Port },
-		"server_name":   func() { o.Core.ServerName = f.Core.ServerName },
-		"http_port":     func() { o.HTTPPort, o.HTTPHost = f.HTTPPort, f.HTTPHost },
-		"debug":         func() { o.Debug = f.Debug },
-		"trace":         func() { o.Trace = f.Trace },
-		"jetstream":     func() { o.Core.JetStream = f.Core.JetStream },
-		"store_dir":     func() { o.StoreDir = f.StoreDir },
-		"log_file":      func() { o.LogFile = f.LogFile },
-		"logtime":       func() { o.Logtime = f.Logtime },
-		"pid_file":      func() { o.PidFile = f.PidFile },
-		"authorization": func() { o.Core.Auth.Users, o.Core.Auth.Token = f.Core.Auth.Users, f.Core.Auth.Token },
+		"host":           func() { o.Core.Host = f.Core.Host },
+		"port":           func() { o.Core.Port = f.Core.Port },
+		"server_name":    func() { o.Core.ServerName = f.Core.ServerName },
+		"http_port":      func() { o.HTTPPort, o.HTTPHost = f.HTTPPort, f.HTTPHost },
+		"debug":          func() { o.Debug = f.Debug },
+		"trace":          func() { o.Trace = f.Trace },
+		"jetstream":      func() { o.Core.JetStream = f.Core.JetStream },
+		"store_dir":      func() { o.StoreDir = f.StoreDir },
+		"log_file":       func() { o.LogFile = f.LogFile },
+		"logtime":        func() { o.Logtime = f.Logtime },
+		"pid_file":       func() { o.PidFile = f.PidFile },
+		"ports_file_dir": func() { o.PortsFileDir = f.PortsFileDir },
+		"authorization":  func() { o.Core.Auth.Users, o.Core.Auth.Token = f.Core.Auth.Users, f.Core.Auth.Token },
 		"tls": func() {
 			o.TLSCert, o.TLSKey, o.TLSCACert, o.TLSVerify = f.TLSCert, f.TLSKey, f.TLSCACert, f.TLSVerify
 		},
@@ -58,10 +63,12 @@ func (c *cli) overlay(o *Options) {
 	}
 }
 
-// applier walks the parsed tree into Options, collecting warnings.
+// applier walks the parsed tree into Options, collecting warnings and where each option
+// was written (for the checks that relate several options).
 type applier struct {
 	opts     *Options
 	warnings []string
+	seen     map[string]*conf.Value // by lower-case key path: "lame_duck_duration"
 }
 
 func (a *applier) warn(v *conf.Value, format string, args ...any) {
@@ -69,68 +76,101 @@ func (a *applier) warn(v *conf.Value, format string, args ...any) {
 }
 
 // notYet are nats-server options Petrel knows but does not implement yet: accepted with a
-// warning so a nats-server file starts, rather than failing on them.
+// warning so a nats-server file starts, rather than failing on them. Their contents are
+// not checked.
 var notYet = map[string]string{
 	"cluster": "clustering", "gateway": "gateways", "leafnodes": "leaf nodes", "leaf": "leaf nodes",
 	"websocket": "WebSocket", "mqtt": "MQTT", "accounts": "multiple accounts", "system_account": "the system account",
-	"operator": "operator JWTs", "resolver": "account resolvers", "resolver_preload": "account resolvers",
+	"system": "the system account", "operator": "operator JWTs", "operators": "operator JWTs",
+	"trusted": "trusted keys", "trusted_keys": "trusted keys",
+	"resolver": "account resolvers", "resolver_tls": "account resolvers", "resolver_preload": "account resolvers",
 	"mappings": "subject mappings", "https": "HTTPS monitoring", "https_port": "HTTPS monitoring",
-	"syslog": "syslog", "remote_syslog": "syslog", "ocsp": "OCSP",
+	"syslog": "syslog", "remote_syslog": "syslog", "ocsp": "OCSP", "ocsp_cache": "OCSP",
+	"authorization_callout": "auth callout", "proxies": "proxy protocol", "default_js_domain": "JetStream domains",
+	"resolver_pinned_accounts": "account resolvers", "default_sentinel": "operator JWTs",
 }
 
-// ignored are nats-server options that change nothing observable in Petrel.
-var ignored = map[string]bool{
-	"logfile_size_limit": true, "log_size_limit": true, "max_traced_msg_len": true, "trace_verbose": true,
-	"connect_error_reports": true, "reconnect_error_reports": true, "disable_sublist_cache": true,
-	"server_tags": true, "server_metadata": true, "ports_file_dir": true, "client_advertise": true,
-	"no_header_support": true, "http_base_path": true, "prof_port": true, "max_closed_clients": true,
+// notYetKinds are the kinds of value nats-server takes for the options in notYet (it
+// refuses others); an option not listed is a map.
+var notYetKinds = map[string][]conf.Kind{
+	"system_account": {conf.KindString}, "system": {conf.KindString},
+	"operator": {conf.KindString, conf.KindArray}, "operators": {conf.KindString, conf.KindArray},
+	"trusted": {conf.KindString, conf.KindArray}, "trusted_keys": {conf.KindString, conf.KindArray},
+	"resolver": {conf.KindString, conf.KindMap}, "resolver_preload": {conf.KindMap},
+	"resolver_pinned_accounts": {conf.KindString, conf.KindArray}, "default_sentinel": {conf.KindString},
+	"https": {conf.KindString, conf.KindInt}, "https_port": {conf.KindInt},
+	"syslog": {conf.KindBool}, "remote_syslog": {conf.KindString},
+	"ocsp": {conf.KindBool, conf.KindMap}, "ocsp_cache": {conf.KindBool, conf.KindMap},
+	"accounts": {conf.KindMap, conf.KindArray, conf.KindString, conf.KindInt, conf.KindFloat, conf.KindBool},
 }
 
-// handler applies one key's value.
-type handler = func(*conf.Value) error
-
+// apply walks the top level. A key nats-server does not know is refused, as nats-server
+// refuses it.
 func (a *applier) apply(tree *conf.Map) error {
-	return a.entries(tree, a.topLevel(), func(e conf.Entry) {
+	if a.seen == nil {
+		a.seen = map[string]*conf.Value{}
+	}
+	return a.entries(tree, a.topLevel(), func(e conf.Entry) error {
 		key := strings.ToLower(e.Key)
-		switch {
-		case notYet[key] != "":
-			a.warn(e.Value, "%s: %s are not supported yet; ignored", e.Key, notYet[key])
-		case ignored[key]:
-		default:
-			a.warn(e.Value, "unknown option %q; ignored", e.Key)
+		what := notYet[key]
+		if what == "" {
+			return unknownField(e)
 		}
+		kinds := notYetKinds[key]
+		if kinds == nil {
+			kinds = []conf.Kind{conf.KindMap}
+		}
+		if !slices.Contains(kinds, e.Value.Kind) {
+			return e.Value.Errorf("expected a %s, got %s", kinds[0], describeKind(e.Value))
+		}
+		a.warn(e.Value, "%s: %s are not supported yet; ignored", e.Key, what)
+		a.seen[key] = e.Value
+		return nil
 	})
+}
+
+func describeKind(v *conf.Value) string {
+	if v.Kind == conf.KindMap || v.Kind == conf.KindArray {
+		return "a " + v.Kind.String()
+	}
+	return v.Raw
 }
 
 // entries applies each key of m with its handler (keys match without regard to case, as
 // in nats-server) and hands the others to unknown. Keys that serve as variables ($NAME) are
 // definitions, not options, and are skipped.
-func (a *applier) entries(m *conf.Map, handlers map[string]handler, unknown func(conf.Entry)) error {
+func (a *applier) entries(m *conf.Map, handlers map[string]handler, unknown func(conf.Entry) error) error {
 	for _, e := range m.Entries() {
 		if e.Value.UsedAsVariable {
 			continue
 		}
 		h, ok := handlers[strings.ToLower(e.Key)]
 		if !ok {
-			unknown(e)
+			if err := unknown(e); err != nil {
+				return err
+			}
 			continue
 		}
 		if err := h(e.Value); err != nil {
 			return err
 		}
+		if a.seen != nil {
+			a.seen[strings.ToLower(e.Value.Path)] = e.Value
+		}
 	}
 	return nil
 }
 
-// topLevel maps each supported top-level key (lower case) to its handler.
+// topLevel maps each supported top-level key (lower case) to its handler, and the keys
+// nats-server has that change nothing in Petrel to a check of their kind.
 func (a *applier) topLevel() map[string]handler {
 	o := a.opts
 	return map[string]handler{
 		"listen":                 a.listen,
 		"host":                   setString(&o.Core.Host),
 		"net":                    setString(&o.Core.Host),
-		"port":                   setInt(&o.Core.Port),
-		"server_name":            setString(&o.Core.ServerName),
+		"port":                   setPort(&o.Core.Port),
+		"server_name":            a.serverName,
 		"debug":                  setBool(&o.Debug),
 		"trace":                  setBool(&o.Trace),
 		"logtime":                setBool(&o.Logtime),
@@ -138,27 +178,97 @@ func (a *applier) topLevel() map[string]handler {
 		"logfile":                setString(&o.LogFile),
 		"pid_file":               setString(&o.PidFile),
 		"pidfile":                setString(&o.PidFile),
+		"ports_file_dir":         setString(&o.PortsFileDir),
 		"http":                   a.httpListen,
-		"http_port":              setInt(&o.HTTPPort),
-		"monitor_port":           setInt(&o.HTTPPort),
-		"max_connections":        setInt(&o.Core.MaxConnections),
-		"max_conn":               setInt(&o.Core.MaxConnections),
-		"max_payload":            setSizeInt(&o.Core.MaxPayload),
-		"max_control_line":       setSizeInt(&o.Core.MaxControlLine),
-		"max_pending":            nonNegative(setSize(&o.Core.MaxPending), &o.Core.MaxPending),
-		"max_subscriptions":      setInt(&o.Core.MaxSubscriptions),
-		"max_subs":               setInt(&o.Core.MaxSubscriptions),
-		"ping_interval":          setDuration(&o.Core.PingInterval),
-		"ping_max":               setInt(&o.Core.MaxPingsOut),
-		"write_deadline":         setDuration(&o.Core.WriteDeadline),
-		"lame_duck_duration":     setDuration(&o.Core.LameDuckDuration),
-		"lame_duck_grace_period": setDuration(&o.Core.LameDuckGrace),
+		"http_port":              setPort(&o.HTTPPort),
+		"monitor_port":           setPort(&o.HTTPPort),
+		"max_connections":        setLimit(a, &o.Core.MaxConnections, "an integer"),
+		"max_conn":               setLimit(a, &o.Core.MaxConnections, "an integer"),
+		"max_payload":            setLimit(a, &o.Core.MaxPayload, "a size (like 1048576, 8MB or 1G)"),
+		"max_control_line":       setLimit(a, &o.Core.MaxControlLine, "a size (like 4096 or 4KB)"),
+		"max_pending":            setSize(&o.Core.MaxPending),
+		"max_subscriptions":      setLimit(a, &o.Core.MaxSubscriptions, "an integer"),
+		"max_subs":               setLimit(a, &o.Core.MaxSubscriptions, "an integer"),
+		"ping_interval":          setDurationText("ping_interval", &o.Core.PingInterval),
+		"ping_max":               setLimit(a, &o.Core.MaxPingsOut, "an integer"),
+		"write_deadline":         setDurationText("write_deadline", &o.Core.WriteDeadline),
+		"lame_duck_duration":     setDurationText("lame_duck_duration", &o.Core.LameDuckDuration),
+		"lame_duck_grace_period": setDurationText("lame_duck_grace_period", &o.Core.LameDuckGrace),
 		"authorization":          a.authorization,
 		"no_auth_user":           setString(&o.Core.Auth.NoAuthUser),
 		"tls":                    a.tls,
 		"jetstream":              a.jetstream,
 		"store_dir":              setString(&o.StoreDir),
+		// Accepted, changing nothing in Petrel.
+		"logfile_size_limit":      ignoreKind(conf.KindInt),
+		"log_size_limit":          ignoreKind(conf.KindInt),
+		"logfile_max_num":         ignoreKind(conf.KindInt),
+		"log_max_num":             ignoreKind(conf.KindInt),
+		"prof_block_rate":         ignoreKind(conf.KindInt),
+		"write_timeout":           writeTimeout,
+		"no_fast_producer_stall":  ignoreKind(conf.KindBool),
+		"max_traced_msg_len":      ignoreKind(conf.KindInt),
+		"trace_verbose":           ignoreKind(conf.KindBool),
+		"logtime_utc":             ignoreKind(conf.KindBool),
+		"connect_error_reports":   ignoreKind(conf.KindInt),
+		"reconnect_error_reports": ignoreKind(conf.KindInt),
+		"disable_sublist_cache":   ignoreKind(conf.KindBool),
+		"no_sublist_cache":        ignoreKind(conf.KindBool),
+		"no_header_support":       ignoreKind(conf.KindBool),
+		"no_system_account":       ignoreKind(conf.KindBool),
+		"http_base_path":          ignoreKind(conf.KindString),
+		"prof_port":               ignoreKind(conf.KindInt),
+		"max_closed_clients":      ignoreKind(conf.KindInt),
+		"client_advertise":        clientAdvertise,
+		"server_tags":             serverTags,
+		"server_metadata":         ignoreKind(conf.KindMap),
 	}
+}
+
+// serverName refuses a name with spaces, as nats-server does.
+func (a *applier) serverName(v *conf.Value) error {
+	if err := setString(&a.opts.Core.ServerName)(v); err != nil {
+		return err
+	}
+	if strings.ContainsAny(a.opts.Core.ServerName, " \t\r\n") {
+		return v.Errorf("server name cannot contain spaces")
+	}
+	return nil
+}
+
+// clientAdvertise checks the address nats-server would advertise (Petrel does not yet).
+func clientAdvertise(v *conf.Value) error {
+	var s string
+	if err := setString(&s)(v); err != nil {
+		return err
+	}
+	if host := s; strings.Count(host, ":") > 1 && !strings.HasPrefix(host, "[") {
+		return v.Errorf("Error setting server INFO with ClientAdvertise value of %s, err=address %s: too many colons in address", s, s)
+	}
+	return nil
+}
+
+// writeTimeout is nats-server's policy for a write that passes write_deadline; Petrel's is
+// nats-server's default (close the connection).
+func writeTimeout(v *conf.Value) error {
+	var s string
+	if err := setString(&s)(v); err != nil {
+		return err
+	}
+	switch strings.ToLower(s) {
+	case "default", "close", "retry":
+		return nil
+	}
+	return v.Errorf("write_timeout must be 'default', 'close' or 'retry'")
+}
+
+// serverTags accepts a string or a list of strings.
+func serverTags(v *conf.Value) error {
+	if v.Kind != conf.KindString && v.Kind != conf.KindArray {
+		return v.Errorf("error parsing tags: unsupported type %s", v.Kind)
+	}
+	_, err := v.AsStringList()
+	return err
 }
 
 // splitHostPort reads "host:port" or ":port" or "port".
@@ -166,8 +276,8 @@ func splitHostPort(v *conf.Value) (string, int, error) {
 	if v.Kind == conf.KindInt {
 		return "", int(v.Int), nil
 	}
-	s, err := v.AsString()
-	if err != nil {
+	var s string
+	if err := setString(&s)(v); err != nil {
 		return "", 0, err
 	}
 	i := strings.LastIndexByte(s, ':')

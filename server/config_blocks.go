@@ -1,107 +1,43 @@
 package server
 
 import (
+	"cmp"
+	"crypto/tls"
+	"fmt"
 	"strings"
 	"time"
 
+	"github.com/nats-io/nkeys"
 	"github.com/petrel-io/petrel/core/auth"
+	"github.com/petrel-io/petrel/core/subject"
 	"github.com/petrel-io/petrel/server/conf"
 )
 
-// block applies a map's keys with their handlers; unknown keys warn.
-func (a *applier) block(v *conf.Value, handlers map[string]handler) error {
+// The blocks Petrel implements refuse keys they do not know, as nats-server does, with its
+// messages; blocks of features not built yet warn instead (config.go).
+
+// block applies a map's keys with their handlers; unknown keys are errors: unknownField's,
+// or unknown's when given.
+func (a *applier) block(v *conf.Value, handlers map[string]handler, unknown ...func(conf.Entry) error) error {
 	m, err := v.AsMap()
 	if err != nil {
 		return err
 	}
-	return a.entries(m, handlers, func(e conf.Entry) {
-		a.warn(e.Value, "unknown option %q in %s; ignored", e.Key, v.Path)
-	})
+	if len(unknown) > 0 {
+		return a.entries(m, handlers, unknown[0])
+	}
+	return a.entries(m, handlers, unknownField)
 }
 
-func setString(dst *string) handler {
-	return func(v *conf.Value) error {
-		s, err := v.AsString()
-		*dst = s
-		return err
-	}
+// unknownField is nats-server's refusal of a key it does not know, at the key.
+func unknownField(e conf.Entry) error {
+	return errorAt(e.KeyPos, "unknown field %q", e.Key)
 }
 
-func setBool(dst *bool) handler {
-	return func(v *conf.Value) error {
-		b, err := v.AsBool()
-		*dst = b
-		return err
-	}
-}
-
-// ignore accepts a key that changes nothing in Petrel.
-func ignore(*conf.Value) error { return nil }
-
-// setInt reads an integer, -1 (nats-server's "any"/"unlimited") or more.
-func setInt(dst *int) handler {
-	return func(v *conf.Value) error {
-		n, err := v.AsInt64()
-		if err == nil && (n < -1 || n > 1<<31) {
-			err = v.Errorf("%d is out of range", n)
-		}
-		*dst = int(n)
-		return err
-	}
-}
-
-// setSizeInt reads a size (8MB, 4096) that fits an int.
-func setSizeInt(dst *int) handler {
-	return func(v *conf.Value) error {
-		n, err := v.AsSize()
-		if err == nil && (n < 0 || n > 1<<31) {
-			err = v.Errorf("%d is out of range", n)
-		}
-		*dst = int(n)
-		return err
-	}
-}
-
-func setDuration(dst *time.Duration) handler {
-	return func(v *conf.Value) error {
-		d, err := v.AsDuration()
-		*dst = d
-		return err
-	}
-}
-
-// nonNegative rejects a negative value that h stored in dst.
-func nonNegative(h handler, dst *int64) handler {
-	return func(v *conf.Value) error {
-		if err := h(v); err != nil {
-			return err
-		}
-		if *dst < 0 {
-			return v.Errorf("must not be negative")
-		}
-		return nil
-	}
-}
-
-func setSize(dst *int64) handler {
-	return func(v *conf.Value) error {
-		n, err := v.AsSize()
-		*dst = n
-		return err
-	}
-}
-
-// setSeconds reads a timeout written as seconds (possibly fractional) or as a duration.
-func setSeconds(dst *time.Duration) handler {
-	return func(v *conf.Value) error {
-		if v.Kind == conf.KindFloat {
-			*dst = time.Duration(v.Float * float64(time.Second))
-			return nil
-		}
-		d, err := v.AsDuration()
-		*dst = d
-		return err
-	}
+// errorAt is an error at a position with nats-server's wording, for checks that are not
+// about one value's type.
+func errorAt(pos conf.Pos, format string, args ...any) error {
+	return &conf.Error{Pos: pos, Msg: fmt.Sprintf(format, args...), Err: conf.ErrInvalid}
 }
 
 func (a *applier) authorization(v *conf.Value) error {
@@ -117,15 +53,17 @@ func (a *applier) authorization(v *conf.Value) error {
 		defaults = p
 		return err
 	}
-	err := a.block(v, handlers)
-	if err != nil {
+	if err := a.block(v, handlers); err != nil {
 		return err
 	}
-	if single.Name != "" || single.Password != "" {
-		if single.Name == "" {
-			return v.Errorf("a password needs a user")
-		}
+	if err := authCombination(v, single, *cfg); err != nil {
+		return err
+	}
+	switch {
+	case single.Name != "":
 		cfg.Users = append([]auth.User{single}, cfg.Users...)
+	case single.Password != "":
+		a.warn(v, "a password without a user admits nobody; ignored (as nats-server does)")
 	}
 	if defaults != nil {
 		for i := range cfg.Users {
@@ -137,28 +75,75 @@ func (a *applier) authorization(v *conf.Value) error {
 	return nil
 }
 
+// authCombination refuses the combinations of the authorization block nats-server refuses.
+func authCombination(v *conf.Value, single auth.User, cfg auth.Config) error {
+	hasSingle := single.Name != "" || single.Password != ""
+	switch {
+	case hasSingle && len(cfg.Users) > 0:
+		return errorAt(v.Pos, "Can not have a single user/pass and a users array")
+	case cfg.Token != "" && len(cfg.Users) > 0:
+		return errorAt(v.Pos, "Can not have a token and a users array")
+	case cfg.Token != "" && hasSingle:
+		return errorAt(v.Pos, "Cannot have a user/pass and token")
+	}
+	return nil
+}
+
 func (a *applier) users(v *conf.Value) error {
 	list, err := v.AsArray()
 	if err != nil {
-		return err
+		return v.Errorf("Expected users field to be an array, got %s", v.Raw)
 	}
+	names, keys := map[string]bool{}, map[string]bool{}
 	for _, item := range list {
 		var u auth.User
 		handlers := a.userHandlers(&u)
 		handlers["nkey"] = setString(&u.Nkey)
-		handlers["account"] = setString(&u.Account)
-		handlers["allowed_connection_types"] = func(v *conf.Value) error {
-			a.warn(v, "allowed_connection_types is not enforced yet")
-			return nil
-		}
-		err := a.block(item, handlers)
-		if err != nil {
+		handlers["allowed_connection_types"] = connectionTypes
+		if err := a.block(item, handlers); err != nil {
 			return err
 		}
-		if u.Name == "" && u.Nkey == "" {
-			return item.Errorf("a user needs a user name or an nkey")
+		switch {
+		case u.Nkey != "" && !nkeys.IsValidPublicUserKey(u.Nkey):
+			return errorAt(item.Pos, "Not a valid public nkey for a user")
+		case u.Nkey != "" && keys[u.Nkey]:
+			return errorAt(item.Pos, "Duplicate nkey %q detected", u.Nkey)
+		case u.Nkey == "" && u.Name == "":
+			return errorAt(item.Pos, "User entry requires a user")
+		case u.Nkey == "" && names[u.Name]:
+			return errorAt(item.Pos, "Duplicate user %q detected", u.Name)
+		}
+		if u.Nkey != "" {
+			keys[u.Nkey] = true
+		} else {
+			names[u.Name] = true
 		}
 		a.opts.Core.Auth.Users = append(a.opts.Core.Auth.Users, u)
+	}
+	return nil
+}
+
+// connectionKinds are the allowed_connection_types nats-server knows.
+var connectionKinds = map[string]bool{
+	"STANDARD": true, "WEBSOCKET": true, "LEAFNODE": true, "LEAFNODE_WS": true,
+	"MQTT": true, "MQTT_WS": true, "IN_PROCESS": true,
+}
+
+// connectionTypes checks allowed_connection_types; Petrel admits one kind of connection
+// (plain NATS) so far, and nothing else is enforced yet.
+func connectionTypes(v *conf.Value) error {
+	list, err := v.AsStringList()
+	if err != nil {
+		return err
+	}
+	var bad []string
+	for _, kind := range list {
+		if !connectionKinds[strings.ToUpper(kind)] {
+			bad = append(bad, kind)
+		}
+	}
+	if len(bad) > 0 {
+		return errorAt(v.Pos, "invalid connection types %q", bad)
 	}
 	return nil
 }
@@ -183,48 +168,95 @@ func (a *applier) userHandlers(u *auth.User) map[string]handler {
 // (allow) or {allow, deny}.
 func (a *applier) permissions(v *conf.Value) (*auth.Permissions, error) {
 	p := &auth.Permissions{}
-	subjects := func(dst **auth.SubjectPermission) handler {
-		return func(v *conf.Value) error {
-			sp := &auth.SubjectPermission{}
-			*dst = sp
-			if v.Kind != conf.KindMap {
-				list, err := v.AsStringList()
-				sp.Allow = list
-				return err
-			}
-			return a.block(v, map[string]handler{
-				"allow": func(v *conf.Value) error { l, err := v.AsStringList(); sp.Allow = l; return err },
-				"deny":  func(v *conf.Value) error { l, err := v.AsStringList(); sp.Deny = l; return err },
-			})
-		}
-	}
 	err := a.block(v, map[string]handler{
-		"publish":         subjects(&p.Publish),
-		"pub":             subjects(&p.Publish),
-		"subscribe":       subjects(&p.Subscribe),
-		"sub":             subjects(&p.Subscribe),
+		"publish":         subjectPermission(&p.Publish),
+		"pub":             subjectPermission(&p.Publish),
+		"subscribe":       subjectPermission(&p.Subscribe),
+		"sub":             subjectPermission(&p.Subscribe),
 		"allow_responses": func(v *conf.Value) error { return a.responses(v, p) },
+	}, func(e conf.Entry) error {
+		return errorAt(e.KeyPos, "Unknown field %q parsing permissions", e.Key)
 	})
 	return p, err
 }
 
+// subjectPermission reads a subject list, or {allow, deny} of lists.
+func subjectPermission(dst **auth.SubjectPermission) handler {
+	return func(v *conf.Value) error {
+		sp := &auth.SubjectPermission{}
+		*dst = sp
+		if v.Kind != conf.KindMap {
+			list, err := subjectList(v)
+			sp.Allow = list
+			return err
+		}
+		m, _ := v.AsMap() // a map, checked above
+		for _, e := range m.Entries() {
+			var err error
+			switch strings.ToLower(e.Key) {
+			case "allow":
+				sp.Allow, err = subjectList(e.Value)
+			case "deny":
+				sp.Deny, err = subjectList(e.Value)
+			default:
+				err = errorAt(e.KeyPos, "Unknown field name %q parsing subject permissions, only 'allow' or 'deny' are permitted", e.Key)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// subjectList reads one subject or a list of them, each a valid subject (with wildcards)
+// optionally followed by a queue name.
+func subjectList(v *conf.Value) ([]string, error) {
+	if v.Kind != conf.KindString && v.Kind != conf.KindArray {
+		return nil, v.Errorf("Expected subject permissions to be a subject, or array of subjects, got %s", v.Kind)
+	}
+	elems := []*conf.Value{v}
+	if v.Kind == conf.KindArray {
+		elems = v.Array
+	}
+	var list []string
+	for _, e := range elems {
+		if e.Kind != conf.KindString {
+			return nil, wrongKind(e, "a subject")
+		}
+		list = append(list, e.Str)
+	}
+	for _, s := range list {
+		pattern, queue, _ := strings.Cut(s, " ")
+		if !subject.ValidSubscribe(pattern) || strings.ContainsAny(queue, " \t") {
+			return nil, v.Errorf("subject %q is not a valid subject", s)
+		}
+	}
+	return list, nil
+}
+
 func (a *applier) responses(v *conf.Value, p *auth.Permissions) error {
-	if v.Kind != conf.KindMap {
-		on, err := v.AsBool()
-		if on {
+	switch v.Kind {
+	case conf.KindBool:
+		if v.Bool {
 			p.Response = &auth.ResponsePermission{MaxMsgs: auth.DefaultResponseMaxMsgs, Expires: auth.DefaultResponseExpires}
 		}
-		return err
+		return nil
+	case conf.KindMap:
+	default:
+		return errorAt(v.Pos, "error parsing response permissions, expected a boolean or a map")
 	}
 	r := &auth.ResponsePermission{}
 	p.Response = r
-	var max int64
-	err := a.block(v, map[string]handler{
-		"max":     func(v *conf.Value) error { n, err := v.AsInt64(); max = n; return err },
-		"expires": func(v *conf.Value) error { d, err := v.AsDuration(); r.Expires = d; return err },
+	return a.block(v, map[string]handler{
+		"max": setLimit(a, &r.MaxMsgs, "an integer"),
+		"expires": func(v *conf.Value) error {
+			if v.Kind != conf.KindString {
+				return errorAt(v.Pos, "error parsing expires, not a duration string")
+			}
+			return setDuration(&r.Expires)(v)
+		},
 	})
-	r.MaxMsgs = int(max)
-	return err
 }
 
 func (a *applier) tls(v *conf.Value) error {
@@ -234,33 +266,71 @@ func (a *applier) tls(v *conf.Value) error {
 		"cert_file": setString(&o.TLSCert),
 		"key_file":  setString(&o.TLSKey),
 		"ca_file":   setString(&o.TLSCACert),
-		"verify":    setBool(&o.TLSVerify),
-		"timeout":   setSeconds(&o.Core.TLSTimeout),
-		"handshake_first": func(v *conf.Value) error {
-			if v.Kind == conf.KindBool || v.Kind == conf.KindString && !strings.ContainsAny(v.Str, "0123456789") {
-				b, err := v.AsBool()
-				handshakeFirst = b
-				return err
+		"verify": func(v *conf.Value) error {
+			if v.Kind != conf.KindBool {
+				return errorAt(v.Pos, "error parsing tls config, expected 'verify' to be a boolean")
 			}
-			handshakeFirst = true // a duration means "first, with a fallback" in nats-server
+			o.TLSVerify = v.Bool
 			return nil
 		},
+		"timeout": setSeconds(&o.Core.TLSTimeout),
+		"handshake_first": func(v *conf.Value) error {
+			if v.Kind == conf.KindBool {
+				handshakeFirst = v.Bool
+				return nil
+			}
+			handshakeFirst = true // a duration means "first, with a fallback" in nats-server
+			return setDuration(new(time.Duration))(v)
+		},
 		"verify_and_map":    func(v *conf.Value) error { a.warn(v, "verify_and_map is not supported yet; ignored"); return nil },
-		"cipher_suites":     ignore,
+		"cipher_suites":     cipherSuites,
 		"curve_preferences": ignore,
 		"insecure":          ignore,
 		"pinned_certs":      func(v *conf.Value) error { a.warn(v, "pinned_certs is not supported yet; ignored"); return nil },
+	}, func(e conf.Entry) error {
+		return errorAt(e.KeyPos, "error parsing tls config, unknown field %q", e.Key)
 	})
 	o.Core.TLSHandshakeFirst = handshakeFirst
+	if err == nil {
+		err = tlsFiles(v, o)
+	}
 	return err
+}
+
+// tlsFiles refuses a tls block that names a certificate without its key or the reverse.
+func tlsFiles(v *conf.Value, o *Options) error {
+	switch {
+	case o.TLSCert != "" && o.TLSKey == "":
+		return errorAt(v.Pos, "missing 'key_file' in TLS configuration")
+	case o.TLSCert == "" && o.TLSKey != "":
+		return errorAt(v.Pos, "missing 'cert_file' in TLS configuration")
+	}
+	return nil
+}
+
+// cipherSuites checks the names; Petrel lets Go choose among its secure suites (the list
+// is not applied).
+func cipherSuites(v *conf.Value) error {
+	names, err := v.AsStringList()
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, s := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		known[s.Name] = true
+	}
+	for _, n := range names {
+		if !known[n] {
+			return errorAt(v.Pos, "unrecognized cipher %s", n)
+		}
+	}
+	return nil
 }
 
 func (a *applier) jetstream(v *conf.Value) error {
 	o := a.opts
 	if v.Kind != conf.KindMap {
-		on, err := v.AsBool()
-		o.Core.JetStream = on
-		return err
+		return jetstreamSwitch(v, &o.Core.JetStream)
 	}
 	o.Core.JetStream = true
 	js := &o.JetStream
@@ -276,7 +346,7 @@ func (a *applier) jetstream(v *conf.Value) error {
 		"max_file":            setSize(&js.MaxStore),
 		"max_store":           setSize(&js.MaxStore),
 		"domain":              setString(&js.Domain),
-		"sync_interval":       setString(&js.SyncInterval),
+		"sync_interval":       syncInterval(&js.SyncInterval),
 		"cipher":              func(v *conf.Value) error { a.warn(v, "jetstream.cipher is not used yet"); return nil },
 		"key":                 func(v *conf.Value) error { a.warn(v, "jetstream.key is not used yet"); return nil },
 		"unique_tag":          ignore,
@@ -286,5 +356,43 @@ func (a *applier) jetstream(v *conf.Value) error {
 		"request_queue_limit": ignore,
 	})
 	o.Core.JetStream = enabled
+	if err == nil && js.Domain != "" && !subject.ValidPublish("$JS."+js.Domain+".API") {
+		err = v.Errorf("invalid domain name: derived %q is not a valid subject", "$JS."+js.Domain+".API.>")
+	}
 	return err
+}
+
+// jetstreamSwitch reads `jetstream: true` or nats-server's `jetstream: enabled`.
+func jetstreamSwitch(v *conf.Value, dst *bool) error {
+	switch v.Kind {
+	case conf.KindBool:
+		*dst = v.Bool
+		return nil
+	case conf.KindString:
+		switch strings.ToLower(v.Str) {
+		case "enabled", "enable":
+			*dst = true
+			return nil
+		case "disabled", "disable":
+			*dst = false
+			return nil
+		}
+	}
+	return v.Errorf("Expected 'enabled' or 'disabled' for string value, got '%s'", cmp.Or(v.Str, v.Raw))
+}
+
+// syncInterval reads "always" or a duration.
+func syncInterval(dst *string) handler {
+	return func(v *conf.Value) error {
+		if err := setString(dst)(v); err != nil {
+			return err
+		}
+		if strings.EqualFold(*dst, "always") {
+			return nil
+		}
+		if _, err := time.ParseDuration(*dst); err != nil {
+			return v.Errorf("error parsing sync_interval: %v", err)
+		}
+		return nil
+	}
 }

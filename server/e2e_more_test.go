@@ -38,7 +38,7 @@ func TestE2ENkeyAuth(t *testing.T) {
 // process exits cleanly.
 func TestE2ELameDuckSignal(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "ldm.conf")
-	must(t, os.WriteFile(cfg, []byte("lame_duck_duration: \"2s\"\nlame_duck_grace_period: \"200ms\"\n"), 0o600))
+	must(t, os.WriteFile(cfg, []byte("lame_duck_duration: \"30s\"\nlame_duck_grace_period: \"200ms\"\n"), 0o600))
 	p := startPetrel(t, "-c", cfg)
 	ldm := make(chan struct{}, 1)
 	closed := make(chan struct{})

@@ -21,6 +21,9 @@ Server options:
   -c, --config <file>              Configuration file
   -t                               Test the configuration and exit
   -P, --pid <file>                 File to store the process id
+  -sl, --signal <signal>[=<pid>]   Send a signal to a running petrel (ldm, stop, quit, term,
+                                   reopen, reload); <pid> is a pid or a pid file's path
+  --ports_file_dir <dir>           Write <dir>/<executable>_<pid>.ports with the listen URLs
   -v, --version                    Show the version and exit
   --profile_cpu <file>             Write a CPU profile to file until exit
 
@@ -63,6 +66,7 @@ type cli struct {
 	testConfig  bool
 	showVersion bool
 	cpuProfile  string // write a CPU profile here until exit (for performance work)
+	signal      string // --signal: send it to a running server instead of serving
 }
 
 // parseFlags reads the command line. Several spellings share one variable; Go's flag
@@ -94,6 +98,8 @@ func parseFlags(args []string, output io.Writer) (*cli, error) {
 	str(&o.ConfigFile, "", "c", "config")
 	num(&o.HTTPPort, 0, "m", "http_port")
 	str(&o.PidFile, "", "P", "pid")
+	str(&o.PortsFileDir, "", "ports_file_dir")
+	str(&c.signal, "", "sl", "signal")
 	str(&o.LogFile, "", "l", "log")
 	boolean(&o.Logtime, "T", "logtime")
 	boolean(&o.Debug, "D", "debug")

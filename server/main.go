@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
-	"strconv"
 	"syscall"
 
 	"github.com/petrel-io/petrel/core"
@@ -29,6 +28,13 @@ func Main(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "petrel: %v\n", err)
 		return 1
 	}
+	if c.signal != "" {
+		if err := osSignaller().sendSignal(c.signal); err != nil {
+			fmt.Fprintf(stderr, "petrel: %v\n", err)
+			return 1
+		}
+		return 0
+	}
 	if c.showVersion {
 		fmt.Fprintf(stderr, "petrel: v%s (nats-server %s compatible)\n", core.PetrelVersion, core.Version)
 		return 0
@@ -42,7 +48,7 @@ func Main(args []string, stderr io.Writer) int {
 		for _, w := range warnings {
 			fmt.Fprintf(stderr, "petrel: warning: %s\n", w)
 		}
-		fmt.Fprintf(stderr, "petrel: configuration file %s test is successful\n", opts.ConfigFile)
+		fmt.Fprintf(stderr, "petrel: configuration file %s is valid%s\n", opts.ConfigFile, configDigest(opts.ConfigFile))
 		return 0
 	}
 	if c.cpuProfile != "" {
@@ -53,7 +59,7 @@ func Main(args []string, stderr io.Writer) int {
 		}
 		defer stop()
 	}
-	return serve(opts, warnings, stderr)
+	return serve(opts, warnings, stderr, c.resolve)
 }
 
 // startCPUProfile profiles the process until the returned func runs.
@@ -72,50 +78,85 @@ func startCPUProfile(path string) (func(), error) {
 	}, nil
 }
 
-// serve runs the server until SIGINT/SIGTERM (stop) or SIGUSR2 (lame duck).
-func serve(opts Options, warnings []string, stderr io.Writer) int {
-	// Catch signals before starting, so one that arrives during start-up shuts down
-	// cleanly instead of killing the process.
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR2)
+// serve runs the server until SIGINT/SIGTERM (stop) or SIGUSR2 (lame duck) ends it;
+// SIGHUP reloads the configuration (resolve reads the file and the command line again) and
+// SIGUSR1 reopens the log file, as with nats-server.
+func serve(opts Options, warnings []string, stderr io.Writer, resolve func() (Options, []string, error)) int {
+	// Catch signals before starting, so one that arrives during start-up is handled
+	// instead of killing the process.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 
-	logOut := stderr
-	if opts.LogFile != "" {
-		f, err := os.OpenFile(opts.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-		if err != nil {
-			fmt.Fprintf(stderr, "petrel: open log file: %v\n", err)
-			return 1
-		}
-		defer f.Close()
-		logOut = f
+	logs := newLogOutput(stderr)
+	if err := logs.Use(opts.LogFile); err != nil {
+		fmt.Fprintf(stderr, "petrel: %v\n", err)
+		return 1
 	}
-	e := netstack.NewEnv(envName(opts), netstack.Options{LogWriter: logOut, LogLevel: LogLevel(opts)})
+	defer logs.Close()
+	e := netstack.NewEnv(envName(opts), netstack.Options{LogWriter: logs, LogLevel: env.LevelTrace})
+	level := newLevelLogger(e.Log, LogLevel(opts))
+	e.Log = level // netstack's own lines are warnings and errors, which every level writes
 	for _, w := range warnings {
 		e.Log.Logf(env.LevelWarn, "%s", w)
 	}
 	s, err := New(opts, e)
 	if err == nil {
+		s.useLogging(logs, level)
 		err = s.Start()
 	}
 	if err != nil {
 		e.Log.Logf(env.LevelError, "%v", err)
 		return 1
 	}
-	if opts.PidFile != "" {
-		if err := os.WriteFile(opts.PidFile, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
-			e.Log.Logf(env.LevelWarn, "write pid file: %v", err)
+	return s.handleSignals(sigs, resolve)
+}
+
+// handleSignals serves signals until the server has stopped.
+func (s *Server) handleSignals(sigs <-chan os.Signal, resolve func() (Options, []string, error)) int {
+	lameDuck := make(chan struct{})
+	inLameDuck := false
+	for {
+		select {
+		case <-lameDuck:
+			return 0
+		case sig := <-sigs:
+			s.log.Logf(env.LevelInfo, "Trapped %q signal", sig)
+			switch sig {
+			case syscall.SIGHUP:
+				s.reloadFromFile(resolve)
+			case syscall.SIGUSR1:
+				s.ReopenLogFile()
+			case syscall.SIGUSR2:
+				if !inLameDuck {
+					inLameDuck = true
+					go func() { s.LameDuck(); close(lameDuck) }()
+				}
+			case syscall.SIGTERM:
+				if !inLameDuck { // nats-server lets lame duck finish on SIGTERM
+					s.Shutdown()
+					return 0
+				}
+			default: // SIGINT
+				s.Shutdown()
+				return 0
+			}
 		}
-		defer os.Remove(opts.PidFile)
 	}
-	sig := <-sigs
-	e.Log.Logf(env.LevelDebug, "Trapped %q signal", sig)
-	if sig == syscall.SIGUSR2 {
-		s.LameDuck()
-	} else {
-		s.Shutdown()
+}
+
+// reloadFromFile reads the configuration again and reloads it, logging a refusal.
+func (s *Server) reloadFromFile(resolve func() (Options, []string, error)) {
+	next, warnings, err := resolve()
+	if err == nil {
+		for _, w := range warnings {
+			s.log.Logf(env.LevelWarn, "%s", w)
+		}
+		err = s.Reload(next)
 	}
-	return 0
+	if err != nil {
+		s.log.Logf(env.LevelError, "Failed to reload server configuration: %v", err)
+	}
 }
 
 // envName names the node in logs: the server name when given, else the host's name.

@@ -16,6 +16,7 @@ type Options struct {
 	Debug, Trace, Logtime bool
 	LogFile               string
 	PidFile               string
+	PortsFileDir          string // write <dir>/<executable>_<pid>.ports once listening
 
 	StoreDir  string
 	JetStream JetStreamConfig

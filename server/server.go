@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -13,19 +14,25 @@ import (
 	"github.com/petrel-io/petrel/core/env"
 )
 
-// Server is one Petrel process: the engine on the real Env, plus HTTP monitoring.
+// Server is one Petrel process: the engine on the real Env, plus HTTP monitoring, the
+// pid and ports files, and the log output.
 type Server struct {
-	opts Options
+	opts Options // replaced by Reload (one at a time, under reloadMu)
 	env  *env.Env
 	log  env.Logger
 	core *core.Server
 
-	mu       sync.Mutex
-	started  bool
-	stopped  bool
-	done     chan struct{}
-	http     *http.Server
-	httpAddr string
+	reloadMu sync.Mutex
+	logs     *logOutput   // nil: the host did not hand its log output over (tests)
+	level    *levelLogger // nil: the log level is fixed
+
+	mu        sync.Mutex
+	started   bool
+	stopped   bool
+	done      chan struct{}
+	http      *http.Server
+	httpAddr  string
+	portsFile string // the ports file written, removed at shutdown
 }
 
 // New builds a server that has not started yet.
@@ -49,8 +56,21 @@ func New(opts Options, e *env.Env) (*Server, error) {
 // Core is the engine, for tests and the monitoring endpoints.
 func (s *Server) Core() *core.Server { return s.core }
 
-// Start listens for clients and, when configured, for monitoring requests.
+// Start listens for clients and, when configured, for monitoring requests, then writes the
+// pid and ports files.
 func (s *Server) Start() error {
+	if err := s.listen(); err != nil {
+		return err
+	}
+	if s.opts.PidFile != "" {
+		s.writePidFile(s.opts.PidFile)
+	}
+	s.updatePortsFile(s.opts.PortsFileDir)
+	s.log.Logf(env.LevelInfo, "Server is ready")
+	return nil
+}
+
+func (s *Server) listen() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.started {
@@ -69,8 +89,26 @@ func (s *Server) Start() error {
 			return err
 		}
 	}
-	s.log.Logf(env.LevelInfo, "Server is ready")
 	return nil
+}
+
+// useLogging hands the server the log output and level filter the host built, so that a
+// reload can change them and SIGUSR1 reopen the file.
+func (s *Server) useLogging(out *logOutput, level *levelLogger) {
+	s.logs, s.level = out, level
+}
+
+// ReopenLogFile opens the log file again by its name, after rotation moved it away.
+func (s *Server) ReopenLogFile() {
+	if s.logs == nil || s.logs.Path() == "" {
+		s.log.Logf(env.LevelInfo, "File log re-open ignored, not a file logger")
+		return
+	}
+	if err := s.logs.Reopen(); err != nil {
+		s.log.Logf(env.LevelError, "File log re-open failed: %v", err)
+		return
+	}
+	s.log.Logf(env.LevelInfo, "File log re-opened")
 }
 
 // Addr is the client address with its port resolved, or "" before Start.
@@ -121,6 +159,12 @@ func (s *Server) Shutdown() {
 	finished := make(chan struct{})
 	s.core.Shutdown(func() { close(finished) })
 	<-finished
+	s.updatePortsFile("")
+	s.reloadMu.Lock()
+	if pid := s.opts.PidFile; pid != "" {
+		_ = os.Remove(pid) // a stale pid file would name another process later
+	}
+	s.reloadMu.Unlock()
 	close(s.done)
 }
 

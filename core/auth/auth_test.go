@@ -123,3 +123,51 @@ func TestPermissions(t *testing.T) {
 		t.Error("nil permissions must allow everything")
 	}
 }
+
+// Recheck admits a connected client whose proven secret is configured unchanged without
+// comparing it again (the presented password is not even looked at), and checks it in
+// full when the secret changed.
+func TestRecheck(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perms := &Permissions{Publish: &SubjectPermission{Allow: []string{"a"}}}
+	build := func(cfg Config) *Authenticator {
+		a, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	before := build(Config{Users: []User{{Name: "bob", Password: string(hash)}}})
+	same := build(Config{Users: []User{{Name: "bob", Password: string(hash), Permissions: perms}}})
+	changed := build(Config{Users: []User{{Name: "bob", Password: "other"}}})
+	gone := build(Config{Users: []User{{Name: "carol", Password: "x"}}})
+	token := build(Config{Token: "t"})
+	open := build(Config{})
+	// A wrong password proves Recheck skipped the comparison for an unchanged secret.
+	skipped := Credentials{User: "bob", Pass: "not compared"}
+	cases := []struct {
+		name  string
+		next  *Authenticator
+		creds Credentials
+		ok    bool
+	}{
+		{"unchanged secret, new permissions", same, skipped, true},
+		{"changed secret, old password", changed, Credentials{User: "bob", Pass: "s3cret"}, false},
+		{"changed secret, new password", changed, Credentials{User: "bob", Pass: "other"}, true},
+		{"user removed", gone, Credentials{User: "bob", Pass: "s3cret"}, false},
+		{"token replaces users", token, Credentials{User: "bob", Pass: "s3cret"}, false},
+		{"auth removed", open, Credentials{User: "bob", Pass: "s3cret"}, true},
+	}
+	for _, tc := range cases {
+		u, err := tc.next.Recheck(before, tc.creds, nil)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: err %v, want ok %v", tc.name, err, tc.ok)
+		}
+		if tc.next == same && (u == nil || u.Permissions != perms) {
+			t.Errorf("%s: user %+v lacks the new permissions", tc.name, u)
+		}
+	}
+}

@@ -1,0 +1,45 @@
+package core
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/petrel-io/petrel/core/auth"
+	"github.com/petrel-io/petrel/core/proto"
+)
+
+// config is one generation of the server's settings: the options with their defaults and
+// the authenticator built from them. A generation is immutable, so any executor reads the
+// current one (Server.cfg) without a lock; Reload installs the next. A function that reads
+// several settings loads the generation once, so that it never mixes two.
+type config struct {
+	Options
+	auth   *auth.Authenticator
+	name   string    // the server name: Options.ServerName, else the server's id
+	loaded time.Time // when this generation was installed (/varz config_load_time)
+}
+
+// newConfig checks opts, fills their defaults and builds the authenticator. The caller sets
+// name.
+func newConfig(opts Options, now time.Time) (*config, []string, error) {
+	opts, warnings, err := opts.withDefaults()
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := auth.New(opts.Auth)
+	if err != nil {
+		return nil, nil, fmt.Errorf("core: %w", err)
+	}
+	return &config{Options: opts, auth: a, loaded: now}, warnings, nil
+}
+
+// cfg is the generation of settings in force.
+func (s *Server) cfg() *config { return s.current.Load() }
+
+// ConfigLoadTime is when the settings in force were installed: at New, then at each
+// successful Reload.
+func (s *Server) ConfigLoadTime() time.Time { return s.cfg().loaded }
+
+func (cfg *config) parserLimits() proto.Limits {
+	return proto.Limits{MaxControlLine: cfg.MaxControlLine, MaxPayload: cfg.MaxPayload}
+}
