@@ -75,6 +75,7 @@ type client struct {
 	trace    bool          // log protocol lines (-V); fixed at creation
 
 	inMsgs, inBytes, outMsgs, outBytes atomic.Int64
+	stalls                             atomic.Int64 // times a publisher waited for this client to drain (flow control)
 
 	// (ex) counts gathered during one read and added to the shared counters (the
 	// server's, this client's inbound ones, the index's) after it, so publishers do not
@@ -206,6 +207,7 @@ func (c *client) pingTick() {
 	switch {
 	case now-c.lastIn < s.opts.PingInterval && c.pingsOut == 0 && c.rttNanos.Load() > 0:
 	case c.pingsOut+1 > s.opts.MaxPingsOut:
+		s.stats.staleConns.Add(1)
 		c.sendErr("Stale Connection")
 		c.close(reasonStale)
 		return
@@ -349,7 +351,7 @@ func (c *client) close(reason string) {
 		c.srv.subs.Remove(&subs[sid].entry)
 	}
 	now := c.srv.env.Clock.Now()
-	summary := c.connInfo(ConnzOptions{}, now)
+	summary := c.connInfo(now)
 	summary.Reason, summary.Stop = reason, now
 	_ = c.conn.Close() // Close reports nothing useful on a connection already ending
 	c.srv.removeClient(c, summary)

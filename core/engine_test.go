@@ -251,7 +251,7 @@ func TestSlowConsumer(t *testing.T) {
 		r.send(pub, "PUB big 16384\r\n"+payload+"\r\n")
 	}
 	r.run(100 * time.Millisecond)
-	if v := r.srv.Varz(0); v.SlowConsumers != 1 || v.Connections != 1 {
+	if v := r.srv.Varz(core.VarzHost{}); v.SlowConsumers != 1 || v.Connections != 1 {
 		t.Fatalf("slow consumers %d, connections %d; want 1 and 1", v.SlowConsumers, v.Connections)
 	}
 	if pub.closed {
@@ -293,7 +293,7 @@ func TestMonitoringDocuments(t *testing.T) {
 	r := newRig(t, core.Options{})
 	c := r.dial()
 	r.send(c, "CONNECT {\"verbose\":false,\"name\":\"probe\",\"lang\":\"raw\"}\r\nSUB a.* 1\r\nSUB b q 2\r\nPUB a.x 3\r\nabc\r\n")
-	v := r.srv.Varz(8222)
+	v := r.srv.Varz(core.VarzHost{HTTPPort: 8222})
 	if v.Connections != 1 || v.Subscriptions != 2 || v.InMsgs != 1 || v.OutMsgs != 1 || v.InBytes != 3 || v.HTTPPort != 8222 {
 		t.Fatalf("varz: %+v", v)
 	}
@@ -315,7 +315,7 @@ func TestMonitoringDocuments(t *testing.T) {
 	if z.Total != 1 || z.Conns[0].Reason != "Client Closed" {
 		t.Fatalf("closed connz: %+v", z)
 	}
-	if h := r.srv.Healthz(); h.Status != "ok" {
+	if h := r.srv.Healthz(core.HealthzOptions{}); h.Status != "ok" {
 		t.Fatalf("healthz %+v", h)
 	}
 }
@@ -366,7 +366,7 @@ func TestPongFollowsCountedMessages(t *testing.T) {
 	var inAtPong int64 = -1
 	conn := &probeConn{onWrite: func(p []byte) {
 		if strings.Contains(string(p), "PONG") {
-			inAtPong = r.srv.Varz(0).InMsgs
+			inAtPong = r.srv.Varz(core.VarzHost{}).InMsgs
 		}
 	}}
 	r.srv.AcceptForTest(conn)

@@ -56,7 +56,7 @@ func TestE2EMonitoring(t *testing.T) {
 	if !strings.Contains(body, `"num_subscriptions": 1`) || !strings.Contains(body, `"subject": "watched.*"`) {
 		t.Fatalf("subsz: %s", body)
 	}
-	if code, body := httpGet(t, base+"/healthz"); code != 200 || !strings.Contains(body, `"status": "ok"`) {
+	if code, body := httpGet(t, base+"/healthz"); code != 200 || !strings.Contains(body, `"status":"ok"`) {
 		t.Fatalf("healthz %d: %s", code, body)
 	}
 	if _, body := httpGet(t, base+"/varz?callback=cb"); !strings.HasPrefix(body, "cb({") {

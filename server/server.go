@@ -26,6 +26,13 @@ type Server struct {
 	done     chan struct{}
 	http     *http.Server
 	httpAddr string
+
+	// What /varz reports of the configuration: when it was last loaded (zero: at start)
+	// and a digest of the file. A reload updates both.
+	configLoaded time.Time
+	configDigest string
+
+	httpStats httpStats
 }
 
 // New builds a server that has not started yet.
@@ -43,7 +50,11 @@ func New(opts Options, e *env.Env) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	return &Server{opts: opts, env: e, log: e.Log, core: c, done: make(chan struct{})}, nil
+	digest, err := configDigest(opts.ConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{opts: opts, env: e, log: e.Log, core: c, done: make(chan struct{}), configDigest: digest}, nil
 }
 
 // Core is the engine, for tests and the monitoring endpoints.
