@@ -74,6 +74,10 @@ type client struct {
 	pingSent time.Duration // (ex) Mono when the last PING went out, for RTT
 	trace    bool          // log protocol lines (-V); fixed at creation
 
+	// (ex) for the RTT: rttNanos is 0 until CONNECT gives a first estimate.
+	beganAt time.Duration // Mono when the connection began, for the first estimate
+	pinged  bool          // a PING went out: pingSent is set
+
 	inMsgs, inBytes, outMsgs, outBytes atomic.Int64
 	stalls                             atomic.Int64 // times a publisher waited for this client to drain (flow control)
 
@@ -160,6 +164,7 @@ func splitAddr(addr string) (string, int) {
 func (c *client) begin() {
 	s := c.srv
 	c.lastIn = s.env.Clock.Mono()
+	c.beganAt = c.lastIn
 	c.lastAct.Store(int64(c.lastIn))
 	c.conn.SetWriteDeadline(s.opts.WriteDeadline)
 	info := s.baseInfo()
@@ -198,14 +203,42 @@ func (c *client) authTimeout() {
 	}
 }
 
+// RTT measurement, as nats-server does it: CONNECT gives a first estimate (the time since
+// the connection began, which spans the INFO's trip and the CONNECT's), and the first
+// PING goes rttFirstPing after it, plus up to a fifth of that at random so that clients
+// connected together are not pinged together, or after ping_interval when that is
+// shorter. A PING's PONG measures the RTT, refreshed at least every rttRefresh.
+const (
+	rttFirstPing        = 2 * time.Second
+	rttFirstPingJitters = 5 // the jitter is below rttFirstPing / rttFirstPingJitters
+	rttRefresh          = time.Hour
+)
+
+// startRTT runs when the client's CONNECT is accepted: it estimates the RTT and brings
+// the first PING forward.
+func (c *client) startRTT() {
+	s := c.srv
+	c.setRTT(s.env.Clock.Mono() - c.beganAt)
+	delay := min(s.opts.PingInterval, rttFirstPing)
+	delay += time.Duration(c.rng.Intn(int(delay/rttFirstPingJitters) + 1))
+	if c.pingTimer != nil {
+		c.pingTimer.Stop()
+	}
+	c.pingTimer = s.env.Clock.AfterFunc(delay, c.ex, c.pingTick)
+}
+
+// setRTT records a measurement; it is never zero once set (zero means unknown).
+func (c *client) setRTT(d time.Duration) { c.rttNanos.Store(max(int64(d), 1)) }
+
 // pingTick sends a PING, unless the client was heard from within the interval and its RTT
-// is known (the first PING always goes, to measure it); after MaxPingsOut unanswered PINGs
-// the next tick closes the connection as stale.
+// was measured by a PING within rttRefresh (so the first PING always goes); after
+// MaxPingsOut unanswered PINGs the next tick closes the connection as stale.
 func (c *client) pingTick() {
 	s := c.srv
 	now := s.env.Clock.Mono()
+	needRTT := !c.pinged || now-c.pingSent > rttRefresh
 	switch {
-	case now-c.lastIn < s.opts.PingInterval && c.pingsOut == 0 && c.rttNanos.Load() > 0:
+	case now-c.lastIn < s.opts.PingInterval && c.pingsOut == 0 && !needRTT:
 	case c.pingsOut+1 > s.opts.MaxPingsOut:
 		s.stats.staleConns.Add(1)
 		c.sendErr("Stale Connection")
@@ -213,7 +246,7 @@ func (c *client) pingTick() {
 		return
 	default:
 		c.pingsOut++
-		c.pingSent = now
+		c.pingSent, c.pinged = now, true
 		c.write(proto.Ping)
 	}
 	c.pingTimer = s.env.Clock.AfterFunc(s.opts.PingInterval, c.ex, c.pingTick)

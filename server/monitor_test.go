@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func httpGet(t *testing.T, url string) (int, string) {
@@ -67,5 +68,44 @@ func TestE2EMonitoring(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Fatalf("metrics lack %q:\n%s", want, body)
 		}
+	}
+}
+
+// connRTT reads the RTT of the only open connection from /connz.
+func connRTT(t *testing.T, base string) time.Duration {
+	t.Helper()
+	_, body := httpGet(t, base+"/connz")
+	var connz struct {
+		Conns []struct {
+			RTT string `json:"rtt"`
+		} `json:"connections"`
+	}
+	must(t, json.Unmarshal([]byte(body), &connz))
+	if len(connz.Conns) != 1 {
+		t.Fatalf("connz: %s", body)
+	}
+	d, err := time.ParseDuration(connz.Conns[0].RTT)
+	must(t, err)
+	return d
+}
+
+// A fresh nats.go connection has an RTT in /connz at once (estimated at CONNECT), and the
+// server's early PING, about 2 s after CONNECT, measures it again; nats.go answers it.
+func TestE2EConnzRTT(t *testing.T) {
+	mport := freePort(t)
+	p := startPetrel(t, "-m", mport)
+	nc := connect(t, p.url())
+	must(t, nc.Flush())
+	base := "http://127.0.0.1:" + mport
+	estimate := connRTT(t, base)
+	if estimate <= 0 {
+		t.Fatalf("rtt %v right after connecting, want an estimate", estimate)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for connRTT(t, base) == estimate {
+		if time.Now().After(deadline) {
+			t.Fatalf("rtt still the CONNECT estimate %v after 5 s: no early PING measured it", estimate)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
