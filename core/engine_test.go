@@ -219,11 +219,29 @@ func TestPermissionViolations(t *testing.T) {
 		`-ERR 'Permissions Violation for Publish to "nope"'`, "PONG")
 }
 
+// The 503 no-responders message, byte for byte as nats-server v2.15.2 sends it (captured
+// with raw TCP): a Nats-Subject header names the request's subject. Only the requester's
+// plain subscriptions get it, the first matching one.
 func TestNoRespondersStatus(t *testing.T) {
-	r := newRig(t, core.Options{})
-	c := r.dial()
-	r.send(c, "CONNECT {\"verbose\":false,\"headers\":true,\"no_responders\":true}\r\nSUB _INBOX.x.* 7\r\nPUB nobody _INBOX.x.1 0\r\n\r\n")
-	expectLines(t, c, "HMSG _INBOX.x.1 7 16 16", "NATS/1.0 503", "", "")
+	const connect = "CONNECT {\"verbose\":false,\"headers\":true,\"no_responders\":true}\r\n"
+	cases := []struct{ name, send, want string }{
+		{"pub", "SUB _INBOX.x.* 7\r\nPUB nobody.here _INBOX.x.1 0\r\n\r\n",
+			"HMSG _INBOX.x.1 7 43 43\r\nNATS/1.0 503\r\nNats-Subject: nobody.here\r\n\r\n\r\n"},
+		{"hpub", "SUB _INBOX.x.* 7\r\nHPUB nobody2 _INBOX.x.2 12 14\r\nNATS/1.0\r\n\r\nhi\r\n",
+			"HMSG _INBOX.x.2 7 39 39\r\nNATS/1.0 503\r\nNats-Subject: nobody2\r\n\r\n\r\n"},
+		{"queue inbox", "SUB _INBOX.y.* q 7\r\nPUB nobody.here _INBOX.y.1 0\r\n\r\n", ""},
+		{"two inboxes", "SUB _INBOX.z.1 8\r\nSUB _INBOX.z.* 9\r\nPUB nob _INBOX.z.1 0\r\n\r\n",
+			"HMSG _INBOX.z.1 8 35 35\r\nNATS/1.0 503\r\nNats-Subject: nob\r\n\r\n\r\n"},
+	}
+	for _, tc := range cases {
+		r := newRig(t, core.Options{})
+		c := r.dial()
+		c.got.Reset()
+		r.send(c, connect+tc.send+"PING\r\n")
+		if got := c.got.String(); got != tc.want+"PONG\r\n" {
+			t.Errorf("%s: server sent %q, want %q", tc.name, got, tc.want+"PONG\r\n")
+		}
+	}
 }
 
 func TestMaxConnections(t *testing.T) {
