@@ -1,9 +1,12 @@
 package server
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +110,59 @@ func TestE2EConnzRTT(t *testing.T) {
 			t.Fatalf("rtt still the CONNECT estimate %v after 5 s: no early PING measured it", estimate)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// /healthz takes nats-server's options (with its 400 for a bad boolean, in plain text);
+// /varz counts requests per endpoint, shows the configuration file's digest and, with -js,
+// the JetStream configuration; JSONP still wraps every document.
+func TestE2EMonitoringQueries(t *testing.T) {
+	dir := t.TempDir()
+	conf := dir + "/petrel.conf"
+	must(t, os.WriteFile(conf, []byte("jetstream { max_mem: 1G, store_dir: \""+dir+"\" }\n"), 0o644))
+	sum := sha256.Sum256([]byte("jetstream { max_mem: 1G, store_dir: \"" + dir + "\" }\n"))
+	mport := freePort(t)
+	startPetrel(t, "-m", mport, "-c", conf)
+	base := "http://127.0.0.1:" + mport
+	cases := []struct{ query, want string }{
+		{"", `{"status":"unavailable","error":"JetStream is not available in this build"}`},
+		{"?js-enabled-only=true", `{"status":"unavailable","error":"JetStream is not available in this build"}`},
+		{"?details=1", `{"status":"unavailable","errors":[{"type":"JETSTREAM","error":"JetStream is not available in this build"}]}`},
+		{"?stream=S", `{"status":"error","error":"\"account\" must not be empty when checking stream health"}`},
+		{"?js-server-only=perhaps", "Error decoding boolean for 'js-server-only': strconv.ParseBool: parsing \"perhaps\": invalid syntax\n"},
+	}
+	codes := []int{503, 503, 503, 400, 400}
+	for i, c := range cases {
+		if code, body := httpGet(t, base+"/healthz"+c.query); code != codes[i] || body != c.want {
+			t.Errorf("/healthz%s: %d %s, want %d %s", c.query, code, body, codes[i], c.want)
+		}
+	}
+	httpGet(t, base+"/connz")
+	_, body := httpGet(t, base+"/varz")
+	var varz struct {
+		ReqStats  map[string]int `json:"http_req_stats"`
+		Digest    string         `json:"config_digest"`
+		JetStream struct {
+			Config *struct {
+				MaxMemory int64  `json:"max_memory"`
+				StoreDir  string `json:"store_dir"`
+			} `json:"config"`
+			Stats any `json:"stats"`
+		} `json:"jetstream"`
+	}
+	must(t, json.Unmarshal([]byte(body), &varz))
+	if varz.ReqStats["/healthz"] != len(cases) || varz.ReqStats["/connz"] != 1 || varz.ReqStats["/varz"] != 1 {
+		t.Errorf("http_req_stats %v", varz.ReqStats)
+	}
+	if want := "sha256:" + hex.EncodeToString(sum[:]); varz.Digest != want {
+		t.Errorf("config_digest %q, want %q", varz.Digest, want)
+	}
+	if js := varz.JetStream; js.Config == nil || js.Config.MaxMemory != 1e9 || js.Config.StoreDir != dir || js.Stats != nil {
+		t.Errorf("jetstream %s", body)
+	}
+	for _, ep := range []string{"/connz", "/subsz", "/healthz"} {
+		if _, body := httpGet(t, base+ep+"?callback=cb"); !strings.HasPrefix(body, "cb({") {
+			t.Errorf("JSONP %s: %.40s", ep, body)
+		}
 	}
 }
