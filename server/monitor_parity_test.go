@@ -65,7 +65,7 @@ func monitorScenarios() []monitorScenario {
 // monitorWorkload is what the clients do before the documents are read: a subscriber
 // with a plain and a queue subscription that stays, a publisher that publishes to both,
 // makes a request nobody answers, and leaves (a closed connection).
-func monitorWorkload(t *testing.T, url string, opts []nats.Option) {
+func monitorWorkload(t *testing.T, url, monitor string, opts []nats.Option) {
 	t.Helper()
 	sub := connect(t, url, append([]nats.Option{nats.Name("watcher")}, opts...)...)
 	plain, err := sub.SubscribeSync("watched.*")
@@ -82,9 +82,19 @@ func monitorWorkload(t *testing.T, url string, opts []nats.Option) {
 	next(t, plain)
 	next(t, queued)
 	pub.Close()
-	// The closed connection is recorded once the server has seen the close; a round trip
-	// on another connection does not promise that, so give it a moment.
-	time.Sleep(200 * time.Millisecond)
+	// The server records the closed connection once it has seen the close, which no round
+	// trip on another connection promises: wait for it to show.
+	deadline := time.Now().Add(testTimeout)
+	for {
+		_, body := httpGet(t, monitor+"/connz?state=closed")
+		if strings.Contains(body, `"publisher"`) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the closed connection never showed in /connz: %s", body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // keyPaths flattens a JSON document into "path type" pairs: object keys joined by dots,
@@ -216,7 +226,7 @@ func TestMonitorGoldenFromNatsServer(t *testing.T) {
 			args, scheme, opts := sc.setup(t)
 			port, mport := freePort(t), freePort(t)
 			startNatsServer(t, bin, append([]string{"-a", "127.0.0.1", "-p", port, "-m", mport}, args...))
-			monitorWorkload(t, scheme+"://127.0.0.1:"+port, opts)
+			monitorWorkload(t, scheme+"://127.0.0.1:"+port, "http://127.0.0.1:"+mport, opts)
 			got := formatGolden(sc, monitorDocs(t, "http://127.0.0.1:"+mport, sc.endpoints))
 			file := filepath.Join(monitorGoldenDir, sc.name+".txt")
 			if *updateMonitorGolden {
@@ -294,7 +304,7 @@ func TestMonitorParity(t *testing.T) {
 			args, scheme, opts := sc.setup(t)
 			mport := freePort(t)
 			p := startPetrel(t, append([]string{"-m", mport}, args...)...)
-			monitorWorkload(t, scheme+"://127.0.0.1:"+p.port, opts)
+			monitorWorkload(t, scheme+"://127.0.0.1:"+p.port, "http://127.0.0.1:"+mport, opts)
 			got := monitorDocs(t, "http://127.0.0.1:"+mport, sc.endpoints)
 			for _, ep := range sc.endpoints {
 				for _, miss := range missingPaths(want[ep], got[ep]) {
