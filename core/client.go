@@ -81,8 +81,12 @@ type client struct {
 	pingSent time.Duration // (ex) Mono when the last PING went out, for RTT
 	trace    atomic.Bool   // log protocol lines (-V); set on ex, read by publishers
 
+	// (ex) for the RTT: rttNanos is 0 until CONNECT gives a first estimate.
+	beganAt time.Duration // Mono when the connection began, for the first estimate
+	pinged  bool          // a PING went out: pingSent is set
+
 	inMsgs, inBytes, outMsgs, outBytes atomic.Int64
-	stalls                             atomic.Int64 // times this client was paused as a fast publisher
+	stalls                             atomic.Int64 // times a publisher waited for this client to drain (flow control)
 
 	flow flow // (ex) as a publisher: paused while subscribers drain
 	gate gate // as a subscriber: publishers waiting for it to drain
@@ -167,6 +171,7 @@ func splitAddr(addr string) (string, int) {
 func (c *client) begin() {
 	s, cfg := c.srv, c.srv.cfg()
 	c.lastIn = s.env.Clock.Mono()
+	c.beganAt = c.lastIn
 	c.lastAct.Store(int64(c.lastIn))
 	c.conn.SetWriteDeadline(cfg.WriteDeadline)
 	info := s.infoFor(cfg)
@@ -205,21 +210,50 @@ func (c *client) authTimeout() {
 	}
 }
 
+// RTT measurement, as nats-server does it: CONNECT gives a first estimate (the time since
+// the connection began, which spans the INFO's trip and the CONNECT's), and the first
+// PING goes rttFirstPing after it, plus up to a fifth of that at random so that clients
+// connected together are not pinged together, or after ping_interval when that is
+// shorter. A PING's PONG measures the RTT, refreshed at least every rttRefresh.
+const (
+	rttFirstPing        = 2 * time.Second
+	rttFirstPingJitters = 5 // the jitter is below rttFirstPing / rttFirstPingJitters
+	rttRefresh          = time.Hour
+)
+
+// startRTT runs when the client's CONNECT is accepted: it estimates the RTT and brings
+// the first PING forward.
+func (c *client) startRTT() {
+	s := c.srv
+	c.setRTT(s.env.Clock.Mono() - c.beganAt)
+	delay := min(s.cfg().PingInterval, rttFirstPing)
+	delay += time.Duration(c.rng.Intn(int(delay/rttFirstPingJitters) + 1))
+	if c.pingTimer != nil {
+		c.pingTimer.Stop()
+	}
+	c.pingTimer = s.env.Clock.AfterFunc(delay, c.ex, c.pingTick)
+}
+
+// setRTT records a measurement; it is never zero once set (zero means unknown).
+func (c *client) setRTT(d time.Duration) { c.rttNanos.Store(max(int64(d), 1)) }
+
 // pingTick sends a PING, unless the client was heard from within the interval and its RTT
-// is known (the first PING always goes, to measure it); after MaxPingsOut unanswered PINGs
-// the next tick closes the connection as stale.
+// was measured by a PING within rttRefresh (so the first PING always goes); after
+// MaxPingsOut unanswered PINGs the next tick closes the connection as stale.
 func (c *client) pingTick() {
 	s, cfg := c.srv, c.srv.cfg()
 	now := s.env.Clock.Mono()
+	needRTT := !c.pinged || now-c.pingSent > rttRefresh
 	switch {
-	case now-c.lastIn < cfg.PingInterval && c.pingsOut == 0 && c.rttNanos.Load() > 0:
+	case now-c.lastIn < cfg.PingInterval && c.pingsOut == 0 && !needRTT:
 	case c.pingsOut+1 > cfg.MaxPingsOut:
+		s.stats.staleConns.Add(1)
 		c.sendErr("Stale Connection")
 		c.close(reasonStale)
 		return
 	default:
 		c.pingsOut++
-		c.pingSent = now
+		c.pingSent, c.pinged = now, true
 		c.write(proto.Ping)
 	}
 	c.pingTimer = s.env.Clock.AfterFunc(cfg.PingInterval, c.ex, c.pingTick)
@@ -360,7 +394,7 @@ func (c *client) close(reason string) {
 		c.srv.subs.Remove(&subs[sid].entry)
 	}
 	now := c.srv.env.Clock.Now()
-	summary := c.connInfo(ConnzOptions{}, now)
+	summary := c.connInfo(now)
 	summary.Reason, summary.Stop = reason, now
 	_ = c.conn.Close() // Close reports nothing useful on a connection already ending
 	c.srv.removeClient(c, summary)

@@ -44,8 +44,12 @@ func (c *client) Connect(raw []byte) error {
 	if c.authTimer != nil {
 		c.authTimer.Stop()
 	}
+	first := !c.connected
 	c.connected = true
 	c.creds, c.provenBy = creds, authn
+	if first {
+		c.startRTT()
+	}
 	c.echo, c.verbose, c.noResp = ci.Echo, ci.Verbose, ci.NoResponders
 	c.headers.Store(ci.Headers)
 	ci.Pass, ci.Token, ci.Sig = "", "", "" // no secrets where monitoring reads
@@ -100,7 +104,7 @@ func (c *client) Ping() error {
 
 func (c *client) Pong() error {
 	if c.pingsOut > 0 {
-		c.rttNanos.Store(int64(c.srv.env.Clock.Mono() - c.pingSent))
+		c.setRTT(c.srv.env.Clock.Mono() - c.pingSent)
 	}
 	c.pingsOut = 0
 	return nil

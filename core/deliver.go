@@ -36,7 +36,7 @@ func (c *client) publish(r *sublist.Result, subj, reply []byte, hdr int, msg []b
 		}
 	}
 	if delivered == 0 && len(reply) > 0 && c.noResp {
-		c.sendNoResponders(reply)
+		c.sendNoResponders(subj, reply)
 	}
 }
 
@@ -109,12 +109,24 @@ func (c *client) slowConsumer() {
 	c.closeAsync(reasonSlowPending)
 }
 
-// noRespondersHeader is the status block of a 503: nobody subscribed to the request subject.
-var noRespondersHeader = []byte("NATS/1.0 503\r\n\r\n")
+// The 503 status block, as nats-server sends it: the status line, then a Nats-Subject
+// header naming the request's subject, then the blank line.
+const (
+	noRespondersStatus = "NATS/1.0 503\r\n"
+	noRespondersSubj   = "Nats-Subject: "
+)
 
-// sendNoResponders answers a request nobody took with a 503 status message on the
-// requester's own subscription to the reply subject.
-func (c *client) sendNoResponders(reply []byte) {
+// appendNoResponders appends the 503 header block for a request to subj.
+func appendNoResponders(dst, subj []byte) []byte {
+	dst = append(dst, noRespondersStatus...)
+	dst = append(dst, noRespondersSubj...)
+	dst = append(dst, subj...)
+	return append(dst, "\r\n\r\n"...)
+}
+
+// sendNoResponders answers a request to subj that nobody took with a 503 status message on
+// the requester's own subscription to the reply subject.
+func (c *client) sendNoResponders(subj, reply []byte) {
 	// Only valid subjects may be matched: the match cache doubles as the record of
 	// validated publish subjects (see Pub).
 	if !subject.ValidPublish(string(reply)) {
@@ -123,7 +135,8 @@ func (c *client) sendNoResponders(reply []byte) {
 	for _, e := range c.srv.subs.Match(string(reply)).Plain {
 		sub := e.Owner.(*subscription)
 		if sub.client == c {
-			c.scratch = proto.AppendMsg(c.scratch[:0], reply, sub.sid, nil, len(noRespondersHeader), noRespondersHeader)
+			hdr := appendNoResponders(nil, subj)
+			c.scratch = proto.AppendMsg(c.scratch[:0], reply, sub.sid, nil, len(hdr), hdr)
 			c.write(c.scratch)
 			return
 		}

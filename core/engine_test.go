@@ -151,7 +151,8 @@ func TestFatalErrorsClose(t *testing.T) {
 	}
 }
 
-// A client that never answers PING is cut off on the third interval: (ping_max+1) x interval.
+// A client that never answers PING is cut off on the third interval: (ping_max+1) x
+// interval, the first interval up to a fifth longer (the early RTT PING's jitter).
 func TestStaleConnection(t *testing.T) {
 	r := newRig(t, core.Options{PingInterval: 2 * time.Second, MaxPingsOut: 2})
 	c := r.dial()
@@ -160,7 +161,7 @@ func TestStaleConnection(t *testing.T) {
 	if c.closed {
 		t.Fatal("closed before the third ping interval")
 	}
-	r.run(200 * time.Millisecond)
+	r.run(600 * time.Millisecond)
 	expectLines(t, c, "PING", "PING", "-ERR 'Stale Connection'")
 	if !c.closed {
 		t.Fatal("stale connection not closed")
@@ -218,11 +219,29 @@ func TestPermissionViolations(t *testing.T) {
 		`-ERR 'Permissions Violation for Publish to "nope"'`, "PONG")
 }
 
+// The 503 no-responders message, byte for byte as nats-server v2.15.2 sends it (captured
+// with raw TCP): a Nats-Subject header names the request's subject. Only the requester's
+// plain subscriptions get it, the first matching one.
 func TestNoRespondersStatus(t *testing.T) {
-	r := newRig(t, core.Options{})
-	c := r.dial()
-	r.send(c, "CONNECT {\"verbose\":false,\"headers\":true,\"no_responders\":true}\r\nSUB _INBOX.x.* 7\r\nPUB nobody _INBOX.x.1 0\r\n\r\n")
-	expectLines(t, c, "HMSG _INBOX.x.1 7 16 16", "NATS/1.0 503", "", "")
+	const connect = "CONNECT {\"verbose\":false,\"headers\":true,\"no_responders\":true}\r\n"
+	cases := []struct{ name, send, want string }{
+		{"pub", "SUB _INBOX.x.* 7\r\nPUB nobody.here _INBOX.x.1 0\r\n\r\n",
+			"HMSG _INBOX.x.1 7 43 43\r\nNATS/1.0 503\r\nNats-Subject: nobody.here\r\n\r\n\r\n"},
+		{"hpub", "SUB _INBOX.x.* 7\r\nHPUB nobody2 _INBOX.x.2 12 14\r\nNATS/1.0\r\n\r\nhi\r\n",
+			"HMSG _INBOX.x.2 7 39 39\r\nNATS/1.0 503\r\nNats-Subject: nobody2\r\n\r\n\r\n"},
+		{"queue inbox", "SUB _INBOX.y.* q 7\r\nPUB nobody.here _INBOX.y.1 0\r\n\r\n", ""},
+		{"two inboxes", "SUB _INBOX.z.1 8\r\nSUB _INBOX.z.* 9\r\nPUB nob _INBOX.z.1 0\r\n\r\n",
+			"HMSG _INBOX.z.1 8 35 35\r\nNATS/1.0 503\r\nNats-Subject: nob\r\n\r\n\r\n"},
+	}
+	for _, tc := range cases {
+		r := newRig(t, core.Options{})
+		c := r.dial()
+		c.got.Reset()
+		r.send(c, connect+tc.send+"PING\r\n")
+		if got := c.got.String(); got != tc.want+"PONG\r\n" {
+			t.Errorf("%s: server sent %q, want %q", tc.name, got, tc.want+"PONG\r\n")
+		}
+	}
 }
 
 func TestMaxConnections(t *testing.T) {
@@ -251,7 +270,7 @@ func TestSlowConsumer(t *testing.T) {
 		r.send(pub, "PUB big 16384\r\n"+payload+"\r\n")
 	}
 	r.run(100 * time.Millisecond)
-	if v := r.srv.Varz(0); v.SlowConsumers != 1 || v.Connections != 1 {
+	if v := r.srv.Varz(core.VarzHost{}); v.SlowConsumers != 1 || v.Connections != 1 {
 		t.Fatalf("slow consumers %d, connections %d; want 1 and 1", v.SlowConsumers, v.Connections)
 	}
 	if pub.closed {
@@ -293,7 +312,7 @@ func TestMonitoringDocuments(t *testing.T) {
 	r := newRig(t, core.Options{})
 	c := r.dial()
 	r.send(c, "CONNECT {\"verbose\":false,\"name\":\"probe\",\"lang\":\"raw\"}\r\nSUB a.* 1\r\nSUB b q 2\r\nPUB a.x 3\r\nabc\r\n")
-	v := r.srv.Varz(8222)
+	v := r.srv.Varz(core.VarzHost{HTTPPort: 8222})
 	if v.Connections != 1 || v.Subscriptions != 2 || v.InMsgs != 1 || v.OutMsgs != 1 || v.InBytes != 3 || v.HTTPPort != 8222 {
 		t.Fatalf("varz: %+v", v)
 	}
@@ -315,7 +334,7 @@ func TestMonitoringDocuments(t *testing.T) {
 	if z.Total != 1 || z.Conns[0].Reason != "Client Closed" {
 		t.Fatalf("closed connz: %+v", z)
 	}
-	if h := r.srv.Healthz(); h.Status != "ok" {
+	if h := r.srv.Healthz(core.HealthzOptions{}); h.Status != "ok" {
 		t.Fatalf("healthz %+v", h)
 	}
 }
@@ -369,7 +388,7 @@ func TestPongFollowsCountedMessages(t *testing.T) {
 	var inAtPong int64 = -1
 	conn := &probeConn{onWrite: func(p []byte) {
 		if strings.Contains(string(p), "PONG") {
-			inAtPong = r.srv.Varz(0).InMsgs
+			inAtPong = r.srv.Varz(core.VarzHost{}).InMsgs
 		}
 	}}
 	r.srv.AcceptForTest(conn)
@@ -380,5 +399,109 @@ func TestPongFollowsCountedMessages(t *testing.T) {
 	conn.h.OnData([]byte("CONNECT {\"verbose\":false}\r\nPUB a 1\r\nx\r\nPING\r\n"))
 	if inAtPong != 1 {
 		t.Fatalf("in_msgs when PONG was written: %d, want 1", inAtPong)
+	}
+}
+
+// rttOf reads the connection's RTT from /connz.
+func (r *rig) rttOf(cid uint64) time.Duration {
+	r.t.Helper()
+	z, err := r.srv.Connz(core.ConnzOptions{CID: cid})
+	if err != nil || len(z.Conns) != 1 {
+		r.t.Fatalf("connz cid %d: %+v %v", cid, z, err)
+	}
+	d, err := time.ParseDuration(z.Conns[0].RTT)
+	if err != nil {
+		r.t.Fatalf("rtt %q: %v", z.Conns[0].RTT, err)
+	}
+	return d
+}
+
+// runUntilLine runs the world until the client has received a line with want, or the
+// deadline (from now) passes; it returns how long that took, or -1.
+func (r *rig) runUntilLine(c *rawClient, want string, deadline time.Duration) time.Duration {
+	start := r.w.Now()
+	for r.w.Now()-start < deadline {
+		if strings.Contains(c.got.String(), want) {
+			return r.w.Now() - start
+		}
+		r.run(time.Millisecond)
+	}
+	return -1
+}
+
+// nats-server measures a client's RTT early: CONNECT gives an estimate at once, and the
+// first PING goes 2 s after CONNECT plus up to a fifth of that at random (or after
+// ping_interval when shorter), whether or not the client sent a PING itself. Its PONG
+// measures the RTT. A client that never sends CONNECT is not pinged early.
+func TestEarlyRTTPing(t *testing.T) {
+	cases := []struct {
+		name     string
+		interval time.Duration
+		connect  string
+		min, max time.Duration // when the first PING arrives, after CONNECT
+	}{
+		{"connect only", 0, "CONNECT {\"verbose\":false}\r\n", 2 * time.Second, 2400 * time.Millisecond},
+		{"connect and ping", 0, "CONNECT {\"verbose\":false}\r\nPING\r\n", 2 * time.Second, 2400 * time.Millisecond},
+		{"short interval", time.Second, "CONNECT {\"verbose\":false}\r\n", time.Second, 1200 * time.Millisecond},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, core.Options{PingInterval: tc.interval})
+			c := r.dial()
+			if rtt := r.rttOf(1); rtt != 0 {
+				t.Fatalf("rtt %v before CONNECT, want 0 (unknown)", rtt)
+			}
+			c.got.Reset()
+			if err := c.conn.Write([]byte(tc.connect)); err != nil {
+				t.Fatal(err)
+			}
+			r.run(5 * time.Millisecond) // CONNECT arrives within the network's latency
+			if rtt := r.rttOf(1); rtt <= 0 {
+				t.Fatalf("no RTT estimate after CONNECT: %v", rtt)
+			}
+			at := r.runUntilLine(c, "PING", 3*time.Second)
+			if at < tc.min || at > tc.max+5*time.Millisecond {
+				t.Fatalf("first PING %v after CONNECT, want between %v and %v (got %q)", at, tc.min, tc.max, c.got.String())
+			}
+			if err := c.conn.Write([]byte("PONG\r\n")); err != nil {
+				t.Fatal(err)
+			}
+			r.run(5 * time.Millisecond)
+			if rtt := r.rttOf(1); rtt <= 0 || rtt > 5*time.Millisecond {
+				t.Fatalf("measured RTT %v, want the simulated network's (under 5ms)", rtt)
+			}
+		})
+	}
+	t.Run("no connect", func(t *testing.T) {
+		r := newRig(t, core.Options{})
+		c := r.dial()
+		c.got.Reset()
+		if at := r.runUntilLine(c, "PING", 5*time.Second); at >= 0 {
+			t.Fatalf("a client that sent no CONNECT was pinged after %v", at)
+		}
+	})
+}
+
+// After the first PING has measured the RTT, a client active within the interval is not
+// pinged again until an hour has passed since the last measurement; an idle one is.
+func TestRTTRefresh(t *testing.T) {
+	r := newRig(t, core.Options{PingInterval: 10 * time.Minute, MaxPingsOut: 100})
+	c := r.dial()
+	r.send(c, "CONNECT {\"verbose\":false}\r\n")
+	if r.runUntilLine(c, "PING", 3*time.Second) < 0 {
+		t.Fatal("no early PING")
+	}
+	r.send(c, "PONG\r\n")
+	pings := func() int { return strings.Count(c.got.String(), "PING") }
+	for i := 0; i < 5; i++ { // 50 minutes of activity: no PING
+		r.run(10 * time.Minute)
+		r.send(c, "PING\r\n")
+	}
+	if n := pings(); n != 1 {
+		t.Fatalf("%d PINGs to an active client within the hour, want 1", n)
+	}
+	r.run(20 * time.Minute) // past the hour: the next tick measures again
+	if n := pings(); n != 2 {
+		t.Fatalf("%d PINGs after an hour, want 2", n)
 	}
 }

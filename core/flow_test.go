@@ -92,7 +92,7 @@ func TestFastPublisherIsPausedNotCutOff(t *testing.T) {
 	if got := delivered(t, sub.got.String()); got != n {
 		t.Fatalf("subscriber got %d of %d messages", got, n)
 	}
-	v := r.srv.Varz(0)
+	v := r.srv.Varz(core.VarzHost{})
 	if v.SlowConsumers != 0 || sub.closed || pub.closed {
 		t.Fatalf("slow consumers %d, subscriber closed %v, publisher closed %v", v.SlowConsumers, sub.closed, pub.closed)
 	}
@@ -110,7 +110,7 @@ func TestStallIsBoundedForASubscriberThatStopsReading(t *testing.T) {
 	r.send(pub, "CONNECT {\"verbose\":false}\r\nSUB echo 2\r\n")
 	publishBurst(r, pub, "flow", 2000)
 	r.run(10 * time.Second)
-	v := r.srv.Varz(0)
+	v := r.srv.Varz(core.VarzHost{})
 	if v.SlowConsumers != 1 || v.Connections != 1 || pub.closed {
 		t.Fatalf("slow consumers %d, connections %d, publisher closed %v; want 1, 1, false", v.SlowConsumers, v.Connections, pub.closed)
 	}

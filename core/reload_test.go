@@ -64,7 +64,7 @@ func TestReloadPasswordClosesOldCredentials(t *testing.T) {
 	if got := closedReasons(t, r)[1]; got != "Authentication Failure" {
 		t.Fatalf("closed reason %q", got)
 	}
-	if v := r.srv.Varz(0); v.Subscriptions != 0 {
+	if v := r.srv.Varz(core.VarzHost{}); v.Subscriptions != 0 {
 		t.Fatalf("the closed client's subscription stayed: %d", v.Subscriptions)
 	}
 	old := r.dial()
@@ -160,7 +160,7 @@ func TestReloadRefusals(t *testing.T) {
 		if err := r.reload(next); err == nil || err.Error() != tc.want {
 			t.Errorf("reload: %v, want %q", err, tc.want)
 		}
-		if v := r.srv.Varz(0); v.MaxPayload != core.DefaultMaxPayload {
+		if v := r.srv.Varz(core.VarzHost{}); v.MaxPayload != core.DefaultMaxPayload {
 			t.Errorf("%s: a refused reload changed max_payload to %d", tc.want, v.MaxPayload)
 		}
 	}
@@ -221,7 +221,7 @@ func TestReloadPingInterval(t *testing.T) {
 	if err := r.reload(core.Options{PingInterval: time.Second, MaxPingsOut: 1}); err != nil {
 		t.Fatal(err)
 	}
-	r.run(10 * time.Second) // the first tick, armed with the old interval
+	r.run(2500 * time.Millisecond) // the first tick: the early RTT PING armed at CONNECT
 	expectLines(t, c, "PING")
 	r.run(2500 * time.Millisecond) // two more at the new interval: stale after ping_max 1
 	expectLines(t, c, "PING", "-ERR 'Stale Connection'")

@@ -50,7 +50,10 @@ type Server struct {
 }
 
 type serverStats struct {
-	inMsgs, inBytes, outMsgs, outBytes, slowConsumers, totalConns, stalls atomic.Int64
+	inMsgs, inBytes, outMsgs, outBytes atomic.Int64
+	slowConsumers, totalConns          atomic.Int64
+	staleConns                         atomic.Int64 // connections closed for not answering PINGs
+	stalls                             atomic.Int64 // times a publisher was stalled for a slow subscriber (flow control)
 }
 
 // New builds a server from options; it does not listen yet.

@@ -53,6 +53,12 @@ var bannedTime = map[string]string{
 	"NewTimer": "env.Clock.AfterFunc", "NewTicker": "env.Clock.AfterFunc", "Tick": "env.Clock.AfterFunc",
 }
 
+// bannedRuntime maps a function of package runtime that reads the host to what to use
+// instead: host facts are the world's, so they come through the Env like the clock.
+var bannedRuntime = map[string]string{
+	"NumCPU": "env.Host", "GOMAXPROCS": "env.Host", "ReadMemStats": "env.Host", "NumGoroutine": "env.Host",
+}
+
 // allowedOwn lists, per package tree, which of our packages it may import (beyond its own
 // tree). nil means any of ours except those in forbiddenOwn.
 var allowedOwn = map[string][]string{
@@ -126,17 +132,17 @@ func checkFile(fset *token.FileSet, rel string, f *ast.File) []string {
 	report := func(pos token.Pos, msg string) {
 		out = append(out, fmt.Sprintf("%s: %s", fset.Position(pos), msg))
 	}
-	timeName := ""
+	timeName, runtimeName := "", ""
 	for _, imp := range f.Imports {
 		path, _ := strconv.Unquote(imp.Path.Value)
 		if msg := checkImport(rel, path); msg != "" {
 			report(imp.Pos(), msg)
 		}
-		if path == "time" {
-			timeName = "time"
-			if imp.Name != nil {
-				timeName = imp.Name.Name
-			}
+		switch path {
+		case "time":
+			timeName = importName(imp, "time")
+		case "runtime":
+			runtimeName = importName(imp, "runtime")
 		}
 	}
 	if !deterministic(rel) {
@@ -152,10 +158,23 @@ func checkFile(fset *token.FileSet, rel string, f *ast.File) []string {
 					report(n.Pos(), fmt.Sprintf("time.%s: deterministic packages use %s", n.Sel.Name, why))
 				}
 			}
+			if id, ok := n.X.(*ast.Ident); ok && runtimeName != "" && id.Name == runtimeName && id.Obj == nil {
+				if why, bad := bannedRuntime[n.Sel.Name]; bad {
+					report(n.Pos(), fmt.Sprintf("runtime.%s: deterministic packages use %s", n.Sel.Name, why))
+				}
+			}
 		}
 		return true
 	})
 	return out
+}
+
+// importName is the name a file uses for an import.
+func importName(imp *ast.ImportSpec, def string) string {
+	if imp.Name != nil {
+		return imp.Name.Name
+	}
+	return def
 }
 
 // checkTree parses every non-test Go file under root and returns all violations, sorted.
@@ -212,6 +231,7 @@ func TestTidyCatches(t *testing.T) {
 		{"net in sim", "sim", `package sim; import "net"; var _ net.Conn`, `imports "net"`},
 		{"raft imports fsm", "raft", `package raft; import "github.com/petrel-io/petrel/fsm"; var _ = fsm.X`, "raft may import only"},
 		{"core imports netstack", "core", `package core; import "github.com/petrel-io/petrel/netstack"; var _ = netstack.X`, "must not import netstack"},
+		{"runtime.NumCPU in core", "core", `package core; import "runtime"; var _ = runtime.NumCPU()`, "runtime.NumCPU"},
 		{"env imports ours", "core/env", `package env; import "github.com/petrel-io/petrel/raft"; var _ = raft.X`, "core/env may import only"},
 	}
 	for _, c := range cases {

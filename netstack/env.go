@@ -23,14 +23,16 @@ type Options struct {
 // NewEnv returns an Env backed by the operating system. Mono counts from this call.
 func NewEnv(name string, opts Options) *env.Env {
 	log := newLogger(opts.LogWriter, opts.LogLevel)
+	clk := newClock()
 	e := &env.Env{
 		Name:  name,
-		Clock: newClock(),
+		Clock: clk,
 		Rand:  newRand(),
 		FS:    osFS{},
 		Net:   &osNet{log: log, chunks: newChunkPool()},
 		Exec:  newExecutors(log, opts.Halt),
 		Log:   log,
+		Host:  newHost(clk),
 	}
 	e.Validate()
 	return e

@@ -48,7 +48,7 @@ func Main(args []string, stderr io.Writer) int {
 		for _, w := range warnings {
 			fmt.Fprintf(stderr, "petrel: warning: %s\n", w)
 		}
-		fmt.Fprintf(stderr, "petrel: configuration file %s is valid%s\n", opts.ConfigFile, configDigest(opts.ConfigFile))
+		fmt.Fprintf(stderr, "petrel: configuration file %s is valid%s\n", opts.ConfigFile, digestNote(opts.ConfigFile))
 		return 0
 	}
 	if c.cpuProfile != "" {

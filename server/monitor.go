@@ -1,25 +1,109 @@
 package server
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/petrel-io/petrel/core"
+	"github.com/petrel-io/petrel/core/env"
 )
 
 func (s *Server) monitorMux() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/", s.handleRoot)
-	mux.HandleFunc("/varz", s.handleVarz)
-	mux.HandleFunc("/connz", s.handleConnz)
-	mux.HandleFunc("/subsz", s.handleSubsz)
-	mux.HandleFunc("/subscriptionsz", s.handleSubsz)
-	mux.HandleFunc("/healthz", s.handleHealthz)
-	mux.HandleFunc("/metrics", s.handleMetrics)
+	handle := func(path string, h http.HandlerFunc) {
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			s.httpStats.count(path)
+			h(w, r)
+		})
+	}
+	handle("/", s.handleRoot)
+	handle("/varz", s.handleVarz)
+	handle("/connz", s.handleConnz)
+	handle("/subsz", s.handleSubsz)
+	handle("/subscriptionsz", s.handleSubsz)
+	handle("/healthz", s.handleHealthz)
+	handle("/metrics", s.handleMetrics)
 	return mux
+}
+
+// httpStats counts monitoring requests per endpoint (/varz's http_req_stats).
+type httpStats struct {
+	mu     sync.Mutex
+	counts map[string]uint64
+}
+
+func (h *httpStats) count(path string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.counts == nil {
+		h.counts = map[string]uint64{}
+	}
+	h.counts[path]++
+}
+
+func (h *httpStats) snapshot() map[string]uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make(map[string]uint64, len(h.counts))
+	for k, v := range h.counts {
+		out[k] = v
+	}
+	return out
+}
+
+// varzHost is what only the host knows for /varz: the monitoring listener, the
+// configuration file, the JetStream configuration.
+func (s *Server) varzHost() core.VarzHost {
+	host := s.opts.HTTPHost
+	if host == "" {
+		host = s.opts.Core.Host
+	}
+	s.mu.Lock()
+	digest := s.configDigest
+	s.mu.Unlock()
+	return core.VarzHost{
+		HTTPHost: host, HTTPPort: s.monitorPort(), HTTPReqStats: s.httpStats.snapshot(),
+		ConfigDigest: digest, JetStream: s.jetStreamVarz(),
+	}
+}
+
+// jetStreamVarz is the JetStream configuration this server accepted, or nil when
+// JetStream was not asked for.
+func (s *Server) jetStreamVarz() *core.JetStreamConfigVarz {
+	if !s.opts.Core.JetStream {
+		return nil
+	}
+	js := s.opts.JetStream
+	cfg := &core.JetStreamConfigVarz{MaxMemory: js.MaxMemory, MaxStore: js.MaxStore, StoreDir: s.opts.StoreDir,
+		Domain: js.Domain, Strict: true}
+	if d, err := time.ParseDuration(js.SyncInterval); err == nil {
+		cfg.SyncInterval = d
+	} else {
+		cfg.SyncAlways = true // "always" or unset: Petrel's default, fsync before every ack
+	}
+	return cfg
+}
+
+// configDigest names a configuration file's content, as nats-server's config_digest does
+// (the value differs: Petrel hashes the file's bytes, nats-server its parsed form).
+func configDigest(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("server: config digest: %w", err)
+	}
+	sum := sha256.Sum256(raw)
+	return "sha256:" + hex.EncodeToString(sum[:]), nil
 }
 
 func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
@@ -38,6 +122,16 @@ func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
 // writeJSON sends v indented, wrapped in callback(...) when the request asks for JSONP.
 func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 	body, err := json.MarshalIndent(v, "", "  ")
+	writeBody(w, r, status, body, err)
+}
+
+// writeJSONCompact is writeJSON on one line, as nats-server sends /healthz.
+func writeJSONCompact(w http.ResponseWriter, r *http.Request, status int, v any) {
+	body, err := json.Marshal(v)
+	writeBody(w, r, status, body, err)
+}
+
+func writeBody(w http.ResponseWriter, r *http.Request, status int, body []byte, err error) {
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -67,7 +161,7 @@ func (s *Server) monitorPort() int {
 }
 
 func (s *Server) handleVarz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, r, http.StatusOK, s.core.Varz(s.monitorPort()))
+	writeJSON(w, r, http.StatusOK, s.core.Varz(s.varzHost()))
 }
 
 // queryInt reads an optional non-negative integer parameter.
@@ -98,11 +192,14 @@ func queryInts(r *http.Request, fields map[string]*int) error {
 func (s *Server) handleConnz(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	o := core.ConnzOptions{Sort: q.Get("sort"), State: q.Get("state"), User: q.Get("user")}
-	switch q.Get("subs") {
-	case "1", "true":
-		o.Subs = true
-	case "detail":
+	bools := map[string]*bool{"auth": &o.Auth, "subs": &o.Subs}
+	if q.Get("subs") == "detail" {
 		o.SubsDetail = true
+		delete(bools, "subs")
+	}
+	if err := queryBools(r, bools); err != nil {
+		badRequest(w, r, err)
+		return
 	}
 	var cid int
 	err := queryInts(r, map[string]*int{"offset": &o.Offset, "limit": &o.Limit, "cid": &cid})
@@ -120,8 +217,11 @@ func (s *Server) handleConnz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleSubsz(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	o := core.SubszOptions{Subs: q.Get("subs") == "1" || q.Get("subs") == "true", Test: q.Get("test")}
+	o := core.SubszOptions{Test: r.URL.Query().Get("test")}
+	if err := queryBools(r, map[string]*bool{"subs": &o.Subs}); err != nil {
+		badRequest(w, r, err)
+		return
+	}
 	if err := queryInts(r, map[string]*int{"offset": &o.Offset, "limit": &o.Limit}); err != nil {
 		badRequest(w, r, err)
 		return
@@ -129,18 +229,46 @@ func (s *Server) handleSubsz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, r, http.StatusOK, s.core.Subsz(o))
 }
 
+// handleHealthz answers /healthz with nats-server's query options. A bad boolean is a
+// plain-text 400, as nats-server sends it.
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
-	h := s.core.Healthz()
-	status := http.StatusOK
-	if h.Status != "ok" {
-		status = http.StatusServiceUnavailable
+	q := r.URL.Query()
+	o := core.HealthzOptions{Account: q.Get("account"), Stream: q.Get("stream"), Consumer: q.Get("consumer")}
+	err := queryBools(r, map[string]*bool{"js-enabled-only": &o.JSEnabledOnly, "js-server-only": &o.JSServerOnly,
+		"js-meta-only": &o.JSMetaOnly, "details": &o.Details, "js-enabled": &o.JSEnabledOnly})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
 	}
-	writeJSON(w, r, status, h)
+	h := s.core.Healthz(o)
+	writeJSONCompact(w, r, h.Code, h)
+}
+
+// queryBools reads optional boolean parameters (strconv.ParseBool's spellings) into their
+// fields; a parameter given without a value is true.
+func queryBools(r *http.Request, fields map[string]*bool) error {
+	q := r.URL.Query()
+	for _, name := range env.SortedKeys(fields) {
+		if !q.Has(name) {
+			continue
+		}
+		v := q.Get(name)
+		if v == "" {
+			*fields[name] = true
+			continue
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("Error decoding boolean for '%s': %w", name, err)
+		}
+		*fields[name] = b
+	}
+	return nil
 }
 
 // handleMetrics serves the Prometheus text format.
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
-	v := s.core.Varz(s.monitorPort())
+	v := s.core.Varz(s.varzHost())
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	metric := func(name, kind, help string, value any) {
 		fmt.Fprintf(w, "# HELP petrel_%s %s\n# TYPE petrel_%s %s\npetrel_%s{server_id=%q} %v\n", name, help, name, kind, name, v.ID, value)

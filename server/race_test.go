@@ -102,7 +102,7 @@ func TestConcurrentClientsInProcess(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if v := s.Core().Varz(0); v.InMsgs < pubs*msgs {
+	if v := s.Core().Varz(core.VarzHost{}); v.InMsgs < pubs*msgs {
 		t.Fatalf("varz in_msgs %d", v.InMsgs)
 	}
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -46,7 +45,11 @@ func (s *Server) Reload(next Options) error {
 	}
 	s.reloadHost(old, next)
 	s.opts = next
-	s.log.Logf(env.LevelInfo, "Reloaded server configuration%s", configDigest(next.ConfigFile))
+	digest, _ := configDigest(next.ConfigFile) // the file was just read; a failure leaves it blank
+	s.mu.Lock()
+	s.configDigest = digest
+	s.mu.Unlock()
+	s.log.Logf(env.LevelInfo, "Reloaded server configuration%s", digestNote(next.ConfigFile))
 	return nil
 }
 
@@ -112,12 +115,12 @@ func (s *Server) writePidFile(path string) {
 	}
 }
 
-// configDigest is " (sha256:...)" of the configuration file, as nats-server logs it, or ""
-// when the file cannot be read.
-func configDigest(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
+// digestNote is " (sha256:...)" of the configuration file, as nats-server logs it, or ""
+// when there is none or it cannot be read.
+func digestNote(path string) string {
+	d, err := configDigest(path)
+	if err != nil || d == "" {
 		return ""
 	}
-	return fmt.Sprintf(" (sha256:%x)", sha256.Sum256(b))
+	return " (" + d + ")"
 }

@@ -33,6 +33,11 @@ type Server struct {
 	http      *http.Server
 	httpAddr  string
 	portsFile string // the ports file written, removed at shutdown
+
+	// configDigest is what /varz reports of the configuration file; a reload updates it.
+	configDigest string
+
+	httpStats httpStats
 }
 
 // New builds a server that has not started yet.
@@ -50,7 +55,11 @@ func New(opts Options, e *env.Env) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	return &Server{opts: opts, env: e, log: e.Log, core: c, done: make(chan struct{})}, nil
+	digest, err := configDigest(opts.ConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{opts: opts, env: e, log: e.Log, core: c, done: make(chan struct{}), configDigest: digest}, nil
 }
 
 // Core is the engine, for tests and the monitoring endpoints.

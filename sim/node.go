@@ -81,6 +81,7 @@ func (n *Node) boot() {
 		Net:   &netAPI{p: p},
 		Exec:  &executors{p: p},
 		Log:   &logger{p: p},
+		Host:  simHost{},
 	}
 	e.Validate()
 	n.w.trace.note(n.w.sched.now, kindRestart, int32(n.Index), fmt.Sprintf("boot %d", n.boots))

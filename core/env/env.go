@@ -12,6 +12,8 @@ type Env struct {
 	Net   Net
 	Exec  Executors
 	Log   Logger
+	// Host reports machine and process facts for monitoring.
+	Host Host
 }
 
 // Validate panics naming the first missing part, so a half-built Env fails at construction
@@ -24,4 +26,5 @@ func (e *Env) Validate() {
 	Assertf(e.Net != nil, "env %s: Net is nil", e.Name)
 	Assertf(e.Exec != nil, "env %s: Exec is nil", e.Name)
 	Assertf(e.Log != nil, "env %s: Log is nil", e.Name)
+	Assertf(e.Host != nil, "env %s: Host is nil", e.Name)
 }

@@ -134,7 +134,7 @@ func (f *Flow) Check(w *sim.World) error {
 		return err
 	}
 	if f.strict && f.srv != nil {
-		if n := f.srv.Varz(0).SlowConsumers; n != 0 {
+		if n := f.srv.Varz(core.VarzHost{}).SlowConsumers; n != 0 {
 			return fmt.Errorf("flow: %d subscribers cut off as slow consumers in a seed without faults", n)
 		}
 	}

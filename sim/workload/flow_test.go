@@ -3,6 +3,7 @@ package workload
 import (
 	"testing"
 
+	"github.com/petrel-io/petrel/core"
 	"github.com/petrel-io/petrel/sim"
 )
 
@@ -22,7 +23,7 @@ func TestFlowSeedsStallPublishers(t *testing.T) {
 		if f.srv.StalledClients() > 0 {
 			stalled++
 		}
-		if n := f.srv.Varz(0).SlowConsumers; n != 0 {
+		if n := f.srv.Varz(core.VarzHost{}).SlowConsumers; n != 0 {
 			t.Fatalf("strict seed %d: %d slow consumers", seed, n)
 		}
 	}

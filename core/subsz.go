@@ -1,0 +1,63 @@
+package core
+
+import (
+	"sort"
+	"time"
+
+	"github.com/petrel-io/petrel/core/subject"
+	"github.com/petrel-io/petrel/core/sublist"
+)
+
+// subsListDefault is the page size of /subsz and /connz without a limit, nats-server's.
+const subsListDefault = 1024
+
+// Subsz is /subsz.
+type Subsz struct {
+	ID  string    `json:"server_id"`
+	Now time.Time `json:"now"`
+	sublist.Stats
+	Total  int         `json:"total"`
+	Offset int         `json:"offset"`
+	Limit  int         `json:"limit"`
+	Subs   []SubDetail `json:"subscriptions_list,omitempty"`
+}
+
+// SubszOptions are /subsz's query parameters.
+type SubszOptions struct {
+	Subs   bool
+	Offset int
+	Limit  int
+	Test   string // only subscriptions matching this literal subject
+}
+
+// Subsz assembles /subsz. Total counts the listed subscriptions (after test), so it is 0
+// without subs, as in nats-server.
+func (s *Server) Subsz(o SubszOptions) Subsz {
+	if o.Limit <= 0 {
+		o.Limit = subsListDefault
+	}
+	z := Subsz{ID: s.id, Now: s.env.Clock.Now(), Stats: s.subs.Stats(), Offset: o.Offset, Limit: o.Limit}
+	if !o.Subs {
+		return z
+	}
+	var all []SubDetail
+	for _, e := range s.subs.All(nil) {
+		sub := e.Owner.(*subscription)
+		if o.Test != "" && !subject.Match(o.Test, e.Subject) {
+			continue
+		}
+		all = append(all, SubDetail{Account: globalAccount, AccountTag: globalAccount, Subject: e.Subject,
+			Queue: e.Queue, Sid: sub.sid, Msgs: sub.delivered.Load(), Max: sub.max.Load(), CID: sub.client.cid})
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].CID != all[j].CID {
+			return all[i].CID < all[j].CID
+		}
+		return all[i].Sid < all[j].Sid
+	})
+	z.Total = len(all)
+	if o.Offset < len(all) {
+		z.Subs = all[o.Offset:min(len(all), o.Offset+o.Limit)]
+	}
+	return z
+}
