@@ -16,9 +16,9 @@ import (
 // its publishers hostage for long: a subscriber that really does not keep up still reaches
 // max_pending (or write_deadline) and is cut off, as in nats-server.
 //
-// nats-server gates at 75% of max_pending and stalls a producer 2 ms, growing to 5 ms as
-// the subscriber nears max_pending, at most 10 ms per read. Petrel pauses once per read
-// (reads are at most one 32 KiB buffer) for the same 2-5 ms, but gates far earlier
+// nats-server gates at 75% of max_pending and stalls a producer 2 ms (5 ms once the
+// subscriber is at max_pending), at most 10 ms per read. Petrel pauses once per read
+// (reads are at most one 32 KiB buffer) for the same 2 or 5 ms, but gates far earlier
 // (stallBytesMax): at 75% of the default 64 MiB a subscriber slower than its publisher
 // would pin 48 MiB of output before any gate closed, and the process's memory with it.
 const (
@@ -37,19 +37,13 @@ func stallAbove(maxPending int64) int {
 	return int(min(maxPending/4*3, stallBytesMax))
 }
 
-// stallDuration bounds one pause: stallMin while the subscriber is under half of
-// max_pending, growing by stallMin per tenth of the upper half, capped at stallMax (and
-// stallMax once max_pending is reached).
+// stallDuration bounds one pause: stallMin, or stallMax once the subscriber has reached
+// max_pending (nats-server's rule).
 func stallDuration(pending, maxPending int64) time.Duration {
-	half := maxPending / 2
-	if pending <= half || half <= 0 {
-		return stallMin
-	}
 	if pending >= maxPending {
 		return stallMax
 	}
-	step := max(half/10, 1)
-	return min(stallMin+stallMin*time.Duration((pending-half)/step), stallMax)
+	return stallMin
 }
 
 // flowPhase is a publisher's flow-control state.
@@ -121,10 +115,10 @@ func (c *client) stallIfBehind() {
 		worst = max(worst, int64(dst.conn.Buffered()))
 		dst.gate.wait(dst, c, f.gen, s.stallAt/2)
 		f.waiting++
+		dst.stalls.Add(1) // counted on the subscriber, as nats-server's /connz does
+		s.stats.stalls.Add(1)
 	}
 	f.over = f.over[:0]
-	c.stalls.Add(1)
-	s.stats.stalls.Add(1)
 	c.conn.PauseReads()
 	gen := f.gen
 	f.timer = s.env.Clock.AfterFunc(stallDuration(worst, s.cfg().MaxPending), c.ex, func() { c.endStall(gen) })
