@@ -11,6 +11,7 @@ import (
 	"github.com/petrel-io/petrel/core/auth"
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/proto"
+	"github.com/petrel-io/petrel/core/websocket"
 )
 
 // Close reasons, as /connz reports them.
@@ -37,6 +38,7 @@ type client struct {
 	srv    *Server
 	cid    uint64
 	conn   env.Conn
+	ws     *websocket.Conn // conn, when the client came through the WebSocket listener
 	ex     env.Executor
 	parser *proto.Parser
 	rng    *env.PRNG // (ex) queue-member choices for this client's publishes
@@ -49,6 +51,7 @@ type client struct {
 	pingsOut  int
 	lastIn    time.Duration // Mono of the last inbound bytes
 	pingTimer env.Timer
+	pingEvery time.Duration // the ping interval (WebSocket clients may have their own)
 	authTimer env.Timer
 	scratch   []byte
 	nonce     []byte
@@ -131,11 +134,16 @@ func defaultConnectInfo() connectInfo {
 	return connectInfo{Verbose: true, Pedantic: true, Echo: true}
 }
 
-func newClient(s *Server, conn env.Conn, cid uint64) *client {
+// newClient makes the client of a connection, on ex (nil: an executor of its own).
+func newClient(s *Server, conn env.Conn, cid uint64, ex env.Executor) *client {
+	if ex == nil {
+		ex = s.env.Exec.New("client " + strconv.FormatUint(cid, 10))
+	}
 	c := &client{
-		srv: s, cid: cid, conn: conn, ex: s.env.Exec.New("client " + strconv.FormatUint(cid, 10)),
+		srv: s, cid: cid, conn: conn, ex: ex,
 		rng: env.NewPRNG(s.env.Rand.Uint64()), start: s.env.Clock.Now(),
 		subs: map[string]*subscription{}, echo: true, info: defaultConnectInfo(),
+		pingEvery: s.opts.PingInterval,
 	}
 	c.host, c.port = splitAddr(conn.RemoteAddr())
 	c.parser = proto.NewParser(c, proto.Limits{MaxControlLine: s.opts.MaxControlLine, MaxPayload: s.opts.MaxPayload})
@@ -163,12 +171,15 @@ func (c *client) begin() {
 	c.conn.SetWriteDeadline(s.opts.WriteDeadline)
 	info := s.baseInfo()
 	info.ClientID, info.ClientIP = c.cid, c.host
-	if s.auth.NeedsNonce() {
+	if c.ws != nil {
+		c.webSocketInfo(&info)
+	}
+	if c.authenticator().NeedsNonce() {
 		c.nonce = s.newNonce()
 		info.Nonce = string(c.nonce)
 	}
 	line := s.infoLine(info)
-	if s.opts.TLS != nil {
+	if s.opts.TLS != nil && c.ws == nil { // WebSocket clients did TLS below the upgrade
 		c.beginTLS(line)
 		return
 	}
@@ -183,10 +194,10 @@ func (c *client) begin() {
 func (c *client) startEvents() {
 	s := c.srv
 	c.conn.Start(c.ex, c)
-	if s.auth.Required() {
-		c.authTimer = s.env.Clock.AfterFunc(s.auth.Timeout(), c.ex, c.authTimeout)
+	if a := c.authenticator(); a.Required() {
+		c.authTimer = s.env.Clock.AfterFunc(a.Timeout(), c.ex, c.authTimeout)
 	}
-	c.pingTimer = s.env.Clock.AfterFunc(s.opts.PingInterval, c.ex, c.pingTick)
+	c.pingTimer = s.env.Clock.AfterFunc(c.pingEvery, c.ex, c.pingTick)
 	s.log.Logf(env.LevelDebug, "%s:%d - cid:%d - Client connection created", c.host, c.port, c.cid)
 }
 
@@ -204,7 +215,7 @@ func (c *client) pingTick() {
 	s := c.srv
 	now := s.env.Clock.Mono()
 	switch {
-	case now-c.lastIn < s.opts.PingInterval && c.pingsOut == 0 && c.rttNanos.Load() > 0:
+	case now-c.lastIn < c.pingEvery && c.pingsOut == 0 && c.rttNanos.Load() > 0:
 	case c.pingsOut+1 > s.opts.MaxPingsOut:
 		c.sendErr("Stale Connection")
 		c.close(reasonStale)
@@ -214,7 +225,7 @@ func (c *client) pingTick() {
 		c.pingSent = now
 		c.write(proto.Ping)
 	}
-	c.pingTimer = s.env.Clock.AfterFunc(s.opts.PingInterval, c.ex, c.pingTick)
+	c.pingTimer = s.env.Clock.AfterFunc(c.pingEvery, c.ex, c.pingTick)
 }
 
 // OnData implements env.ConnHandler.
@@ -276,6 +287,9 @@ func (c *client) OnClose(err error) {
 		c.srv.stats.slowConsumers.Add(1)
 		c.close(reasonSlowDeadline)
 	default:
+		if errors.Is(err, websocket.ErrProtocol) {
+			c.srv.log.Logf(env.LevelError, "%s:%d - cid:%d - read error: %v", c.host, c.port, c.cid, err)
+		}
 		c.close(reasonReadError)
 	}
 }
@@ -351,6 +365,9 @@ func (c *client) close(reason string) {
 	now := c.srv.env.Clock.Now()
 	summary := c.connInfo(ConnzOptions{}, now)
 	summary.Reason, summary.Stop = reason, now
+	if c.ws != nil {
+		c.ws.SetCloseStatus(webSocketCloseStatus(reason), reason)
+	}
 	_ = c.conn.Close() // Close reports nothing useful on a connection already ending
 	c.srv.removeClient(c, summary)
 	c.srv.log.Logf(env.LevelDebug, "%s:%d - cid:%d - Client connection closed: %s", c.host, c.port, c.cid, reason)

@@ -15,7 +15,7 @@ import (
 
 // mustConnectFirst rejects ops before CONNECT when the server requires authentication.
 func (c *client) mustConnectFirst() error {
-	if !c.connected && c.srv.auth.Required() {
+	if !c.connected && c.authenticator().Required() {
 		return errAuthViolation
 	}
 	return nil
@@ -34,7 +34,10 @@ func (c *client) Connect(raw []byte) error {
 		c.sendErr("no responders requires headers support")
 		return errCloseSilently
 	}
-	user, err := c.srv.auth.Check(auth.Credentials{User: ci.User, Pass: ci.Pass, Token: ci.Token, Nkey: ci.Nkey, Sig: ci.Sig}, c.nonce)
+	if c.ws != nil {
+		c.applyCookies(&ci)
+	}
+	user, err := c.authenticator().Check(auth.Credentials{User: ci.User, Pass: ci.Pass, Token: ci.Token, Nkey: ci.Nkey, Sig: ci.Sig}, c.nonce)
 	if err != nil {
 		c.srv.log.Logf(env.LevelWarn, "%s:%d - cid:%d - authentication error", c.host, c.port, c.cid)
 		return errAuthViolation

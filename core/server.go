@@ -13,6 +13,7 @@ import (
 	"github.com/petrel-io/petrel/core/auth"
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/sublist"
+	"github.com/petrel-io/petrel/core/websocket"
 )
 
 // Server is one Petrel node's engine: it accepts client connections through its Env and
@@ -31,12 +32,18 @@ type Server struct {
 	id    string
 	auth  *auth.Authenticator
 	subs  *sublist.List
+	// WebSocket: the handshake policy, and the block's authorization override (nil: auth).
+	wsPolicy *websocket.Policy
+	wsAuth   *auth.Authenticator
 	ex    env.Executor
 	start time.Time
 
 	mu       sync.Mutex
 	listener env.Listener // set by Start; a client accepted at once may read it
 	port     int
+	// The WebSocket listener (websocket_listener.go), when configured.
+	wsListener env.Listener
+	wsPort     int
 	clients  map[uint64]*client
 	closed   closedConns
 	shutdown bool
@@ -76,6 +83,9 @@ func New(opts Options, e *env.Env) (*Server, error) {
 		opts: opts, env: e, log: e.Log, id: id, auth: a, subs: sublist.New(),
 		ex: e.Exec.New("server"), clients: map[uint64]*client{}, start: e.Clock.Now(),
 	}
+	if err := s.configureWebSocket(); err != nil {
+		return nil, err
+	}
 	for _, w := range warnings {
 		s.log.Logf(env.LevelWarn, "%s", w)
 	}
@@ -110,6 +120,10 @@ func (s *Server) Start() error {
 	s.mu.Unlock()
 	s.log.Logf(env.LevelInfo, "Starting petrel, version %s (nats %s), name %s, id %s", PetrelVersion, Version, s.opts.ServerName, s.id)
 	s.log.Logf(env.LevelInfo, "Listening for client connections on %s", joinHostPort(s.opts.Host, portOf(l.Addr())))
+	if err := s.startWebSocket(); err != nil {
+		s.closeListener()
+		return err
+	}
 	if s.auth.Required() {
 		s.log.Logf(env.LevelInfo, "Authorization required for client connections")
 	}
@@ -156,10 +170,13 @@ func portOf(addr string) int {
 // not interesting.
 func (s *Server) closeListener() {
 	s.mu.Lock()
-	l := s.listener
+	l, wl := s.listener, s.wsListener
 	s.mu.Unlock()
 	if l != nil {
 		_ = l.Close()
+	}
+	if wl != nil {
+		_ = wl.Close()
 	}
 }
 
@@ -178,7 +195,7 @@ func (s *Server) accept(conn env.Conn) {
 		_ = conn.Close()
 		return
 	}
-	c := newClient(s, conn, s.nextCID.Add(1))
+	c := newClient(s, conn, s.nextCID.Add(1), nil)
 	s.clients[c.cid] = c
 	s.mu.Unlock()
 	s.stats.totalConns.Add(1)

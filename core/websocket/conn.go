@@ -104,6 +104,12 @@ func (c *Conn) Phase() Phase {
 	return c.phase
 }
 
+// PeerClose is the status and reason of the peer's close frame (CloseNoStatus when it sent
+// none), once OnClose(nil) reported it; 0 before. Read it on the events' executor.
+func (c *Conn) PeerClose() (code uint16, reason string) {
+	return c.peerCode, c.peerCloseReason
+}
+
 // Upgrade is what a server accepted, once Handshake succeeded (nil before, and on a
 // client).
 func (c *Conn) Upgrade() *Upgrade { return c.up }
