@@ -26,17 +26,17 @@ import (
 // subscription index and the per-client fields a publisher touches are concurrency-safe
 // (sublist's lock, atomics, client.mu).
 type Server struct {
-	opts  Options
-	env   *env.Env
-	log   env.Logger
-	id    string
-	auth  *auth.Authenticator
-	subs  *sublist.List
+	opts Options
+	env  *env.Env
+	log  env.Logger
+	id   string
+	auth *auth.Authenticator
+	subs *sublist.List
 	// WebSocket: the handshake policy, and the block's authorization override (nil: auth).
 	wsPolicy *websocket.Policy
 	wsAuth   *auth.Authenticator
-	ex    env.Executor
-	start time.Time
+	ex       env.Executor
+	start    time.Time
 
 	mu       sync.Mutex
 	listener env.Listener // set by Start; a client accepted at once may read it
@@ -44,10 +44,10 @@ type Server struct {
 	// The WebSocket listener (websocket_listener.go), when configured.
 	wsListener env.Listener
 	wsPort     int
-	clients  map[uint64]*client
-	closed   closedConns
-	shutdown bool
-	lameDuck bool
+	clients    map[uint64]*client
+	closed     closedConns
+	shutdown   bool
+	lameDuck   bool
 
 	nextCID atomic.Uint64
 	stats   serverStats
