@@ -26,28 +26,30 @@ import (
 // subscription index and the per-client fields a publisher touches are concurrency-safe
 // (sublist's lock, atomics, client.mu).
 type Server struct {
-	opts Options
-	env  *env.Env
-	log  env.Logger
-	id   string
-	auth *auth.Authenticator
-	subs *sublist.List
+	opts  Options
+	env   *env.Env
+	log   env.Logger
+	id    string
+	auth  *auth.Authenticator
+	subs  *sublist.List
+	ex    env.Executor
+	start time.Time
+
 	// WebSocket: the handshake policy, and the block's authorization override (nil: auth).
 	wsPolicy *websocket.Policy
 	wsAuth   *auth.Authenticator
-	ex       env.Executor
-	start    time.Time
 
 	mu       sync.Mutex
 	listener env.Listener // set by Start; a client accepted at once may read it
 	port     int
-	// The WebSocket listener (websocket_listener.go), when configured.
+	clients  map[uint64]*client
+	closed   closedConns
+	shutdown bool
+	lameDuck bool
+
+	// The WebSocket listener (websocket_listener.go), when configured; under mu.
 	wsListener env.Listener
 	wsPort     int
-	clients    map[uint64]*client
-	closed     closedConns
-	shutdown   bool
-	lameDuck   bool
 
 	nextCID atomic.Uint64
 	stats   serverStats
