@@ -25,6 +25,13 @@ func (c *cli) resolve() (Options, []string, error) {
 		return Options{}, nil, err
 	}
 	c.overlay(&opts)
+	single := a.singleUser
+	if c.set["authorization"] {
+		single = c.user
+	}
+	if err := a.finishWebSocket(&opts, single, trustsOperators(tree)); err != nil {
+		return Options{}, nil, err
+	}
 	if opts.Core.Port == -1 {
 		opts.Core.Port = 0 // nats-server's "any free port"
 	}
@@ -62,6 +69,10 @@ func (c *cli) overlay(o *Options) {
 type applier struct {
 	opts     *Options
 	warnings []string
+	// singleUser names the authorization block's single user, which a WebSocket override
+	// replaces; ws is the websocket block, once read (config_ws.go).
+	singleUser string
+	ws         *wsBlock
 }
 
 func (a *applier) warn(v *conf.Value, format string, args ...any) {
@@ -72,7 +83,7 @@ func (a *applier) warn(v *conf.Value, format string, args ...any) {
 // warning so a nats-server file starts, rather than failing on them.
 var notYet = map[string]string{
 	"cluster": "clustering", "gateway": "gateways", "leafnodes": "leaf nodes", "leaf": "leaf nodes",
-	"websocket": "WebSocket", "mqtt": "MQTT", "accounts": "multiple accounts", "system_account": "the system account",
+	"mqtt": "MQTT", "accounts": "multiple accounts", "system_account": "the system account",
 	"operator": "operator JWTs", "resolver": "account resolvers", "resolver_preload": "account resolvers",
 	"mappings": "subject mappings", "https": "HTTPS monitoring", "https_port": "HTTPS monitoring",
 	"syslog": "syslog", "remote_syslog": "syslog", "ocsp": "OCSP",
@@ -157,6 +168,7 @@ func (a *applier) topLevel() map[string]handler {
 		"no_auth_user":           setString(&o.Core.Auth.NoAuthUser),
 		"tls":                    a.tls,
 		"jetstream":              a.jetstream,
+		"websocket":              a.websocket,
 		"store_dir":              setString(&o.StoreDir),
 	}
 }

@@ -126,6 +126,7 @@ func (a *applier) authorization(v *conf.Value) error {
 			return v.Errorf("a password needs a user")
 		}
 		cfg.Users = append([]auth.User{single}, cfg.Users...)
+		a.singleUser = single.Name
 	}
 	if defaults != nil {
 		for i := range cfg.Users {
