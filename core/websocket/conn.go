@@ -168,15 +168,18 @@ func (c *Conn) setPhase(p Phase) {
 // open switches to frames once the handshake succeeded; rest is what followed the
 // handshake in the same read.
 func (c *Conn) open(rest []byte, compress, wantMask bool, frameMax int, wholeCompressed bool) {
+	messageMax, pool := MessageBytesMaxDefault, &flatePool{}
+	if c.policy != nil {
+		messageMax, pool = c.policy.cfg.MessageBytesMax, c.policy.flate
+	}
 	c.mu.Lock()
 	c.phase = PhaseOpen
-	c.framer = framer{mask: c.role == RoleClient, rand: c.rand, deflate: compress, frameMax: frameMax, wholeCompressed: wholeCompressed}
-	c.mu.Unlock()
-	messageMax := MessageBytesMaxDefault
-	if c.policy != nil {
-		messageMax = c.policy.cfg.MessageBytesMax
+	c.framer = framer{
+		mask: c.role == RoleClient, rand: c.rand, deflate: compress, frameMax: frameMax,
+		wholeCompressed: wholeCompressed, pool: pool,
 	}
-	c.deframer = deframer{wantMask: wantMask, deflate: compress, messageMax: messageMax, onControl: c.onControl}
+	c.mu.Unlock()
+	c.deframer = deframer{wantMask: wantMask, deflate: compress, messageMax: messageMax, onControl: c.onControl, pool: pool}
 	c.early = append(c.early, rest...)
 	c.finish(nil)
 }

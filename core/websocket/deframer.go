@@ -2,7 +2,6 @@ package websocket
 
 import (
 	"bytes"
-	"compress/flate"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -41,8 +40,8 @@ type deframer struct {
 	control    []byte // the current control frame's payload so far
 	stopped    bool   // a close frame or an error ended the stream: nothing more is read
 
-	inflater io.ReadCloser
-	source   bytes.Reader
+	pool   *flatePool // inflaters, shared by the listener's connections
+	source bytes.Reader
 }
 
 // compressedTail ends a compressed message for Go's inflater: the 0x00 0x00 0xff 0xff
@@ -235,15 +234,18 @@ func (d *deframer) unmaskInto(dst, chunk []byte) []byte {
 func (d *deframer) inflate(out []byte) ([]byte, error) {
 	d.gathered = append(d.gathered, compressedTail...)
 	d.source.Reset(d.gathered)
-	if d.inflater == nil {
-		d.inflater = flate.NewReader(&d.source)
-	} else if err := d.inflater.(flate.Resetter).Reset(&d.source, nil); err != nil {
+	if d.pool == nil {
+		d.pool = &flatePool{}
+	}
+	inflater, err := d.pool.inflater(&d.source)
+	if err != nil {
 		return out, protocolError("invalid compressed message: %v", err)
 	}
+	defer d.pool.putInflater(inflater)
 	start := len(out)
 	for {
 		out = growFor(out, inflateChunk)
-		n, err := d.inflater.Read(out[len(out):cap(out)])
+		n, err := inflater.Read(out[len(out):cap(out)])
 		out = out[:len(out)+n]
 		if len(out)-start > d.messageMax {
 			return out[:start], &ProtocolError{Code: CloseMessageTooBig, Text: "message too big"}
@@ -256,6 +258,9 @@ func (d *deframer) inflate(out []byte) ([]byte, error) {
 		}
 	}
 	d.gathered = d.gathered[:0]
+	if cap(d.gathered) > deflatedKeepMax {
+		d.gathered = nil
+	}
 	d.compressed = false
 	return out, nil
 }

@@ -2,7 +2,6 @@ package websocket
 
 import (
 	"bytes"
-	"compress/flate"
 
 	"github.com/petrel-io/petrel/core/env"
 )
@@ -20,9 +19,9 @@ type framer struct {
 	// fragmented compressed messages).
 	wholeCompressed bool
 
-	compressor *flate.Writer
-	deflated   bytes.Buffer
-	head       [headerBytesMax]byte
+	pool     *flatePool // compressors, shared by the listener's connections
+	deflated bytes.Buffer
+	head     [headerBytesMax]byte
 }
 
 // syncMarker ends every flushed deflate stream; RFC 7692 7.2.1 has the sender remove it.
@@ -50,16 +49,17 @@ func (f *framer) frames(payload []byte, emit func([]byte)) {
 
 func (f *framer) compressed(payload []byte, emit func([]byte)) {
 	f.deflated.Reset()
-	if f.compressor == nil {
-		// BestSpeed, as nats-server: the server compresses every write, so CPU matters more
-		// than the last few percent of size. The level is valid, so NewWriter cannot fail.
-		f.compressor, _ = flate.NewWriter(&f.deflated, flate.BestSpeed)
-	} else {
-		f.compressor.Reset(&f.deflated)
+	if f.deflated.Cap() > deflatedKeepMax {
+		f.deflated = bytes.Buffer{}
 	}
+	if f.pool == nil {
+		f.pool = &flatePool{}
+	}
+	w := f.pool.compressor(&f.deflated)
 	// Writes to a bytes.Buffer cannot fail, so neither can these.
-	_, _ = f.compressor.Write(payload)
-	_ = f.compressor.Flush()
+	_, _ = w.Write(payload)
+	_ = w.Flush()
+	f.pool.putCompressor(w)
 	out := f.deflated.Bytes()
 	env.Assertf(bytes.HasSuffix(out, syncMarker), "websocket: a flushed deflate stream ends with the sync marker")
 	out = out[:len(out)-len(syncMarker)]

@@ -49,6 +49,13 @@ const (
 
 	// inflateChunk is how much inflated output is produced per read of the decompressor.
 	inflateChunk = 32 << 10
+
+	// flateIdleMax bounds the idle compressors and inflaters a listener keeps for reuse
+	// (flatePool): enough for every core flushing at once on a typical host.
+	flateIdleMax = 8
+
+	// deflatedKeepMax: a compression buffer that grew past this is given back after use.
+	deflatedKeepMax = 64 << 10
 )
 
 // HandshakeTimeoutDefault bounds a handshake (TLS included) when the configuration does

@@ -26,6 +26,7 @@ type ServerConfig struct {
 type Policy struct {
 	cfg     ServerConfig
 	origins map[string][]origin // allowed origins by lower-case host
+	flate   *flatePool          // lent to the connections for compressed messages
 }
 
 type origin struct{ scheme, port string }
@@ -35,7 +36,7 @@ func NewPolicy(cfg ServerConfig) (*Policy, error) {
 	if cfg.MessageBytesMax == 0 {
 		cfg.MessageBytesMax = MessageBytesMaxDefault
 	}
-	p := &Policy{cfg: cfg}
+	p := &Policy{cfg: cfg, flate: &flatePool{}}
 	for _, ao := range cfg.AllowedOrigins {
 		o, host, err := parseAllowedOrigin(ao)
 		if err != nil {
