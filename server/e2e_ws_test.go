@@ -187,3 +187,22 @@ func TestE2EWebSocketAndTCPClientsMix(t *testing.T) {
 		t.Fatalf("queue deliveries %v", counts)
 	}
 }
+
+// TLS on the client port does not apply to the WebSocket listener: its clients do TLS (or
+// not) below the upgrade, and INFO tells them so.
+func TestE2EWebSocketPlainBesideTLSClients(t *testing.T) {
+	pki := newTestPKI(t)
+	p, url := startWS(t, "ws", "  no_tls: true", "--tls", "--tlscert", pki.serverCert, "--tlskey", pki.serverKey)
+	ws := connect(t, url)
+	if ws.TLSRequired() {
+		t.Fatal("INFO to a ws:// client says tls_required")
+	}
+	tcp := connect(t, "tls://127.0.0.1:"+p.port, nats.RootCAs(pki.caFile))
+	sub, err := tcp.SubscribeSync("x")
+	must(t, err)
+	must(t, tcp.Flush())
+	must(t, ws.Publish("x", []byte("across")))
+	if m := next(t, sub); string(m.Data) != "across" {
+		t.Fatalf("got %q", m.Data)
+	}
+}
