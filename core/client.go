@@ -11,6 +11,7 @@ import (
 	"github.com/petrel-io/petrel/core/auth"
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/proto"
+	"github.com/petrel-io/petrel/core/websocket"
 )
 
 // Close reasons, as /connz reports them.
@@ -38,6 +39,7 @@ type client struct {
 	srv    *Server
 	cid    uint64
 	conn   env.Conn
+	ws     *websocket.Conn // conn, when the client came through the WebSocket listener
 	ex     env.Executor
 	parser *proto.Parser
 	rng    *env.PRNG // (ex) queue-member choices for this client's publishes
@@ -146,9 +148,13 @@ func defaultConnectInfo() connectInfo {
 	return connectInfo{Verbose: true, Pedantic: true, Echo: true}
 }
 
-func newClient(s *Server, conn env.Conn, cid uint64) *client {
+// newClient makes the client of a connection, on ex (nil: an executor of its own).
+func newClient(s *Server, conn env.Conn, cid uint64, ex env.Executor) *client {
+	if ex == nil {
+		ex = s.env.Exec.New("client " + strconv.FormatUint(cid, 10))
+	}
 	c := &client{
-		srv: s, cid: cid, conn: conn, ex: s.env.Exec.New("client " + strconv.FormatUint(cid, 10)),
+		srv: s, cid: cid, conn: conn, ex: ex,
 		rng: env.NewPRNG(s.env.Rand.Uint64()), start: s.env.Clock.Now(),
 		subs: map[string]*subscription{}, echo: true, info: defaultConnectInfo(),
 	}
@@ -176,12 +182,15 @@ func (c *client) begin() {
 	c.conn.SetWriteDeadline(cfg.WriteDeadline)
 	info := s.infoFor(cfg)
 	info.ClientID, info.ClientIP = c.cid, c.host
-	if cfg.auth.NeedsNonce() {
+	if c.ws != nil {
+		c.webSocketInfo(cfg, &info)
+	}
+	if c.authenticator(cfg).NeedsNonce() {
 		c.nonce = s.newNonce()
 		info.Nonce = string(c.nonce)
 	}
 	line := s.infoLine(info)
-	if cfg.TLS != nil {
+	if cfg.TLS != nil && c.ws == nil { // WebSocket clients did TLS below the upgrade
 		c.beginTLS(cfg, line)
 		return
 	}
@@ -196,10 +205,10 @@ func (c *client) begin() {
 func (c *client) startEvents() {
 	s, cfg := c.srv, c.srv.cfg()
 	c.conn.Start(c.ex, c)
-	if cfg.auth.Required() {
-		c.authTimer = s.env.Clock.AfterFunc(cfg.auth.Timeout(), c.ex, c.authTimeout)
+	if a := c.authenticator(cfg); a.Required() {
+		c.authTimer = s.env.Clock.AfterFunc(a.Timeout(), c.ex, c.authTimeout)
 	}
-	c.pingTimer = s.env.Clock.AfterFunc(cfg.PingInterval, c.ex, c.pingTick)
+	c.pingTimer = s.env.Clock.AfterFunc(c.pingInterval(cfg), c.ex, c.pingTick)
 	s.log.Logf(env.LevelDebug, "%s:%d - cid:%d - Client connection created", c.host, c.port, c.cid)
 }
 
@@ -245,7 +254,7 @@ func (c *client) pingTick() {
 	now := s.env.Clock.Mono()
 	needRTT := !c.pinged || now-c.pingSent > rttRefresh
 	switch {
-	case now-c.lastIn < cfg.PingInterval && c.pingsOut == 0 && !needRTT:
+	case now-c.lastIn < c.pingInterval(cfg) && c.pingsOut == 0 && !needRTT:
 	case c.pingsOut+1 > cfg.MaxPingsOut:
 		s.stats.staleConns.Add(1)
 		c.sendErr("Stale Connection")
@@ -256,7 +265,7 @@ func (c *client) pingTick() {
 		c.pingSent, c.pinged = now, true
 		c.write(proto.Ping)
 	}
-	c.pingTimer = s.env.Clock.AfterFunc(cfg.PingInterval, c.ex, c.pingTick)
+	c.pingTimer = s.env.Clock.AfterFunc(c.pingInterval(cfg), c.ex, c.pingTick)
 }
 
 // OnData implements env.ConnHandler.
@@ -320,6 +329,9 @@ func (c *client) OnClose(err error) {
 		c.srv.stats.slowConsumers.Add(1)
 		c.close(reasonSlowDeadline)
 	default:
+		if errors.Is(err, websocket.ErrProtocol) {
+			c.srv.log.Logf(env.LevelError, "%s:%d - cid:%d - read error: %v", c.host, c.port, c.cid, err)
+		}
 		c.close(reasonReadError)
 	}
 }
@@ -396,6 +408,9 @@ func (c *client) close(reason string) {
 	now := c.srv.env.Clock.Now()
 	summary := c.connInfo(now)
 	summary.Reason, summary.Stop = reason, now
+	if c.ws != nil {
+		c.ws.SetCloseStatus(webSocketCloseStatus(reason), reason)
+	}
 	_ = c.conn.Close() // Close reports nothing useful on a connection already ending
 	c.srv.removeClient(c, summary)
 	c.srv.log.Logf(env.LevelDebug, "%s:%d - cid:%d - Client connection closed: %s", c.host, c.port, c.cid, reason)

@@ -15,7 +15,7 @@ import (
 
 // mustConnectFirst rejects ops before CONNECT when the server requires authentication.
 func (c *client) mustConnectFirst() error {
-	if !c.connected && c.srv.cfg().auth.Required() {
+	if !c.connected && c.authenticator(c.srv.cfg()).Required() {
 		return errAuthViolation
 	}
 	return nil
@@ -34,8 +34,11 @@ func (c *client) Connect(raw []byte) error {
 		c.sendErr("no responders requires headers support")
 		return errCloseSilently
 	}
+	if c.ws != nil {
+		c.applyCookies(&ci)
+	}
 	creds := auth.Credentials{User: ci.User, Pass: ci.Pass, Token: ci.Token, Nkey: ci.Nkey, Sig: ci.Sig}
-	authn := c.srv.cfg().auth
+	authn := c.authenticator(c.srv.cfg())
 	user, err := authn.Check(creds, c.nonce)
 	if err != nil {
 		c.srv.log.Logf(env.LevelWarn, "%s:%d - cid:%d - authentication error", c.host, c.port, c.cid)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/petrel-io/petrel/core/auth"
 	"github.com/petrel-io/petrel/core/proto"
+	"github.com/petrel-io/petrel/core/websocket"
 )
 
 // config is one generation of the server's settings: the options with their defaults and
@@ -16,6 +17,9 @@ type config struct {
 	Options
 	auth   *auth.Authenticator
 	name   string    // the server name: Options.ServerName, else the server's id
+	// WebSocket: the handshake policy, and the block's authorization override (nil: auth).
+	wsPolicy *websocket.Policy
+	wsAuth   *auth.Authenticator
 	loaded time.Time // when this generation was installed (/varz config_load_time)
 }
 
@@ -30,7 +34,11 @@ func newConfig(opts Options, now time.Time) (*config, []string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("core: %w", err)
 	}
-	return &config{Options: opts, auth: a, loaded: now}, warnings, nil
+	cfg := &config{Options: opts, auth: a, loaded: now}
+	if err := cfg.configureWebSocket(); err != nil {
+		return nil, nil, err
+	}
+	return cfg, warnings, nil
 }
 
 // cfg is the generation of settings in force.

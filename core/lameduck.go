@@ -24,10 +24,20 @@ func (s *Server) LameDuck(done func()) {
 		info := s.baseInfo()
 		info.LameDuck = true
 		line := s.infoLine(info)
+		var wsLine []byte // WebSocket clients are told their listener's host and port
 		for _, c := range s.clientList() {
+			l := line
+			if c.ws != nil {
+				if wsLine == nil {
+					wsInfo := info
+					c.webSocketInfo(s.cfg(), &wsInfo)
+					wsLine = s.infoLine(wsInfo)
+				}
+				l = wsLine
+			}
 			c.ex.Post(func() {
 				if c.info.Protocol >= 1 {
-					c.write(line)
+					c.write(l)
 				}
 			})
 		}

@@ -61,6 +61,10 @@ type Options struct {
 	JetStream bool
 	// ConnectURLs are advertised to clients in INFO for reconnects.
 	ConnectURLs []string
+
+	// WebSocket, when set, opens a second listener for clients that speak the protocol
+	// over WebSocket (websocket_options.go).
+	WebSocket *WebSocketOptions
 }
 
 // withDefaults fills zero values and rejects contradictions.
@@ -84,6 +88,13 @@ func (o Options) withDefaults() (Options, []string, error) {
 		return o, nil, fmt.Errorf("core: max_payload (%d) must not exceed max_pending (%d)", o.MaxPayload, o.MaxPending)
 	case o.Port < 0 || o.Port > 65535:
 		return o, nil, fmt.Errorf("core: port %d out of range", o.Port)
+	}
+	if o.WebSocket != nil {
+		ws := *o.WebSocket // a copy: the caller's options stay as given
+		if err := ws.withDefaults(o); err != nil {
+			return o, nil, err
+		}
+		o.WebSocket = &ws
 	}
 	if o.MaxPayload > maxPayloadWarn {
 		warnings = append(warnings, fmt.Sprintf("max_payload (%d bytes) is larger than the recommended 8 MiB", o.MaxPayload))

@@ -134,8 +134,24 @@ var reloadRules = []reloadRule{
 	{field: "LameDuckGracePeriod", value: func(c *config) any { return c.LameDuckGrace }},
 	{field: "JetStream", value: func(c *config) any { return c.JetStream },
 		applied: func(*config) string { return "JetStream" }},
+	{field: "Websocket", value: func(c *config) any { return webSocketIdentity(c.WebSocket) }},
 	{field: "ConnectURLs", value: func(c *config) any { return c.ConnectURLs },
 		applied: func(*config) string { return "connect_urls" }},
+}
+
+// webSocketIdentity compares WebSocket settings (which do not reload) with TLS by presence
+// only: the host builds a new tls.Config at every reload.
+func webSocketIdentity(w *WebSocketOptions) any {
+	if w == nil {
+		return nil
+	}
+	o := *w
+	hasTLS := o.TLS != nil
+	o.TLS = nil
+	return struct {
+		WebSocketOptions
+		TLS bool
+	}{o, hasTLS}
 }
 
 // tlsIdentity compares TLS settings by the configuration's identity: the host builds a new

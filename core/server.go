@@ -45,6 +45,10 @@ type Server struct {
 	shutdown bool
 	lameDuck bool
 
+	// The WebSocket listener (websocket_listener.go), when configured; under mu.
+	wsListener env.Listener
+	wsPort     int
+
 	nextCID atomic.Uint64
 	stats   serverStats
 }
@@ -113,6 +117,10 @@ func (s *Server) Start() error {
 	s.mu.Unlock()
 	s.log.Logf(env.LevelInfo, "Starting petrel, version %s (nats %s), name %s, id %s", PetrelVersion, Version, cfg.name, s.id)
 	s.log.Logf(env.LevelInfo, "Listening for client connections on %s", joinHostPort(cfg.Host, portOf(l.Addr())))
+	if err := s.startWebSocket(cfg); err != nil {
+		s.closeListener()
+		return err
+	}
 	if cfg.auth.Required() {
 		s.log.Logf(env.LevelInfo, "Authorization required for client connections")
 	}
@@ -159,10 +167,13 @@ func portOf(addr string) int {
 // not interesting.
 func (s *Server) closeListener() {
 	s.mu.Lock()
-	l := s.listener
+	l, wl := s.listener, s.wsListener
 	s.mu.Unlock()
 	if l != nil {
 		_ = l.Close()
+	}
+	if wl != nil {
+		_ = wl.Close()
 	}
 }
 
@@ -181,7 +192,7 @@ func (s *Server) accept(conn env.Conn) {
 		_ = conn.Close()
 		return
 	}
-	c := newClient(s, conn, s.nextCID.Add(1))
+	c := newClient(s, conn, s.nextCID.Add(1), nil)
 	s.clients[c.cid] = c
 	s.mu.Unlock()
 	s.stats.totalConns.Add(1)

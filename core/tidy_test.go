@@ -62,11 +62,12 @@ var bannedRuntime = map[string]string{
 // allowedOwn lists, per package tree, which of our packages it may import (beyond its own
 // tree). nil means any of ours except those in forbiddenOwn.
 var allowedOwn = map[string][]string{
-	"core/env":  {},
-	"raft":      {"core/env"},
-	"filestore": {"core/env"},
-	"netstack":  {"core/env"},
-	"fsm":       {"core/env", "raft", "filestore"},
+	"core/env":       {},
+	"core/websocket": {"core/env"},
+	"raft":           {"core/env"},
+	"filestore":      {"core/env"},
+	"netstack":       {"core/env"},
+	"fsm":            {"core/env", "raft", "filestore"},
 }
 
 // forbiddenOwn lists, per package tree, which of our packages it must never import.
@@ -233,6 +234,7 @@ func TestTidyCatches(t *testing.T) {
 		{"core imports netstack", "core", `package core; import "github.com/petrel-io/petrel/netstack"; var _ = netstack.X`, "must not import netstack"},
 		{"runtime.NumCPU in core", "core", `package core; import "runtime"; var _ = runtime.NumCPU()`, "runtime.NumCPU"},
 		{"env imports ours", "core/env", `package env; import "github.com/petrel-io/petrel/raft"; var _ = raft.X`, "core/env may import only"},
+		{"websocket imports core", "core/websocket", `package websocket; import "github.com/petrel-io/petrel/core"; var _ = core.X`, "core/websocket may import only"},
 	}
 	for _, c := range cases {
 		fset := token.NewFileSet()

@@ -1,9 +1,12 @@
 package core
 
 import (
+	"cmp"
 	"crypto/x509"
 	"runtime"
 	"time"
+
+	"github.com/petrel-io/petrel/core/websocket"
 )
 
 // Varz is the general server document (/varz), with nats-server's keys, types and order.
@@ -116,6 +119,27 @@ type WebsocketVarz struct {
 	Compression      bool          `json:"compression,omitempty"`
 }
 
+// websocketVarz is the websocket section: the listener's host and resolved port and the
+// block's settings, as nats-server reports them; empty while WebSocket is off.
+func (s *Server) websocketVarz(cfg *config) WebsocketVarz {
+	o := cfg.WebSocket
+	if o == nil {
+		return WebsocketVarz{}
+	}
+	s.mu.Lock()
+	port := s.wsPort
+	s.mu.Unlock()
+	v := WebsocketVarz{Host: cmp.Or(o.Host, "0.0.0.0"), Port: port, Advertise: o.Advertise, JWTCookie: o.JWTCookie,
+		NoTLS: o.TLS == nil, SameOrigin: o.SameOrigin, AllowedOrigins: o.AllowedOrigins, Compression: o.Compression}
+	if o.Auth != nil {
+		v.NoAuthUser, v.AuthTimeout = o.Auth.NoAuthUser, o.Auth.Timeout.Seconds()
+	}
+	if o.HandshakeTimeout != websocket.HandshakeTimeoutDefault {
+		v.HandshakeTimeout = o.HandshakeTimeout // nats-server shows only a configured one
+	}
+	return v
+}
+
 // JetStreamVarz is the jetstream section: empty while JetStream is off. Started with -js,
 // Petrel shows the configuration it accepted and no statistics, since nothing runs yet
 // (DESIGN.md, Monitoring).
@@ -180,6 +204,7 @@ func (s *Server) Varz(h VarzHost) Varz {
 		ConfigDigest: h.ConfigDigest, FeatureFlags: map[string]bool{}, DiskIOWaitStats: &DiskIOWaitStats{},
 		TLSCertNotAfter: certNotAfter(cfg),
 	}
+	v.Websocket = s.websocketVarz(cfg)
 	// Every connection is a client so far: the client counters are the totals.
 	v.InClientMsgs, v.InClientBytes, v.OutClientMsgs, v.OutClientBytes = v.InMsgs, v.InBytes, v.OutMsgs, v.OutBytes
 	v.SlowConsumerStats = &ConnKindStats{Clients: v.SlowConsumers}

@@ -26,6 +26,13 @@ func (c *cli) resolve() (Options, []string, error) {
 		return Options{}, nil, err
 	}
 	c.overlay(&opts)
+	single := a.singleUser
+	if c.set["authorization"] {
+		single = c.user
+	}
+	if err := a.finishWebSocket(&opts, single, trustsOperators(tree)); err != nil {
+		return Options{}, nil, err
+	}
 	if err := a.check(); err != nil {
 		return Options{}, nil, err
 	}
@@ -69,6 +76,10 @@ type applier struct {
 	opts     *Options
 	warnings []string
 	seen     map[string]*conf.Value // by lower-case key path: "lame_duck_duration"
+	// singleUser names the authorization block's single user, which a WebSocket override
+	// replaces; ws is the websocket block, once read (config_ws.go).
+	singleUser string
+	ws         *wsBlock
 }
 
 func (a *applier) warn(v *conf.Value, format string, args ...any) {
@@ -80,7 +91,7 @@ func (a *applier) warn(v *conf.Value, format string, args ...any) {
 // not checked.
 var notYet = map[string]string{
 	"cluster": "clustering", "gateway": "gateways", "leafnodes": "leaf nodes", "leaf": "leaf nodes",
-	"websocket": "WebSocket", "mqtt": "MQTT", "accounts": "multiple accounts", "system_account": "the system account",
+	"mqtt": "MQTT", "accounts": "multiple accounts", "system_account": "the system account",
 	"system": "the system account", "operator": "operator JWTs", "operators": "operator JWTs",
 	"trusted": "trusted keys", "trusted_keys": "trusted keys",
 	"resolver": "account resolvers", "resolver_tls": "account resolvers", "resolver_preload": "account resolvers",
@@ -198,6 +209,7 @@ func (a *applier) topLevel() map[string]handler {
 		"no_auth_user":           setString(&o.Core.Auth.NoAuthUser),
 		"tls":                    a.tls,
 		"jetstream":              a.jetstream,
+		"websocket":              a.websocket,
 		"store_dir":              setString(&o.StoreDir),
 		// Accepted, changing nothing in Petrel.
 		"logfile_size_limit":      ignoreKind(conf.KindInt),

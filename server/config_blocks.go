@@ -62,6 +62,7 @@ func (a *applier) authorization(v *conf.Value) error {
 	switch {
 	case single.Name != "":
 		cfg.Users = append([]auth.User{single}, cfg.Users...)
+		a.singleUser = single.Name
 	case single.Password != "":
 		a.warn(v, "a password without a user admits nobody; ignored (as nats-server does)")
 	}

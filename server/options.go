@@ -24,6 +24,9 @@ type Options struct {
 	TLSCert, TLSKey, TLSCACert string
 	TLSVerify                  bool
 
+	// WebSocket is the websocket block; Core.WebSocket is built from it (config_ws.go).
+	WebSocket WebSocketConfig
+
 	ConfigFile string
 }
 

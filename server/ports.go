@@ -77,10 +77,22 @@ func (s *Server) portsDoc() ports {
 	return doc
 }
 
-// websocketURLs lists the WebSocket listener's URLs. MERGE HOOK: the WebSocket listener
-// comes with the websocket part of issue 9 (core.Server.WebsocketAddr); once merged,
-// return listenURLs("ws" or "wss" with TLS, its host, its resolved port) when it is on.
-func (s *Server) websocketURLs() []string { return nil }
+// websocketURLs lists the WebSocket listener's URLs (ws, or wss with TLS), or none when it
+// is off.
+func (s *Server) websocketURLs() []string {
+	addr := s.core.WebsocketAddr()
+	w := s.opts.Core.WebSocket
+	if addr == "" || w == nil {
+		return nil
+	}
+	_, p, _ := net.SplitHostPort(addr) // an address the listener reported
+	port, _ := strconv.Atoi(p)
+	scheme := "ws"
+	if w.TLS != nil {
+		scheme = "wss"
+	}
+	return listenURLs(scheme, cmp.Or(w.Host, "0.0.0.0"), port)
+}
 
 // writePortsFile writes the ports file into dir so that a reader never sees it partly
 // written (a temporary file renamed into place), and returns its name.

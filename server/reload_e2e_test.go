@@ -211,7 +211,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // listeners that are on with their resolved ports and is removed at exit.
 func TestE2EPortsFile(t *testing.T) {
 	dir := t.TempDir()
-	p := startBare(t, "-a", "127.0.0.1", "-p", "-1", "-m", "-1", "--ports_file_dir", dir)
+	conf := filepath.Join(dir, "ws.conf")
+	must(t, os.WriteFile(conf, []byte("websocket { host: 127.0.0.1, port: -1, no_tls: true }\n"), 0o644))
+	p := startBare(t, "-c", conf, "-a", "127.0.0.1", "-p", "-1", "-m", "-1", "--ports_file_dir", dir)
 	var path string
 	waitFor(t, "the ports file", func() bool {
 		matches, _ := filepath.Glob(filepath.Join(dir, "petrel_*.ports"))
@@ -227,11 +229,13 @@ func TestE2EPortsFile(t *testing.T) {
 	must(t, err)
 	var doc map[string][]string
 	must(t, json.Unmarshal(raw, &doc))
-	if len(doc) != 2 || len(doc["nats"]) != 1 || len(doc["monitoring"]) != 1 {
+	if len(doc) != 3 || len(doc["nats"]) != 1 || len(doc["monitoring"]) != 1 || len(doc["websocket"]) != 1 {
 		t.Fatalf("ports file %s", raw)
 	}
-	nc := connect(t, doc["nats"][0])
-	must(t, nc.Flush())
+	for _, url := range []string{doc["nats"][0], doc["websocket"][0]} {
+		nc := connect(t, url)
+		must(t, nc.Flush())
+	}
 	resp, err := http.Get(doc["monitoring"][0] + "/varz")
 	must(t, err)
 	resp.Body.Close()

@@ -51,6 +51,9 @@ func New(opts Options, e *env.Env) (*Server, error) {
 	if err := loadTLS(&opts); err != nil {
 		return nil, err
 	}
+	if err := loadWebSocketTLS(&opts); err != nil {
+		return nil, err
+	}
 	c, err := core.New(opts.Core, e)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)

@@ -1,8 +1,10 @@
 // Command petrel-bench measures core NATS throughput and latency of Petrel and, when
 // NATS_SERVER_BIN names a nats-server binary, of nats-server too, alternating the two in
-// one run so both see the same machine state, and prints the ratios.
+// one run so both see the same machine state, and prints the ratios. With NATS_CLI_BIN
+// naming natscli, it then runs natscli's `nats bench` core scenarios the same way and
+// reports each server's resident memory after each.
 //
-//	petrel-bench [-petrel bin/petrel] [-rounds 3] [-msgs 2000000] [-size 16]
+//	petrel-bench [-petrel bin/petrel] [-rounds 3] [-msgs 2000000] [-size 16] [-cli-msgs 1000000]
 package main
 
 import (
@@ -33,6 +35,7 @@ func main() {
 	msgs := flag.Int("msgs", 1_000_000, "messages per throughput run")
 	size := flag.Int("size", 16, "payload bytes")
 	reqs := flag.Int("reqs", 20_000, "requests per latency run")
+	cliMsgs := flag.Int("cli-msgs", 1_000_000, "messages per natscli run (requests: a fiftieth)")
 	flag.Parse()
 	cfg := config{msgs: *msgs, size: *size, reqs: *reqs}
 	servers := []server{{name: "petrel", bin: *petrel}}
@@ -63,6 +66,11 @@ func main() {
 			}
 		}
 		printRow(sc, results)
+	}
+	if cli := os.Getenv("NATS_CLI_BIN"); cli != "" {
+		status = max(status, runCLI(cli, servers, *rounds, *cliMsgs))
+	} else {
+		fmt.Println("\n(NATS_CLI_BIN not set: natscli's nats bench scenarios skipped; make bench sets it)")
 	}
 	os.Exit(status)
 }

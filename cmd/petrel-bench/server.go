@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -15,19 +17,33 @@ type server struct {
 }
 
 type running struct {
-	cmd *exec.Cmd
-	url string
+	cmd     *exec.Cmd
+	url     string
+	monitor string // "http://127.0.0.1:port"
 }
 
-// start runs the binary on a free loopback port and waits for it to accept.
-func (s server) start() (*running, error) {
+// freePort picks a loopback port nothing listens on now.
+func freePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// start runs the binary on free loopback ports (clients and monitoring) and waits for it
+// to accept.
+func (s server) start() (*running, error) {
+	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command(s.bin, "-a", "127.0.0.1", "-p", fmt.Sprint(port))
+	mport, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(s.bin, "-a", "127.0.0.1", "-p", fmt.Sprint(port), "-m", fmt.Sprint(mport))
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -52,7 +68,22 @@ func (s server) start() (*running, error) {
 		_ = cmd.Process.Kill()
 		return nil, fmt.Errorf("%s did not become ready", s.name)
 	}
-	return &running{cmd: cmd, url: fmt.Sprintf("nats://127.0.0.1:%d", port)}, nil
+	return &running{cmd: cmd, url: fmt.Sprintf("nats://127.0.0.1:%d", port), monitor: fmt.Sprintf("http://127.0.0.1:%d", mport)}, nil
+}
+
+// rssMiB is the process's resident memory now, from /proc (0 where there is none).
+func (r *running) rssMiB() float64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", r.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
 }
 
 func (r *running) stop() {

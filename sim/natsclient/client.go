@@ -9,6 +9,7 @@ import (
 
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/proto"
+	"github.com/petrel-io/petrel/core/websocket"
 )
 
 // Options shape a connection.
@@ -19,6 +20,10 @@ type Options struct {
 	Echo       bool // default false here: set true to receive one's own messages
 	NoEcho     bool
 	Timeout    time.Duration // for the handshake (default 2s)
+	// WebSocket connects through the client side of core/websocket (to a server's
+	// WebSocket listener); Compression then offers permessage-deflate.
+	WebSocket   bool
+	Compression bool
 }
 
 // Msg is a delivered message. Its slices are valid only during the handler call.
@@ -80,24 +85,39 @@ func Dial(e *env.Env, ex env.Executor, addr string, opts Options, done func(*Cli
 		opts.Timeout = 2 * time.Second
 	}
 	e.Net.Dial(addr, opts.Timeout, ex, func(conn env.Conn, err error) {
+		switch {
+		case err != nil:
+			done(nil, err)
+		case opts.WebSocket:
+			ws := websocket.NewClient(conn, websocket.ClientConfig{Host: addr, Compression: opts.Compression}, e.Rand)
+			ws.Handshake(ex, e.Clock, opts.Timeout, func(err error) {
+				if err != nil {
+					done(nil, err) // the connection is closed already
+					return
+				}
+				connect(e, ex, ws, opts, done)
+			})
+		default:
+			connect(e, ex, conn, opts, done)
+		}
+	})
+}
+
+// connect speaks the client's side of the protocol handshake on an open connection.
+func connect(e *env.Env, ex env.Executor, conn env.Conn, opts Options, done func(*Client, error)) {
+	c := &Client{e: e, ex: ex, conn: conn, subs: map[string]*Sub{}}
+	c.parser = proto.NewParser(wire{c}, proto.Limits{})
+	c.ready = func(err error) {
 		if err != nil {
+			c.Close()
 			done(nil, err)
 			return
 		}
-		c := &Client{e: e, ex: ex, conn: conn, subs: map[string]*Sub{}}
-		c.parser = proto.NewParser(wire{c}, proto.Limits{})
-		c.ready = func(err error) {
-			if err != nil {
-				c.Close()
-				done(nil, err)
-				return
-			}
-			done(c, nil)
-		}
-		c.timer = e.Clock.AfterFunc(opts.Timeout, ex, func() { c.finishHandshake(ErrHandshake) })
-		conn.Start(ex, wire{c})
-		c.sendConnect(opts)
-	})
+		done(c, nil)
+	}
+	c.timer = e.Clock.AfterFunc(opts.Timeout, ex, func() { c.finishHandshake(ErrHandshake) })
+	conn.Start(ex, wire{c})
+	c.sendConnect(opts)
 }
 
 func (c *Client) finishHandshake(err error) {

@@ -18,7 +18,9 @@ import (
 // matching subscription exactly once (one member per queue group). The other half run the
 // full fault profile; there the checker asserts that nothing reaches a subscription it does
 // not match, nothing is corrupted, invented, duplicated or reordered on a live connection,
-// and after faults stop every client hears messages again.
+// and after faults stop every client hears messages again. Half the seeds (drawn apart,
+// drawNatsWebSocket) also open the engine's WebSocket listener and connect some clients
+// through it, with and without compression; the checker does not tell them apart.
 type Nats struct {
 	chk     *natsChecker
 	clients []*natsClientState
@@ -35,6 +37,9 @@ const (
 	natsServiceQueue   = "svc"
 	natsNobodySubject  = "rq.none"
 )
+
+// natsWSPort is the WebSocket listener, opened in seeds that draw WebSocket clients.
+const natsWSPort = 8080
 
 // Subjects published to, and patterns subscribed with, chosen so that matches are common.
 var (
@@ -55,6 +60,9 @@ type natsClientState struct {
 	seq        uint64
 	received   int
 	receivedAt int // received when faults stopped
+	// WebSocket: this client connects through the WebSocket listener, offering
+	// permessage-deflate when compress is set.
+	ws, compress bool
 }
 
 func (n *Nats) Name() string { return "nats" }
@@ -68,7 +76,8 @@ func (n *Nats) Setup(w *sim.World) sim.Plan {
 	}
 	plan := sim.Plan{Faults: 10 * time.Second, Liveness: 8 * time.Second}
 	n.chk = newNatsChecker(w, strict)
-	w.AddNode("s1", sim.NodeConfig{Crashable: !strict}, natsServer)
+	ws := drawNatsWebSocket(w.Seed)
+	w.AddNode("s1", sim.NodeConfig{Crashable: !strict}, natsServer(ws.server))
 	for i := range 3 + r.Intn(3) {
 		st := &natsClientState{idx: i, name: fmt.Sprintf("c%d", i+1), responder: i%2 == 0}
 		for range 1 + r.Intn(3) {
@@ -77,6 +86,7 @@ func (n *Nats) Setup(w *sim.World) sim.Plan {
 				queue:   natsQueues[r.Intn(len(natsQueues))],
 			})
 		}
+		st.ws, st.compress = ws.client(i)
 		n.clients = append(n.clients, st)
 		if i == 0 && r.Intn(2) == 0 {
 			// A catch-all subscriber in half the seeds: it sees everything, requests
@@ -107,11 +117,52 @@ func (n *Nats) Check(w *sim.World) error {
 }
 
 // natsServer is the server program: the real engine, with fast pings so the simulator's
-// half-open connections are found in seconds.
-func natsServer(e *env.Env) {
-	s, err := core.New(core.Options{Port: natsPort, ServerName: e.Name, PingInterval: time.Second, MaxPingsOut: 2}, e)
-	env.Assertf(err == nil, "nats server: %v", err)
-	env.Assertf(s.Start() == nil, "nats server: start failed")
+// half-open connections are found in seconds, and a WebSocket listener when ws is set.
+func natsServer(ws *core.WebSocketOptions) func(*env.Env) {
+	return func(e *env.Env) {
+		opts := core.Options{Port: natsPort, ServerName: e.Name, PingInterval: time.Second, MaxPingsOut: 2}
+		if ws != nil {
+			copied := *ws
+			opts.WebSocket = &copied
+		}
+		s, err := core.New(opts, e)
+		env.Assertf(err == nil, "nats server: %v", err)
+		env.Assertf(s.Start() == nil, "nats server: start failed")
+	}
+}
+
+// natsWebSocket is a seed's WebSocket draw: half the seeds run some clients through the
+// server's WebSocket listener (with or without compression on either side). It comes
+// from a random stream of its own, so the seed's other draws, and the fault schedule,
+// are what they were before WebSocket existed; seeds without WebSocket clients open no
+// listener and run exactly as before.
+type natsWebSocket struct {
+	server  *core.WebSocketOptions // nil: no WebSocket in this seed
+	clients map[int][2]bool        // client index: (ws, compress)
+}
+
+func drawNatsWebSocket(seed uint64) natsWebSocket {
+	r := env.NewPRNG(seed ^ 0x776562736f636b) // "websock"
+	if r.Intn(2) == 0 {
+		return natsWebSocket{}
+	}
+	ws := natsWebSocket{
+		server:  &core.WebSocketOptions{Port: natsWSPort, Compression: r.Intn(2) == 0},
+		clients: map[int][2]bool{},
+	}
+	const maxClients = 5
+	for i := range maxClients {
+		ws.clients[i] = [2]bool{r.Intn(2) == 0, r.Intn(2) == 0}
+	}
+	if first := r.Intn(3); !ws.clients[first][0] {
+		ws.clients[first] = [2]bool{true, ws.clients[first][1]} // at least one of the first three
+	}
+	return ws
+}
+
+func (n natsWebSocket) client(i int) (ws, compress bool) {
+	c := n.clients[i]
+	return c[0], c[1]
 }
 
 // natsPeer is one client incarnation: it keeps a connection up, subscribes, publishes.
@@ -136,7 +187,11 @@ func newNatsPeer(e *env.Env, st *natsClientState, chk *natsChecker, end time.Dur
 func (p *natsPeer) start() { p.ex.Post(p.dial) }
 
 func (p *natsPeer) dial() {
-	natsclient.Dial(p.e, p.ex, fmt.Sprintf("s1:%d", natsPort), natsclient.Options{Name: p.st.name}, func(c *natsclient.Client, err error) {
+	port, opts := natsPort, natsclient.Options{Name: p.st.name}
+	if p.st.ws {
+		port, opts.WebSocket, opts.Compression = natsWSPort, true, p.st.compress
+	}
+	natsclient.Dial(p.e, p.ex, fmt.Sprintf("s1:%d", port), opts, func(c *natsclient.Client, err error) {
 		if err != nil {
 			p.e.Clock.AfterFunc(time.Duration(50+p.e.Rand.Intn(100))*time.Millisecond, p.ex, p.dial)
 			return
