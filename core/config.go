@@ -15,12 +15,12 @@ import (
 // several settings loads the generation once, so that it never mixes two.
 type config struct {
 	Options
-	auth   *auth.Authenticator
-	name   string    // the server name: Options.ServerName, else the server's id
+	auth *auth.Authenticator
+	name string // the server name: Options.ServerName, else the server's id
 	// WebSocket: the handshake policy, and the block's authorization override (nil: auth).
 	wsPolicy *websocket.Policy
 	wsAuth   *auth.Authenticator
-	loaded time.Time // when this generation was installed (/varz config_load_time)
+	loaded   time.Time // when this generation was installed (/varz config_load_time)
 }
 
 // newConfig checks opts, fills their defaults and builds the authenticator. The caller sets

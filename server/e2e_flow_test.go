@@ -61,7 +61,7 @@ func runNatsBench(t *testing.T, subs int) {
 	var subOut bytes.Buffer
 	sub.Stdout, sub.Stderr = &subOut, &subOut
 	must(t, sub.Start())
-	waitSubscribers(t, mport, subs)
+	waitSubscribers(t, mport, "bench.flow", subs)
 	pub := exec.CommandContext(ctx, cli, "-s", p.url(), "bench", "pub", "bench.flow",
 		"--msgs", n, "--size", "128", "--no-progress")
 	if out, err := pub.CombinedOutput(); err != nil {
@@ -80,22 +80,22 @@ func runNatsBench(t *testing.T, subs int) {
 	noSlowConsumers(t, p)
 }
 
-// waitSubscribers polls /subsz until the server holds want subscriptions, so nothing is
+// waitSubscribers polls /subsz until want subscriptions match subject, so nothing is
 // published before every subscriber listens.
-func waitSubscribers(t *testing.T, mport string, want int) {
+func waitSubscribers(t *testing.T, mport, subject string, want int) {
 	t.Helper()
 	deadline := time.Now().Add(testTimeout)
 	for {
 		var subsz struct {
-			Count int `json:"num_subscriptions"`
+			Total int `json:"total"`
 		}
-		_, body := httpGet(t, "http://127.0.0.1:"+mport+"/subsz")
+		_, body := httpGet(t, "http://127.0.0.1:"+mport+"/subsz?subs=1&test="+subject)
 		must(t, json.Unmarshal([]byte(body), &subsz))
-		if subsz.Count >= want {
+		if subsz.Total >= want {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d subscriptions after %v, want %d", subsz.Count, testTimeout, want)
+			t.Fatalf("%d subscriptions to %s after %v, want %d", subsz.Total, subject, testTimeout, want)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

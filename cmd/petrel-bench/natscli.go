@@ -107,7 +107,7 @@ func cliPubSub(n int) func(string, *running, int) (float64, error) {
 		if err := sub.Start(); err != nil {
 			return 0, err
 		}
-		if err := waitSubscriptions(r, n); err != nil {
+		if err := waitSubscriptions(r, "bench.cli", n); err != nil {
 			return 0, err
 		}
 		if out, err := cliBench(ctx, cli, r, "pub", "bench.cli", "--msgs", strconv.Itoa(msgs), "--size", "128B").CombinedOutput(); err != nil {
@@ -134,7 +134,7 @@ func cliRequest(cli string, r *running, msgs int) (float64, error) {
 		return 0, err
 	}
 	defer func() { _ = serve.Process.Kill(); _ = serve.Wait() }()
-	if err := waitSubscriptions(r, 1); err != nil {
+	if err := waitSubscriptions(r, "bench.svc", 1); err != nil {
 		return 0, err
 	}
 	out, err := cliBench(ctx, cli, r, "service", "request", "bench.svc", "--msgs", strconv.Itoa(msgs/50), "--size", "128B").CombinedOutput()
@@ -144,23 +144,24 @@ func cliRequest(cli string, r *running, msgs int) (float64, error) {
 	return statsRate(out, "requester stats")
 }
 
-// waitSubscriptions polls /subsz until the server holds at least n subscriptions.
-func waitSubscriptions(r *running, n int) error {
+// waitSubscriptions polls /subsz until at least n subscriptions match subject (the
+// server's own subscriptions, which nats-server has many of, do not count).
+func waitSubscriptions(r *running, subject string, n int) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		var subsz struct {
-			Count int `json:"num_subscriptions"`
+			Total int `json:"total"`
 		}
-		if resp, err := http.Get(r.monitor + "/subsz"); err == nil {
+		if resp, err := http.Get(r.monitor + "/subsz?subs=1&test=" + subject); err == nil {
 			err = json.NewDecoder(resp.Body).Decode(&subsz)
 			resp.Body.Close()
-			if err == nil && subsz.Count >= n {
+			if err == nil && subsz.Total >= n {
 				return nil
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return fmt.Errorf("fewer than %d subscriptions after 10s", n)
+	return fmt.Errorf("fewer than %d subscriptions to %s after 10s", n, subject)
 }
 
 var statsLine = regexp.MustCompile(`stats: ([0-9,]+) msgs/sec`)
