@@ -64,10 +64,11 @@ fuzz-brief:
 	@$(MAKE) --no-print-directory fuzz FUZZ_TIME=$(FUZZ_BRIEF)
 
 ## bench: core NATS side by side with nats-server when NATS_SERVER_BIN names one (install it
-## outside the repo: go install github.com/nats-io/nats-server/v2@v2.15.2), then Go benchmarks.
+## outside the repo: go install github.com/nats-io/nats-server/v2@v2.15.2), natscli's nats bench
+## core scenarios the same way (with each server's RSS after the run), then Go benchmarks.
 ## The filestore's 64-writer cases run 8x longer: at 8000 messages a turn is ~16 rounds of 64
 ## writers and measures their start-up more than the steady state.
-bench: build
+bench: build tools
 	$(GO) build -o bin/petrel-bench ./cmd/petrel-bench
 	./bin/petrel-bench -petrel bin/petrel
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./sim/...
