@@ -63,6 +63,9 @@ func (c *client) deliver(sub *subscription, subj, reply []byte, hdr int, msg []b
 	if perms := dst.perms.Load(); perms != nil && perms.DeniesDelivery(string(subj)) {
 		return false // withheld, not delivered: it does not count toward an auto-unsubscribe
 	}
+	if dst.conn.Buffered() > c.srv.stallAt && c.srv.cfg().NoFastProducerStall {
+		return false // flow control is off: the lagging subscriber misses it instead
+	}
 	if max := sub.max.Load(); max > 0 {
 		n := sub.delivered.Add(1)
 		if n > max {

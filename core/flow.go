@@ -83,7 +83,7 @@ type gateWaiter struct {
 // waits its turn, instead of the one whose stall happens to end first taking what the
 // subscriber just freed, over and over.
 func (c *client) noteBacklog(dst *client) {
-	if !dst.gate.closed.Load() && dst.conn.Buffered() <= c.srv.stallAt {
+	if !dst.gate.closed.Load() && dst.conn.Buffered() <= c.srv.stallAt || c.srv.cfg().NoFastProducerStall {
 		return
 	}
 	for _, o := range c.flow.over {

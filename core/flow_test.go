@@ -125,3 +125,23 @@ func TestStallIsBoundedForASubscriberThatStopsReading(t *testing.T) {
 }
 
 func tail(s string) string { return s[max(0, len(s)-200):] }
+
+// With no_fast_producer_stall, nobody is paused: a subscriber over the gate misses messages
+// instead (and is not cut off while it keeps reading), as nats-server does.
+func TestNoFastProducerStallDropsForTheLaggard(t *testing.T) {
+	r := newRig(t, core.Options{MaxPending: 256 << 10, MaxPayload: 4 << 10, NoFastProducerStall: true})
+	sub := r.dialSlow(16<<10, 2*time.Millisecond)
+	r.send(&sub.rawClient, "CONNECT {\"verbose\":false}\r\nSUB flow 1\r\nPING\r\n")
+	pub := r.dial()
+	r.send(pub, "CONNECT {\"verbose\":false}\r\n")
+	const n = 4000
+	publishBurst(r, pub, "flow", n)
+	r.run(20 * time.Second)
+	got := strings.Count(sub.got.String(), "MSG flow 1 1024\r\n")
+	if got == 0 || got >= n {
+		t.Fatalf("subscriber got %d of %d messages; want some dropped, some delivered", got, n)
+	}
+	if r.srv.StalledClients() != 0 || sub.closed || pub.closed {
+		t.Fatalf("stalls %d, subscriber closed %v, publisher closed %v", r.srv.StalledClients(), sub.closed, pub.closed)
+	}
+}

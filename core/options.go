@@ -58,6 +58,11 @@ type Options struct {
 	LameDuckDuration time.Duration
 	LameDuckGrace    time.Duration
 
+	// NoFastProducerStall turns publisher flow control off: a subscriber over the gate
+	// (core/flow.go) misses messages instead of slowing their publisher (nats-server's
+	// no_fast_producer_stall).
+	NoFastProducerStall bool
+
 	JetStream bool
 	// ConnectURLs are advertised to clients in INFO for reconnects.
 	ConnectURLs []string

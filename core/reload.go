@@ -132,6 +132,8 @@ var reloadRules = []reloadRule{
 		applied: func(c *config) string { return fmt.Sprintf("write_deadline = %s", c.WriteDeadline) }},
 	{field: "LameDuckDuration", value: func(c *config) any { return c.LameDuckDuration }},
 	{field: "LameDuckGracePeriod", value: func(c *config) any { return c.LameDuckGrace }},
+	{field: "NoFastProducerStall", value: func(c *config) any { return c.NoFastProducerStall },
+		applied: func(c *config) string { return fmt.Sprintf("no_fast_producer_stall = %v", c.NoFastProducerStall) }},
 	{field: "JetStream", value: func(c *config) any { return c.JetStream },
 		applied: func(*config) string { return "JetStream" }},
 	{field: "Websocket", value: func(c *config) any { return webSocketIdentity(c.WebSocket) }},

@@ -218,7 +218,7 @@ func (a *applier) topLevel() map[string]handler {
 		"log_max_num":             ignoreKind(conf.KindInt),
 		"prof_block_rate":         ignoreKind(conf.KindInt),
 		"write_timeout":           writeTimeout,
-		"no_fast_producer_stall":  ignoreKind(conf.KindBool),
+		"no_fast_producer_stall":  setBool(&o.Core.NoFastProducerStall),
 		"max_traced_msg_len":      ignoreKind(conf.KindInt),
 		"trace_verbose":           ignoreKind(conf.KindBool),
 		"logtime_utc":             ignoreKind(conf.KindBool),
