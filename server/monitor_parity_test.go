@@ -55,6 +55,11 @@ func monitorScenarios() []monitorScenario {
 			pki := newTestPKI(t)
 			return []string{"--tls", "--tlscert", pki.serverCert, "--tlskey", pki.serverKey}, "tls", []nats.Option{nats.RootCAs(pki.caFile)}
 		}},
+		{name: "websocket", endpoints: []string{"/varz", "/connz?subs=1"}, setup: func(t *testing.T) ([]string, string, []nats.Option) {
+			conf := filepath.Join(t.TempDir(), "ws.conf")
+			must(t, os.WriteFile(conf, []byte("websocket { port: -1, no_tls: true, compression: true }\n"), 0o644))
+			return []string{"-c", conf}, "nats", nil
+		}},
 		{name: "jetstream", endpoints: []string{"/varz", "/healthz", "/healthz?js-enabled-only=true"},
 			setup: func(t *testing.T) ([]string, string, []nats.Option) {
 				return []string{"-js", "-sd", t.TempDir()}, "nats", nil
