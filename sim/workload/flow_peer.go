@@ -8,66 +8,6 @@ import (
 	"github.com/petrel-io/petrel/sim/natsclient"
 )
 
-// natsConn keeps one natsclient connection to the server up for a workload program: it
-// dials, hands each connection to up, and after a loss (reported to down) dials again.
-// A keepalive PING unanswered for natsPingTimeout drops a half-open connection.
-type natsConn struct {
-	e      *env.Env
-	ex     env.Executor
-	addr   string
-	name   string
-	up     func(*natsclient.Client)
-	down   func()
-	conn   *natsclient.Client
-	pinged bool
-	pingAt time.Duration
-}
-
-func (n *natsConn) start() { n.ex.Post(n.dial) }
-
-func (n *natsConn) dial() {
-	natsclient.Dial(n.e, n.ex, n.addr, natsclient.Options{Name: n.name}, func(c *natsclient.Client, err error) {
-		if err != nil {
-			n.retry()
-			return
-		}
-		n.conn, n.pinged = c, false
-		c.OnClose = func(error) { n.lost(c) }
-		n.up(c)
-		n.e.Clock.AfterFunc(natsPingEvery, n.ex, func() { n.keepalive(c) })
-	})
-}
-
-func (n *natsConn) retry() {
-	n.e.Clock.AfterFunc(time.Duration(50+n.e.Rand.Intn(100))*time.Millisecond, n.ex, n.dial)
-}
-
-func (n *natsConn) lost(c *natsclient.Client) {
-	if n.conn != c {
-		return
-	}
-	n.conn = nil
-	n.down()
-	n.retry()
-}
-
-func (n *natsConn) keepalive(c *natsclient.Client) {
-	if c.Closed() || n.conn != c {
-		return
-	}
-	now := n.e.Clock.Mono()
-	if n.pinged && now-n.pingAt > natsPingTimeout {
-		c.Abort()
-		n.lost(c)
-		return
-	}
-	if !n.pinged {
-		n.pinged, n.pingAt = true, now
-		c.Flush(func() { n.pinged = false })
-	}
-	n.e.Clock.AfterFunc(natsPingEvery, n.ex, func() { n.keepalive(c) })
-}
-
 // flowPub publishes checksummed messages on f<n>.a and f<n>.b as fast as its rate budget
 // and the network allow: it writes ahead at most flowPubBuffered bytes.
 type flowPub struct {
@@ -85,7 +25,7 @@ type flowPub struct {
 
 func newFlowPub(e *env.Env, chk *natsChecker, idx int, rate int64, size int, faultsEnd, end time.Duration) *flowPub {
 	p := &flowPub{chk: chk, idx: idx, rate: rate, size: size, faultsEnd: faultsEnd, end: end}
-	p.nc = &natsConn{e: e, ex: e.Exec.New("pub"), addr: fmt.Sprintf("s1:%d", flowPort), name: fmt.Sprintf("p%d", idx+1),
+	p.nc = &natsConn{e: e, ex: e.Exec.New("pub"), addr: fmt.Sprintf("s1:%d", flowPort), opts: natsclient.Options{Name: fmt.Sprintf("p%d", idx+1)},
 		up: p.up, down: func() { chk.connLost(idx, p.gen) }}
 	return p
 }
@@ -138,7 +78,7 @@ type flowSub struct {
 
 func newFlowSub(e *env.Env, st *flowSubState, chk *natsChecker) *flowSub {
 	s := &flowSub{st: st, chk: chk, left: st.burst}
-	s.nc = &natsConn{e: e, ex: e.Exec.New("sub"), addr: fmt.Sprintf("s1:%d", flowPort), name: st.name,
+	s.nc = &natsConn{e: e, ex: e.Exec.New("sub"), addr: fmt.Sprintf("s1:%d", flowPort), opts: natsclient.Options{Name: st.name},
 		up: s.up, down: func() { chk.connLost(st.idx, st.gen) }}
 	return s
 }

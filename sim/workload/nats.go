@@ -167,51 +167,36 @@ func (n natsWebSocket) client(i int) (ws, compress bool) {
 
 // natsPeer is one client incarnation: it keeps a connection up, subscribes, publishes.
 type natsPeer struct {
-	inbox  string // this connection's reply prefix
-	ready  bool   // own subscriptions confirmed: requests may go out
-	nreq   int
-	e      *env.Env
-	ex     env.Executor
-	st     *natsClientState
-	chk    *natsChecker
-	end    time.Duration // virtual time at which publishing stops (via the checker's clock)
-	conn   *natsclient.Client
-	pinged bool // a keepalive PING is out
-	pingAt time.Duration
+	inbox string // this connection's reply prefix
+	ready bool   // own subscriptions confirmed: requests may go out
+	nreq  int
+	e     *env.Env
+	ex    env.Executor
+	st    *natsClientState
+	chk   *natsChecker
+	end   time.Duration // virtual time at which publishing stops (via the checker's clock)
+	nc    *natsConn
 }
 
 func newNatsPeer(e *env.Env, st *natsClientState, chk *natsChecker, end time.Duration) *natsPeer {
-	return &natsPeer{e: e, ex: e.Exec.New("client"), st: st, chk: chk, end: end}
+	p := &natsPeer{e: e, st: st, chk: chk, end: end}
+	port, opts := natsPort, natsclient.Options{Name: st.name}
+	if st.ws {
+		port, opts.WebSocket, opts.Compression = natsWSPort, true, st.compress
+	}
+	p.nc = &natsConn{e: e, ex: e.Exec.New("client"), addr: fmt.Sprintf("s1:%d", port), opts: opts,
+		up: p.up, down: func() { chk.connLost(st.idx, st.gen) }}
+	p.ex = p.nc.ex
+	return p
 }
 
-func (p *natsPeer) start() { p.ex.Post(p.dial) }
+func (p *natsPeer) start() { p.nc.start() }
 
-func (p *natsPeer) dial() {
-	port, opts := natsPort, natsclient.Options{Name: p.st.name}
-	if p.st.ws {
-		port, opts.WebSocket, opts.Compression = natsWSPort, true, p.st.compress
-	}
-	natsclient.Dial(p.e, p.ex, fmt.Sprintf("s1:%d", port), opts, func(c *natsclient.Client, err error) {
-		if err != nil {
-			p.e.Clock.AfterFunc(time.Duration(50+p.e.Rand.Intn(100))*time.Millisecond, p.ex, p.dial)
-			return
-		}
-		p.st.gen++
-		p.conn = c
-		c.OnClose = func(error) { p.lost(c) }
-		p.subscribe(c)
-		p.e.Clock.AfterFunc(time.Millisecond, p.ex, func() { p.publish(c) })
-		p.e.Clock.AfterFunc(natsPingEvery, p.ex, func() { p.keepalive(c) })
-	})
-}
-
-func (p *natsPeer) lost(c *natsclient.Client) {
-	if p.conn != c {
-		return
-	}
-	p.conn = nil
-	p.chk.connLost(p.st.idx, p.st.gen)
-	p.e.Clock.AfterFunc(time.Duration(50+p.e.Rand.Intn(100))*time.Millisecond, p.ex, p.dial)
+// up starts a connection's work: subscriptions, then publishing.
+func (p *natsPeer) up(c *natsclient.Client) {
+	p.st.gen++
+	p.subscribe(c)
+	p.e.Clock.AfterFunc(time.Millisecond, p.ex, func() { p.publish(c) })
 }
 
 func (p *natsPeer) subscribe(c *natsclient.Client) {
@@ -304,25 +289,6 @@ func (p *natsPeer) request(c *natsclient.Client) {
 	reply := p.inbox + fmt.Sprint(p.nreq)
 	p.chk.requested(reply, subj)
 	p.send(c, subj, reply)
-}
-
-// keepalive drops a connection whose PING went unanswered: the client's half of surviving
-// half-open connections.
-func (p *natsPeer) keepalive(c *natsclient.Client) {
-	if c.Closed() || p.conn != c {
-		return
-	}
-	now := p.e.Clock.Mono()
-	if p.pinged && now-p.pingAt > natsPingTimeout {
-		c.Abort()
-		p.lost(c)
-		return
-	}
-	if !p.pinged {
-		p.pinged, p.pingAt = true, now
-		c.Flush(func() { p.pinged = false })
-	}
-	p.e.Clock.AfterFunc(natsPingEvery, p.ex, func() { p.keepalive(c) })
 }
 
 // The message payload: who published it, on which subject, and a checksum over all of it,
