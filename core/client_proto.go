@@ -177,8 +177,8 @@ func (c *client) Sub(subj, queue, sid []byte) error {
 	return nil
 }
 
-// validQueue: a queue name has no whitespace, empty tokens or wildcards.
-func validQueue(q string) bool { return q == "" || subject.ValidPublish(q) }
+// validQueue: no queue, or a name core/subject accepts (nats-server does not look inside queue names).
+func validQueue(q string) bool { return q == "" || subject.ValidQueue(q) }
 
 func (c *client) Unsub(sid []byte, max int) error {
 	if err := c.mustConnectFirst(); err != nil {

@@ -56,11 +56,13 @@ var bannedTime = map[string]string{
 // allowedOwn lists, per package tree, which of our packages it may import (beyond its own
 // tree). nil means any of ours except those in forbiddenOwn.
 var allowedOwn = map[string][]string{
-	"core/env":  {},
-	"raft":      {"core/env"},
-	"filestore": {"core/env"},
-	"netstack":  {"core/env"},
-	"fsm":       {"core/env", "raft", "filestore"},
+	"core/env":     {},
+	"core/subject": {},
+	"core/proto":   {},
+	"raft":         {"core/env"},
+	"filestore":    {"core/env", "core/subject"},
+	"netstack":     {"core/env"},
+	"fsm":          {"core/env", "raft", "filestore"},
 }
 
 // forbiddenOwn lists, per package tree, which of our packages it must never import.
