@@ -54,8 +54,10 @@ type client struct {
 	nonce     []byte
 	echo      bool
 	verbose   bool
+	pedantic  bool
 	noResp    bool
-	pubAllow  map[string]bool // cached publish permission decisions
+	creds     auth.Credentials // the merged CONNECT's credentials, re-checked by a second CONNECT
+	pubAllow  map[string]bool  // cached publish permission decisions
 
 	// Read by publishers and monitoring, written on ex under mu.
 	mu   sync.Mutex
@@ -135,10 +137,16 @@ func newClient(s *Server, conn env.Conn, cid uint64) *client {
 	c := &client{
 		srv: s, cid: cid, conn: conn, ex: s.env.Exec.New("client " + strconv.FormatUint(cid, 10)),
 		rng: env.NewPRNG(s.env.Rand.Uint64()), start: s.env.Clock.Now(),
-		subs: map[string]*subscription{}, echo: true, info: defaultConnectInfo(),
+		subs: map[string]*subscription{}, info: defaultConnectInfo(),
 	}
+	// Until a CONNECT says otherwise the client has nats-server's defaults: a client that
+	// never sends one is verbose and pedantic.
+	c.echo, c.verbose, c.pedantic = c.info.Echo, c.info.Verbose, c.info.Pedantic
 	c.host, c.port = splitAddr(conn.RemoteAddr())
 	c.parser = proto.NewParser(c, proto.Limits{MaxControlLine: s.opts.MaxControlLine, MaxPayload: s.opts.MaxPayload})
+	if s.auth.Required() {
+		c.parser.SetGate(c.gateBeforeConnect)
+	}
 	if s.log.Enabled(env.LevelTrace) {
 		c.trace = true
 		c.parser.SetTrace(func(line []byte) { c.traceLine("<<-", line) })
@@ -241,6 +249,11 @@ func (c *client) protocolError(err error) {
 	switch sentinel := protoSentinel(err); {
 	case errors.Is(err, errCloseSilently):
 		c.close(reasonProtocol)
+		return
+	case errors.Is(err, proto.ErrBadArguments):
+		// nats-server closes on malformed arguments without an -ERR.
+		c.srv.log.Logf(env.LevelDebug, "%s:%d - cid:%d - %v", c.host, c.port, c.cid, err)
+		c.close(reasonParseError)
 		return
 	case sentinel != nil:
 		if sentinel == proto.ErrMaxPayload {
@@ -362,7 +375,8 @@ func (c *client) closeAsync(reason string) {
 	c.ex.Post(func() { c.close(reason) })
 }
 
-// errCloseSilently closes without an -ERR (a CONNECT that is not JSON, as nats-server does).
+// errCloseSilently closes without an -ERR, as nats-server does for a CONNECT or INFO that is
+// not its JSON document, an -ERR from a client, or an HPUB from a client without headers.
 var errCloseSilently = errors.New("close without error")
 
 // errAuthViolation ends a connection that failed or skipped authentication.

@@ -36,7 +36,7 @@ func (c *client) publish(r *sublist.Result, subj, reply []byte, hdr int, msg []b
 		}
 	}
 	if delivered == 0 && len(reply) > 0 && c.noResp {
-		c.sendNoResponders(reply)
+		c.sendNoResponders(subj, reply)
 	}
 }
 
@@ -109,22 +109,19 @@ func (c *client) slowConsumer() {
 	c.closeAsync(reasonSlowPending)
 }
 
-// noRespondersHeader is the status block of a 503: nobody subscribed to the request subject.
-var noRespondersHeader = []byte("NATS/1.0 503\r\n\r\n")
-
 // sendNoResponders answers a request nobody took with a 503 status message on the
-// requester's own subscription to the reply subject.
-func (c *client) sendNoResponders(reply []byte) {
-	// Only valid subjects may be matched: the match cache doubles as the record of
-	// validated publish subjects (see Pub).
-	if !subject.ValidPublish(string(reply)) {
+// requester's own first subscription to the reply subject, naming the request's subject in
+// a Nats-Subject header as nats-server does. A reply subject is matched like a routable
+// publish subject, and never through the cache, which holds only validated subjects.
+func (c *client) sendNoResponders(subj, reply []byte) {
+	if !subject.Routable(string(reply)) {
 		return
 	}
-	for _, e := range c.srv.subs.Match(string(reply)).Plain {
+	for _, e := range c.srv.subs.MatchUncached(string(reply)).Plain {
 		sub := e.Owner.(*subscription)
 		if sub.client == c {
-			c.scratch = proto.AppendMsg(c.scratch[:0], reply, sub.sid, nil, len(noRespondersHeader), noRespondersHeader)
-			c.write(c.scratch)
+			hdr := []byte("NATS/1.0 503\r\nNats-Subject: " + string(subj) + "\r\n\r\n")
+			c.write(proto.AppendMsg(nil, reply, sub.sid, nil, len(hdr), hdr))
 			return
 		}
 	}
