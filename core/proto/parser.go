@@ -199,9 +199,14 @@ func (p *Parser) split(args []byte) int {
 	return n
 }
 
-// parseSize reads a non-negative decimal; -1 on anything else or overflow.
+// sizeDigitsMax bounds a size or max: nats-server reads at most 9 digits (leading zeros
+// count), so anything longer is malformed however small its value.
+const sizeDigitsMax = 9
+
+// parseSize reads a non-negative decimal of at most sizeDigitsMax digits; -1 on anything
+// else.
 func parseSize(b []byte) int {
-	if len(b) == 0 || len(b) > 12 {
+	if len(b) == 0 || len(b) > sizeDigitsMax {
 		return -1
 	}
 	n := 0
