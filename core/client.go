@@ -144,14 +144,32 @@ func newClient(s *Server, conn env.Conn, cid uint64) *client {
 	c.echo, c.verbose, c.pedantic = c.info.Echo, c.info.Verbose, c.info.Pedantic
 	c.host, c.port = splitAddr(conn.RemoteAddr())
 	c.parser = proto.NewParser(c, proto.Limits{MaxControlLine: s.opts.MaxControlLine, MaxPayload: s.opts.MaxPayload})
-	if s.auth.Required() {
-		c.parser.SetGate(c.gateBeforeConnect)
-	}
+	c.beforeConnect()
 	if s.log.Enabled(env.LevelTrace) {
 		c.trace = true
 		c.parser.SetTrace(func(line []byte) { c.traceLine("<<-", line) })
 	}
 	return c
+}
+
+// beforeConnect sets what a client is before it sends CONNECT, as nats-server has it: on a
+// server that requires authentication, the no_auth_user if one is configured (its
+// permissions apply at once; the auth timer still runs), else nobody, and every op but
+// CONNECT is an Authorization Violation.
+func (c *client) beforeConnect() {
+	if !c.srv.auth.Required() {
+		return
+	}
+	user, err := c.srv.auth.Check(auth.Credentials{}, nil)
+	if err != nil || user == nil {
+		c.parser.SetGate(c.gateBeforeConnect)
+		return
+	}
+	c.user = user
+	c.perms.Store(user.Permissions)
+	if user.Permissions != nil && user.Permissions.Response != nil {
+		c.replies.Store(newReplyPerms(user.Permissions.Response))
+	}
 }
 
 func splitAddr(addr string) (string, int) {

@@ -95,6 +95,8 @@ func applyGoldenOption(o *core.Options, opt prototest.Option) error {
 		o.Auth.Timeout = time.Duration(secs) * time.Second
 	case "user":
 		return addGoldenUser(o, opt.Args)
+	case "no_auth_user":
+		o.Auth.NoAuthUser = strings.Join(opt.Args, "")
 	default:
 		return fmt.Errorf("unknown")
 	}

@@ -11,11 +11,12 @@ import (
 //
 //	option max_connections|max_payload|max_control_line|max_subscriptions <n>
 //	option auth_timeout <seconds>
+//	option no_auth_user <name>
 //	option user <name> <password> [publish=a,b] [subscribe=c,d]
 func Config(opts []Option) (string, error) {
 	var b strings.Builder
 	var users []string
-	timeout := ""
+	timeout, noAuthUser := "", ""
 	for _, o := range opts {
 		switch o.Key {
 		case "max_connections", "max_payload", "max_control_line", "max_subscriptions":
@@ -23,6 +24,8 @@ func Config(opts []Option) (string, error) {
 				return "", fmt.Errorf("line %d: %s takes one number", o.Line, o.Key)
 			}
 			fmt.Fprintf(&b, "%s: %s\n", o.Key, o.Args[0])
+		case "no_auth_user":
+			noAuthUser = fmt.Sprintf("no_auth_user: %q\n", strings.Join(o.Args, ""))
 		case "auth_timeout":
 			timeout = "timeout: " + strings.Join(o.Args, "") + "\n"
 		case "user":
@@ -38,6 +41,7 @@ func Config(opts []Option) (string, error) {
 	if len(users) > 0 || timeout != "" {
 		fmt.Fprintf(&b, "authorization {\n%susers = [\n%s]\n}\n", timeout, strings.Join(users, ""))
 	}
+	b.WriteString(noAuthUser)
 	return b.String(), nil
 }
 
