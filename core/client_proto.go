@@ -60,7 +60,7 @@ func (c *client) Connect(raw []byte) error {
 
 // applyConnect installs an accepted CONNECT's options and user.
 func (c *client) applyConnect(ci connectInfo, user *auth.User) {
-	again, changedUser := c.connected, c.connected && user != c.user
+	previous := c.user // a first CONNECT's is nobody, or the no_auth_user
 	c.connected = true
 	c.echo, c.verbose, c.pedantic, c.noResp = ci.Echo, ci.Verbose, ci.Pedantic, ci.NoResponders
 	c.headers.Store(ci.Headers)
@@ -79,14 +79,15 @@ func (c *client) applyConnect(ci connectInfo, user *auth.User) {
 	if perms != nil && perms.Response != nil {
 		c.replies.Store(newReplyPerms(perms.Response))
 	}
-	if again && changedUser {
+	if user != previous {
 		c.dropRefusedSubs(perms)
 	}
 }
 
-// dropRefusedSubs removes the subscriptions a new user's permissions refuse, after a second
-// CONNECT switched users. (nats-server stops delivering to every subscription made before a
-// second CONNECT; Petrel keeps those the user may still have.)
+// dropRefusedSubs removes the subscriptions a new user's permissions refuse, after a CONNECT
+// switched users (a second one, or a first one after working as the no_auth_user).
+// (nats-server stops delivering to every subscription made before such a CONNECT; Petrel
+// keeps those the user may still have.)
 func (c *client) dropRefusedSubs(perms *auth.Permissions) {
 	if perms == nil {
 		return
