@@ -2,8 +2,9 @@
 GO        ?= go
 SIM_SEEDS ?= 200
 SWEEP_SEEDS ?= 5000
-FUZZ_TIME ?= 60s
-FUZZ_BRIEF ?= 5s
+FUZZ_TIME ?= 1000000x
+FUZZ_BRIEF ?= 20000x
+FUZZ_MINIMIZE ?= 1000x
 DATA_DIR  ?= ./data
 # natscli drives the end-to-end flow-control tests (nats bench) and make bench; installed once
 # into bin/tools and reused.
@@ -54,10 +55,23 @@ sim:
 sim-sweep:
 	$(GO) run -tags invariants ./cmd/petrel-sim -seeds $(SWEEP_SEEDS) -from 100000
 
+## fuzz: every fuzz target for FUZZ_TIME executions each; fuzz-brief: FUZZ_BRIEF each (CI).
+## The budgets are execution counts (-fuzztime Nx), not durations, so that a run fails only on
+## a failing input (written to fuzz/testdata/fuzz/<target>/ and named in the output), never on
+## the fuzzing harness's own clock. With a duration, Go's coordinator (go1.26 and earlier,
+## go.dev/issue/75804) can report its own -fuzztime deadline as "context deadline exceeded"
+## and fail the target when the machine is loaded; an execution count sets no deadline, so
+## there is nothing to race, and load makes the step slower instead of red. Minimizing (which
+## the fuzzer does to every new interesting input, not only to crashers) is bounded by a count
+## too: its default is 60 s of wall clock per input, which stalled a 20000x run for a minute.
+## Idle, 20000 executions take under a second for the fast targets and 2-4 s for
+## FuzzClientProtocol and FuzzFilestoreRecovery. A duration still works for a local run
+## (make fuzz FUZZ_TIME=60s), with the risk above.
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		echo "fuzzing $$t for $(FUZZ_TIME)"; \
-		$(GO) test ./fuzz/ -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZ_TIME) || exit 1; \
+		$(GO) test ./fuzz/ -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZ_TIME) \
+			-fuzzminimizetime $(FUZZ_MINIMIZE) || exit 1; \
 	done
 
 fuzz-brief:

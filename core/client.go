@@ -57,12 +57,14 @@ type client struct {
 	nonce     []byte
 	echo      bool
 	verbose   bool
+	pedantic  bool
 	noResp    bool
 	pubAllow  map[string]bool // cached publish permission decisions
 
-	// The credentials of the CONNECT and the authenticator that accepted them, kept (as
-	// nats-server keeps them) to check the client again when a reload changes
-	// authorization. Never shown in monitoring or logs.
+	// The credentials of the CONNECT (merged over a second CONNECT, which is checked
+	// again) and the authenticator that accepted them, kept (as nats-server keeps them) to
+	// check the client again when a reload changes authorization. Never shown in
+	// monitoring or logs.
 	creds    auth.Credentials
 	provenBy *auth.Authenticator
 
@@ -156,12 +158,32 @@ func newClient(s *Server, conn env.Conn, cid uint64, ex env.Executor) *client {
 	c := &client{
 		srv: s, cid: cid, conn: conn, ex: ex,
 		rng: env.NewPRNG(s.env.Rand.Uint64()), start: s.env.Clock.Now(),
-		subs: map[string]*subscription{}, echo: true, info: defaultConnectInfo(),
+		subs: map[string]*subscription{}, info: defaultConnectInfo(),
 	}
+	// Until a CONNECT says otherwise the client has nats-server's defaults: a client that
+	// never sends one is verbose and pedantic.
+	c.echo, c.verbose, c.pedantic = c.info.Echo, c.info.Verbose, c.info.Pedantic
 	c.host, c.port = splitAddr(conn.RemoteAddr())
 	c.parser = proto.NewParser(c, s.cfg().parserLimits())
 	c.setTrace(s.log.Enabled(env.LevelTrace))
 	return c
+}
+
+// beforeConnect sets what a client is before it sends CONNECT, as nats-server has it: on a
+// server that requires authentication, the no_auth_user if one is configured (its
+// permissions apply at once; the auth timer still runs), else nobody, and every op but
+// CONNECT is an Authorization Violation.
+func (c *client) beforeConnect(cfg *config) {
+	a := c.authenticator(cfg)
+	if !a.Required() {
+		return
+	}
+	user, err := a.Check(auth.Credentials{}, nil)
+	if err != nil || user == nil {
+		c.parser.SetGate(c.gateBeforeConnect)
+		return
+	}
+	c.setUser(user)
 }
 
 func splitAddr(addr string) (string, int) {
@@ -180,6 +202,7 @@ func (c *client) begin() {
 	c.beganAt = c.lastIn
 	c.lastAct.Store(int64(c.lastIn))
 	c.conn.SetWriteDeadline(cfg.WriteDeadline)
+	c.beforeConnect(cfg)
 	info := s.infoFor(cfg)
 	info.ClientID, info.ClientIP = c.cid, c.host
 	if c.ws != nil {
@@ -294,6 +317,11 @@ func (c *client) protocolError(err error) {
 	switch sentinel := protoSentinel(err); {
 	case errors.Is(err, errCloseSilently):
 		c.close(reasonProtocol)
+		return
+	case errors.Is(err, proto.ErrBadArguments):
+		// nats-server closes on malformed arguments without an -ERR.
+		c.srv.log.Logf(env.LevelDebug, "%s:%d - cid:%d - %v", c.host, c.port, c.cid, err)
+		c.close(reasonParseError)
 		return
 	case sentinel != nil:
 		if sentinel == proto.ErrMaxPayload {
@@ -422,7 +450,8 @@ func (c *client) closeAsync(reason string) {
 	c.ex.Post(func() { c.close(reason) })
 }
 
-// errCloseSilently closes without an -ERR (a CONNECT that is not JSON, as nats-server does).
+// errCloseSilently closes without an -ERR, as nats-server does for a CONNECT or INFO that is
+// not its JSON document, an -ERR from a client, or an HPUB from a client without headers.
 var errCloseSilently = errors.New("close without error")
 
 // errAuthViolation ends a connection that failed or skipped authentication.

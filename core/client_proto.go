@@ -13,16 +13,25 @@ import (
 
 // The proto.Handler methods run on the client's executor, one op at a time.
 
-// mustConnectFirst rejects ops before CONNECT when the server requires authentication.
-func (c *client) mustConnectFirst() error {
-	if !c.connected && c.authenticator(c.srv.cfg()).Required() {
-		return errAuthViolation
+// gateBeforeConnect judges each op's first byte until a CONNECT authenticates, on a server
+// that requires authentication: anything but a CONNECT is an Authorization Violation, as
+// nats-server decides it, before the rest of the op is read (so a bad op or an oversized
+// payload gets no other error first).
+func (c *client) gateBeforeConnect(first byte) error {
+	if first == 'C' || first == 'c' {
+		return nil
 	}
-	return nil
+	return errAuthViolation
 }
 
+// Connect reads a CONNECT over the options the connection already has, as nats-server
+// does: a second CONNECT keeps what it leaves out, credentials included, and is checked
+// again. Credentials live in c.creds, never in c.info, which monitoring reads.
 func (c *client) Connect(raw []byte) error {
-	ci := defaultConnectInfo()
+	c.mu.Lock()
+	ci := c.info
+	c.mu.Unlock()
+	ci.User, ci.Pass, ci.Token, ci.Nkey, ci.Sig = c.creds.User, c.creds.Pass, c.creds.Token, c.creds.Nkey, c.creds.Sig
 	if err := json.Unmarshal(raw, &ci); err != nil {
 		return errCloseSilently
 	}
@@ -47,25 +56,20 @@ func (c *client) Connect(raw []byte) error {
 	if c.authTimer != nil {
 		c.authTimer.Stop()
 	}
+	c.parser.SetGate(nil)
 	first := !c.connected
-	c.connected = true
 	c.creds, c.provenBy = creds, authn
+	c.applyConnect(ci, user)
 	if first {
 		c.startRTT()
 	}
-	c.echo, c.verbose, c.noResp = ci.Echo, ci.Verbose, ci.NoResponders
-	c.headers.Store(ci.Headers)
-	ci.Pass, ci.Token, ci.Sig = "", "", "" // no secrets where monitoring reads
-	c.mu.Lock()
-	c.info = ci
-	c.mu.Unlock()
-	c.setUser(user)
 	c.sendOK()
 	return nil
 }
 
 // setUser installs the authenticated user (nil: no auth configured) and its permissions;
-// on the client's executor, at CONNECT and when a reload changes authorization.
+// on the client's executor, at CONNECT (or before it, as the no_auth_user) and when a
+// reload changes authorization.
 func (c *client) setUser(user *auth.User) {
 	var perms *auth.Permissions
 	c.mu.Lock()
@@ -83,7 +87,34 @@ func (c *client) setUser(user *auth.User) {
 	c.replies.Store(replies)
 }
 
-func (c *client) Info([]byte) error { return errUnknownFromClient }
+// applyConnect installs an accepted CONNECT's options and user. A CONNECT that switches
+// users (a second one, or a first one after working as the no_auth_user) loses the
+// subscriptions the new user may not have, each with an -ERR (nats-server stops delivering
+// to every subscription made before such a CONNECT; Petrel keeps those still allowed).
+func (c *client) applyConnect(ci connectInfo, user *auth.User) {
+	previous := c.user // a first CONNECT's is nobody, or the no_auth_user
+	c.connected = true
+	c.echo, c.verbose, c.pedantic, c.noResp = ci.Echo, ci.Verbose, ci.Pedantic, ci.NoResponders
+	c.headers.Store(ci.Headers)
+	ci.Pass, ci.Token, ci.Sig = "", "", "" // monitoring shows no secrets
+	c.mu.Lock()
+	c.info = ci
+	c.mu.Unlock()
+	c.setUser(user)
+	if perms := c.perms.Load(); user != previous && perms != nil {
+		c.dropForbiddenSubs(perms)
+	}
+}
+
+// Info from a client is ignored when it is an INFO document and closes the connection
+// without an -ERR otherwise, as nats-server treats it.
+func (c *client) Info(raw []byte) error {
+	var info serverInfo
+	if json.Unmarshal(raw, &info) != nil {
+		return errCloseSilently
+	}
+	return nil
+}
 
 func (c *client) Msg(_, _, _ []byte, _ int, _ []byte) error { return errUnknownFromClient }
 
@@ -91,12 +122,10 @@ var errUnknownFromClient = fmt.Errorf("%w: server-only operation from a client",
 
 func (c *client) OK() error { return nil }
 
-func (c *client) Err([]byte) error { return nil }
+// Err: a client that sends -ERR is closed without an answer, as nats-server does.
+func (c *client) Err([]byte) error { return errCloseSilently }
 
 func (c *client) Ping() error {
-	if err := c.mustConnectFirst(); err != nil {
-		return err
-	}
 	// What came before the PING is settled before the PONG says so: counted in monitoring
 	// and handed to the subscribers' connections.
 	c.flushStats()
@@ -113,29 +142,43 @@ func (c *client) Pong() error {
 	return nil
 }
 
+// Pub routes a PUB or HPUB in nats-server's order: a pedantic client's invalid subject gets
+// -ERR 'Invalid Publish Subject' (and is still routed if routable, as nats-server does); a
+// permission refusal gets its -ERR and ends there; then the verbose +OK, then deliveries.
 func (c *client) Pub(subj, reply []byte, hdr int, msg []byte) error {
-	if err := c.mustConnectFirst(); err != nil {
-		return err
+	if hdr >= 0 && !c.headers.Load() {
+		return errCloseSilently // nats-server closes an HPUB from a client without headers, silently
+	}
+	if hdr == 0 {
+		hdr = -1 // an empty header block is delivered as a plain message
 	}
 	c.batch.inMsgs++
 	c.batch.inBytes += int64(len(msg))
 	c.batch.matches++
 	r, hit := c.srv.subs.Cached(subj)
+	valid := hit || subject.ValidPublish(string(subj))
 	if hit {
 		c.batch.hits++
-	} else if !subject.ValidPublish(string(subj)) {
+	}
+	if !valid && c.pedantic {
 		c.sendErr("Invalid Publish Subject")
-		return nil
 	}
 	if perms := c.perms.Load(); perms != nil && !c.canPublish(perms, subj) {
 		c.sendErr(`Permissions Violation for Publish to "` + string(subj) + `"`)
 		return nil
 	}
-	if !hit {
+	c.sendOK()
+	switch {
+	case hit:
+	case valid:
 		r = c.srv.subs.Match(string(subj))
+	case subject.Routable(string(subj)):
+		// Wildcards as plain text; never cached, where a hit stands for a valid subject.
+		r = c.srv.subs.MatchUncached(string(subj))
+	default:
+		return nil // an empty token or a forbidden byte: it reaches nobody
 	}
 	c.publish(r, subj, reply, hdr, msg)
-	c.sendOK()
 	return nil
 }
 
@@ -162,9 +205,6 @@ func (c *client) canPublish(perms *auth.Permissions, subj []byte) bool {
 const pubCacheMax = 256
 
 func (c *client) Sub(subj, queue, sid []byte) error {
-	if err := c.mustConnectFirst(); err != nil {
-		return err
-	}
 	s, q := string(subj), string(queue)
 	if !subject.ValidSubscribe(s) || !validQueue(q) {
 		c.sendErr("Invalid Subject")
@@ -179,14 +219,15 @@ func (c *client) Sub(subj, queue, sid []byte) error {
 		return nil
 	}
 	c.mu.Lock()
-	if _, dup := c.subs[string(sid)]; dup {
-		c.mu.Unlock()
-		c.sendOK()
-		return nil
-	}
+	// The limit comes first: at it, nats-server refuses even a SUB repeating a known sid.
 	if max := c.srv.cfg().MaxSubscriptions; max > 0 && len(c.subs) >= max {
 		c.mu.Unlock()
 		c.sendErr("maximum subscriptions exceeded")
+		return nil
+	}
+	if _, dup := c.subs[string(sid)]; dup {
+		c.mu.Unlock()
+		c.sendOK()
 		return nil
 	}
 	sub := &subscription{client: c, sid: string(sid)}
@@ -198,13 +239,10 @@ func (c *client) Sub(subj, queue, sid []byte) error {
 	return nil
 }
 
-// validQueue: a queue name has no whitespace, empty tokens or wildcards.
-func validQueue(q string) bool { return q == "" || subject.ValidPublish(q) }
+// validQueue: no queue, or a name core/subject accepts (nats-server does not look inside queue names).
+func validQueue(q string) bool { return q == "" || subject.ValidQueue(q) }
 
 func (c *client) Unsub(sid []byte, max int) error {
-	if err := c.mustConnectFirst(); err != nil {
-		return err
-	}
 	c.mu.Lock()
 	sub := c.subs[string(sid)]
 	c.mu.Unlock()

@@ -127,15 +127,15 @@ func appendNoResponders(dst, subj []byte) []byte {
 	return append(dst, "\r\n\r\n"...)
 }
 
-// sendNoResponders answers a request to subj that nobody took with a 503 status message on
-// the requester's own subscription to the reply subject.
+// sendNoResponders answers a request nobody took with a 503 status message on the
+// requester's own first subscription to the reply subject, naming the request's subject in
+// a Nats-Subject header as nats-server does. A reply subject is matched like a routable
+// publish subject, and never through the cache, which holds only validated subjects.
 func (c *client) sendNoResponders(subj, reply []byte) {
-	// Only valid subjects may be matched: the match cache doubles as the record of
-	// validated publish subjects (see Pub).
-	if !subject.ValidPublish(string(reply)) {
+	if !subject.Routable(string(reply)) {
 		return
 	}
-	for _, e := range c.srv.subs.Match(string(reply)).Plain {
+	for _, e := range c.srv.subs.MatchUncached(string(reply)).Plain {
 		sub := e.Owner.(*subscription)
 		if sub.client == c {
 			hdr := appendNoResponders(nil, subj)

@@ -114,9 +114,10 @@ func TestInfoLine(t *testing.T) {
 func TestVerboseDefaultsAndRecoverableErrors(t *testing.T) {
 	r := newRig(t, core.Options{MaxSubscriptions: 2})
 	c := r.dial()
-	// CONNECT {} means verbose: every op but PING is acknowledged.
+	// CONNECT {} means verbose: every op but PING is acknowledged, a PUB before the MSG it
+	// delivers to the same connection.
 	r.send(c, "CONNECT {}\r\nSUB foo 1\r\nPUB foo 2\r\nhi\r\nUNSUB 1\r\nPING\r\n")
-	expectLines(t, c, "+OK", "+OK", "MSG foo 1 2", "hi", "+OK", "+OK", "PONG")
+	expectLines(t, c, "+OK", "+OK", "+OK", "MSG foo 1 2", "hi", "+OK", "PONG")
 	c.got.Reset()
 	r.send(c, "CONNECT {\"verbose\":false}\r\nSUB foo. 1\r\nPUB foo.* 1\r\nx\r\nPUB foo..bar 1\r\nx\r\nUNSUB 99\r\nSUB a 2\r\nSUB b 3\r\nSUB c 4\r\nPING\r\n")
 	expectLines(t, c, "-ERR 'Invalid Subject'", "-ERR 'Invalid Publish Subject'", "-ERR 'Invalid Publish Subject'",
@@ -251,8 +252,9 @@ func TestMaxConnections(t *testing.T) {
 	if first.closed || !second.closed {
 		t.Fatalf("first closed %v, second closed %v", first.closed, second.closed)
 	}
-	if got := second.got.String(); got != "-ERR 'maximum connections exceeded'\r\n" {
-		t.Fatalf("second connection got %q", got)
+	// INFO first, as for any client, then the error.
+	if got := lines(second); len(got) != 1 || got[0] != "-ERR 'maximum connections exceeded'" || !strings.HasPrefix(second.got.String(), "INFO {") {
+		t.Fatalf("second connection got %q", second.got.String())
 	}
 }
 
@@ -339,13 +341,21 @@ func TestMonitoringDocuments(t *testing.T) {
 	}
 }
 
-// An invalid reply subject never enters the match cache, where it would pass as a
-// validated publish subject.
-func TestInvalidReplyDoesNotValidateSubject(t *testing.T) {
+// Subjects that are not valid publish subjects never enter the match cache, where a hit
+// would let them pass for validated ones: not a no-responders reply subject, not a wildcard
+// subject a non-pedantic client publishes (routed, as nats-server does, but uncached).
+func TestInvalidSubjectsNeverCached(t *testing.T) {
 	r := newRig(t, core.Options{})
 	c := r.dial()
 	r.send(c, "CONNECT {\"verbose\":false,\"headers\":true,\"no_responders\":true}\r\nSUB a.* 1\r\nPUB nobody a.* 0\r\n\r\nPUB a.* 1\r\nx\r\nPING\r\n")
-	expectLines(t, c, "-ERR 'Invalid Publish Subject'", "PONG")
+	expectLines(t, c, "HMSG a.* 1 38 38", "NATS/1.0 503", "Nats-Subject: nobody", "", "",
+		"-ERR 'Invalid Publish Subject'", "MSG a.* 1 1", "x", "PONG")
+	quiet := r.dial()
+	r.send(quiet, "CONNECT {\"verbose\":false,\"pedantic\":false}\r\nPUB b.* 1\r\nx\r\nPUB b.* 1\r\nx\r\nPING\r\n")
+	expectLines(t, quiet, "PONG")
+	pedantic := r.dial()
+	r.send(pedantic, "CONNECT {\"verbose\":false}\r\nPUB b.* 1\r\nx\r\nPING\r\n")
+	expectLines(t, pedantic, "-ERR 'Invalid Publish Subject'", "PONG")
 }
 
 // A message withheld by the subscriber's deny list is not a delivery: it must not count

@@ -187,9 +187,7 @@ func (s *Server) accept(conn env.Conn) {
 	}
 	if len(s.clients) >= s.cfg().MaxConnections {
 		s.mu.Unlock()
-		s.log.Logf(env.LevelWarn, "%s - maximum connections exceeded", conn.RemoteAddr())
-		_ = conn.Write([]byte("-ERR 'maximum connections exceeded'\r\n")) // best effort before closing
-		_ = conn.Close()
+		s.refuse(conn, s.nextCID.Add(1))
 		return
 	}
 	c := newClient(s, conn, s.nextCID.Add(1), nil)
@@ -197,6 +195,22 @@ func (s *Server) accept(conn env.Conn) {
 	s.mu.Unlock()
 	s.stats.totalConns.Add(1)
 	c.ex.Post(c.begin)
+}
+
+// refuse turns away a connection over max_connections. Like nats-server it sends the INFO
+// every client reads first (with the client id it would have had), then the -ERR, so clients
+// report the error rather than a malformed greeting. A server whose clients start with a
+// TLS handshake has no plaintext to send them; they are just closed.
+func (s *Server) refuse(conn env.Conn, cid uint64) {
+	s.log.Logf(env.LevelError, "%s - cid:%d - maximum connections exceeded", conn.RemoteAddr(), cid)
+	if cfg := s.cfg(); cfg.TLS == nil || !cfg.TLSHandshakeFirst {
+		host, _ := splitAddr(conn.RemoteAddr())
+		info := s.infoFor(cfg)
+		info.ClientID, info.ClientIP = cid, host
+		// Best effort: the connection is closed either way.
+		_ = conn.Write(append(s.infoLine(info), "-ERR 'maximum connections exceeded'\r\n"...))
+	}
+	_ = conn.Close() // flushes what was written, then closes
 }
 
 // removeClient forgets a closed client, keeping a summary for /connz?state=closed.

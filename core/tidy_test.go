@@ -63,9 +63,11 @@ var bannedRuntime = map[string]string{
 // tree). nil means any of ours except those in forbiddenOwn.
 var allowedOwn = map[string][]string{
 	"core/env":       {},
+	"core/subject":   {},
+	"core/proto":     {},
 	"core/websocket": {"core/env"},
 	"raft":           {"core/env"},
-	"filestore":      {"core/env"},
+	"filestore":      {"core/env", "core/subject"},
 	"netstack":       {"core/env"},
 	"fsm":            {"core/env", "raft", "filestore"},
 }

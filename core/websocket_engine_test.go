@@ -123,7 +123,7 @@ func TestWebSocketCloseStatus(t *testing.T) {
 	expectLines(t, &c.rawClient, "-ERR 'Authentication Timeout'")
 
 	c = r.dialWS(websocket.ClientConfig{})
-	r.send(&c.rawClient, "FOO\r\n")
+	r.send(&c.rawClient, "CONNECT {\"auth_token\":\"s3cret\",\"verbose\":false}\r\nFOO\r\n")
 	if code, reason := c.ws.PeerClose(); code != websocket.CloseProtocolError || reason != "Parse Error" {
 		t.Fatalf("close frame %d %q", code, reason)
 	}

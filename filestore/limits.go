@@ -33,9 +33,6 @@ const (
 	// plus headers and framing. Recovery rejects a header claiming more, so a corrupted
 	// length can never make it allocate or skip gigabytes.
 	recordBytesMax = 64<<20 + 1<<20
-	// subjectBytesMax is what the record's 16-bit subject length can hold.
-	subjectBytesMax = 1<<16 - 1
-
 	// deleteRecordSeqsMax bounds the sequence ranges one delete record carries, so a purge of
 	// millions of interior messages becomes a series of records of at most ~80 KiB each.
 	deleteRecordRangesMax = 4096

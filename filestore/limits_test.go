@@ -305,8 +305,8 @@ func TestFilterValidation(t *testing.T) {
 		{"*.b", "a.b", true}, {"a", "a.b", false}, {">", "x", true}, {"a.*.c", "a.b.c", true},
 	}
 	for _, c := range cases {
-		if got := matchSubject(c.filter, c.subject); got != c.match {
-			t.Errorf("match(%q, %q) = %v", c.filter, c.subject, got)
+		if got := MustFilter(c.filter).Matches(c.subject); got != c.match {
+			t.Errorf("filter %q matches %q = %v", c.filter, c.subject, got)
 		}
 	}
 	h := newHarness(t, 1, Config{})

@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/petrel-io/petrel/core/subject"
 )
 
 // Filter selects messages by subject: one or more NATS subject filters, where the token "*"
-// matches any one token and a final ">" matches one or more tokens. The zero Filter matches
+// matches any one token and a final ">" matches one or more tokens. Validity and matching are
+// core/subject's, the same as for subscriptions. The zero Filter matches
 // every subject. Build one with NewFilter; it is immutable and may be kept and reused.
 type Filter struct {
 	subjects []string // sorted, deduplicated; nil means all
@@ -21,7 +24,7 @@ var AllSubjects = Filter{}
 func NewFilter(subjects ...string) (Filter, error) {
 	var out []string
 	for _, s := range subjects {
-		if !validFilter(s) {
+		if !subject.ValidSubscribe(s) {
 			return Filter{}, fmt.Errorf("%w: %q", ErrBadFilter, s)
 		}
 		if s == ">" {
@@ -56,12 +59,12 @@ func (f Filter) All() bool { return f.subjects == nil }
 func (f Filter) Subjects() []string { return f.subjects }
 
 // Matches reports whether a literal subject matches the filter.
-func (f Filter) Matches(subject string) bool {
+func (f Filter) Matches(subj string) bool {
 	if f.subjects == nil {
 		return true
 	}
 	for _, flt := range f.subjects {
-		if matchSubject(flt, subject) {
+		if subject.Match(subj, flt) {
 			return true
 		}
 	}
@@ -70,21 +73,10 @@ func (f Filter) Matches(subject string) bool {
 
 // literal reports whether the filter is exactly one literal subject.
 func (f Filter) literal() (string, bool) {
-	if len(f.subjects) == 1 && !hasWildcard(f.subjects[0]) {
+	if len(f.subjects) == 1 && subject.IsLiteral(f.subjects[0]) {
 		return f.subjects[0], true
 	}
 	return "", false
-}
-
-func hasWildcard(filter string) bool {
-	for tok, rest := nextToken(filter); ; tok, rest = nextToken(rest) {
-		if tok == "*" || tok == ">" {
-			return true
-		}
-		if rest == "" {
-			return false
-		}
-	}
 }
 
 // nextToken splits s at its first '.'; rest is "" after the last token.
@@ -96,67 +88,10 @@ func nextToken(s string) (tok, rest string) {
 	return s[:i], s[i+1:]
 }
 
-// validSubject reports whether s is a literal subject a message may be stored under:
-// non-empty tokens, no wildcard tokens, no whitespace or control bytes.
-func validSubject(s string) bool {
-	if s == "" || len(s) > subjectBytesMax {
-		return false
-	}
-	return validTokens(s, false)
-}
+// validSubject reports whether s is a subject a message may be stored under: core/subject's
+// publish rule (which also bounds it to what the record's 16-bit length holds).
+func validSubject(s string) bool { return subject.ValidPublish(s) }
 
-// validFilter reports whether s is a valid subject filter: like a subject, but "*" may be
-// any token and ">" the last one.
-func validFilter(s string) bool {
-	if s == "" || len(s) > subjectBytesMax {
-		return false
-	}
-	return validTokens(s, true)
-}
-
-func validTokens(s string, wildcards bool) bool {
-	start := 0
-	for i := 0; i <= len(s); i++ {
-		if i < len(s) && s[i] != '.' {
-			if c := s[i]; c <= ' ' || c == 0x7f {
-				return false
-			}
-			continue
-		}
-		tok := s[start:i]
-		switch {
-		case tok == "":
-			return false
-		case tok == "*" && !wildcards:
-			return false
-		case tok == ">" && (!wildcards || i != len(s)):
-			return false
-		}
-		start = i + 1
-	}
-	return true
-}
-
-// matchSubject reports whether a literal subject matches a filter, token by token, without
-// allocating.
-func matchSubject(filter, subject string) bool {
-	for {
-		ft, frest := nextToken(filter)
-		st, srest := nextToken(subject)
-		switch {
-		case ft == ">":
-			return true // '>' needs at least one token, and subject has st
-		case ft != "*" && ft != st:
-			return false
-		}
-		switch {
-		case frest == "" && srest == "":
-			return true
-		case frest == "" || srest == "":
-			// One side has tokens left. A lone remaining ">" in the filter needs a subject
-			// token, which srest == "" cannot give.
-			return false
-		}
-		filter, subject = frest, srest
-	}
-}
+// The record's 16-bit subject length must hold every valid subject: this fails to compile
+// if core/subject's bound ever outgrows it.
+const _ = uint16(subject.MaxBytes)

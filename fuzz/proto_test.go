@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/petrel-io/petrel/core"
+	"github.com/petrel-io/petrel/core/auth"
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/proto"
 	"github.com/petrel-io/petrel/sim"
@@ -77,40 +78,62 @@ func FuzzClientProtocol(f *testing.F) {
 	f.Add([]byte("CONNECT {}\r\nSUB a 1\r\nPUB a 1\r\nx\r\nPING\r\n"))
 	f.Add([]byte("CONNECT {\"user\":1}\r\nHPUB a b 3 2\r\n"))
 	f.Add([]byte("SUB a.> q 1\r\nUNSUB 1 2\r\nPUB a.b _INBOX.c 0\r\n\r\nHPUB a 16 16\r\nNATS/1.0 503\r\n\r\n\r\n"))
+	f.Add([]byte("CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true,\"no_responders\":true}\r\nSUB a.* 1\r\nPUB a.* a.> 0\r\n\r\nCONNECT {\"echo\":false}\r\nINFO {}\r\nPINGX\r\n"))
 	f.Fuzz(func(t *testing.T, input []byte) {
-		quiet := sim.Quiet()
-		w := sim.NewWorld(1, sim.Options{Profile: &quiet})
-		w.AddNode("s1", sim.NodeConfig{}, func(e *env.Env) {
-			s, err := core.New(core.Options{Port: 4222, MaxPayload: 4096}, e)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Start(); err != nil {
-				t.Fatal(err)
-			}
-		})
-		var cli *env.Env
-		w.AddNode("c1", sim.NodeConfig{}, func(e *env.Env) { cli = e })
-		send := func(data []byte) *probe {
-			p := &probe{}
-			ex := cli.Exec.New("c")
-			cli.Net.Dial("s1:4222", time.Second, ex, func(c env.Conn, err error) {
-				if err != nil {
-					t.Fatalf("dial: %v", err)
-				}
-				c.Start(ex, p)
-				_ = c.Write(data)
-			})
-			return p
+		fuzzEngine(t, core.Options{Port: 4222, MaxPayload: 4096}, input, `CONNECT {"verbose":false}`)
+	})
+}
+
+// FuzzClientProtocolAuth is FuzzClientProtocol on a server that requires authentication,
+// where ops before CONNECT are judged by their first byte and a second CONNECT authenticates
+// again (possibly as another user, whose permissions then prune the subscriptions).
+func FuzzClientProtocolAuth(f *testing.F) {
+	f.Add([]byte("CONNECT {\"user\":\"u\",\"pass\":\"p\"}\r\nSUB a 1\r\nSUB ok.a 2\r\nCONNECT {\"user\":\"v\",\"pass\":\"q\"}\r\nPUB ok.a 1\r\nx\r\n"))
+	f.Add([]byte("PUB a 5000000\r\n"))
+	f.Add([]byte("CONN"))
+	f.Fuzz(func(t *testing.T, input []byte) {
+		perms := &auth.Permissions{Publish: &auth.SubjectPermission{Allow: []string{"ok.>"}}, Subscribe: &auth.SubjectPermission{Allow: []string{"ok.>"}}}
+		opts := core.Options{Port: 4222, MaxPayload: 4096, Auth: auth.Config{Users: []auth.User{
+			{Name: "u", Password: "p"}, {Name: "v", Password: "q", Permissions: perms}}}}
+		fuzzEngine(t, opts, input, `CONNECT {"verbose":false,"user":"u","pass":"p"}`)
+	})
+}
+
+// fuzzEngine sends input as one client of an engine built from opts, then checks that a
+// second client (CONNECT line given) is still served.
+func fuzzEngine(t *testing.T, opts core.Options, input []byte, connect string) {
+	quiet := sim.Quiet()
+	w := sim.NewWorld(1, sim.Options{Profile: &quiet})
+	w.AddNode("s1", sim.NodeConfig{}, func(e *env.Env) {
+		s, err := core.New(opts, e)
+		if err != nil {
+			t.Fatal(err)
 		}
-		send(input)
-		w.RunUntil(time.Second)
-		healthy := send([]byte("CONNECT {\"verbose\":false}\r\nSUB z 1\r\nPUB z 2\r\nok\r\nPING\r\n"))
-		w.RunUntil(2 * time.Second)
-		if !strings.Contains(healthy.got.String(), "MSG z 1 2\r\nok\r\nPONG\r\n") {
-			t.Fatalf("after the fuzzed client the server no longer serves: %q", healthy.got.String())
+		if err := s.Start(); err != nil {
+			t.Fatal(err)
 		}
 	})
+	var cli *env.Env
+	w.AddNode("c1", sim.NodeConfig{}, func(e *env.Env) { cli = e })
+	send := func(data []byte) *probe {
+		p := &probe{}
+		ex := cli.Exec.New("c")
+		cli.Net.Dial("s1:4222", time.Second, ex, func(c env.Conn, err error) {
+			if err != nil {
+				t.Fatalf("dial: %v", err)
+			}
+			c.Start(ex, p)
+			_ = c.Write(data)
+		})
+		return p
+	}
+	send(input)
+	w.RunUntil(time.Second)
+	healthy := send([]byte(connect + "\r\nSUB z 1\r\nPUB z 2\r\nok\r\nPING\r\n"))
+	w.RunUntil(2 * time.Second)
+	if !strings.Contains(healthy.got.String(), "MSG z 1 2\r\nok\r\nPONG\r\n") {
+		t.Fatalf("after the fuzzed client the server no longer serves: %q", healthy.got.String())
+	}
 }
 
 type probe struct{ got strings.Builder }

@@ -248,7 +248,8 @@ func TestMonitorGoldenFromNatsServer(t *testing.T) {
 	}
 }
 
-// startNatsServer runs the reference server until the test ends.
+// startNatsServer runs the reference server until the test ends; its output is logged if
+// the test fails.
 func startNatsServer(t *testing.T, bin string, args []string) {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
@@ -257,11 +258,13 @@ func startNatsServer(t *testing.T, bin string, args []string) {
 	must(t, cmd.Start())
 	ready := make(chan struct{})
 	exited := make(chan struct{})
+	var out strings.Builder // written by the reader until exited is closed
 	go func() {
 		defer close(exited)
 		sc := bufio.NewScanner(stderr)
 		signalled := false
 		for sc.Scan() {
+			out.WriteString(sc.Text() + "\n")
 			if !signalled && strings.Contains(sc.Text(), "Server is ready") {
 				close(ready)
 				signalled = true
@@ -272,6 +275,9 @@ func startNatsServer(t *testing.T, bin string, args []string) {
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill() // a no-op once it has exited
 		<-exited
+		if t.Failed() {
+			t.Logf("nats-server output:\n%s", out.String())
+		}
 	})
 	select {
 	case <-ready:

@@ -29,14 +29,6 @@ type Limits struct {
 	MaxPayload     int
 }
 
-// op codes for operations that carry a payload.
-const (
-	opPub = iota + 1
-	opHPub
-	opMsg
-	opHMsg
-)
-
 // Parser is a NATS protocol parser for one connection. Not safe for concurrent use.
 type Parser struct {
 	h      Handler
@@ -46,7 +38,7 @@ type Parser struct {
 
 	// An op waiting for its payload. args holds copies of its arguments (the buffer they came
 	// from will be gone); payload collects the payload and its CRLF.
-	waitOp  int
+	waitOp  op
 	need    int
 	args    []byte
 	subject []byte
@@ -56,11 +48,17 @@ type Parser struct {
 	payload []byte
 	fields  [6][]byte
 	trace   func(line []byte)
+	gate    func(first byte) error
 }
 
 // SetTrace makes the parser pass every control line (without CRLF) to fn before handling
 // it, for protocol tracing; nil turns it off.
 func (p *Parser) SetTrace(fn func(line []byte)) { p.trace = fn }
+
+// SetGate makes the parser pass the first byte of every op to fn before reading the rest,
+// and stop with fn's error; nil turns it off. nats-server judges an op before CONNECT on a
+// server that requires authentication by that byte alone.
+func (p *Parser) SetGate(fn func(first byte) error) { p.gate = fn }
 
 // NewParser returns a parser feeding h.
 func NewParser(h Handler, limits Limits) *Parser { return &Parser{h: h, limits: limits} }
@@ -71,27 +69,32 @@ func (p *Parser) SetLimits(l Limits) { p.limits = l }
 // Parse consumes buf. After an error the parser must not be used again.
 func (p *Parser) Parse(buf []byte) error {
 	for len(buf) > 0 {
-		if p.waitOp != 0 {
+		if p.waitOp != opUnknown {
 			n := min(len(buf), p.need)
 			p.payload = append(p.payload, buf[:n]...)
 			p.need -= n
 			buf = buf[n:]
+			if p.need == 1 && p.payload[len(p.payload)-1] != '\r' {
+				return errNoCRLF // known a byte early, as nats-server knows it
+			}
 			if p.need > 0 {
 				return nil
 			}
 			if err := p.deliver(p.waitOp, p.subject, p.sid, p.reply, p.hdr, p.payload); err != nil {
 				return err
 			}
-			p.waitOp, p.payload = 0, p.payload[:0]
+			p.waitOp, p.payload = opUnknown, p.payload[:0]
 			continue
+		}
+		if len(p.line) == 0 && p.gate != nil {
+			if err := p.gate(buf[0]); err != nil {
+				return err
+			}
 		}
 		nl := bytes.IndexByte(buf, '\n')
 		if nl < 0 {
-			if p.limits.MaxControlLine > 0 && len(p.line)+len(buf) > p.limits.MaxControlLine {
-				return ErrMaxControlLine
-			}
 			p.line = append(p.line, buf...)
-			return nil
+			return p.checkPartial(p.line)
 		}
 		line := buf[:nl]
 		if len(p.line) > 0 {
@@ -101,9 +104,6 @@ func (p *Parser) Parse(buf []byte) error {
 		buf = buf[nl+1:]
 		if len(line) > 0 && line[len(line)-1] == '\r' {
 			line = line[:len(line)-1]
-		}
-		if p.limits.MaxControlLine > 0 && len(line) > p.limits.MaxControlLine {
-			return ErrMaxControlLine
 		}
 		if p.trace != nil {
 			p.trace(line)
@@ -118,78 +118,56 @@ func (p *Parser) Parse(buf []byte) error {
 	return nil
 }
 
+// checkPartial judges a control line still waiting for its end: an op it cannot become is
+// unknown at once, and arguments already past the limit need not be buffered further.
+func (p *Parser) checkPartial(line []byte) error {
+	line = bytes.TrimSuffix(line, []byte{'\r'})
+	o, args := classify(line)
+	switch {
+	case o == opUnknown && !mayBecomeOp(line):
+		return ErrUnknownOp
+	case p.overLimit(args):
+		return ErrMaxControlLine
+	}
+	return nil
+}
+
+// overLimit applies max_control_line to an op's arguments: nats-server counts the bytes
+// after the op name and its blanks, not the whole line. Petrel applies it to every op (nats-
+// server lets a PING line run on unbounded), so that a partial line never grows unbounded.
+func (p *Parser) overLimit(args []byte) bool {
+	return p.limits.MaxControlLine > 0 && len(args) > p.limits.MaxControlLine
+}
+
 // control handles one control line; buf is what follows it. It returns what is left of buf
 // after any payload it consumed.
 func (p *Parser) control(line, buf []byte) ([]byte, error) {
-	name, args := splitOp(line)
+	o, args := classify(line)
 	switch {
-	case opIs(name, "PUB"):
-		return p.payloadOp(opPub, args, buf)
-	case opIs(name, "HPUB"):
-		return p.payloadOp(opHPub, args, buf)
-	case opIs(name, "MSG"):
-		return p.payloadOp(opMsg, args, buf)
-	case opIs(name, "HMSG"):
-		return p.payloadOp(opHMsg, args, buf)
-	case opIs(name, "SUB"):
-		return buf, p.sub(args)
-	case opIs(name, "UNSUB"):
-		return buf, p.unsub(args)
-	case opIs(name, "PING"):
+	case o == opUnknown:
+		return buf, ErrUnknownOp
+	case p.overLimit(args):
+		return buf, ErrMaxControlLine
+	}
+	switch o {
+	case opPub, opHPub, opMsg, opHMsg:
+		return p.payloadOp(o, trimBlank(args), buf)
+	case opSub:
+		return buf, p.sub(trimBlank(args))
+	case opUnsub:
+		return buf, p.unsub(trimBlank(args))
+	case opPing:
 		return buf, p.h.Ping()
-	case opIs(name, "PONG"):
+	case opPong:
 		return buf, p.h.Pong()
-	case opIs(name, "CONNECT"):
-		return buf, p.h.Connect(args)
-	case opIs(name, "INFO"):
-		return buf, p.h.Info(args)
-	case opIs(name, "+OK"):
+	case opOK:
 		return buf, p.h.OK()
-	case opIs(name, "-ERR"):
-		return buf, p.h.Err(unquote(args))
-	case len(name) == 0 && len(args) == 0:
-		return buf, nil // an empty line between ops is harmless
+	case opErr:
+		return buf, p.h.Err(unquote(trimBlank(args)))
+	case opConnect:
+		return buf, p.h.Connect(trimBlank(args))
 	}
-	return buf, ErrUnknownOp
-}
-
-// splitOp separates the op name from its arguments (leading and trailing blanks removed).
-func splitOp(line []byte) (name, args []byte) {
-	line = trimBlank(line)
-	i := 0
-	for i < len(line) && !isBlank(line[i]) {
-		i++
-	}
-	return line[:i], trimBlank(line[i:])
-}
-
-func isBlank(b byte) bool { return b == ' ' || b == '\t' }
-
-func trimBlank(b []byte) []byte {
-	for len(b) > 0 && isBlank(b[0]) {
-		b = b[1:]
-	}
-	for len(b) > 0 && isBlank(b[len(b)-1]) {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
-// opIs compares an op name case-insensitively with want (upper case).
-func opIs(name []byte, want string) bool {
-	if len(name) != len(want) {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if 'a' <= c && c <= 'z' {
-			c -= 'a' - 'A'
-		}
-		if c != want[i] {
-			return false
-		}
-	}
-	return true
+	return buf, p.h.Info(trimBlank(args))
 }
 
 func unquote(b []byte) []byte {
@@ -221,9 +199,14 @@ func (p *Parser) split(args []byte) int {
 	return n
 }
 
-// parseSize reads a non-negative decimal; -1 on anything else or overflow.
+// sizeDigitsMax bounds a size or max: nats-server reads at most 9 digits (leading zeros
+// count), so anything longer is malformed however small its value.
+const sizeDigitsMax = 9
+
+// parseSize reads a non-negative decimal of at most sizeDigitsMax digits; -1 on anything
+// else.
 func parseSize(b []byte) int {
-	if len(b) == 0 || len(b) > 12 {
+	if len(b) == 0 || len(b) > sizeDigitsMax {
 		return -1
 	}
 	n := 0
@@ -243,19 +226,17 @@ func (p *Parser) sub(args []byte) error {
 	case 3:
 		return p.h.Sub(p.fields[0], p.fields[1], p.fields[2])
 	}
-	return fmt.Errorf("%w: SUB takes a subject, an optional queue and a sid", ErrUnknownOp)
+	return fmt.Errorf("%w: SUB takes a subject, an optional queue and a sid", ErrBadArguments)
 }
 
+// unsub reads UNSUB <sid> [max]. A max that is not a non-negative number reads as 0, which
+// removes the subscription at once: nats-server reads it as -1 with the same effect.
 func (p *Parser) unsub(args []byte) error {
 	switch p.split(args) {
 	case 1:
 		return p.h.Unsub(p.fields[0], 0)
 	case 2:
-		max := parseSize(p.fields[1])
-		if max < 0 {
-			return fmt.Errorf("%w: UNSUB max %q is not a number", ErrUnknownOp, p.fields[1])
-		}
-		return p.h.Unsub(p.fields[0], max)
+		return p.h.Unsub(p.fields[0], max(parseSize(p.fields[1]), 0))
 	}
-	return fmt.Errorf("%w: UNSUB takes a sid and an optional max", ErrUnknownOp)
+	return fmt.Errorf("%w: UNSUB takes a sid and an optional max", ErrBadArguments)
 }

@@ -60,6 +60,10 @@ func TestParseOps(t *testing.T) {
 		{"info ok err", "INFO {\"a\":1} \r\n+OK\r\n-ERR 'Stale Connection'\r\n",
 			[]string{`INFO {"a":1}`, "+OK", "-ERR Stale Connection"}},
 		{"payload with CRLF inside", "PUB a 4\r\n\r\n\r\n\r\n", []string{`PUB a||-1|"\r\n\r\n"`}},
+		{"PING, PONG and +OK by prefix", "PINGX\r\nPONG extra\r\n+OKX\r\nPING\rPING\r\n", []string{"PING", "PONG", "+OK", "PING"}},
+		{"CONNECT and INFO without a blank", "CONNECT{}\r\nINFO{}\r\nconnectX\r\n", []string{"CONNECT {}", "INFO {}", "CONNECT X"}},
+		{"unsub max that is not a number", "UNSUB 1 x\r\nUNSUB 2 -1\r\n", []string{"UNSUB 1|0", "UNSUB 2|0"}},
+		{"-ERR with a tab", "-ERR\t'x'\r\n", []string{"-ERR x"}},
 	}
 	for _, c := range cases {
 		got, err := parseAll(t, Limits{}, c.in)
@@ -80,19 +84,48 @@ func TestParseErrors(t *testing.T) {
 		want     error
 	}{
 		{"unknown op", "FOO bar\r\n", Limits{}, ErrUnknownOp},
-		{"pub without size", "PUB foo\r\n", Limits{}, ErrUnknownOp},
-		{"pub bad size", "PUB foo x\r\n", Limits{}, ErrUnknownOp},
-		{"hpub header larger than total", "HPUB foo 10 5\r\n", Limits{}, ErrUnknownOp},
+		{"op name alone", "PUB\r\n", Limits{}, ErrUnknownOp},
+		{"op name without blank", "SUBX foo 1\r\n", Limits{}, ErrUnknownOp},
+		{"empty line", "\r\n", Limits{}, ErrUnknownOp},
+		{"leading blank", " PING\r\n", Limits{}, ErrUnknownOp},
+		{"bare -ERR", "-ERR\r\n", Limits{}, ErrUnknownOp},
+		{"unknown op known before its line ends", "X", Limits{}, ErrUnknownOp},
+		{"pub without size", "PUB foo\r\n", Limits{}, ErrBadArguments},
+		{"pub with blank only", "PUB \r\n", Limits{}, ErrBadArguments},
+		{"pub bad size", "PUB foo x\r\n", Limits{}, ErrBadArguments},
+		{"pub signed size", "PUB foo +1\r\n", Limits{}, ErrBadArguments},
+		{"pub huge size", "PUB foo 99999999999999999999\r\n", Limits{}, ErrBadArguments},
+		{"hpub header larger than total", "HPUB foo 10 5\r\n", Limits{}, ErrBadArguments},
+		{"sub with too many args", "SUB a b c d\r\n", Limits{}, ErrBadArguments},
+		{"unsub with too many args", "UNSUB 1 2 3\r\n", Limits{}, ErrBadArguments},
 		{"payload without CRLF", "PUB foo 2\r\nhiXX", Limits{}, ErrUnknownOp},
+		{"payload without CR, known a byte early", "PUB foo 2\r\nhi\n", Limits{}, ErrUnknownOp},
 		{"max payload", "PUB foo 200\r\n", Limits{MaxPayload: 128}, ErrMaxPayload},
 		{"max control line", "SUB " + strings.Repeat("a", 2000) + " 1\r\n", Limits{MaxControlLine: 1024}, ErrMaxControlLine},
-		{"max control line without newline", strings.Repeat("a", 2000), Limits{MaxControlLine: 1024}, ErrMaxControlLine},
-		{"sub with too many args", "SUB a b c d\r\n", Limits{}, ErrUnknownOp},
+		{"max control line without newline", "SUB " + strings.Repeat("a", 2000), Limits{MaxControlLine: 1024}, ErrMaxControlLine},
+		{"max control line of a PING", "PING " + strings.Repeat("a", 2000), Limits{MaxControlLine: 1024}, ErrMaxControlLine},
 	}
 	for _, c := range cases {
 		_, err := parseAll(t, c.limits, c.in)
 		if !errors.Is(err, c.want) {
 			t.Errorf("%s: err %v, want %v", c.name, err, c.want)
+		}
+	}
+}
+
+// TestControlLineLimitCountsArguments: max_control_line bounds the bytes after the op name
+// and its blanks, as nats-server counts them, whole or split.
+func TestControlLineLimitCountsArguments(t *testing.T) {
+	limits := Limits{MaxControlLine: 8}
+	for _, in := range [][]string{{"SUB     aaaaaa 1\r\n"}, {"SUB     aaa", "aaa 1", "\r\n"}} {
+		got, err := parseAll(t, limits, in...)
+		if err != nil || len(got) != 1 || got[0] != "SUB aaaaaa||1" {
+			t.Errorf("%q: %q, %v", in, got, err)
+		}
+	}
+	for _, in := range [][]string{{"SUB aaaaaaa 1\r\n"}, {"SUB aaaa", "aaa 1"}} {
+		if _, err := parseAll(t, limits, in...); !errors.Is(err, ErrMaxControlLine) {
+			t.Errorf("%q: err %v, want %v", in, err, ErrMaxControlLine)
 		}
 	}
 }

@@ -11,39 +11,79 @@ const (
 	trailWildB  = '>'
 )
 
-// isSpace reports the bytes NATS treats as whitespace inside a subject.
-func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' || b == '\f' }
+// MaxBytes bounds every subject, filter and queue name: what the store's 16-bit subject
+// length can hold.
+const MaxBytes = 1<<16 - 1
 
-// ValidPublish reports whether s may be published to: tokens non-empty, no whitespace, no
-// wildcard tokens.
-func ValidPublish(s string) bool { return valid(s, false) }
+// forbidden reports the bytes no subject or queue name may hold: the protocol's argument
+// separators and line ends.
+func forbidden(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' }
 
-// ValidSubscribe reports whether s may be subscribed to: like ValidPublish, but '*' may
-// stand as any token and '>' as the last one.
-func ValidSubscribe(s string) bool { return valid(s, true) }
+// ValidPublish reports whether s may be published to and stored: non-empty tokens, no
+// forbidden bytes, no wildcard tokens, at most MaxBytes.
+func ValidPublish(s string) bool { return valid(s, rulePublish) }
 
-func valid(s string, wildcards bool) bool {
-	if s == "" {
+// ValidSubscribe reports whether s may be subscribed to or used as a store filter: like
+// ValidPublish, but '*' may stand as any token and '>' as the last one.
+func ValidSubscribe(s string) bool { return valid(s, ruleSubscribe) }
+
+// Routable reports whether a message published to s can be matched at all: non-empty
+// tokens, no forbidden bytes, at most MaxBytes. Wildcard tokens pass and match as plain
+// text; this is what a publisher that is not pedantic may send (see the package doc).
+func Routable(s string) bool { return valid(s, ruleRoutable) }
+
+// ValidQueue reports whether q may name a queue group: 1 to MaxBytes bytes, none forbidden.
+// Dots and wildcards in it are ordinary bytes.
+func ValidQueue(q string) bool {
+	if q == "" || len(q) > MaxBytes {
+		return false
+	}
+	for i := 0; i < len(q); i++ {
+		if forbidden(q[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+type rule int
+
+const (
+	rulePublish rule = iota
+	ruleSubscribe
+	ruleRoutable
+)
+
+func valid(s string, r rule) bool {
+	if s == "" || len(s) > MaxBytes {
 		return false
 	}
 	start := 0
 	for i := 0; i <= len(s); i++ {
 		if i < len(s) && s[i] != Separator {
-			if isSpace(s[i]) {
+			if forbidden(s[i]) {
 				return false
 			}
 			continue
 		}
-		tok := s[start:i]
-		if tok == "" {
+		if !validToken(s[start:i], i == len(s), r) {
 			return false
 		}
-		if len(tok) == 1 && (tok[0] == singleWildB || tok[0] == trailWildB) {
-			if !wildcards || (tok[0] == trailWildB && i != len(s)) {
-				return false
-			}
-		}
 		start = i + 1
+	}
+	return true
+}
+
+func validToken(tok string, last bool, r rule) bool {
+	switch {
+	case tok == "":
+		return false
+	case r == ruleRoutable || len(tok) != 1:
+		return true
+	case tok[0] == singleWildB:
+		return r == ruleSubscribe
+	case tok[0] == trailWildB:
+		return r == ruleSubscribe && last
 	}
 	return true
 }
@@ -59,7 +99,9 @@ func IsLiteral(s string) bool {
 	return true
 }
 
-// Match reports whether the literal subject matches pattern (which may hold wildcards).
+// Match reports whether subject matches pattern. Only the pattern's '*' and '>' tokens are
+// wildcards; the subject's tokens are compared as text (a routable subject may hold "*").
+// It does not allocate.
 func Match(subject, pattern string) bool {
 	for {
 		ptok, prest, pmore := strings.Cut(pattern, ".")

@@ -1,6 +1,11 @@
 package sublist
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/subject"
+)
 
 // Match returns the subscriptions matching the literal subject subj. The result is shared:
 // callers must not modify it.
@@ -11,6 +16,18 @@ func (l *List) Match(subj string) *Result {
 		return r
 	}
 	return l.matchSlow(subj)
+}
+
+// MatchUncached returns the subscriptions matching subj without consulting or filling the
+// cache: for subjects that are routable but not valid publish subjects (a non-pedantic
+// client's "a.*"), which must not enter the cache, where a hit stands for a validated
+// subject. Their wildcard tokens match as text.
+func (l *List) MatchUncached(subj string) *Result {
+	r := &Result{}
+	l.mu.RLock()
+	collect(&l.root, subj, r)
+	l.mu.RUnlock()
+	return r
 }
 
 // Cached returns the cached result for a subject still in a read buffer, converting
@@ -33,6 +50,9 @@ func (l *List) CountMatches(matches, hits uint64) {
 // matchSlow walks the trie and caches the result. Called with the read lock held; returns
 // with it released.
 func (l *List) matchSlow(subj string) *Result {
+	if env.Invariants {
+		env.Assertf(subject.ValidPublish(subj), "sublist: Match of %q, which is not a valid publish subject (use MatchUncached)", subj)
+	}
 	r := &Result{}
 	collect(&l.root, subj, r)
 	gen := l.gen
