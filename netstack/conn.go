@@ -14,9 +14,13 @@ import (
 )
 
 const (
-	// readBufSize bounds one OnData. 32 KiB holds many small protocol messages per call
-	// without making each idle connection expensive.
-	readBufSize = 32 << 10
+	// readBufMin and readBufMax bound a connection's read buffer, and so one OnData. It
+	// doubles after a read that filled it and halves after readShrinkAfter reads that used
+	// less than half: an idle connection pins little, and a busy one reads up to 64 KiB
+	// (hundreds of messages) per system call and per hand-off to its executor.
+	readBufMin      = 1 << 10
+	readBufMax      = 64 << 10
+	readShrinkAfter = 2
 	// closeLinger bounds each stage of a graceful close: sending what is queued, then
 	// waiting for the peer to close its side. Without it a peer that stops reading, or never
 	// closes, would keep the socket and its goroutines forever.
@@ -105,7 +109,7 @@ func (c *conn) RemoteAddr() string { return c.remote }
 func (c *conn) Start(ex env.Executor, h env.ConnHandler) {
 	env.Assertf(c.started.CompareAndSwap(false, true), "conn %s: Start called twice", c.remote)
 	c.ex, c.h = ex, h
-	c.readBuf = make([]byte, readBufSize)
+	c.readBuf = make([]byte, readBufMin)
 	c.mu.Lock()
 	c.readerActive = true
 	c.mu.Unlock()
@@ -119,11 +123,13 @@ func (c *conn) Start(ex env.Executor, h env.ConnHandler) {
 func (c *conn) readLoop() {
 	defer close(c.readDone)
 	rw := c.ioConn()
+	short := 0 // reads in a row that used less than half the buffer
 	for {
 		n, err := rw.Read(c.readBuf)
 		if n > 0 {
 			c.readN = n
 			c.deliverRead()
+			short = c.resizeReadBuf(n, short)
 		}
 		c.waitWhilePaused()
 		if err != nil {
@@ -131,6 +137,25 @@ func (c *conn) readLoop() {
 			return
 		}
 	}
+}
+
+// resizeReadBuf grows the read buffer after a read that filled it and shrinks it after
+// readShrinkAfter short ones; it returns the new count of short reads. Only the reader
+// calls it, between deliveries, so no handler holds the old buffer.
+func (c *conn) resizeReadBuf(n, short int) int {
+	size := len(c.readBuf)
+	switch {
+	case n == size && size < readBufMax:
+		c.readBuf = make([]byte, 2*size)
+		return 0
+	case n < size/2 && size > readBufMin:
+		if short++; short >= readShrinkAfter {
+			c.readBuf = make([]byte, size/2)
+			return 0
+		}
+		return short
+	}
+	return 0
 }
 
 // deliverRead posts the read to the handler until it is taken: a pause that began after

@@ -119,7 +119,7 @@ func TestTCPEcho(t *testing.T) {
 		if !bytes.Equal(col.got, payload) {
 			t.Errorf("echo differs: got %d bytes", len(col.got))
 		}
-		if col.maxChunk > readBufSize {
+		if col.maxChunk > readBufMax {
 			t.Errorf("a chunk of %d bytes exceeds the read buffer", col.maxChunk)
 		}
 		must(t, c.Close())
