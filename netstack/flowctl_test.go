@@ -123,3 +123,36 @@ func TestCloseWhilePaused(t *testing.T) {
 	waitFor(t, fired, "the notification when the connection ended")
 	waitFor(t, c.readDone, "the reader to exit")
 }
+
+// A large release (a cut-off subscriber's backlog, a big batch sent) gives memory back to
+// the OS soon, once per giveBackEvery; small ones do not ask.
+func TestLargeReleaseGivesMemoryBack(t *testing.T) {
+	p := newChunkPool()
+	p.released(giveBackBytes - 1)
+	p.mu.Lock()
+	small := p.pending
+	p.mu.Unlock()
+	if small {
+		t.Fatal("a small release scheduled a give-back")
+	}
+	p.released(giveBackBytes)
+	deadline := time.Now().Add(testTimeout)
+	for {
+		p.mu.Lock()
+		done := !p.lastBack.IsZero() && !p.pending
+		p.mu.Unlock()
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the give-back never ran")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	p.released(giveBackBytes) // within giveBackEvery of the last: waits its turn
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.pending || time.Since(p.lastBack) >= giveBackEvery {
+		t.Fatalf("pending %v, last %v ago", p.pending, time.Since(p.lastBack))
+	}
+}

@@ -2,18 +2,57 @@ package netstack
 
 import (
 	"net"
+	"runtime/debug"
 	"sync"
+	"time"
 )
 
 // chunkSize is the unit of queued output. 32 KiB holds hundreds of small messages, so a
 // busy connection's writev carries few iovecs, while an idle one pins little.
 const chunkSize = 32 << 10
 
-// chunkPool recycles output chunks across a host's connections.
-type chunkPool struct{ pool sync.Pool }
+const (
+	// poolKeepChunks bounds what one release hands back to the pool (2 MiB): the rest of a
+	// large batch, or of a cut-off subscriber's backlog, is left to the garbage collector
+	// instead of pinning memory in the pool until two collections pass.
+	poolKeepChunks = 64
+	// giveBackBytes: a release at least this large asks for memory to go back to the OS.
+	giveBackBytes = 8 << 20
+	// giveBackEvery bounds how often that happens (a forced collection costs CPU).
+	giveBackEvery = 5 * time.Second
+)
+
+// chunkPool recycles output chunks across a host's connections, and gives memory back to
+// the OS after a large backlog is released: an idle server would otherwise keep it until
+// the runtime's periodic collection, minutes later.
+type chunkPool struct {
+	pool     sync.Pool
+	mu       sync.Mutex
+	pending  bool      // a give-back is scheduled
+	lastBack time.Time // when the last one ran
+}
 
 func newChunkPool() *chunkPool {
 	return &chunkPool{pool: sync.Pool{New: func() any { b := make([]byte, 0, chunkSize); return &b }}}
+}
+
+// released notes that a connection let go of n bytes of output at once.
+func (p *chunkPool) released(n int) {
+	if n < giveBackBytes {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pending {
+		return
+	}
+	p.pending = true
+	time.AfterFunc(max(0, giveBackEvery-time.Since(p.lastBack)), func() {
+		debug.FreeOSMemory()
+		p.mu.Lock()
+		p.pending, p.lastBack = false, time.Now()
+		p.mu.Unlock()
+	})
 }
 
 func (p *chunkPool) get() []byte { return (*p.pool.Get().(*[]byte))[:0] }
@@ -57,12 +96,18 @@ func (o *outbuf) take(spare [][]byte) (batch [][]byte, size int) {
 	return batch, size
 }
 
-// release returns a written batch's chunks to the pool.
+// release returns a written or dropped batch's chunks to the pool, at most poolKeepChunks
+// of them (the rest go to the garbage collector).
 func (o *outbuf) release(batch [][]byte) {
+	n := 0
 	for i, b := range batch {
-		o.pool.put(b)
+		if i < poolKeepChunks {
+			o.pool.put(b)
+		}
+		n += len(b)
 		batch[i] = nil
 	}
+	o.pool.released(n)
 }
 
 // drop discards everything queued.
