@@ -206,7 +206,7 @@ func (c *client) begin() {
 	info := s.infoFor(cfg)
 	info.ClientID, info.ClientIP = c.cid, c.host
 	if c.ws != nil {
-		c.webSocketInfo(cfg, &info)
+		s.webSocketInfo(cfg, &info)
 	}
 	if c.authenticator(cfg).NeedsNonce() {
 		c.nonce = s.newNonce()

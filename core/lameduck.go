@@ -30,7 +30,7 @@ func (s *Server) LameDuck(done func()) {
 			if c.ws != nil {
 				if wsLine == nil {
 					wsInfo := info
-					c.webSocketInfo(s.cfg(), &wsInfo)
+					s.webSocketInfo(s.cfg(), &wsInfo)
 					wsLine = s.infoLine(wsInfo)
 				}
 				l = wsLine

@@ -187,7 +187,7 @@ func (s *Server) accept(conn env.Conn) {
 	}
 	if len(s.clients) >= s.cfg().MaxConnections {
 		s.mu.Unlock()
-		s.refuse(conn, s.nextCID.Add(1))
+		s.refuse(conn, s.nextCID.Add(1), false)
 		return
 	}
 	c := newClient(s, conn, s.nextCID.Add(1), nil)
@@ -200,13 +200,17 @@ func (s *Server) accept(conn env.Conn) {
 // refuse turns away a connection over max_connections. Like nats-server it sends the INFO
 // every client reads first (with the client id it would have had), then the -ERR, so clients
 // report the error rather than a malformed greeting. A server whose clients start with a
-// TLS handshake has no plaintext to send them; they are just closed.
-func (s *Server) refuse(conn env.Conn, cid uint64) {
+// TLS handshake has no plaintext to send them; they are just closed. A WebSocket client
+// (its TLS, if any, done below the upgrade) gets its listener's INFO.
+func (s *Server) refuse(conn env.Conn, cid uint64, ws bool) {
 	s.log.Logf(env.LevelError, "%s - cid:%d - maximum connections exceeded", conn.RemoteAddr(), cid)
-	if cfg := s.cfg(); cfg.TLS == nil || !cfg.TLSHandshakeFirst {
+	if cfg := s.cfg(); ws || cfg.TLS == nil || !cfg.TLSHandshakeFirst {
 		host, _ := splitAddr(conn.RemoteAddr())
 		info := s.infoFor(cfg)
 		info.ClientID, info.ClientIP = cid, host
+		if ws {
+			s.webSocketInfo(cfg, &info)
+		}
 		// Best effort: the connection is closed either way.
 		_ = conn.Write(append(s.infoLine(info), "-ERR 'maximum connections exceeded'\r\n"...))
 	}

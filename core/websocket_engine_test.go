@@ -187,12 +187,19 @@ func TestWebSocketAuthOverrideAndCookies(t *testing.T) {
 	expectLines(t, &c.rawClient, "PONG")
 }
 
+// A WebSocket client over max_connections is refused as a TCP one is: its listener's INFO
+// (with the client id it would have had), the -ERR, then a policy-violation close frame.
 func TestWebSocketMaxConnections(t *testing.T) {
 	r := newWSRig(t, core.Options{MaxConnections: 1}, core.WebSocketOptions{})
 	r.dial()
 	c := r.dialWS(websocket.ClientConfig{})
 	r.run(100 * time.Millisecond)
-	if !c.closed || c.got.String() != "-ERR 'maximum connections exceeded'\r\n" {
-		t.Fatalf("closed %v got %q", c.closed, c.got.String())
+	got := c.got.String()
+	if !c.closed || !strings.HasPrefix(got, "INFO {") || !strings.Contains(got, `"port":8080`) ||
+		!strings.HasSuffix(got, "} \r\n-ERR 'maximum connections exceeded'\r\n") {
+		t.Fatalf("closed %v got %q", c.closed, got)
+	}
+	if code, _ := c.ws.PeerClose(); code != websocket.ClosePolicyViolation {
+		t.Fatalf("close frame %d", code)
 	}
 }

@@ -153,11 +153,9 @@ func (s *Server) admitWebSocket(ws *websocket.Conn, ex env.Executor) {
 	}
 	if len(s.clients) >= s.cfg().MaxConnections {
 		s.mu.Unlock()
-		// As the TCP listener refuses (server.go accept), in a frame.
-		s.log.Logf(env.LevelWarn, "%s - maximum connections exceeded", ws.RemoteAddr())
-		_ = ws.Write([]byte("-ERR 'maximum connections exceeded'\r\n")) // best effort before closing
+		// As the TCP listener refuses (server.go refuse), in frames.
 		ws.SetCloseStatus(websocket.ClosePolicyViolation, "Maximum Connections Exceeded")
-		_ = ws.Close()
+		s.refuse(ws, s.nextCID.Add(1), true)
 		return
 	}
 	c := newClient(s, ws, s.nextCID.Add(1), ex)
@@ -170,8 +168,7 @@ func (s *Server) admitWebSocket(ws *websocket.Conn, ex env.Executor) {
 
 // webSocketInfo adapts INFO for a WebSocket client: the WebSocket listener's host, port
 // and TLS, and its authorization, as nats-server tells its WebSocket clients.
-func (c *client) webSocketInfo(cfg *config, info *serverInfo) {
-	s := c.srv
+func (s *Server) webSocketInfo(cfg *config, info *serverInfo) {
 	o := cfg.WebSocket
 	info.Host = o.Host
 	if info.Host == "" {
@@ -181,14 +178,23 @@ func (c *client) webSocketInfo(cfg *config, info *serverInfo) {
 	info.Port = s.wsPort
 	s.mu.Unlock()
 	info.TLSRequired, info.TLSVerify = o.TLS != nil, false
-	info.AuthRequired = c.authenticator(cfg).Required()
+	info.AuthRequired = cfg.webSocketAuth().Required()
 	info.ConnectURLs = nil
 }
 
 // authenticator checks this client's credentials: the WebSocket block's override for
 // WebSocket clients when it has one, the server's otherwise.
 func (c *client) authenticator(cfg *config) *auth.Authenticator {
-	if c.ws != nil && cfg.wsAuth != nil {
+	if c.ws != nil {
+		return cfg.webSocketAuth()
+	}
+	return cfg.auth
+}
+
+// webSocketAuth is the authenticator of WebSocket clients: the block's override when it has
+// one, the server's otherwise.
+func (cfg *config) webSocketAuth() *auth.Authenticator {
+	if cfg.wsAuth != nil {
 		return cfg.wsAuth
 	}
 	return cfg.auth
