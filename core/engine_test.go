@@ -23,10 +23,19 @@ type rig struct {
 
 func newRig(t *testing.T, opts core.Options) *rig {
 	t.Helper()
+	r := &rig{t: t}
+	r.w = quietWorldWithServer(t, opts, &r.srv)
+	r.w.AddNode("c1", sim.NodeConfig{}, func(e *env.Env) { r.cli = e })
+	return r
+}
+
+// quietWorldWithServer is a world without faults whose node s1 runs the engine with opts
+// on port 4222; *srv is set when it boots.
+func quietWorldWithServer(t *testing.T, opts core.Options, srv **core.Server) *sim.World {
 	quiet := sim.Quiet()
-	r := &rig{t: t, w: sim.NewWorld(1, sim.Options{Profile: &quiet})}
+	w := sim.NewWorld(1, sim.Options{Profile: &quiet})
 	opts.Port = 4222
-	r.w.AddNode("s1", sim.NodeConfig{}, func(e *env.Env) {
+	w.AddNode("s1", sim.NodeConfig{}, func(e *env.Env) {
 		s, err := core.New(opts, e)
 		if err != nil {
 			t.Fatal(err)
@@ -34,10 +43,9 @@ func newRig(t *testing.T, opts core.Options) *rig {
 		if err := s.Start(); err != nil {
 			t.Fatal(err)
 		}
-		r.srv = s
+		*srv = s
 	})
-	r.w.AddNode("c1", sim.NodeConfig{}, func(e *env.Env) { r.cli = e })
-	return r
+	return w
 }
 
 // rawClient records what the server sends and whether the connection ended.

@@ -141,19 +141,8 @@ type simTarget struct {
 }
 
 func newSimTarget(t *testing.T, opts core.Options) *simTarget {
-	quiet := sim.Quiet()
-	st := &simTarget{t: t, w: sim.NewWorld(1, sim.Options{Profile: &quiet})}
-	opts.Port = 4222
-	st.w.AddNode("s1", sim.NodeConfig{}, func(e *env.Env) {
-		s, err := core.New(opts, e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Start(); err != nil {
-			t.Fatal(err)
-		}
-		st.srv = s
-	})
+	st := &simTarget{t: t}
+	st.w = quietWorldWithServer(t, opts, &st.srv)
 	st.Sleep(simStep)
 	return st
 }

@@ -33,12 +33,7 @@ func (h *pausingHandler) OnClose(error) {}
 // A paused connection delivers nothing more until ResumeReads, while the peer's writes
 // stall once the kernel buffers fill; after the resume every byte arrives, in order.
 func TestPauseReadsStallsThePeer(t *testing.T) {
-	e, _ := newTestEnv(t)
-	ex := e.Exec.New("client")
-	addr, accepted := rawPeer(t)
-	c := mustDial(t, e, addr, ex)
-	peer := waitFor(t, accepted, "the raw accept")
-	t.Cleanup(func() { peer.Close() })
+	e, ex, c, peer := rawPair(t)
 	h := newPausingHandler(c)
 	c.Start(ex, h)
 
@@ -105,12 +100,7 @@ func TestNotifyDrained(t *testing.T) {
 // A connection closed while paused does not keep its reader parked, and a pending
 // notification fires when it ends.
 func TestCloseWhilePaused(t *testing.T) {
-	e, _ := newTestEnv(t)
-	ex := e.Exec.New("client")
-	addr, accepted := rawPeer(t)
-	c := mustDial(t, e, addr, ex)
-	peer := waitFor(t, accepted, "the raw accept")
-	t.Cleanup(func() { peer.Close() })
+	e, ex, c, peer := rawPair(t)
 	h := newPausingHandler(c)
 	c.Start(ex, h)
 	_, err := peer.Write([]byte("x"))

@@ -13,14 +13,22 @@ import (
 // startedRawPair dials a plain TCP peer through netstack and starts the connection.
 func startedRawPair(t *testing.T) (*env.Env, *conn, net.Conn) {
 	t.Helper()
+	e, ex, c, peer := rawPair(t)
+	c.Start(ex, newCollector(0))
+	return e, c, peer
+}
+
+// rawPair dials a raw peer that the test reads and writes itself; the connection is not
+// started, so the test picks its handler.
+func rawPair(t *testing.T) (*env.Env, env.Executor, *conn, net.Conn) {
+	t.Helper()
 	e, _ := newTestEnv(t)
 	ex := e.Exec.New("client")
 	addr, accepted := rawPeer(t)
 	c := mustDial(t, e, addr, ex)
 	peer := waitFor(t, accepted, "the raw accept")
 	t.Cleanup(func() { peer.Close() })
-	c.Start(ex, newCollector(0))
-	return e, c, peer
+	return e, ex, c, peer
 }
 
 // Queue holds bytes until Flush; Flush sends them (inline when the socket has room).
