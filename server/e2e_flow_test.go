@@ -145,7 +145,7 @@ func TestE2ESteadySlowerReaderGetsEverything(t *testing.T) {
 		t.Fatalf("handshake: %q %v", line, err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- readSlowly(r, total) }()
+	go func() { done <- readSlowly(r, conn, total) }()
 
 	pub := connect(t, p.url())
 	payload := make([]byte, 128)
@@ -165,12 +165,19 @@ func TestE2ESteadySlowerReaderGetsEverything(t *testing.T) {
 	noSlowConsumers(t, p)
 }
 
-// readSlowly reads total MSGs from r, checking their order, pausing 1 ms per 1,000.
-func readSlowly(r *bufio.Reader, total int) error {
-	for i := range total {
+// readSlowly reads total MSGs from r, checking their order, pausing 1 ms per 1,000; the
+// server's PINGs (the first comes about 2 s after CONNECT) are answered on w.
+func readSlowly(r *bufio.Reader, w io.Writer, total int) error {
+	for i := 0; i < total; {
 		line, err := r.ReadSlice('\n')
 		if err != nil {
 			return fmt.Errorf("after %d messages: %w", i, err)
+		}
+		if string(line) == "PING\r\n" {
+			if _, err := w.Write([]byte("PONG\r\n")); err != nil {
+				return err
+			}
+			continue
 		}
 		f := strings.Fields(string(line))
 		if len(f) != 4 || f[0] != "MSG" {
@@ -187,6 +194,7 @@ func readSlowly(r *bufio.Reader, total int) error {
 		if i%1000 == 999 {
 			time.Sleep(time.Millisecond)
 		}
+		i++
 	}
 	return nil
 }
