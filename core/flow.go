@@ -57,11 +57,10 @@ const (
 // flow is a client's state as a publisher: (ex).
 type flow struct {
 	phase   flowPhase
-	gen     uint64        // numbers stalls, so late gate openings and timers are ignored
-	waiting int           // gates of this stall not yet open
-	timer   env.Timer     // ends the stall at its bound
-	started time.Duration // Mono when the stall began
-	over    []*client     // subscribers this read left above the gate
+	gen     uint64    // numbers stalls, so late gate openings and timers are ignored
+	waiting int       // gates of this stall not yet open
+	timer   env.Timer // ends the stall at its bound
+	over    []*client // subscribers this read left above the gate
 }
 
 // gate is a client's state as a subscriber: publishers waiting for its output to drain.
@@ -83,7 +82,7 @@ type gateWaiter struct {
 // waits its turn, instead of the one whose stall happens to end first taking what the
 // subscriber just freed, over and over.
 func (c *client) noteBacklog(dst *client) {
-	if !dst.gate.closed.Load() && dst.conn.Buffered() <= c.srv.stallAt || c.srv.cfg().NoFastProducerStall {
+	if !dst.gate.closed.Load() && dst.conn.Buffered() <= c.srv.stallAt {
 		return
 	}
 	for _, o := range c.flow.over {
@@ -95,17 +94,16 @@ func (c *client) noteBacklog(dst *client) {
 }
 
 // stallIfBehind ends a read: when it left subscribers above the gate, reads pause until
-// they drain or the bound passes.
+// they drain or the bound passes (unless no_fast_producer_stall turned pauses off).
 func (c *client) stallIfBehind() {
 	f := &c.flow
-	if len(f.over) == 0 || f.phase == flowStalled || c.closed.Load() {
+	if len(f.over) == 0 || f.phase == flowStalled || c.closed.Load() || c.srv.cfg().NoFastProducerStall {
 		clear(f.over)
 		f.over = f.over[:0]
 		return
 	}
 	s := c.srv
 	f.phase, f.gen, f.waiting = flowStalled, f.gen+1, 0
-	f.started = s.env.Clock.Mono()
 	worst := int64(0)
 	for i, dst := range f.over {
 		f.over[i] = nil
@@ -120,8 +118,8 @@ func (c *client) stallIfBehind() {
 	}
 	f.over = f.over[:0]
 	c.conn.PauseReads()
-	gen := f.gen
-	f.timer = s.env.Clock.AfterFunc(stallDuration(worst, s.cfg().MaxPending), c.ex, func() { c.endStall(gen) })
+	gen, bound := f.gen, stallDuration(worst, s.cfg().MaxPending)
+	f.timer = s.env.Clock.AfterFunc(bound, c.ex, func() { c.stallTimedOut(gen, bound) })
 	env.Assertf(f.phase == flowStalled && f.timer != nil, "client %d: stall without a bound", c.cid)
 }
 
@@ -144,13 +142,17 @@ func (c *client) endStall(gen uint64) {
 	}
 	f.phase = flowRunning
 	f.timer.Stop()
-	if c.finished {
-		return
+	if !c.finished {
+		c.conn.ResumeReads()
 	}
-	c.conn.ResumeReads()
-	if d := c.srv.env.Clock.Mono() - f.started; d >= stallMax {
-		c.srv.log.Logf(env.LevelDebug, "%s:%d - cid:%d - Timed out of fast producer stall (%v)", c.host, c.port, c.cid, d)
+}
+
+// stallTimedOut ends a stall at its bound, logged as nats-server logs it.
+func (c *client) stallTimedOut(gen uint64, bound time.Duration) {
+	if c.flow.phase == flowStalled && c.flow.gen == gen {
+		c.srv.log.Logf(env.LevelDebug, "%s:%d - cid:%d - Timed out of fast producer stall (%v)", c.host, c.port, c.cid, bound)
 	}
+	c.endStall(gen)
 }
 
 // stopFlow ends a stall when the client closes.

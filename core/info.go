@@ -32,8 +32,6 @@ type serverInfo struct {
 // jsAPILevel is the JetStream API level advertised once JetStream answers requests.
 const jsAPILevel = 3
 
-func (s *Server) baseInfo() serverInfo { return s.infoFor(s.cfg()) }
-
 // infoFor is INFO under one generation of the settings.
 func (s *Server) infoFor(cfg *config) serverInfo {
 	info := serverInfo{

@@ -21,7 +21,8 @@ func (s *Server) LameDuck(done func()) {
 		s.mu.Unlock()
 		s.log.Logf(env.LevelInfo, "Entering lame duck mode, stop accepting new clients")
 		s.closeListener()
-		info := s.baseInfo()
+		cfg := s.cfg()
+		info := s.infoFor(cfg)
 		info.LameDuck = true
 		line := s.infoLine(info)
 		var wsLine []byte // WebSocket clients are told their listener's host and port
@@ -30,7 +31,7 @@ func (s *Server) LameDuck(done func()) {
 			if c.ws != nil {
 				if wsLine == nil {
 					wsInfo := info
-					s.webSocketInfo(s.cfg(), &wsInfo)
+					s.webSocketInfo(cfg, &wsInfo)
 					wsLine = s.infoLine(wsInfo)
 				}
 				l = wsLine
@@ -41,7 +42,7 @@ func (s *Server) LameDuck(done func()) {
 				}
 			})
 		}
-		s.env.Clock.AfterFunc(s.cfg().LameDuckGrace, s.ex, func() { s.drainClients(done) })
+		s.env.Clock.AfterFunc(cfg.LameDuckGrace, s.ex, func() { s.drainClients(done) })
 	})
 }
 

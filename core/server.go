@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nkeys"
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/sublist"
+	"github.com/petrel-io/petrel/core/websocket"
 )
 
 // Server is one Petrel node's engine: it accepts client connections through its Env and
@@ -179,22 +180,35 @@ func (s *Server) closeListener() {
 
 // accept runs on the server's executor for each new connection.
 func (s *Server) accept(conn env.Conn) {
+	if c := s.admit(conn, nil, nil); c != nil {
+		c.ex.Post(c.begin)
+	}
+}
+
+// admit makes a connection a client (on ex; nil: an executor of its own), or turns it away
+// when the server is going away (reset) or at max_connections (refuse). ws is the
+// connection when it came through the WebSocket listener.
+func (s *Server) admit(conn env.Conn, ex env.Executor, ws *websocket.Conn) *client {
 	s.mu.Lock()
 	if s.shutdown || s.lameDuck {
 		s.mu.Unlock()
 		conn.Abort()
-		return
+		return nil
 	}
 	if len(s.clients) >= s.cfg().MaxConnections {
 		s.mu.Unlock()
-		s.refuse(conn, s.nextCID.Add(1), false)
-		return
+		if ws != nil {
+			ws.SetCloseStatus(websocket.ClosePolicyViolation, reasonMaxConnections)
+		}
+		s.refuse(conn, s.nextCID.Add(1), ws != nil)
+		return nil
 	}
-	c := newClient(s, conn, s.nextCID.Add(1), nil)
+	c := newClient(s, conn, s.nextCID.Add(1), ex)
+	c.ws = ws
 	s.clients[c.cid] = c
 	s.mu.Unlock()
 	s.stats.totalConns.Add(1)
-	c.ex.Post(c.begin)
+	return c
 }
 
 // refuse turns away a connection over max_connections. Like nats-server it sends the INFO

@@ -140,30 +140,9 @@ func (s *Server) upgraded(ws *websocket.Conn, ex env.Executor, err error) {
 		_ = ws.Inner().Close() // as nats-server: the socket closes, without a close frame
 		return
 	}
-	s.admitWebSocket(ws, ex)
-}
-
-// admitWebSocket makes an upgraded connection a client, on its executor.
-func (s *Server) admitWebSocket(ws *websocket.Conn, ex env.Executor) {
-	s.mu.Lock()
-	if s.shutdown || s.lameDuck {
-		s.mu.Unlock()
-		ws.Abort()
-		return
+	if c := s.admit(ws, ex, ws); c != nil {
+		c.begin() // already on the executor the connection delivers to
 	}
-	if len(s.clients) >= s.cfg().MaxConnections {
-		s.mu.Unlock()
-		// As the TCP listener refuses (server.go refuse), in frames.
-		ws.SetCloseStatus(websocket.ClosePolicyViolation, "Maximum Connections Exceeded")
-		s.refuse(ws, s.nextCID.Add(1), true)
-		return
-	}
-	c := newClient(s, ws, s.nextCID.Add(1), ex)
-	c.ws = ws
-	s.clients[c.cid] = c
-	s.mu.Unlock()
-	s.stats.totalConns.Add(1)
-	c.begin()
 }
 
 // webSocketInfo adapts INFO for a WebSocket client: the WebSocket listener's host, port
