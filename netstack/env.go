@@ -33,6 +33,7 @@ func NewEnv(name string, opts Options) *env.Env {
 		Exec:  newExecutors(log, opts.Halt),
 		Log:   log,
 		Host:  newHost(clk),
+		Probe: env.NopProbe{},
 	}
 	e.Validate()
 	return e

@@ -37,6 +37,8 @@ type Disk struct {
 	full                bool // an ENOSPC fault is on
 	failNext            map[string]error
 	Stats               DiskStats
+	durableVersion      uint64 // bumped when the durable image may change (see DurableVersion)
+	oracle              bool   // a private copy made by DurableFS: no faults, no trace notes
 }
 
 // DiskStats counts what the disk did, for tests and reports.
@@ -83,6 +85,9 @@ func newDisk(n *Node, capacity int64) *Disk {
 func clean(name string) string { return path.Clean(name) }
 
 func (d *Disk) note(format string, args ...any) {
+	if d.oracle {
+		return
+	}
 	w := d.node.w
 	w.trace.note(w.sched.now, kindFault, int32(d.node.Index), fmt.Sprintf(format, args...))
 }
@@ -95,6 +100,9 @@ func (d *Disk) FailNext(op string, err error) { d.failNext[op] = err }
 func (d *Disk) SetFull(full bool) { d.full = full }
 
 func (d *Disk) injected(op string) error {
+	if d.oracle {
+		return nil
+	}
 	if err, ok := d.failNext[op]; ok {
 		delete(d.failNext, op)
 		return err
@@ -126,6 +134,7 @@ func (d *Disk) powerLoss() {
 	r := d.node.w.rng
 	d.Stats.Crashes++
 	d.generation++
+	d.durableVersion++
 	keep := d.drawPrefix(r, len(d.journal))
 	for _, op := range d.journal[:keep] {
 		d.applyDurable(op)
@@ -247,6 +256,9 @@ func (d *Disk) syncDir(dir string) {
 		if path.Dir(op.name) == dir || (op.newName != "" && path.Dir(op.newName) == dir) {
 			last = i
 		}
+	}
+	if last >= 0 {
+		d.durableVersion++
 	}
 	for _, op := range d.journal[:last+1] {
 		d.applyDurable(op)

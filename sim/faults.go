@@ -23,8 +23,8 @@ func (w *World) StartFaults(until time.Duration) {
 	f.on, f.until = true, until
 	p := &w.Profile
 	f.every(p.PartitionRate, f.partition)
-	f.every(p.ResetRate, func() { w.net.ResetRandom() })
-	f.every(p.StallRate, func() { w.net.StallRandom() })
+	f.every(p.ResetRate, func() { w.Hit("sim.fault.reset"); w.net.ResetRandom() })
+	f.every(p.StallRate, func() { w.Hit("sim.fault.stall"); w.net.StallRandom() })
 	f.every(p.CrashRate, f.crash)
 	f.every(p.NoSpaceRate, f.fillDisk)
 	f.every(p.BitFlipRate, f.bitFlip)
@@ -77,9 +77,15 @@ func (f *injector) partition() {
 	a := w.rng.Intn(n)
 	b := (a + 1 + w.rng.Intn(n-1)) % n
 	oneWay := env.Chance(w.rng, w.Profile.PartitionOneWay)
-	if w.rng.Intn(4) == 0 {
+	switch {
+	case w.rng.Intn(4) == 0:
+		w.Hit("sim.fault.isolate")
 		w.net.Isolate(a)
-	} else {
+	case oneWay:
+		w.Hit("sim.fault.partition-oneway")
+		w.net.Partition(a, b, oneWay)
+	default:
+		w.Hit("sim.fault.partition")
 		w.net.Partition(a, b, oneWay)
 	}
 	d := time.Duration(env.Between(w.rng, int64(w.Profile.PartitionDuration[0]), int64(w.Profile.PartitionDuration[1])))
@@ -102,7 +108,9 @@ func (f *injector) crash() {
 		return
 	}
 	n := candidates[w.rng.Intn(len(candidates))]
-	n.crash(env.Chance(w.rng, w.Profile.MachineCrashProb))
+	machine := env.Chance(w.rng, w.Profile.MachineCrashProb)
+	w.Hit(map[bool]string{false: "sim.fault.process-crash", true: "sim.fault.power-loss"}[machine])
+	n.crash(machine)
 	f.schedule(w.Profile.RestartDelay(w.rng), func() {
 		if f.on {
 			n.Restart()
@@ -113,6 +121,7 @@ func (f *injector) crash() {
 func (f *injector) fillDisk() {
 	w := f.w
 	n := w.nodes[w.rng.Intn(len(w.nodes))]
+	w.Hit("sim.fault.enospc")
 	n.Disk.SetFull(true)
 	n.Disk.note("disk full")
 	f.schedule(time.Duration(env.Between(w.rng, 10, 2000))*time.Millisecond, func() {
@@ -124,13 +133,16 @@ func (f *injector) fillDisk() {
 func (f *injector) bitFlip() {
 	w := f.w
 	n := w.nodes[w.rng.Intn(len(w.nodes))]
-	n.Disk.FlipBit()
+	if _, _, ok := n.Disk.FlipBit(); ok {
+		w.Hit("sim.fault.bitrot")
+	}
 }
 
 func (f *injector) clockJump() {
 	w := f.w
 	n := w.nodes[w.rng.Intn(len(w.nodes))]
 	max := int64(w.Profile.SkewMax)
+	w.Hit("sim.fault.clock-jump")
 	n.jumps += time.Duration(env.Between(w.rng, -max, max))
 	w.trace.note(w.sched.now, kindFault, int32(n.Index), fmt.Sprintf("clock jump to skew %v", n.skew+n.jumps))
 }

@@ -216,7 +216,7 @@ func (h *file) WriteAt(p []byte, off int64) (int, error) {
 	if err := d.injected("write"); err != nil {
 		return 0, pathErr("write", h.name, err)
 	}
-	if env.Chance(d.node.w.rng, d.node.w.Profile.WriteEIOProb) {
+	if !d.oracle && env.Chance(d.node.w.rng, d.node.w.Profile.WriteEIOProb) {
 		d.Stats.WriteEIO++
 		d.note("eio write %s", h.name)
 		return 0, pathErr("write", h.name, env.ErrIO)
@@ -277,7 +277,7 @@ func (h *file) Sync() error {
 	}
 	d := h.fs.d
 	err := d.injected("sync")
-	if err == nil && env.Chance(d.node.w.rng, d.node.w.Profile.SyncEIOProb) {
+	if err == nil && !d.oracle && env.Chance(d.node.w.rng, d.node.w.Profile.SyncEIOProb) {
 		err = env.ErrIO
 	}
 	in := h.in
@@ -291,6 +291,7 @@ func (h *file) Sync() error {
 	}
 	// Only dirty sectors reach the platter: a sector whose earlier write-back failed keeps
 	// its old durable content until it is written again.
+	d.durableVersion++
 	size := int64(len(in.data))
 	if int64(len(in.durable)) > size {
 		in.durable = in.durable[:size]

@@ -82,6 +82,7 @@ func (n *Node) boot() {
 		Exec:  &executors{p: p},
 		Log:   &logger{p: p},
 		Host:  simHost{},
+		Probe: &n.w.coverage,
 	}
 	e.Validate()
 	n.w.trace.note(n.w.sched.now, kindRestart, int32(n.Index), fmt.Sprintf("boot %d", n.boots))

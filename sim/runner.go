@@ -33,7 +33,8 @@ type Result struct {
 	Events   uint64
 	SimTime  time.Duration
 	Profile  Profile
-	Err      error // nil when every check held
+	Coverage map[string]int // fault classes fired and probe points hit
+	Err      error          // nil when every check held
 }
 
 // Failed reports whether the seed found a bug.
@@ -56,6 +57,7 @@ func Run(wl Workload, seed uint64, opts Options) (res Result) {
 	res.Profile = w.Profile
 	defer func() {
 		res.Hash, res.Events, res.SimTime = w.trace.Hash(), w.Events(), w.Now()
+		res.Coverage = w.Coverage()
 		if r := recover(); r != nil {
 			res.Err = fmt.Errorf("panic at t=%v: %v\n%s", w.Now(), r, debug.Stack())
 		}

@@ -31,6 +31,7 @@ type World struct {
 	nodes    []*Node
 	net      *Network
 	faults   *injector
+	coverage Coverage
 	epoch    time.Time
 }
 

@@ -14,6 +14,8 @@ type Env struct {
 	Log   Logger
 	// Host reports machine and process facts for monitoring.
 	Host Host
+	// Probe counts rare paths taken, for the simulator's coverage report.
+	Probe Probe
 }
 
 // Validate panics naming the first missing part, so a half-built Env fails at construction
@@ -27,4 +29,5 @@ func (e *Env) Validate() {
 	Assertf(e.Exec != nil, "env %s: Exec is nil", e.Name)
 	Assertf(e.Log != nil, "env %s: Log is nil", e.Name)
 	Assertf(e.Host != nil, "env %s: Host is nil", e.Name)
+	Assertf(e.Probe != nil, "env %s: Probe is nil", e.Name)
 }

@@ -1,0 +1,40 @@
+package sim
+
+import "github.com/petrel-io/petrel/core/env"
+
+// Durability oracles: what a power loss right now is sure to keep. Checkers use them to judge,
+// at the moment a program acknowledges something or sends a message that promises it, that
+// the promise is already on the platter, instead of waiting for a crash to land in the window.
+
+// DurableFS returns a private, writable copy of the disk's worst-case durable image: only the
+// names the journal has committed and only synced content, as the unluckiest power loss would
+// leave them. Recovery code can run on it (it may write) without touching the node's disk.
+// It copies every durable file, so callers should cache by DurableVersion.
+func (d *Disk) DurableFS() env.FS {
+	c := &Disk{
+		node: d.node, capacity: d.capacity,
+		dirs: cloneSet(d.durableDirs), durableDirs: cloneSet(d.durableDirs),
+		files: map[string]*inode{}, durableFiles: map[string]*inode{},
+		failNext: map[string]error{},
+		// Writes on the copy must not count as the real disk's faults or stats.
+		oracle: true,
+	}
+	copies := map[*inode]*inode{}
+	for _, name := range env.SortedKeys(d.durableFiles) {
+		in := d.durableFiles[name]
+		cp := copies[in]
+		if cp == nil {
+			c.nextIno++
+			cp = &inode{ino: c.nextIno, data: append([]byte(nil), in.durable...)}
+			cp.durable = append([]byte(nil), cp.data...)
+			copies[in] = cp
+		}
+		c.files[name], c.durableFiles[name] = cp, cp
+		c.used += int64(len(cp.data))
+	}
+	return c.fs()
+}
+
+// DurableVersion changes whenever the durable image may have changed (a sync, a directory
+// sync, a crash), so an oracle can reuse what it derived from an unchanged image.
+func (d *Disk) DurableVersion() uint64 { return d.durableVersion }
