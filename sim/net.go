@@ -69,6 +69,25 @@ func (nw *Network) Partition(from, to int, oneWay bool) {
 		nw.w.nodes[from].Name, nw.w.nodes[to].Name, oneWay))
 }
 
+// PartitionFrom cuts node from each of others (and others from node, unless oneWay) and
+// leaves its other links alone: a leader cut from its peers but not its clients, or the
+// reverse. HealFrom undoes it.
+func (nw *Network) PartitionFrom(node int, others []int, oneWay bool) {
+	for _, o := range others {
+		if o != node {
+			nw.Partition(node, o, oneWay)
+		}
+	}
+}
+
+// HealFrom lifts the blocks between node and each of others, both ways.
+func (nw *Network) HealFrom(node int, others []int) {
+	for _, o := range others {
+		nw.heal(node, o)
+		nw.heal(o, node)
+	}
+}
+
 // Isolate partitions node i from every other node, both ways.
 func (nw *Network) Isolate(i int) {
 	for j := range nw.links {

@@ -17,6 +17,39 @@ type NodeConfig struct {
 	Crashable bool
 	// DiskBytes is the disk's capacity (0: 1 GiB).
 	DiskBytes int64
+	// Group is the node's role for partial partitions: GroupServer nodes are peers of each
+	// other, GroupClient nodes talk to them. Empty means GroupServer for a Crashable node and
+	// GroupClient otherwise.
+	Group string
+}
+
+// Node groups.
+const (
+	GroupServer = "server"
+	GroupClient = "client"
+)
+
+// Group is the node's role (see NodeConfig.Group).
+func (n *Node) Group() string {
+	switch {
+	case n.Config.Group != "":
+		return n.Config.Group
+	case n.Config.Crashable:
+		return GroupServer
+	default:
+		return GroupClient
+	}
+}
+
+// NodesIn returns the indexes of the nodes of a group, in order.
+func (w *World) NodesIn(group string) []int {
+	var out []int
+	for _, n := range w.nodes {
+		if n.Group() == group {
+			out = append(out, n.Index)
+		}
+	}
+	return out
 }
 
 // Node is a simulated machine: a disk, a clock and a program that runs in incarnations
