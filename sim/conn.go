@@ -299,7 +299,7 @@ func (s *stream) windowOpen() bool {
 }
 
 func (s *stream) nextArrival() time.Duration {
-	at := s.nw.w.sched.now + s.nw.latency(s.from.node(), s.to.node())
+	at := s.nw.w.effectAt() + s.nw.latency(s.from.node(), s.to.node())
 	if at <= s.last {
 		at = s.last + 1
 	}

@@ -39,6 +39,7 @@ type Disk struct {
 	Stats               DiskStats
 	durableVersion      uint64 // bumped when the durable image may change (see DurableVersion)
 	oracle              bool   // a private copy made by DurableFS: no faults, no trace notes
+	timing              diskTiming
 }
 
 // DiskStats counts what the disk did, for tests and reports.

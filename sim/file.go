@@ -176,6 +176,7 @@ func (f *diskFS) Stat(name string) (env.FileInfo, error) {
 func (f *diskFS) SyncDir(dir string) error {
 	f.stale()
 	dir = clean(dir)
+	f.d.diskSync()
 	if err := f.d.injected("syncdir"); err != nil {
 		return pathErr("syncdir", dir, err)
 	}
@@ -213,6 +214,7 @@ func (h *file) WriteAt(p []byte, off int64) (int, error) {
 		return 0, err
 	}
 	d := h.fs.d
+	d.diskWrite()
 	if err := d.injected("write"); err != nil {
 		return 0, pathErr("write", h.name, err)
 	}
@@ -276,6 +278,7 @@ func (h *file) Sync() error {
 		return err
 	}
 	d := h.fs.d
+	d.diskSync()
 	err := d.injected("sync")
 	if err == nil && !d.oracle && env.Chance(d.node.w.rng, d.node.w.Profile.SyncEIOProb) {
 		err = env.ErrIO

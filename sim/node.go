@@ -88,6 +88,7 @@ func (w *World) AddNode(name string, cfg NodeConfig, program Program) *Node {
 	}
 	n := &Node{w: w, Index: len(w.nodes), Name: name, Config: cfg, program: program, rand: w.rng.Fork()}
 	n.Disk = newDisk(n, cfg.DiskBytes)
+	n.Disk.timing = newDiskTiming(w, n.Index, &w.Profile)
 	n.skew, n.drift = w.Profile.drawClock(w.rng)
 	w.nodes = append(w.nodes, n)
 	w.net.addNode(n)

@@ -49,6 +49,11 @@ type Profile struct {
 	// run), as CPU scheduling does: work handed to another executor (an fsync, an apply) is
 	// then in flight for a while, and faults can land meanwhile.
 	ExecDelayMax time.Duration
+
+	// SyncLatency bounds each disk's typical sync time (drawn per disk, 0: instant). A sync
+	// keeps its executor busy that long, with a tail of slow ones; a write costs a small
+	// fraction of it. Durability still takes effect at the call.
+	SyncLatency [2]time.Duration
 }
 
 // DrawProfile draws a profile from r. Each class is on or off by a coin; when on, its
@@ -104,6 +109,9 @@ func DrawProfile(r *env.PRNG) Profile {
 	if on() {
 		p.ExecDelayMax = time.Duration(env.Between(r, 10, 2000)) * time.Microsecond
 	}
+	// Always on and drawn from nothing here, so every other field stays as it was; the
+	// per-disk draws come from each disk's own generator.
+	p.SyncLatency = [2]time.Duration{20 * time.Microsecond, 2 * time.Millisecond}
 	return p
 }
 

@@ -33,6 +33,7 @@ type World struct {
 	faults   *injector
 	coverage Coverage
 	epoch    time.Time
+	running  *executor // the executor whose function the current event runs, if any
 }
 
 // simEpoch is virtual time zero on every node's wall clock (before skew), a fixed date so
@@ -120,6 +121,7 @@ func (w *World) RunUntil(limit time.Duration) {
 
 // run executes one event, turning a node's HaltError panic into a crash of that node.
 func (w *World) run(e *event) {
+	w.running = nil
 	defer func() {
 		if r := recover(); r != nil {
 			halt, ok := r.(env.HaltError)
