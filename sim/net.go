@@ -155,20 +155,27 @@ func (nw *Network) sendReset(from int, end *connEnd, why error) {
 	})
 }
 
-// procDied breaks every connection of a crashed incarnation and drops its listeners.
+// procDied breaks every connection of a crashed incarnation and drops its listeners. After
+// a process crash the kernel still sends what the process wrote (so a peer can see a message
+// sent before the state it promises was persisted), then a reset behind it; after a power
+// loss nothing more leaves the machine and peers hear silence.
 func (nw *Network) procDied(p *proc, machine bool) {
 	for _, l := range p.listeners {
 		l.closeNow()
 	}
 	for _, end := range p.conns {
 		if end.closed {
-			continue
+			continue // closed before: its FIN follows its bytes already
 		}
 		end.closed = true
-		end.out.kill()
-		if !machine && !end.done {
-			nw.sendReset(end.node(), end.peer(), env.ErrReset)
+		if machine || end.done {
+			end.out.kill()
+			continue
 		}
+		out := end.out
+		out.queued = out.queued[:out.flushed] // bytes never flushed died with the process
+		out.rstWant = true
+		out.pump()
 	}
 	p.conns, p.listeners = nil, nil
 }
