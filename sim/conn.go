@@ -138,8 +138,12 @@ func (e *connEnd) Queue(p []byte) error {
 }
 
 func (e *connEnd) Flush() {
+	sent := len(e.out.queued) > 0
 	e.out.flushed = len(e.out.queued)
 	e.out.pump()
+	if sent {
+		e.aimSend()
+	}
 }
 
 func (e *connEnd) Buffered() int { return len(e.out.queued) }

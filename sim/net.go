@@ -261,6 +261,9 @@ func (l *listener) closeNow() {
 
 func (a *netAPI) Listen(addr string, ex env.Executor, accept func(env.Conn)) (env.Listener, error) {
 	nw := a.p.node.w.net
+	if !a.p.alive {
+		return nil, fmt.Errorf("sim: listen %q: %w", addr, errDeadProcess)
+	}
 	_, portText, ok := strings.Cut(addr, ":")
 	port, err := strconv.Atoi(portText)
 	if !ok || err != nil || port < 0 || port > 65535 {

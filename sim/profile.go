@@ -54,6 +54,11 @@ type Profile struct {
 	// keeps its executor busy that long, with a tail of slow ones; a write costs a small
 	// fraction of it. Durability still takes effect at the call.
 	SyncLatency [2]time.Duration
+
+	// AimedCrashes is the run's budget of crashes aimed at I/O calls (see aim.go), AimProb
+	// the chance per opportunity of each kind (0: that kind is off).
+	AimedCrashes int
+	AimProb      [aimKinds]float64
 }
 
 // DrawProfile draws a profile from r. Each class is on or off by a coin; when on, its
@@ -112,6 +117,17 @@ func DrawProfile(r *env.PRNG) Profile {
 	// Always on and drawn from nothing here, so every other field stays as it was; the
 	// per-disk draws come from each disk's own generator.
 	p.SyncLatency = [2]time.Duration{20 * time.Microsecond, 2 * time.Millisecond}
+	if on() {
+		p.AimedCrashes = int(env.Between(r, 1, 4))
+		for k := range p.AimProb {
+			if r.Intn(3) != 0 {
+				p.AimProb[k] = math.Pow(10, -1-3*env.Float64(r)) // 1e-4 .. 1e-1
+			}
+		}
+		if p.AimProb[aimInRecovery] > 0 { // far fewer opportunities: restarts only
+			p.AimProb[aimInRecovery] = math.Pow(10, -0.5-1.5*env.Float64(r))
+		}
+	}
 	return p
 }
 
@@ -143,6 +159,7 @@ func (p Profile) Classes() []string {
 	add(p.BitFlipRate > 0, "bitrot")
 	add(p.SkewMax > 0, "clock")
 	add(p.ExecDelayMax > 0, "execdelay")
+	add(p.AimedCrashes > 0, "aimed")
 	return c
 }
 

@@ -34,6 +34,7 @@ type World struct {
 	coverage Coverage
 	epoch    time.Time
 	running  *executor // the executor whose function the current event runs, if any
+	aim      aimer
 }
 
 // simEpoch is virtual time zero on every node's wall clock (before skew), a fixed date so
@@ -52,6 +53,7 @@ func NewWorld(seed uint64, opts Options) *World {
 	if opts.Profile != nil {
 		w.Profile = *opts.Profile
 	}
+	w.aim = newAimer(w)
 	w.sched.rng = root.Fork()
 	w.trace = newTrace(opts.TraceOut, w.nodeName)
 	w.net = newNetwork(w)
@@ -124,6 +126,9 @@ func (w *World) run(e *event) {
 	w.running = nil
 	defer func() {
 		if r := recover(); r != nil {
+			if _, ok := r.(crashPoint); ok {
+				return // an aimed crash: the node is down and its restart scheduled
+			}
 			halt, ok := r.(env.HaltError)
 			if !ok || e.node < 0 {
 				panic(r)
