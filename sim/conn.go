@@ -68,8 +68,8 @@ type stream struct {
 	finWant  bool          // Close asked for a FIN after the queue drains
 	finSent  bool          // the FIN (or the reset of rstWant) is on its way
 	rstWant  bool          // the sender's process died: a reset follows the queue
-	stalled  bool // a half-open path: everything sent from now on vanishes
-	unacked  bool // bytes vanished into a dead machine: the sender will time out
+	stalled  bool          // a half-open path: everything sent from now on vanishes
+	unacked  bool          // bytes vanished into a dead machine: the sender will time out
 	waitFrom time.Duration
 	waiting  bool // a user-timeout check is scheduled
 	dead     bool
