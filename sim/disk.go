@@ -41,11 +41,19 @@ type Disk struct {
 	oracle              bool   // a private copy made by DurableFS: no faults, no trace notes
 	timing              diskTiming
 	dirtyInodes         map[int]bool // inodes with unsynced sectors, for aimed crashes
+	lastWrite           lastWrite    // the newest write, where restart flips aim
+}
+
+// lastWrite is where the disk was last written.
+type lastWrite struct {
+	in       *inode
+	off, len int64
 }
 
 // DiskStats counts what the disk did, for tests and reports.
 type DiskStats struct {
 	Crashes, SectorsKept, SectorsLost, WriteEIO, SyncEIO, NoSpace, BitFlips int
+	ReadFlips                                                               int // of BitFlips, those in a read's bytes only
 }
 
 type inode struct {

@@ -272,6 +272,7 @@ func (h *file) WriteAt(p []byte, off int64) (int, error) {
 		}
 		copy(h.in.data[off:end], p[:n])
 		d.markDirty(h.in, off, n)
+		d.lastWrite = lastWrite{in: h.in, off: off, len: n}
 		d.aimDisk(aimAfterWrite)
 	}
 	return int(n), err
@@ -297,6 +298,7 @@ func (h *file) ReadAt(p []byte, off int64) (int, error) {
 		return 0, io.EOF
 	}
 	n := copy(p, h.in.data[off:])
+	h.fs.d.readFlip(p[:n])
 	if n < len(p) {
 		return n, io.EOF
 	}

@@ -21,6 +21,9 @@ type NodeConfig struct {
 	// other, GroupClient nodes talk to them. Empty means GroupServer for a Crashable node and
 	// GroupClient otherwise.
 	Group string
+	// NoReadFlips exempts the node's disk from read-time flips, for a checker that takes a
+	// record that read as damaged once for lost for good.
+	NoReadFlips bool
 }
 
 // Node groups.
@@ -143,6 +146,7 @@ func (n *Node) crash(machine bool) {
 	} else {
 		n.Disk.processCrash()
 	}
+	n.Disk.restartFlip()
 }
 
 // Restart boots a crashed node now; it does nothing if the node is up.

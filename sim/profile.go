@@ -59,6 +59,12 @@ type Profile struct {
 	// the chance per opportunity of each kind (0: that kind is off).
 	AimedCrashes int
 	AimProb      [aimKinds]float64
+
+	// With bit rot on: the chance that a crash leaves a flipped bit for the restart to read
+	// (aimed at recently written regions and file tails), and the chance per read that the
+	// bytes returned carry a flipped bit the disk does not (a bad cable or DRAM).
+	RestartFlipProb float64
+	ReadFlipProb    float64
 }
 
 // DrawProfile draws a profile from r. Each class is on or off by a coin; when on, its
@@ -128,6 +134,12 @@ func DrawProfile(r *env.PRNG) Profile {
 			p.AimProb[aimInRecovery] = math.Pow(10, -0.5-1.5*env.Float64(r))
 		}
 	}
+	if p.BitFlipRate > 0 {
+		p.RestartFlipProb = env.Float64(r)
+		if on() {
+			p.ReadFlipProb = math.Pow(10, -1-2*env.Float64(r)) // 1e-3 .. 1e-1
+		}
+	}
 	return p
 }
 
@@ -157,6 +169,7 @@ func (p Profile) Classes() []string {
 	add(p.WriteEIOProb > 0 || p.SyncEIOProb > 0, "eio")
 	add(p.NoSpaceRate > 0, "enospc")
 	add(p.BitFlipRate > 0, "bitrot")
+	add(p.ReadFlipProb > 0, "readflip")
 	add(p.SkewMax > 0, "clock")
 	add(p.ExecDelayMax > 0, "execdelay")
 	add(p.AimedCrashes > 0, "aimed")

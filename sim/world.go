@@ -35,6 +35,7 @@ type World struct {
 	epoch    time.Time
 	running  *executor // the executor whose function the current event runs, if any
 	aim      aimer
+	rot      *env.PRNG // restart and read flips: a generator of their own
 }
 
 // simEpoch is virtual time zero on every node's wall clock (before skew), a fixed date so
@@ -54,6 +55,7 @@ func NewWorld(seed uint64, opts Options) *World {
 		w.Profile = *opts.Profile
 	}
 	w.aim = newAimer(w)
+	w.rot = env.NewPRNG(seed ^ 0x94d049bb133111eb)
 	w.sched.rng = root.Fork()
 	w.trace = newTrace(opts.TraceOut, w.nodeName)
 	w.net = newNetwork(w)
