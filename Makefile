@@ -49,7 +49,7 @@ race: tools
 
 ## sim: a bounded seed sweep of every workload (pinned regression seeds first)
 sim:
-	$(GO) run -tags invariants ./cmd/petrel-sim -seeds $(SIM_SEEDS)
+	$(GO) run -tags invariants ./cmd/petrel-sim -seeds $(SIM_SEEDS) -coverage testdata/sim/coverage.txt
 
 ## sim-sweep: the long sweep
 sim-sweep:

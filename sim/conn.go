@@ -62,12 +62,14 @@ type stream struct {
 	nw       *Network
 	from, to *connEnd
 	queued   []byte
+	flushed  int // how much of queued was flushed (handed to the kernel), not only queued
 	inflight int
 	last     time.Duration // arrival time of the newest packet: arrivals strictly increase
 	finWant  bool          // Close asked for a FIN after the queue drains
-	finSent  bool
-	stalled  bool // a half-open path: everything sent from now on vanishes
-	unacked  bool // bytes vanished into a dead machine: the sender will time out
+	finSent  bool          // the FIN (or the reset of rstWant) is on its way
+	rstWant  bool          // the sender's process died: a reset follows the queue
+	stalled  bool          // a half-open path: everything sent from now on vanishes
+	unacked  bool          // bytes vanished into a dead machine: the sender will time out
 	waitFrom time.Duration
 	waiting  bool // a user-timeout check is scheduled
 	dead     bool
@@ -121,7 +123,7 @@ func (e *connEnd) Write(p []byte) error {
 	if err := e.Queue(p); err != nil {
 		return err
 	}
-	e.out.pump()
+	e.Flush()
 	return nil
 }
 
@@ -135,7 +137,14 @@ func (e *connEnd) Queue(p []byte) error {
 	return nil
 }
 
-func (e *connEnd) Flush() { e.out.pump() }
+func (e *connEnd) Flush() {
+	sent := len(e.out.queued) > 0
+	e.out.flushed = len(e.out.queued)
+	e.out.pump()
+	if sent {
+		e.aimSend()
+	}
+}
 
 func (e *connEnd) Buffered() int { return len(e.out.queued) }
 
@@ -263,6 +272,7 @@ func (s *stream) pump() {
 		n := prof.drawChunk(nw.w.rng, len(s.queued), prof.Window-s.inflight-s.to.heldBytes)
 		chunk := s.queued[:n:n]
 		s.queued = s.queued[n:]
+		s.flushed = max(0, s.flushed-n)
 		if len(s.queued) == 0 {
 			s.queued = nil
 		}
@@ -277,6 +287,11 @@ func (s *stream) pump() {
 			}
 			s.pump()
 		})
+	}
+	if len(s.queued) == 0 && s.rstWant && !s.finSent {
+		s.finSent = true
+		to := s.to
+		nw.w.sched.schedule(s.nextArrival(), kindReset, to.node(), int64(s.from.c.id), func() { to.broken(env.ErrReset) })
 	}
 	if len(s.queued) == 0 && s.finWant && !s.finSent {
 		s.finSent = true
@@ -299,7 +314,7 @@ func (s *stream) windowOpen() bool {
 }
 
 func (s *stream) nextArrival() time.Duration {
-	at := s.nw.w.sched.now + s.nw.latency(s.from.node(), s.to.node())
+	at := s.nw.w.effectAt() + s.nw.latency(s.from.node(), s.to.node())
 	if at <= s.last {
 		at = s.last + 1
 	}
@@ -310,6 +325,10 @@ func (s *stream) nextArrival() time.Duration {
 // checkTimeout fails the sender if its bytes have waited a whole user timeout.
 func (s *stream) checkTimeout() {
 	if s.dead || !s.waiting {
+		return
+	}
+	if !s.from.p.alive {
+		s.kill() // a dead process's kernel gives up on its unsent bytes
 		return
 	}
 	nw := s.nw

@@ -1,6 +1,13 @@
 package sim
 
-import "github.com/petrel-io/petrel/core/env"
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/petrel-io/petrel/core/env"
+)
 
 // Coverage counts, for one run, how often each fault class fired and each rare path the
 // programs report through env.Probe was taken. A sweep adds the runs up, so a fault or a path
@@ -41,3 +48,57 @@ func (w *World) Coverage() map[string]int { return w.coverage.Counts() }
 
 // Hit counts a fault class or simulator path that fired in this run.
 func (w *World) Hit(point string) { w.coverage.Hit(point) }
+
+// Required is one line of the coverage file: a point the default sweep must hit at least once
+// in the seeds of Workload ("*": anywhere in the sweep).
+type Required struct {
+	Workload string
+	Point    string
+	Line     int
+}
+
+// ParseRequired reads a coverage file: one "<workload|*> <point>" per line; blank lines and
+// text after # are skipped.
+func ParseRequired(r io.Reader) ([]Required, error) {
+	var out []Required
+	sc := bufio.NewScanner(r)
+	for line := 1; sc.Scan(); line++ {
+		text, _, _ := strings.Cut(sc.Text(), "#")
+		fields := strings.Fields(text)
+		if len(fields) == 0 {
+			continue
+		}
+		if len(fields) != 2 {
+			return nil, fmt.Errorf("coverage line %d: want \"workload point\", got %q", line, sc.Text())
+		}
+		out = append(out, Required{Workload: fields[0], Point: fields[1], Line: line})
+	}
+	return out, sc.Err()
+}
+
+// Missing returns the required points that were never hit, given each workload's summed
+// counts. Points of workloads that did not run are skipped (a one-workload sweep checks only
+// its own lines), except "*" lines, which are judged whenever every workload ran (all).
+func Missing(required []Required, byWorkload map[string]map[string]int, all bool) []Required {
+	var missing []Required
+	for _, req := range required {
+		if req.Workload == "*" {
+			if !all {
+				continue
+			}
+			hit := false
+			for _, counts := range byWorkload {
+				hit = hit || counts[req.Point] > 0
+			}
+			if !hit {
+				missing = append(missing, req)
+			}
+			continue
+		}
+		counts, ran := byWorkload[req.Workload]
+		if ran && counts[req.Point] == 0 {
+			missing = append(missing, req)
+		}
+	}
+	return missing
+}

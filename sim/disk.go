@@ -39,11 +39,21 @@ type Disk struct {
 	Stats               DiskStats
 	durableVersion      uint64 // bumped when the durable image may change (see DurableVersion)
 	oracle              bool   // a private copy made by DurableFS: no faults, no trace notes
+	timing              diskTiming
+	dirtyInodes         map[int]bool // inodes with unsynced sectors, for aimed crashes
+	lastWrite           lastWrite    // the newest write, where restart flips aim
+}
+
+// lastWrite is where the disk was last written.
+type lastWrite struct {
+	in       *inode
+	off, len int64
 }
 
 // DiskStats counts what the disk did, for tests and reports.
 type DiskStats struct {
 	Crashes, SectorsKept, SectorsLost, WriteEIO, SyncEIO, NoSpace, BitFlips int
+	ReadFlips                                                               int // of BitFlips, those in a read's bytes only
 }
 
 type inode struct {
@@ -123,6 +133,21 @@ func (in *inode) mark(off, n int64) {
 	}
 }
 
+// markDirty records a change to in for the unsynced count (see unsynced).
+func (d *Disk) markDirty(in *inode, off, n int64) {
+	in.mark(off, n)
+	if len(in.dirty) > 0 {
+		if d.dirtyInodes == nil {
+			d.dirtyInodes = map[int]bool{}
+		}
+		d.dirtyInodes[in.ino] = true
+	}
+}
+
+// unsynced counts files with unsynced data plus uncommitted name changes: nonzero when a
+// power loss now could lose something written.
+func (d *Disk) unsynced() int { return len(d.dirtyInodes) + len(d.journal) }
+
 // processCrash is what a process crash does to the disk: open handles die, and nothing else
 // changes. The page cache outlives the process, so unsynced data stays readable after the
 // restart, still not durable until someone syncs it.
@@ -140,6 +165,7 @@ func (d *Disk) powerLoss() {
 		d.applyDurable(op)
 	}
 	d.journal = nil
+	d.dirtyInodes = nil
 	writeback := []float64{0, 1, env.Float64(r)}[r.Intn(3)]
 	settled := map[int]bool{}
 	for _, name := range env.SortedKeys(d.durableFiles) {

@@ -21,16 +21,17 @@ type executor struct {
 	p         *proc
 	name      string
 	id        int
-	queue     []func()
+	queue     []posted
 	head      int
 	scheduled bool
+	busyUntil time.Duration // disk I/O it called completes then; nothing else runs before
 }
 
 func (x *executor) Post(fn func()) {
 	if !x.p.alive {
 		return
 	}
-	x.queue = append(x.queue, fn)
+	x.queue = append(x.queue, posted{fn: fn, at: x.p.node.w.effectAt()})
 	if !x.scheduled {
 		x.scheduled = true
 		x.schedule()
@@ -39,7 +40,7 @@ func (x *executor) Post(fn func()) {
 
 func (x *executor) schedule() {
 	w := x.p.node.w
-	at := w.sched.now
+	at := w.effectAt()
 	if d := w.Profile.ExecDelayMax; d > 0 {
 		at += time.Duration(w.rng.Intn(int(d) + 1))
 	}
@@ -50,8 +51,14 @@ func (x *executor) runOne() {
 	if !x.p.alive {
 		return
 	}
-	fn := x.queue[x.head]
-	x.queue[x.head] = nil
+	w := x.p.node.w
+	if at := max(x.busyUntil, x.queue[x.head].at); at > w.sched.now {
+		// still in a sync it called, or posted by a function that was: wait for it
+		w.sched.schedule(at, kindExec, x.p.node.Index, int64(x.id), x.runOne)
+		return
+	}
+	fn := x.queue[x.head].fn
+	x.queue[x.head] = posted{}
 	x.head++
 	if x.head == len(x.queue) {
 		x.queue, x.head = x.queue[:0], 0
@@ -59,7 +66,16 @@ func (x *executor) runOne() {
 	} else {
 		x.schedule()
 	}
+	w.running = x
 	fn()
+	w.running = nil
+}
+
+// posted is a function waiting on an executor, and the earliest time it may run: a
+// function posted by one that is busy with disk I/O takes effect when that I/O completes.
+type posted struct {
+	fn func()
+	at time.Duration
 }
 
 // clock is a node's view of virtual time, skewed and drifting.
@@ -82,7 +98,7 @@ func (c *clock) AfterFunc(d time.Duration, ex env.Executor, fn func()) env.Timer
 	}
 	n := c.p.node
 	p := c.p
-	n.w.sched.schedule(n.w.sched.now+n.virtualFor(d), kindTimer, n.Index, 0, func() {
+	n.w.sched.schedule(n.w.effectAt()+n.virtualFor(d), kindTimer, n.Index, 0, func() {
 		if !p.alive || t.stopped {
 			return
 		}

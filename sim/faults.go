@@ -77,10 +77,12 @@ func (f *injector) partition() {
 	a := w.rng.Intn(n)
 	b := (a + 1 + w.rng.Intn(n-1)) % n
 	oneWay := env.Chance(w.rng, w.Profile.PartitionOneWay)
-	switch {
-	case w.rng.Intn(4) == 0:
+	switch k := w.rng.Intn(8); {
+	case k < 2:
 		w.Hit("sim.fault.isolate")
 		w.net.Isolate(a)
+	case k < 4 && f.partialPartition(oneWay):
+		// cut a server from its peers but not its clients, or the reverse
 	case oneWay:
 		w.Hit("sim.fault.partition-oneway")
 		w.net.Partition(a, b, oneWay)
@@ -94,6 +96,34 @@ func (f *injector) partition() {
 			w.net.HealAll()
 		}
 	})
+}
+
+// partialPartition cuts one server from the other servers or from every client, leaving the
+// other side reachable; it reports false if the world has no such pair.
+func (f *injector) partialPartition(oneWay bool) bool {
+	w := f.w
+	servers, clients := w.NodesIn(GroupServer), w.NodesIn(GroupClient)
+	if len(servers) == 0 {
+		return false
+	}
+	s := servers[w.rng.Intn(len(servers))]
+	peers := make([]int, 0, len(servers))
+	for _, o := range servers {
+		if o != s {
+			peers = append(peers, o)
+		}
+	}
+	cut, what := clients, "clients"
+	if len(peers) > 0 && (len(clients) == 0 || w.rng.Intn(2) == 0) {
+		cut, what = peers, "peers"
+	}
+	if len(cut) == 0 {
+		return false
+	}
+	w.Hit("sim.fault.partial-partition")
+	w.Hit("sim.fault.partial-partition-" + what)
+	w.net.PartitionFrom(s, cut, oneWay)
+	return true
 }
 
 func (f *injector) crash() {

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -22,16 +23,25 @@ func pathErr(op, name string, err error) error {
 	return &fs.PathError{Op: op, Path: name, Err: err}
 }
 
-// stale guards against a dead incarnation's handles; sim never runs their code, so reaching
-// this is a simulator bug.
-func (f *diskFS) stale() {
-	env.Assertf(f.gen == f.d.generation, "sim: %s: FS used after a crash", f.d.node.Name)
+// errDeadProcess is what a crashed incarnation's file system calls return: only code
+// unwinding from an aimed crash (deferred calls) can still make them, and they must change
+// nothing.
+var errDeadProcess = errors.New("sim: the process that opened this file system has crashed")
+
+// stale fails the calls of a dead incarnation's handles.
+func (f *diskFS) stale(op, name string) error {
+	if f.gen != f.d.generation {
+		return pathErr(op, name, errDeadProcess)
+	}
+	return nil
 }
 
 func (f *diskFS) parentExists(name string) bool { return f.d.dirs[path.Dir(name)] }
 
 func (f *diskFS) Create(name string) (env.File, error) {
-	f.stale()
+	if err := f.stale("create", name); err != nil {
+		return nil, err
+	}
 	name = clean(name)
 	if err := f.d.injected("create"); err != nil {
 		return nil, pathErr("create", name, err)
@@ -45,7 +55,7 @@ func (f *diskFS) Create(name string) (env.File, error) {
 	in := f.d.files[name]
 	if in != nil {
 		f.d.used -= int64(len(in.data))
-		in.mark(0, int64(len(in.data)))
+		f.d.markDirty(in, 0, int64(len(in.data)))
 		in.data, in.sizeDirty = in.data[:0], true
 	} else {
 		f.d.nextIno++
@@ -57,7 +67,9 @@ func (f *diskFS) Create(name string) (env.File, error) {
 }
 
 func (f *diskFS) open(name string, writable bool) (env.File, error) {
-	f.stale()
+	if err := f.stale("open", name); err != nil {
+		return nil, err
+	}
 	name = clean(name)
 	in := f.d.files[name]
 	if in == nil {
@@ -70,10 +82,13 @@ func (f *diskFS) Open(name string) (env.File, error)   { return f.open(name, fal
 func (f *diskFS) OpenRW(name string) (env.File, error) { return f.open(name, true) }
 
 func (f *diskFS) Remove(name string) error {
-	f.stale()
+	if err := f.stale("remove", name); err != nil {
+		return err
+	}
 	name = clean(name)
 	if in := f.d.files[name]; in != nil {
 		delete(f.d.files, name)
+		delete(f.d.dirtyInodes, in.ino)
 		f.d.used -= int64(len(in.data))
 		f.d.journal = append(f.d.journal, metaOp{kind: opRemove, name: name})
 		return nil
@@ -90,7 +105,9 @@ func (f *diskFS) Remove(name string) error {
 }
 
 func (f *diskFS) Rename(oldname, newname string) error {
-	f.stale()
+	if err := f.stale("rename", oldname); err != nil {
+		return err
+	}
 	oldname, newname = clean(oldname), clean(newname)
 	if err := f.d.injected("rename"); err != nil {
 		return pathErr("rename", oldname, err)
@@ -104,6 +121,7 @@ func (f *diskFS) Rename(oldname, newname string) error {
 		}
 		if old := f.d.files[newname]; old != nil {
 			f.d.used -= int64(len(old.data))
+			delete(f.d.dirtyInodes, old.ino)
 		}
 		f.d.files[newname] = in
 		delete(f.d.files, oldname)
@@ -122,7 +140,9 @@ func (f *diskFS) Rename(oldname, newname string) error {
 }
 
 func (f *diskFS) MkdirAll(dir string) error {
-	f.stale()
+	if err := f.stale("mkdirall", dir); err != nil {
+		return err
+	}
 	dir = clean(dir)
 	if f.d.files[dir] != nil {
 		return pathErr("mkdir", dir, fs.ErrExist)
@@ -141,7 +161,9 @@ func (f *diskFS) MkdirAll(dir string) error {
 }
 
 func (f *diskFS) List(dir string) ([]string, error) {
-	f.stale()
+	if err := f.stale("list", dir); err != nil {
+		return nil, err
+	}
 	dir = clean(dir)
 	if !f.d.dirs[dir] {
 		return nil, pathErr("list", dir, fs.ErrNotExist)
@@ -162,7 +184,9 @@ func (f *diskFS) List(dir string) ([]string, error) {
 }
 
 func (f *diskFS) Stat(name string) (env.FileInfo, error) {
-	f.stale()
+	if err := f.stale("stat", name); err != nil {
+		return env.FileInfo{}, err
+	}
 	name = clean(name)
 	if in := f.d.files[name]; in != nil {
 		return env.FileInfo{Name: path.Base(name), Size: int64(len(in.data))}, nil
@@ -174,8 +198,11 @@ func (f *diskFS) Stat(name string) (env.FileInfo, error) {
 }
 
 func (f *diskFS) SyncDir(dir string) error {
-	f.stale()
+	if err := f.stale("syncdir", dir); err != nil {
+		return err
+	}
 	dir = clean(dir)
+	f.d.diskSync()
 	if err := f.d.injected("syncdir"); err != nil {
 		return pathErr("syncdir", dir, err)
 	}
@@ -183,6 +210,7 @@ func (f *diskFS) SyncDir(dir string) error {
 		return pathErr("syncdir", dir, fs.ErrNotExist)
 	}
 	f.d.syncDir(dir)
+	f.d.aimDisk(aimAfterSync)
 	return nil
 }
 
@@ -196,7 +224,9 @@ type file struct {
 }
 
 func (h *file) check(op string) error {
-	h.fs.stale()
+	if err := h.fs.stale(op, h.name); err != nil {
+		return err
+	}
 	if h.closed {
 		return pathErr(op, h.name, fs.ErrClosed)
 	}
@@ -213,6 +243,7 @@ func (h *file) WriteAt(p []byte, off int64) (int, error) {
 		return 0, err
 	}
 	d := h.fs.d
+	d.diskWrite()
 	if err := d.injected("write"); err != nil {
 		return 0, pathErr("write", h.name, err)
 	}
@@ -240,7 +271,9 @@ func (h *file) WriteAt(p []byte, off int64) (int, error) {
 			h.in.sizeDirty = true
 		}
 		copy(h.in.data[off:end], p[:n])
-		h.in.mark(off, n)
+		d.markDirty(h.in, off, n)
+		d.lastWrite = lastWrite{in: h.in, off: off, len: n}
+		d.aimDisk(aimAfterWrite)
 	}
 	return int(n), err
 }
@@ -265,6 +298,7 @@ func (h *file) ReadAt(p []byte, off int64) (int, error) {
 		return 0, io.EOF
 	}
 	n := copy(p, h.in.data[off:])
+	h.fs.d.readFlip(p[:n])
 	if n < len(p) {
 		return n, io.EOF
 	}
@@ -276,6 +310,7 @@ func (h *file) Sync() error {
 		return err
 	}
 	d := h.fs.d
+	d.diskSync()
 	err := d.injected("sync")
 	if err == nil && !d.oracle && env.Chance(d.node.w.rng, d.node.w.Profile.SyncEIOProb) {
 		err = env.ErrIO
@@ -287,8 +322,10 @@ func (h *file) Sync() error {
 		d.Stats.SyncEIO++
 		d.note("eio sync %s", h.name)
 		in.dirty, in.sizeDirty = nil, false
+		delete(d.dirtyInodes, in.ino)
 		return pathErr("sync", h.name, err)
 	}
+	d.aimSync(in)
 	// Only dirty sectors reach the platter: a sector whose earlier write-back failed keeps
 	// its old durable content until it is written again.
 	d.durableVersion++
@@ -305,6 +342,8 @@ func (h *file) Sync() error {
 		}
 	}
 	in.dirty, in.sizeDirty = nil, false
+	delete(d.dirtyInodes, in.ino)
+	d.aimDisk(aimAfterSync)
 	return nil
 }
 
@@ -320,10 +359,10 @@ func (h *file) Truncate(size int64) error {
 	if size > old {
 		d.used += size - old
 		in.data = growTo(in.data, size)
-		in.mark(old, size-old)
+		d.markDirty(in, old, size-old)
 	} else {
 		d.used -= old - size
-		in.mark(size, old-size)
+		d.markDirty(in, size, old-size)
 		in.data = in.data[:size]
 	}
 	in.sizeDirty = true

@@ -69,6 +69,25 @@ func (nw *Network) Partition(from, to int, oneWay bool) {
 		nw.w.nodes[from].Name, nw.w.nodes[to].Name, oneWay))
 }
 
+// PartitionFrom cuts node from each of others (and others from node, unless oneWay) and
+// leaves its other links alone: a leader cut from its peers but not its clients, or the
+// reverse. HealFrom undoes it.
+func (nw *Network) PartitionFrom(node int, others []int, oneWay bool) {
+	for _, o := range others {
+		if o != node {
+			nw.Partition(node, o, oneWay)
+		}
+	}
+}
+
+// HealFrom lifts the blocks between node and each of others, both ways.
+func (nw *Network) HealFrom(node int, others []int) {
+	for _, o := range others {
+		nw.heal(node, o)
+		nw.heal(o, node)
+	}
+}
+
 // Isolate partitions node i from every other node, both ways.
 func (nw *Network) Isolate(i int) {
 	for j := range nw.links {
@@ -136,20 +155,27 @@ func (nw *Network) sendReset(from int, end *connEnd, why error) {
 	})
 }
 
-// procDied breaks every connection of a crashed incarnation and drops its listeners.
+// procDied breaks every connection of a crashed incarnation and drops its listeners. After
+// a process crash the kernel still sends what the process wrote (so a peer can see a message
+// sent before the state it promises was persisted), then a reset behind it; after a power
+// loss nothing more leaves the machine and peers hear silence.
 func (nw *Network) procDied(p *proc, machine bool) {
 	for _, l := range p.listeners {
 		l.closeNow()
 	}
 	for _, end := range p.conns {
 		if end.closed {
-			continue
+			continue // closed before: its FIN follows its bytes already
 		}
 		end.closed = true
-		end.out.kill()
-		if !machine && !end.done {
-			nw.sendReset(end.node(), end.peer(), env.ErrReset)
+		if machine || end.done {
+			end.out.kill()
+			continue
 		}
+		out := end.out
+		out.queued = out.queued[:out.flushed] // bytes never flushed died with the process
+		out.rstWant = true
+		out.pump()
 	}
 	p.conns, p.listeners = nil, nil
 }
@@ -235,6 +261,9 @@ func (l *listener) closeNow() {
 
 func (a *netAPI) Listen(addr string, ex env.Executor, accept func(env.Conn)) (env.Listener, error) {
 	nw := a.p.node.w.net
+	if !a.p.alive {
+		return nil, fmt.Errorf("sim: listen %q: %w", addr, errDeadProcess)
+	}
 	_, portText, ok := strings.Cut(addr, ":")
 	port, err := strconv.Atoi(portText)
 	if !ok || err != nil || port < 0 || port > 65535 {

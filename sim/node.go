@@ -17,6 +17,42 @@ type NodeConfig struct {
 	Crashable bool
 	// DiskBytes is the disk's capacity (0: 1 GiB).
 	DiskBytes int64
+	// Group is the node's role for partial partitions: GroupServer nodes are peers of each
+	// other, GroupClient nodes talk to them. Empty means GroupServer for a Crashable node and
+	// GroupClient otherwise.
+	Group string
+	// NoReadFlips exempts the node's disk from read-time flips, for a checker that takes a
+	// record that read as damaged once for lost for good.
+	NoReadFlips bool
+}
+
+// Node groups.
+const (
+	GroupServer = "server"
+	GroupClient = "client"
+)
+
+// Group is the node's role (see NodeConfig.Group).
+func (n *Node) Group() string {
+	switch {
+	case n.Config.Group != "":
+		return n.Config.Group
+	case n.Config.Crashable:
+		return GroupServer
+	default:
+		return GroupClient
+	}
+}
+
+// NodesIn returns the indexes of the nodes of a group, in order.
+func (w *World) NodesIn(group string) []int {
+	var out []int
+	for _, n := range w.nodes {
+		if n.Group() == group {
+			out = append(out, n.Index)
+		}
+	}
+	return out
 }
 
 // Node is a simulated machine: a disk, a clock and a program that runs in incarnations
@@ -55,6 +91,7 @@ func (w *World) AddNode(name string, cfg NodeConfig, program Program) *Node {
 	}
 	n := &Node{w: w, Index: len(w.nodes), Name: name, Config: cfg, program: program, rand: w.rng.Fork()}
 	n.Disk = newDisk(n, cfg.DiskBytes)
+	n.Disk.timing = newDiskTiming(w, n.Index, &w.Profile)
 	n.skew, n.drift = w.Profile.drawClock(w.rng)
 	w.nodes = append(w.nodes, n)
 	w.net.addNode(n)
@@ -109,6 +146,7 @@ func (n *Node) crash(machine bool) {
 	} else {
 		n.Disk.processCrash()
 	}
+	n.Disk.restartFlip()
 }
 
 // Restart boots a crashed node now; it does nothing if the node is up.

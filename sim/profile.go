@@ -49,6 +49,22 @@ type Profile struct {
 	// run), as CPU scheduling does: work handed to another executor (an fsync, an apply) is
 	// then in flight for a while, and faults can land meanwhile.
 	ExecDelayMax time.Duration
+
+	// SyncLatency bounds each disk's typical sync time (drawn per disk, 0: instant). A sync
+	// keeps its executor busy that long, with a tail of slow ones; a write costs a small
+	// fraction of it. Durability still takes effect at the call.
+	SyncLatency [2]time.Duration
+
+	// AimedCrashes is the run's budget of crashes aimed at I/O calls (see aim.go), AimProb
+	// the chance per opportunity of each kind (0: that kind is off).
+	AimedCrashes int
+	AimProb      [aimKinds]float64
+
+	// With bit rot on: the chance that a crash leaves a flipped bit for the restart to read
+	// (aimed at recently written regions and file tails), and the chance per read that the
+	// bytes returned carry a flipped bit the disk does not (a bad cable or DRAM).
+	RestartFlipProb float64
+	ReadFlipProb    float64
 }
 
 // DrawProfile draws a profile from r. Each class is on or off by a coin; when on, its
@@ -104,6 +120,26 @@ func DrawProfile(r *env.PRNG) Profile {
 	if on() {
 		p.ExecDelayMax = time.Duration(env.Between(r, 10, 2000)) * time.Microsecond
 	}
+	// Always on and drawn from nothing here, so every other field stays as it was; the
+	// per-disk draws come from each disk's own generator.
+	p.SyncLatency = [2]time.Duration{20 * time.Microsecond, 2 * time.Millisecond}
+	if on() {
+		p.AimedCrashes = int(env.Between(r, 1, 4))
+		for k := range p.AimProb {
+			if r.Intn(3) != 0 {
+				p.AimProb[k] = math.Pow(10, -1-3*env.Float64(r)) // 1e-4 .. 1e-1
+			}
+		}
+		if p.AimProb[aimInRecovery] > 0 { // far fewer opportunities: restarts only
+			p.AimProb[aimInRecovery] = math.Pow(10, -0.5-1.5*env.Float64(r))
+		}
+	}
+	if p.BitFlipRate > 0 {
+		p.RestartFlipProb = env.Float64(r)
+		if on() {
+			p.ReadFlipProb = math.Pow(10, -1-2*env.Float64(r)) // 1e-3 .. 1e-1
+		}
+	}
 	return p
 }
 
@@ -133,8 +169,10 @@ func (p Profile) Classes() []string {
 	add(p.WriteEIOProb > 0 || p.SyncEIOProb > 0, "eio")
 	add(p.NoSpaceRate > 0, "enospc")
 	add(p.BitFlipRate > 0, "bitrot")
+	add(p.ReadFlipProb > 0, "readflip")
 	add(p.SkewMax > 0, "clock")
 	add(p.ExecDelayMax > 0, "execdelay")
+	add(p.AimedCrashes > 0, "aimed")
 	return c
 }
 

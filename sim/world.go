@@ -33,6 +33,9 @@ type World struct {
 	faults   *injector
 	coverage Coverage
 	epoch    time.Time
+	running  *executor // the executor whose function the current event runs, if any
+	aim      aimer
+	rot      *env.PRNG // restart and read flips: a generator of their own
 }
 
 // simEpoch is virtual time zero on every node's wall clock (before skew), a fixed date so
@@ -51,6 +54,8 @@ func NewWorld(seed uint64, opts Options) *World {
 	if opts.Profile != nil {
 		w.Profile = *opts.Profile
 	}
+	w.aim = newAimer(w)
+	w.rot = env.NewPRNG(seed ^ 0x94d049bb133111eb)
 	w.sched.rng = root.Fork()
 	w.trace = newTrace(opts.TraceOut, w.nodeName)
 	w.net = newNetwork(w)
@@ -120,8 +125,12 @@ func (w *World) RunUntil(limit time.Duration) {
 
 // run executes one event, turning a node's HaltError panic into a crash of that node.
 func (w *World) run(e *event) {
+	w.running = nil
 	defer func() {
 		if r := recover(); r != nil {
+			if _, ok := r.(crashPoint); ok {
+				return // an aimed crash: the node is down and its restart scheduled
+			}
 			halt, ok := r.(env.HaltError)
 			if !ok || e.node < 0 {
 				panic(r)

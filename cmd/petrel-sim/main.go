@@ -4,14 +4,18 @@
 //	petrel-sim -seed S -workload W -trace             replay one seed, printing its trace
 //
 // A sweep prints seeds/s and simulated seconds per wall-clock second; a failing seed prints
-// its error and the command that replays it. The exit status is 1 if any seed failed.
+// its error and the command that replays it. After the sweep it prints, per workload, how
+// often each fault class and probe point fired; with -coverage FILE it also fails if a point
+// the file requires never fired. The exit status is 1 if any seed failed or a point is missing.
 package main
 
 import (
 	"bufio"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -32,6 +36,8 @@ func run(args []string) int {
 	trace := fs.Bool("trace", false, "print every event of the replayed seed")
 	verbose := fs.Bool("v", false, "print one line per seed")
 	pinnedFile := fs.String("pinned", "testdata/sim/regressions.txt", "seeds that once failed, replayed before a sweep (skipped if the file is missing)")
+	coverFile := fs.String("coverage", "", "fail the sweep if a point this file requires (\"<workload|*> <point>\" per line) was never hit")
+	quiet := fs.Bool("q", false, "do not print the coverage report after a sweep")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -51,10 +57,60 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "petrel-sim: %v\n", err)
 		return 2
 	}
-	if sweep(names, *from, *seeds, *verbose) != 0 || failures > 0 {
+	var required []sim.Required
+	if *coverFile != "" {
+		if required, err = readRequired(*coverFile); err != nil {
+			fmt.Fprintf(os.Stderr, "petrel-sim: %v\n", err)
+			return 2
+		}
+	}
+	status, counts := sweep(names, *from, *seeds, *verbose)
+	if !*quiet {
+		printCoverage(os.Stdout, names, counts)
+	}
+	if *coverFile != "" {
+		missing := sim.Missing(required, counts, *name == "all")
+		for _, m := range missing {
+			fmt.Printf("FAIL coverage: %s:%d: %s never hit %s in %d seeds\n", *coverFile, m.Line, m.Workload, m.Point, *seeds)
+		}
+		if len(missing) > 0 {
+			status = 1
+		}
+	}
+	if status != 0 || failures > 0 {
 		return 1
 	}
 	return 0
+}
+
+func readRequired(path string) ([]sim.Required, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	required, err := sim.ParseRequired(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return required, nil
+}
+
+// printCoverage prints, per workload, how often each fault class fired and each probe point
+// was hit, summed over the sweep's seeds.
+func printCoverage(out io.Writer, names []string, counts map[string]map[string]int) {
+	for _, name := range names {
+		points := counts[name]
+		keys := make([]string, 0, len(points))
+		for k := range points {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		fmt.Fprintf(out, "coverage %s: %d points\n", name, len(keys))
+		for _, k := range keys {
+			fmt.Fprintf(out, "  %-8s %-44s %d\n", name, k, points[k])
+		}
+	}
 }
 
 // replayPinned reruns the regression list's seeds of the chosen workloads.
@@ -114,9 +170,11 @@ func replay(names []string, seed uint64, trace bool) int {
 	return status
 }
 
-func sweep(names []string, from uint64, count int, verbose bool) int {
+func sweep(names []string, from uint64, count int, verbose bool) (int, map[string]map[string]int) {
 	failures := 0
+	counts := map[string]map[string]int{}
 	for _, name := range names {
+		var cover sim.Coverage
 		start := time.Now()
 		var simulated time.Duration
 		var events uint64
@@ -125,6 +183,7 @@ func sweep(names []string, from uint64, count int, verbose bool) int {
 			res := sim.Run(wl, s, sim.Options{})
 			simulated += res.SimTime
 			events += res.Events
+			cover.Add(res.Coverage)
 			if verbose {
 				fmt.Printf("%s seed %d: hash %016x %d events [%s]\n", name, s, res.Hash, res.Events, strings.Join(res.Profile.Classes(), ","))
 			}
@@ -137,10 +196,11 @@ func sweep(names []string, from uint64, count int, verbose bool) int {
 		fmt.Printf("%-8s %d seeds in %.1fs: %.1f seeds/s, %.0f simulated-s per wall-s, %.0f events/s\n",
 			name, count, wall.Seconds(), float64(count)/wall.Seconds(), simulated.Seconds()/wall.Seconds(),
 			float64(events)/wall.Seconds())
+		counts[name] = cover.Counts()
 	}
 	if failures > 0 {
 		fmt.Printf("%d failing seeds\n", failures)
-		return 1
+		return 1, counts
 	}
-	return 0
+	return 0, counts
 }

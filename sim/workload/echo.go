@@ -11,8 +11,11 @@ import (
 
 // Echo runs TCP echo servers (which crash) and clients that check every byte that comes back
 // against what they sent on that connection: nothing corrupted, reordered, duplicated or
-// invented, across resets, stalls, partitions and crashes. After faults stop, every client
-// must get bytes back again.
+// invented, across resets, stalls, partitions and crashes. A connection carries exactly
+// echoConnBytes: the server closes it cleanly once it has echoed them, and a client that sees
+// that clean close must have every byte back (a FIN never overtakes data, even while the
+// client pauses its reads now and then). After faults stop, every client must get bytes back
+// again.
 type Echo struct {
 	clients   []*echoStats
 	faultsEnd time.Duration
@@ -32,6 +35,8 @@ const (
 	echoWriteMax      = 4096
 	echoProgressEvery = time.Second
 	echoLivenessBytes = 4096
+	echoConnBytes     = 256 << 10
+	echoPauseOneIn    = 40 // chunks read between pauses, on average
 )
 
 func (e *Echo) Name() string { return "echo" }
@@ -80,11 +85,19 @@ func echoServer(e *env.Env) {
 	env.Assertf(err == nil, "echo server %s: listen: %v", e.Name, err)
 }
 
-type echoServerConn struct{ c env.Conn }
+type echoServerConn struct {
+	c      env.Conn
+	echoed int
+}
 
 func (s *echoServerConn) OnData(p []byte) {
 	// An error means the connection is going away; its OnClose follows.
-	_ = s.c.Write(p)
+	if s.c.Write(p) == nil {
+		s.echoed += len(p)
+	}
+	if s.echoed >= echoConnBytes {
+		_ = s.c.Close() // the FIN follows the last echoed byte
+	}
 }
 
 func (s *echoServerConn) OnClose(error) { _ = s.c.Close() }
@@ -96,19 +109,23 @@ type echoClient struct {
 	stats    *echoStats
 	conn     env.Conn
 	pending  []byte // sent on this connection, not yet echoed
+	sent     int    // bytes sent on this connection
 	progress bool   // bytes came back since the watchdog last looked
 	sendT    env.Timer
 	watchT   env.Timer
 }
 
 func (c *echoClient) up(conn env.Conn) {
-	c.conn, c.pending = conn, nil
+	c.conn, c.pending, c.sent = conn, nil, 0
 	c.stats.conns++
 	c.scheduleSend()
 	c.watchT = c.e.Clock.AfterFunc(echoProgressEvery, c.rd.ex, c.watchdog)
 }
 
-func (c *echoClient) down(error) {
+func (c *echoClient) down(err error) {
+	env.Assertf(err != nil || len(c.pending) == 0,
+		"echo %s: the server's clean close arrived with %d of %d bytes not echoed: a FIN overtook data",
+		c.e.Name, len(c.pending), c.sent)
 	c.conn, c.pending = nil, nil
 	c.sendT.Stop()
 	c.watchT.Stop()
@@ -123,11 +140,12 @@ func (c *echoClient) send() {
 	if c.conn == nil {
 		return
 	}
-	if len(c.pending) < echoPendingMax {
-		p := make([]byte, 1+c.e.Rand.Intn(echoWriteMax))
+	if len(c.pending) < echoPendingMax && c.sent < echoConnBytes {
+		p := make([]byte, min(1+c.e.Rand.Intn(echoWriteMax), echoConnBytes-c.sent))
 		c.e.Rand.Fill(p)
 		if c.conn.Write(p) == nil {
 			c.pending = append(c.pending, p...)
+			c.sent += len(p)
 		}
 	}
 	c.scheduleSend()
@@ -160,4 +178,19 @@ func (c *echoClient) data(p []byte) {
 	c.pending = c.pending[len(p):]
 	c.stats.echoed += int64(len(p))
 	c.progress = true
+	if c.e.Rand.Intn(echoPauseOneIn) == 0 {
+		c.pauseReads()
+	}
+}
+
+// pauseReads stops reading for a few milliseconds, so echoed bytes (and the server's FIN
+// behind them) wait in the simulated kernel and are handed over after the resume.
+func (c *echoClient) pauseReads() {
+	conn := c.conn
+	conn.PauseReads()
+	c.e.Clock.AfterFunc(time.Duration(1+c.e.Rand.Intn(50))*time.Millisecond, c.rd.ex, func() {
+		if c.conn == conn {
+			conn.ResumeReads()
+		}
+	})
 }

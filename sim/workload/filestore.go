@@ -89,7 +89,7 @@ func (c *Filestore) Setup(w *sim.World) sim.Plan {
 	for range fsWriters {
 		c.writers = append(c.writers, &fsWriterStats{})
 	}
-	c.node = w.AddNode("s1", sim.NodeConfig{Crashable: true}, c.program)
+	c.node = w.AddNode("s1", sim.NodeConfig{Crashable: true, NoReadFlips: true}, c.program)
 	plan := sim.Plan{Faults: 15 * time.Second, Liveness: 5 * time.Second}
 	w.At(plan.Faults, func() {
 		for _, st := range c.writers {
