@@ -89,10 +89,10 @@ func encodeFlowMsg(k natsMsgKey, subject string, size int) []byte {
 
 // flowSub subscribes once per connection and reads at its drawn pace.
 type flowSub struct {
-	nc   *natsConn
-	st   *flowSubState
-	chk  *natsChecker
-	left int // bytes until the next pause
+	nc    *natsConn
+	st    *flowSubState
+	chk   *natsChecker
+	left  int // bytes until the next pause
 	e     *env.Env
 	stuck *natsclient.Client // the connection whose reads stopped on purpose (stuckAt); its bursts' pauses must not resume them
 }
