@@ -68,6 +68,7 @@ type natsClientState struct {
 	// permessage-deflate when compress is set.
 	ws, compress bool
 	feat         natsFeatures
+	big          natsBigProbe
 }
 
 func (n *Nats) Name() string { return "nats" }
@@ -115,6 +116,11 @@ func (n *Nats) Check(w *sim.World) error {
 		return err
 	}
 	for _, st := range n.clients {
+		if n.chk.strict {
+			if err := st.big.check(st.name); err != nil {
+				return err
+			}
+		}
 		if got := st.received - st.receivedAt; got < natsLiveMessages {
 			return fmt.Errorf("nats: client %s received %d messages after faults stopped, want >= %d", st.name, got, natsLiveMessages)
 		}
@@ -126,7 +132,7 @@ func (n *Nats) Check(w *sim.World) error {
 // half-open connections are found in seconds, and a WebSocket listener when ws is set.
 func natsServer(ws *core.WebSocketOptions) func(*env.Env) {
 	return func(e *env.Env) {
-		opts := core.Options{Port: natsPort, ServerName: e.Name, PingInterval: time.Second, MaxPingsOut: 2}
+		opts := core.Options{Port: natsPort, ServerName: e.Name, PingInterval: time.Second, MaxPingsOut: 2, MaxPayload: natsMaxPayload}
 		if ws != nil {
 			copied := *ws
 			opts.WebSocket = &copied
@@ -197,7 +203,12 @@ func newNatsPeer(e *env.Env, st *natsClientState, chk *natsChecker, end time.Dur
 	return p
 }
 
-func (p *natsPeer) start() { p.nc.start() }
+func (p *natsPeer) start() {
+	p.nc.start()
+	if at := p.st.feat.bigAt; at > 0 {
+		p.e.Clock.AfterFunc(at, p.ex, func() { p.probeMaxPayload(p.nc.addr, p.nc.opts) })
+	}
+}
 
 // up starts a connection's work: subscriptions, then publishing.
 func (p *natsPeer) up(c *natsclient.Client) {

@@ -25,6 +25,21 @@ type natsFeatures struct {
 	// invalidEvery: every n-th publish goes to an invalid subject, which reaches nobody and
 	// earns a pedantic client an -ERR (0: never).
 	invalidEvery int
+	// bigAt: this long after the start, the client opens a second connection and publishes
+	// exactly max_payload bytes, then one byte more (0: never).
+	bigAt time.Duration
+}
+
+// natsMaxPayload is the nats workload server's max_payload: small, so a payload at the
+// limit is cheap to send.
+const natsMaxPayload = 4096
+
+// natsBigProbe is what the max_payload connection saw: its message at the limit accepted
+// (the PONG after it came back without an -ERR), the one past it refused with -ERR
+// 'Maximum Payload Violation', and the connection closed.
+type natsBigProbe struct {
+	dialed, accepted, refused, closed bool
+	errs                              []string
 }
 
 // natsInvalidSubject has an empty token: not routable, so it reaches nobody; a pedantic
@@ -53,6 +68,9 @@ func drawNatsFeatures(seed uint64, clients int) []natsFeatures {
 		}
 		if r.Intn(3) == 0 {
 			f.invalidEvery = 5 + r.Intn(10)
+		}
+		if i == 0 && r.Intn(2) == 0 {
+			f.bigAt = time.Duration(env.Between(r, 100, 5000)) * time.Millisecond
 		}
 	}
 	return out
@@ -191,4 +209,45 @@ func (p *natsPeer) send(c *natsclient.Client, subj, reply string) {
 	}
 	p.chk.publishedWith(key, subj, string(hdr))
 	c.Publish(subj, reply, hdr, encodeNatsMsg(key, subj, p.e.Rand))
+}
+
+// probeMaxPayload runs the max_payload probe on a connection of its own, so the refusal
+// (which closes the connection) costs the client nothing else. The message at the limit is
+// an ordinary checksummed one of a connection generation no other uses.
+func (p *natsPeer) probeMaxPayload(addr string, opts natsclient.Options) {
+	probe := &p.st.big
+	opts.Name += "-big"
+	natsclient.Dial(p.e, p.ex, addr, opts, func(c *natsclient.Client, err error) {
+		if err != nil {
+			return // a fault got in the way; only strict seeds require the probe
+		}
+		probe.dialed = true
+		c.OnError = func(text string) { probe.errs = append(probe.errs, text) }
+		c.OnClose = func(error) { probe.closed = true }
+		key := natsMsgKey{client: p.st.idx, gen: natsBigGen, seq: 1}
+		msg := encodeNatsMsgWith(key, natsSubjects[0], make([]byte, natsMaxPayload-19-len(natsSubjects[0])))
+		env.Assertf(len(msg) == natsMaxPayload, "nats: the max_payload probe's message is %d bytes", len(msg))
+		p.chk.publishedWith(key, natsSubjects[0], "")
+		c.Publish(natsSubjects[0], "", nil, msg)
+		c.Flush(func() {
+			probe.accepted = len(probe.errs) == 0
+			c.WriteRaw(fmt.Appendf(nil, "PUB %s %d\r\n", natsSubjects[0], natsMaxPayload+1))
+		})
+	})
+}
+
+// natsBigGen is the connection generation of max_payload probes: apart from every real one.
+const natsBigGen = 1 << 30
+
+// checkBig (strict seeds): a probe that connected saw its limit honoured both ways.
+func (b *natsBigProbe) check(name string) error {
+	if !b.dialed {
+		return nil
+	}
+	refused := len(b.errs) == 1 && strings.Contains(b.errs[0], "Maximum Payload Violation")
+	if !b.accepted || !refused || !b.closed {
+		return fmt.Errorf("nats: %s's max_payload probe: message at the limit accepted %v; past it: errors %q, closed %v (want one Maximum Payload Violation, then the close)",
+			name, b.accepted, b.errs, b.closed)
+	}
+	return nil
 }
