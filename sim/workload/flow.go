@@ -44,7 +44,20 @@ const (
 	// see none of them taken: the engine pauses a publisher at most stallMax (5 ms) per
 	// read, so even behind a subscriber that stopped reading it keeps moving.
 	flowStallBound = 100 * time.Millisecond
+	// flowStallMin is the engine's shortest stall (core's stallMin). A publisher stalls
+	// after a read that left a lagging subscriber above the gate, and only a read that
+	// completes a message for that subscriber does, so each stall lets at least one whole
+	// message through: a subscriber keeps up only if it reads faster than the sum of its
+	// publishers' message size (plus the MSG line, flowMsgOverhead) per flowStallMin.
+	flowStallMin    = 2 * time.Millisecond
+	flowMsgOverhead = 64
 )
+
+// flowKeepUpPause is the longest pause after each burst of a subscriber that must keep up
+// (in strict seeds) with through bytes per second, with half again as margin.
+func flowKeepUpPause(burst int, through float64) time.Duration {
+	return time.Duration(float64(burst) / (1.5 * through) * float64(time.Second))
+}
 
 // Publishers publish on f<n>.a and f<n>.b; subscriptions cover one publisher or both.
 var flowPatterns = []string{"f1.a", "f1.*", "f2.*", "f1.>", ">", "*.b"}
@@ -86,9 +99,11 @@ func (f *Flow) Setup(w *sim.World) sim.Plan {
 	w.AddNode("s1", sim.NodeConfig{Crashable: !f.strict}, func(e *env.Env) { f.srv = flowServer(e, maxPending) })
 	end := plan.Faults + plan.Liveness - flowPubEnd
 	pubs := 1 + r.Intn(2)
+	through := 0.0 // bytes per second the engine's shortest stalls let through to a lagging subscriber
 	for i := range pubs {
 		rate := env.Between(r, 1<<20, 4<<20) // bytes per second
 		size := int(env.Between(r, 256, 2048))
+		through += float64(size+flowMsgOverhead) / flowStallMin.Seconds()
 		w.Note("flow: p%d publishes %d B/s in %d-byte messages", i+1, rate, size)
 		w.AddNode(fmt.Sprintf("p%d", i+1), sim.NodeConfig{}, func(e *env.Env) {
 			newFlowPub(e, f.chk, i, rate, size, plan.Faults, end).start()
@@ -100,11 +115,12 @@ func (f *Flow) Setup(w *sim.World) sim.Plan {
 			st.spec = flowPatterns[r.Intn(2)] // patterns that cover f1
 		}
 		if r.Intn(3) != 0 {
-			// 1-4 MB/s: often slower than the publishers offer, never slower than twice
-			// what two publishers get through the engine's bounded stalls with
-			// 512-byte reads (two 256 KB/s).
+			// 1-4 MB/s: often slower than the publishers offer.
 			st.burst = int(env.Between(r, 2<<10, 4<<10))
 			st.pause = time.Duration(env.Between(r, 1000, 2000)) * time.Microsecond
+			if f.strict {
+				st.pause = min(st.pause, flowKeepUpPause(st.burst, through))
+			}
 		}
 		w.Note("flow: %s subscribes to %q, reading %d bytes between %v pauses", st.name, st.spec, st.burst, st.pause)
 		f.subs = append(f.subs, st)
