@@ -33,6 +33,7 @@ type config struct {
 	key       int
 	sweepOnly bool
 	keep      bool
+	fresh     bool
 	limits    Limits
 }
 
@@ -45,6 +46,7 @@ func run(args []string) int {
 	fs.IntVar(&cfg.key, "key", -1, "rotation key (default: $PETREL_MUTATE_KEY, else the day of the year)")
 	fs.BoolVar(&cfg.sweepOnly, "sweep-only", false, "skip the unit tests")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the scratch copy (its path is printed)")
+	fs.BoolVar(&cfg.fresh, "fresh", false, "skip the pinned regression seeds: measure the fresh seeds alone")
 	fs.DurationVar(&cfg.limits.HangAfter, "hang", 3*time.Minute, "a sweep silent this long is hung (killed, counted as caught)")
 	fs.DurationVar(&cfg.limits.SweepTimeout, "sweep-timeout", 30*time.Minute, "wall-clock budget of one sweep")
 	fs.DurationVar(&cfg.limits.UnitTimeout, "unit-timeout", 10*time.Minute, "wall-clock budget of one mutant's unit tests")

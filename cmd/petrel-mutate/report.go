@@ -95,7 +95,7 @@ func runOne(s *Scratch, m *Mutant, cfg config) (r Result, err error) {
 		}
 	}
 	for _, sw := range m.Sweeps {
-		r.Sweep = runSweep(s.Dir, bin, sw, cfg.limits)
+		r.Sweep = runSweep(s.Dir, bin, sw, cfg.limits, cfg.fresh)
 		if r.Sweep.Verdict == VerdictCaught {
 			break
 		}

@@ -87,10 +87,14 @@ func runUnit(dir string, pkgs []string, limit time.Duration) (Verdict, string, t
 
 // runSweep runs the scratch build of petrel-sim over one workload's seeds and stops it at the
 // first failing seed (pinned regression seeds are replayed first, as in make sim).
-func runSweep(dir, bin string, sw Sweep, lim Limits) SweepOutcome {
+func runSweep(dir, bin string, sw Sweep, lim Limits, fresh bool) SweepOutcome {
 	start := time.Now()
 	res := SweepOutcome{Workload: sw.Workload}
-	cmd := exec.Command(bin, "-workload", sw.Workload, "-seeds", strconv.Itoa(sw.Seeds), "-from", "1", "-v")
+	args := []string{"-workload", sw.Workload, "-seeds", strconv.Itoa(sw.Seeds), "-from", "1", "-v"}
+	if fresh {
+		args = append(args, "-pinned", filepath.Join(dir, "no-pinned-seeds")) // a missing file: none replayed
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
