@@ -115,7 +115,10 @@ func runSweep(dir, bin string, sw Sweep, lim Limits, fresh bool) SweepOutcome {
 	case res.Verdict == VerdictCaught:
 	case dog.fired() != "":
 		res.Verdict, res.How, res.Seed = VerdictCaught, dog.fired(), last+1
-		res.Detail = fmt.Sprintf("no output for %v or over %v: killed", lim.HangAfter, lim.SweepTimeout)
+		res.Detail = fmt.Sprintf("no output for %v: killed", lim.HangAfter)
+		if res.How == "timeout" {
+			res.Detail = fmt.Sprintf("over its %v budget: killed", lim.SweepTimeout)
+		}
 	case waitErr == nil:
 		res.Verdict = VerdictMissed
 	case exitCode(waitErr) == 2:
