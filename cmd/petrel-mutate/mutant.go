@@ -115,6 +115,7 @@ func (m *Mutant) headerLine(line, file string) (parseState, string, error) {
 	if !ok {
 		return stateHeader, file, fmt.Errorf("want key: value, a comment or %q, have %q", markOriginal, line)
 	}
+	value, _, _ = strings.Cut(value, "#") // a trailing comment ("sweep: raft 500  # why")
 	value = strings.TrimSpace(value)
 	switch key {
 	case "file":

@@ -45,7 +45,7 @@ x := 1
 x := 2
 # not a comment: inside a block
 >>>>>>> mutant
-sweep: counter 500
+sweep: counter 500   # a trailing comment is allowed
 `
 
 func TestParseMutantReadsKeysAndBlocks(t *testing.T) {
