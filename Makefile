@@ -13,7 +13,7 @@ NATS_CLI_BIN ?= $(CURDIR)/bin/tools/natscli-$(NATSCLI_VERSION)/nats
 export NATS_CLI_BIN
 FUZZ_TARGETS = $(shell grep -ho '^func Fuzz[A-Za-z0-9_]*' fuzz/*_test.go | sed 's/^func //')
 
-.PHONY: build run test vet tidy unit race sim sim-sweep fuzz fuzz-brief bench lint clean tools
+.PHONY: build run test vet tidy unit race sim sim-sweep fuzz fuzz-brief bench lint clean tools mutate mutate-brief
 
 build:
 	$(GO) build -o bin/petrel ./cmd/petrel
@@ -24,7 +24,7 @@ run: build
 	./bin/petrel -js -sd $(DATA_DIR)
 
 ## test: everything CI checks, bounded to a few minutes on 2 cores
-test: vet tidy unit race sim fuzz-brief
+test: vet tidy unit race sim fuzz-brief mutate-brief
 
 vet:
 	$(GO) vet ./...
@@ -54,6 +54,19 @@ sim:
 ## sim-sweep: the long sweep
 sim-sweep:
 	$(GO) run -tags invariants ./cmd/petrel-sim -seeds $(SWEEP_SEEDS) -from 100000
+
+## mutate: plant every bug of testdata/mutants in a scratch copy, one at a time; report which
+## the unit tests and the sweep catch (first failing seed). Fails if the sweep misses any.
+## mutate-brief (CI): MUTATE_BRIEF of them, sweep only, chosen by rotation over
+## PETREL_MUTATE_KEY (a CI run counter; the day of the year when unset), so successive runs
+## cover them all.
+MUTATE_BRIEF ?= 2
+mutate:
+	@start=$$(date +%s); $(GO) run ./cmd/petrel-mutate $(MUTATE_FLAGS); status=$$?; \
+		echo "make mutate: $$(( $$(date +%s) - start ))s"; exit $$status
+
+mutate-brief:
+	$(GO) run ./cmd/petrel-mutate -rotate $(MUTATE_BRIEF) -sweep-only
 
 ## fuzz: every fuzz target for FUZZ_TIME executions each; fuzz-brief: FUZZ_BRIEF each (CI).
 ## The budgets are execution counts (-fuzztime Nx), not durations, so that a run fails only on

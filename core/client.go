@@ -326,6 +326,7 @@ func (c *client) protocolError(err error) {
 	case sentinel != nil:
 		if sentinel == proto.ErrMaxPayload {
 			reason = reasonMaxPayload
+			c.srv.env.Probe.Hit("core.max-payload")
 		}
 		c.sendErr(sentinel.Error()) // the bare text clients match on, not the detail
 	case errors.Is(err, errAuthViolation):

@@ -161,6 +161,7 @@ func (c *client) Pub(subj, reply []byte, hdr int, msg []byte) error {
 		c.batch.hits++
 	}
 	if !valid && c.pedantic {
+		c.srv.env.Probe.Hit("core.pedantic.invalid-subject")
 		c.sendErr("Invalid Publish Subject")
 	}
 	if perms := c.perms.Load(); perms != nil && !c.canPublish(perms, subj) {
@@ -247,9 +248,13 @@ func (c *client) Unsub(sid []byte, max int) error {
 	sub := c.subs[string(sid)]
 	c.mu.Unlock()
 	if sub != nil {
-		if max > 0 && sub.delivered.Load() < int64(max) {
+		switch {
+		case max > 0 && sub.delivered.Load() < int64(max):
 			sub.max.Store(int64(max))
-		} else {
+		case max > 0:
+			c.srv.env.Probe.Hit("core.unsub.max-already-reached")
+			c.removeSub(sub)
+		default:
 			c.removeSub(sub)
 		}
 	}

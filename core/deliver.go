@@ -46,6 +46,9 @@ func (c *client) deliverToGroup(members []*sublist.Sub, subj, reply []byte, hdr 
 	start := c.rng.Intn(len(members))
 	for i := range members {
 		if c.deliver(members[(start+i)%len(members)].Owner.(*subscription), subj, reply, hdr, msg) {
+			if i > 0 {
+				c.srv.env.Probe.Hit("core.queue.next-member")
+			}
 			return true
 		}
 	}
@@ -57,7 +60,11 @@ func (c *client) deliverToGroup(members []*sublist.Sub, subj, reply []byte, hdr 
 // the publisher's executor and touches only what is safe from there.
 func (c *client) deliver(sub *subscription, subj, reply []byte, hdr int, msg []byte) bool {
 	dst := sub.client
-	if (dst == c && !c.echo) || dst.closed.Load() {
+	if dst == c && !c.echo {
+		c.srv.env.Probe.Hit("core.echo.suppressed")
+		return false
+	}
+	if dst.closed.Load() {
 		return false
 	}
 	if perms := dst.perms.Load(); perms != nil && perms.DeniesDelivery(string(subj)) {
@@ -72,12 +79,14 @@ func (c *client) deliver(sub *subscription, subj, reply []byte, hdr int, msg []b
 			return false
 		}
 		if n == max {
+			c.srv.env.Probe.Hit("core.unsub.max-reached")
 			dst.removeSub(sub)
 		}
 	} else {
 		sub.delivered.Add(1)
 	}
 	if hdr >= 0 && !dst.headers.Load() {
+		c.srv.env.Probe.Hit("core.headers.stripped")
 		msg, hdr = msg[hdr:], -1
 	}
 	c.scratch = proto.AppendMsg(c.scratch[:0], subj, sub.sid, reply, hdr, msg)
@@ -108,6 +117,7 @@ func (c *client) slowConsumer() {
 		return
 	}
 	c.srv.stats.slowConsumers.Add(1)
+	c.srv.env.Probe.Hit("core.slow-consumer")
 	c.srv.log.Logf(env.LevelWarn, "%s:%d - cid:%d - Slow Consumer Detected: MaxPending of %d Exceeded", c.host, c.port, c.cid, c.srv.cfg().MaxPending)
 	c.closeAsync(reasonSlowPending)
 }
@@ -138,6 +148,7 @@ func (c *client) sendNoResponders(subj, reply []byte) {
 	for _, e := range c.srv.subs.MatchUncached(string(reply)).Plain {
 		sub := e.Owner.(*subscription)
 		if sub.client == c {
+			c.srv.env.Probe.Hit("core.no-responders")
 			hdr := appendNoResponders(nil, subj)
 			c.scratch = proto.AppendMsg(c.scratch[:0], reply, sub.sid, nil, len(hdr), hdr)
 			c.write(c.scratch)

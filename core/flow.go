@@ -118,6 +118,7 @@ func (c *client) stallIfBehind() {
 	}
 	f.over = f.over[:0]
 	c.conn.PauseReads()
+	s.env.Probe.Hit("core.flow.stall")
 	gen, bound := f.gen, stallDuration(worst, s.cfg().MaxPending)
 	f.timer = s.env.Clock.AfterFunc(bound, c.ex, func() { c.stallTimedOut(gen, bound) })
 	env.Assertf(f.phase == flowStalled && f.timer != nil, "client %d: stall without a bound", c.cid)
@@ -130,6 +131,7 @@ func (c *client) gateOpened(gen uint64) {
 		return
 	}
 	if f.waiting--; f.waiting <= 0 {
+		c.srv.env.Probe.Hit("core.flow.gate-opened")
 		c.endStall(gen)
 	}
 }
@@ -150,6 +152,7 @@ func (c *client) endStall(gen uint64) {
 // stallTimedOut ends a stall at its bound, logged as nats-server logs it.
 func (c *client) stallTimedOut(gen uint64, bound time.Duration) {
 	if c.flow.phase == flowStalled && c.flow.gen == gen {
+		c.srv.env.Probe.Hit("core.flow.stall-timeout")
 		c.srv.log.Logf(env.LevelDebug, "%s:%d - cid:%d - Timed out of fast producer stall (%v)", c.host, c.port, c.cid, bound)
 	}
 	c.endStall(gen)

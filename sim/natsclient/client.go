@@ -24,6 +24,9 @@ type Options struct {
 	// WebSocket listener); Compression then offers permessage-deflate.
 	WebSocket   bool
 	Compression bool
+	// Verbose and Pedantic are the CONNECT options; NoHeaders turns headers (and with them
+	// no_responders) off.
+	Verbose, Pedantic, NoHeaders bool
 }
 
 // Msg is a delivered message. Its slices are valid only during the handler call.
@@ -63,6 +66,8 @@ type Client struct {
 	closed  bool
 	ready   func(error) // pending Dial completion
 	timer   env.Timer
+	sent    int // operations sent that a verbose server answers with +OK
+	oks     int // +OK received
 
 	// OnError receives -ERR texts; OnClose the end of the connection (nil when Close was
 	// called locally, which does not call it).
@@ -71,6 +76,9 @@ type Client struct {
 	// OnRead, when set, runs after each chunk of bytes from the server has been handled
 	// (with its length), so a workload can model a slow reader with PauseReads.
 	OnRead func(n int)
+	// OnUnknown, when set, receives messages for a sid this client does not hold (one
+	// unsubscribed, or never subscribed), which are otherwise dropped.
+	OnUnknown func(*Msg)
 	// Info is the server's INFO document.
 	Info map[string]any
 }
@@ -132,7 +140,7 @@ func (c *Client) finishHandshake(err error) {
 
 func (c *Client) sendConnect(o Options) {
 	doc := map[string]any{
-		"verbose": false, "pedantic": false, "headers": true, "no_responders": true,
+		"verbose": o.Verbose, "pedantic": o.Pedantic, "headers": !o.NoHeaders, "no_responders": !o.NoHeaders,
 		"protocol": 1, "echo": !o.NoEcho, "name": o.Name, "lang": "sim", "version": "0.1",
 	}
 	if o.User != "" {
@@ -142,6 +150,7 @@ func (c *Client) sendConnect(o Options) {
 		doc["auth_token"] = o.Token
 	}
 	body, _ := json.Marshal(doc) // a map of plain values always marshals
+	c.sent++
 	c.write(append(append([]byte("CONNECT "), body...), "\r\nPING\r\n"...))
 	c.pongs = append(c.pongs, func() { c.finishHandshake(nil) })
 }
@@ -176,6 +185,7 @@ func (c *Client) Subscribe(subject, queue string, handler func(*Msg)) *Sub {
 	c.nextSid++
 	s := &Sub{Subject: subject, Queue: queue, Sid: strconv.Itoa(c.nextSid), handler: handler}
 	c.subs[s.Sid] = s
+	c.sent++
 	c.write(proto.AppendSub(nil, subject, queue, s.Sid))
 	return s
 }
@@ -185,6 +195,7 @@ func (c *Client) Unsubscribe(s *Sub, max int) {
 	if max == 0 {
 		delete(c.subs, s.Sid)
 	}
+	c.sent++
 	c.write(proto.AppendUnsub(nil, s.Sid, max))
 }
 
@@ -195,8 +206,20 @@ func (c *Client) Publish(subject, reply string, hdr, data []byte) {
 	} else {
 		c.buf = proto.AppendPub(c.buf[:0], subject, reply, len(hdr), append(append([]byte(nil), hdr...), data...))
 	}
+	c.sent++
 	c.write(c.buf)
 }
+
+// Sent counts the operations sent that a verbose server acknowledges with +OK (CONNECT,
+// PUB, HPUB, SUB, UNSUB); OKs counts the +OKs received.
+func (c *Client) Sent() int { return c.sent }
+
+// OKs counts the +OK answers received.
+func (c *Client) OKs() int { return c.oks }
+
+// WriteRaw sends bytes as they are (a malformed or oversized operation, to test the
+// server's refusals); it counts as no operation.
+func (c *Client) WriteRaw(p []byte) { c.write(p) }
 
 // Flush sends PING and runs done when the PONG comes back: everything sent before has been
 // processed by the server.
@@ -258,12 +281,16 @@ func (w wire) Info(raw []byte) error {
 func (w wire) Msg(subject, sid, reply []byte, hdr int, msg []byte) error {
 	c := w.c
 	s := c.subs[string(sid)]
-	if s == nil {
+	if s == nil && c.OnUnknown == nil {
 		return nil // a message for a subscription already gone
 	}
-	m := &Msg{Subject: string(subject), Reply: string(reply), Sid: s.Sid, Data: msg}
+	m := &Msg{Subject: string(subject), Reply: string(reply), Sid: string(sid), Data: msg}
 	if hdr >= 0 {
 		m.Header, m.Data = msg[:hdr], msg[hdr:]
+	}
+	if s == nil {
+		c.OnUnknown(m)
+		return nil
 	}
 	s.handler(m)
 	return nil
@@ -286,7 +313,10 @@ func (w wire) Pong() error {
 	return nil
 }
 
-func (w wire) OK() error { return nil }
+func (w wire) OK() error {
+	w.c.oks++
+	return nil
+}
 
 func (w wire) Err(text []byte) error {
 	c := w.c

@@ -8,7 +8,8 @@ import (
 )
 
 // The flow workload must really exercise flow control: in most strict seeds the engine
-// pauses publishers, and subscribers read slowly, yet none is cut off.
+// pauses publishers, and subscribers read slowly, yet none is cut off (but the one that
+// stops reading on purpose in some of them).
 func TestFlowSeedsStallPublishers(t *testing.T) {
 	strict, stalled := 0, 0
 	for seed := uint64(1); seed <= 20; seed++ {
@@ -23,8 +24,8 @@ func TestFlowSeedsStallPublishers(t *testing.T) {
 		if f.srv.StalledClients() > 0 {
 			stalled++
 		}
-		if n := f.srv.Varz(core.VarzHost{}).SlowConsumers; n != 0 {
-			t.Fatalf("strict seed %d: %d slow consumers", seed, n)
+		if n := f.srv.Varz(core.VarzHost{}).SlowConsumers; n > int64(len(f.chk.mayLose)) {
+			t.Fatalf("strict seed %d: %d slow consumers (%d stopped reading)", seed, n, len(f.chk.mayLose))
 		}
 	}
 	if strict < 5 || stalled*2 < strict {

@@ -36,6 +36,7 @@ const (
 	natsServiceSubject = "rq.svc"
 	natsServiceQueue   = "svc"
 	natsNobodySubject  = "rq.none"
+	natsMaxClients     = 5
 )
 
 // natsWSPort is the WebSocket listener, opened in seeds that draw WebSocket clients.
@@ -48,7 +49,10 @@ var (
 	natsQueues   = []string{"", "", "", "q1", "q2"}
 )
 
-type natsSubSpec struct{ pattern, queue string }
+type natsSubSpec struct {
+	pattern, queue string
+	max            int // UNSUB with this max right after the SUB; 0: none
+}
 
 // natsClientState outlives client incarnations and connections.
 type natsClientState struct {
@@ -63,6 +67,8 @@ type natsClientState struct {
 	// WebSocket: this client connects through the WebSocket listener, offering
 	// permessage-deflate when compress is set.
 	ws, compress bool
+	feat         natsFeatures
+	big          natsBigProbe
 }
 
 func (n *Nats) Name() string { return "nats" }
@@ -77,9 +83,10 @@ func (n *Nats) Setup(w *sim.World) sim.Plan {
 	plan := sim.Plan{Faults: 10 * time.Second, Liveness: 8 * time.Second}
 	n.chk = newNatsChecker(w, strict)
 	ws := drawNatsWebSocket(w.Seed)
+	feats := drawNatsFeatures(w.Seed, natsMaxClients)
 	w.AddNode("s1", sim.NodeConfig{Crashable: !strict}, natsServer(ws.server))
-	for i := range 3 + r.Intn(3) {
-		st := &natsClientState{idx: i, name: fmt.Sprintf("c%d", i+1), responder: i%2 == 0}
+	for i := range 3 + r.Intn(natsMaxClients-2) {
+		st := &natsClientState{idx: i, name: fmt.Sprintf("c%d", i+1), responder: i%2 == 0, feat: feats[i]}
 		for range 1 + r.Intn(3) {
 			st.specs = append(st.specs, natsSubSpec{
 				pattern: natsPatterns[r.Intn(len(natsPatterns))],
@@ -109,6 +116,11 @@ func (n *Nats) Check(w *sim.World) error {
 		return err
 	}
 	for _, st := range n.clients {
+		if n.chk.strict {
+			if err := st.big.check(st.name); err != nil {
+				return err
+			}
+		}
 		if got := st.received - st.receivedAt; got < natsLiveMessages {
 			return fmt.Errorf("nats: client %s received %d messages after faults stopped, want >= %d", st.name, got, natsLiveMessages)
 		}
@@ -120,7 +132,7 @@ func (n *Nats) Check(w *sim.World) error {
 // half-open connections are found in seconds, and a WebSocket listener when ws is set.
 func natsServer(ws *core.WebSocketOptions) func(*env.Env) {
 	return func(e *env.Env) {
-		opts := core.Options{Port: natsPort, ServerName: e.Name, PingInterval: time.Second, MaxPingsOut: 2}
+		opts := core.Options{Port: natsPort, ServerName: e.Name, PingInterval: time.Second, MaxPingsOut: 2, MaxPayload: natsMaxPayload}
 		if ws != nil {
 			copied := *ws
 			opts.WebSocket = &copied
@@ -176,6 +188,7 @@ type natsPeer struct {
 	chk   *natsChecker
 	end   time.Duration // virtual time at which publishing stops (via the checker's clock)
 	nc    *natsConn
+	subs  natsPeerSubs // this connection's
 }
 
 func newNatsPeer(e *env.Env, st *natsClientState, chk *natsChecker, end time.Duration) *natsPeer {
@@ -184,18 +197,27 @@ func newNatsPeer(e *env.Env, st *natsClientState, chk *natsChecker, end time.Dur
 	if st.ws {
 		port, opts.WebSocket, opts.Compression = natsWSPort, true, st.compress
 	}
-	p.nc = &natsConn{e: e, ex: e.Exec.New("client"), addr: fmt.Sprintf("s1:%d", port), opts: opts,
+	p.nc = &natsConn{e: e, ex: e.Exec.New("client"), addr: fmt.Sprintf("s1:%d", port), opts: st.feat.clientOptions(opts),
 		up: p.up, down: func() { chk.connLost(st.idx, st.gen) }}
 	p.ex = p.nc.ex
 	return p
 }
 
-func (p *natsPeer) start() { p.nc.start() }
+func (p *natsPeer) start() {
+	p.nc.start()
+	if at := p.st.feat.bigAt; at > 0 {
+		p.e.Clock.AfterFunc(at, p.ex, func() { p.probeMaxPayload(p.nc.addr, p.nc.opts) })
+	}
+}
 
 // up starts a connection's work: subscriptions, then publishing.
 func (p *natsPeer) up(c *natsclient.Client) {
 	p.st.gen++
+	p.chk.connected(natsConnKey{p.st.idx, p.st.gen}, p.st.feat.opts)
+	p.subs = natsPeerSubs{gone: map[string]natsSubKey{}}
+	c.OnError, c.OnUnknown = p.onError, p.unknown
 	p.subscribe(c)
+	p.unsubLater(c)
 	p.e.Clock.AfterFunc(time.Millisecond, p.ex, func() { p.publish(c) })
 }
 
@@ -204,20 +226,25 @@ func (p *natsPeer) subscribe(c *natsclient.Client) {
 	var keys []natsSubKey
 	for _, spec := range p.st.specs {
 		var key natsSubKey
-		sub := c.Subscribe(spec.pattern, spec.queue, func(m *natsclient.Msg) {
-			p.st.received++
-			p.chk.delivered(key, m)
-		})
+		sub := c.Subscribe(spec.pattern, spec.queue, p.receive(&key))
 		key = natsSubKey{client: p.st.idx, gen: gen, sid: sub.Sid}
 		p.chk.subscribed(key, spec)
 		keys = append(keys, key)
+		if spec.queue == "" && spec.pattern != ">" {
+			p.subs.plain, p.subs.keys = append(p.subs.plain, sub), append(p.subs.keys, key)
+		}
 	}
 	if p.st.responder {
 		keys = append(keys, p.subscribeResponder(c, gen))
 	}
 	keys = append(keys, p.subscribeInbox(c, gen))
-	c.Flush(func() {
+	maxKey, withMax := p.subscribeMax(c, gen)
+	p.flush(c, func() {
 		p.chk.confirmed(keys)
+		if withMax {
+			p.chk.confirmed([]natsSubKey{maxKey})
+			p.chk.unsubscribed(maxKey)
+		}
 		p.ready = true
 	})
 }
@@ -238,18 +265,25 @@ func (p *natsPeer) subscribeResponder(c *natsclient.Client, gen uint32) natsSubK
 	return key
 }
 
-// subscribeInbox is the muxed reply subscription: replies and 503 statuses arrive here.
-func (p *natsPeer) subscribeInbox(c *natsclient.Client, gen uint32) natsSubKey {
-	var key natsSubKey
-	p.inbox = fmt.Sprintf("_INBOX.%s.%d.", p.st.name, gen)
-	sub := c.Subscribe(p.inbox+"*", "", func(m *natsclient.Msg) {
+// receive is a subscription's handler: a 503 status answers one of this connection's
+// requests (it comes on the first of the connection's subscriptions that matches the
+// reply subject: the inbox, or a catch-all), anything else is a delivery to check.
+func (p *natsPeer) receive(key *natsSubKey) func(*natsclient.Msg) {
+	return func(m *natsclient.Msg) {
 		p.st.received++
 		if m.Status() == "503" {
 			p.chk.noResponders(m.Subject)
 			return
 		}
-		p.chk.delivered(key, m)
-	})
+		p.chk.delivered(*key, m)
+	}
+}
+
+// subscribeInbox is the muxed reply subscription: replies and 503 statuses arrive here.
+func (p *natsPeer) subscribeInbox(c *natsclient.Client, gen uint32) natsSubKey {
+	var key natsSubKey
+	p.inbox = fmt.Sprintf("_INBOX.%s.%d.", p.st.name, gen)
+	sub := c.Subscribe(p.inbox+"*", "", p.receive(&key))
 	key = natsSubKey{client: p.st.idx, gen: gen, sid: sub.Sid}
 	p.chk.subscribed(key, natsSubSpec{pattern: p.inbox + "*"})
 	return key
@@ -260,7 +294,13 @@ func (p *natsPeer) publish(c *natsclient.Client) {
 	if c.Closed() || p.chk.now() >= p.end {
 		return
 	}
+	if p.subs.round++; p.subs.round%natsCheckEvery == 0 {
+		p.flush(c, nil)
+	}
 	for range 1 + p.e.Rand.Intn(2) {
+		if p.sendInvalid(c) {
+			continue
+		}
 		if p.ready && p.e.Rand.Intn(4) == 0 {
 			p.request(c)
 			continue
@@ -268,14 +308,6 @@ func (p *natsPeer) publish(c *natsclient.Client) {
 		p.send(c, natsSubjects[p.e.Rand.Intn(len(natsSubjects))], "")
 	}
 	p.e.Clock.AfterFunc(time.Duration(5+p.e.Rand.Intn(40))*time.Millisecond, p.ex, func() { p.publish(c) })
-}
-
-// send publishes one checksummed message and tells the checker.
-func (p *natsPeer) send(c *natsclient.Client, subj, reply string) {
-	p.st.seq++
-	key := natsMsgKey{client: p.st.idx, gen: p.st.gen, seq: p.st.seq}
-	p.chk.published(key, subj)
-	c.Publish(subj, reply, nil, encodeNatsMsg(key, subj, p.e.Rand))
 }
 
 // request sends to the service, or to a subject nobody serves (which must come back as a
@@ -287,7 +319,7 @@ func (p *natsPeer) request(c *natsclient.Client) {
 	}
 	p.nreq++
 	reply := p.inbox + fmt.Sprint(p.nreq)
-	p.chk.requested(reply, subj)
+	p.chk.requested(reply, subj, natsConnKey{p.st.idx, p.st.gen})
 	p.send(c, subj, reply)
 }
 
