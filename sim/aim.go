@@ -92,7 +92,11 @@ func (d *Disk) aimDisk(kind crashKind) {
 }
 
 // aimSync is the opportunity inside a sync: if it fires, a random share of the dirty
-// sectors reach the platter (those within the durable size) before the power goes.
+// sectors reach the platter (those within the durable size), the calling function never
+// returns from the sync, and the power goes at a drawn moment before the sync would have
+// completed. Until then the node's other executors run on: a message handed to a transport
+// executor before the state it promises was synced, or an acknowledgement posted beside the
+// sync, gets out, which is how "sent before persisted" and "ack beside fsync" show.
 func (d *Disk) aimSync(in *inode) {
 	if d.oracle {
 		return
@@ -111,7 +115,22 @@ func (d *Disk) aimSync(in *inode) {
 		}
 	}
 	d.durableVersion++
-	w.crashHere(d.node, k)
+	x := w.running
+	if x == nil || x.busyUntil <= w.sched.now+1 {
+		w.crashHere(d.node, k) // no sync time to die in: at once
+	}
+	w.aim.budget--
+	w.Hit("sim.crash." + k.String())
+	n, p := d.node, d.node.proc
+	at := w.sched.now + 1 + time.Duration(w.aim.rng.Intn(int(x.busyUntil-w.sched.now-1)))
+	w.trace.note(w.sched.now, kindCrash, int32(n.Index), fmt.Sprintf("aimed crash %s: power goes at %v", k, at))
+	w.sched.schedule(at, kindCrash, n.Index, 0, func() {
+		if n.proc == p { // not crashed meanwhile by another fault
+			n.crash(true)
+			n.scheduleRestart(w.Profile.RestartDelay(w.rng))
+		}
+	})
+	panic(crashPoint{node: n.Index})
 }
 
 // aimSend is the opportunity after bytes were handed to a peer: it fires only while the

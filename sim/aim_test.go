@@ -51,3 +51,44 @@ func TestAimedCrashUnwindsAtTheIOCall(t *testing.T) {
 		}
 	}
 }
+
+// TestInSyncCrashLetsOtherExecutorsRun: an in-sync crash on a sync that takes time leaves the
+// syncing function stuck (it never returns) and cuts the power later, before the sync would
+// have completed; an acknowledgement posted beside the sync runs in between.
+func TestInSyncCrashLetsOtherExecutorsRun(t *testing.T) {
+	prof := Quiet()
+	prof.SyncLatency = [2]time.Duration{time.Millisecond, 2 * time.Millisecond}
+	prof.AimedCrashes = 1
+	prof.AimProb[aimInSync] = 1
+	prof.RestartDelayMin, prof.RestartDelayMax = 2*time.Second, 3*time.Second
+	w := NewWorld(1, Options{Profile: &prof})
+	var syncAt, ackAt time.Duration
+	returned, ackAlive := false, false
+	var n *Node
+	n = w.AddNode("n1", NodeConfig{Crashable: true}, func(e *env.Env) {
+		owner, syncer := e.Exec.New("owner"), e.Exec.New("syncer")
+		e.Clock.AfterFunc(time.Millisecond, owner, func() {
+			f, err := e.FS.Create("f")
+			mustOK(t, err)
+			_, err = f.Write([]byte("promised"))
+			mustOK(t, err)
+			syncer.Post(func() {
+				syncAt = w.Now()
+				_ = f.Sync()
+				returned = true
+			})
+			owner.Post(func() { ackAt, ackAlive = w.Now(), n.Up() })
+		})
+	})
+	w.StartFaults(time.Second)
+	w.RunUntil(500 * time.Millisecond)
+	if w.Coverage()["sim.crash.in-sync"] != 1 || n.Up() {
+		t.Fatalf("no in-sync crash (coverage %v, up %v)", w.Coverage(), n.Up())
+	}
+	if returned {
+		t.Fatal("the syncing function returned from a sync its machine died in")
+	}
+	if !ackAlive || ackAt < syncAt {
+		t.Fatalf("the ack beside the sync did not run on the live node (ran at %v, sync at %v, alive %v)", ackAt, syncAt, ackAlive)
+	}
+}
