@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -45,7 +46,7 @@ type SweepOutcome struct {
 	Workload string
 	Seed     uint64 // the first failing seed (when caught)
 	Pinned   bool   // the failing seed was a pinned regression seed, replayed before the sweep
-	How      string // "fail", "hang", "crash"
+	How      string // "fail", "hang", "crash", "coverage"
 	SeedsRun int    // fresh seeds completed or failed (pinned ones not counted)
 	Detail   string // the failure line, or why the run went wrong
 	Took     time.Duration
@@ -55,6 +56,8 @@ var (
 	reFailPinned = regexp.MustCompile(`^FAIL pinned (\S+) seed (\d+)`)
 	reFail       = regexp.MustCompile(`^FAIL (\S+) seed (\d+):`)
 	reProgress   = regexp.MustCompile(`^(\S+) seed (\d+): hash`)
+	// A required coverage point that never fired: a dead fault or an unreached path.
+	reFailCoverage = regexp.MustCompile(`^FAIL coverage: .* (\S+) never hit (\S+)`)
 )
 
 // buildSim compiles the scratch copy's petrel-sim; a compile error means the mutant is broken.
@@ -93,6 +96,11 @@ func runSweep(dir, bin string, sw Sweep, lim Limits, fresh bool) SweepOutcome {
 	args := []string{"-workload", sw.Workload, "-seeds", strconv.Itoa(sw.Seeds), "-from", "1", "-v"}
 	if fresh {
 		args = append(args, "-pinned", filepath.Join(dir, "no-pinned-seeds")) // a missing file: none replayed
+	}
+	// As make sim does: a required coverage point that never fires fails the sweep, which is
+	// how a planted dead fault is caught.
+	if cov := filepath.Join("testdata", "sim", "coverage.txt"); fileExists(filepath.Join(dir, cov)) {
+		args = append(args, "-coverage", cov)
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
@@ -156,6 +164,10 @@ func scanSweep(r io.Reader, res *SweepOutcome, dog *watchdog) (last uint64) {
 			seed, _ := strconv.ParseUint(m[2], 10, 64)
 			*res = SweepOutcome{Verdict: VerdictCaught, Workload: m[1], Seed: seed, How: "fail", SeedsRun: int(seed), Detail: line}
 			dog.kill()
+			continue
+		}
+		if m := reFailCoverage.FindStringSubmatch(line); m != nil {
+			*res = SweepOutcome{Verdict: VerdictCaught, Workload: m[1], How: "coverage", SeedsRun: res.SeedsRun, Seed: last, Detail: line}
 			continue
 		}
 		if m := reProgress.FindStringSubmatch(line); m != nil {
@@ -274,4 +286,9 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+func fileExists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
 }
