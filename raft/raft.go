@@ -60,6 +60,8 @@ type Config struct {
 	Rand env.Rand
 	// Log, if set, receives state changes.
 	Log env.Logger
+	// Probe, if set, counts rare paths taken (for the simulator's coverage report).
+	Probe env.Probe
 }
 
 func (c *Config) validate() error {
@@ -85,6 +87,9 @@ func (c *Config) validate() error {
 	def(&c.MaxApplyBytes, defaultMaxApplyBytes)
 	def(&c.MaxUncommittedBytes, defaultMaxUncommittedBytes)
 	def(&c.SnapshotChunkBytes, defaultSnapshotChunkBytes)
+	if c.Probe == nil {
+		c.Probe = env.NopProbe{}
+	}
 	if c.MaxInflightMsgs == 0 {
 		c.MaxInflightMsgs = defaultMaxInflightMsgs
 	}
@@ -441,7 +446,11 @@ func (r *raft) handleVote(m Message) {
 	canVote := r.vote == m.From ||
 		(r.vote == None && r.lead == None) ||
 		(m.Type == MsgPreVote && m.Term > r.term)
-	if canVote && r.log.isUpToDate(m.Index, m.LogTerm) {
+	upToDate := r.log.isUpToDate(m.Index, m.LogTerm)
+	if canVote && !upToDate {
+		r.cfg.Probe.Hit("raft.vote.log-behind") // the election restriction decides this vote
+	}
+	if canVote && upToDate {
 		// A granted vote carries the candidate's term: a pre-vote's term is one we have not
 		// entered, and the candidate must recognise the answer as its own.
 		r.send(Message{To: m.From, Term: m.Term, Type: voteRespType(m.Type)})

@@ -141,6 +141,7 @@ func (r *raft) restore(s Snapshot) bool {
 	if r.log.matchTerm(s.Meta.Index, s.Meta.Term) {
 		// The log has the snapshot's last entry, so (Log Matching) everything before it too:
 		// just commit, and keep the entries after it.
+		r.cfg.Probe.Hit("raft.snap.already-held")
 		r.log.commitTo(s.Meta.Index)
 		return false
 	}
