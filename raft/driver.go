@@ -93,6 +93,10 @@ type NodeConfig struct {
 	MaxMsgBytes, MaxInflightBytes, SnapshotChunkBytes uint64
 	MaxInflightMsgs                                   int
 	Observer                                          Observer
+	// Executor, if set, is the executor the node runs on (else it makes its own). A
+	// transport that shares it can write to the network inside Send, with nothing queued
+	// between the member's persist and the bytes leaving.
+	Executor env.Executor
 }
 
 // Driver defaults and bounds.
@@ -153,8 +157,11 @@ type pendingRead struct {
 // Start builds a Node and posts its recovery to a new executor. A failure to recover (an
 // I/O error, corruption) halts the node through env.Halt.
 func Start(e *env.Env, cfg NodeConfig, fsm FSM, tr Transport) *Node {
-	n := &Node{e: e, ex: e.Exec.New(fmt.Sprintf("raft-%d", cfg.ID)), cfg: cfg, fsm: fsm, tr: tr,
+	n := &Node{e: e, ex: cfg.Executor, cfg: cfg, fsm: fsm, tr: tr,
 		proposals: map[env.Index]pendingProposal{}, reads: map[string]*pendingRead{}}
+	if n.ex == nil {
+		n.ex = e.Exec.New(fmt.Sprintf("raft-%d", cfg.ID))
+	}
 	if n.cfg.SnapshotEntries == 0 {
 		n.cfg.SnapshotEntries = defaultSnapshotEntries
 	}

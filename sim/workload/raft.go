@@ -23,6 +23,7 @@ type Raft struct {
 	members map[raft.ID]*raftMember
 	clients []*kvClient
 	check   *raftChecker
+	durable *raftDurability
 	hist    kvHistory
 
 	knobs      raftKnobs
@@ -57,6 +58,7 @@ func (r *Raft) Name() string { return "raft" }
 func (r *Raft) Setup(w *sim.World) sim.Plan {
 	r.w, r.members = w, map[raft.ID]*raftMember{}
 	r.check = newRaftChecker(r)
+	r.durable = newRaftDurability(r)
 	r.hist.written = map[string][]string{}
 	rng := w.Rand()
 	r.knobs = drawRaftKnobs(rng)
@@ -93,14 +95,16 @@ func (r *Raft) Setup(w *sim.World) sim.Plan {
 // boot is a member machine's program.
 func (r *Raft) boot(e *env.Env, id raft.ID, bootstrap raft.ConfState, addrs map[raft.ID]string) {
 	fsm := newKVFSM()
-	tr := newRaftTransport(e, id, addrs)
+	ex := e.Exec.New(fmt.Sprintf("raft-%d", id))
+	tr := newRaftTransport(e, ex, id, addrs)
+	tr.onSend = func(msgs []raft.Message) { r.durable.checkSend(id, msgs) }
 	k := r.knobs
 	node := raft.Start(e, raft.NodeConfig{
 		ID: id, Dir: "raft", Bootstrap: bootstrap, TickInterval: raftTick,
 		ElectionTicks: 10, HeartbeatTicks: 2, PreVote: true, CheckQuorum: true,
 		SnapshotEntries: k.snapshotEntries, CatchUpEntries: k.snapshotEntries / 4, ReadTimeoutTicks: 50,
 		WALSegmentBytes: k.segmentBytes, SnapshotChunkBytes: k.chunkBytes, MaxMsgBytes: k.maxMsgBytes,
-		MaxInflightMsgs: k.inflightMsgs, Observer: r.check,
+		MaxInflightMsgs: k.inflightMsgs, Observer: r.check, Executor: ex,
 	}, fsm, tr)
 	tr.node = node
 	r.members[id] = &raftMember{node: node, fsm: fsm}

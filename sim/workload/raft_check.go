@@ -31,6 +31,7 @@ type raftChecker struct {
 	stateAt     map[env.Index]uint64  // FSM hash after applying index
 	applied     map[raft.ID]env.Index
 	commitSeen  map[raft.ID]env.Index
+	storage     map[raft.ID]*raft.MemoryStorage // each member's current incarnation's
 	// firstCommitAfter is when the commit index first grew after the faults stopped.
 	firstCommitAfter time.Duration
 }
@@ -44,7 +45,8 @@ type entryID struct {
 
 func newRaftChecker(w *Raft) *raftChecker {
 	return &raftChecker{w: w, leaders: map[env.Term]raft.ID{}, firstCommit: map[env.Term]bool{}, pairs: map[[2]uint64]entryID{},
-		stateAt: map[env.Index]uint64{0: 0}, applied: map[raft.ID]env.Index{}, commitSeen: map[raft.ID]env.Index{}}
+		stateAt: map[env.Index]uint64{0: 0}, applied: map[raft.ID]env.Index{}, commitSeen: map[raft.ID]env.Index{},
+		storage: map[raft.ID]*raft.MemoryStorage{}}
 }
 
 func digest(e *raft.Entry) uint64 {
@@ -62,6 +64,7 @@ func termAt(st *raft.MemoryStorage, i env.Index) (env.Term, bool) {
 // Persisted implements raft.Observer.
 func (c *raftChecker) Persisted(id raft.ID, rd *raft.Ready, st *raft.MemoryStorage) {
 	hs, _ := st.InitialState()
+	c.storage[id] = st
 	if rd.Snapshot != nil {
 		c.w.stats.installs++
 	}
