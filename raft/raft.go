@@ -212,6 +212,7 @@ func (r *raft) send(m Message) {
 func (r *raft) reset(term env.Term) {
 	if r.term != term {
 		r.term, r.vote = term, None
+		r.dropStaleAcks()
 	}
 	r.lead = None
 	r.electionElapsed, r.heartbeatElapsed = 0, 0
@@ -222,6 +223,22 @@ func (r *raft) reset(term env.Term) {
 	r.readOnly = readOnly{}
 	r.pendingReads = nil
 	r.uncommittedBytes = 0
+}
+
+// dropStaleAcks removes, from the messages not yet handed out, the acknowledgements of
+// entries sent in an older term. A new term's leader may replace those entries before the
+// Ready that would persist them is taken, and the old leader must not count a copy that
+// will never be durable (it could commit an entry the group then overwrites). Losing them
+// is harmless: the old leader is deposed or will hear again.
+func (r *raft) dropStaleAcks() {
+	kept := r.msgs[:0]
+	for _, m := range r.msgs {
+		if m.Type == MsgAppResp && !m.Reject && m.Term < r.term {
+			continue
+		}
+		kept = append(kept, m)
+	}
+	r.msgs = kept
 }
 
 func (r *raft) becomeFollower(term env.Term, lead ID) {

@@ -26,6 +26,7 @@ type Raft struct {
 	durable *raftDurability
 	hist    kvHistory
 
+	rot        map[raft.ID]*walRot // WAL damage awaiting recovery's verdict
 	knobs      raftKnobs
 	conf       raft.ConfState // the newest applied configuration
 	confIndex  env.Index
@@ -56,7 +57,7 @@ const (
 func (r *Raft) Name() string { return "raft" }
 
 func (r *Raft) Setup(w *sim.World) sim.Plan {
-	r.w, r.members = w, map[raft.ID]*raftMember{}
+	r.w, r.members, r.rot = w, map[raft.ID]*raftMember{}, map[raft.ID]*walRot{}
 	r.check = newRaftChecker(r)
 	r.durable = newRaftDurability(r)
 	r.hist.written = map[string][]string{}
@@ -94,6 +95,7 @@ func (r *Raft) Setup(w *sim.World) sim.Plan {
 
 // boot is a member machine's program.
 func (r *Raft) boot(e *env.Env, id raft.ID, bootstrap raft.ConfState, addrs map[raft.ID]string) {
+	r.snapshotWAL(e, id)
 	fsm := newKVFSM()
 	ex := e.Exec.New(fmt.Sprintf("raft-%d", id))
 	tr := newRaftTransport(e, ex, id, addrs)
@@ -152,6 +154,8 @@ type raftKnobs struct {
 	chunkBytes      uint64
 	segmentBytes    int64
 	nemesis         float64 // chance to crash or isolate a leader right after it is elected
+	rot             float64 // chance to damage a crashed member's WAL before it restarts
+	tear            float64 // chance to power a member off right after an unsynced write
 }
 
 func drawRaftKnobs(r *env.PRNG) raftKnobs {
@@ -163,5 +167,7 @@ func drawRaftKnobs(r *env.PRNG) raftKnobs {
 		chunkBytes:      []uint64{64, 1 << 10, 64 << 10}[pick(3)],
 		segmentBytes:    []int64{2 << 10, 64 << 10}[pick(2)],
 		nemesis:         []float64{0, 0.6, 0.95}[pick(3)],
+		rot:             []float64{0, 0.3, 0.8}[pick(3)],
+		tear:            []float64{0, 0.01, 0.05}[pick(3)],
 	}
 }

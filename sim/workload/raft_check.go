@@ -32,6 +32,9 @@ type raftChecker struct {
 	applied     map[raft.ID]env.Index
 	commitSeen  map[raft.ID]env.Index
 	storage     map[raft.ID]*raft.MemoryStorage // each member's current incarnation's
+	preRecovery map[raft.ID]map[string][]byte   // WAL segments as the booting member's recovery reads them
+	lastHard    map[raft.ID]raft.HardState
+	recoveries  int
 	// firstCommitAfter is when the commit index first grew after the faults stopped.
 	firstCommitAfter time.Duration
 }
@@ -46,7 +49,8 @@ type entryID struct {
 func newRaftChecker(w *Raft) *raftChecker {
 	return &raftChecker{w: w, leaders: map[env.Term]raft.ID{}, firstCommit: map[env.Term]bool{}, pairs: map[[2]uint64]entryID{},
 		stateAt: map[env.Index]uint64{0: 0}, applied: map[raft.ID]env.Index{}, commitSeen: map[raft.ID]env.Index{},
-		storage: map[raft.ID]*raft.MemoryStorage{}}
+		storage: map[raft.ID]*raft.MemoryStorage{}, preRecovery: map[raft.ID]map[string][]byte{},
+		lastHard: map[raft.ID]raft.HardState{}}
 }
 
 func digest(e *raft.Entry) uint64 {
@@ -84,7 +88,11 @@ func (c *raftChecker) Persisted(id raft.ID, rd *raft.Ready, st *raft.MemoryStora
 		c.checkCompleteness(id, st, hs.Term)
 		c.w.strikeLeader(id)
 	}
+	if rd.HasHardState && len(rd.Entries) == 0 && rd.Snapshot == nil && hs.Term == c.lastHard[id].Term && hs.Vote == c.lastHard[id].Vote {
+		c.w.strikeUnsynced(id) // the driver wrote this Ready without a sync
+	}
 	if rd.HasHardState {
+		c.lastHard[id] = hs
 		before := c.commitSeen[id]
 		c.checkCommit(id, st, hs.Commit)
 		if c.leaders[hs.Term] == id && hs.Commit > before && !c.firstCommit[hs.Term] {

@@ -123,6 +123,7 @@ func (r *Raft) strike(id raft.ID, delay time.Duration, crash bool) {
 		r.w.After(delay, func() {
 			r.w.Note("raft nemesis: crash leader %d (machine=%v)", id, machine)
 			node.Crash(machine)
+			r.damageWAL(id)
 			r.w.After(down, node.Restart)
 		})
 		return

@@ -1,0 +1,138 @@
+package workload
+
+import (
+	"path"
+	"time"
+
+	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/raft"
+)
+
+// Targeted WAL damage, so recovery's rare verdicts run in the default sweep: between a crash
+// and the restart the nemesis may flip bits in a record recovery would keep (one bit: the
+// mirror serves it; one bit in each copy: recovery must refuse with the record's segment and
+// offset, never cut it as if it were torn), and it may power a member off just after an
+// unsynced write (a commit-only Ready), which is when torn tails are made.
+
+// walRot is damage the workload did to a member's WAL, awaiting recovery's verdict.
+type walRot struct {
+	name  string // segment file name
+	off   int64  // where the damaged record starts
+	flips []int64
+	bits  []uint
+	both  bool // both copies damaged: recovery must refuse
+}
+
+// damageWAL picks a record of the member's last WAL segment that verifies and flips one bit
+// in it, or one in each copy (both length fields, as in the bug that once cut a whole
+// segment, or one byte of each payload copy).
+func (r *Raft) damageWAL(id raft.ID) {
+	rng := r.w.Rand()
+	disk := r.w.Nodes()[int(id)-1].Disk
+	if r.rot[id] != nil || !env.Chance(rng, r.knobs.rot) {
+		return
+	}
+	names, err := disk.DurableFS().List(path.Join("raft", "wal"))
+	if err != nil || len(names) == 0 {
+		return
+	}
+	name := path.Join("raft", "wal", names[len(names)-1])
+	data, err := disk.ReadFile(name)
+	if err != nil {
+		return
+	}
+	var offs, sizes []int64
+	for off := 0; off < len(data); {
+		n, ok := frameVerifies(data[off:])
+		if !ok {
+			break
+		}
+		offs, sizes = append(offs, int64(off)), append(sizes, int64(n))
+		off += n
+	}
+	if len(offs) == 0 {
+		return
+	}
+	k := 0 // the segment's first record: the case of the bug
+	if rng.Intn(2) == 0 {
+		k = rng.Intn(len(offs))
+	}
+	off, n := offs[k], (sizes[k]-16)/2
+	if !pristine(data[off : off+sizes[k]]) {
+		return // damaged already (rot at rest): one more flip could be two in one copy's place
+	}
+	rot := &walRot{name: names[len(names)-1], off: off}
+	mirror := int64(8) // distance between a byte and its twin in the other copy
+	switch rng.Intn(3) {
+	case 0: // one bit anywhere in the record
+		rot.flips = []int64{off + int64(rng.Intn(int(16+2*n)))}
+	case 1: // both length fields
+		rot.flips, rot.both = []int64{off + int64(rng.Intn(4)), off + 8 + int64(rng.Intn(4))}, true
+	default: // one byte of each payload copy
+		rot.flips, rot.both = []int64{off + 16 + int64(rng.Intn(int(n))), off + 16 + n + int64(rng.Intn(int(n)))}, true
+		mirror = n
+	}
+	for i, f := range rot.flips {
+		bit := uint(rng.Intn(8))
+		if i == 1 && f == rot.flips[0]+mirror && bit == rot.bits[0] {
+			bit = (bit + 1) % 8 // the same flip in both copies would make another valid-looking record
+		}
+		rot.bits = append(rot.bits, bit)
+		disk.FlipBitAt(name, f, bit)
+	}
+	r.rot[id] = rot
+	r.w.Hit("raft.nemesis.wal-rot")
+	r.w.Note("raft nemesis: rot %s@%d of member %d (%d flips)", name, off, id, len(rot.flips))
+}
+
+// pristine reports whether both headers and both copies of a verified frame are intact.
+func pristine(frame []byte) bool {
+	n := (len(frame) - 16) / 2
+	return string(frame[:8]) == string(frame[8:16]) && string(frame[16:16+n]) == string(frame[16+n:])
+}
+
+// judgeRot checks recovery's verdict on the member's pending damage and, once recovery has
+// refused, repairs the disk (the operator restores the record) so the next boot recovers.
+func (c *raftChecker) judgeRot(id raft.ID, rec raft.WALRecovery, dmg *raft.WALDamageError) {
+	rot := c.w.rot[id]
+	if rot == nil {
+		env.Assertf(dmg == nil || c.w.w.Nodes()[int(id)-1].Disk.Stats.BitFlips > 0,
+			"raft recovery: member %d refused an undamaged WAL: %v", id, dmg)
+		return
+	}
+	delete(c.w.rot, id)
+	if !rot.both {
+		env.Assertf(dmg == nil, "raft recovery: member %d refused a record its mirror repairs: %v", id, dmg)
+		return
+	}
+	env.Assertf(dmg != nil, "raft recovery: member %d started past a record rotten in both copies at %s@%d (verdicts %+v)",
+		id, rot.name, rot.off, rec.Segments)
+	env.Assertf(path.Base(dmg.Segment) == rot.name && dmg.Offset == rot.off,
+		"raft recovery: member %d refused at %s@%d, the rotten record is at %s@%d", id, dmg.Segment, dmg.Offset, rot.name, rot.off)
+	disk := c.w.w.Nodes()[int(id)-1].Disk
+	for i, f := range rot.flips {
+		disk.FlipBitAt(path.Join("raft", "wal", rot.name), f, rot.bits[i])
+	}
+	c.w.w.Note("raft operator: repaired %s@%d of member %d", rot.name, rot.off, id)
+}
+
+// strikeUnsynced powers a member off just after a write it did not sync (a Ready that only
+// moved the commit index), the moment a torn tail can be left behind.
+func (r *Raft) strikeUnsynced(id raft.ID) {
+	rng := r.w.Rand()
+	if r.w.Now() >= r.faultsEnd-time.Second || !env.Chance(rng, r.knobs.tear) {
+		return
+	}
+	node := r.w.Nodes()[int(id)-1]
+	down := time.Duration(100+rng.Intn(900)) * time.Millisecond
+	r.w.After(0, func() {
+		if !node.Up() {
+			return
+		}
+		r.w.Note("raft nemesis: power off %d after an unsynced write", id)
+		r.w.Hit("raft.nemesis.unsynced-crash")
+		node.Crash(true)
+		r.damageWAL(id)
+		r.w.After(down, node.Restart)
+	})
+}
