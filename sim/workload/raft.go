@@ -27,6 +27,8 @@ type Raft struct {
 	hist    kvHistory
 
 	rot        map[raft.ID]*walRot // WAL damage awaiting recovery's verdict
+	cut        map[raft.ID]int     // members the nemesis cut from their peers (not clients): how many cuts
+	blocked    map[[2]int]int      // the nemesis's partitions per pair of nodes: how many cuts hold
 	knobs      raftKnobs
 	conf       raft.ConfState // the newest applied configuration
 	confIndex  env.Index
@@ -58,6 +60,7 @@ func (r *Raft) Name() string { return "raft" }
 
 func (r *Raft) Setup(w *sim.World) sim.Plan {
 	r.w, r.members, r.rot = w, map[raft.ID]*raftMember{}, map[raft.ID]*walRot{}
+	r.cut, r.blocked = map[raft.ID]int{}, map[[2]int]int{}
 	r.check = newRaftChecker(r)
 	r.durable = newRaftDurability(r)
 	r.hist.written = map[string][]string{}
@@ -113,7 +116,7 @@ func (r *Raft) boot(e *env.Env, id raft.ID, bootstrap raft.ConfState, addrs map[
 	if err := tr.listen(); err != nil {
 		env.Halt(fmt.Errorf("raft workload: listen: %w", err))
 	}
-	srv := &kvServer{e: e, node: node, fsm: fsm, names: map[raft.ID]string{}}
+	srv := &kvServer{e: e, wl: r, id: id, node: node, fsm: fsm, names: map[raft.ID]string{}}
 	for i, name := range r.names {
 		srv.names[raft.ID(i+1)] = name
 	}

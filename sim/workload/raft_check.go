@@ -76,7 +76,11 @@ func (c *raftChecker) Persisted(id raft.ID, rd *raft.Ready, st *raft.MemoryStora
 		c.checkPair(id, st, &rd.Entries[i])
 	}
 	if len(rd.Entries) > 0 && len(rd.Messages) > 0 && c.leaders[hs.Term] == id {
-		c.w.strikeAppender(id)
+		if rd.Entries[len(rd.Entries)-1].Type == raft.EntryConfChange {
+			c.w.strikeConfAppender(id)
+		} else {
+			c.w.strikeAppender(id)
+		}
 	}
 	if rd.SoftState != nil && rd.SoftState.State == raft.StateLeader {
 		if other, ok := c.leaders[hs.Term]; ok && other != id {

@@ -36,6 +36,22 @@ func (r *Raft) operate() {
 	if len(spares) > 0 {
 		id := spares[rng.Intn(len(spares))]
 		actions = append(actions, func() { r.change(lead, raft.ConfChange{Type: raft.AddLearner, Node: id}) })
+		if len(r.conf.Voters) > 3 {
+			// Overlapping changes: the second arrives while the first is appended but not
+			// committed, and the leader must refuse it (R1).
+			victim := r.conf.Voters[rng.Intn(len(r.conf.Voters))]
+			actions = append(actions, func() {
+				r.change(lead, raft.ConfChange{Type: raft.AddLearner, Node: id})
+				r.change(lead, raft.ConfChange{Type: raft.RemoveNode, Node: victim})
+			})
+		}
+	}
+	if len(r.conf.Learners) > 0 && len(spares) > 0 {
+		id, other := r.conf.Learners[rng.Intn(len(r.conf.Learners))], spares[rng.Intn(len(spares))]
+		actions = append(actions, func() {
+			r.change(lead, raft.ConfChange{Type: raft.AddVoter, Node: id})
+			r.change(lead, raft.ConfChange{Type: raft.AddLearner, Node: other})
+		})
 	}
 	if len(r.conf.Learners) > 0 {
 		id := r.conf.Learners[rng.Intn(len(r.conf.Learners))]
@@ -103,6 +119,18 @@ func (r *Raft) strikeAppender(id raft.ID) {
 	r.strike(id, 0, false)
 }
 
+// strikeConfAppender deposes a leader the moment it appends a membership change, so the
+// change may stay on its log alone and be truncated by the next leader (or survive on some
+// members and be committed by it).
+func (r *Raft) strikeConfAppender(id raft.ID) {
+	rng := r.w.Rand()
+	if r.w.Now() >= r.faultsEnd-time.Second || !env.Chance(rng, max(r.knobs.nemesis, 0.5)) {
+		return
+	}
+	r.w.Hit("raft.nemesis.conf-append")
+	r.strike(id, 0, rng.Intn(3) == 0)
+}
+
 // strikeCommitter isolates a new leader at its first commit, before the messages that
 // announce it leave: the moment a leader's claim about what is committed is least backed
 // by the rest of the group.
@@ -128,21 +156,54 @@ func (r *Raft) strike(id raft.ID, delay time.Duration, crash bool) {
 		})
 		return
 	}
+	// Partial partitions: cut from its peers only, a leader still hears clients, so reads
+	// reach a leader that may have been deposed (only the quorum round of ReadIndex keeps
+	// them linearizable); cut from clients only, it keeps leading while clients go
+	// elsewhere; or cut from everyone.
+	mode := rng.Intn(3)
 	r.w.After(delay, func() {
-		r.w.Note("raft nemesis: isolate leader %d", id)
-		nw := r.w.Network()
+		var others []int
 		for j := range r.w.Nodes() {
-			if j != node.Index {
-				nw.Partition(node.Index, j, false)
+			isPeer := j < len(r.names)
+			if j != node.Index && (mode == 2 || (mode == 0) == isPeer) {
+				others = append(others, j)
 			}
 		}
+		r.w.Note("raft nemesis: cut leader %d from %s", id, []string{"its peers", "clients", "everyone"}[mode])
+		r.w.Hit([]string{"raft.nemesis.cut-from-peers", "raft.nemesis.cut-from-clients", "raft.nemesis.isolate"}[mode])
+		for _, j := range others {
+			r.block(node.Index, j)
+		}
+		if mode == 0 {
+			r.cut[id]++
+		}
 		r.w.After(down, func() {
-			for j := range r.w.Nodes() {
-				if j != node.Index {
-					nw.Heal(node.Index, j)
-					nw.Heal(j, node.Index)
-				}
+			for _, j := range others {
+				r.unblock(node.Index, j)
+			}
+			if mode == 0 {
+				r.cut[id]--
 			}
 		})
 	})
 }
+
+// block partitions a and b both ways; the nemesis counts its cuts per pair so that one cut
+// healing does not lift another that still holds.
+func (r *Raft) block(a, b int) {
+	k := [2]int{min(a, b), max(a, b)}
+	if r.blocked[k]++; r.blocked[k] == 1 {
+		r.w.Network().Partition(a, b, false)
+	}
+}
+
+func (r *Raft) unblock(a, b int) {
+	k := [2]int{min(a, b), max(a, b)}
+	if r.blocked[k]--; r.blocked[k] == 0 {
+		r.w.Network().Heal(a, b)
+		r.w.Network().Heal(b, a)
+	}
+}
+
+// cutFromPeers reports whether the nemesis has cut member id off from its peers now.
+func (r *Raft) cutFromPeers(id raft.ID) bool { return r.cut[id] > 0 }
