@@ -136,6 +136,7 @@ func (r *raft) handleSnapshot(from ID, s Snapshot) {
 // restore replaces the log with s unless the log already holds what s covers.
 func (r *raft) restore(s Snapshot) bool {
 	if s.Meta.Index <= r.log.committed {
+		r.cfg.Probe.Hit("raft.snap.already-committed")
 		return false
 	}
 	if r.log.matchTerm(s.Meta.Index, s.Meta.Term) {

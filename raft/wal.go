@@ -74,7 +74,7 @@ func OpenWAL(fsys env.FS, dir string, base SnapshotMeta, segmentBytes int64) (*W
 		}
 		return w, WALState{}, nil
 	}
-	var rp replayer
+	rp := replayer{base: base}
 	for i, seq := range seqs {
 		seg, rec, err := w.replaySegment(seq, &rp, i == len(seqs)-1)
 		w.recovery.Segments = append(w.recovery.Segments, rec)
@@ -324,6 +324,7 @@ func (w *WAL) Close() error { return w.f.Close() }
 
 // replayer rebuilds the log from records in write order.
 type replayer struct {
+	base     SnapshotMeta // the snapshot recovery starts from
 	hard     HardState
 	log      []Entry // contiguous
 	maxReset SnapshotMeta
@@ -341,6 +342,11 @@ func (rp *replayer) apply(rec walRecord) error {
 			rp.log = append(rp.log[:0], e)
 		case e.Index <= rp.log[n-1].Index+1:
 			rp.log = append(rp.log[:e.Index-rp.log[0].Index], e)
+		case e.Index <= rp.base.Index+1:
+			// The base snapshot covers the gap: it was installed (its file saved) but the
+			// halt came before its reset record reached the WAL, and the member went on
+			// from the snapshot after recovering on it.
+			rp.log = append(rp.log[:0], e)
 		default:
 			return fmt.Errorf("%w: entry %d after %d leaves a gap", ErrCorrupt, e.Index, rp.log[n-1].Index)
 		}

@@ -48,6 +48,7 @@ type raftStats struct {
 type raftMember struct {
 	node *raft.Node
 	fsm  *kvFSM
+	tr   *raftTransport
 }
 
 const (
@@ -102,7 +103,10 @@ func (r *Raft) boot(e *env.Env, id raft.ID, bootstrap raft.ConfState, addrs map[
 	fsm := newKVFSM()
 	ex := e.Exec.New(fmt.Sprintf("raft-%d", id))
 	tr := newRaftTransport(e, ex, id, addrs)
-	tr.onSend = func(msgs []raft.Message) { r.durable.checkSend(id, msgs) }
+	tr.onSend = func(msgs []raft.Message) {
+		r.durable.checkSend(id, msgs)
+		r.maybeBlackout(e, tr, id, msgs)
+	}
 	k := r.knobs
 	node := raft.Start(e, raft.NodeConfig{
 		ID: id, Dir: "raft", Bootstrap: bootstrap, TickInterval: raftTick,
@@ -112,7 +116,7 @@ func (r *Raft) boot(e *env.Env, id raft.ID, bootstrap raft.ConfState, addrs map[
 		MaxInflightMsgs: k.inflightMsgs, Observer: r.check, Executor: ex,
 	}, fsm, tr)
 	tr.node = node
-	r.members[id] = &raftMember{node: node, fsm: fsm}
+	r.members[id] = &raftMember{node: node, fsm: fsm, tr: tr}
 	if err := tr.listen(); err != nil {
 		env.Halt(fmt.Errorf("raft workload: listen: %w", err))
 	}
@@ -159,6 +163,7 @@ type raftKnobs struct {
 	nemesis         float64 // chance to crash or isolate a leader right after it is elected
 	rot             float64 // chance to damage a crashed member's WAL before it restarts
 	tear            float64 // chance to power a member off right after an unsynced write
+	blackout        float64 // chance, per append answer, to start losing a follower's answers
 }
 
 func drawRaftKnobs(r *env.PRNG) raftKnobs {
@@ -172,5 +177,6 @@ func drawRaftKnobs(r *env.PRNG) raftKnobs {
 		nemesis:         []float64{0, 0.6, 0.95}[pick(3)],
 		rot:             []float64{0, 0.3, 0.8}[pick(3)],
 		tear:            []float64{0, 0.01, 0.05}[pick(3)],
+		blackout:        []float64{0, 0.005, 0.02}[pick(3)],
 	}
 }

@@ -116,6 +116,40 @@ func (c *raftChecker) judgeRot(id raft.ID, rec raft.WALRecovery, dmg *raft.WALDa
 	c.w.w.Note("raft operator: repaired %s@%d of member %d", rot.name, rot.off, id)
 }
 
+// maybeBlackout starts, with the seed's probability, losing a follower's append answers to
+// its leader for a while (the leader keeps sending, commits with the others, snapshots and
+// compacts), then resets the leader's connection to it, so the leader falls back to the
+// follower's stale acknowledged index and may send a snapshot whose last entry the follower
+// already holds. Half the time the follower also loses power then, which takes back the
+// commit index it had not synced: the snapshot then lies beyond its commit index too.
+func (r *Raft) maybeBlackout(e *env.Env, tr *raftTransport, id raft.ID, msgs []raft.Message) {
+	for i := range msgs {
+		m := &msgs[i]
+		if m.Type != raft.MsgAppResp || m.Reject || e.Clock.Mono() < tr.ackBlackout[m.To] {
+			continue
+		}
+		rng := r.w.Rand()
+		if r.w.Now() >= r.faultsEnd-time.Second || !env.Chance(rng, r.knobs.blackout) {
+			return
+		}
+		lead, d := m.To, time.Duration(50+rng.Intn(400))*time.Millisecond
+		tr.ackBlackout[lead] = e.Clock.Mono() + d
+		r.w.Hit("raft.nemesis.ack-blackout")
+		r.w.Note("raft nemesis: %d loses its append answers to %d for %v", id, lead, d)
+		powerOff := rng.Intn(2) == 0
+		r.w.After(d, func() {
+			if m := r.members[lead]; m != nil && r.w.Nodes()[int(lead)-1].Up() {
+				m.tr.ex.Post(func() { m.tr.reset(id) })
+			}
+			if node := r.w.Nodes()[int(id)-1]; powerOff && node.Up() {
+				node.Crash(true)
+				r.w.After(time.Duration(10+rng.Intn(90))*time.Millisecond, node.Restart)
+			}
+		})
+		return
+	}
+}
+
 // strikeUnsynced powers a member off just after a write it did not sync (a Ready that only
 // moved the commit index), the moment a torn tail can be left behind.
 func (r *Raft) strikeUnsynced(id raft.ID) {

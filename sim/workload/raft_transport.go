@@ -29,6 +29,9 @@ type raftTransport struct {
 	node   *raft.Node
 	links  map[raft.ID]*peerLink
 	onSend func(msgs []raft.Message)
+	// ackBlackout drops this member's append answers to a peer until a time (a targeted
+	// loss, see Raft.ackBlackout).
+	ackBlackout map[raft.ID]time.Duration
 }
 
 const (
@@ -57,7 +60,8 @@ type peerLink struct {
 }
 
 func newRaftTransport(e *env.Env, ex env.Executor, self raft.ID, addrs map[raft.ID]string) *raftTransport {
-	return &raftTransport{e: e, ex: ex, self: self, addrs: addrs, links: map[raft.ID]*peerLink{}}
+	return &raftTransport{e: e, ex: ex, self: self, addrs: addrs, links: map[raft.ID]*peerLink{},
+		ackBlackout: map[raft.ID]time.Duration{}}
 }
 
 // Send implements raft.Transport. It runs on the member's executor (shared with the
@@ -68,8 +72,12 @@ func (t *raftTransport) Send(msgs []raft.Message) {
 	}
 	frames := map[raft.ID][]byte{}
 	var order []raft.ID
+	now := t.e.Clock.Mono()
 	for i := range msgs {
 		to := msgs[i].To
+		if msgs[i].Type == raft.MsgAppResp && now < t.ackBlackout[to] {
+			continue
+		}
 		if _, ok := frames[to]; !ok {
 			order = append(order, to)
 		}
@@ -165,6 +173,14 @@ func (l *peerLink) watchdog() {
 		return
 	}
 	l.watch = l.t.e.Clock.AfterFunc(raftWatchEvery, l.t.ex, l.watchdog)
+}
+
+// reset drops the connection to a peer at once (the peer and raft hear of it).
+func (t *raftTransport) reset(to raft.ID) {
+	if l := t.links[to]; l != nil && l.conn != nil {
+		l.conn.Abort()
+		l.down()
+	}
 }
 
 // down forgets the connection; the next message dials again.
