@@ -29,6 +29,7 @@ type Raft struct {
 	rot        map[raft.ID]*walRot // WAL damage awaiting recovery's verdict
 	cut        map[raft.ID]int     // members the nemesis cut from their peers (not clients): how many cuts
 	blocked    map[[2]int]int      // the nemesis's partitions per pair of nodes: how many cuts hold
+	cutReader  string              // a member cut from its peers that client 0 reads from
 	knobs      raftKnobs
 	conf       raft.ConfState // the newest applied configuration
 	confIndex  env.Index

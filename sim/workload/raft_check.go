@@ -76,7 +76,8 @@ func (c *raftChecker) Persisted(id raft.ID, rd *raft.Ready, st *raft.MemoryStora
 		c.checkPair(id, st, &rd.Entries[i])
 	}
 	if len(rd.Entries) > 0 && len(rd.Messages) > 0 && c.leaders[hs.Term] == id {
-		if rd.Entries[len(rd.Entries)-1].Type == raft.EntryConfChange {
+		if e := &rd.Entries[len(rd.Entries)-1]; e.Type == raft.EntryConfChange {
+			c.checkSingleChange(id, st, e.Index, hs.Commit)
 			c.w.strikeConfAppender(id)
 		} else {
 			c.w.strikeAppender(id)
@@ -102,6 +103,20 @@ func (c *raftChecker) Persisted(id raft.ID, rd *raft.Ready, st *raft.MemoryStora
 		if c.leaders[hs.Term] == id && hs.Commit > before && !c.firstCommit[hs.Term] {
 			c.firstCommit[hs.Term] = true
 			c.w.strikeCommitter(id)
+		}
+	}
+}
+
+// checkSingleChange asserts the single-change rule (R1): a leader appends a membership
+// change only when the previous one in its log is committed, so no two uncommitted
+// configurations (which need not overlap) are ever in force.
+func (c *raftChecker) checkSingleChange(id raft.ID, st *raft.MemoryStorage, index, commit env.Index) {
+	first, _ := st.FirstIndex()
+	for i := index - 1; i > commit && i >= first; i-- {
+		ents, err := st.Entries(i, i+1, math.MaxUint64)
+		if err == nil && ents[0].Type == raft.EntryConfChange {
+			env.Assertf(false, "raft check: leader %d appends a membership change at %d while the one at %d is uncommitted (commit %d)",
+				id, index, i, commit)
 		}
 	}
 }

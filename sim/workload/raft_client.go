@@ -87,7 +87,11 @@ func (c *kvClient) next() {
 	r := c.e.Rand
 	op := &kvOp{id: fmt.Sprintf("%s-%d", c.e.Name, c.seq), key: fmt.Sprintf("k%d", r.Intn(raftKeys)), call: c.wl.w.Now()}
 	var line string
-	switch k := r.Intn(10); {
+	k := r.Intn(10)
+	if c.idx == 0 && c.wl.cutReader != "" {
+		k = 5 // the pinned reader (see Raft.pinReader) only reads
+	}
+	switch {
 	case k < 4:
 		op.kind, op.value = 'p', op.id
 		line = fmt.Sprintf("PUT %s %s %s", op.id, op.key, op.value)

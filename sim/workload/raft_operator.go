@@ -176,6 +176,7 @@ func (r *Raft) strike(id raft.ID, delay time.Duration, crash bool) {
 		}
 		if mode == 0 {
 			r.cut[id]++
+			r.pinReader(r.names[id-1])
 		}
 		r.w.After(down, func() {
 			for _, j := range others {
@@ -183,8 +184,25 @@ func (r *Raft) strike(id raft.ID, delay time.Duration, crash bool) {
 			}
 			if mode == 0 {
 				r.cut[id]--
+				if r.cutReader == r.names[id-1] {
+					r.cutReader = ""
+				}
 			}
 		})
+	})
+}
+
+// pinReader sends client 0 to a leader just cut from its peers, to read there while the
+// others write through whoever leads next: the reads a deposed leader must refuse.
+func (r *Raft) pinReader(name string) {
+	r.cutReader = name
+	if len(r.clients) == 0 {
+		return
+	}
+	c := r.clients[0]
+	c.rd.ex.Post(func() {
+		c.target = name
+		c.rd.drop()
 	})
 }
 
