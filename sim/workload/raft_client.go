@@ -50,7 +50,9 @@ func startKVClient(e *env.Env, wl *Raft, idx int) {
 func (c *kvClient) pick() string {
 	name := c.target
 	c.target = ""
-	if name == "" {
+	for name == "" || c.idx != 0 && name == c.wl.cutReader {
+		// While client 0 reads at a leader cut from its peers, the others write through the
+		// rest of the group (a redirect to the cut leader would only hang).
 		name = c.wl.names[c.e.Rand.Intn(len(c.wl.names))]
 	}
 	return fmt.Sprintf("%s:%d", name, raftClientPort)
