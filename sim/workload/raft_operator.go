@@ -61,6 +61,11 @@ func (r *Raft) operate() {
 		id := r.conf.Voters[rng.Intn(len(r.conf.Voters))]
 		actions = append(actions, func() { r.change(lead, raft.ConfChange{Type: raft.RemoveNode, Node: id}) })
 	}
+	// A steady leader (one that has committed in its term, so it answers reads) cut from
+	// its peers but not from clients, or the reverse.
+	actions = append(actions, func() {
+		r.cutOff(r.leaderID(), rng.Intn(2), time.Duration(300+rng.Intn(1200))*time.Millisecond)
+	})
 	voters := slices.Clone(r.conf.Voters)
 	actions = append(actions, func() {
 		to := voters[rng.Intn(len(voters))]
@@ -80,6 +85,15 @@ func (r *Raft) change(m *raftMember, cc raft.ConfChange) {
 
 // leader returns the member that leads the newest term seen, if its machine is up.
 func (r *Raft) leader() *raftMember {
+	id := r.leaderID()
+	if id == raft.None || !r.w.Nodes()[int(id)-1].Up() {
+		return nil
+	}
+	return r.members[id]
+}
+
+// leaderID is the member that leads the newest term seen.
+func (r *Raft) leaderID() raft.ID {
 	var term uint64
 	var id raft.ID
 	for t, l := range r.check.leaders {
@@ -87,10 +101,7 @@ func (r *Raft) leader() *raftMember {
 			term, id = uint64(t), l
 		}
 	}
-	if id == raft.None || !r.w.Nodes()[int(id)-1].Up() {
-		return nil
-	}
-	return r.members[id]
+	return id
 }
 
 // strikeLeader is the nemesis: with the seed's probability it crashes (process or power) or
@@ -161,7 +172,17 @@ func (r *Raft) strike(id raft.ID, delay time.Duration, crash bool) {
 	// them linearizable); cut from clients only, it keeps leading while clients go
 	// elsewhere; or cut from everyone.
 	mode := rng.Intn(3)
-	r.w.After(delay, func() {
+	r.w.After(delay, func() { r.cutOff(id, mode, down) })
+}
+
+// cutOff partitions member id from its peers (mode 0), from clients (1) or from everyone
+// (2), for down.
+func (r *Raft) cutOff(id raft.ID, mode int, down time.Duration) {
+	node := r.w.Nodes()[int(id)-1]
+	if id == raft.None || !node.Up() {
+		return
+	}
+	{
 		var others []int
 		for j := range r.w.Nodes() {
 			isPeer := j < len(r.names)
@@ -189,7 +210,7 @@ func (r *Raft) strike(id raft.ID, delay time.Duration, crash bool) {
 				}
 			}
 		})
-	})
+	}
 }
 
 // pinReader sends client 0 to a leader just cut from its peers, to read there while the
