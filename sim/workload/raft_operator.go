@@ -178,10 +178,10 @@ func (r *Raft) strike(id raft.ID, delay time.Duration, crash bool) {
 // cutOff partitions member id from its peers (mode 0), from clients (1) or from everyone
 // (2), for down.
 func (r *Raft) cutOff(id raft.ID, mode int, down time.Duration) {
-	node := r.w.Nodes()[int(id)-1]
-	if id == raft.None || !node.Up() {
+	if id == raft.None || !r.w.Nodes()[int(id)-1].Up() {
 		return
 	}
+	node := r.w.Nodes()[int(id)-1]
 	{
 		var others []int
 		for j := range r.w.Nodes() {
@@ -220,11 +220,14 @@ func (r *Raft) pinReader(name string) {
 	if len(r.clients) == 0 {
 		return
 	}
-	c := r.clients[0]
-	c.rd.ex.Post(func() {
-		c.target = name
-		c.rd.drop()
-	})
+	for _, c := range r.clients {
+		c.rd.ex.Post(func() {
+			if c.idx == 0 {
+				c.target = name
+			}
+			c.rd.drop() // the others find the rest of the group (see kvClient.pick)
+		})
+	}
 }
 
 // block partitions a and b both ways; the nemesis counts its cuts per pair so that one cut
