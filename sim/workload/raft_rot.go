@@ -136,23 +136,39 @@ func (r *Raft) maybeBlackout(e *env.Env, tr *raftTransport, id raft.ID, msgs []r
 		tr.ackBlackout[lead] = e.Clock.Mono() + d
 		r.w.Hit("raft.nemesis.ack-blackout")
 		r.w.Note("raft nemesis: %d loses its append answers to %d for %v", id, lead, d)
-		powerOff := rng.Intn(2) == 0
-		r.w.After(d, func() {
-			if m := r.members[lead]; m != nil && r.w.Nodes()[int(lead)-1].Up() {
-				m.tr.ex.Post(func() { m.tr.reset(id) })
-			}
-			if node := r.w.Nodes()[int(id)-1]; powerOff && node.Up() {
-				node.Crash(true)
-				r.w.After(time.Duration(10+rng.Intn(90))*time.Millisecond, node.Restart)
-			}
-		})
+		r.blackouts[id] = lead
+		r.w.After(d, func() { r.endBlackout(id, lead, rng.Intn(2) == 0) })
 		return
+	}
+}
+
+// endBlackout resets the leader's connection to the follower, and with powerOff also
+// powers the follower off, which takes back the commit index it had not synced.
+func (r *Raft) endBlackout(id, lead raft.ID, powerOff bool) {
+	if r.blackouts[id] != lead {
+		return // ended already
+	}
+	delete(r.blackouts, id)
+	if m := r.members[lead]; m != nil && r.w.Nodes()[int(lead)-1].Up() {
+		m.tr.ex.Post(func() { m.tr.reset(id) })
+	}
+	if node := r.w.Nodes()[int(id)-1]; powerOff && node.Up() {
+		r.w.Note("raft nemesis: power off %d at the end of its blackout", id)
+		node.Crash(true)
+		r.w.After(time.Duration(10+r.w.Rand().Intn(90))*time.Millisecond, node.Restart)
 	}
 }
 
 // strikeUnsynced powers a member off just after a write it did not sync (a Ready that only
 // moved the commit index), the moment a torn tail can be left behind.
 func (r *Raft) strikeUnsynced(id raft.ID) {
+	if lead, ok := r.blackouts[id]; ok {
+		// A follower whose answers are lost just learned a commit index it did not sync:
+		// power it off now, so the leader's snapshot may lie beyond the commit index it
+		// recovers while its log holds the snapshot's last entry.
+		r.w.After(0, func() { r.endBlackout(id, lead, true) })
+		return
+	}
 	rng := r.w.Rand()
 	if r.w.Now() >= r.faultsEnd-time.Second || !env.Chance(rng, r.knobs.tear) {
 		return
