@@ -91,7 +91,7 @@ func (c *raftChecker) Recovered(id raft.ID, rec raft.WALRecovery, err error) {
 	if !errors.As(err, &dmg) {
 		dmg = nil
 	}
-	c.judgeRot(id, rec, dmg)
+	c.judgeRot(id, rec, dmg, err)
 	switch {
 	case err == nil:
 	case errors.As(err, &dmg):
@@ -99,7 +99,5 @@ func (c *raftChecker) Recovered(id raft.ID, rec raft.WALRecovery, err error) {
 		_, good := frameVerifies(data[dmg.Offset:])
 		env.Assertf(!good, "raft recovery: member %d refused %s at %d, where a good record starts", id, dmg.Segment, dmg.Offset)
 		c.w.w.Note("raft: member %d refuses its damaged WAL: %v", id, err)
-	default:
-		env.Assertf(errors.Is(err, env.ErrIO) || errors.Is(err, env.ErrNoSpace), "raft recovery: member %d: %v", id, err)
 	}
 }

@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"errors"
 	"path"
 	"time"
 
@@ -21,6 +22,7 @@ type walRot struct {
 	flips []int64
 	bits  []uint
 	both  bool // both copies damaged: recovery must refuse
+	snap  bool // a snapshot file (name is its path): recovery falls back or refuses
 }
 
 // damageWAL picks a record of the member's last WAL segment that verifies and flips one bit
@@ -30,6 +32,10 @@ func (r *Raft) damageWAL(id raft.ID) {
 	rng := r.w.Rand()
 	disk := r.w.Nodes()[int(id)-1].Disk
 	if r.rot[id] != nil || !env.Chance(rng, r.knobs.rot) {
+		return
+	}
+	if rng.Intn(4) == 0 {
+		r.damageSnapshot(id)
 		return
 	}
 	names, err := disk.DurableFS().List(path.Join("raft", "wal"))
@@ -85,6 +91,40 @@ func (r *Raft) damageWAL(id raft.ID) {
 	r.w.Note("raft nemesis: rot %s@%d of member %d (%d flips)", name, off, id, len(rot.flips))
 }
 
+// damageSnapshot flips one bit in each copy of the member's newest snapshot file (when an
+// older one is kept too): recovery must fall back to the older one (the WAL reaches back to
+// it), or refuse if the WAL says the newest was installed from the leader.
+func (r *Raft) damageSnapshot(id raft.ID) {
+	rng := r.w.Rand()
+	disk := r.w.Nodes()[int(id)-1].Disk
+	dir := path.Join("raft", "snap")
+	names, err := disk.DurableFS().List(dir)
+	var snaps []string
+	for _, n := range names {
+		if path.Ext(n) == ".snap" {
+			snaps = append(snaps, n)
+		}
+	}
+	if err != nil || len(snaps) < 2 {
+		return
+	}
+	name := path.Join(dir, snaps[len(snaps)-1])
+	data, err := disk.ReadFile(name)
+	if err != nil || len(data) < 18 {
+		return
+	}
+	n := (int64(len(data)) - 16) / 2
+	rot := &walRot{name: name, snap: true, both: true, flips: []int64{16 + int64(rng.Intn(int(n))), 16 + n + int64(rng.Intn(int(n)))}}
+	for _, f := range rot.flips {
+		bit := uint(rng.Intn(8))
+		rot.bits = append(rot.bits, bit)
+		disk.FlipBitAt(name, f, bit)
+	}
+	r.rot[id] = rot
+	r.w.Hit("raft.nemesis.snap-rot")
+	r.w.Note("raft nemesis: rot snapshot %s of member %d", name, id)
+}
+
 // pristine reports whether both headers and both copies of a verified frame are intact.
 func pristine(frame []byte) bool {
 	n := (len(frame) - 16) / 2
@@ -93,14 +133,22 @@ func pristine(frame []byte) bool {
 
 // judgeRot checks recovery's verdict on the member's pending damage and, once recovery has
 // refused, repairs the disk (the operator restores the record) so the next boot recovers.
-func (c *raftChecker) judgeRot(id raft.ID, rec raft.WALRecovery, dmg *raft.WALDamageError) {
+func (c *raftChecker) judgeRot(id raft.ID, rec raft.WALRecovery, dmg *raft.WALDamageError, err error) {
 	rot := c.w.rot[id]
 	if rot == nil {
+		env.Assertf(err == nil || dmg != nil || errors.Is(err, env.ErrIO) || errors.Is(err, env.ErrNoSpace),
+			"raft recovery: member %d: %v", id, err)
 		env.Assertf(dmg == nil || c.w.w.Nodes()[int(id)-1].Disk.Stats.BitFlips > 0,
 			"raft recovery: member %d refused an undamaged WAL: %v", id, dmg)
 		return
 	}
 	delete(c.w.rot, id)
+	if rot.snap {
+		// Recovery fell back to the older snapshot, or refused because the WAL needed the
+		// newest; either way the operator then restores the file.
+		c.repair(id, rot, rot.name)
+		return
+	}
 	if !rot.both {
 		env.Assertf(dmg == nil, "raft recovery: member %d refused a record its mirror repairs: %v", id, dmg)
 		return
@@ -109,11 +157,16 @@ func (c *raftChecker) judgeRot(id raft.ID, rec raft.WALRecovery, dmg *raft.WALDa
 		id, rot.name, rot.off, rec.Segments)
 	env.Assertf(path.Base(dmg.Segment) == rot.name && dmg.Offset == rot.off,
 		"raft recovery: member %d refused at %s@%d, the rotten record is at %s@%d", id, dmg.Segment, dmg.Offset, rot.name, rot.off)
+	c.repair(id, rot, path.Join("raft", "wal", rot.name))
+}
+
+// repair undoes the workload's damage (the operator restores the file from a copy).
+func (c *raftChecker) repair(id raft.ID, rot *walRot, name string) {
 	disk := c.w.w.Nodes()[int(id)-1].Disk
 	for i, f := range rot.flips {
-		disk.FlipBitAt(path.Join("raft", "wal", rot.name), f, rot.bits[i])
+		disk.FlipBitAt(name, f, rot.bits[i])
 	}
-	c.w.w.Note("raft operator: repaired %s@%d of member %d", rot.name, rot.off, id)
+	c.w.w.Note("raft operator: repaired %s@%d of member %d", name, rot.off, id)
 }
 
 // maybeBlackout starts, with the seed's probability, losing a follower's append answers to
