@@ -97,6 +97,10 @@ func (c *raftChecker) Persisted(id raft.ID, rd *raft.Ready, st *raft.MemoryStora
 		c.w.strikeUnsynced(id) // the driver wrote this Ready without a sync
 	}
 	if rd.HasHardState {
+		// Within one incarnation a member's commit index never goes back (a restart may
+		// lose an unsynced one); a snapshot must never take a member below it.
+		env.Assertf(c.lastHard[id].Term == math.MaxUint64 || hs.Commit >= c.commitSeen[id],
+			"raft check: member %d's commit index went back from %d to %d", id, c.commitSeen[id], hs.Commit)
 		c.lastHard[id] = hs
 		before := c.commitSeen[id]
 		c.checkCommit(id, st, hs.Commit)
