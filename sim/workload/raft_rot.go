@@ -186,13 +186,29 @@ func (r *Raft) maybeBlackout(e *env.Env, tr *raftTransport, id raft.ID, msgs []r
 			return
 		}
 		lead, d := m.To, time.Duration(50+rng.Intn(400))*time.Millisecond
-		tr.ackBlackout[lead] = e.Clock.Mono() + d
+		tr.ackBlackout[lead] = e.Clock.Mono() + 2*time.Second
 		r.w.Hit("raft.nemesis.ack-blackout")
-		r.w.Note("raft nemesis: %d loses its append answers to %d for %v", id, lead, d)
+		r.w.Note("raft nemesis: %d loses its append answers to %d", id, lead)
 		r.blackouts[id] = lead
-		r.w.After(d, func() { r.endBlackout(id, lead, rng.Intn(2) == 0) })
+		r.w.After(d, func() { r.awaitCompaction(tr, id, lead, m.Index, 20, rng.Intn(2) == 0) })
 		return
 	}
+}
+
+// awaitCompaction ends the blackout once the leader has compacted its log past what the
+// follower last acknowledged (so the leader will need a snapshot for it), checking every
+// 50 ms up to tries times.
+func (r *Raft) awaitCompaction(tr *raftTransport, id, lead raft.ID, acked env.Index, tries int, powerOff bool) {
+	st := r.check.storage[lead]
+	if st == nil {
+		return
+	}
+	if first, _ := st.FirstIndex(); first <= acked+1 && tries > 0 && r.blackouts[id] == lead {
+		r.w.After(50*time.Millisecond, func() { r.awaitCompaction(tr, id, lead, acked, tries-1, powerOff) })
+		return
+	}
+	delete(tr.ackBlackout, lead)
+	r.endBlackout(id, lead, powerOff)
 }
 
 // endBlackout resets the leader's connection to the follower, and with powerOff also
