@@ -182,35 +182,33 @@ func (r *Raft) cutOff(id raft.ID, mode int, down time.Duration) {
 		return
 	}
 	node := r.w.Nodes()[int(id)-1]
-	{
-		var others []int
-		for j := range r.w.Nodes() {
-			isPeer := j < len(r.names)
-			if j != node.Index && (mode == 2 || (mode == 0) == isPeer) {
-				others = append(others, j)
-			}
+	var others []int
+	for j := range r.w.Nodes() {
+		isPeer := j < len(r.names)
+		if j != node.Index && (mode == 2 || (mode == 0) == isPeer) {
+			others = append(others, j)
 		}
-		r.w.Note("raft nemesis: cut leader %d from %s", id, []string{"its peers", "clients", "everyone"}[mode])
-		r.w.Hit([]string{"raft.nemesis.cut-from-peers", "raft.nemesis.cut-from-clients", "raft.nemesis.isolate"}[mode])
+	}
+	r.w.Note("raft nemesis: cut leader %d from %s", id, []string{"its peers", "clients", "everyone"}[mode])
+	r.w.Hit([]string{"raft.nemesis.cut-from-peers", "raft.nemesis.cut-from-clients", "raft.nemesis.isolate"}[mode])
+	for _, j := range others {
+		r.block(node.Index, j)
+	}
+	if mode == 0 {
+		r.cut[id]++
+		r.pinReader(r.names[id-1])
+	}
+	r.w.After(down, func() {
 		for _, j := range others {
-			r.block(node.Index, j)
+			r.unblock(node.Index, j)
 		}
 		if mode == 0 {
-			r.cut[id]++
-			r.pinReader(r.names[id-1])
+			r.cut[id]--
+			if r.cutReader == r.names[id-1] {
+				r.cutReader = ""
+			}
 		}
-		r.w.After(down, func() {
-			for _, j := range others {
-				r.unblock(node.Index, j)
-			}
-			if mode == 0 {
-				r.cut[id]--
-				if r.cutReader == r.names[id-1] {
-					r.cutReader = ""
-				}
-			}
-		})
-	}
+	})
 }
 
 // pinReader sends client 0 to a leader just cut from its peers, to read there while the
