@@ -56,7 +56,7 @@ func TestFrameVerifiesReadsRaftWAL(t *testing.T) {
 	if _, ok := frameVerifies(one[off:]); ok {
 		t.Fatal("a flipped bit in each copy still verifies")
 	}
-	if !pristine(data[off : off+16+2*n]) || pristine(one[off:off+16+2*n]) {
+	if !pristine(data[off:off+16+2*n]) || pristine(one[off:off+16+2*n]) {
 		t.Fatal("pristine misjudges a frame")
 	}
 }
