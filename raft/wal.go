@@ -160,18 +160,25 @@ func (w *WAL) replaySegment(seq uint64, rp *replayer, last bool) (walSegment, Se
 		off += n
 	}
 	rec.Kept = int64(off)
-	if off == len(data) {
+	if off == len(data) && (!last || off > 0) {
 		if !last {
 			return seg, rec, nil
 		}
 		return seg, rec, w.rewriteTail(name, data)
+	}
+	if off == 0 && len(data) == 0 {
+		// An empty last segment: its creation was cut before its first record landed.
+		rec.Torn = "the segment is empty"
 	}
 	damage := &WALDamageError{Segment: name, Offset: int64(off), Size: int64(len(data))}
 	if !last {
 		damage.Why = "unreadable record in a sealed segment"
 		return seg, rec, damage
 	}
-	if rec.Torn = tornEvidence(data, off); rec.Torn == "" {
+	if rec.Torn == "" {
+		rec.Torn = tornEvidence(data, off)
+	}
+	if rec.Torn == "" {
 		damage.Why = "neither copy verifies, and a crash cannot explain it (rot?)"
 		return seg, rec, damage
 	}

@@ -438,3 +438,39 @@ func TestWALDistrustsPagesOfAFailedSync(t *testing.T) {
 		}
 	}
 }
+
+// TestWALTornSegmentCreation: a crash while a new segment's first record (the hard state)
+// was being written leaves a segment holding part of it; recovery rewrites that record
+// from the older segments (it must not leave a segment without one, or deleting the older
+// ones later would lose the vote), and the WAL goes on. The empty segment (keep 0) lost the
+// vote before the fix.
+func TestWALTornSegmentCreation(t *testing.T) {
+	for _, keep := range []int{0, 5, mirrorHeader + 3} {
+		d := newSimDisk(9)
+		w, _ := mustOpen(t, d, SnapshotMeta{}, 300)
+		hs := HardState{Term: 3, Vote: 2, Commit: 1}
+		for i := env.Index(1); w.Segments() < 2; i++ {
+			hs.Commit = i
+			must(t, w.Save(&hs, ents(3, i, i), nil, true))
+		}
+		last := env.Index(hs.Commit)
+		name := "data/wal/" + segmentName(2)
+		f, err := d.env.FS.OpenRW(name)
+		must(t, err)
+		must(t, f.Truncate(int64(keep))) // what the crash left of the segment's creation
+		must(t, f.Sync())
+		d.crash()
+		w, st := mustOpen(t, d, SnapshotMeta{}, 300)
+		rec := w.Recovery().Segments[1]
+		if st.Hard != hs || len(st.Entries) != int(last) || !rec.Header {
+			t.Fatalf("keep %d: recovered %+v, %d entries, verdict %+v", keep, st.Hard, len(st.Entries), rec)
+		}
+		must(t, w.Save(nil, ents(3, last+1, last+1), nil, true))
+		must(t, w.ReleaseTo(last)) // the first segment goes: the hard state must survive in the second
+		d.crash()
+		_, st = mustOpen(t, d, SnapshotMeta{Index: last, Term: 3}, 300)
+		if st.Hard.Term != hs.Term || st.Hard.Vote != hs.Vote {
+			t.Fatalf("keep %d: after release, hard state %+v, want term %d vote %d", keep, st.Hard, hs.Term, hs.Vote)
+		}
+	}
+}
