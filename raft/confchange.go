@@ -34,16 +34,18 @@ func (h *confHistory) reset(index env.Index, conf ConfState) {
 	h.list = []confAt{{index: index, conf: conf.clone()}}
 }
 
-// onAppend accounts for entries just appended, which replace any from ents[0].Index on.
-func (h *confHistory) onAppend(ents []Entry) {
+// onAppend accounts for entries just appended, which replace any from ents[0].Index on. It
+// returns how many (uncommitted) configurations the replaced entries carried.
+func (h *confHistory) onAppend(ents []Entry) (dropped int) {
 	if len(ents) == 0 {
-		return
+		return 0
 	}
 	first := ents[0].Index
 	keep := len(h.list)
 	for keep > 1 && h.list[keep-1].index >= first {
 		keep--
 	}
+	dropped = len(h.list) - keep
 	h.list = h.list[:keep]
 	for i := range ents {
 		if ents[i].Type != EntryConfChange {
@@ -53,6 +55,7 @@ func (h *confHistory) onAppend(ents []Entry) {
 		env.Assertf(err == nil, "raft: conf change at %d: %v", ents[i].Index, err)
 		h.list = append(h.list, confAt{index: ents[i].Index, conf: cc.Conf})
 	}
+	return dropped
 }
 
 // compact forgets configurations superseded at or before index (which must be committed).
@@ -100,7 +103,11 @@ func loadConfs(s Storage) (confHistory, error) {
 // checkConfChange validates a proposed change on the leader and returns the configuration
 // it results in.
 func (r *raft) checkConfChange(cc ConfChange) (ConfState, error) {
-	if r.confs.lastIndex() > r.log.committed || !r.committedInTerm() {
+	if r.confs.lastIndex() > r.log.committed {
+		r.cfg.Probe.Hit("raft.conf.overlap-refused") // R1: the previous change is uncommitted
+		return ConfState{}, ErrConfChangePending
+	}
+	if !r.committedInTerm() {
 		return ConfState{}, ErrConfChangePending
 	}
 	c := r.conf().clone()

@@ -40,6 +40,13 @@ type Observer interface {
 	Restored(id ID, meta SnapshotMeta)
 }
 
+// RecoveryObserver, if an Observer also implements it, is told at boot what WAL recovery
+// kept and dropped, and the error if it refused (a *WALDamageError carries the report too),
+// before the member starts or halts.
+type RecoveryObserver interface {
+	Recovered(id ID, rec WALRecovery, err error)
+}
+
 // Errors given to Node callbacks.
 var (
 	// ErrProposalLost: another entry was committed where the proposal was appended, so it
@@ -86,6 +93,10 @@ type NodeConfig struct {
 	MaxMsgBytes, MaxInflightBytes, SnapshotChunkBytes uint64
 	MaxInflightMsgs                                   int
 	Observer                                          Observer
+	// Executor, if set, is the executor the node runs on (else it makes its own). A
+	// transport that shares it can write to the network inside Send, with nothing queued
+	// between the member's persist and the bytes leaving.
+	Executor env.Executor
 }
 
 // Driver defaults and bounds.
@@ -146,8 +157,11 @@ type pendingRead struct {
 // Start builds a Node and posts its recovery to a new executor. A failure to recover (an
 // I/O error, corruption) halts the node through env.Halt.
 func Start(e *env.Env, cfg NodeConfig, fsm FSM, tr Transport) *Node {
-	n := &Node{e: e, ex: e.Exec.New(fmt.Sprintf("raft-%d", cfg.ID)), cfg: cfg, fsm: fsm, tr: tr,
+	n := &Node{e: e, ex: cfg.Executor, cfg: cfg, fsm: fsm, tr: tr,
 		proposals: map[env.Index]pendingProposal{}, reads: map[string]*pendingRead{}}
+	if n.ex == nil {
+		n.ex = e.Exec.New(fmt.Sprintf("raft-%d", cfg.ID))
+	}
 	if n.cfg.SnapshotEntries == 0 {
 		n.cfg.SnapshotEntries = defaultSnapshotEntries
 	}
@@ -176,6 +190,7 @@ func (n *Node) boot() {
 		n.halt(err)
 	}
 	wal, st, err := OpenWAL(fs, path.Join(n.cfg.Dir, "wal"), base.Meta, n.cfg.WALSegmentBytes)
+	n.recovered(wal, err)
 	if err != nil {
 		n.halt(err)
 	}
@@ -202,7 +217,7 @@ func (n *Node) boot() {
 		ID: n.cfg.ID, Storage: n.storage, ElectionTicks: n.cfg.ElectionTicks, HeartbeatTicks: n.cfg.HeartbeatTicks,
 		Applied: base.Meta.Index, PreVote: n.cfg.PreVote, CheckQuorum: n.cfg.CheckQuorum,
 		MaxMsgBytes: n.cfg.MaxMsgBytes, MaxInflightMsgs: n.cfg.MaxInflightMsgs, MaxInflightBytes: n.cfg.MaxInflightBytes,
-		SnapshotChunkBytes: n.cfg.SnapshotChunkBytes, Rand: n.e.Rand, Log: n.e.Log,
+		SnapshotChunkBytes: n.cfg.SnapshotChunkBytes, Rand: n.e.Rand, Log: n.e.Log, Probe: n.e.Probe,
 	})
 	if err != nil {
 		n.halt(err)
@@ -214,6 +229,34 @@ func (n *Node) boot() {
 	n.scheduleReady()
 }
 
+// recovered counts and reports what WAL recovery did (wal is nil when it refused).
+func (n *Node) recovered(wal *WAL, err error) {
+	var rec WALRecovery
+	var dmg *WALDamageError
+	switch {
+	case wal != nil:
+		rec = wal.Recovery()
+	case errors.As(err, &dmg):
+		rec = dmg.Recovery
+		n.e.Probe.Hit("raft.wal.rotten-record")
+	}
+	for _, s := range rec.Segments {
+		if s.Torn != "" {
+			n.e.Probe.Hit("raft.wal.torn-tail")
+			n.e.Log.Logf(env.LevelWarn, "raft %d: wal %s: cut a torn tail of %d bytes at %d: %s", n.cfg.ID, s.Name, s.Dropped(), s.Kept, s.Torn)
+		}
+		if s.Repaired > 0 {
+			n.e.Probe.Hit("raft.wal.mirror-repair")
+		}
+		if s.Header {
+			n.e.Probe.Hit("raft.wal.torn-create")
+		}
+	}
+	if o, ok := n.cfg.Observer.(RecoveryObserver); ok {
+		o.Recovered(n.cfg.ID, rec, err)
+	}
+}
+
 // loadBase finds the newest readable snapshot; a member with no state at all gets its
 // bootstrap snapshot (index 0: the bootstrap configuration and an empty state machine).
 func (n *Node) loadBase() (Snapshot, error) {
@@ -222,6 +265,7 @@ func (n *Node) loadBase() (Snapshot, error) {
 		return Snapshot{}, err
 	}
 	if bad > 0 {
+		n.e.Probe.Hit("raft.snap.rotten")
 		n.e.Log.Logf(env.LevelWarn, "raft %d: %d snapshot files do not verify", n.cfg.ID, bad)
 	}
 	if len(list) > 0 {

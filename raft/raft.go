@@ -60,6 +60,8 @@ type Config struct {
 	Rand env.Rand
 	// Log, if set, receives state changes.
 	Log env.Logger
+	// Probe, if set, counts rare paths taken (for the simulator's coverage report).
+	Probe env.Probe
 }
 
 func (c *Config) validate() error {
@@ -85,6 +87,9 @@ func (c *Config) validate() error {
 	def(&c.MaxApplyBytes, defaultMaxApplyBytes)
 	def(&c.MaxUncommittedBytes, defaultMaxUncommittedBytes)
 	def(&c.SnapshotChunkBytes, defaultSnapshotChunkBytes)
+	if c.Probe == nil {
+		c.Probe = env.NopProbe{}
+	}
 	if c.MaxInflightMsgs == 0 {
 		c.MaxInflightMsgs = defaultMaxInflightMsgs
 	}
@@ -207,6 +212,7 @@ func (r *raft) send(m Message) {
 func (r *raft) reset(term env.Term) {
 	if r.term != term {
 		r.term, r.vote = term, None
+		r.dropStaleAcks()
 	}
 	r.lead = None
 	r.electionElapsed, r.heartbeatElapsed = 0, 0
@@ -217,6 +223,22 @@ func (r *raft) reset(term env.Term) {
 	r.readOnly = readOnly{}
 	r.pendingReads = nil
 	r.uncommittedBytes = 0
+}
+
+// dropStaleAcks removes, from the messages not yet handed out, the acknowledgements of
+// entries sent in an older term. A new term's leader may replace those entries before the
+// Ready that would persist them is taken, and the old leader must not count a copy that
+// will never be durable (it could commit an entry the group then overwrites). Losing them
+// is harmless: the old leader is deposed or will hear again.
+func (r *raft) dropStaleAcks() {
+	kept := r.msgs[:0]
+	for _, m := range r.msgs {
+		if m.Type == MsgAppResp && !m.Reject && m.Term < r.term {
+			continue
+		}
+		kept = append(kept, m)
+	}
+	r.msgs = kept
 }
 
 func (r *raft) becomeFollower(term env.Term, lead ID) {
@@ -441,7 +463,11 @@ func (r *raft) handleVote(m Message) {
 	canVote := r.vote == m.From ||
 		(r.vote == None && r.lead == None) ||
 		(m.Type == MsgPreVote && m.Term > r.term)
-	if canVote && r.log.isUpToDate(m.Index, m.LogTerm) {
+	upToDate := r.log.isUpToDate(m.Index, m.LogTerm)
+	if canVote && !upToDate {
+		r.cfg.Probe.Hit("raft.vote.log-behind") // the election restriction decides this vote
+	}
+	if canVote && upToDate {
 		// A granted vote carries the candidate's term: a pre-vote's term is one we have not
 		// entered, and the candidate must recognise the answer as its own.
 		r.send(Message{To: m.From, Term: m.Term, Type: voteRespType(m.Type)})

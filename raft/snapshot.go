@@ -136,11 +136,13 @@ func (r *raft) handleSnapshot(from ID, s Snapshot) {
 // restore replaces the log with s unless the log already holds what s covers.
 func (r *raft) restore(s Snapshot) bool {
 	if s.Meta.Index <= r.log.committed {
+		r.cfg.Probe.Hit("raft.snap.already-committed")
 		return false
 	}
 	if r.log.matchTerm(s.Meta.Index, s.Meta.Term) {
 		// The log has the snapshot's last entry, so (Log Matching) everything before it too:
 		// just commit, and keep the entries after it.
+		r.cfg.Probe.Hit("raft.snap.already-held")
 		r.log.commitTo(s.Meta.Index)
 		return false
 	}

@@ -82,7 +82,9 @@ func (r *raft) handleAppend(m Message) {
 	lastNew, appended, ok := r.log.maybeAppend(m.Index, m.LogTerm, m.Commit, m.Entries)
 	if ok {
 		if len(appended) > 0 {
-			r.confs.onAppend(appended)
+			if r.confs.onAppend(appended) > 0 {
+				r.cfg.Probe.Hit("raft.conf.truncated") // a deposed leader's uncommitted change
+			}
 		}
 		r.send(Message{To: m.From, Type: MsgAppResp, Index: lastNew})
 		return

@@ -28,6 +28,7 @@ type WAL struct {
 	hard         HardState
 	buf, scratch []byte
 	segmentBytes int64
+	recovery     WALRecovery
 }
 
 type walSegment struct {
@@ -46,10 +47,10 @@ type WALState struct {
 
 // OpenWAL opens (creating if needed) the WAL in dir and recovers its content on top of
 // base, the newest snapshot the caller could load. A torn tail of the last segment (a
-// crash during an unsynced write) is cut off and the cut made durable; recovery stops at
-// the first record that does not verify, so no record after a damaged one is ever used.
-// Damage anywhere but the tail of the last segment, or a log that does not reach back to
-// base, is an error wrapping ErrCorrupt.
+// crash during an unsynced write, told apart from damage as wal_torn.go explains) is cut
+// off and the cut made durable; no record after it is ever used. Damage that a crash does
+// not explain (a *WALDamageError), or a log that does not reach back to base, is an error
+// wrapping ErrCorrupt: the member must halt rather than forget a vote or an entry.
 func OpenWAL(fsys env.FS, dir string, base SnapshotMeta, segmentBytes int64) (*WAL, WALState, error) {
 	if segmentBytes <= 0 {
 		segmentBytes = defaultWALSegmentBytes
@@ -73,15 +74,21 @@ func OpenWAL(fsys env.FS, dir string, base SnapshotMeta, segmentBytes int64) (*W
 		}
 		return w, WALState{}, nil
 	}
-	var rp replayer
+	rp := replayer{base: base}
 	for i, seq := range seqs {
-		last := i == len(seqs)-1
-		seg, size, err := w.replaySegment(seq, &rp, last)
+		seg, rec, err := w.replaySegment(seq, &rp, i == len(seqs)-1)
+		w.recovery.Segments = append(w.recovery.Segments, rec)
+		if dmg, ok := err.(*WALDamageError); ok {
+			dmg.Recovery = w.recovery
+		}
 		if err != nil {
 			return nil, WALState{}, err
 		}
 		w.segs = append(w.segs, seg)
-		w.size = size
+		w.size = rec.Kept
+		if rec.Header {
+			w.size = int64(len(hardStateRecord(nil, rp.hard)))
+		}
 	}
 	st, err := rp.finish(base)
 	if err != nil {
@@ -118,40 +125,70 @@ func (w *WAL) listSegments() ([]uint64, error) {
 	return seqs, nil
 }
 
-// replaySegment feeds one segment's records to rp. In the last segment a record that does
-// not verify ends the log: the file is cut there and the cut synced.
-func (w *WAL) replaySegment(seq uint64, rp *replayer, last bool) (walSegment, int64, error) {
+// replaySegment feeds one segment's records to rp and says what it kept. In the last
+// segment a record that does not verify ends the log if a crash explains it (a torn write,
+// see wal_torn.go): the file is cut there and the cut synced. Damage a crash cannot explain,
+// or any damage in a sealed segment, is a *WALDamageError.
+func (w *WAL) replaySegment(seq uint64, rp *replayer, last bool) (walSegment, SegmentRecovery, error) {
 	name := w.segPath(seq)
 	data, err := readFile(w.fs, name)
 	if err != nil {
-		return walSegment{}, 0, err
+		return walSegment{}, SegmentRecovery{}, err
 	}
 	seg := walSegment{seq: seq}
+	rec := SegmentRecovery{Name: segmentName(seq), Size: int64(len(data))}
 	off := 0
 	for off < len(data) {
-		payload, n, ok := readMirrored(data[off:])
+		payload, n, ok, repaired := readMirroredRepair(data[off:])
 		if !ok {
 			break
 		}
-		rec, err := decodeWALRecord(payload)
+		r, err := decodeWALRecord(payload)
 		if err != nil {
-			return seg, 0, fmt.Errorf("raft: wal %s at %d: %w", name, off, err)
+			return seg, rec, fmt.Errorf("raft: wal %s at %d: %w", name, off, err)
 		}
-		if err := rp.apply(rec); err != nil {
-			return seg, 0, fmt.Errorf("raft: wal %s at %d: %w", name, off, err)
+		if err := rp.apply(r); err != nil {
+			return seg, rec, fmt.Errorf("raft: wal %s at %d: %w", name, off, err)
 		}
-		if rec.kind == recEntry {
-			seg.lastIndex = max(seg.lastIndex, rec.entry.Index)
+		if r.kind == recEntry {
+			seg.lastIndex = max(seg.lastIndex, r.entry.Index)
+		}
+		rec.Records++
+		if repaired {
+			rec.Repaired++
 		}
 		off += n
 	}
-	if !last {
-		if off == len(data) {
-			return seg, int64(off), nil
+	rec.Kept = int64(off)
+	if off == len(data) && (!last || off > 0) {
+		if !last {
+			return seg, rec, nil
 		}
-		return seg, 0, fmt.Errorf("%w: wal %s: unreadable record at %d of %d in a sealed segment", ErrCorrupt, name, off, len(data))
+		return seg, rec, w.rewriteTail(name, data)
 	}
-	return seg, int64(off), w.rewriteTail(name, data[:off])
+	if off == 0 && len(data) == 0 {
+		// An empty last segment: its creation was cut before its first record landed.
+		rec.Torn = "the segment is empty"
+	}
+	damage := &WALDamageError{Segment: name, Offset: int64(off), Size: int64(len(data))}
+	if !last {
+		damage.Why = "unreadable record in a sealed segment"
+		return seg, rec, damage
+	}
+	if rec.Torn == "" {
+		rec.Torn = tornEvidence(data, off)
+	}
+	if rec.Torn == "" {
+		damage.Why = "neither copy verifies, and a crash cannot explain it (rot?)"
+		return seg, rec, damage
+	}
+	good := data[:off]
+	if off == 0 {
+		// The segment's creation was cut short: give it back its first record, the hard state
+		// the older segments end with, so that deleting them later cannot lose it.
+		good, rec.Header = hardStateRecord(nil, rp.hard), true
+	}
+	return seg, rec, w.rewriteTail(name, good)
 }
 
 // rewriteTail makes the last segment durable as read: it is cut after its last good record
@@ -283,6 +320,9 @@ func (w *WAL) ReleaseTo(index env.Index) error {
 	return nil
 }
 
+// Recovery reports what OpenWAL kept and dropped.
+func (w *WAL) Recovery() WALRecovery { return w.recovery }
+
 // Segments reports how many segment files the WAL holds.
 func (w *WAL) Segments() int { return len(w.segs) }
 
@@ -291,6 +331,7 @@ func (w *WAL) Close() error { return w.f.Close() }
 
 // replayer rebuilds the log from records in write order.
 type replayer struct {
+	base     SnapshotMeta // the snapshot recovery starts from
 	hard     HardState
 	log      []Entry // contiguous
 	maxReset SnapshotMeta
@@ -308,6 +349,11 @@ func (rp *replayer) apply(rec walRecord) error {
 			rp.log = append(rp.log[:0], e)
 		case e.Index <= rp.log[n-1].Index+1:
 			rp.log = append(rp.log[:e.Index-rp.log[0].Index], e)
+		case e.Index <= rp.base.Index+1:
+			// The base snapshot covers the gap: it was installed (its file saved) but the
+			// halt came before its reset record reached the WAL, and the member went on
+			// from the snapshot after recovering on it.
+			rp.log = append(rp.log[:0], e)
 		default:
 			return fmt.Errorf("%w: entry %d after %d leaves a gap", ErrCorrupt, e.Index, rp.log[n-1].Index)
 		}

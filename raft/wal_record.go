@@ -42,8 +42,15 @@ func appendMirrored(buf, payload []byte) []byte {
 // readMirrored decodes the frame at the start of p. It returns the payload (aliasing p), the
 // frame's size, and ok=false when no copy verifies (a torn or rotten record, or the end).
 func readMirrored(p []byte) (payload []byte, size int, ok bool) {
+	payload, size, ok, _ = readMirroredRepair(p)
+	return payload, size, ok
+}
+
+// readMirroredRepair is readMirrored that also reports whether the first header or the
+// first copy failed, so the mirror served the record.
+func readMirroredRepair(p []byte) (payload []byte, size int, ok, repaired bool) {
 	if len(p) < mirrorHeader {
-		return nil, 0, false
+		return nil, 0, false, false
 	}
 	for h := 0; h < 2; h++ {
 		n := binary.LittleEndian.Uint32(p[8*h:])
@@ -54,13 +61,13 @@ func readMirrored(p []byte) (payload []byte, size int, ok bool) {
 		}
 		size := mirrorHeader + 2*int(n)
 		if a := p[mirrorHeader : mirrorHeader+int(n)]; mirrorCRC(a) == crc {
-			return a, size, true
+			return a, size, true, h == 1 || binary.LittleEndian.Uint64(p) != binary.LittleEndian.Uint64(p[8:])
 		}
 		if b := p[mirrorHeader+int(n) : size]; mirrorCRC(b) == crc {
-			return b, size, true
+			return b, size, true, true
 		}
 	}
-	return nil, 0, false
+	return nil, 0, false, false
 }
 
 // WAL record types (the first payload byte).

@@ -23,8 +23,14 @@ type Raft struct {
 	members map[raft.ID]*raftMember
 	clients []*kvClient
 	check   *raftChecker
+	durable *raftDurability
 	hist    kvHistory
 
+	rot        map[raft.ID]*walRot // WAL damage awaiting recovery's verdict
+	cut        map[raft.ID]int     // members the nemesis cut from their peers (not clients): how many cuts
+	blocked    map[[2]int]int      // the nemesis's partitions per pair of nodes: how many cuts hold
+	cutReader  string              // a member cut from its peers that client 0 reads from
+	blackouts  map[raft.ID]raft.ID // followers losing their answers to a leader (see maybeBlackout)
 	knobs      raftKnobs
 	conf       raft.ConfState // the newest applied configuration
 	confIndex  env.Index
@@ -44,6 +50,7 @@ type raftStats struct {
 type raftMember struct {
 	node *raft.Node
 	fsm  *kvFSM
+	tr   *raftTransport
 }
 
 const (
@@ -55,8 +62,10 @@ const (
 func (r *Raft) Name() string { return "raft" }
 
 func (r *Raft) Setup(w *sim.World) sim.Plan {
-	r.w, r.members = w, map[raft.ID]*raftMember{}
+	r.w, r.members, r.rot = w, map[raft.ID]*raftMember{}, map[raft.ID]*walRot{}
+	r.cut, r.blocked, r.blackouts = map[raft.ID]int{}, map[[2]int]int{}, map[raft.ID]raft.ID{}
 	r.check = newRaftChecker(r)
+	r.durable = newRaftDurability(r)
 	r.hist.written = map[string][]string{}
 	rng := w.Rand()
 	r.knobs = drawRaftKnobs(rng)
@@ -92,22 +101,28 @@ func (r *Raft) Setup(w *sim.World) sim.Plan {
 
 // boot is a member machine's program.
 func (r *Raft) boot(e *env.Env, id raft.ID, bootstrap raft.ConfState, addrs map[raft.ID]string) {
+	r.snapshotWAL(e, id)
 	fsm := newKVFSM()
-	tr := newRaftTransport(e, id, addrs)
+	ex := e.Exec.New(fmt.Sprintf("raft-%d", id))
+	tr := newRaftTransport(e, ex, id, addrs)
+	tr.onSend = func(msgs []raft.Message) {
+		r.durable.checkSend(id, msgs)
+		r.maybeBlackout(e, tr, id, msgs)
+	}
 	k := r.knobs
 	node := raft.Start(e, raft.NodeConfig{
 		ID: id, Dir: "raft", Bootstrap: bootstrap, TickInterval: raftTick,
 		ElectionTicks: 10, HeartbeatTicks: 2, PreVote: true, CheckQuorum: true,
 		SnapshotEntries: k.snapshotEntries, CatchUpEntries: k.snapshotEntries / 4, ReadTimeoutTicks: 50,
 		WALSegmentBytes: k.segmentBytes, SnapshotChunkBytes: k.chunkBytes, MaxMsgBytes: k.maxMsgBytes,
-		MaxInflightMsgs: k.inflightMsgs, Observer: r.check,
+		MaxInflightMsgs: k.inflightMsgs, Observer: r.check, Executor: ex,
 	}, fsm, tr)
 	tr.node = node
-	r.members[id] = &raftMember{node: node, fsm: fsm}
+	r.members[id] = &raftMember{node: node, fsm: fsm, tr: tr}
 	if err := tr.listen(); err != nil {
 		env.Halt(fmt.Errorf("raft workload: listen: %w", err))
 	}
-	srv := &kvServer{e: e, node: node, fsm: fsm, names: map[raft.ID]string{}}
+	srv := &kvServer{e: e, wl: r, id: id, node: node, fsm: fsm, names: map[raft.ID]string{}}
 	for i, name := range r.names {
 		srv.names[raft.ID(i+1)] = name
 	}
@@ -148,6 +163,9 @@ type raftKnobs struct {
 	chunkBytes      uint64
 	segmentBytes    int64
 	nemesis         float64 // chance to crash or isolate a leader right after it is elected
+	rot             float64 // chance to damage a crashed member's WAL before it restarts
+	tear            float64 // chance to power a member off right after an unsynced write
+	blackout        float64 // chance, per append answer, to start losing a follower's answers
 }
 
 func drawRaftKnobs(r *env.PRNG) raftKnobs {
@@ -159,5 +177,8 @@ func drawRaftKnobs(r *env.PRNG) raftKnobs {
 		chunkBytes:      []uint64{64, 1 << 10, 64 << 10}[pick(3)],
 		segmentBytes:    []int64{2 << 10, 64 << 10}[pick(2)],
 		nemesis:         []float64{0, 0.6, 0.95}[pick(3)],
+		rot:             []float64{0, 0.3, 0.8}[pick(3)],
+		tear:            []float64{0, 0.01, 0.05}[pick(3)],
+		blackout:        []float64{0, 0.005, 0.02}[pick(3)],
 	}
 }

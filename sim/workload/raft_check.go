@@ -31,6 +31,10 @@ type raftChecker struct {
 	stateAt     map[env.Index]uint64  // FSM hash after applying index
 	applied     map[raft.ID]env.Index
 	commitSeen  map[raft.ID]env.Index
+	storage     map[raft.ID]*raft.MemoryStorage // each member's current incarnation's
+	preRecovery map[raft.ID]map[string][]byte   // WAL segments as the booting member's recovery reads them
+	lastHard    map[raft.ID]raft.HardState
+	recoveries  int
 	// firstCommitAfter is when the commit index first grew after the faults stopped.
 	firstCommitAfter time.Duration
 }
@@ -44,7 +48,9 @@ type entryID struct {
 
 func newRaftChecker(w *Raft) *raftChecker {
 	return &raftChecker{w: w, leaders: map[env.Term]raft.ID{}, firstCommit: map[env.Term]bool{}, pairs: map[[2]uint64]entryID{},
-		stateAt: map[env.Index]uint64{0: 0}, applied: map[raft.ID]env.Index{}, commitSeen: map[raft.ID]env.Index{}}
+		stateAt: map[env.Index]uint64{0: 0}, applied: map[raft.ID]env.Index{}, commitSeen: map[raft.ID]env.Index{},
+		storage: map[raft.ID]*raft.MemoryStorage{}, preRecovery: map[raft.ID]map[string][]byte{},
+		lastHard: map[raft.ID]raft.HardState{}}
 }
 
 func digest(e *raft.Entry) uint64 {
@@ -62,6 +68,7 @@ func termAt(st *raft.MemoryStorage, i env.Index) (env.Term, bool) {
 // Persisted implements raft.Observer.
 func (c *raftChecker) Persisted(id raft.ID, rd *raft.Ready, st *raft.MemoryStorage) {
 	hs, _ := st.InitialState()
+	c.storage[id] = st
 	if rd.Snapshot != nil {
 		c.w.stats.installs++
 	}
@@ -69,7 +76,12 @@ func (c *raftChecker) Persisted(id raft.ID, rd *raft.Ready, st *raft.MemoryStora
 		c.checkPair(id, st, &rd.Entries[i])
 	}
 	if len(rd.Entries) > 0 && len(rd.Messages) > 0 && c.leaders[hs.Term] == id {
-		c.w.strikeAppender(id)
+		if e := &rd.Entries[len(rd.Entries)-1]; e.Type == raft.EntryConfChange {
+			c.checkSingleChange(id, st, e.Index, hs.Commit)
+			c.w.strikeConfAppender(id)
+		} else {
+			c.w.strikeAppender(id)
+		}
 	}
 	if rd.SoftState != nil && rd.SoftState.State == raft.StateLeader {
 		if other, ok := c.leaders[hs.Term]; ok && other != id {
@@ -81,12 +93,34 @@ func (c *raftChecker) Persisted(id raft.ID, rd *raft.Ready, st *raft.MemoryStora
 		c.checkCompleteness(id, st, hs.Term)
 		c.w.strikeLeader(id)
 	}
+	if rd.HasHardState && len(rd.Entries) == 0 && rd.Snapshot == nil && hs.Term == c.lastHard[id].Term && hs.Vote == c.lastHard[id].Vote {
+		c.w.strikeUnsynced(id) // the driver wrote this Ready without a sync
+	}
 	if rd.HasHardState {
+		// Within one incarnation a member's commit index never goes back (a restart may
+		// lose an unsynced one); a snapshot must never take a member below it.
+		env.Assertf(c.lastHard[id].Term == math.MaxUint64 || hs.Commit >= c.commitSeen[id],
+			"raft check: member %d's commit index went back from %d to %d", id, c.commitSeen[id], hs.Commit)
+		c.lastHard[id] = hs
 		before := c.commitSeen[id]
 		c.checkCommit(id, st, hs.Commit)
 		if c.leaders[hs.Term] == id && hs.Commit > before && !c.firstCommit[hs.Term] {
 			c.firstCommit[hs.Term] = true
 			c.w.strikeCommitter(id)
+		}
+	}
+}
+
+// checkSingleChange asserts the single-change rule (R1): a leader appends a membership
+// change only when the previous one in its log is committed, so no two uncommitted
+// configurations (which need not overlap) are ever in force.
+func (c *raftChecker) checkSingleChange(id raft.ID, st *raft.MemoryStorage, index, commit env.Index) {
+	first, _ := st.FirstIndex()
+	for i := index - 1; i > commit && i >= first; i-- {
+		ents, err := st.Entries(i, i+1, math.MaxUint64)
+		if err == nil && ents[0].Type == raft.EntryConfChange {
+			env.Assertf(false, "raft check: leader %d appends a membership change at %d while the one at %d is uncommitted (commit %d)",
+				id, index, i, commit)
 		}
 	}
 }

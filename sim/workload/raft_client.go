@@ -50,7 +50,9 @@ func startKVClient(e *env.Env, wl *Raft, idx int) {
 func (c *kvClient) pick() string {
 	name := c.target
 	c.target = ""
-	if name == "" {
+	for name == "" || c.idx != 0 && name == c.wl.cutReader {
+		// While client 0 reads at a leader cut from its peers, the others write through the
+		// rest of the group (a redirect to the cut leader would only hang).
 		name = c.wl.names[c.e.Rand.Intn(len(c.wl.names))]
 	}
 	return fmt.Sprintf("%s:%d", name, raftClientPort)
@@ -87,7 +89,11 @@ func (c *kvClient) next() {
 	r := c.e.Rand
 	op := &kvOp{id: fmt.Sprintf("%s-%d", c.e.Name, c.seq), key: fmt.Sprintf("k%d", r.Intn(raftKeys)), call: c.wl.w.Now()}
 	var line string
-	switch k := r.Intn(10); {
+	k := r.Intn(10)
+	if c.idx == 0 && c.wl.cutReader != "" {
+		k = 5 // the pinned reader (see Raft.pinReader) only reads
+	}
+	switch {
 	case k < 4:
 		op.kind, op.value = 'p', op.id
 		line = fmt.Sprintf("PUT %s %s %s", op.id, op.key, op.value)

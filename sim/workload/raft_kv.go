@@ -99,6 +99,8 @@ func (f *kvFSM) Restore(data []byte) error {
 // "ERR id why" (definitely not applied), "UNKNOWN id" (may or may not be applied).
 type kvServer struct {
 	e     *env.Env
+	wl    *Raft
+	id    raft.ID
 	node  *raft.Node
 	fsm   *kvFSM
 	names map[raft.ID]string
@@ -161,6 +163,9 @@ func (kc *kvConn) propose(id, cmd string) {
 }
 
 func (kc *kvConn) get(id, key string) {
+	if kc.s.wl.cutFromPeers(kc.s.id) {
+		kc.s.wl.w.Hit("raft.read.cut-from-peers") // a read at a member its peers cannot hear
+	}
 	kc.s.node.ReadIndex(func(err error) {
 		if err != nil {
 			kc.replyErr(id, err)

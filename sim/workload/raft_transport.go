@@ -15,13 +15,23 @@ import (
 // bytes it got (a cumulative count), and a sender whose bytes go unacknowledged for
 // raftLinkStall drops the connection and dials again. Messages are dropped, never queued
 // without bound, while a peer is unreachable: raft retries.
+//
+// The transport shares the member's executor, so Send writes to the connection at once:
+// bytes a member sends are on the network before anything else it does, and a crash after
+// the send still delivers them, which is what makes a message sent before the state it
+// promises was persisted observable. onSend, if set, sees every batch first (the
+// send-durability checker).
 type raftTransport struct {
-	e     *env.Env
-	ex    env.Executor
-	self  raft.ID
-	addrs map[raft.ID]string
-	node  *raft.Node
-	links map[raft.ID]*peerLink
+	e      *env.Env
+	ex     env.Executor
+	self   raft.ID
+	addrs  map[raft.ID]string
+	node   *raft.Node
+	links  map[raft.ID]*peerLink
+	onSend func(msgs []raft.Message)
+	// ackBlackout drops this member's append answers to a peer until a time (a targeted
+	// loss, see Raft.ackBlackout).
+	ackBlackout map[raft.ID]time.Duration
 }
 
 const (
@@ -49,27 +59,33 @@ type peerLink struct {
 	watch   env.Timer
 }
 
-func newRaftTransport(e *env.Env, self raft.ID, addrs map[raft.ID]string) *raftTransport {
-	return &raftTransport{e: e, ex: e.Exec.New("raft-net"), self: self, addrs: addrs, links: map[raft.ID]*peerLink{}}
+func newRaftTransport(e *env.Env, ex env.Executor, self raft.ID, addrs map[raft.ID]string) *raftTransport {
+	return &raftTransport{e: e, ex: ex, self: self, addrs: addrs, links: map[raft.ID]*peerLink{},
+		ackBlackout: map[raft.ID]time.Duration{}}
 }
 
-// Send implements raft.Transport: messages are framed here (on the raft executor, so they
-// share nothing with it afterwards) and handed to the transport's executor.
+// Send implements raft.Transport. It runs on the member's executor (shared with the
+// transport) and writes each peer's frames to its connection before returning.
 func (t *raftTransport) Send(msgs []raft.Message) {
+	if t.onSend != nil {
+		t.onSend(msgs)
+	}
 	frames := map[raft.ID][]byte{}
 	var order []raft.ID
+	now := t.e.Clock.Mono()
 	for i := range msgs {
 		to := msgs[i].To
+		if msgs[i].Type == raft.MsgAppResp && now < t.ackBlackout[to] {
+			continue
+		}
 		if _, ok := frames[to]; !ok {
 			order = append(order, to)
 		}
 		frames[to] = raft.AppendFrame(frames[to], &msgs[i])
 	}
-	t.ex.Post(func() {
-		for _, to := range order {
-			t.send(to, frames[to])
-		}
-	})
+	for _, to := range order {
+		t.send(to, frames[to])
+	}
 }
 
 func (t *raftTransport) link(to raft.ID) *peerLink {
@@ -157,6 +173,14 @@ func (l *peerLink) watchdog() {
 		return
 	}
 	l.watch = l.t.e.Clock.AfterFunc(raftWatchEvery, l.t.ex, l.watchdog)
+}
+
+// reset drops the connection to a peer at once (the peer and raft hear of it).
+func (t *raftTransport) reset(to raft.ID) {
+	if l := t.links[to]; l != nil && l.conn != nil {
+		l.conn.Abort()
+		l.down()
+	}
 }
 
 // down forgets the connection; the next message dials again.
