@@ -83,6 +83,7 @@ func (b *fileBackend) rewriteBlock(blk *block) error {
 	if _, err := blk.f.WriteAt(data, 0); err != nil {
 		return fmt.Errorf("rewrite block %d: %w", blk.id, err)
 	}
+	b.e.Probe.Hit(probeRewrite)
 	blk.unsync = true
 	b.markDirty(blk)
 	return nil
@@ -110,6 +111,7 @@ func (b *fileBackend) recoverBlock(id uint32, newest bool) error {
 	}
 	blk := &block{id: id, name: name, f: f, hdr: hdr}
 	if hdr.id != id {
+		b.e.Probe.Hit(probeBlockHeader)
 		b.noteDamage(Damage{Kind: DamageBlock, Block: id, Reason: fmt.Sprintf("header names block %d; using the file name", hdr.id)})
 		blk.hdr.id = id
 	}
@@ -119,6 +121,7 @@ func (b *fileBackend) recoverBlock(id uint32, newest bool) error {
 	}
 	if copies == 1 {
 		// One copy was damaged: write both again so the next flip finds two.
+		b.e.Probe.Hit(probeBlockHeader)
 		b.noteDamage(Damage{Kind: DamageBlock, Block: id, Length: blockDataStart, Reason: "one header copy damaged; rewritten"})
 		if _, err := f.WriteAt(blk.hdr.encode(), 0); err != nil {
 			_ = f.Close() // the write error is what matters
@@ -131,6 +134,9 @@ func (b *fileBackend) recoverBlock(id uint32, newest bool) error {
 	b.st.raiseLast(hdr.last, hdr.lastTime)
 	res := scanRecords(data, blk.seal.seed, id)
 	for _, d := range res.damage {
+		if p := damageProbes[d.Kind]; p != "" {
+			b.e.Probe.Hit(p)
+		}
 		b.noteDamage(d)
 	}
 	blk.alloc = int64(len(data))
@@ -139,6 +145,7 @@ func (b *fileBackend) recoverBlock(id uint32, newest bool) error {
 		if err := f.Truncate(res.goodEnd); err != nil {
 			return fmt.Errorf("cut the damaged tail of block %d: %w", id, err)
 		}
+		b.e.Probe.Hit(probeTornTail)
 		blk.unsync = true
 	}
 	for _, rec := range res.records {
@@ -154,6 +161,9 @@ func (b *fileBackend) recoverBlock(id uint32, newest bool) error {
 		b.markDirty(blk)
 	}
 	for _, rec := range res.records {
+		if rec.intact {
+			b.noteKept(blk, rec)
+		}
 		b.replay(blk, rec)
 	}
 	return nil
@@ -165,12 +175,14 @@ func (b *fileBackend) recoverBlock(id uint32, newest bool) error {
 // kept, untouched, for inspection, and reported.
 func (b *fileBackend) unusableBlock(id uint32, name string, newest bool, size int64, herr error) error {
 	if newest {
+		b.e.Probe.Hit(probeTornBlock)
 		b.noteDamage(Damage{Kind: DamageTornTail, Block: id, Length: size, Reason: "newest block has no intact header (interrupted creation); removed"})
 		if err := b.e.FS.Remove(name); err != nil {
 			return fmt.Errorf("remove torn block %d: %w", id, err)
 		}
 		return nil
 	}
+	b.e.Probe.Hit(probeBlockHeader)
 	b.noteDamage(Damage{Kind: DamageBlock, Block: id, Length: size, Reason: "no intact header: " + herr.Error()})
 	return nil
 }
@@ -198,6 +210,7 @@ func (b *fileBackend) replay(blk *block, rec scannedRecord) {
 			err = fmt.Errorf("invalid subject %q", subject)
 		}
 		if err != nil {
+			b.e.Probe.Hit(probeBodyUnusable)
 			damaged("message body unusable", err)
 			b.st.replayErased(h.seq, h.time)
 			return
