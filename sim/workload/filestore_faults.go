@@ -17,10 +17,11 @@ import (
 //   - power losses aimed at the window between a write and its sync: right after the store
 //     writes records, a power loss is scheduled at the same instant, so it lands before or
 //     after the sync as the scheduler orders them;
-//   - torn tails: at a boot after a power loss, a block that held records written and never
-//     synced is cut inside them (a crash may keep any prefix of unsynced writes);
+//   - torn tails: at a boot, a block that held records written and never synced is cut
+//     inside them (a power loss may keep any prefix of unsynced writes; after a process crash
+//     the machine may lose power before the restart syncs them);
 //   - rotten records at recovery: at a boot, a bit is flipped in the body of a message record
-//     recovery is about to read;
+//     recovery is about to read (or two bits in its header, beyond the single-bit repair);
 //   - rotten records after indexing: now and then, a bit is flipped in the body of an
 //     acknowledged message the running store has indexed, and the message is read at once,
 //     so the read path's checksum must reject it.
@@ -84,7 +85,9 @@ func (d *fsDamager) boot(e *env.Env) {
 		d.track.settle(d.c.node.Disk, powerLoss)
 		return
 	}
-	if powerLoss && d.r.Intn(4) != 0 {
+	if d.r.Intn(4) != 0 {
+		// After a process crash too: the machine may lose power before the restart syncs
+		// what the page cache kept.
 		d.tear(e)
 	}
 	d.track.settle(d.c.node.Disk, powerLoss)
@@ -133,7 +136,17 @@ func (d *fsDamager) rotAtRest(e *env.Env) {
 	if len(recs) == 0 {
 		return
 	}
-	d.rot(name, recs[d.r.Intn(len(recs))])
+	rec := recs[d.r.Intn(len(recs))]
+	if d.r.Intn(4) == 0 {
+		// Two bits in one record header: beyond the single-bit repair, so recovery must skip
+		// to the next valid header and report the bytes between as unreadable.
+		for _, bit := range []int{d.r.Intn(44 * 8 / 2), 44*8/2 + d.r.Intn(44*8/2)} {
+			d.c.node.Disk.FlipBitAt(name, rec.off+int64(bit/8), uint(bit%8))
+		}
+		d.w.Hit("filestore.workload.rot-header")
+		return
+	}
+	d.rot(name, rec)
 	d.w.Hit("filestore.workload.rot-at-rest")
 }
 
