@@ -33,7 +33,7 @@ func TestRecoveryReport(t *testing.T) {
 		t.Fatalf("records not found: %+v", before)
 	}
 	damaged := append([]byte(nil), original[:lastOff+10]...) // torn inside the last record
-	damaged[second+recordHeaderBytes+2] ^= 0x10                // rotten body of seq 2
+	damaged[second+recordHeaderBytes+2] ^= 0x10              // rotten body of seq 2
 	restoreFile(t, h, blockFile, damaged)
 
 	var rep Recovery
