@@ -42,7 +42,7 @@ type fsDamager struct {
 }
 
 const (
-	fsDamageCrashesMax = 3 // targeted power losses per seed, so writers still make progress
+	fsDamageCrashesMax = 2 // targeted power losses per seed, so writers still make progress
 	fsRotPeriodMax     = 2 * time.Second
 )
 

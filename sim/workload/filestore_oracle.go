@@ -24,7 +24,8 @@ import (
 // durable, the disk's own notion of a sync). A recovery per durable change would cost one per
 // ack here (a batch is usually one write, and a recovery scans the whole store: 0.7 ms, 70
 // times a seed's other work), so it is spaced out in virtual time and spent on the risky
-// moments: a block file was created since the last one, or records are written and unsynced.
+// moment the wrapper cannot judge: a block file was created since the last one (is its
+// directory entry durable?). The first acknowledgement of every run gets one.
 type fsOracle struct {
 	w          *sim.World
 	node       *sim.Node
@@ -37,17 +38,16 @@ type fsOracle struct {
 }
 
 const (
-	// fsOracleSpacing: at most one durable-image recovery per this much virtual time at a
-	// risky moment, and one per fsOracleSpacingMax at any moment.
-	fsOracleSpacing    = time.Second
-	fsOracleSpacingMax = 3 * time.Second
+	// fsOracleSpacing: at most one durable-image recovery per this much virtual time after a
+	// block file was created, and one per fsOracleSpacingMax at any moment.
+	fsOracleSpacing    = 2 * time.Second
+	fsOracleSpacingMax = 5 * time.Second
 )
 
 // due reports whether this acknowledgement gets a durable-image recovery.
 func (o *fsOracle) due() bool {
 	now := o.w.Now()
-	risky := o.track.created || len(o.track.unsynced) > 0
-	if now < o.next || !risky && now < o.next+fsOracleSpacingMax-fsOracleSpacing {
+	if now < o.next || !o.track.created && now < o.next+fsOracleSpacingMax-fsOracleSpacing {
 		return false
 	}
 	o.next = now + fsOracleSpacing
