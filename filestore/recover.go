@@ -44,6 +44,9 @@ func (b *fileBackend) recover() error {
 			return err
 		}
 	}
+	if err := b.settleTails(); err != nil {
+		return err
+	}
 	// Sync every block, not only those recovery changed: after a process crash the page
 	// cache may hold records that were never synced, and recovery is about to serve them.
 	for _, blk := range b.blocks {
@@ -65,6 +68,41 @@ func (b *fileBackend) recover() error {
 	}
 	b.dirDirty = true
 	b.syncAll()
+	return nil
+}
+
+// settleTails judges the bytes after the last record of each block that had some. In a block
+// that may hold unsynced writes (after the newest header's durable id) they are a torn write:
+// reported and cut, so no stale bytes sit behind new records. In a block that was synced in
+// full before a newer block was created, no crash can have torn anything: they are damage
+// (bits flipped in the last record's header, say), reported as unreadable and kept for
+// inspection, not passed off as a torn write.
+func (b *fileBackend) settleTails() error {
+	var durable uint32
+	if n := len(b.blocks); n > 0 {
+		durable = b.blocks[n-1].hdr.durable
+	}
+	for _, blk := range b.blocks {
+		t := blk.tail
+		if t == nil {
+			continue
+		}
+		blk.tail = nil
+		if blk.id <= durable {
+			b.e.Probe.Hit(probeSealedTail)
+			b.noteDamage(Damage{Kind: DamageUnreadable, Block: blk.id, Offset: t.Offset, Length: t.Length,
+				Reason: "bytes after the last record of a block synced in full: damage, not a torn write; kept"})
+			continue
+		}
+		b.noteDamage(*t)
+		blk.alloc = t.Offset
+		if err := blk.f.Truncate(t.Offset); err != nil {
+			return fmt.Errorf("cut the torn tail of block %d: %w", blk.id, err)
+		}
+		b.e.Probe.Hit(probeTornTail)
+		blk.unsync = true
+		b.markDirty(blk)
+	}
 	return nil
 }
 
@@ -134,20 +172,16 @@ func (b *fileBackend) recoverBlock(id uint32, newest bool) error {
 	b.st.raiseLast(hdr.last, hdr.lastTime)
 	res := scanRecords(data, blk.seal.seed, id)
 	for _, d := range res.damage {
+		if d.Kind == DamageTornTail {
+			blk.tail = &d // judged once the newest header says which blocks were synced in full
+			continue
+		}
 		if p := damageProbes[d.Kind]; p != "" {
 			b.e.Probe.Hit(p)
 		}
 		b.noteDamage(d)
 	}
 	blk.alloc = int64(len(data))
-	if res.goodEnd < blk.alloc && !res.zeroTail {
-		blk.alloc = res.goodEnd
-		if err := f.Truncate(res.goodEnd); err != nil {
-			return fmt.Errorf("cut the damaged tail of block %d: %w", id, err)
-		}
-		b.e.Probe.Hit(probeTornTail)
-		blk.unsync = true
-	}
 	for _, rec := range res.records {
 		if rec.repaired {
 			if _, err := f.WriteAt(rec.rec[:recordHeaderBytes], rec.off); err != nil {

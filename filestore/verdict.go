@@ -28,6 +28,7 @@ var kindNames = map[uint8]string{kindMsg: "msg", kindCommit: "commit", kindMarke
 // coverage report shows each one firing.
 const (
 	probeTornTail      = "filestore.recover.torn-tail"
+	probeSealedTail    = "filestore.recover.sealed-tail-damage"
 	probeTornBlock     = "filestore.recover.torn-block"
 	probeRotten        = "filestore.recover.rotten"
 	probeUnreadable    = "filestore.recover.unreadable"

@@ -1,6 +1,8 @@
 package filestore
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/petrel-io/petrel/core/env"
@@ -91,4 +93,56 @@ func mustHeader(t *testing.T, data []byte) blockHeader {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// TestSealedTailIsDamage: two flipped bits in the header of the last record of a block that
+// was synced in full (older than the newest header's durable id) are damage, not a torn
+// write: reported as unreadable and kept, never cut as a torn tail. (Found by sim seed
+// filestore 200302: the tail was cut and the acknowledged message lost as a "torn write".)
+func TestSealedTailIsDamage(t *testing.T) {
+	h := newHarness(t, 22, Config{BlockBytes: 512})
+	st := h.openFile()
+	for i := 0; i < 12; i++ {
+		h.mustStore(st, "a", fmt.Sprintf("message %02d %s", i, strings.Repeat("x", 100)))
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	first := mustRead(t, h, blockFile)
+	seed := seedOf(mustHeader(t, first).salt)
+	last := int64(-1)
+	for off := int64(blockDataStart); off < int64(len(first)); {
+		hdr, ok := parseHeader(first[off:], seed)
+		if !ok {
+			break
+		}
+		last = off
+		off += int64(hdr.length)
+	}
+	if last < 0 {
+		t.Fatal("no record in block 1")
+	}
+	h.n.Disk.FlipBitAt(blockFile, last+5, 1)
+	h.n.Disk.FlipBitAt(blockFile, last+20, 6)
+	var rep Recovery
+	cfg := h.config()
+	cfg.Recovered = func(r Recovery) { rep = r }
+	st, err := OpenFile(h.e, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = st.Close() }()
+	found := false
+	for _, d := range rep.Dropped {
+		if d.Block == 1 && d.Kind == DamageTornTail {
+			t.Fatalf("damage in a block synced in full taken for a torn write: %v", d)
+		}
+		found = found || d.Block == 1 && d.Kind == DamageUnreadable && d.Offset == last
+	}
+	if !found {
+		t.Fatalf("damage at block 1 offset %d not reported as unreadable: %v", last, rep.Dropped)
+	}
+	if after := mustRead(t, h, blockFile); len(after) != len(first) {
+		t.Fatalf("block 1 is %d bytes after recovery, was %d: the damaged tail was cut", len(after), len(first))
+	}
 }
