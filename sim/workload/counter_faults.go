@@ -49,14 +49,26 @@ func (d *counterDamager) boot(e *env.Env) {
 	}
 	d.log.written = min(d.log.written, int64(len(data)))
 	d.log.synced = min(d.log.synced, d.log.written)
-	slots := int64(len(data)) / counterSlot
-	if d.w.Now() >= d.until || slots == 0 || d.r.Intn(2) == 0 {
+	// Spare the newest slots, where the simulator's own restart flips land, and any slot with
+	// a damaged copy already: one flip per slot, which its second copy must survive.
+	slots := int64(len(data))/counterSlot - counterRotSpared
+	if d.w.Now() >= d.until || slots <= 0 || d.r.Intn(2) == 0 {
 		return
 	}
-	off := int64(d.r.Intn(int(slots)))*counterSlot + int64(d.r.Intn(2))*counterRecord + int64(d.r.Intn(counterRecord))
+	slot := int64(d.r.Intn(int(slots))) * counterSlot
+	if _, ok := decodeCounter(data[slot:]); !ok {
+		return
+	}
+	if _, ok := decodeCounter(data[slot+counterRecord:]); !ok {
+		return
+	}
+	off := slot + int64(d.r.Intn(2))*counterRecord + int64(d.r.Intn(counterRecord))
 	d.node.Disk.FlipBitAt(counterLog, off, uint(d.r.Intn(8)))
 	d.w.Hit("counter.workload.rot-one-copy")
 }
+
+// counterRotSpared: the newest slots, which rot at rest leaves alone.
+const counterRotSpared = 4
 
 // tear decides whether this slot write is torn, and returns what to write instead.
 func (d *counterDamager) tear(p []byte) ([]byte, bool) {
