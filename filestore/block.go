@@ -170,7 +170,9 @@ type block struct {
 	alloc   int64  // the file holds written zeros (or records) up to here (preallocate)
 	pending []byte // appended records not yet written
 	unsync  bool   // written since the last successful sync
-	live    int    // live messages whose record is here
+	// tail: during recovery, the bytes after the block's last record (see settleTails).
+	tail *Damage
+	live int // live messages whose record is here
 }
 
 func blockName(dir string, id uint32) string {

@@ -28,6 +28,10 @@ type Config struct {
 	Key []byte
 	// Limits bound what the store keeps.
 	Limits Limits
+	// Recovered, when set, is called by OpenFile (file store only) once recovery has made
+	// what it recovered durable, before the limits are applied: what it kept and dropped.
+	// It runs on the opening executor and must not call the store.
+	Recovered func(Recovery)
 }
 
 // Limits bound a store. Zero means unlimited.

@@ -37,6 +37,8 @@ type fileBackend struct {
 	durableThrough uint32
 	// evictions: deletions by limits whose causes are not yet in a sync job (see evicted).
 	evictions []uint64
+	// recovery: the report recovery builds for Config.Recovered (nil when nobody asked).
+	recovery *Recovery
 }
 
 // OpenFile opens (creating if needed) the file store in cfg.Dir and recovers its content:
@@ -50,6 +52,9 @@ func OpenFile(e *env.Env, cfg Config) (Store, error) {
 	b := &fileBackend{e: e, dir: path.Clean(cfg.Dir), byID: map[uint32]*block{}}
 	s := newStore(e, cfg, b)
 	b.st = s
+	if cfg.Recovered != nil {
+		b.recovery = &Recovery{}
+	}
 	if err := b.recover(); err != nil {
 		b.closeFiles()
 		return nil, fmt.Errorf("filestore: open %s: %w", b.dir, err)
@@ -57,6 +62,7 @@ func OpenFile(e *env.Env, cfg Config) (Store, error) {
 	if cfg.Sync == SyncAlways {
 		s.syncEx = e.Exec.New(b.dir + " sync")
 	}
+	b.reportRecovery()
 	s.afterRecovery()
 	return s, nil
 }
@@ -321,13 +327,16 @@ func (b *fileBackend) readMsg(seq uint64, e *entry) (*Msg, error) {
 		h, ok = b.repairOnRead(blk, rec, int64(e.off), seq)
 	}
 	if !ok || h.length != e.rlen || h.kind != kindMsg || h.seq != seq {
+		b.e.Probe.Hit(probeReadHeader)
 		return nil, corrupt("record header changed")
 	}
 	if !checkRecord(rec, blk.seal.seed) {
+		b.e.Probe.Hit(probeReadChecksum)
 		return nil, corrupt("record checksum mismatch")
 	}
 	m, err := decodeMsg(rec, h, blk.seal.aead)
 	if err != nil {
+		b.e.Probe.Hit(probeReadUndecoded)
 		return nil, corrupt(err.Error())
 	}
 	return m, nil
@@ -347,6 +356,7 @@ func (b *fileBackend) repairOnRead(blk *block, rec []byte, off int64, seq uint64
 		copy(rec, saved)
 		return recordHeader{}, false
 	}
+	b.e.Probe.Hit(probeReadRepaired)
 	b.noteDamage(Damage{Kind: DamageRepaired, Block: blk.id, Offset: off, Length: int64(len(rec)), Seq: env.Seq(seq),
 		Reason: "on read: one flipped bit in the record header, corrected"})
 	if off < blk.written {

@@ -44,6 +44,9 @@ func (b *fileBackend) recover() error {
 			return err
 		}
 	}
+	if err := b.settleTails(); err != nil {
+		return err
+	}
 	// Sync every block, not only those recovery changed: after a process crash the page
 	// cache may hold records that were never synced, and recovery is about to serve them.
 	for _, blk := range b.blocks {
@@ -68,6 +71,41 @@ func (b *fileBackend) recover() error {
 	return nil
 }
 
+// settleTails judges the bytes after the last record of each block that had some. In a block
+// that may hold unsynced writes (after the newest header's durable id) they are a torn write:
+// reported and cut, so no stale bytes sit behind new records. In a block that was synced in
+// full before a newer block was created, no crash can have torn anything: they are damage
+// (bits flipped in the last record's header, say), reported as unreadable and kept for
+// inspection, not passed off as a torn write.
+func (b *fileBackend) settleTails() error {
+	var durable uint32
+	if n := len(b.blocks); n > 0 {
+		durable = b.blocks[n-1].hdr.durable
+	}
+	for _, blk := range b.blocks {
+		t := blk.tail
+		if t == nil {
+			continue
+		}
+		blk.tail = nil
+		if blk.id <= durable {
+			b.e.Probe.Hit(probeSealedTail)
+			b.noteDamage(Damage{Kind: DamageUnreadable, Block: blk.id, Offset: t.Offset, Length: t.Length,
+				Reason: "bytes after the last record of a block synced in full: damage, not a torn write; kept"})
+			continue
+		}
+		b.noteDamage(*t)
+		blk.alloc = t.Offset
+		if err := blk.f.Truncate(t.Offset); err != nil {
+			return fmt.Errorf("cut the torn tail of block %d: %w", blk.id, err)
+		}
+		b.e.Probe.Hit(probeTornTail)
+		blk.unsync = true
+		b.markDirty(blk)
+	}
+	return nil
+}
+
 // rewriteBlock writes a block's records again, as recovery left them and with its header as
 // recovery understood it, so the next sync persists them even if the page cache held them
 // clean but unwritten. The zeros a preallocation left after them are not rewritten: if they
@@ -83,6 +121,7 @@ func (b *fileBackend) rewriteBlock(blk *block) error {
 	if _, err := blk.f.WriteAt(data, 0); err != nil {
 		return fmt.Errorf("rewrite block %d: %w", blk.id, err)
 	}
+	b.e.Probe.Hit(probeRewrite)
 	blk.unsync = true
 	b.markDirty(blk)
 	return nil
@@ -110,6 +149,7 @@ func (b *fileBackend) recoverBlock(id uint32, newest bool) error {
 	}
 	blk := &block{id: id, name: name, f: f, hdr: hdr}
 	if hdr.id != id {
+		b.e.Probe.Hit(probeBlockHeader)
 		b.noteDamage(Damage{Kind: DamageBlock, Block: id, Reason: fmt.Sprintf("header names block %d; using the file name", hdr.id)})
 		blk.hdr.id = id
 	}
@@ -119,6 +159,7 @@ func (b *fileBackend) recoverBlock(id uint32, newest bool) error {
 	}
 	if copies == 1 {
 		// One copy was damaged: write both again so the next flip finds two.
+		b.e.Probe.Hit(probeBlockHeader)
 		b.noteDamage(Damage{Kind: DamageBlock, Block: id, Length: blockDataStart, Reason: "one header copy damaged; rewritten"})
 		if _, err := f.WriteAt(blk.hdr.encode(), 0); err != nil {
 			_ = f.Close() // the write error is what matters
@@ -131,16 +172,16 @@ func (b *fileBackend) recoverBlock(id uint32, newest bool) error {
 	b.st.raiseLast(hdr.last, hdr.lastTime)
 	res := scanRecords(data, blk.seal.seed, id)
 	for _, d := range res.damage {
+		if d.Kind == DamageTornTail {
+			blk.tail = &d // judged once the newest header says which blocks were synced in full
+			continue
+		}
+		if p := damageProbes[d.Kind]; p != "" {
+			b.e.Probe.Hit(p)
+		}
 		b.noteDamage(d)
 	}
 	blk.alloc = int64(len(data))
-	if res.goodEnd < blk.alloc && !res.zeroTail {
-		blk.alloc = res.goodEnd
-		if err := f.Truncate(res.goodEnd); err != nil {
-			return fmt.Errorf("cut the damaged tail of block %d: %w", id, err)
-		}
-		blk.unsync = true
-	}
 	for _, rec := range res.records {
 		if rec.repaired {
 			if _, err := f.WriteAt(rec.rec[:recordHeaderBytes], rec.off); err != nil {
@@ -154,6 +195,9 @@ func (b *fileBackend) recoverBlock(id uint32, newest bool) error {
 		b.markDirty(blk)
 	}
 	for _, rec := range res.records {
+		if rec.intact {
+			b.noteKept(blk, rec)
+		}
 		b.replay(blk, rec)
 	}
 	return nil
@@ -165,12 +209,14 @@ func (b *fileBackend) recoverBlock(id uint32, newest bool) error {
 // kept, untouched, for inspection, and reported.
 func (b *fileBackend) unusableBlock(id uint32, name string, newest bool, size int64, herr error) error {
 	if newest {
+		b.e.Probe.Hit(probeTornBlock)
 		b.noteDamage(Damage{Kind: DamageTornTail, Block: id, Length: size, Reason: "newest block has no intact header (interrupted creation); removed"})
 		if err := b.e.FS.Remove(name); err != nil {
 			return fmt.Errorf("remove torn block %d: %w", id, err)
 		}
 		return nil
 	}
+	b.e.Probe.Hit(probeBlockHeader)
 	b.noteDamage(Damage{Kind: DamageBlock, Block: id, Length: size, Reason: "no intact header: " + herr.Error()})
 	return nil
 }
@@ -198,6 +244,7 @@ func (b *fileBackend) replay(blk *block, rec scannedRecord) {
 			err = fmt.Errorf("invalid subject %q", subject)
 		}
 		if err != nil {
+			b.e.Probe.Hit(probeBodyUnusable)
 			damaged("message body unusable", err)
 			b.st.replayErased(h.seq, h.time)
 			return

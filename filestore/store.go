@@ -192,8 +192,9 @@ const (
 	// DamageUnreadable: bytes that hold no valid record header, between two valid records.
 	// Recovery skipped them and resumed at the next valid record. Seq is unknown (0).
 	DamageUnreadable
-	// DamageTornTail: the end of the newest block held a partial record (a crash during an
-	// unsynced write); it was cut off.
+	// DamageTornTail: the end of a block that may hold unsynced writes held a partial record
+	// (a crash during an unsynced write); it was cut off. (At the end of a block synced in
+	// full such bytes are damage: DamageUnreadable, kept.)
 	DamageTornTail
 	// DamageBlock: a whole block file was unusable (no intact header copy), or one of its
 	// two header copies was damaged and rewritten.

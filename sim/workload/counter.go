@@ -28,6 +28,8 @@ type Counter struct {
 	acked   map[uint64]string // value → who got it acknowledged
 	maxAck  uint64
 	incSent uint64
+	oracle  counterOracle
+	dmg     counterDamager
 }
 
 type counterStats struct {
@@ -54,7 +56,10 @@ func (c *Counter) Name() string { return "counter" }
 
 func (c *Counter) Setup(w *sim.World) sim.Plan {
 	c.w, c.acked = w, map[uint64]string{}
-	server := w.AddNode("s1", sim.NodeConfig{Crashable: true}, counterServer)
+	c.dmg.init(w, 20*time.Second)
+	server := w.AddNode("s1", sim.NodeConfig{Crashable: true}, c.server)
+	c.oracle = counterOracle{w: w, node: server, log: &c.dmg.log}
+	c.dmg.node = server
 	addr := fmt.Sprintf("%s:%d", server.Name, counterPort)
 	for i := range 3 {
 		st := &counterStats{name: fmt.Sprintf("c%d", i+1)}
@@ -104,15 +109,20 @@ func (c *Counter) gotValue(who string, v, floor uint64) {
 	env.Assertf(v <= c.incSent, "counter: GET returned %d but only %d increments were sent", v, c.incSent)
 }
 
-// counterServer is the server program.
-func counterServer(e *env.Env) {
-	s := &counterState{e: e, ex: e.Exec.New("counter")}
+// server is the server program. Its log file is wrapped so that the checker knows what a
+// sync covered, and so that the workload can tear a write (counterDamager).
+func (c *Counter) server(e *env.Env) {
+	c.dmg.boot(e)
+	shown := *e
+	shown.FS = counterFS{FS: e.FS, d: &c.dmg}
+	s := &counterState{e: &shown, ex: e.Exec.New("counter"), chk: c}
 	s.ex.Post(s.boot)
 }
 
 type counterState struct {
 	e     *env.Env
 	ex    env.Executor
+	chk   *Counter
 	f     env.File
 	value uint64
 	slots int64
@@ -147,31 +157,65 @@ func (s *counterState) boot() {
 // recover finds the highest intact value; slots whose both copies fail their checksum (torn
 // or rotted) are skipped, and a partial slot at the end is cut off.
 func (s *counterState) recover() {
-	size, err := s.f.Size()
-	must(err, "size")
+	buf, err := readLog(s.f)
+	must(err, "read log")
+	r := recoverCounter(buf)
+	s.value, s.slots = r.value, r.slots
+	if r.torn {
+		must(s.f.Truncate(s.slots*counterSlot), "truncate torn tail")
+		s.e.Probe.Hit("counter.recover.torn-tail")
+	}
+	if r.rescued > 0 {
+		s.e.Probe.Hit("counter.recover.copy-rotten")
+	}
+	if r.bad > 0 {
+		s.e.Probe.Hit("counter.recover.slot-lost")
+	}
+	s.e.Log.Logf(env.LevelInfo, "counter recovered value %d from %d slots (%d unreadable, %d from their second copy)",
+		s.value, s.slots, r.bad, r.rescued)
+}
+
+func readLog(f env.File) ([]byte, error) {
+	size, err := f.Size()
+	if err != nil {
+		return nil, err
+	}
 	buf := make([]byte, size)
 	if size > 0 {
-		_, err = s.f.ReadAt(buf, 0)
-		must(err, "read log")
+		if _, err := f.ReadAt(buf, 0); err != nil {
+			return nil, err
+		}
 	}
-	s.slots = size / counterSlot
-	bad := 0
-	for i := int64(0); i < s.slots; i++ {
+	return buf, nil
+}
+
+// counterRecovery is what a scan of the log found.
+type counterRecovery struct {
+	value   uint64
+	slots   int64 // whole slots
+	bad     int   // slots whose both copies fail
+	rescued int   // slots read from their second copy
+	torn    bool  // a partial slot at the end
+}
+
+func recoverCounter(buf []byte) counterRecovery {
+	r := counterRecovery{slots: int64(len(buf)) / counterSlot, torn: len(buf)%counterSlot != 0}
+	for i := int64(0); i < r.slots; i++ {
 		slot := buf[i*counterSlot : (i+1)*counterSlot]
 		v, ok := decodeCounter(slot[:counterRecord])
 		if !ok {
 			v, ok = decodeCounter(slot[counterRecord:])
+			if ok {
+				r.rescued++
+			}
 		}
 		if !ok {
-			bad++
+			r.bad++
 			continue
 		}
-		s.value = max(s.value, v)
+		r.value = max(r.value, v)
 	}
-	if size%counterSlot != 0 {
-		must(s.f.Truncate(s.slots*counterSlot), "truncate torn tail")
-	}
-	s.e.Log.Logf(env.LevelInfo, "counter recovered value %d from %d slots (%d unreadable)", s.value, s.slots, bad)
+	return r
 }
 
 func encodeCounter(v uint64) []byte {
@@ -215,7 +259,9 @@ func (cc *counterConn) OnData(p []byte) {
 		var reply string
 		switch verb {
 		case "INC":
-			reply = fmt.Sprintf("OK %s %d\n", id, cc.s.increment())
+			v := cc.s.increment()
+			cc.s.chk.oracle.acked(v, cc.s.slots-1)
+			reply = fmt.Sprintf("OK %s %d\n", id, v)
 		case "GET":
 			reply = fmt.Sprintf("VAL %s %d\n", id, cc.s.value)
 		default:

@@ -41,6 +41,9 @@ type Filestore struct {
 	asked   env.Seq // the highest compaction asked for: below it, absence is no loss
 	lim     fsLimits
 	limRand *env.PRNG // the limits' own draws, so the seed's other draws stay as they were
+	oracle  fsOracle
+	dmg     fsDamager // the workload's own targeted damage: torn tails, rotten records
+	fsys    env.FS    // the running incarnation's FS, for the checker's listings
 }
 
 type fsWriterStats struct {
@@ -89,8 +92,10 @@ func (c *Filestore) Setup(w *sim.World) sim.Plan {
 	for range fsWriters {
 		c.writers = append(c.writers, &fsWriterStats{})
 	}
-	c.node = w.AddNode("s1", sim.NodeConfig{Crashable: true, NoReadFlips: true}, c.program)
 	plan := sim.Plan{Faults: 15 * time.Second, Liveness: 5 * time.Second}
+	c.dmg.init(c, w, plan.Faults)
+	c.node = w.AddNode("s1", sim.NodeConfig{Crashable: true, NoReadFlips: true}, c.program)
+	c.oracle = fsOracle{w: w, node: c.node, cfg: c.cfg, track: &c.dmg.track}
 	w.At(plan.Faults, func() {
 		for _, st := range c.writers {
 			st.acksAtFaultsEnd = st.acks
@@ -118,6 +123,7 @@ func (c *Filestore) ack(writer int, seq env.Seq, id uint64, w fsWrite) {
 	c.acked[seq] = id
 	c.lim.acked(seq, w)
 	c.writers[writer].acks++
+	c.oracle.acked(seq, id, time.Unix(0, c.lim.maxWall), c.lim.expired(seq))
 }
 
 // served checks a message the store returned.
@@ -152,6 +158,10 @@ func (c *Filestore) missing(seq env.Seq, st filestore.Store) {
 	}
 	c.lost[seq] = true
 	c.noteDamage(st)
+	if c.dmg.rotted[seq] {
+		// Lost to a record the workload rotted: the store must say so, naming it.
+		env.Assertf(reportsSeq(st, seq), "filestore: acknowledged seq %d lost to the bit the workload flipped in its record, and no damage names it: silently lost", seq)
+	}
 	flips := c.node.Disk.Stats.BitFlips
 	c.w.Note("filestore: acknowledged seq %d lost (%d lost, %d bits flipped)", seq, len(c.lost), flips)
 	env.Assertf(len(c.lost) <= flips,
@@ -257,9 +267,13 @@ func (c *Filestore) program(e *env.Env) {
 	wall := e.Clock
 	shown := *e // the store's view of the node, whose wall clock the checker watches
 	shown.Clock = fsWallClock{Clock: wall, l: &c.lim}
+	shown.FS = c.dmg.track.wrap(e.FS)
 	e = &shown
+	c.fsys = e.FS
+	c.dmg.boot(e)
 	s := &fsServer{e: e, wall: wall, chk: c, ex: e.Exec.New("store")}
 	s.ex.Post(s.open)
+	c.dmg.startRot(s)
 	e.Clock.AfterFunc(fsCompactPeriod, s.ex, s.compact)
 	for i := range fsWriters {
 		w := &fsWriter{s: s, index: i, ex: e.Exec.New(fmt.Sprintf("writer%d", i))}
@@ -305,6 +319,7 @@ func (s *fsServer) compact() {
 		c.asked = max(c.asked, floor)
 		_, err := s.st.Compact(floor, func(err error) {
 			if err == nil {
+				c.oracle.compacted(floor, time.Unix(0, c.lim.maxWall))
 				c.compacted(floor)
 			} else {
 				s.failed()
@@ -330,6 +345,7 @@ func maxSeq(m map[env.Seq]uint64) env.Seq {
 func (s *fsServer) open() {
 	cfg := s.chk.cfg
 	cfg.Executor = s.ex
+	cfg.Recovered = s.chk.judgeRecovery
 	st, err := filestore.OpenFile(s.e, cfg)
 	if err != nil {
 		s.e.Log.Logf(env.LevelWarn, "filestore open: %v", err)

@@ -1,0 +1,100 @@
+package workload
+
+import (
+	"fmt"
+
+	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/filestore"
+)
+
+// judgeRecovery checks recovery's verdicts (filestore.Recovery) against the block files as
+// recovery left them, with the checker's own parse of the format:
+//   - every record recovery kept passes both its checksums;
+//   - every byte of a block is a kept record, a region recovery reported as dropped (a
+//     corrupt record, unreadable bytes), or zeros (room a preallocation left): nothing was
+//     dropped silently;
+//   - a torn tail recovery reported was cut: nothing but zeros from its offset on.
+func (c *Filestore) judgeRecovery(rep filestore.Recovery) {
+	kept := map[uint32][]filestore.KeptRecord{}
+	for _, k := range rep.Kept {
+		kept[k.Block] = append(kept[k.Block], k)
+	}
+	dropped := map[uint32]map[int64]filestore.Damage{}
+	for _, d := range rep.Dropped {
+		if dropped[d.Block] == nil {
+			dropped[d.Block] = map[int64]filestore.Damage{}
+		}
+		if old, dup := dropped[d.Block][d.Offset]; !dup || old.Kind == filestore.DamageRepaired {
+			dropped[d.Block][d.Offset] = d
+		}
+	}
+	unusable := map[uint32]bool{}
+	for _, d := range rep.Dropped {
+		if d.Kind == filestore.DamageBlock && d.Offset == 0 && len(kept[d.Block]) == 0 {
+			unusable[d.Block] = true // no intact header: kept for inspection, reported
+		}
+	}
+	for _, name := range c.dmg.blockNames(c.fsys) {
+		var id uint32
+		_, err := fmt.Sscanf(name, fsDir+"/%010d.blk", &id)
+		env.Assertf(err == nil, "filestore: block file name %q: %v", name, err)
+		if unusable[id] {
+			continue
+		}
+		data, err := c.node.Disk.ReadFile(name)
+		env.Assertf(err == nil, "filestore: read %s: %v", name, err)
+		c.judgeBlock(id, data, kept[id], dropped[id])
+	}
+	c.w.Hit("filestore.workload.recovery-judged")
+}
+
+// judgeBlock walks one block file from its first record to its end.
+func (c *Filestore) judgeBlock(id uint32, data []byte, kept []filestore.KeptRecord, dropped map[int64]filestore.Damage) {
+	seed, ok := blockSeed(data)
+	env.Assertf(ok, "filestore: recovery kept records of block %d, whose header is not intact", id)
+	at := map[int64]filestore.KeptRecord{}
+	for _, k := range kept {
+		_, intact := recordIntact(data, k.Offset, seed)
+		env.Assertf(intact, "filestore: recovery kept the %s record of seq %d at block %d offset %d, which fails its checksum",
+			k.Kind, k.Seq, id, k.Offset)
+		at[k.Offset] = k
+	}
+	for p := int64(recordsStart); p < int64(len(data)); {
+		if k, ok := at[p]; ok {
+			p += k.Length
+			continue
+		}
+		d, ok := dropped[p]
+		switch {
+		case ok && (d.Kind == filestore.DamageCorrupt || d.Kind == filestore.DamageUnreadable) && d.Length > 0:
+			p += d.Length
+			continue
+		case ok && d.Kind == filestore.DamageTornTail:
+			env.Assertf(allZeroBytes(data[p:]), "filestore: recovery reported a torn tail at block %d offset %d and kept it (%d bytes)",
+				id, p, int64(len(data))-p)
+		default:
+			env.Assertf(allZeroBytes(data[p:]), "filestore: block %d offset %d: %d bytes recovery neither kept nor reported: dropped silently",
+				id, p, int64(len(data))-p)
+		}
+		return
+	}
+}
+
+// reportsSeq reports whether the store's damage report names seq.
+func reportsSeq(st filestore.Store, seq env.Seq) bool {
+	for _, d := range st.Damage() {
+		if d.Seq == seq && d.Kind == filestore.DamageCorrupt {
+			return true
+		}
+	}
+	return false
+}
+
+func allZeroBytes(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
+}
