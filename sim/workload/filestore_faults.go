@@ -238,7 +238,6 @@ const (
 	recordKindMsg    = 1
 )
 
-var castagnoliTable = crc32.MakeTable(crc32.Castagnoli)
 
 type fsRecord struct {
 	off, length int64
