@@ -48,6 +48,7 @@ type Disk struct {
 type lastWrite struct {
 	in       *inode
 	off, len int64
+	synced   bool // a Sync of its file completed after it: the crash cannot have torn it
 }
 
 // DiskStats counts what the disk did, for tests and reports.

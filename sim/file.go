@@ -343,6 +343,9 @@ func (h *file) Sync() error {
 	}
 	in.dirty, in.sizeDirty = nil, false
 	delete(d.dirtyInodes, in.ino)
+	if d.lastWrite.in == in {
+		d.lastWrite.synced = true
+	}
 	d.aimDisk(aimAfterSync)
 	return nil
 }

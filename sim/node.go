@@ -146,7 +146,7 @@ func (n *Node) crash(machine bool) {
 	} else {
 		n.Disk.processCrash()
 	}
-	n.Disk.restartFlip()
+	n.Disk.restartFlip(machine)
 }
 
 // Restart boots a crashed node now; it does nothing if the node is up.

@@ -238,7 +238,6 @@ const (
 	recordKindMsg    = 1
 )
 
-
 type fsRecord struct {
 	off, length int64
 	kind        uint8

@@ -22,7 +22,6 @@ import (
 //     the workload rotted in both copies after it was synced (raftRot) is refused, never
 //     cut as if it were torn.
 
-
 // frameVerifies decodes the mirrored frame at p[0:] independently of raft: it returns the
 // frame's size and whether a copy verifies under a header that locates it.
 func frameVerifies(p []byte) (int, bool) {
