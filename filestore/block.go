@@ -172,7 +172,10 @@ type block struct {
 	unsync  bool   // written since the last successful sync
 	// tail: during recovery, the bytes after the block's last record (see settleTails).
 	tail *Damage
-	live int // live messages whose record is here
+	// scanSum: the checksum of the records recovery scanned (with corrected headers), which
+	// rewriteBlock's second read must match.
+	scanSum uint32
+	live    int // live messages whose record is here
 }
 
 func blockName(dir string, id uint32) string {

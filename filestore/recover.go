@@ -3,6 +3,7 @@ package filestore
 import (
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"path"
 	"sort"
@@ -115,6 +116,11 @@ func (b *fileBackend) rewriteBlock(blk *block) error {
 	if err != nil {
 		return fmt.Errorf("reread block %d: %w", blk.id, err)
 	}
+	if len(data) >= blockDataStart && crc32.Checksum(data[blockDataStart:], castagnoli) != blk.scanSum {
+		// The bytes differ from those the scan verified (a transient read error): writing
+		// them back would make it permanent. Fail the open; the owner opens again.
+		return fmt.Errorf("block %d read back unlike its scan (a transient read error?); not rewritten", blk.id)
+	}
 	if len(data) >= blockDataStart {
 		copy(data, blk.hdr.encode())
 	}
@@ -187,10 +193,14 @@ func (b *fileBackend) recoverBlock(id uint32, newest bool) error {
 			if _, err := f.WriteAt(rec.rec[:recordHeaderBytes], rec.off); err != nil {
 				return fmt.Errorf("write the repaired header at %d of block %d: %w", rec.off, id, err)
 			}
+			copy(data[rec.off:], rec.rec[:recordHeaderBytes])
 			blk.unsync = true
 		}
 	}
 	blk.size, blk.written = res.goodEnd, res.goodEnd
+	if res.goodEnd <= int64(len(data)) {
+		blk.scanSum = crc32.Checksum(data[blockDataStart:res.goodEnd], castagnoli)
+	}
 	if blk.unsync {
 		b.markDirty(blk)
 	}

@@ -1,6 +1,7 @@
 package filestore
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -145,4 +146,56 @@ func TestSealedTailIsDamage(t *testing.T) {
 	if after := mustRead(t, h, blockFile); len(after) != len(first) {
 		t.Fatalf("block 1 is %d bytes after recovery, was %d: the damaged tail was cut", len(after), len(first))
 	}
+}
+
+// TestRewriteRefusesAChangedReread: recovery rewrites the recent blocks from a second read;
+// when that read differs from the bytes the scan verified (a transient read error), writing
+// it back would make the error permanent, so the open fails and the disk keeps its bytes.
+// (Found merging with the simulator's read-time flips: a kept record failed its checksum.)
+func TestRewriteRefusesAChangedReread(t *testing.T) {
+	h := newHarness(t, 23, Config{})
+	want := fillAndClose(t, h, 4)
+	before := mustRead(t, h, blockFile)
+	e := *h.e
+	e.FS = &flippingFS{FS: h.e.FS, name: blockFile, nth: 2}
+	if _, err := OpenFile(&e, h.config()); err == nil || !strings.Contains(err.Error(), "unlike its scan") {
+		t.Fatalf("open with a changed reread: %v", err)
+	}
+	if after := mustRead(t, h, blockFile); !bytes.Equal(after, before) {
+		t.Fatal("the block changed on disk")
+	}
+	st := h.openFile()
+	defer func() { _ = st.Close() }()
+	if lost := checkSurvivors(t, st, want, -1); lost != 0 {
+		t.Fatalf("%d messages lost", lost)
+	}
+}
+
+// flippingFS flips a bit in what the nth ReadAt of one file returns.
+type flippingFS struct {
+	env.FS
+	name  string
+	nth   int
+	reads int
+}
+
+func (f *flippingFS) OpenRW(name string) (env.File, error) {
+	h, err := f.FS.OpenRW(name)
+	if err != nil || name != f.name {
+		return h, err
+	}
+	return &flippingFile{File: h, fs: f}, nil
+}
+
+type flippingFile struct {
+	env.File
+	fs *flippingFS
+}
+
+func (f *flippingFile) ReadAt(p []byte, off int64) (int, error) {
+	n, err := f.File.ReadAt(p, off)
+	if f.fs.reads++; f.fs.reads == f.fs.nth && n > blockDataStart {
+		p[blockDataStart+(n-blockDataStart)/2] ^= 0x08
+	}
+	return n, err
 }
