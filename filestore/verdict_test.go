@@ -39,14 +39,7 @@ func TestRecoveryReport(t *testing.T) {
 	damaged[second+recordHeaderBytes+2] ^= 0x10              // rotten body of seq 2
 	restoreFile(t, h, blockFile, damaged)
 
-	var rep Recovery
-	cfg := h.config()
-	cfg.Recovered = func(r Recovery) { rep = r }
-	st, err := OpenFile(h.e, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = st.Close() }()
+	st, rep := openRecovered(t, h)
 	dropped := map[int64]Damage{}
 	for _, d := range rep.Dropped {
 		dropped[d.Offset] = d
@@ -125,14 +118,7 @@ func TestSealedTailIsDamage(t *testing.T) {
 	}
 	h.n.Disk.FlipBitAt(blockFile, last+5, 1)
 	h.n.Disk.FlipBitAt(blockFile, last+20, 6)
-	var rep Recovery
-	cfg := h.config()
-	cfg.Recovered = func(r Recovery) { rep = r }
-	st, err := OpenFile(h.e, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = st.Close() }()
+	_, rep := openRecovered(t, h)
 	found := false
 	for _, d := range rep.Dropped {
 		if d.Block == 1 && d.Kind == DamageTornTail {
@@ -198,4 +184,19 @@ func (f *flippingFile) ReadAt(p []byte, off int64) (int, error) {
 		p[blockDataStart+(n-blockDataStart)/2] ^= 0x08
 	}
 	return n, err
+}
+
+// openRecovered opens the harness's store, closes it when the test ends, and returns it with
+// the recovery report it gave.
+func openRecovered(t *testing.T, h *harness) (Store, Recovery) {
+	t.Helper()
+	var rep Recovery
+	cfg := h.config()
+	cfg.Recovered = func(r Recovery) { rep = r }
+	st, err := OpenFile(h.e, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st, rep
 }
