@@ -313,9 +313,15 @@ func (b *fileBackend) readMsg(seq uint64, e *entry) (*Msg, error) {
 	if blk == nil {
 		assertf(false, "filestore: seq %d in unknown block %d", seq, e.block)
 	}
-	rec, err := blk.read(int64(e.off), int(e.rlen))
-	if err != nil {
-		return nil, fmt.Errorf("filestore: load seq %d: %w", seq, err)
+	var rec []byte
+	for try := 0; try <= rereads; try++ {
+		var err error
+		if rec, err = blk.read(int64(e.off), int(e.rlen)); err != nil {
+			return nil, fmt.Errorf("filestore: load seq %d: %w", seq, err)
+		}
+		if checkRecord(rec, blk.seal.seed) {
+			break // intact; otherwise read again, in case the read itself was at fault
+		}
 	}
 	corrupt := func(reason string) error {
 		b.noteDamage(Damage{Kind: DamageCorrupt, Block: blk.id, Offset: int64(e.off), Length: int64(e.rlen),

@@ -177,6 +177,7 @@ func (b *fileBackend) recoverBlock(id uint32, newest bool) error {
 	b.byID[id] = blk
 	b.st.raiseLast(hdr.last, hdr.lastTime)
 	res := scanRecords(data, blk.seal.seed, id)
+	data, res = rescanOnDamage(f, data, res, blk.seal.seed, id)
 	for _, d := range res.damage {
 		if d.Kind == DamageTornTail {
 			blk.tail = &d // judged once the newest header says which blocks were synced in full
@@ -211,6 +212,42 @@ func (b *fileBackend) recoverBlock(id uint32, newest bool) error {
 		b.replay(blk, rec)
 	}
 	return nil
+}
+
+// rereads is how many times recovery and reads read damaged bytes again before they believe
+// the damage: a read may return a flipped bit the disk does not hold (a bad cable, DRAM), and
+// declaring its record lost would make a transient error permanent.
+const rereads = 2
+
+// rescanOnDamage reads a block whose scan found lossy damage again (rereads times at most)
+// and keeps the read whose scan found the least. A failed re-read keeps what it has: the
+// first read's verdict stands.
+func rescanOnDamage(f env.File, data []byte, res scanResult, seed, id uint32) ([]byte, scanResult) {
+	for range rereads {
+		lossy := lossyDamage(res)
+		if lossy == 0 {
+			break
+		}
+		again, err := readPrefix(f, int64(len(data)))
+		if err != nil {
+			break
+		}
+		if r := scanRecords(again, seed, id); lossyDamage(r) < lossy {
+			data, res = again, r
+		}
+	}
+	return data, res
+}
+
+// lossyDamage counts what a scan would lose: everything but a corrected header.
+func lossyDamage(r scanResult) int {
+	n := 0
+	for _, d := range r.damage {
+		if d.Kind != DamageRepaired {
+			n++
+		}
+	}
+	return n
 }
 
 // unusableBlock handles a block with no intact header. The newest block in that state is a

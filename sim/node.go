@@ -21,9 +21,6 @@ type NodeConfig struct {
 	// other, GroupClient nodes talk to them. Empty means GroupServer for a Crashable node and
 	// GroupClient otherwise.
 	Group string
-	// NoReadFlips exempts the node's disk from read-time flips, for a checker that takes a
-	// record that read as damaged once for lost for good.
-	NoReadFlips bool
 }
 
 // Node groups.

@@ -71,7 +71,7 @@ func (d *Disk) flipTarget() (string, *inode) {
 // readFlip may flip one bit of the bytes a read returns, leaving the disk as it was.
 func (d *Disk) readFlip(p []byte) {
 	w := d.node.w
-	if d.oracle || len(p) == 0 || w.Profile.ReadFlipProb <= 0 || !w.faults.on || d.node.Config.NoReadFlips {
+	if d.oracle || len(p) == 0 || w.Profile.ReadFlipProb <= 0 || !w.faults.on {
 		return
 	}
 	if pr := d.node.proc; pr == nil || d.node.boots < 2 || w.sched.now-pr.bootAt > recoveryWindow {

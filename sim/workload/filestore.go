@@ -35,6 +35,9 @@ type Filestore struct {
 	cfg     filestore.Config
 	acked   map[env.Seq]uint64 // sequence → payload id acknowledged for it
 	lost    map[env.Seq]bool   // acknowledged, later missing or corrupt
+	named   map[env.Seq]fsLoss // lost and named by the damage report: may come back (see cameBack)
+	opens   int                // recoveries so far
+	gone    map[env.Seq]bool   // evicted by a recovery that found its store overfull (fsLimits.overfull)
 	damage  map[string]bool    // distinct damage reported (block/offset), corrupt or unreadable
 	writers []*fsWriterStats
 	floor   env.Seq // every sequence below it was compacted away, durably
@@ -72,6 +75,7 @@ func (c *Filestore) Name() string { return "filestore" }
 
 func (c *Filestore) Setup(w *sim.World) sim.Plan {
 	c.w, c.acked, c.lost, c.damage = w, map[env.Seq]uint64{}, map[env.Seq]bool{}, map[string]bool{}
+	c.named, c.gone = map[env.Seq]fsLoss{}, map[env.Seq]bool{}
 	r := w.Rand()
 	c.cfg = filestore.Config{
 		Dir:        fsDir,
@@ -94,7 +98,7 @@ func (c *Filestore) Setup(w *sim.World) sim.Plan {
 	}
 	plan := sim.Plan{Faults: 15 * time.Second, Liveness: 5 * time.Second}
 	c.dmg.init(c, w, plan.Faults)
-	c.node = w.AddNode("s1", sim.NodeConfig{Crashable: true, NoReadFlips: true}, c.program)
+	c.node = w.AddNode("s1", sim.NodeConfig{Crashable: true}, c.program)
 	c.oracle = fsOracle{w: w, node: c.node, cfg: c.cfg, track: &c.dmg.track}
 	w.At(plan.Faults, func() {
 		for _, st := range c.writers {
@@ -133,7 +137,10 @@ func (c *Filestore) served(m *filestore.Msg) {
 	env.Assertf(ok, "filestore: seq %d served a payload that fails its own checksum", m.Seq)
 	if want, acked := c.acked[m.Seq]; acked {
 		env.Assertf(id == want, "filestore: seq %d served payload %x, acknowledged %x", m.Seq, id, want)
-		env.Assertf(!c.lost[m.Seq], "filestore: seq %d came back after being lost", m.Seq)
+		env.Assertf(!c.gone[m.Seq], "filestore: seq %d came back after a recovery evicted it", m.Seq)
+		if c.lost[m.Seq] {
+			c.cameBack(m.Seq)
+		}
 	}
 }
 
@@ -153,11 +160,18 @@ func (c *Filestore) evicted(st filestore.Store, seq env.Seq) bool {
 
 // missing records an acknowledged message the store no longer has.
 func (c *Filestore) missing(seq env.Seq, st filestore.Store) {
-	if c.lost[seq] || seq < c.asked || c.lim.expired(seq) || c.evicted(st, seq) {
+	if c.lost[seq] || c.gone[seq] || seq < c.asked || c.lim.expired(seq) {
+		return
+	}
+	if c.evicted(st, seq) {
+		if c.lim.overfull {
+			c.gone[seq] = true // only this recovery explains it: remember
+		}
 		return
 	}
 	c.lost[seq] = true
 	c.noteDamage(st)
+	c.noteNamed(st, seq)
 	if c.dmg.rotted[seq] {
 		// Lost to a record the workload rotted: the store must say so, naming it.
 		env.Assertf(reportsSeq(st, seq), "filestore: acknowledged seq %d lost to the bit the workload flipped in its record, and no damage names it: silently lost", seq)
@@ -305,6 +319,8 @@ func (c *Filestore) compacted(floor env.Seq) {
 		if seq < floor {
 			delete(c.acked, seq)
 			delete(c.lost, seq)
+			delete(c.named, seq)
+			delete(c.gone, seq)
 		}
 	}
 	c.w.Note("filestore: compacted below %d", floor)
@@ -352,7 +368,9 @@ func (s *fsServer) open() {
 		s.e.Clock.AfterFunc(fsReopenDelay, s.ex, s.open)
 		return
 	}
+	s.chk.opens++
 	s.chk.verifyAll(st)
+	s.chk.lim.overfull = false
 	s.st = st
 }
 

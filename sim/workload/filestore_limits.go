@@ -35,6 +35,10 @@ type fsLimits struct {
 	all       []env.Seq            // acknowledged sequences, ascending
 	deadline  map[env.Seq]int64    // acknowledged sequence → wall-clock expiry (Unix ns)
 	maxWall   int64                // the latest Now the store was given
+	// overfull: a message lost to a transient read error came back at this recovery, so the
+	// store may hold more than its limits allow, and recovery evicts the oldest to fit them
+	// even under DiscardNew (checked while the recovery's messages are verified).
+	overfull bool
 }
 
 // fsWrite is what a writer stored: the subject, the size as MaxBytes counts it, the TTL, and
@@ -147,7 +151,7 @@ func (l *fsLimits) expired(seq env.Seq) bool {
 }
 
 func (l *fsLimits) evicts() bool {
-	old := l.limits.Discard == filestore.DiscardOld
+	old := l.limits.Discard == filestore.DiscardOld || l.overfull
 	return l.limits.MaxMsgsPerSubject > 0 && (old || !l.limits.DiscardNewPerSubject) ||
 		old && (l.limits.MaxMsgs > 0 || l.limits.MaxBytes > 0)
 }
@@ -182,7 +186,7 @@ func (l *fsLimits) evicted(seq env.Seq, stored map[env.Seq]fsStored) bool {
 	if k := lim.MaxMsgsPerSubject; k > 0 && (lim.Discard == filestore.DiscardOld || !lim.DiscardNewPerSubject) && onSubject >= int(k) {
 		return true
 	}
-	if lim.Discard != filestore.DiscardOld {
+	if lim.Discard != filestore.DiscardOld && !l.overfull {
 		return false
 	}
 	return lim.MaxMsgs > 0 && inAll >= int(lim.MaxMsgs) || lim.MaxBytes > 0 && bytes+fsMsgSizeMax > int(lim.MaxBytes)

@@ -80,6 +80,44 @@ func (c *Filestore) judgeBlock(id uint32, data []byte, kept []filestore.KeptReco
 	}
 }
 
+// fsLoss is where the damage report that named a lost message put its record, and at which
+// recovery it was lost.
+type fsLoss struct {
+	block uint32
+	off   int64
+	open  int
+}
+
+// noteNamed remembers where the damage report naming a just-lost message put its record.
+func (c *Filestore) noteNamed(st filestore.Store, seq env.Seq) {
+	for _, d := range st.Damage() {
+		if d.Seq == seq && d.Kind == filestore.DamageCorrupt {
+			c.named[seq] = fsLoss{d.Block, d.Offset, c.opens}
+			return
+		}
+	}
+}
+
+// cameBack judges a lost message served again. A read may return a flipped bit the disk does
+// not hold, so a record can fail its checksum once and pass at a later recovery: allowed
+// only if the store named it when it lost it, a recovery ran since, and its record on disk,
+// where the report put it, is intact. A message lost silently never comes back.
+func (c *Filestore) cameBack(seq env.Seq) {
+	l, named := c.named[seq]
+	env.Assertf(named, "filestore: seq %d came back after being lost, and no damage named it when it was", seq)
+	env.Assertf(l.open < c.opens, "filestore: seq %d came back after being lost, with no recovery between", seq)
+	data, err := c.node.Disk.ReadFile(fmt.Sprintf("%s/%010d.blk", fsDir, l.block))
+	seed, ok := blockSeed(data)
+	rec, intact := recordIntact(data, l.off, seed)
+	env.Assertf(err == nil && ok && intact && rec.kind == recordKindMsg && rec.seq == uint64(seq),
+		"filestore: seq %d came back after being lost, and its record at block %d offset %d is not intact on disk", seq, l.block, l.off)
+	delete(c.lost, seq)
+	delete(c.named, seq)
+	c.lim.overfull = true
+	c.w.Note("filestore: seq %d, lost to a transient read error, came back", seq)
+	c.w.Hit("filestore.workload.transient-loss-back")
+}
+
 // reportsSeq reports whether the store's damage report names seq.
 func reportsSeq(st filestore.Store, seq env.Seq) bool {
 	for _, d := range st.Damage() {
