@@ -1,10 +1,7 @@
 package sim
 
 import (
-	"bufio"
-	"fmt"
 	"io"
-	"strings"
 
 	"github.com/petrel-io/petrel/core/env"
 )
@@ -61,19 +58,11 @@ type Required struct {
 // text after # are skipped.
 func ParseRequired(r io.Reader) ([]Required, error) {
 	var out []Required
-	sc := bufio.NewScanner(r)
-	for line := 1; sc.Scan(); line++ {
-		text, _, _ := strings.Cut(sc.Text(), "#")
-		fields := strings.Fields(text)
-		if len(fields) == 0 {
-			continue
-		}
-		if len(fields) != 2 {
-			return nil, fmt.Errorf("coverage line %d: want \"workload point\", got %q", line, sc.Text())
-		}
-		out = append(out, Required{Workload: fields[0], Point: fields[1], Line: line})
-	}
-	return out, sc.Err()
+	err := scanPairs(r, "coverage", "workload point", func(line int, a, b, _ string) error {
+		out = append(out, Required{Workload: a, Point: b, Line: line})
+		return nil
+	})
+	return out, err
 }
 
 // Missing returns the required points that were never hit, given each workload's summed

@@ -19,21 +19,33 @@ type Pinned struct {
 // lines starting with # are skipped.
 func ParsePinned(r io.Reader) ([]Pinned, error) {
 	var out []Pinned
+	err := scanPairs(r, "pinned seeds", "workload seed", func(line int, a, b, why string) error {
+		seed, err := strconv.ParseUint(b, 10, 64)
+		if err != nil {
+			return fmt.Errorf("pinned seeds line %d: bad seed: %w", line, err)
+		}
+		out = append(out, Pinned{Workload: a, Seed: seed, Why: why})
+		return nil
+	})
+	return out, err
+}
+
+// scanPairs reads the simulator's list files: two fields per line, text after # a comment,
+// blank lines skipped. It calls fn with each line's number, fields and comment.
+func scanPairs(r io.Reader, what, want string, fn func(line int, a, b, comment string) error) error {
 	sc := bufio.NewScanner(r)
 	for line := 1; sc.Scan(); line++ {
-		text, why, _ := strings.Cut(sc.Text(), "#")
+		text, comment, _ := strings.Cut(sc.Text(), "#")
 		fields := strings.Fields(text)
 		if len(fields) == 0 {
 			continue
 		}
 		if len(fields) != 2 {
-			return nil, fmt.Errorf("pinned seeds line %d: want \"workload seed\", got %q", line, sc.Text())
+			return fmt.Errorf("%s line %d: want \"%s\", got %q", what, line, want, sc.Text())
 		}
-		seed, err := strconv.ParseUint(fields[1], 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("pinned seeds line %d: bad seed: %w", line, err)
+		if err := fn(line, fields[0], fields[1], strings.TrimSpace(comment)); err != nil {
+			return err
 		}
-		out = append(out, Pinned{Workload: fields[0], Seed: seed, Why: strings.TrimSpace(why)})
 	}
-	return out, sc.Err()
+	return sc.Err()
 }

@@ -15,10 +15,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
+	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/sim"
 	"github.com/petrel-io/petrel/sim/workload"
 )
@@ -101,11 +101,7 @@ func readRequired(path string) ([]sim.Required, error) {
 func printCoverage(out io.Writer, names []string, counts map[string]map[string]int) {
 	for _, name := range names {
 		points := counts[name]
-		keys := make([]string, 0, len(points))
-		for k := range points {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := env.SortedKeys(points)
 		fmt.Fprintf(out, "coverage %s: %d points\n", name, len(keys))
 		for _, k := range keys {
 			fmt.Fprintf(out, "  %-8s %-44s %d\n", name, k, points[k])
