@@ -66,10 +66,8 @@ func (w *World) aimAt(n *Node, kind crashKind) (crashKind, bool) {
 // crash is always a power loss (a process crash would leave the sync to the kernel); the
 // others are a power loss or a process crash by a coin.
 func (w *World) crashHere(n *Node, kind crashKind) {
-	w.aim.budget--
 	machine := kind == aimInSync || w.aim.rng.Intn(2) == 0
-	w.Hit("sim.crash." + kind.String())
-	w.trace.note(w.sched.now, kindCrash, int32(n.Index), fmt.Sprintf("aimed crash %s machine=%v", kind, machine))
+	w.spendAim(n, kind, fmt.Sprintf(" machine=%v", machine))
 	n.crash(machine)
 	f := w.faults
 	f.schedule(w.Profile.RestartDelay(w.rng), func() {
@@ -78,6 +76,13 @@ func (w *World) crashHere(n *Node, kind crashKind) {
 		}
 	})
 	panic(crashPoint{node: n.Index})
+}
+
+// spendAim takes one aimed crash of kind from the run's budget, counts it and traces it.
+func (w *World) spendAim(n *Node, kind crashKind, detail string) {
+	w.aim.budget--
+	w.Hit("sim.crash." + kind.String())
+	w.trace.note(w.sched.now, kindCrash, int32(n.Index), "aimed crash "+kind.String()+detail)
 }
 
 // aimDisk is an opportunity at a disk write or sync of d's node.
@@ -119,11 +124,9 @@ func (d *Disk) aimSync(in *inode) {
 	if x == nil || x.busyUntil <= w.sched.now+1 {
 		w.crashHere(d.node, k) // no sync time to die in: at once
 	}
-	w.aim.budget--
-	w.Hit("sim.crash." + k.String())
 	n, p := d.node, d.node.proc
 	at := w.sched.now + 1 + time.Duration(w.aim.rng.Intn(int(x.busyUntil-w.sched.now-1)))
-	w.trace.note(w.sched.now, kindCrash, int32(n.Index), fmt.Sprintf("aimed crash %s: power goes at %v", k, at))
+	w.spendAim(n, k, fmt.Sprintf(": power goes at %v", at))
 	w.sched.schedule(at, kindCrash, n.Index, 0, func() {
 		if n.proc == p { // not crashed meanwhile by another fault
 			n.crash(true)
