@@ -63,6 +63,7 @@ type inode struct {
 	durable   []byte // content that survives a crash
 	dirty     map[int64]bool
 	sizeDirty bool
+	rotAt     []int64 // offsets of restart flips (see restartFlip)
 }
 
 type metaKind uint8

@@ -42,6 +42,16 @@ func (d *Disk) restartFlip(powerLoss bool) {
 	// Aim at a write once: two flips within a few bytes are not a thing disks do, and a
 	// program may rightly keep two copies against one.
 	d.lastWrite = lastWrite{}
+	// Nor near an earlier restart flip in the same file: a recovery that rewrites its tail
+	// makes that tail the last write again, and a crash loop would pile flips onto one record
+	// (raft seed 755: two flips in one WAL record, restarts apart, and two members refused to
+	// start).
+	for _, at := range in.rotAt {
+		if off > at-2*env.SectorSize && off < at+2*env.SectorSize {
+			return
+		}
+	}
+	in.rotAt = append(in.rotAt, off)
 	w.Hit("sim.fault.bitrot-restart")
 	d.FlipBitAt(name, off, uint(w.rot.Intn(8)))
 }
