@@ -13,7 +13,7 @@ NATS_CLI_BIN ?= $(CURDIR)/bin/tools/natscli-$(NATSCLI_VERSION)/nats
 export NATS_CLI_BIN
 FUZZ_TARGETS = $(shell grep -ho '^func Fuzz[A-Za-z0-9_]*' fuzz/*_test.go | sed 's/^func //')
 
-.PHONY: build run test vet tidy unit race sim sim-sweep fuzz fuzz-brief bench lint clean tools mutate mutate-brief
+.PHONY: build run test vet tidy unit race sim sim-sweep fuzz fuzz-brief bench lint clean tools mutate mutate-brief mutate-open
 
 build:
 	$(GO) build -o bin/petrel ./cmd/petrel
@@ -64,6 +64,10 @@ MUTATE_BRIEF ?= 2
 mutate:
 	@start=$$(date +%s); $(GO) run ./cmd/petrel-mutate $(MUTATE_FLAGS); status=$$?; \
 		echo "make mutate: $$(( $$(date +%s) - start ))s"; exit $$status
+
+## mutate-open: planted bugs the sweep does not catch yet (testdata/mutants/open): the gaps to close
+mutate-open:
+	$(GO) run ./cmd/petrel-mutate -dir testdata/mutants/open $(MUTATE_FLAGS)
 
 mutate-brief:
 	$(GO) run ./cmd/petrel-mutate -rotate $(MUTATE_BRIEF) -sweep-only

@@ -28,6 +28,7 @@ func main() {
 
 type config struct {
 	root      string
+	dir       string // the mutants' folder, relative to root
 	only      string
 	rotate    int
 	key       int
@@ -35,12 +36,14 @@ type config struct {
 	keep      bool
 	fresh     bool
 	limits    Limits
+	base      string // the unmutated petrel-sim, built once per run
 }
 
 func run(args []string) int {
 	fs := flag.NewFlagSet("petrel-mutate", flag.ContinueOnError)
 	var cfg config
 	fs.StringVar(&cfg.root, "repo", "", "repository root (default: the git top level of the working directory)")
+	fs.StringVar(&cfg.dir, "dir", filepath.Join("testdata", "mutants"), "folder of the mutants, relative to the repository root")
 	fs.StringVar(&cfg.only, "only", "", "comma-separated mutant names to run (default: all)")
 	fs.IntVar(&cfg.rotate, "rotate", 0, "run only this many mutants, chosen by rotation over -key")
 	fs.IntVar(&cfg.key, "key", -1, "rotation key (default: $PETREL_MUTATE_KEY, else the day of the year)")
@@ -57,7 +60,7 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "petrel-mutate: %v\n", err)
 		return 2
 	}
-	mutants, err := loadMutants(filepath.Join(cfg.root, "testdata", "mutants"))
+	mutants, err := loadMutants(filepath.Join(cfg.root, cfg.dir))
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "petrel-mutate: %v\n", err)
 		return 2

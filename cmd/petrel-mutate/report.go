@@ -39,6 +39,13 @@ func runAll(mutants []*Mutant, cfg config) int {
 	} else {
 		defer scratch.Remove()
 	}
+	// The unmutated build, to confirm that a seed which catches a mutant passes without it.
+	base, out, err := buildSim(context.Background(), scratch.Dir, "petrel-mutate-base")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "petrel-mutate: the unmutated tree does not build:\n%s\n", out)
+		return 2
+	}
+	cfg.base = base
 	var results []Result
 	for _, m := range mutants {
 		fmt.Printf("mutant %s: %s\n", m.Name, m.Desc)
@@ -82,7 +89,7 @@ func runOne(s *Scratch, m *Mutant, cfg config) (r Result, err error) {
 		r.Stale, err = err, nil
 		return r, nil
 	}
-	bin, out, berr := buildSim(context.Background(), s.Dir)
+	bin, out, berr := buildSim(context.Background(), s.Dir, "petrel-mutate-sim")
 	if berr != nil {
 		r.Broken = lastLines(string(out), 6)
 		return r, nil
@@ -96,6 +103,12 @@ func runOne(s *Scratch, m *Mutant, cfg config) (r Result, err error) {
 	}
 	for _, sw := range m.Sweeps {
 		r.Sweep = runSweep(s.Dir, bin, sw, cfg.limits, cfg.fresh)
+		if r.Sweep.Verdict == VerdictCaught && r.Sweep.How == "fail" && !r.Sweep.Pinned {
+			if ok, detail := passesWithout(s.Dir, cfg.base, r.Sweep); !ok {
+				r.Sweep.Verdict = VerdictError
+				r.Sweep.Detail = fmt.Sprintf("seed %d fails without the mutant too:\n%s", r.Sweep.Seed, detail)
+			}
+		}
 		if r.Sweep.Verdict == VerdictCaught {
 			break
 		}

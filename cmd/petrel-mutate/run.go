@@ -60,9 +60,10 @@ var (
 	reFailCoverage = regexp.MustCompile(`^FAIL coverage: .* (\S+) never hit (\S+)`)
 )
 
-// buildSim compiles the scratch copy's petrel-sim; a compile error means the mutant is broken.
-func buildSim(ctx context.Context, dir string) (bin string, out []byte, err error) {
-	bin = filepath.Join(dir, "bin", "petrel-mutate-sim")
+// buildSim compiles the scratch copy's petrel-sim into bin/<name>; a compile error means the
+// mutant is broken.
+func buildSim(ctx context.Context, dir, name string) (bin string, out []byte, err error) {
+	bin = filepath.Join(dir, "bin", name)
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", "invariants", "-o", bin, "./cmd/petrel-sim")
 	cmd.Dir = dir
 	out, err = cmd.CombinedOutput()
@@ -138,6 +139,16 @@ func runSweep(dir, bin string, sw Sweep, lim Limits, fresh bool) SweepOutcome {
 		res.Detail = lastLines(stderr.String(), 4)
 	}
 	return res
+}
+
+// passesWithout reruns the seed a sweep failed on with the unmutated build: a seed that fails
+// without the mutant too is not a catch (raft seed 755 once failed on its own and passed two
+// planted bugs off as caught).
+func passesWithout(dir, base string, o SweepOutcome) (bool, string) {
+	cmd := exec.Command(base, "-workload", o.Workload, "-seed", strconv.FormatUint(o.Seed, 10))
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	return err == nil, lastLines(string(out), 4)
 }
 
 // scanSweep reads petrel-sim's output until the first failure (then kills the sweep) and
