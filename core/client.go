@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/petrel-io/petrel/core/account"
 	"github.com/petrel-io/petrel/core/auth"
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/proto"
@@ -73,6 +74,8 @@ type client struct {
 	info connectInfo
 	user *auth.User
 	subs map[string]*subscription
+	// acc is the client's account: written on ex under mu (setUser), so ex reads it freely.
+	acc *account.Account
 
 	perms   atomic.Pointer[auth.Permissions] // nil: everything allowed
 	replies atomic.Pointer[replyPerms]       // reply subjects it may answer (allow_responses)
@@ -117,7 +120,7 @@ func (c *client) flushStats() {
 		c.inBytes.Add(b.inBytes)
 	}
 	if b.matches != 0 {
-		c.srv.subs.CountMatches(uint64(b.matches), uint64(b.hits))
+		c.acc.Subs.CountMatches(uint64(b.matches), uint64(b.hits))
 	}
 	if b.outMsgs != 0 {
 		st.outMsgs.Add(b.outMsgs)
@@ -158,7 +161,7 @@ func newClient(s *Server, conn env.Conn, cid uint64, ex env.Executor) *client {
 	c := &client{
 		srv: s, cid: cid, conn: conn, ex: ex,
 		rng: env.NewPRNG(s.env.Rand.Uint64()), start: s.env.Clock.Now(),
-		subs: map[string]*subscription{}, info: defaultConnectInfo(),
+		subs: map[string]*subscription{}, info: defaultConnectInfo(), acc: s.accountOf(nil),
 	}
 	// Until a CONNECT says otherwise the client has nats-server's defaults: a client that
 	// never sends one is verbose and pedantic.
@@ -432,7 +435,7 @@ func (c *client) close(reason string) {
 	c.subs = map[string]*subscription{}
 	c.mu.Unlock()
 	for _, sid := range env.SortedKeys(subs) {
-		c.srv.subs.Remove(&subs[sid].entry)
+		subs[sid].acc.Subs.Remove(&subs[sid].entry)
 	}
 	now := c.srv.env.Clock.Now()
 	summary := c.connInfo(now)

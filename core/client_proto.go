@@ -74,6 +74,7 @@ func (c *client) setUser(user *auth.User) {
 	var perms *auth.Permissions
 	c.mu.Lock()
 	c.user = user
+	c.joinAccount(c.srv.accountOf(user))
 	if user != nil {
 		perms = user.Permissions
 	}
@@ -155,7 +156,8 @@ func (c *client) Pub(subj, reply []byte, hdr int, msg []byte) error {
 	c.batch.inMsgs++
 	c.batch.inBytes += int64(len(msg))
 	c.batch.matches++
-	r, hit := c.srv.subs.Cached(subj)
+	acc := c.acc
+	r, hit := acc.Subs.Cached(subj)
 	valid := hit || subject.ValidPublish(string(subj))
 	if hit {
 		c.batch.hits++
@@ -172,14 +174,20 @@ func (c *client) Pub(subj, reply []byte, hdr int, msg []byte) error {
 	switch {
 	case hit:
 	case valid:
-		r = c.srv.subs.Match(string(subj))
+		r = acc.Subs.Match(string(subj))
 	case subject.Routable(string(subj)):
 		// Wildcards as plain text; never cached, where a hit stands for a valid subject.
-		r = c.srv.subs.MatchUncached(string(subj))
+		r = acc.Subs.MatchUncached(string(subj))
 	default:
 		return nil // an empty token or a forbidden byte: it reaches nobody
 	}
-	c.publish(r, subj, reply, hdr, msg)
+	delivered := c.publish(r, subj, reply, hdr, msg)
+	if routes := acc.Routes(); !routes.Empty() {
+		delivered += c.crossAccounts(acc, routes, string(subj), reply, hdr, msg, 0)
+	}
+	if delivered == 0 && len(reply) > 0 && c.noResp {
+		c.sendNoResponders(subj, reply)
+	}
 	return nil
 }
 
@@ -231,11 +239,11 @@ func (c *client) Sub(subj, queue, sid []byte) error {
 		c.sendOK()
 		return nil
 	}
-	sub := &subscription{client: c, sid: string(sid)}
+	sub := &subscription{client: c, sid: string(sid), acc: c.acc}
 	sub.entry = sublist.Sub{Subject: s, Queue: q, Owner: sub}
 	c.subs[sub.sid] = sub
 	c.mu.Unlock()
-	c.srv.subs.Insert(&sub.entry)
+	sub.acc.Subs.Insert(&sub.entry)
 	c.sendOK()
 	return nil
 }
@@ -264,10 +272,11 @@ func (c *client) Unsub(sid []byte, max int) error {
 
 // removeSub drops a subscription from the index and the client; safe from any executor.
 func (c *client) removeSub(sub *subscription) {
-	c.srv.subs.Remove(&sub.entry)
 	c.mu.Lock()
+	acc := sub.acc
 	if c.subs[sub.sid] == sub {
 		delete(c.subs, sub.sid)
 	}
 	c.mu.Unlock()
+	acc.Subs.Remove(&sub.entry)
 }

@@ -1,9 +1,11 @@
 package core
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
+	"github.com/petrel-io/petrel/core/account"
 	"github.com/petrel-io/petrel/core/auth"
 	"github.com/petrel-io/petrel/core/proto"
 	"github.com/petrel-io/petrel/core/websocket"
@@ -21,11 +23,15 @@ type config struct {
 	wsPolicy *websocket.Policy
 	wsAuth   *auth.Authenticator
 	loaded   time.Time // when this generation was installed (/varz config_load_time)
+	// accounts is the generation's account set; its routes and configurations are put in
+	// force by installAccounts when the generation is.
+	accounts        *account.Set
+	installAccounts func()
 }
 
-// newConfig checks opts, fills their defaults and builds the authenticator. The caller sets
-// name.
-func newConfig(opts Options, now time.Time) (*config, []string, error) {
+// newConfig checks opts, fills their defaults and builds the authenticator and the account
+// set (keeping prev's accounts of the same names). The caller sets name.
+func newConfig(opts Options, now time.Time, prev *account.Set) (*config, []string, error) {
 	opts, warnings, err := opts.withDefaults()
 	if err != nil {
 		return nil, nil, err
@@ -34,7 +40,16 @@ func newConfig(opts Options, now time.Time) (*config, []string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("core: %w", err)
 	}
-	cfg := &config{Options: opts, auth: a, loaded: now}
+	next, err := account.Build(opts.Accounts, opts.SystemAccount, prev)
+	if err != nil {
+		return nil, nil, fmt.Errorf("core: %w", err)
+	}
+	cfg := &config{Options: opts, auth: a, loaded: now, accounts: next.Set(), installAccounts: func() { next.Install() }}
+	for _, u := range opts.Auth.Users {
+		if u.Account != "" && cfg.accounts.Get(u.Account) == nil {
+			return nil, nil, fmt.Errorf("core: user %q: unknown account %q", cmp.Or(u.Name, u.Nkey), u.Account)
+		}
+	}
 	if err := cfg.configureWebSocket(); err != nil {
 		return nil, nil, err
 	}

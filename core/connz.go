@@ -2,15 +2,12 @@ package core
 
 import (
 	"fmt"
+	"github.com/petrel-io/petrel/core/account"
 	"sort"
 	"time"
 
 	"github.com/petrel-io/petrel/core/env"
 )
-
-// globalAccount is the account every client is in until accounts exist; nats-server names
-// it so in monitoring.
-const globalAccount = "$G"
 
 // ConnzOptions are /connz's query parameters.
 type ConnzOptions struct {
@@ -95,23 +92,25 @@ func (c *client) connInfo(now time.Time) ConnInfo {
 		LastActivity: now.Add(last - mono), RTT: time.Duration(rtt).String(), Uptime: FormatUptime(now.Sub(c.start)),
 		Idle: FormatUptime(mono - last), PendingBytes: c.conn.Buffered(), InMsgs: c.inMsgs.Load(),
 		OutMsgs: c.outMsgs.Load(), InBytes: c.inBytes.Load(), OutBytes: c.outBytes.Load(), Stalls: c.stalls.Load(),
-		NameTag: globalAccount, sortLastMono: last, sortRTTNanos: rtt,
+		sortLastMono: last, sortRTTNanos: rtt,
 	}
 	if tc, ok := c.conn.(env.TLSConn); ok && c.srv.cfg().TLS != nil {
 		ci.TLSVersion, ci.TLSCipher = tc.TLSState()
 	}
 	c.mu.Lock()
+	acc := c.acc.Name()
+	ci.NameTag = acc
 	ci.Name, ci.Lang, ci.Version = c.info.Name, c.info.Lang, c.info.Version
 	if c.user != nil {
 		ci.User = c.user.Name
-		if c.user.Account != globalAccount {
-			ci.Account = c.user.Account
+		if acc != account.Global {
+			ci.Account = acc
 		}
 	}
 	ci.NumSubs = len(c.subs)
 	for _, sid := range env.SortedKeys(c.subs) {
 		sub := c.subs[sid]
-		ci.SubsDetail = append(ci.SubsDetail, SubDetail{Account: globalAccount, AccountTag: globalAccount,
+		ci.SubsDetail = append(ci.SubsDetail, SubDetail{Account: acc, AccountTag: acc,
 			Subject: sub.entry.Subject, Queue: sub.entry.Queue, Sid: sid, Msgs: sub.delivered.Load(),
 			Max: sub.max.Load(), CID: c.cid})
 	}

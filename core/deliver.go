@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/petrel-io/petrel/core/account"
 	"github.com/petrel-io/petrel/core/auth"
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/proto"
@@ -16,14 +17,15 @@ import (
 type subscription struct {
 	entry     sublist.Sub
 	client    *client
+	acc       *account.Account // whose index holds entry: the client's account (under client.mu)
 	sid       string
 	max       atomic.Int64 // auto-unsubscribe after this many deliveries; 0 means none
 	delivered atomic.Int64
 }
 
 // publish routes one message from c (on c's executor) to every matching subscription: all
-// plain ones, and one member of each queue group.
-func (c *client) publish(r *sublist.Result, subj, reply []byte, hdr int, msg []byte) {
+// plain ones, and one member of each queue group. It returns how many took it.
+func (c *client) publish(r *sublist.Result, subj, reply []byte, hdr int, msg []byte) int {
 	delivered := 0
 	for _, e := range r.Plain {
 		if c.deliver(e.Owner.(*subscription), subj, reply, hdr, msg) {
@@ -35,9 +37,7 @@ func (c *client) publish(r *sublist.Result, subj, reply []byte, hdr int, msg []b
 			delivered++
 		}
 	}
-	if delivered == 0 && len(reply) > 0 && c.noResp {
-		c.sendNoResponders(subj, reply)
-	}
+	return delivered
 }
 
 // deliverToGroup picks a random member, trying the others in turn if it cannot take the
@@ -145,7 +145,7 @@ func (c *client) sendNoResponders(subj, reply []byte) {
 	if !subject.Routable(string(reply)) {
 		return
 	}
-	for _, e := range c.srv.subs.MatchUncached(string(reply)).Plain {
+	for _, e := range c.acc.Subs.MatchUncached(string(reply)).Plain {
 		sub := e.Owner.(*subscription)
 		if sub.client == c {
 			c.srv.env.Probe.Hit("core.no-responders")

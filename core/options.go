@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/petrel-io/petrel/core/account"
 	"github.com/petrel-io/petrel/core/auth"
 )
 
@@ -47,6 +48,11 @@ type Options struct {
 	WriteDeadline    time.Duration
 
 	Auth auth.Config
+
+	// Accounts are the configured accounts (the global account "$G" and the system account
+	// exist without being listed); a user joins the account its Account field names.
+	Accounts      []account.Config
+	SystemAccount string // "" means account.DefaultSystem
 
 	// TLS, when set, makes every client upgrade to TLS after INFO (or before it, with
 	// TLSHandshakeFirst). The host's Conn must implement env.TLSConn.

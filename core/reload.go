@@ -37,6 +37,7 @@ func (s *Server) Reload(opts Options, done func(error)) {
 			return
 		}
 		s.current.Store(next)
+		next.installAccounts()
 		for _, ch := range changes {
 			s.log.Logf(env.LevelInfo, "Reloaded: %s", ch)
 		}
@@ -59,7 +60,7 @@ func (s *Server) prepareReload(old *config, opts Options) (*config, []string, er
 	if shutdown {
 		return nil, nil, errShuttingDown
 	}
-	next, warnings, err := newConfig(opts, s.env.Clock.Now())
+	next, warnings, err := newConfig(opts, s.env.Clock.Now(), old.accounts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -116,6 +117,9 @@ var reloadRules = []reloadRule{
 	{field: "AuthTimeout", value: func(c *config) any { return c.Auth.Timeout },
 		applied: func(c *config) string { return fmt.Sprintf("authorization timeout = %v", c.Auth.Timeout.Seconds()) }},
 	{field: "NoAuthUser", value: func(c *config) any { return c.Auth.NoAuthUser }},
+	{field: "Accounts", value: func(c *config) any { return c.Accounts },
+		applied: func(*config) string { return "accounts" }},
+	{field: "SystemAccount", value: func(c *config) any { return c.SystemAccount }},
 	{field: "MaxConn", value: func(c *config) any { return c.MaxConnections },
 		applied: func(c *config) string { return fmt.Sprintf("max_connections = %d", c.MaxConnections) }},
 	{field: "MaxSubs", value: func(c *config) any { return c.MaxSubscriptions }},

@@ -12,7 +12,6 @@ import (
 
 	"github.com/nats-io/nkeys"
 	"github.com/petrel-io/petrel/core/env"
-	"github.com/petrel-io/petrel/core/sublist"
 	"github.com/petrel-io/petrel/core/websocket"
 )
 
@@ -31,7 +30,6 @@ type Server struct {
 	env     *env.Env
 	log     env.Logger
 	id      string
-	subs    *sublist.List
 	ex      env.Executor
 	start   time.Time
 	// stallAt is the unsent output above which a subscriber slows its publishers
@@ -64,7 +62,7 @@ type serverStats struct {
 // New builds a server from options; it does not listen yet.
 func New(opts Options, e *env.Env) (*Server, error) {
 	e.Validate()
-	cfg, warnings, err := newConfig(opts, e.Clock.Now())
+	cfg, warnings, err := newConfig(opts, e.Clock.Now(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -78,11 +76,12 @@ func New(opts Options, e *env.Env) (*Server, error) {
 	}
 	cfg.name = cmp.Or(cfg.ServerName, id)
 	s := &Server{
-		env: e, log: e.Log, id: id, subs: sublist.New(),
+		env: e, log: e.Log, id: id,
 		ex: e.Exec.New("server"), clients: map[uint64]*client{}, start: e.Clock.Now(),
 		stallAt: stallAbove(cfg.MaxPending),
 	}
 	s.current.Store(cfg)
+	cfg.installAccounts()
 	for _, w := range warnings {
 		s.log.Logf(env.LevelWarn, "%s", w)
 	}

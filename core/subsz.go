@@ -36,18 +36,24 @@ func (s *Server) Subsz(o SubszOptions) Subsz {
 	if o.Limit <= 0 {
 		o.Limit = subsListDefault
 	}
-	z := Subsz{ID: s.id, Now: s.env.Clock.Now(), Stats: s.subs.Stats(), Offset: o.Offset, Limit: o.Limit}
+	set := s.cfg().accounts
+	z := Subsz{ID: s.id, Now: s.env.Clock.Now(), Offset: o.Offset, Limit: o.Limit}
+	for _, name := range set.Names() {
+		z.Stats = z.Stats.Add(set.Get(name).Subs.Stats())
+	}
 	if !o.Subs {
 		return z
 	}
 	var all []SubDetail
-	for _, e := range s.subs.All(nil) {
-		sub := e.Owner.(*subscription)
-		if o.Test != "" && !subject.Match(o.Test, e.Subject) {
-			continue
+	for _, name := range set.Names() {
+		for _, e := range set.Get(name).Subs.All(nil) {
+			sub := e.Owner.(*subscription)
+			if o.Test != "" && !subject.Match(o.Test, e.Subject) {
+				continue
+			}
+			all = append(all, SubDetail{Account: name, AccountTag: name, Subject: e.Subject,
+				Queue: e.Queue, Sid: sub.sid, Msgs: sub.delivered.Load(), Max: sub.max.Load(), CID: sub.client.cid})
 		}
-		all = append(all, SubDetail{Account: globalAccount, AccountTag: globalAccount, Subject: e.Subject,
-			Queue: e.Queue, Sid: sub.sid, Msgs: sub.delivered.Load(), Max: sub.max.Load(), CID: sub.client.cid})
 	}
 	sort.Slice(all, func(i, j int) bool {
 		if all[i].CID != all[j].CID {

@@ -91,8 +91,7 @@ func (a *applier) warn(v *conf.Value, format string, args ...any) {
 // not checked.
 var notYet = map[string]string{
 	"cluster": "clustering", "gateway": "gateways", "leafnodes": "leaf nodes", "leaf": "leaf nodes",
-	"mqtt": "MQTT", "accounts": "multiple accounts", "system_account": "the system account",
-	"system": "the system account", "operator": "operator JWTs", "operators": "operator JWTs",
+	"mqtt": "MQTT", "operator": "operator JWTs", "operators": "operator JWTs",
 	"trusted": "trusted keys", "trusted_keys": "trusted keys",
 	"resolver": "account resolvers", "resolver_tls": "account resolvers", "resolver_preload": "account resolvers",
 	"mappings": "subject mappings", "https": "HTTPS monitoring", "https_port": "HTTPS monitoring",
@@ -104,7 +103,6 @@ var notYet = map[string]string{
 // notYetKinds are the kinds of value nats-server takes for the options in notYet (it
 // refuses others); an option not listed is a map.
 var notYetKinds = map[string][]conf.Kind{
-	"system_account": {conf.KindString}, "system": {conf.KindString},
 	"operator": {conf.KindString, conf.KindArray}, "operators": {conf.KindString, conf.KindArray},
 	"trusted": {conf.KindString, conf.KindArray}, "trusted_keys": {conf.KindString, conf.KindArray},
 	"resolver": {conf.KindString, conf.KindMap}, "resolver_preload": {conf.KindMap},
@@ -112,7 +110,6 @@ var notYetKinds = map[string][]conf.Kind{
 	"https": {conf.KindString, conf.KindInt}, "https_port": {conf.KindInt},
 	"syslog": {conf.KindBool}, "remote_syslog": {conf.KindString},
 	"ocsp": {conf.KindBool, conf.KindMap}, "ocsp_cache": {conf.KindBool, conf.KindMap},
-	"accounts": {conf.KindMap, conf.KindArray, conf.KindString, conf.KindInt, conf.KindFloat, conf.KindBool},
 }
 
 // apply walks the top level. A key nats-server does not know is refused, as nats-server
@@ -211,6 +208,9 @@ func (a *applier) topLevel() map[string]handler {
 		"jetstream":              a.jetstream,
 		"websocket":              a.websocket,
 		"store_dir":              setString(&o.StoreDir),
+		"accounts":               a.accounts,
+		"system_account":         setString(&o.Core.SystemAccount),
+		"system":                 setString(&o.Core.SystemAccount),
 		// Accepted, changing nothing in Petrel.
 		"logfile_size_limit":      ignoreKind(conf.KindInt),
 		"log_size_limit":          ignoreKind(conf.KindInt),

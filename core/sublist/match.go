@@ -184,3 +184,19 @@ func (l *List) All(out []*Sub) []*Sub {
 	walk(&l.root)
 	return out
 }
+
+// Add combines two lists' figures, as /subsz shows one server's accounts together.
+func (s Stats) Add(o Stats) Stats {
+	sum := Stats{
+		Subscriptions: s.Subscriptions + o.Subscriptions, Cache: s.Cache + o.Cache,
+		Inserts: s.Inserts + o.Inserts, Removes: s.Removes + o.Removes, Matches: s.Matches + o.Matches,
+		MaxFanout: max(s.MaxFanout, o.MaxFanout),
+	}
+	if sum.Matches > 0 {
+		sum.CacheHitRate = (s.CacheHitRate*float64(s.Matches) + o.CacheHitRate*float64(o.Matches)) / float64(sum.Matches)
+	}
+	if sum.Cache > 0 {
+		sum.AvgFanout = (s.AvgFanout*float64(s.Cache) + o.AvgFanout*float64(o.Cache)) / float64(sum.Cache)
+	}
+	return sum
+}

@@ -1,0 +1,78 @@
+package account
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/petrel-io/petrel/core/subject"
+	"github.com/petrel-io/petrel/core/sublist"
+)
+
+// Account is one subject space. Its index and reply table live as long as the server does;
+// its configuration and routes are replaced as a whole when the set is rebuilt (reload).
+type Account struct {
+	name    string
+	Subs    *sublist.List
+	cfg     atomic.Pointer[Config]
+	routes  atomic.Pointer[Routes]
+	replies replyTable
+}
+
+func newAccount(name string) *Account {
+	a := &Account{name: name, Subs: sublist.New()}
+	a.cfg.Store(&Config{Name: name})
+	a.routes.Store(&Routes{})
+	return a
+}
+
+// Name is the account's name.
+func (a *Account) Name() string { return a.name }
+
+// Config is the account's configuration in force.
+func (a *Account) Config() *Config { return a.cfg.Load() }
+
+// Routes is where messages published in the account go besides its own subscribers.
+func (a *Account) Routes() *Routes { return a.routes.Load() }
+
+// Routes are an account's ways out, fixed for one generation of the set.
+type Routes struct {
+	// Streams are the account's stream exports other accounts import: a message published
+	// here on a matching subject also reaches the importer, under the import's subject.
+	Streams []StreamRoute
+	// Services are the account's service imports: a request published here on the import's
+	// local subject reaches the exporter's responders.
+	Services []ServiceRoute
+	// Answers: the account exports a service, so a publish here may be a response to a
+	// reply subject a service import mapped (see Answer).
+	Answers bool
+}
+
+// Empty reports whether a publish in the account can reach no other account.
+func (r *Routes) Empty() bool { return len(r.Streams) == 0 && len(r.Services) == 0 && !r.Answers }
+
+// StreamRoute carries one stream import from the exporter to an importer.
+type StreamRoute struct {
+	To *Account
+	t  *transform // exporter's subject -> importer's
+}
+
+// Map returns subj as the importer sees it, if subj is imported.
+func (r StreamRoute) Map(subj string) (string, bool) { return r.t.mapSubject(subj) }
+
+// ServiceRoute carries one service import from the importer to the exporter.
+type ServiceRoute struct {
+	From      *Account
+	Response  ResponseType
+	Threshold time.Duration
+	t         *transform // importer's subject -> exporter's
+}
+
+// Map returns subj as the exporter sees it, if subj is a request to the service.
+func (r ServiceRoute) Map(subj string) (string, bool) { return r.t.mapSubject(subj) }
+
+func (t *transform) mapSubject(subj string) (string, bool) {
+	if !subject.Match(subj, t.from) {
+		return "", false
+	}
+	return t.apply(subj), true
+}

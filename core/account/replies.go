@@ -1,0 +1,118 @@
+package account
+
+import (
+	"sync"
+	"time"
+
+	"github.com/petrel-io/petrel/core/env"
+)
+
+// ReplyPrefix starts every reply subject a service import makes up in the exporter: the
+// requester's own reply subject means nothing there, and must not be reachable by guessing.
+const ReplyPrefix = "_R_."
+
+// maxReplies bounds an account's table of mapped reply subjects; at the bound, expired
+// entries are swept, and if none has expired the oldest one is not answered (a service
+// that never answers cannot grow the table without end).
+const maxReplies = 1 << 16
+
+// replyTable maps reply subjects made up in this (the exporting) account to the requester's
+// account and reply subject. Publishers on any executor use it, so it has a lock.
+type replyTable struct {
+	mu      sync.Mutex
+	entries map[string]*reply
+}
+
+type reply struct {
+	to        *Account
+	subject   string
+	single    bool
+	threshold time.Duration
+	expires   time.Duration // Mono
+}
+
+// MapReply makes up a reply subject in a (the exporter) for a request from requester with
+// reply subject subj, answered as rt allows. now is the publisher's Mono clock; rng draws
+// the subject's tokens.
+func (a *Account) MapReply(requester *Account, subj string, r ServiceRoute, now time.Duration, rng env.Rand) string {
+	t := &a.replies
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.entries == nil {
+		t.entries = map[string]*reply{}
+	}
+	if len(t.entries) >= maxReplies {
+		t.sweep(now)
+	}
+	var name string
+	for name == "" || t.entries[name] != nil {
+		name = ReplyPrefix + token(rng) + "." + token(rng)
+	}
+	threshold := r.Threshold
+	if threshold <= 0 {
+		threshold = DefaultResponseThreshold
+	}
+	t.entries[name] = &reply{to: requester, subject: subj, single: r.Response == Singleton, threshold: threshold, expires: now + threshold}
+	return name
+}
+
+// Answer reports where a message published in a on subj goes when subj is a reply subject a
+// service import made up: the requester's account and reply subject. A singleton's entry is
+// used up; a stream's lives until its threshold passes without a response.
+func (a *Account) Answer(subj string, now time.Duration) (*Account, string, bool) {
+	if len(subj) <= len(ReplyPrefix) || subj[:len(ReplyPrefix)] != ReplyPrefix {
+		return nil, "", false
+	}
+	t := &a.replies
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := t.entries[subj]
+	switch {
+	case e == nil:
+		return nil, "", false
+	case now >= e.expires:
+		delete(t.entries, subj)
+		return nil, "", false
+	case e.single:
+		delete(t.entries, subj)
+	default:
+		e.expires = now + e.threshold
+	}
+	return e.to, e.subject, true
+}
+
+// PendingReplies is how many mapped reply subjects the account holds.
+func (a *Account) PendingReplies() int {
+	a.replies.mu.Lock()
+	defer a.replies.mu.Unlock()
+	return len(a.replies.entries)
+}
+
+// sweep drops expired entries; if none expired, the one closest to expiry goes, so the table
+// stays under its bound.
+func (t *replyTable) sweep(now time.Duration) {
+	var oldest string
+	for name, e := range t.entries {
+		if now >= e.expires {
+			delete(t.entries, name)
+		} else if oldest == "" || e.expires < t.entries[oldest].expires || e.expires == t.entries[oldest].expires && name < oldest {
+			oldest = name
+		}
+	}
+	if len(t.entries) >= maxReplies {
+		delete(t.entries, oldest)
+	}
+}
+
+const tokenChars = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// token is 8 random base-62 characters.
+func token(rng env.Rand) string {
+	var b [8]byte
+	v := rng.Uint64()
+	for i := range b {
+		b[i] = tokenChars[v%62]
+		v /= 62
+	}
+	return string(b[:])
+}

@@ -1,0 +1,113 @@
+package core
+
+import (
+	"cmp"
+
+	"github.com/petrel-io/petrel/core/account"
+	"github.com/petrel-io/petrel/core/auth"
+	"github.com/petrel-io/petrel/core/env"
+)
+
+// accountOf is the account a user belongs to in the settings in force: its own, else the
+// global account (also for clients of a server without authentication).
+func (s *Server) accountOf(user *auth.User) *account.Account {
+	set := s.cfg().accounts
+	name := account.Global
+	if user != nil {
+		name = cmp.Or(user.Account, account.Global)
+	}
+	acc := set.Get(name)
+	env.Assertf(acc != nil, "core: user's account %q is not configured", name)
+	return acc
+}
+
+// joinAccount moves the client, with its subscriptions, to acc. Called on the client's
+// executor with c.mu held; a client changes account only when a second CONNECT or a reload
+// puts its user in another one.
+func (c *client) joinAccount(acc *account.Account) {
+	if c.acc == acc {
+		return
+	}
+	for _, sid := range env.SortedKeys(c.subs) {
+		sub := c.subs[sid]
+		sub.acc.Subs.Remove(&sub.entry)
+		sub.acc = acc
+		acc.Subs.Insert(&sub.entry)
+	}
+	c.acc = acc
+}
+
+// maxImportHops bounds a message's travel through chained imports; load refuses cycles, so
+// a chain longer than this is a broken invariant.
+const maxImportHops = 64
+
+// crossAccounts delivers a message published in acc (on subj) to the other accounts its
+// routes reach: importers of acc's stream exports, exporters of the services acc imports
+// (with a reply subject of their own mapped back to the requester's), and, for a response
+// to such a mapped reply subject, the requester. Each hop follows the next account's
+// routes of the same kind. It returns how many subscriptions took the message.
+func (c *client) crossAccounts(acc *account.Account, routes *account.Routes, subj string, reply []byte, hdr int, msg []byte, hops int) int {
+	env.Assertf(hops <= maxImportHops, "core: a message from account %q crossed %d imports", acc.Name(), hops)
+	delivered := 0
+	for _, r := range routes.Streams {
+		if dst, ok := r.Map(subj); ok {
+			c.srv.env.Probe.Hit("core.account.stream-import")
+			delivered += c.deliverIn(r.To, dst, reply, hdr, msg, hops, streamsOnly)
+		}
+	}
+	for _, r := range routes.Services {
+		if dst, ok := r.Map(subj); ok {
+			c.srv.env.Probe.Hit("core.account.service-import")
+			var mapped []byte
+			if len(reply) > 0 {
+				mapped = []byte(r.From.MapReply(acc, string(reply), r, c.srv.env.Clock.Mono(), c.rng))
+			}
+			delivered += c.deliverIn(r.From, dst, mapped, hdr, msg, hops, servicesOnly)
+		}
+	}
+	if routes.Answers {
+		if to, dst, ok := acc.Answer(subj, c.srv.env.Clock.Mono()); ok {
+			c.srv.env.Probe.Hit("core.account.service-response")
+			delivered += c.deliverIn(to, dst, reply, hdr, msg, hops, answersOnly)
+		}
+	}
+	return delivered
+}
+
+// A hop follows only routes of the kind that brought the message: a stream re-exported, a
+// request to a service that imports it from a third account, a response on its way back.
+type hopKind int
+
+const (
+	streamsOnly hopKind = iota
+	servicesOnly
+	answersOnly
+)
+
+// deliverIn delivers into acc on subj, then follows acc's routes of the given kind.
+func (c *client) deliverIn(acc *account.Account, subj string, reply []byte, hdr int, msg []byte, hops int, kind hopKind) int {
+	delivered := c.publish(acc.Subs.Match(subj), []byte(subj), reply, hdr, msg)
+	routes := acc.Routes()
+	next := &account.Routes{}
+	switch kind {
+	case streamsOnly:
+		next.Streams = routes.Streams
+	case servicesOnly:
+		next.Services = routes.Services
+	case answersOnly:
+		next.Answers = routes.Answers
+	}
+	if !next.Empty() {
+		delivered += c.crossAccounts(acc, next, subj, reply, hdr, msg, hops+1)
+	}
+	return delivered
+}
+
+// subscriptionCount is the number of subscriptions in every account.
+func (s *Server) subscriptionCount() int {
+	set, n := s.cfg().accounts, 0
+	for _, name := range set.Names() {
+		n += set.Get(name).Subs.Count()
+	}
+	return n
+}

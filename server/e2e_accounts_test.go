@@ -1,0 +1,156 @@
+package server
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// accountsConf: two accounts A and B that share nothing but what they export; C imports
+// from both, and D is refused by B's restricted export (not listed).
+const accountsConf = `
+accounts {
+  A: {
+    users: [ { user: a, password: a } ]
+    exports: [
+      { stream: "orders.>" }
+      { service: "svc.one" }
+      { service: "svc.many", response_type: stream, response_threshold: "2s" }
+    ]
+  }
+  B: {
+    users: [ { user: b, password: b } ]
+    exports: [ { stream: "prices.*", accounts: [C] } ]
+  }
+  C: {
+    users: [ { user: c, password: c } ]
+    imports: [
+      { stream: { account: A, subject: "orders.>" }, prefix: "fromA" }
+      { stream: { account: B, subject: "prices.*" }, to: "px.*" }
+      { service: { account: A, subject: "svc.one" }, to: "one" }
+      { service: { account: A, subject: "svc.many" } }
+    ]
+  }
+}
+no_auth_user: b
+`
+
+func startAccounts(t *testing.T) *proc {
+	t.Helper()
+	conf := filepath.Join(t.TempDir(), "accounts.conf")
+	writeConf(t, conf, accountsConf)
+	return startPetrel(t, "-c", conf)
+}
+
+// Two accounts are isolated both ways, on the same subjects; the no_auth_user lands in its
+// account.
+func TestE2EAccountsIsolated(t *testing.T) {
+	p := startAccounts(t)
+	a := connect(t, p.url(), nats.UserInfo("a", "a"))
+	b := connect(t, p.url(), nats.UserInfo("b", "b"))
+	anon := connect(t, p.url()) // no_auth_user b: account B
+	subA, err := a.SubscribeSync("x.>")
+	must(t, err)
+	subB, err := b.SubscribeSync("x.>")
+	must(t, err)
+	must(t, a.Flush())
+	must(t, b.Flush())
+	must(t, a.Publish("x.1", []byte("from A")))
+	must(t, anon.Publish("x.2", []byte("from B")))
+	if m := next(t, subA); string(m.Data) != "from A" {
+		t.Fatalf("A got %q", m.Data)
+	}
+	if m := next(t, subB); string(m.Data) != "from B" {
+		t.Fatalf("B got %q", m.Data)
+	}
+	none(t, a, subA)
+	none(t, b, subB)
+}
+
+// A stream import with a prefix, one with 'to', and a restricted export.
+func TestE2EAccountsStreamImport(t *testing.T) {
+	p := startAccounts(t)
+	a := connect(t, p.url(), nats.UserInfo("a", "a"))
+	b := connect(t, p.url(), nats.UserInfo("b", "b"))
+	c := connect(t, p.url(), nats.UserInfo("c", "c"))
+	orders, err := c.SubscribeSync("fromA.orders.>")
+	must(t, err)
+	prices, err := c.SubscribeSync("px.*")
+	must(t, err)
+	plain, err := c.SubscribeSync("orders.>")
+	must(t, err)
+	must(t, c.Flush())
+	must(t, a.Publish("orders.new", []byte("o1")))
+	must(t, a.Publish("private.x", []byte("no")))
+	must(t, b.Publish("prices.eur", []byte("1.1")))
+	if m := next(t, orders); m.Subject != "fromA.orders.new" || string(m.Data) != "o1" {
+		t.Fatalf("import with prefix: %s %q", m.Subject, m.Data)
+	}
+	if m := next(t, prices); m.Subject != "px.eur" || string(m.Data) != "1.1" {
+		t.Fatalf("import with to: %s %q", m.Subject, m.Data)
+	}
+	none(t, c, plain) // only under the import's subject
+	// C's own publish on the imported subject stays in C.
+	subA, err := a.SubscribeSync(">")
+	must(t, err)
+	must(t, a.Flush())
+	must(t, c.Publish("fromA.orders.fake", []byte("c")))
+	none(t, a, subA)
+}
+
+// Service imports: a singleton answered across accounts, a stream service answering many
+// times, and no responders when the exporter has none.
+func TestE2EAccountsServiceImport(t *testing.T) {
+	p := startAccounts(t)
+	a := connect(t, p.url(), nats.UserInfo("a", "a"))
+	c := connect(t, p.url(), nats.UserInfo("c", "c"))
+	if _, err := c.Request("one", []byte("q"), time.Second); !errors.Is(err, nats.ErrNoResponders) {
+		t.Fatalf("no responder yet: %v", err)
+	}
+	_, err := a.Subscribe("svc.one", func(m *nats.Msg) {
+		_ = m.Respond(append([]byte("one:"), m.Data...))
+		_ = m.Respond([]byte("second answer of a singleton"))
+	})
+	must(t, err)
+	_, err = a.Subscribe("svc.many", func(m *nats.Msg) {
+		for _, part := range []string{"p1", "p2", "p3"} {
+			_ = a.Publish(m.Reply, []byte(part))
+		}
+	})
+	must(t, err)
+	must(t, a.Flush())
+	resp, err := c.Request("one", []byte("q"), 2*time.Second)
+	must(t, err)
+	if string(resp.Data) != "one:q" {
+		t.Fatalf("singleton response %q", resp.Data)
+	}
+	inbox := c.NewRespInbox()
+	replies, err := c.SubscribeSync(inbox)
+	must(t, err)
+	must(t, c.PublishRequest("svc.many", inbox, []byte("q")))
+	for _, want := range []string{"p1", "p2", "p3"} {
+		if m := next(t, replies); string(m.Data) != want {
+			t.Fatalf("stream response %q, want %q", m.Data, want)
+		}
+	}
+	// The singleton's second answer went nowhere: a fresh request sees only its own.
+	single, err := c.SubscribeSync(c.NewRespInbox())
+	must(t, err)
+	must(t, c.PublishRequest("one", single.Subject, []byte("r")))
+	if m := next(t, single); string(m.Data) != "one:r" {
+		t.Fatalf("singleton response %q", m.Data)
+	}
+	none(t, c, single)
+	// A saw a reply subject of its own making, never C's inbox.
+	peek, err := a.SubscribeSync("svc.one")
+	must(t, err)
+	must(t, a.Flush())
+	must(t, c.PublishRequest("one", inbox, []byte("s")))
+	if m := next(t, peek); !strings.HasPrefix(m.Reply, "_R_.") || strings.Contains(m.Reply, "INBOX") {
+		t.Fatalf("the exporter sees reply %q", m.Reply)
+	}
+}
