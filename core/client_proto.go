@@ -156,7 +156,14 @@ func (c *client) Pub(subj, reply []byte, hdr int, msg []byte) error {
 	c.batch.inMsgs++
 	c.batch.inBytes += int64(len(msg))
 	c.batch.matches++
-	acc := c.acc
+	acc, asked := c.acc, subj // permissions and errors name the subject the client asked for
+	routes := acc.Routes()
+	if routes.HasMappings() {
+		if dst, ok := routes.Map(string(subj), c.rng); ok {
+			c.srv.env.Probe.Hit("core.account.mapped")
+			subj = []byte(dst)
+		}
+	}
 	r, hit := acc.Subs.Cached(subj)
 	valid := hit || subject.ValidPublish(string(subj))
 	if hit {
@@ -166,8 +173,8 @@ func (c *client) Pub(subj, reply []byte, hdr int, msg []byte) error {
 		c.srv.env.Probe.Hit("core.pedantic.invalid-subject")
 		c.sendErr("Invalid Publish Subject")
 	}
-	if perms := c.perms.Load(); perms != nil && !c.canPublish(perms, subj) {
-		c.sendErr(`Permissions Violation for Publish to "` + string(subj) + `"`)
+	if perms := c.perms.Load(); perms != nil && !c.canPublish(perms, asked) {
+		c.sendErr(`Permissions Violation for Publish to "` + string(asked) + `"`)
 		return nil
 	}
 	c.sendOK()
@@ -182,7 +189,7 @@ func (c *client) Pub(subj, reply []byte, hdr int, msg []byte) error {
 		return nil // an empty token or a forbidden byte: it reaches nobody
 	}
 	delivered := c.publish(r, subj, reply, hdr, msg)
-	if routes := acc.Routes(); !routes.Empty() {
+	if !routes.Empty() {
 		delivered += c.crossAccounts(acc, routes, string(subj), reply, hdr, msg, 0)
 	}
 	if delivered == 0 && len(reply) > 0 && c.noResp {

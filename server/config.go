@@ -94,7 +94,7 @@ var notYet = map[string]string{
 	"mqtt": "MQTT", "operator": "operator JWTs", "operators": "operator JWTs",
 	"trusted": "trusted keys", "trusted_keys": "trusted keys",
 	"resolver": "account resolvers", "resolver_tls": "account resolvers", "resolver_preload": "account resolvers",
-	"mappings": "subject mappings", "https": "HTTPS monitoring", "https_port": "HTTPS monitoring",
+	"https": "HTTPS monitoring", "https_port": "HTTPS monitoring",
 	"syslog": "syslog", "remote_syslog": "syslog", "ocsp": "OCSP", "ocsp_cache": "OCSP",
 	"authorization_callout": "auth callout", "proxies": "proxy protocol", "default_js_domain": "JetStream domains",
 	"resolver_pinned_accounts": "account resolvers", "default_sentinel": "operator JWTs",
@@ -209,6 +209,7 @@ func (a *applier) topLevel() map[string]handler {
 		"websocket":              a.websocket,
 		"store_dir":              setString(&o.StoreDir),
 		"accounts":               a.accounts,
+		"mappings":               a.topMappings,
 		"system_account":         setString(&o.Core.SystemAccount),
 		"system":                 setString(&o.Core.SystemAccount),
 		// Accepted, changing nothing in Petrel.

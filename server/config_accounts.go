@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/petrel-io/petrel/core/account"
@@ -46,6 +47,7 @@ func (a *applier) oneAccount(e conf.Entry) error {
 			}
 			return jetstreamSwitch(v, &cfg.JetStream)
 		},
+		"mappings": func(v *conf.Value) error { return mappings(v, &cfg.Mappings) },
 		"default_permissions": func(v *conf.Value) error {
 			p, err := a.permissions(v)
 			defaults = p
@@ -64,6 +66,14 @@ func (a *applier) oneAccount(e conf.Entry) error {
 		u.Account = e.Key
 		if u.Permissions == nil {
 			u.Permissions = defaults
+		}
+	}
+	for i, prev := range a.opts.Core.Accounts {
+		if prev.Name == account.Global && cfg.Name == account.Global {
+			// The top-level mappings came first: they are the global account's too.
+			cfg.Mappings = append(prev.Mappings, cfg.Mappings...)
+			a.opts.Core.Accounts[i] = cfg
+			return nil
 		}
 	}
 	a.opts.Core.Accounts = append(a.opts.Core.Accounts, cfg)
@@ -159,4 +169,105 @@ func (a *applier) importEntry(v *conf.Value, cfg *account.Config) error {
 	im.Prefix = strings.TrimSuffix(im.Prefix, ".")
 	cfg.Imports = append(cfg.Imports, im)
 	return nil
+}
+
+// topMappings reads the top-level mappings block: the global account's.
+func (a *applier) topMappings(v *conf.Value) error {
+	var ms []account.Mapping
+	if err := mappings(v, &ms); err != nil {
+		return err
+	}
+	accs := a.opts.Core.Accounts
+	for i := range accs {
+		if accs[i].Name == account.Global {
+			accs[i].Mappings = append(accs[i].Mappings, ms...)
+			return nil
+		}
+	}
+	a.opts.Core.Accounts = append(accs, account.Config{Name: account.Global, Mappings: ms})
+	return nil
+}
+
+// mappings reads { SOURCE: DESTINATION } where a destination is a subject, or a list of
+// { destination, weight } (weight: 50, "50%").
+func mappings(v *conf.Value, dst *[]account.Mapping) error {
+	m, err := v.AsMap()
+	if err != nil {
+		return err
+	}
+	for _, e := range m.Entries() {
+		if e.Value.UsedAsVariable {
+			continue
+		}
+		mp := account.Mapping{Source: e.Key}
+		switch e.Value.Kind {
+		case conf.KindString:
+			mp.Destinations = []account.Destination{{Subject: e.Value.Str, Weight: 100}}
+		case conf.KindMap:
+			d, err := weightedDestination(e.Value)
+			if err != nil {
+				return err
+			}
+			mp.Destinations = []account.Destination{d}
+		case conf.KindArray:
+			list, _ := e.Value.AsArray()
+			for _, item := range list {
+				d, err := weightedDestination(item)
+				if err != nil {
+					return err
+				}
+				mp.Destinations = append(mp.Destinations, d)
+			}
+		default:
+			return wrongKind(e.Value, "a subject or a list of weighted destinations")
+		}
+		*dst = append(*dst, mp)
+	}
+	return nil
+}
+
+func weightedDestination(v *conf.Value) (account.Destination, error) {
+	d := account.Destination{Weight: 100}
+	m, err := v.AsMap()
+	if err != nil {
+		return d, err
+	}
+	for _, e := range m.Entries() {
+		switch strings.ToLower(e.Key) {
+		case "destination", "dest":
+			if e.Value.Kind != conf.KindString {
+				return d, wrongKind(e.Value, "a subject")
+			}
+			d.Subject = e.Value.Str
+		case "weight":
+			w, err := percent(e.Value)
+			if err != nil {
+				return d, err
+			}
+			d.Weight = w
+		case "cluster":
+			return d, e.Value.Errorf("cluster-scoped mappings need clustering, not supported yet")
+		default:
+			return d, unknownField(e)
+		}
+	}
+	if d.Subject == "" {
+		return d, errorAt(v.Pos, "a weighted mapping needs a destination")
+	}
+	return d, nil
+}
+
+// percent reads 50 or "50%".
+func percent(v *conf.Value) (int, error) {
+	switch v.Kind {
+	case conf.KindInt:
+		return int(v.Int), nil
+	case conf.KindString:
+		n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v.Str), "%"))
+		if err != nil {
+			return 0, v.Errorf("weight %q is not a percentage", v.Str)
+		}
+		return n, nil
+	}
+	return 0, wrongKind(v, "a percentage")
 }

@@ -154,3 +154,52 @@ func TestE2EAccountsServiceImport(t *testing.T) {
 		t.Fatalf("the exporter sees reply %q", m.Reply)
 	}
 }
+
+// Mappings: a literal and wildcard rewrite, a partition, and a weighted split whose shares
+// are roughly kept; mappings of one account do not touch another's subjects.
+func TestE2EAccountsMappings(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "mappings.conf")
+	writeConf(t, conf, `
+mappings {
+  "old": "new"
+  "orders.*.*": "byid.$2.{{wildcard(1)}}"
+  "part.*": "p.{{partition(3,1)}}.{{wildcard(1)}}"
+  "split": [ { destination: "left", weight: "30%" }, { destination: "right", weight: 70 } ]
+}
+accounts {
+  X: { users: [ { user: x, password: x } ], mappings: { "old": "elsewhere" } }
+}
+authorization { users: [ { user: g, password: g } ] }
+`)
+	p := startPetrel(t, "-c", conf)
+	nc := connect(t, p.url(), nats.UserInfo("g", "g"))
+	sub, err := nc.SubscribeSync(">")
+	must(t, err)
+	must(t, nc.Flush())
+	for _, pub := range []struct{ subj, want string }{
+		{"old", "new"}, {"orders.eu.42", "byid.42.eu"}, {"other", "other"},
+		{"part.a", "p.1.a"}, {"part.b", "p.1.b"}, {"part.c", "p.2.c"}, // FNV-1a, as nats-server
+	} {
+		must(t, nc.Publish(pub.subj, nil))
+		if m := next(t, sub); m.Subject != pub.want {
+			t.Fatalf("published %s, delivered on %s, want %s", pub.subj, m.Subject, pub.want)
+		}
+	}
+	counts := map[string]int{}
+	for range 1000 {
+		must(t, nc.Publish("split", nil))
+		counts[next(t, sub).Subject]++
+	}
+	if counts["left"]+counts["right"] != 1000 || counts["left"] < 200 || counts["left"] > 400 {
+		t.Fatalf("weighted split %v", counts)
+	}
+	x := connect(t, p.url(), nats.UserInfo("x", "x"))
+	xs, err := x.SubscribeSync(">")
+	must(t, err)
+	must(t, x.Flush())
+	must(t, x.Publish("old", nil))
+	if m := next(t, xs); m.Subject != "elsewhere" {
+		t.Fatalf("account X's mapping gave %s", m.Subject)
+	}
+	none(t, nc, sub)
+}

@@ -4,7 +4,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/petrel-io/petrel/core/subject"
 	"github.com/petrel-io/petrel/core/sublist"
 )
 
@@ -45,6 +44,8 @@ type Routes struct {
 	// Answers: the account exports a service, so a publish here may be a response to a
 	// reply subject a service import mapped (see Answer).
 	Answers bool
+	// mappers rewrite the subjects clients publish to, before anything else (Map).
+	mappers []mapper
 }
 
 // Empty reports whether a publish in the account can reach no other account.
@@ -69,10 +70,3 @@ type ServiceRoute struct {
 
 // Map returns subj as the exporter sees it, if subj is a request to the service.
 func (r ServiceRoute) Map(subj string) (string, bool) { return r.t.mapSubject(subj) }
-
-func (t *transform) mapSubject(subj string) (string, bool) {
-	if !subject.Match(subj, t.from) {
-		return "", false
-	}
-	return t.apply(subj), true
-}

@@ -19,7 +19,7 @@ func TestTransform(t *testing.T) {
 		{"svc.one", "svc.one", "svc.one", "svc.one"},
 		{"one", "svc.one", "one", "svc.one"},
 	} {
-		tr, err := newTransform(tc.from, tc.to)
+		tr, err := newTransform(tc.from, tc.to, false)
 		if err != nil {
 			t.Fatalf("%s -> %s: %v", tc.from, tc.to, err)
 		}
@@ -28,7 +28,7 @@ func TestTransform(t *testing.T) {
 		}
 	}
 	for _, bad := range [][2]string{{"a.*", "b.*.*"}, {"a.*", "b.>"}, {"a.*", "b.$2"}, {"a.*", "b.$x"}, {"a..b", "c"}} {
-		if _, err := newTransform(bad[0], bad[1]); err == nil {
+		if _, err := newTransform(bad[0], bad[1], false); err == nil {
 			t.Errorf("%s -> %s accepted", bad[0], bad[1])
 		}
 	}
@@ -55,7 +55,7 @@ func TestTransformProperty(t *testing.T) {
 			from, to = append(from, ">"), append(to, ">")
 			subj = append(subj, tok.Draw(t, "rest"), tok.Draw(t, "rest2"))
 		}
-		tr, err := newTransform(strings.Join(from, "."), strings.Join(to, "."))
+		tr, err := newTransform(strings.Join(from, "."), strings.Join(to, "."), false)
 		if err != nil {
 			t.Fatal(err)
 		}

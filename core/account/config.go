@@ -95,7 +95,9 @@ type Config struct {
 	Name    string
 	Exports []Export
 	Imports []Import
-	Limits  Limits
+	// Mappings rewrite published subjects; the first whose source matches applies.
+	Mappings []Mapping
+	Limits   Limits
 	// JetStream is stored for JetStream: whether the account may use it.
 	JetStream bool
 }

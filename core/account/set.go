@@ -111,6 +111,13 @@ func (n *Next) wire() error {
 				n.routes[name].Answers = true
 			}
 		}
+		for _, m := range c.Mappings {
+			mp, err := newMapper(m)
+			if err != nil {
+				return fmt.Errorf("account %q: %w", name, err)
+			}
+			n.routes[name].mappers = append(n.routes[name].mappers, mp)
+		}
 		for _, im := range c.Imports {
 			if err := n.wireImport(name, im); err != nil {
 				return fmt.Errorf("account %q: %s import of %q from %q: %w", name, im.Kind, im.Subject, im.Account, err)
@@ -141,7 +148,7 @@ func (n *Next) wireImport(importer string, im Import) error {
 		return fmt.Errorf("not exported to account %q", importer)
 	}
 	if im.Kind == Stream {
-		t, err := newTransform(im.Subject, im.local())
+		t, err := newTransform(im.Subject, im.local(), true)
 		if err != nil {
 			return err
 		}
@@ -149,7 +156,7 @@ func (n *Next) wireImport(importer string, im Import) error {
 		r.Streams = append(r.Streams, StreamRoute{To: n.set.byName[importer], t: t})
 		return nil
 	}
-	t, err := newTransform(im.local(), im.Subject)
+	t, err := newTransform(im.local(), im.Subject, true)
 	if err != nil {
 		return err
 	}

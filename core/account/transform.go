@@ -2,63 +2,183 @@ package account
 
 import (
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
 
 	"github.com/petrel-io/petrel/core/subject"
 )
 
-// transform rewrites subjects matching one pattern into another: the source pattern's
-// wildcards capture tokens ('*' one, '>' the rest), and the destination takes them back
-// in order ('*', '>') or by position ("$1", the first wildcard of the source).
+// transform rewrites subjects matching a source pattern into a destination: the source's
+// wildcards capture tokens ('*' one each, '>' the rest), and each destination token is a
+// literal, a capture ('*' in order, "$n", "{{wildcard(n)}}"), the tail ('>') or a mapping
+// function of captures ("{{partition(4,1,2)}}", "{{split(1,-)}}", ...).
 type transform struct {
 	from, to string
 	dst      []part
 	identity bool
 }
 
-// part is one destination token: a literal, the n-th capture, or the tail ('>').
-type part struct {
-	lit     string
-	capture int // 1-based; 0: a literal
-	tail    bool
+// fn is a destination token's function.
+type fn int
+
+const (
+	fnLiteral fn = iota
+	fnWildcard
+	fnTail
+	fnPartition
+	fnSplit
+	fnSplitFromLeft
+	fnSplitFromRight
+	fnSliceFromLeft
+	fnSliceFromRight
+	fnLeft
+	fnRight
+)
+
+var fnNames = map[string]fn{
+	"wildcard": fnWildcard, "partition": fnPartition, "split": fnSplit,
+	"splitfromleft": fnSplitFromLeft, "splitfromright": fnSplitFromRight,
+	"slicefromleft": fnSliceFromLeft, "slicefromright": fnSliceFromRight,
+	"left": fnLeft, "right": fnRight,
 }
 
-// newTransform checks that every wildcard of to has a capture in from.
-func newTransform(from, to string) (*transform, error) {
-	if !subject.ValidSubscribe(from) || !subject.ValidSubscribe(to) && !strings.Contains(to, "$") {
-		return nil, fmt.Errorf("invalid subject %q or %q", from, to)
+// part is one destination token.
+type part struct {
+	fn   fn
+	lit  string // fnLiteral; fnSplit's delimiter
+	caps []int  // 1-based captures the function reads
+	n    int    // partition count, split position, slice size
+}
+
+// newTransform parses to against from. onlyWildcards refuses mapping functions (imports
+// may only move tokens).
+func newTransform(from, to string, onlyWildcards bool) (*transform, error) {
+	if !subject.ValidSubscribe(from) {
+		return nil, fmt.Errorf("invalid subject %q", from)
 	}
 	singles, tail := wildcards(from)
 	t := &transform{from: from, to: to, identity: from == to}
 	next := 1
 	for _, tok := range strings.Split(to, ".") {
-		switch {
-		case tok == "*":
-			if next > singles {
-				return nil, fmt.Errorf("%q has more wildcards than %q", to, from)
-			}
-			t.dst = append(t.dst, part{capture: next})
-			next++
-		case tok == ">":
-			if !tail {
-				return nil, fmt.Errorf("%q ends in '>' but %q does not", to, from)
-			}
-			t.dst = append(t.dst, part{tail: true})
-		case strings.HasPrefix(tok, "$"):
-			n, err := strconv.Atoi(tok[1:])
-			if err != nil || n < 1 || n > singles {
-				return nil, fmt.Errorf("%q: %s names no wildcard of %q", to, tok, from)
-			}
-			t.dst = append(t.dst, part{capture: n})
-		default:
-			t.dst = append(t.dst, part{lit: tok})
+		p, err := parsePart(tok, &next, singles, tail)
+		if err != nil {
+			return nil, fmt.Errorf("%q -> %q: %w", from, to, err)
 		}
+		if onlyWildcards && p.fn != fnLiteral && p.fn != fnWildcard && p.fn != fnTail {
+			return nil, fmt.Errorf("%q -> %q: an import may only move wildcards", from, to)
+		}
+		t.dst = append(t.dst, p)
 	}
 	return t, nil
 }
 
-// wildcards counts from's '*' tokens and reports whether it ends in '>'.
+func parsePart(tok string, next *int, singles int, tail bool) (part, error) {
+	switch {
+	case tok == "":
+		return part{}, fmt.Errorf("empty token")
+	case tok == "*":
+		*next++
+		return capture(*next-1, singles)
+	case tok == ">":
+		if !tail {
+			return part{}, fmt.Errorf("'>' without one in the source")
+		}
+		return part{fn: fnTail}, nil
+	case strings.HasPrefix(tok, "$"):
+		n, err := strconv.Atoi(tok[1:])
+		if err != nil {
+			return part{}, fmt.Errorf("%s is not a wildcard reference", tok)
+		}
+		return capture(n, singles)
+	case strings.HasPrefix(tok, "{{") && strings.HasSuffix(tok, "}}"):
+		return parseFunc(strings.TrimSpace(tok[2:len(tok)-2]), singles)
+	case strings.ContainsAny(tok, "*>{}"):
+		return part{}, fmt.Errorf("token %q", tok)
+	}
+	return part{lit: tok}, nil
+}
+
+func capture(n, singles int) (part, error) {
+	if n < 1 || n > singles {
+		return part{}, fmt.Errorf("wildcard %d: the source has %d", n, singles)
+	}
+	return part{fn: fnWildcard, caps: []int{n}}, nil
+}
+
+// parseFunc reads "name(a,b,...)".
+func parseFunc(s string, singles int) (part, error) {
+	open := strings.IndexByte(s, '(')
+	if open < 0 || !strings.HasSuffix(s, ")") {
+		return part{}, fmt.Errorf("mapping function %q", s)
+	}
+	f, ok := fnNames[strings.ToLower(strings.TrimSpace(s[:open]))]
+	if !ok {
+		return part{}, fmt.Errorf("unknown mapping function %q", s[:open])
+	}
+	var args []string
+	for _, a := range strings.Split(s[open+1:len(s)-1], ",") {
+		args = append(args, strings.TrimSpace(a))
+	}
+	ints := func(from int) ([]int, error) {
+		var out []int
+		for _, a := range args[from:] {
+			n, err := strconv.Atoi(a)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %q is not a number", s, a)
+			}
+			out = append(out, n)
+		}
+		return out, nil
+	}
+	switch f {
+	case fnWildcard:
+		n, err := ints(0)
+		if err != nil || len(n) != 1 {
+			return part{}, fmt.Errorf("%s takes one wildcard index", s)
+		}
+		return capture(n[0], singles)
+	case fnPartition:
+		n, err := ints(0)
+		if err != nil || len(n) < 1 || n[0] < 1 {
+			return part{}, fmt.Errorf("%s takes a partition count and wildcard indexes", s)
+		}
+		p := part{fn: fnPartition, n: n[0], caps: n[1:]}
+		if len(p.caps) == 0 {
+			for i := 1; i <= singles; i++ {
+				p.caps = append(p.caps, i)
+			}
+		}
+		return p, checkCaps(p, singles)
+	case fnSplit:
+		if len(args) != 2 || args[1] == "" {
+			return part{}, fmt.Errorf("%s takes a wildcard index and a delimiter", s)
+		}
+		n, err := strconv.Atoi(args[0])
+		if err != nil {
+			return part{}, fmt.Errorf("%s: %q is not a number", s, args[0])
+		}
+		p := part{fn: fnSplit, caps: []int{n}, lit: args[1]}
+		return p, checkCaps(p, singles)
+	}
+	n, err := ints(0)
+	if err != nil || len(n) != 2 || n[1] < 1 {
+		return part{}, fmt.Errorf("%s takes a wildcard index and a positive size", s)
+	}
+	p := part{fn: f, caps: []int{n[0]}, n: n[1]}
+	return p, checkCaps(p, singles)
+}
+
+func checkCaps(p part, singles int) error {
+	for _, c := range p.caps {
+		if c < 1 || c > singles {
+			return fmt.Errorf("wildcard %d: the source has %d", c, singles)
+		}
+	}
+	return nil
+}
+
+// wildcards counts a pattern's '*' tokens and reports whether it ends in '>'.
 func wildcards(pattern string) (singles int, tail bool) {
 	for _, tok := range strings.Split(pattern, ".") {
 		switch tok {
@@ -69,6 +189,14 @@ func wildcards(pattern string) (singles int, tail bool) {
 		}
 	}
 	return singles, tail
+}
+
+// mapSubject returns subj rewritten, if it matches the source.
+func (t *transform) mapSubject(subj string) (string, bool) {
+	if !subject.Match(subj, t.from) {
+		return "", false
+	}
+	return t.apply(subj), true
 }
 
 // apply rewrites subj, which must match t.from.
@@ -87,19 +215,77 @@ func (t *transform) apply(subj string) string {
 			rest = strings.Join(toks[i:], ".")
 		}
 	}
-	var b strings.Builder
-	for i, d := range t.dst {
-		if i > 0 {
-			b.WriteByte('.')
+	var out []string
+	for _, d := range t.dst {
+		out = append(out, d.render(caps, rest)...)
+	}
+	return strings.Join(out, ".")
+}
+
+// render is one destination token's output: one or more tokens.
+func (d part) render(caps []string, rest string) []string {
+	var tok string
+	if len(d.caps) > 0 {
+		tok = caps[d.caps[0]-1]
+	}
+	switch d.fn {
+	case fnLiteral:
+		return []string{d.lit}
+	case fnWildcard:
+		return []string{tok}
+	case fnTail:
+		return []string{rest}
+	case fnPartition:
+		h := fnv.New32a()
+		for _, c := range d.caps {
+			h.Write([]byte(caps[c-1]))
 		}
-		switch {
-		case d.tail:
-			b.WriteString(rest)
-		case d.capture > 0:
-			b.WriteString(caps[d.capture-1])
-		default:
-			b.WriteString(d.lit)
+		return []string{strconv.Itoa(int(h.Sum32() % uint32(d.n)))}
+	case fnSplit:
+		return nonEmpty(strings.Split(tok, d.lit), tok)
+	}
+	return cut(d.fn, tok, d.n)
+}
+
+// cut is the position and size functions; a token too short to cut stays whole.
+func cut(f fn, tok string, n int) []string {
+	if n >= len(tok) {
+		return []string{tok}
+	}
+	switch f {
+	case fnSplitFromLeft:
+		return []string{tok[:n], tok[n:]}
+	case fnSplitFromRight:
+		return []string{tok[:len(tok)-n], tok[len(tok)-n:]}
+	case fnLeft:
+		return []string{tok[:n]}
+	case fnRight:
+		return []string{tok[len(tok)-n:]}
+	}
+	first := n // slice from left: full slices first, the remainder last
+	if f == fnSliceFromRight {
+		if first = len(tok) % n; first == 0 {
+			first = n
 		}
 	}
-	return b.String()
+	out := []string{tok[:first]}
+	for i := first; i < len(tok); i += n {
+		out = append(out, tok[i:min(i+n, len(tok))])
+	}
+	return out
+}
+
+// nonEmpty drops the empty pieces of a split (a token never is empty); nothing left keeps
+// the token whole.
+func nonEmpty(pieces []string, whole string) []string {
+	var out []string
+	for _, p := range pieces {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		return []string{whole}
+	}
+	return out
 }
