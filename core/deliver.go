@@ -7,6 +7,7 @@ import (
 
 	"github.com/petrel-io/petrel/core/account"
 	"github.com/petrel-io/petrel/core/auth"
+	"github.com/petrel-io/petrel/core/bus"
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/proto"
 	"github.com/petrel-io/petrel/core/subject"
@@ -18,6 +19,7 @@ type subscription struct {
 	entry     sublist.Sub
 	client    *client
 	acc       *account.Account // whose index holds entry: the client's account (under client.mu)
+	handler   bus.Handler      // an internal subscription's (core/internal.go); nil for a client's
 	sid       string
 	max       atomic.Int64 // auto-unsubscribe after this many deliveries; 0 means none
 	delivered atomic.Int64
@@ -59,6 +61,9 @@ func (c *client) deliverToGroup(members []*sublist.Sub, subj, reply []byte, hdr 
 // client cannot take it (closed, done, or the publisher itself with echo off). It runs on
 // the publisher's executor and touches only what is safe from there.
 func (c *client) deliver(sub *subscription, subj, reply []byte, hdr int, msg []byte) bool {
+	if sub.handler != nil {
+		return c.deliverInternal(sub, subj, reply, hdr, msg)
+	}
 	dst := sub.client
 	if dst == c && !c.echo {
 		c.srv.env.Probe.Hit("core.echo.suppressed")

@@ -38,6 +38,7 @@ func (s *Server) Reload(opts Options, done func(error)) {
 		}
 		s.current.Store(next)
 		next.installAccounts()
+		s.startSystem()
 		for _, ch := range changes {
 			s.log.Logf(env.LevelInfo, "Reloaded: %s", ch)
 		}

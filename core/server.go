@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nkeys"
+	"github.com/petrel-io/petrel/core/account"
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/websocket"
 )
@@ -49,6 +50,15 @@ type Server struct {
 	wsPort     int
 
 	nextCID atomic.Uint64
+	// internal publishes the server's own messages and owns its subscriptions (internal.go).
+	internal     *client
+	internalSids atomic.Uint64
+	// The system services (system.go): the system account they serve, the accounts whose
+	// USER.INFO they answer (both on ex), numbering of system messages, the host's facts.
+	sysAccount   string
+	userInfoSubs map[*account.Account]bool
+	sysSeq       atomic.Uint64
+	varzHost     func() VarzHost // under mu
 	stats   serverStats
 }
 
@@ -82,6 +92,9 @@ func New(opts Options, e *env.Env) (*Server, error) {
 	}
 	s.current.Store(cfg)
 	cfg.installAccounts()
+	s.internal = s.newInternalClient()
+	s.userInfoSubs = map[*account.Account]bool{}
+	s.startSystem()
 	for _, w := range warnings {
 		s.log.Logf(env.LevelWarn, "%s", w)
 	}

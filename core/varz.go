@@ -200,7 +200,7 @@ func (s *Server) Varz(h VarzHost) Varz {
 		Connections: conns, TotalConnections: st.totalConns.Load(),
 		InMsgs: st.inMsgs.Load(), InBytes: st.inBytes.Load(), OutMsgs: st.outMsgs.Load(), OutBytes: st.outBytes.Load(),
 		SlowConsumers: st.slowConsumers.Load(), StaleConnections: st.staleConns.Load(), StalledClients: st.stalls.Load(),
-		Subscriptions: s.subscriptionCount(), HTTPReqStats: h.HTTPReqStats, ConfigLoadTime: cfg.loaded,
+		Subscriptions: s.subscriptionCount(), SystemAccount: cfg.accounts.System().Name(), HTTPReqStats: h.HTTPReqStats, ConfigLoadTime: cfg.loaded,
 		ConfigDigest: h.ConfigDigest, FeatureFlags: map[string]bool{}, DiskIOWaitStats: &DiskIOWaitStats{},
 		TLSCertNotAfter: certNotAfter(cfg),
 	}

@@ -62,7 +62,9 @@ func New(opts Options, e *env.Env) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{opts: opts, env: e, log: e.Log, core: c, done: make(chan struct{}), configDigest: digest}, nil
+	srv := &Server{opts: opts, env: e, log: e.Log, core: c, done: make(chan struct{}), configDigest: digest}
+	c.SetVarzHost(srv.varzHost)
+	return srv, nil
 }
 
 // Core is the engine, for tests and the monitoring endpoints.

@@ -1,0 +1,42 @@
+// Package bus is how the server's own subsystems (the system account's services and
+// events, later JetStream, clustering and MQTT) publish and subscribe inside any account,
+// as internal clients: no connection, the same subject spaces, imports and mappings as
+// everyone else. The engine (package core) implements Bus; subsystems get one.
+package bus
+
+// Msg is one message an internal subscription received.
+type Msg struct {
+	Account string // the account the subscription is in
+	Subject string
+	Reply   string
+	Header  []byte // the raw header block (NATS/1.0 ...), nil without one
+	Data    []byte
+	// From is the client that published it; nil when the server did.
+	From *Client
+}
+
+// Client describes a publishing client, for the services that answer about it
+// ($SYS.REQ.USER.INFO).
+type Client struct {
+	CID     uint64
+	User    string
+	Account string
+	Name    string
+	Host    string
+}
+
+// Handler takes a message. Handlers of one server run one at a time, on the server's
+// executor, in the order their messages were published.
+type Handler func(Msg)
+
+// Subscription is an internal subscription; Unsubscribe ends it.
+type Subscription interface{ Unsubscribe() }
+
+// Bus publishes and subscribes inside accounts.
+type Bus interface {
+	// Subscribe delivers what is published in account on subject (wildcards allowed; a
+	// non-empty queue makes it one member of that queue group).
+	Subscribe(account, subject, queue string, h Handler) (Subscription, error)
+	// Publish sends a message in account, as a client there would; safe from any executor.
+	Publish(account, subject, reply string, header, data []byte)
+}

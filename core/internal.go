@@ -1,0 +1,99 @@
+package core
+
+import (
+	"fmt"
+
+	"github.com/petrel-io/petrel/core/bus"
+	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/subject"
+	"github.com/petrel-io/petrel/core/sublist"
+)
+
+// The internal bus (core/bus): the server's own subscriptions sit in the accounts' indexes
+// like any client's, owned by the internal client, a client without a connection that
+// lives on the server's executor. Handlers run there too, one at a time.
+
+// newInternalClient is the publisher of the server's own messages and the owner of its
+// subscriptions.
+func (s *Server) newInternalClient() *client {
+	return &client{srv: s, ex: s.ex, rng: env.NewPRNG(s.env.Rand.Uint64()), echo: true,
+		subs: map[string]*subscription{}, acc: s.accountOf(nil)}
+}
+
+// Bus is the server's internal bus.
+func (s *Server) Bus() bus.Bus { return (*internalBus)(s) }
+
+type internalBus Server
+
+type internalSub struct{ sub *subscription }
+
+func (i internalSub) Unsubscribe() { i.sub.acc.Subs.Remove(&i.sub.entry) }
+
+func (b *internalBus) Subscribe(account, subj, queue string, h bus.Handler) (bus.Subscription, error) {
+	s := (*Server)(b)
+	acc := s.cfg().accounts.Get(account)
+	switch {
+	case acc == nil:
+		return nil, fmt.Errorf("core: internal subscription: unknown account %q", account)
+	case !subject.ValidSubscribe(subj) || !validQueue(queue):
+		return nil, fmt.Errorf("core: internal subscription: invalid subject %q or queue %q", subj, queue)
+	}
+	sub := &subscription{client: s.internal, acc: acc, handler: h}
+	sub.sid = fmt.Sprintf("$%d", s.internalSids.Add(1))
+	sub.entry = sublist.Sub{Subject: subj, Queue: queue, Owner: sub}
+	acc.Subs.Insert(&sub.entry)
+	return internalSub{sub}, nil
+}
+
+func (b *internalBus) Publish(account, subj, reply string, header, data []byte) {
+	s := (*Server)(b)
+	hdr, msg := -1, append([]byte(nil), data...)
+	if len(header) > 0 {
+		hdr, msg = len(header), append(append([]byte(nil), header...), data...)
+	}
+	s.ex.Post(func() { s.publishInternal(account, subj, reply, hdr, msg) })
+}
+
+// publishInternal delivers a message of the server's in account, on the server's executor,
+// as a client's publish there would go (its imports included, not its mappings).
+func (s *Server) publishInternal(account, subj, reply string, hdr int, msg []byte) {
+	acc := s.cfg().accounts.Get(account)
+	if acc == nil || !subject.ValidPublish(subj) {
+		return
+	}
+	c := s.internal
+	c.acc = acc
+	rb := []byte(reply)
+	if reply == "" {
+		rb = nil
+	}
+	c.publish(acc.Subs.Match(subj), []byte(subj), rb, hdr, msg)
+	if routes := acc.Routes(); !routes.Empty() {
+		c.crossAccounts(acc, routes, subj, rb, hdr, msg, 0)
+	}
+	c.flushTouched()
+	clear(c.flow.over) // the server's executor never stalls for a subscriber
+	c.flow.over = c.flow.over[:0]
+	c.flushStats()
+}
+
+// deliverInternal hands a message to an internal subscription's handler, on the server's
+// executor, with copies of the bytes (the publisher reuses its buffers).
+func (c *client) deliverInternal(sub *subscription, subj, reply []byte, hdr int, msg []byte) bool {
+	m := bus.Msg{Account: sub.acc.Name(), Subject: string(subj), Reply: string(reply)}
+	if hdr >= 0 {
+		m.Header, m.Data = append([]byte(nil), msg[:hdr]...), append([]byte(nil), msg[hdr:]...)
+	} else {
+		m.Data = append([]byte(nil), msg...)
+	}
+	if c != c.srv.internal {
+		m.From = &bus.Client{CID: c.cid, Account: c.acc.Name(), Name: c.info.Name, Host: c.host}
+		if c.user != nil {
+			m.From.User = c.user.Name
+		}
+	}
+	sub.delivered.Add(1)
+	h := sub.handler
+	c.srv.ex.Post(func() { h(m) })
+	return true
+}

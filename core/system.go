@@ -1,0 +1,206 @@
+package core
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/petrel-io/petrel/core/bus"
+	"github.com/petrel-io/petrel/core/env"
+)
+
+// The system account's services: every server answers $SYS.REQ.SERVER.PING[.<KIND>] and
+// $SYS.REQ.SERVER.<id>.<KIND> in the system account with its monitoring documents, and
+// $SYS.REQ.USER.INFO in every account with the requester's identity. Replies have the
+// shape nats-server's have ({"server": ..., "data": ...}), so natscli reads them.
+
+// ServerInfo identifies the answering server in every system reply.
+type ServerInfo struct {
+	Name      string    `json:"name"`
+	Host      string    `json:"host"`
+	ID        string    `json:"id"`
+	Version   string    `json:"ver"`
+	JetStream bool      `json:"jetstream"`
+	Flags     uint64    `json:"flags"`
+	Seq       uint64    `json:"seq"`
+	Time      time.Time `json:"time"`
+}
+
+// apiResponse is a system reply.
+type apiResponse struct {
+	Server *ServerInfo `json:"server"`
+	Data   any         `json:"data,omitempty"`
+	Error  *apiError   `json:"error,omitempty"`
+}
+
+type apiError struct {
+	Code        int    `json:"code"`
+	Description string `json:"description,omitempty"`
+}
+
+// eventFilter is what a PING may ask of the servers that should answer.
+type eventFilter struct {
+	Name       string   `json:"server_name,omitempty"`
+	Cluster    string   `json:"cluster,omitempty"`
+	Host       string   `json:"host,omitempty"`
+	ExactMatch bool     `json:"exact_match,omitempty"`
+	Tags       []string `json:"tags,omitempty"`
+	Domain     string   `json:"domain,omitempty"`
+}
+
+// matches reports whether this server is one the filter asks for.
+func (f eventFilter) matches(info *ServerInfo) bool {
+	same := func(want, have string) bool {
+		if want == "" {
+			return true
+		}
+		if f.ExactMatch {
+			return want == have
+		}
+		return strings.Contains(have, want)
+	}
+	return same(f.Name, info.Name) && same(f.Host, info.Host) && f.Cluster == "" && f.Domain == "" && len(f.Tags) == 0
+}
+
+// SetVarzHost gives the engine what the host knows of itself (its monitoring port, its
+// configuration file), for the VARZ the system account serves.
+func (s *Server) SetVarzHost(f func() VarzHost) {
+	s.mu.Lock()
+	s.varzHost = f
+	s.mu.Unlock()
+}
+
+func (s *Server) hostVarz() VarzHost {
+	s.mu.Lock()
+	f := s.varzHost
+	s.mu.Unlock()
+	if f == nil {
+		return VarzHost{}
+	}
+	return f()
+}
+
+// serverInfo is this server's ServerInfo now; seq numbers its system messages.
+func (s *Server) serverInfo() *ServerInfo {
+	cfg := s.cfg()
+	info := &ServerInfo{Name: cfg.name, Host: cfg.Host, ID: s.id, Version: Version, JetStream: cfg.JetStream,
+		Seq: s.sysSeq.Add(1), Time: s.env.Clock.Now().UTC()}
+	if info.Host == "" {
+		info.Host = "0.0.0.0"
+	}
+	if cfg.JetStream {
+		info.Flags = 1
+	}
+	return info
+}
+
+// startSystem subscribes the system services: the server's own in the system account once,
+// USER.INFO in every account not yet served (at start and after each reload).
+func (s *Server) startSystem() {
+	set := s.cfg().accounts
+	b := s.Bus()
+	sys := set.System().Name()
+	if s.sysAccount != sys {
+		s.sysAccount = sys
+		for _, subj := range []string{"$SYS.REQ.SERVER.PING", "$SYS.REQ.SERVER.PING.*", "$SYS.REQ.SERVER." + s.id + ".*"} {
+			_, err := b.Subscribe(sys, subj, "", s.serverRequest)
+			env.Assertf(err == nil, "core: system subscription %s: %v", subj, err)
+		}
+	}
+	for _, name := range set.Names() {
+		acc := set.Get(name)
+		if s.userInfoSubs[acc] {
+			continue
+		}
+		_, err := b.Subscribe(name, "$SYS.REQ.USER.INFO", "", s.userInfo)
+		env.Assertf(err == nil, "core: user info subscription in %s: %v", name, err)
+		s.userInfoSubs[acc] = true
+	}
+}
+
+// reply answers a system request in the account it came from.
+func (s *Server) reply(m bus.Msg, resp apiResponse) {
+	if m.Reply == "" {
+		return
+	}
+	data, err := json.Marshal(resp)
+	env.Assertf(err == nil, "core: system reply: %v", err)
+	s.Bus().Publish(m.Account, m.Reply, "", nil, data)
+}
+
+// serverRequest answers $SYS.REQ.SERVER.PING (statsz), .PING.<KIND> and .<id>.<KIND>.
+func (s *Server) serverRequest(m bus.Msg) {
+	kind := "STATSZ"
+	if toks := strings.Split(m.Subject, "."); len(toks) == 5 {
+		kind = toks[4]
+	}
+	var filter eventFilter
+	if len(m.Data) > 0 {
+		_ = json.Unmarshal(m.Data, &filter) // options this server does not know are ignored, as nats-server does
+	}
+	info := s.serverInfo()
+	if !filter.matches(info) {
+		return
+	}
+	if m.Subject == "$SYS.REQ.SERVER.PING" {
+		s.replyStatsz(m, info)
+		return
+	}
+	data, err := s.monitorDocument(kind, m.Data)
+	resp := apiResponse{Server: info, Data: data}
+	if err != nil {
+		resp = apiResponse{Server: info, Error: err}
+	}
+	if data == nil && err == nil {
+		return // a kind this server does not serve: another server may
+	}
+	s.reply(m, resp)
+}
+
+// replyStatsz answers a bare PING with nats-server's statsz message ({"server", "statsz"}).
+func (s *Server) replyStatsz(m bus.Msg, info *ServerInfo) {
+	if m.Reply == "" {
+		return
+	}
+	data, err := json.Marshal(struct {
+		Server *ServerInfo  `json:"server"`
+		Stats  *ServerStats `json:"statsz"`
+	}{info, s.statsz()})
+	env.Assertf(err == nil, "core: statsz: %v", err)
+	s.Bus().Publish(m.Account, m.Reply, "", nil, data)
+}
+
+// userInfo answers $SYS.REQ.USER.INFO with the requester's user, account and permissions.
+func (s *Server) userInfo(m bus.Msg) {
+	if m.From == nil {
+		return
+	}
+	ui := UserInfo{UserID: m.From.User, Account: m.From.Account}
+	if ui.UserID == "" {
+		ui.UserID = "nobody"
+	}
+	if c := s.clientByCID(m.From.CID); c != nil {
+		c.mu.Lock()
+		if c.user != nil && c.user.Permissions != nil {
+			ui.Permissions = permissionsJSON(c.user.Permissions)
+		}
+		c.mu.Unlock()
+	}
+	s.reply(m, apiResponse{Server: s.serverInfo(), Data: ui})
+}
+
+// clientByCID finds a connected client.
+func (s *Server) clientByCID(cid uint64) *client {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.clients[cid]
+}
+
+// UserInfo is $SYS.REQ.USER.INFO's answer.
+type UserInfo struct {
+	UserID      string           `json:"user"`
+	Account     string           `json:"account"`
+	Permissions *PermissionsJSON `json:"permissions,omitempty"`
+	Expires     time.Duration    `json:"expires,omitempty"`
+}
+

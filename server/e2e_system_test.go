@@ -1,0 +1,103 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+const systemConf = `
+accounts {
+  SYS: { users: [ { user: sys, password: sys } ] }
+  A: { users: [ { user: a, password: a, permissions: { publish: ["x.>", "$SYS.REQ.USER.INFO"], subscribe: ">" } } ] }
+}
+system_account: SYS
+`
+
+// The system account's services answer with nats-server's reply shapes; other accounts
+// reach only USER.INFO.
+func TestE2ESystemAccount(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "system.conf")
+	writeConf(t, conf, systemConf)
+	p := startPetrel(t, "-c", conf)
+	sys := connect(t, p.url(), nats.UserInfo("sys", "sys"))
+	a := connect(t, p.url(), nats.UserInfo("a", "a"))
+
+	var statsz struct {
+		Server struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+			Ver  string `json:"ver"`
+		} `json:"server"`
+		Statsz struct {
+			Connections int `json:"connections"`
+		} `json:"statsz"`
+	}
+	msg, err := sys.Request("$SYS.REQ.SERVER.PING", nil, 2*time.Second)
+	must(t, err)
+	must(t, json.Unmarshal(msg.Data, &statsz))
+	if statsz.Server.ID != sys.ConnectedServerId() || statsz.Statsz.Connections != 2 {
+		t.Fatalf("statsz %s", msg.Data)
+	}
+
+	var varz struct {
+		Server struct{ ID string } `json:"server"`
+		Data   struct {
+			ID string `json:"server_id"`
+		} `json:"data"`
+	}
+	for _, subj := range []string{"$SYS.REQ.SERVER.PING.VARZ", "$SYS.REQ.SERVER." + sys.ConnectedServerId() + ".VARZ"} {
+		msg, err = sys.Request(subj, []byte(`{}`), 2*time.Second)
+		must(t, err)
+		must(t, json.Unmarshal(msg.Data, &varz))
+		if varz.Data.ID != sys.ConnectedServerId() {
+			t.Fatalf("%s: %s", subj, msg.Data)
+		}
+	}
+
+	var connz struct {
+		Data struct {
+			Conns []struct {
+				Account string `json:"account"`
+				User    string `json:"authorized_user"`
+			} `json:"connections"`
+		} `json:"data"`
+	}
+	msg, err = sys.Request("$SYS.REQ.SERVER.PING.CONNZ", []byte(`{"auth": true}`), 2*time.Second)
+	must(t, err)
+	must(t, json.Unmarshal(msg.Data, &connz))
+	if len(connz.Data.Conns) != 2 || connz.Data.Conns[1].Account != "A" || connz.Data.Conns[1].User != "a" {
+		t.Fatalf("connz %s", msg.Data)
+	}
+	// A filter naming another server: nobody answers.
+	if _, err := sys.Request("$SYS.REQ.SERVER.PING.VARZ", []byte(`{"server_name": "elsewhere", "exact_match": true}`), 300*time.Millisecond); !errors.Is(err, nats.ErrTimeout) {
+		t.Fatalf("a filtered ping: %v", err)
+	}
+
+	var ui struct {
+		Data struct {
+			User        string `json:"user"`
+			Account     string `json:"account"`
+			Permissions struct {
+				Publish struct {
+					Allow []string `json:"allow"`
+				} `json:"publish"`
+			} `json:"permissions"`
+		} `json:"data"`
+	}
+	msg, err = a.Request("$SYS.REQ.USER.INFO", nil, 2*time.Second)
+	must(t, err)
+	must(t, json.Unmarshal(msg.Data, &ui))
+	if ui.Data.User != "a" || ui.Data.Account != "A" || len(ui.Data.Permissions.Publish.Allow) != 2 {
+		t.Fatalf("user info %s", msg.Data)
+	}
+	// Account A cannot reach the system account's services.
+	must(t, a.Publish("x.probe", nil))
+	if _, err := a.Request("$SYS.REQ.SERVER.PING", nil, time.Second); err == nil {
+		t.Fatal("account A reached $SYS.REQ.SERVER.PING")
+	}
+}
