@@ -59,7 +59,7 @@ type Server struct {
 	userInfoSubs map[*account.Account]bool
 	sysSeq       atomic.Uint64
 	varzHost     func() VarzHost // under mu
-	stats   serverStats
+	stats        serverStats
 }
 
 type serverStats struct {

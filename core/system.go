@@ -203,4 +203,3 @@ type UserInfo struct {
 	Permissions *PermissionsJSON `json:"permissions,omitempty"`
 	Expires     time.Duration    `json:"expires,omitempty"`
 }
-
