@@ -3,7 +3,9 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,5 +101,37 @@ func TestE2ESystemAccount(t *testing.T) {
 	must(t, a.Publish("x.probe", nil))
 	if _, err := a.Request("$SYS.REQ.SERVER.PING", nil, time.Second); err == nil {
 		t.Fatal("account A reached $SYS.REQ.SERVER.PING")
+	}
+}
+
+// natscli v0.5.0's server and account commands work against Petrel with a system account
+// user (and account info with any user).
+func TestE2ESystemAccountNatscli(t *testing.T) {
+	cli := natsCLI(t)
+	conf := filepath.Join(t.TempDir(), "system.conf")
+	writeConf(t, conf, systemConf)
+	p := startPetrel(t, "-c", conf)
+	sysURL := "nats://sys:sys@127.0.0.1:" + p.port
+	id := connect(t, p.url(), nats.UserInfo("sys", "sys")).ConnectedServerId()
+	for _, tc := range []struct {
+		url  string
+		args []string
+		want []string
+	}{
+		{sysURL, []string{"server", "list"}, []string{"Server Overview", id, "2.12.0"}},
+		{sysURL, []string{"server", "ping"}, []string{id, "1 replies"}},
+		{sysURL, []string{"server", "info"}, []string{"Server information for " + id, "Auth Required: true"}},
+		{sysURL, []string{"server", "report", "connections"}, []string{"Connections per server", "SYS"}},
+		{"nats://a:a@127.0.0.1:" + p.port, []string{"account", "info"}, []string{"User: a", "Account: A"}},
+	} {
+		out, err := exec.Command(cli, append([]string{"-s", tc.url, "--timeout", "3s"}, tc.args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("nats %v: %v\n%s", tc.args, err, out)
+		}
+		for _, want := range tc.want {
+			if !strings.Contains(string(out), want) {
+				t.Fatalf("nats %v lacks %q:\n%s", tc.args, want, out)
+			}
+		}
 	}
 }
