@@ -2,10 +2,12 @@ package core
 
 import (
 	"cmp"
+	"errors"
 
 	"github.com/petrel-io/petrel/core/account"
 	"github.com/petrel-io/petrel/core/auth"
 	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/proto"
 )
 
 // accountOf is the account a user belongs to in the settings in force: its own, else the
@@ -21,13 +23,20 @@ func (s *Server) accountOf(user *auth.User) *account.Account {
 	return acc
 }
 
-// joinAccount moves the client, with its subscriptions, to acc. Called on the client's
-// executor with c.mu held; a client changes account only when a second CONNECT or a reload
-// puts its user in another one.
-func (c *client) joinAccount(acc *account.Account) {
+// errAccountConnections refuses a client whose account is at its connection limit.
+var errAccountConnections = errors.New("maximum account active connections exceeded")
+
+// joinAccount moves the client, with its subscriptions, to acc, if acc's connection limit
+// admits it. Called on the client's executor with c.mu held; a client changes account only
+// when a second CONNECT or a reload puts its user in another one.
+func (c *client) joinAccount(acc *account.Account) error {
 	if c.acc == acc {
-		return
+		return nil
 	}
+	if !acc.AddConn(false) {
+		return errAccountConnections
+	}
+	c.acc.RemoveConn()
 	for _, sid := range env.SortedKeys(c.subs) {
 		sub := c.subs[sid]
 		sub.acc.Subs.Remove(&sub.entry)
@@ -35,6 +44,37 @@ func (c *client) joinAccount(acc *account.Account) {
 		acc.Subs.Insert(&sub.entry)
 	}
 	c.acc = acc
+	c.parser.SetLimits(c.parserLimits(c.srv.cfg()))
+	return nil
+}
+
+// parserLimits are the server's, with the account's smaller payload limit.
+func (c *client) parserLimits(cfg *config) proto.Limits {
+	l := cfg.parserLimits()
+	if max := c.acc.Config().Limits.MaxPayload; max > 0 && max < l.MaxPayload {
+		l.MaxPayload = max
+	}
+	return l
+}
+
+// maxSubscriptions is the client's subscription limit: the server's or its account's,
+// whichever is smaller (0: none).
+func (c *client) maxSubscriptions(cfg *config) int {
+	srv, acc := cfg.MaxSubscriptions, c.acc.Config().Limits.MaxSubscriptions
+	switch {
+	case srv == 0:
+		return acc
+	case acc == 0:
+		return srv
+	}
+	return min(srv, acc)
+}
+
+// refuseAccount closes a client its account cannot take, with nats-server's -ERR.
+func (c *client) refuseAccount(err error) {
+	c.srv.env.Probe.Hit("core.account.max-connections")
+	c.sendErr(err.Error())
+	c.close(reasonMaxAccountConn)
 }
 
 // maxImportHops bounds a message's travel through chained imports; load refuses cycles, so

@@ -31,6 +31,7 @@ const (
 	reasonTLS            = "TLS Handshake Error"
 	reasonLameDuck       = "Server Shutdown (Lame Duck)"
 	reasonMaxConnections = "Maximum Connections Exceeded"
+	reasonMaxAccountConn = "Maximum Account Connections Exceeded"
 )
 
 // client is one client connection, an actor on its own executor. Fields marked (ex) are
@@ -186,7 +187,9 @@ func (c *client) beforeConnect(cfg *config) {
 		c.parser.SetGate(c.gateBeforeConnect)
 		return
 	}
-	c.setUser(user)
+	if err := c.setUser(user); err != nil {
+		c.parser.SetGate(c.gateBeforeConnect) // its account is full: it must say who it is
+	}
 }
 
 func splitAddr(addr string) (string, int) {
@@ -332,6 +335,9 @@ func (c *client) protocolError(err error) {
 			c.srv.env.Probe.Hit("core.max-payload")
 		}
 		c.sendErr(sentinel.Error()) // the bare text clients match on, not the detail
+	case errors.Is(err, errAccountConnections):
+		c.refuseAccount(err)
+		return
 	case errors.Is(err, errAuthViolation):
 		reason = reasonAuthFailure
 		c.sendErr("Authorization Violation")
@@ -445,6 +451,9 @@ func (c *client) close(reason string) {
 	}
 	_ = c.conn.Close() // Close reports nothing useful on a connection already ending
 	c.srv.removeClient(c, summary)
+	c.mu.Lock()
+	c.acc.RemoveConn()
+	c.mu.Unlock()
 	c.srv.log.Logf(env.LevelDebug, "%s:%d - cid:%d - Client connection closed: %s", c.host, c.port, c.cid, reason)
 }
 

@@ -59,7 +59,10 @@ func (c *client) Connect(raw []byte) error {
 	c.parser.SetGate(nil)
 	first := !c.connected
 	c.creds, c.provenBy = creds, authn
-	c.applyConnect(ci, user)
+	if err := c.applyConnect(ci, user); err != nil {
+		c.srv.log.Logf(env.LevelWarn, "%s:%d - cid:%d - %v", c.host, c.port, c.cid, err)
+		return err
+	}
 	if first {
 		c.startRTT()
 	}
@@ -70,11 +73,14 @@ func (c *client) Connect(raw []byte) error {
 // setUser installs the authenticated user (nil: no auth configured) and its permissions;
 // on the client's executor, at CONNECT (or before it, as the no_auth_user) and when a
 // reload changes authorization.
-func (c *client) setUser(user *auth.User) {
+func (c *client) setUser(user *auth.User) error {
 	var perms *auth.Permissions
 	c.mu.Lock()
+	if err := c.joinAccount(c.srv.accountOf(user)); err != nil {
+		c.mu.Unlock()
+		return err
+	}
 	c.user = user
-	c.joinAccount(c.srv.accountOf(user))
 	if user != nil {
 		perms = user.Permissions
 	}
@@ -86,13 +92,14 @@ func (c *client) setUser(user *auth.User) {
 		replies = newReplyPerms(perms.Response)
 	}
 	c.replies.Store(replies)
+	return nil
 }
 
 // applyConnect installs an accepted CONNECT's options and user. A CONNECT that switches
 // users (a second one, or a first one after working as the no_auth_user) loses the
 // subscriptions the new user may not have, each with an -ERR (nats-server stops delivering
 // to every subscription made before such a CONNECT; Petrel keeps those still allowed).
-func (c *client) applyConnect(ci connectInfo, user *auth.User) {
+func (c *client) applyConnect(ci connectInfo, user *auth.User) error {
 	previous := c.user // a first CONNECT's is nobody, or the no_auth_user
 	c.connected = true
 	c.echo, c.verbose, c.pedantic, c.noResp = ci.Echo, ci.Verbose, ci.Pedantic, ci.NoResponders
@@ -101,10 +108,13 @@ func (c *client) applyConnect(ci connectInfo, user *auth.User) {
 	c.mu.Lock()
 	c.info = ci
 	c.mu.Unlock()
-	c.setUser(user)
+	if err := c.setUser(user); err != nil {
+		return err
+	}
 	if perms := c.perms.Load(); user != previous && perms != nil {
 		c.dropForbiddenSubs(perms)
 	}
+	return nil
 }
 
 // Info from a client is ignored when it is an INFO document and closes the connection
@@ -236,7 +246,7 @@ func (c *client) Sub(subj, queue, sid []byte) error {
 	}
 	c.mu.Lock()
 	// The limit comes first: at it, nats-server refuses even a SUB repeating a known sid.
-	if max := c.srv.cfg().MaxSubscriptions; max > 0 && len(c.subs) >= max {
+	if max := c.maxSubscriptions(c.srv.cfg()); max > 0 && len(c.subs) >= max {
 		c.mu.Unlock()
 		c.sendErr("maximum subscriptions exceeded")
 		return nil

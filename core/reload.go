@@ -262,7 +262,7 @@ func (c *client) reconfigure(cfg *config, traced, authChanged bool) {
 	if c.finished {
 		return
 	}
-	c.parser.SetLimits(cfg.parserLimits())
+	c.parser.SetLimits(c.parserLimits(cfg))
 	c.conn.SetWriteDeadline(cfg.WriteDeadline)
 	c.setTrace(traced)
 	if authChanged && c.connected {
@@ -292,7 +292,10 @@ func (c *client) recheckAuth(a *auth.Authenticator) {
 		return
 	}
 	c.provenBy = a
-	c.setUser(user)
+	if err := c.setUser(user); err != nil {
+		c.refuseAccount(err)
+		return
+	}
 	if perms := c.perms.Load(); perms != nil {
 		c.dropForbiddenSubs(perms)
 	}

@@ -216,6 +216,7 @@ func (s *Server) admit(conn env.Conn, ex env.Executor, ws *websocket.Conn) *clie
 		return nil
 	}
 	c := newClient(s, conn, s.nextCID.Add(1), ex)
+	c.acc.AddConn(true) // the global account until CONNECT; close counts it out
 	c.ws = ws
 	s.clients[c.cid] = c
 	s.mu.Unlock()

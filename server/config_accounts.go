@@ -48,6 +48,16 @@ func (a *applier) oneAccount(e conf.Entry) error {
 			return jetstreamSwitch(v, &cfg.JetStream)
 		},
 		"mappings": func(v *conf.Value) error { return mappings(v, &cfg.Mappings) },
+		"maps":     func(v *conf.Value) error { return mappings(v, &cfg.Mappings) },
+		"limits": func(v *conf.Value) error {
+			l := &cfg.Limits
+			return a.block(v, map[string]handler{
+				"max_connections": setLimit(a, &l.MaxConnections, "an integer"), "max_conn": setLimit(a, &l.MaxConnections, "an integer"),
+				"max_subscriptions": setLimit(a, &l.MaxSubscriptions, "an integer"), "max_subs": setLimit(a, &l.MaxSubscriptions, "an integer"),
+				"max_payload": setLimit(a, &l.MaxPayload, "a size"), "max_pay": setLimit(a, &l.MaxPayload, "a size"),
+				"max_leafnodes": setLimit(a, &l.MaxLeafNodes, "an integer"), "max_leafs": setLimit(a, &l.MaxLeafNodes, "an integer"),
+			})
+		},
 		"default_permissions": func(v *conf.Value) error {
 			p, err := a.permissions(v)
 			defaults = p

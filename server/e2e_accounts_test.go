@@ -203,3 +203,51 @@ authorization { users: [ { user: g, password: g } ] }
 	}
 	none(t, nc, sub)
 }
+
+// Account limits: connections, subscriptions per connection and payload, each with
+// nats-server's error; another account is not limited by them.
+func TestE2EAccountsLimits(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "limits.conf")
+	writeConf(t, conf, `
+accounts {
+  L: { users: [ { user: l, password: l } ], limits: { max_connections: 2, max_subs: 2, max_payload: 100 } }
+  F: { users: [ { user: f, password: f } ] }
+}
+`)
+	p := startPetrel(t, "-c", conf)
+	l1 := connect(t, p.url(), nats.UserInfo("l", "l"))
+	connect(t, p.url(), nats.UserInfo("l", "l"))
+	_, err := nats.Connect(p.url(), nats.UserInfo("l", "l"), nats.NoReconnect())
+	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "maximum account active connections exceeded") {
+		t.Fatalf("a third connection in L: %v", err)
+	}
+	for range 3 {
+		connect(t, p.url(), nats.UserInfo("f", "f")) // F has no limit
+	}
+	errs := make(chan error, 4)
+	l1.SetErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { errs <- err })
+	for _, s := range []string{"a", "b", "c"} {
+		_, err := l1.SubscribeSync(s)
+		must(t, err)
+	}
+	must(t, l1.Flush())
+	select {
+	case err := <-errs:
+		if !strings.Contains(err.Error(), "maximum subscriptions exceeded") {
+			t.Fatalf("third subscription: %v", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("a third subscription in L was accepted")
+	}
+	must(t, l1.Publish("a", make([]byte, 100)))
+	must(t, l1.Flush())
+	_ = l1.Publish("a", make([]byte, 101))
+	_ = l1.Flush()
+	deadline := time.Now().Add(2 * time.Second)
+	for !l1.IsClosed() && l1.Status() == nats.CONNECTED && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if l1.Status() == nats.CONNECTED {
+		t.Fatal("a payload over the account's limit was accepted")
+	}
+}

@@ -1,6 +1,7 @@
 package account
 
 import (
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -15,7 +16,33 @@ type Account struct {
 	cfg     atomic.Pointer[Config]
 	routes  atomic.Pointer[Routes]
 	replies replyTable
+	conns   atomic.Int64 // client connections in the account, against Limits.MaxConnections
 }
+
+// AddConn counts a client connection in, unless the account's connection limit is reached
+// (force counts it anyway: a client that was in the account before the limit applied).
+func (a *Account) AddConn(force bool) bool {
+	for {
+		n, limit := a.conns.Load(), int64(a.Config().Limits.MaxConnections)
+		if !force && limit > 0 && n >= limit {
+			return false
+		}
+		if a.conns.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// RemoveConn counts a client connection out.
+func (a *Account) RemoveConn() {
+	n := a.conns.Add(-1)
+	if n < 0 {
+		panic(fmt.Sprintf("account %s: %d connections", a.name, n))
+	}
+}
+
+// Conns is how many client connections the account has.
+func (a *Account) Conns() int { return int(a.conns.Load()) }
 
 func newAccount(name string) *Account {
 	a := &Account{name: name, Subs: sublist.New()}

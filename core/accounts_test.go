@@ -1,0 +1,71 @@
+package core_test
+
+import (
+	"testing"
+
+	"github.com/petrel-io/petrel/core"
+	"github.com/petrel-io/petrel/core/account"
+	"github.com/petrel-io/petrel/core/auth"
+)
+
+func accountOpts(users []auth.User, accounts ...string) core.Options {
+	o := usersOpts(users...)
+	for _, a := range accounts {
+		o.Accounts = append(o.Accounts, account.Config{Name: a})
+	}
+	return o
+}
+
+// A reload that moves a user to another account moves the connected client with its
+// subscriptions; one that removes the user's account closes the client.
+func TestReloadMovesAndClosesAccounts(t *testing.T) {
+	alice, bob := auth.User{Name: "alice", Password: "a", Account: "A"}, auth.User{Name: "bob", Password: "b", Account: "A"}
+	carol := auth.User{Name: "carol", Password: "c", Account: "B"}
+	r := newRig(t, accountOpts([]auth.User{alice, bob, carol}, "A", "B"))
+	a, b, c := r.dial(), r.dial(), r.dial()
+	r.send(a, `CONNECT {"verbose":false,"user":"alice","pass":"a"}`+"\r\nSUB x 1\r\nPING\r\n")
+	r.send(b, `CONNECT {"verbose":false,"user":"bob","pass":"b"}`+"\r\nPING\r\n")
+	r.send(c, `CONNECT {"verbose":false,"user":"carol","pass":"c"}`+"\r\nPING\r\n")
+	a.got.Reset()
+	c.got.Reset()
+	r.send(c, "PUB x 2\r\nhi\r\nPING\r\n")
+	expectLines(t, a) // carol is in B, alice's subscription in A
+	c.got.Reset()
+	alice.Account = "B"
+	if err := r.reload(accountOpts([]auth.User{alice, bob, carol}, "A", "B")); err != nil {
+		t.Fatal(err)
+	}
+	r.send(c, "PUB x 2\r\nhi\r\nPING\r\n")
+	expectLines(t, a, "MSG x 1 2", "hi")
+	a.got.Reset()
+	r.send(b, "PUB x 2\r\nhi\r\nPING\r\n")
+	expectLines(t, a) // bob stayed in A
+	if err := r.reload(accountOpts([]auth.User{alice, carol}, "B")); err != nil {
+		t.Fatal(err)
+	}
+	r.run(100e6)
+	if !b.closed || a.closed || c.closed {
+		t.Fatalf("closed: alice %v bob %v carol %v; want only bob", a.closed, b.closed, c.closed)
+	}
+}
+
+// A CONNECT over the account's connection limit gets nats-server's -ERR and is closed; the
+// count frees up when a client leaves.
+func TestAccountConnectionLimit(t *testing.T) {
+	o := usersOpts(auth.User{Name: "u", Password: "p", Account: "A"})
+	o.Accounts = []account.Config{{Name: "A", Limits: account.Limits{MaxConnections: 1}}}
+	r := newRig(t, o)
+	first, second := r.dial(), r.dial()
+	r.send(first, `CONNECT {"verbose":false,"user":"u","pass":"p"}`+"\r\nPING\r\n")
+	expectLines(t, first, "PONG")
+	r.send(second, `CONNECT {"verbose":false,"user":"u","pass":"p"}`+"\r\nPING\r\n")
+	expectLines(t, second, "-ERR 'maximum account active connections exceeded'")
+	if !second.closed {
+		t.Fatal("the second client stayed")
+	}
+	first.conn.Close()
+	r.run(100e6)
+	third := r.dial()
+	r.send(third, `CONNECT {"verbose":false,"user":"u","pass":"p"}`+"\r\nPING\r\n")
+	expectLines(t, third, "PONG")
+}
