@@ -1,6 +1,10 @@
 package core_test
 
 import (
+	"strings"
+	"time"
+
+	"github.com/petrel-io/petrel/core/bus"
 	"testing"
 
 	"github.com/petrel-io/petrel/core"
@@ -68,4 +72,29 @@ func TestAccountConnectionLimit(t *testing.T) {
 	third := r.dial()
 	r.send(third, `CONNECT {"verbose":false,"user":"u","pass":"p"}`+"\r\nPING\r\n")
 	expectLines(t, third, "PONG")
+}
+
+// The statsz heartbeat runs at start and every 10 s of (virtual) time, and shutdown is announced; both in
+// the system account, seen through the internal bus.
+func TestSystemHeartbeatAndShutdown(t *testing.T) {
+	r := newRig(t, core.Options{})
+	var got []string
+	_, err := r.srv.Bus().Subscribe("$SYS", "$SYS.SERVER.>", "", func(m bus.Msg) {
+		got = append(got, strings.TrimPrefix(m.Subject, "$SYS.SERVER."+r.srv.ID()+"."))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.run(25 * time.Second)
+	if strings.Join(got, ",") != "STATSZ,STATSZ,STATSZ" { // at start, 10 s, 20 s
+		t.Fatalf("events in 25s: %v", got)
+	}
+	r.srv.Shutdown(nil)
+	r.run(time.Second)
+	if got[len(got)-1] != "SHUTDOWN" {
+		t.Fatalf("events: %v", got)
+	}
+	if _, err := r.srv.Bus().Subscribe("nosuch", "x", "", func(bus.Msg) {}); err == nil {
+		t.Fatal("an internal subscription in an unknown account")
+	}
 }

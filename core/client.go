@@ -451,6 +451,9 @@ func (c *client) close(reason string) {
 	}
 	_ = c.conn.Close() // Close reports nothing useful on a connection already ending
 	c.srv.removeClient(c, summary)
+	if c.connected {
+		c.disconnectEvent(reason)
+	}
 	c.mu.Lock()
 	c.acc.RemoveConn()
 	c.mu.Unlock()

@@ -65,6 +65,7 @@ func (c *client) Connect(raw []byte) error {
 	}
 	if first {
 		c.startRTT()
+		c.connectEvent()
 	}
 	c.sendOK()
 	return nil

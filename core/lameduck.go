@@ -20,6 +20,7 @@ func (s *Server) LameDuck(done func()) {
 		s.lameDuck = true
 		s.mu.Unlock()
 		s.log.Logf(env.LevelInfo, "Entering lame duck mode, stop accepting new clients")
+		s.serverEvent("LAMEDUCK")
 		s.closeListener()
 		cfg := s.cfg()
 		info := s.infoFor(cfg)

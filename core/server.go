@@ -58,7 +58,8 @@ type Server struct {
 	sysAccount   string
 	userInfoSubs map[*account.Account]bool
 	sysSeq       atomic.Uint64
-	varzHost     func() VarzHost // under mu
+	varzHost     func() VarzHost   // under mu
+	reloader     func(func(error)) // under mu
 	stats        serverStats
 }
 
@@ -137,6 +138,7 @@ func (s *Server) Start() error {
 	if cfg.auth.Required() {
 		s.log.Logf(env.LevelInfo, "Authorization required for client connections")
 	}
+	s.ex.Post(s.statszHeartbeat)
 	return nil
 }
 
@@ -280,6 +282,7 @@ func (s *Server) Shutdown(done func()) {
 		s.shutdown = true
 		s.mu.Unlock()
 		if !already {
+			s.serverEvent("SHUTDOWN")
 			s.closeListener()
 			for _, c := range s.clientList() {
 				c.ex.Post(func() { c.close(reasonServerShutdown) })

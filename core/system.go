@@ -146,6 +146,9 @@ func (s *Server) serverRequest(m bus.Msg) {
 		s.replyStatsz(m, info)
 		return
 	}
+	if strings.HasPrefix(m.Subject, "$SYS.REQ.SERVER."+s.id+".") && s.serverAction(kind, m) {
+		return
+	}
 	data, err := s.monitorDocument(kind, m.Data)
 	resp := apiResponse{Server: info, Data: data}
 	if err != nil {

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -134,4 +135,65 @@ func TestE2ESystemAccountNatscli(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Connect and disconnect events reach the system account with nats-server's fields; KICK
+// closes a client, LDM warns one, RELOAD reloads the configuration file.
+func TestE2ESystemEventsAndActions(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "system.conf")
+	writeConf(t, conf, systemConf)
+	p := startPetrel(t, "-c", conf)
+	sys := connect(t, p.url(), nats.UserInfo("sys", "sys"))
+	events, err := sys.SubscribeSync("$SYS.ACCOUNT.A.>")
+	must(t, err)
+	must(t, sys.Flush())
+	ldm := make(chan struct{}, 1)
+	a := connect(t, p.url(), nats.UserInfo("a", "a"), nats.LameDuckModeHandler(func(*nats.Conn) { ldm <- struct{}{} }))
+	type event struct {
+		Type   string `json:"type"`
+		Client struct {
+			ID      uint64 `json:"id"`
+			Account string `json:"acc"`
+			User    string `json:"user"`
+		} `json:"client"`
+		Reason string `json:"reason"`
+	}
+	var ev event
+	m := next(t, events)
+	must(t, json.Unmarshal(m.Data, &ev))
+	cid, _ := a.GetClientID()
+	if m.Subject != "$SYS.ACCOUNT.A.CONNECT" || ev.Type != "io.nats.server.advisory.v1.client_connect" || ev.Client.ID != cid || ev.Client.User != "a" || ev.Client.Account != "A" {
+		t.Fatalf("connect event on %s: %s", m.Subject, m.Data)
+	}
+	id := sys.ConnectedServerId()
+	request := func(kind, body string) string {
+		t.Helper()
+		resp, err := sys.Request("$SYS.REQ.SERVER."+id+"."+kind, []byte(body), 3*time.Second)
+		must(t, err)
+		return string(resp.Data)
+	}
+	if r := request("LDM", fmt.Sprintf(`{"cid": %d}`, cid)); strings.Contains(r, "error") {
+		t.Fatalf("LDM: %s", r)
+	}
+	select {
+	case <-ldm:
+	case <-time.After(3 * time.Second):
+		t.Fatal("no lame-duck notice after LDM")
+	}
+	if r := request("KICK", `{"cid": 99999}`); !strings.Contains(r, "no such client id") {
+		t.Fatalf("KICK of nobody: %s", r)
+	}
+	if r := request("KICK", fmt.Sprintf(`{"cid": %d}`, cid)); strings.Contains(r, "error") {
+		t.Fatalf("KICK: %s", r)
+	}
+	m = next(t, events)
+	must(t, json.Unmarshal(m.Data, &ev))
+	if m.Subject != "$SYS.ACCOUNT.A.DISCONNECT" || ev.Type != "io.nats.server.advisory.v1.client_disconnect" || ev.Reason != "Kicked" {
+		t.Fatalf("disconnect event on %s: %s", m.Subject, m.Data)
+	}
+	writeConf(t, conf, strings.Replace(systemConf, `{ user: a, password: a,`, `{ user: a2, password: a2 }, { user: a, password: a,`, 1))
+	if r := request("RELOAD", ""); strings.Contains(r, "error") {
+		t.Fatalf("RELOAD: %s", r)
+	}
+	connect(t, p.url(), nats.UserInfo("a2", "a2"))
 }

@@ -103,6 +103,7 @@ func serve(opts Options, warnings []string, stderr io.Writer, resolve func() (Op
 	s, err := New(opts, e)
 	if err == nil {
 		s.useLogging(logs, level)
+		s.core.SetReloader(func(done func(error)) { go func() { done(s.reloadFromFile(resolve)) }() })
 		err = s.Start()
 	}
 	if err != nil {
@@ -146,7 +147,7 @@ func (s *Server) handleSignals(sigs <-chan os.Signal, resolve func() (Options, [
 }
 
 // reloadFromFile reads the configuration again and reloads it, logging a refusal.
-func (s *Server) reloadFromFile(resolve func() (Options, []string, error)) {
+func (s *Server) reloadFromFile(resolve func() (Options, []string, error)) error {
 	next, warnings, err := resolve()
 	if err == nil {
 		for _, w := range warnings {
@@ -157,6 +158,7 @@ func (s *Server) reloadFromFile(resolve func() (Options, []string, error)) {
 	if err != nil {
 		s.log.Logf(env.LevelError, "Failed to reload server configuration: %v", err)
 	}
+	return err
 }
 
 // envName names the node in logs: the server name when given, else the host's name.
