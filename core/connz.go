@@ -20,6 +20,7 @@ type ConnzOptions struct {
 	CID        uint64 // only this connection
 	State      string // open (default), closed, any
 	User       string
+	Account    string // only this account's connections
 }
 
 // ConnInfo is one connection in /connz.
@@ -54,6 +55,7 @@ type ConnInfo struct {
 	SubsDetail   []SubDetail `json:"subscriptions_list_detail,omitempty"`
 	NameTag      string      `json:"name_tag,omitempty"`
 	sortStart    time.Duration
+	acc          string // the client's account, for the account filter
 	sortLastMono time.Duration
 	sortRTTNanos int64
 }
@@ -99,7 +101,7 @@ func (c *client) connInfo(now time.Time) ConnInfo {
 	}
 	c.mu.Lock()
 	acc := c.acc.Name()
-	ci.NameTag = acc
+	ci.NameTag, ci.acc = acc, acc
 	ci.Name, ci.Lang, ci.Version = c.info.Name, c.info.Lang, c.info.Version
 	if c.user != nil {
 		ci.User = c.user.Name
@@ -197,12 +199,12 @@ func (s *Server) Connz(o ConnzOptions) (Connz, error) {
 }
 
 func filterConns(all []ConnInfo, o ConnzOptions) []ConnInfo {
-	if o.CID == 0 && o.User == "" {
+	if o.CID == 0 && o.User == "" && o.Account == "" {
 		return all
 	}
 	out := all[:0]
 	for _, ci := range all {
-		if (o.CID == 0 || ci.CID == o.CID) && (o.User == "" || ci.User == o.User) {
+		if (o.CID == 0 || ci.CID == o.CID) && (o.User == "" || ci.User == o.User) && (o.Account == "" || ci.acc == o.Account) {
 			out = append(out, ci)
 		}
 	}

@@ -56,7 +56,7 @@ type Server struct {
 	// The system services (system.go): the system account they serve, the accounts whose
 	// USER.INFO they answer (both on ex), numbering of system messages, the host's facts.
 	sysAccount   string
-	userInfoSubs map[*account.Account]bool
+	servedAccounts map[*account.Account]bool
 	sysSeq       atomic.Uint64
 	varzHost     func() VarzHost   // under mu
 	reloader     func(func(error)) // under mu
@@ -94,7 +94,7 @@ func New(opts Options, e *env.Env) (*Server, error) {
 	s.current.Store(cfg)
 	cfg.installAccounts()
 	s.internal = s.newInternalClient()
-	s.userInfoSubs = map[*account.Account]bool{}
+	s.servedAccounts = map[*account.Account]bool{}
 	s.startSystem()
 	for _, w := range warnings {
 		s.log.Logf(env.LevelWarn, "%s", w)

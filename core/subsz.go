@@ -24,10 +24,11 @@ type Subsz struct {
 
 // SubszOptions are /subsz's query parameters.
 type SubszOptions struct {
-	Subs   bool
-	Offset int
-	Limit  int
-	Test   string // only subscriptions matching this literal subject
+	Subs    bool
+	Offset  int
+	Limit   int
+	Test    string // only subscriptions matching this literal subject
+	Account string // only this account's subscriptions
 }
 
 // Subsz assembles /subsz. Total counts the listed subscriptions (after test), so it is 0
@@ -46,6 +47,9 @@ func (s *Server) Subsz(o SubszOptions) Subsz {
 	}
 	var all []SubDetail
 	for _, name := range set.Names() {
+		if o.Account != "" && name != o.Account {
+			continue
+		}
 		for _, e := range set.Get(name).Subs.All(nil) {
 			sub := e.Owner.(*subscription)
 			if o.Test != "" && !subject.Match(o.Test, e.Subject) {

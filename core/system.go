@@ -106,15 +106,23 @@ func (s *Server) startSystem() {
 			_, err := b.Subscribe(sys, subj, "", s.serverRequest)
 			env.Assertf(err == nil, "core: system subscription %s: %v", subj, err)
 		}
+		_, err := b.Subscribe(sys, "$SYS.REQ.ACCOUNT.*.*", "", s.accountRequest)
+		env.Assertf(err == nil, "core: system subscription: %v", err)
 	}
 	for _, name := range set.Names() {
 		acc := set.Get(name)
-		if s.userInfoSubs[acc] {
+		if s.servedAccounts[acc] {
 			continue
 		}
 		_, err := b.Subscribe(name, "$SYS.REQ.USER.INFO", "", s.userInfo)
 		env.Assertf(err == nil, "core: user info subscription in %s: %v", name, err)
-		s.userInfoSubs[acc] = true
+		if name != sys {
+			for _, subj := range []string{"$SYS.REQ.ACCOUNT.PING.CONNZ", "$SYS.REQ.ACCOUNT.PING.STATZ", "$SYS.REQ.SERVER.PING.CONNZ"} {
+				_, err := b.Subscribe(name, subj, "", s.ownAccountRequest)
+				env.Assertf(err == nil, "core: %s subscription in %s: %v", subj, name, err)
+			}
+		}
+		s.servedAccounts[acc] = true
 	}
 }
 

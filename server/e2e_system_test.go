@@ -16,7 +16,7 @@ import (
 const systemConf = `
 accounts {
   SYS: { users: [ { user: sys, password: sys } ] }
-  A: { users: [ { user: a, password: a, permissions: { publish: ["x.>", "$SYS.REQ.USER.INFO"], subscribe: ">" } } ] }
+  A: { users: [ { user: a, password: a, permissions: { publish: ["x.>", "$SYS.REQ.USER.INFO"], subscribe: ">" } }, { user: b, password: b } ] }
 }
 system_account: SYS
 `
@@ -196,4 +196,58 @@ func TestE2ESystemEventsAndActions(t *testing.T) {
 		t.Fatalf("RELOAD: %s", r)
 	}
 	connect(t, p.url(), nats.UserInfo("a2", "a2"))
+}
+
+// Per-account monitoring: /accountz, /accstatz and the system account's account requests;
+// another account asking CONNZ sees only itself.
+func TestE2EAccountMonitoring(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "system.conf")
+	writeConf(t, conf, systemConf)
+	mport := freePort(t)
+	p := startPetrel(t, "-c", conf, "-m", mport)
+	sys := connect(t, p.url(), nats.UserInfo("sys", "sys"))
+	a := connect(t, p.url(), nats.UserInfo("b", "b"))
+	_, err := a.SubscribeSync("x.y")
+	must(t, err)
+	must(t, a.Publish("x.y", []byte("hello")))
+	must(t, a.Flush())
+	base := "http://127.0.0.1:" + mport
+	if _, body := httpGet(t, base+"/accountz"); !strings.Contains(body, `"system_account": "SYS"`) || !strings.Contains(body, `"A"`) {
+		t.Fatalf("accountz: %s", body)
+	}
+	if _, body := httpGet(t, base+"/accountz?acc=A"); !strings.Contains(body, `"account_name": "A"`) || !strings.Contains(body, `"client_connections": 1`) {
+		t.Fatalf("accountz?acc=A: %s", body)
+	}
+	if _, body := httpGet(t, base+"/accstatz?acc=A"); !strings.Contains(body, `"acc": "A"`) || !strings.Contains(body, `"conns": 1`) {
+		t.Fatalf("accstatz: %s", body)
+	}
+	if _, body := httpGet(t, base+"/connz?acc=A"); !strings.Contains(body, `"num_connections": 1`) {
+		t.Fatalf("connz?acc=A: %s", body)
+	}
+	var connz struct {
+		Data struct {
+			NumConns int `json:"num_connections"`
+		} `json:"data"`
+	}
+	for _, tc := range []struct {
+		nc   *nats.Conn
+		subj string
+		want int
+	}{
+		{sys, "$SYS.REQ.ACCOUNT.A.CONNZ", 1},
+		{sys, "$SYS.REQ.SERVER.PING.CONNZ", 2},
+		{a, "$SYS.REQ.SERVER.PING.CONNZ", 1},
+	} {
+		resp, err := tc.nc.Request(tc.subj, []byte(`{}`), 2*time.Second)
+		must(t, err)
+		must(t, json.Unmarshal(resp.Data, &connz))
+		if connz.Data.NumConns != tc.want {
+			t.Fatalf("%s: %s", tc.subj, resp.Data)
+		}
+	}
+	resp, err := sys.Request("$SYS.REQ.ACCOUNT.A.STATZ", nil, 2*time.Second)
+	must(t, err)
+	if !strings.Contains(string(resp.Data), `"acc":"A"`) || !strings.Contains(string(resp.Data), `"conns":1`) {
+		t.Fatalf("account statz: %s", resp.Data)
+	}
 }

@@ -30,6 +30,8 @@ func (s *Server) monitorMux() *http.ServeMux {
 	handle("/subsz", s.handleSubsz)
 	handle("/subscriptionsz", s.handleSubsz)
 	handle("/healthz", s.handleHealthz)
+	handle("/accountz", s.handleAccountz)
+	handle("/accstatz", s.handleAccstatz)
 	handle("/metrics", s.handleMetrics)
 	return mux
 }
@@ -191,7 +193,7 @@ func queryInts(r *http.Request, fields map[string]*int) error {
 
 func (s *Server) handleConnz(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	o := core.ConnzOptions{Sort: q.Get("sort"), State: q.Get("state"), User: q.Get("user")}
+	o := core.ConnzOptions{Sort: q.Get("sort"), State: q.Get("state"), User: q.Get("user"), Account: q.Get("acc")}
 	bools := map[string]*bool{"auth": &o.Auth, "subs": &o.Subs}
 	if q.Get("subs") == "detail" {
 		o.SubsDetail = true
@@ -214,6 +216,25 @@ func (s *Server) handleConnz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, r, http.StatusOK, z)
+}
+
+func (s *Server) handleAccountz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, r, http.StatusOK, s.core.Accountz(r.URL.Query().Get("acc")))
+}
+
+// handleAccstatz answers /accstatz: acc names accounts (comma-separated), unused includes
+// accounts without connections.
+func (s *Server) handleAccstatz(w http.ResponseWriter, r *http.Request) {
+	var unused bool
+	if err := queryBools(r, map[string]*bool{"unused": &unused}); err != nil {
+		badRequest(w, r, err)
+		return
+	}
+	var accs []string
+	if list := r.URL.Query().Get("acc"); list != "" {
+		accs = strings.Split(list, ",")
+	}
+	writeJSON(w, r, http.StatusOK, s.core.AccountStatz(accs, unused))
 }
 
 func (s *Server) handleSubsz(w http.ResponseWriter, r *http.Request) {
