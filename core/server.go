@@ -55,12 +55,12 @@ type Server struct {
 	internalSids atomic.Uint64
 	// The system services (system.go): the system account they serve, the accounts whose
 	// USER.INFO they answer (both on ex), numbering of system messages, the host's facts.
-	sysAccount   string
+	sysAccount     string
 	servedAccounts map[*account.Account]bool
-	sysSeq       atomic.Uint64
-	varzHost     func() VarzHost   // under mu
-	reloader     func(func(error)) // under mu
-	stats        serverStats
+	sysSeq         atomic.Uint64
+	varzHost       func() VarzHost   // under mu
+	reloader       func(func(error)) // under mu
+	stats          serverStats
 }
 
 type serverStats struct {
