@@ -11,8 +11,9 @@ import (
 )
 
 // TestFrameVerifiesReadsRaftWAL: the recovery checker's own decoder agrees with raft's WAL
-// format: every record of a real segment verifies and the records tile the file; one
-// flipped bit is survived (the mirror); a flipped bit in each payload copy is not.
+// format: every record of a real segment verifies and the records tile the file, hard
+// states decode; one flipped bit is survived (the mirror); a flipped bit in each payload
+// copy is not.
 func TestFrameVerifiesReadsRaftWAL(t *testing.T) {
 	quiet := sim.Quiet()
 	w := sim.NewWorld(1, sim.Options{Profile: &quiet})
@@ -44,6 +45,12 @@ func TestFrameVerifiesReadsRaftWAL(t *testing.T) {
 	}
 	if len(offs) != 7 { // the segment's hard state, five entries, the saved hard state
 		t.Fatalf("%d records, want 7", len(offs))
+	}
+	if hs, ok := lastHardState(data, -1); !ok || hs != (raft.HardState{Term: 1, Vote: 2, Commit: 3}) {
+		t.Fatalf("last hard state %+v (found %v), want the saved one", hs, ok)
+	}
+	if hs, ok := lastHardState(data, 1); !ok || hs != (raft.HardState{}) {
+		t.Fatalf("first record's hard state %+v (found %v), want the empty one the segment starts with", hs, ok)
 	}
 	off := offs[3]
 	n := int(binary.LittleEndian.Uint32(data[off:]))
