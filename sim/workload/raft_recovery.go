@@ -20,7 +20,9 @@ import (
 //     reason), and the first record it dropped really does not verify;
 //   - recovery that refuses names a record that really does not verify; and a record that
 //     the workload rotted in both copies after it was synced (raftRot) is refused, never
-//     cut as if it were torn.
+//     cut as if it were torn;
+//   - the hard state recovered is not behind the last one persisted, and the last segment
+//     carries it on its own (checkRecoveredHard).
 
 // frameVerifies decodes the mirrored frame at p[0:] independently of raft: it returns the
 // frame's size and whether a copy verifies under a header that locates it.
@@ -120,8 +122,8 @@ func (c *raftChecker) Recovered(id raft.ID, rec raft.WALRecovery, err error) {
 //     segment starts with the hard state so that ReleaseTo may delete the older ones once
 //     snapshots cover their entries, and a term or vote that lived only in them would go
 //     with them. This is checked now, at the moment recovery promises it, because the loss
-//     itself needs a release and another power loss before the next hard-state record
-//     lands, which the driver rarely leaves time for.
+//     itself needs a release and then a power loss before any hard-state record written
+//     since the restart is synced, which the sweep does not reach (DESIGN.md section 9).
 func (c *raftChecker) checkRecoveredHard(id raft.ID, rec raft.WALRecovery, segs map[string][]byte) {
 	var want raft.HardState
 	for _, s := range rec.Segments {
