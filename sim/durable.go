@@ -1,6 +1,11 @@
 package sim
 
-import "github.com/petrel-io/petrel/core/env"
+import (
+	"fmt"
+	"io/fs"
+
+	"github.com/petrel-io/petrel/core/env"
+)
 
 // Durability oracles: what a power loss right now is sure to keep. Checkers use them to judge,
 // at the moment a program acknowledges something or sends a message that promises it, that
@@ -38,3 +43,13 @@ func (d *Disk) DurableFS() env.FS {
 // DurableVersion changes whenever the durable image may have changed (a sync, a directory
 // sync, a crash), so an oracle can reuse what it derived from an unchanged image.
 func (d *Disk) DurableVersion() uint64 { return d.durableVersion }
+
+// ReadDurable returns a copy of one file's worst-case durable content (its synced bytes,
+// under a name the journal has committed), without copying the whole disk as DurableFS does.
+func (d *Disk) ReadDurable(name string) ([]byte, error) {
+	in, ok := d.durableFiles[clean(name)]
+	if !ok {
+		return nil, fmt.Errorf("sim: read durable %s: %w", name, fs.ErrNotExist)
+	}
+	return append([]byte(nil), in.durable...), nil
+}

@@ -31,6 +31,7 @@ type Raft struct {
 	blocked    map[[2]int]int      // the nemesis's partitions per pair of nodes: how many cuts hold
 	cutReader  string              // a member cut from its peers that client 0 reads from
 	blackouts  map[raft.ID]raft.ID // followers losing their answers to a leader (see maybeBlackout)
+	rollCuts   walRollCuts         // WAL segment creations the workload cuts short (raft_roll.go)
 	knobs      raftKnobs
 	conf       raft.ConfState // the newest applied configuration
 	confIndex  env.Index
@@ -65,6 +66,7 @@ func (r *Raft) Setup(w *sim.World) sim.Plan {
 	r.w, r.members, r.rot = w, map[raft.ID]*raftMember{}, map[raft.ID]*walRot{}
 	r.cut, r.blocked, r.blackouts = map[raft.ID]int{}, map[[2]int]int{}, map[raft.ID]raft.ID{}
 	r.check = newRaftChecker(r)
+	r.rollCuts = newWALRollCuts(w.Seed)
 	r.durable = newRaftDurability(r)
 	r.hist.written = map[string][]string{}
 	rng := w.Rand()
@@ -110,7 +112,9 @@ func (r *Raft) boot(e *env.Env, id raft.ID, bootstrap raft.ConfState, addrs map[
 		r.maybeBlackout(e, tr, id, msgs)
 	}
 	k := r.knobs
-	node := raft.Start(e, raft.NodeConfig{
+	withRolls := *e
+	withRolls.FS = rollFS{FS: e.FS, r: r, id: id}
+	node := raft.Start(&withRolls, raft.NodeConfig{
 		ID: id, Dir: "raft", Bootstrap: bootstrap, TickInterval: raftTick,
 		ElectionTicks: 10, HeartbeatTicks: 2, PreVote: true, CheckQuorum: true,
 		SnapshotEntries: k.snapshotEntries, CatchUpEntries: k.snapshotEntries / 4, ReadTimeoutTicks: 50,

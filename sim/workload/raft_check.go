@@ -34,6 +34,7 @@ type raftChecker struct {
 	storage     map[raft.ID]*raft.MemoryStorage // each member's current incarnation's
 	preRecovery map[raft.ID]map[string][]byte   // WAL segments as the booting member's recovery reads them
 	lastHard    map[raft.ID]raft.HardState
+	madeDurable map[raft.ID]raft.HardState // the last term and vote a member persisted before its boot
 	recoveries  int
 	// firstCommitAfter is when the commit index first grew after the faults stopped.
 	firstCommitAfter time.Duration
@@ -50,7 +51,7 @@ func newRaftChecker(w *Raft) *raftChecker {
 	return &raftChecker{w: w, leaders: map[env.Term]raft.ID{}, firstCommit: map[env.Term]bool{}, pairs: map[[2]uint64]entryID{},
 		stateAt: map[env.Index]uint64{0: 0}, applied: map[raft.ID]env.Index{}, commitSeen: map[raft.ID]env.Index{},
 		storage: map[raft.ID]*raft.MemoryStorage{}, preRecovery: map[raft.ID]map[string][]byte{},
-		lastHard: map[raft.ID]raft.HardState{}}
+		lastHard: map[raft.ID]raft.HardState{}, madeDurable: map[raft.ID]raft.HardState{}}
 }
 
 func digest(e *raft.Entry) uint64 {
