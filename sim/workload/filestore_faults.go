@@ -39,6 +39,10 @@ type fsDamager struct {
 	crashEvery int
 	crashes    int // power losses the disk has seen, at the last boot
 	boots      int
+	// sealed draws the damage aimed at sealed blocks (filestore_sealed.go), from a stream of
+	// its own so that seeds it leaves alone keep their other damage as it was.
+	sealed *env.PRNG
+	atBoot fsBoot // what the checker knew at the last boot, before recovery
 }
 
 const (
@@ -48,7 +52,8 @@ const (
 
 func (d *fsDamager) init(c *Filestore, w *sim.World, until time.Duration) {
 	d.c, d.w, d.until = c, w, until
-	d.r = env.NewPRNG(w.Seed ^ 0x64616d616765) // "damage"
+	d.r = env.NewPRNG(w.Seed ^ 0x64616d616765)      // "damage"
+	d.sealed = env.NewPRNG(w.Seed ^ 0x7365616c6564) // "sealed"
 	d.rotted = map[env.Seq]bool{}
 	d.track = fsTracker{files: map[string]*fsTrack{}, unsynced: map[uint64]*fsTrack{}, written: d.written}
 	if d.r.Intn(3) == 0 {
@@ -76,6 +81,7 @@ func (d *fsDamager) written() {
 // boot damages the disk the way the last crash may have, before the store recovers.
 func (d *fsDamager) boot(e *env.Env) {
 	d.boots++
+	d.noteBoot()
 	if d.c.node == nil {
 		return // the first boot, inside AddNode: nothing on disk yet
 	}
@@ -83,6 +89,7 @@ func (d *fsDamager) boot(e *env.Env) {
 	d.crashes = d.c.node.Disk.Stats.Crashes
 	if d.boots == 1 || !d.faultsOn() {
 		d.track.settle(d.c.node.Disk, powerLoss)
+		d.noteDurable(e.FS)
 		return
 	}
 	if d.r.Intn(4) != 0 {
@@ -94,6 +101,8 @@ func (d *fsDamager) boot(e *env.Env) {
 	if d.r.Intn(2) == 0 {
 		d.rotAtRest(e)
 	}
+	d.noteDurable(e.FS)
+	d.rotSealedTail(e.FS)
 }
 
 // tear cuts a block that held unsynced records inside them.
@@ -246,14 +255,23 @@ type fsRecord struct {
 
 // blockSeed returns the record checksum seed of a block file from an intact header copy.
 func blockSeed(data []byte) (uint32, bool) {
+	h, ok := blockHeader(data)
+	if !ok {
+		return 0, false
+	}
+	return crc32.Checksum(h[16:32], castagnoliTable), true
+}
+
+// blockHeader returns an intact copy of a block file's header.
+func blockHeader(data []byte) ([]byte, bool) {
 	for c := 0; c < 2; c++ {
 		h := data[min(len(data), c*blockHeaderSize):min(len(data), (c+1)*blockHeaderSize)]
 		if len(h) == blockHeaderSize && string(h[:8]) == "PTRLBLK1" &&
 			crc32.Checksum(h[:60], castagnoliTable) == binary.LittleEndian.Uint32(h[60:]) {
-			return crc32.Checksum(h[16:32], castagnoliTable), true
+			return h, true
 		}
 	}
-	return 0, false
+	return nil, false
 }
 
 // recordIntact reports whether a whole record at off passes both its checksums.
