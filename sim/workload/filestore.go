@@ -25,6 +25,8 @@ import (
 //   - no sequence is acknowledged twice (a lost last sequence would hand one out again);
 //   - nothing below a compaction whose completion ran is ever served again (a lost marker or
 //     deletion would bring messages back);
+//   - recovery's verdicts hold against the bytes (filestore_verdict.go), and no bytes a sync
+//     covered in a block synced in full are cut as a torn write (filestore_sealed.go);
 //   - under the seed's limits (filestore_limits.go), an acknowledged message is gone only when
 //     what the checker saw explains it.
 //

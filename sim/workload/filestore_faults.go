@@ -24,7 +24,9 @@ import (
 //     recovery is about to read (or two bits in its header, beyond the single-bit repair);
 //   - rotten records after indexing: now and then, a bit is flipped in the body of an
 //     acknowledged message the running store has indexed, and the message is read at once,
-//     so the read path's checksum must reject it.
+//     so the read path's checksum must reject it;
+//   - sealed tails: at a boot, two bits in the header of the last record of a block synced in
+//     full, which recovery must report and keep, not cut as torn (filestore_sealed.go).
 //
 // The checker knows which acknowledged messages it rotted: each one lost must be named by the
 // store's damage report ("lost because rotten, and reported"), never silently missing.
