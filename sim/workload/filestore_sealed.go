@@ -22,7 +22,9 @@ import (
 // crash. The workload aims damage at that situation at boots (rotSealedTail), which random
 // flips reach in a few seeds in a hundred.
 
-// fsBoot is what the checker knew at a boot, before the store recovered.
+// fsBoot is what the checker knew at a boot, before the store recovered. A reopen without a
+// crash (after a write error) is judged by it too: blocks sealed at the boot took no appends
+// since, and a newer header could only name more blocks, so the judge sees less, not wrongly.
 type fsBoot struct {
 	tracks  map[string]fsTrack // each block file's writes and syncs before the crash
 	durable uint32             // the newest intact block header's durable id (0: none)
