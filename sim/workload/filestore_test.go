@@ -8,14 +8,16 @@ import (
 
 // TestStorageReachesDeadLayers: over a few seeds, the filestore and counter workloads reach
 // the verdicts random faults alone rarely reached (a torn tail cut, a rotten record rejected
-// at recovery and on read, a slot read from its second copy), and every seed passes.
+// at recovery and on read, damage after the last record of a sealed block kept, a slot read
+// from its second copy), and every seed passes.
 func TestStorageReachesDeadLayers(t *testing.T) {
 	for _, tc := range []struct {
 		wl     func() sim.Workload
 		points []string
 	}{
 		{func() sim.Workload { return &Filestore{} }, []string{"filestore.recover.torn-tail", "filestore.recover.rotten",
-			"filestore.read.checksum-reject", "filestore.recover.unreadable", "filestore.workload.recovery-judged"}},
+			"filestore.read.checksum-reject", "filestore.recover.unreadable", "filestore.workload.recovery-judged",
+			"filestore.recover.sealed-tail-damage"}},
 		{func() sim.Workload { return &Counter{} }, []string{"counter.recover.torn-tail", "counter.recover.copy-rotten",
 			"counter.recover.slot-lost"}},
 	} {

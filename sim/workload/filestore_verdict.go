@@ -1,8 +1,6 @@
 package workload
 
 import (
-	"fmt"
-
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/filestore"
 )
@@ -35,9 +33,7 @@ func (c *Filestore) judgeRecovery(rep filestore.Recovery) {
 		}
 	}
 	for _, name := range c.dmg.blockNames(c.fsys) {
-		var id uint32
-		_, err := fmt.Sscanf(name, fsDir+"/%010d.blk", &id)
-		env.Assertf(err == nil, "filestore: block file name %q: %v", name, err)
+		id := blockFileID(name)
 		if unusable[id] {
 			continue
 		}
@@ -45,6 +41,7 @@ func (c *Filestore) judgeRecovery(rep filestore.Recovery) {
 		env.Assertf(err == nil, "filestore: read %s: %v", name, err)
 		c.judgeBlock(id, data, kept[id], dropped[id])
 	}
+	c.judgeTails(rep)
 	c.w.Hit("filestore.workload.recovery-judged")
 }
 
@@ -106,7 +103,7 @@ func (c *Filestore) cameBack(seq env.Seq) {
 	l, named := c.named[seq]
 	env.Assertf(named, "filestore: seq %d came back after being lost, and no damage named it when it was", seq)
 	env.Assertf(l.open < c.opens, "filestore: seq %d came back after being lost, with no recovery between", seq)
-	data, err := c.node.Disk.ReadFile(fmt.Sprintf("%s/%010d.blk", fsDir, l.block))
+	data, err := c.node.Disk.ReadFile(blockFileName(l.block))
 	seed, ok := blockSeed(data)
 	rec, intact := recordIntact(data, l.off, seed)
 	env.Assertf(err == nil && ok && intact && rec.kind == recordKindMsg && rec.seq == uint64(seq),
