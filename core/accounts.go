@@ -84,61 +84,70 @@ const maxImportHops = 64
 // crossAccounts delivers a message published in acc (on subj) to the other accounts its
 // routes reach: importers of acc's stream exports, exporters of the services acc imports
 // (with a reply subject of their own mapped back to the requester's), and, for a response
-// to such a mapped reply subject, the requester. Each hop follows the next account's
-// routes of the same kind. It returns how many subscriptions took the message.
-func (c *client) crossAccounts(acc *account.Account, routes *account.Routes, subj string, reply []byte, hdr int, msg []byte, hops int) int {
-	env.Assertf(hops <= maxImportHops, "core: a message from account %q crossed %d imports", acc.Name(), hops)
+// to such a mapped reply subject, the requester. A hop follows only the next account's
+// routes of the kind that brought the message (kinds: all for the publish itself): a stream
+// re-exported, a request to a service that imports it from a third account, a response on
+// its way back. It returns how many subscriptions took the message.
+func (c *client) crossAccounts(acc *account.Account, routes *account.Routes, subj, reply []byte, hdr int, msg []byte, hops int, kinds hopKind) int {
+	if hops > maxImportHops { // checked before Assertf: its arguments would cost every publish
+		env.Assertf(false, "core: a message from account %q crossed %d imports", acc.Name(), hops)
+	}
 	delivered := 0
-	for _, r := range routes.Streams {
-		if dst, ok := r.Map(subj); ok {
-			c.srv.env.Probe.Hit("core.account.stream-import")
-			delivered += c.deliverIn(r.To, dst, reply, hdr, msg, hops, streamsOnly)
-		}
-	}
-	for _, r := range routes.Services {
-		if dst, ok := r.Map(subj); ok {
-			c.srv.env.Probe.Hit("core.account.service-import")
-			var mapped []byte
-			if len(reply) > 0 {
-				mapped = []byte(r.From.MapReply(acc, string(reply), r, c.srv.env.Clock.Mono(), c.rng))
+	if kinds&hopStreams != 0 {
+		for _, r := range routes.Streams {
+			if dst, ok := r.Map(subj); ok {
+				gen := r.To.Subs.Gen()
+				if r.To.Subs.Match(dst).Empty() && len(r.To.Routes().Streams) == 0 {
+					r.Quiet(subj, gen) // nobody there: skipped until the importer's index changes
+					continue
+				}
+				delivered += c.deliverIn(r.To, dst, reply, hdr, msg, hops, hopStreams)
 			}
-			delivered += c.deliverIn(r.From, dst, mapped, hdr, msg, hops, servicesOnly)
 		}
 	}
-	if routes.Answers {
+	if kinds&hopServices != 0 {
+		for _, r := range routes.Services {
+			if dst, ok := r.Map(subj); ok {
+				c.srv.env.Probe.Hit("core.account.service-import")
+				var mapped []byte
+				if len(reply) > 0 {
+					mapped = []byte(r.From.MapReply(acc, string(reply), r, c.srv.env.Clock.Mono(), c.rng))
+				}
+				delivered += c.deliverIn(r.From, dst, mapped, hdr, msg, hops, hopServices)
+			}
+		}
+	}
+	if kinds&hopAnswers != 0 && routes.Answers {
 		if to, dst, ok := acc.Answer(subj, c.srv.env.Clock.Mono()); ok {
 			c.srv.env.Probe.Hit("core.account.service-response")
-			delivered += c.deliverIn(to, dst, reply, hdr, msg, hops, answersOnly)
+			delivered += c.deliverIn(to, dst, reply, hdr, msg, hops, hopAnswers)
 		}
 	}
 	return delivered
 }
 
-// A hop follows only routes of the kind that brought the message: a stream re-exported, a
-// request to a service that imports it from a third account, a response on its way back.
-type hopKind int
+// hopKind selects the routes a hop follows.
+type hopKind uint8
 
 const (
-	streamsOnly hopKind = iota
-	servicesOnly
-	answersOnly
+	hopStreams hopKind = 1 << iota
+	hopServices
+	hopAnswers
+	hopAll = hopStreams | hopServices | hopAnswers
 )
 
-// deliverIn delivers into acc on subj, then follows acc's routes of the given kind.
+// deliverIn delivers into acc on subj, then follows acc's routes of the given kind. Nothing
+// is converted or allocated when acc has no interest and no route onward.
 func (c *client) deliverIn(acc *account.Account, subj string, reply []byte, hdr int, msg []byte, hops int, kind hopKind) int {
-	delivered := c.publish(acc.Subs.Match(subj), []byte(subj), reply, hdr, msg)
-	routes := acc.Routes()
-	next := &account.Routes{}
-	switch kind {
-	case streamsOnly:
-		next.Streams = routes.Streams
-	case servicesOnly:
-		next.Services = routes.Services
-	case answersOnly:
-		next.Answers = routes.Answers
+	delivered := 0
+	if r := acc.Subs.Match(subj); !r.Empty() {
+		if kind == hopStreams {
+			c.srv.env.Probe.Hit("core.account.stream-import")
+		}
+		delivered = c.publish(r, []byte(subj), reply, hdr, msg)
 	}
-	if !next.Empty() {
-		delivered += c.crossAccounts(acc, next, subj, reply, hdr, msg, hops+1)
+	if routes := acc.Routes(); !routes.Empty() {
+		delivered += c.crossAccounts(acc, routes, []byte(subj), reply, hdr, msg, hops+1, kind)
 	}
 	return delivered
 }

@@ -201,7 +201,7 @@ func (c *client) Pub(subj, reply []byte, hdr int, msg []byte) error {
 	}
 	delivered := c.publish(r, subj, reply, hdr, msg)
 	if !routes.Empty() {
-		delivered += c.crossAccounts(acc, routes, string(subj), reply, hdr, msg, 0)
+		delivered += c.crossAccounts(acc, routes, subj, reply, hdr, msg, 0, hopAll)
 	}
 	if delivered == 0 && len(reply) > 0 && c.noResp {
 		c.sendNoResponders(subj, reply)

@@ -69,7 +69,7 @@ func (s *Server) publishInternal(account, subj, reply string, hdr int, msg []byt
 	}
 	c.publish(acc.Subs.Match(subj), []byte(subj), rb, hdr, msg)
 	if routes := acc.Routes(); !routes.Empty() {
-		c.crossAccounts(acc, routes, subj, rb, hdr, msg, 0)
+		c.crossAccounts(acc, routes, []byte(subj), rb, hdr, msg, 0, hopAll)
 	}
 	c.flushTouched()
 	clear(c.flow.over) // the server's executor never stalls for a subscriber

@@ -21,6 +21,7 @@ type scenario struct {
 	unit          string
 	lowerIsBetter bool
 	run           func(url string, cfg config) (float64, error)
+	accounts      bool // run the servers with the accounts file (accounts.go)
 }
 
 type config struct {
@@ -48,6 +49,7 @@ func main() {
 		{name: "fan-out 1:4", unit: "msgs/s", run: benchPubSub(4)},
 		{name: "request/reply", unit: "µs/req", lowerIsBetter: true, run: benchRequest},
 	}
+	scenarios = append(scenarios, accountScenarios()...)
 	fmt.Printf("%d-byte payloads, %d msgs per run, %d requests per latency run, median of %d alternating rounds\n\n",
 		cfg.size, cfg.msgs, cfg.reqs, *rounds)
 	fmt.Printf("%-15s %16s %16s %8s\n", "scenario", servers[0].name, peerName(servers), "ratio")
@@ -114,7 +116,15 @@ func format(v float64, unit string) string {
 
 // measure starts a fresh server for one run, so runs do not share state.
 func measure(srv server, sc scenario, cfg config) (float64, error) {
-	p, err := srv.start()
+	var args []string
+	if sc.accounts {
+		path, err := writeAccountsConf()
+		if err != nil {
+			return 0, err
+		}
+		args = []string{"-c", path}
+	}
+	p, err := srv.start(args...)
 	if err != nil {
 		return 0, err
 	}

@@ -124,15 +124,21 @@ func benchRequest(url string, cfg config) (float64, error) {
 		return 0, err
 	}
 	defer nc.Close()
+	return timedRequests(nc, "bench.req", cfg)
+}
+
+// timedRequests makes cfg.reqs sequential requests on subj after a warm-up, and returns
+// the mean round trip in microseconds.
+func timedRequests(nc *nats.Conn, subj string, cfg config) (float64, error) {
 	payload := make([]byte, cfg.size)
 	for i := 0; i < 100; i++ { // warm up the inbox subscription
-		if _, err := nc.Request("bench.req", payload, 5*time.Second); err != nil {
+		if _, err := nc.Request(subj, payload, 5*time.Second); err != nil {
 			return 0, err
 		}
 	}
 	start := time.Now()
 	for i := 0; i < cfg.reqs; i++ {
-		if _, err := nc.Request("bench.req", payload, 5*time.Second); err != nil {
+		if _, err := nc.Request(subj, payload, 5*time.Second); err != nil {
 			return 0, err
 		}
 	}

@@ -34,7 +34,7 @@ func freePort() (int, error) {
 
 // start runs the binary on free loopback ports (clients and monitoring) and waits for it
 // to accept.
-func (s server) start() (*running, error) {
+func (s server) start(args ...string) (*running, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -43,7 +43,7 @@ func (s server) start() (*running, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(s.bin, "-a", "127.0.0.1", "-p", fmt.Sprint(port), "-m", fmt.Sprint(mport))
+	cmd := exec.Command(s.bin, append(args, "-a", "127.0.0.1", "-p", fmt.Sprint(port), "-m", fmt.Sprint(mport))...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err

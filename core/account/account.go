@@ -84,8 +84,24 @@ type StreamRoute struct {
 	t  *transform // exporter's subject -> importer's
 }
 
-// Map returns subj as the importer sees it, if subj is imported.
-func (r StreamRoute) Map(subj string) (string, bool) { return r.t.mapSubject(subj) }
+// Map returns subj as the importer sees it, if subj is imported and the importer may have
+// interest in it: a subject that matched nothing there is skipped until the importer's
+// index changes (the publish path of an export nobody listens to stays cheap).
+func (r StreamRoute) Map(subj []byte) (string, bool) {
+	e := r.t.lookup(subj)
+	if e.dst == "" || e.quiet.Load() == r.To.Subs.Gen()+1 {
+		return "", false
+	}
+	return e.dst, true
+}
+
+// Quiet notes that subj, rewritten, matched nothing in the importer's index at generation
+// gen (read before the match).
+func (r StreamRoute) Quiet(subj []byte, gen uint64) {
+	if e := r.t.cache.get(subj); e != nil {
+		e.quiet.Store(gen + 1)
+	}
+}
 
 // ServiceRoute carries one service import from the importer to the exporter.
 type ServiceRoute struct {
@@ -96,4 +112,4 @@ type ServiceRoute struct {
 }
 
 // Map returns subj as the exporter sees it, if subj is a request to the service.
-func (r ServiceRoute) Map(subj string) (string, bool) { return r.t.mapSubject(subj) }
+func (r ServiceRoute) Map(subj []byte) (string, bool) { return r.t.mapBytes(subj) }

@@ -59,22 +59,22 @@ func (a *Account) MapReply(requester *Account, subj string, r ServiceRoute, now 
 // Answer reports where a message published in a on subj goes when subj is a reply subject a
 // service import made up: the requester's account and reply subject. A singleton's entry is
 // used up; a stream's lives until its threshold passes without a response.
-func (a *Account) Answer(subj string, now time.Duration) (*Account, string, bool) {
-	if len(subj) <= len(ReplyPrefix) || subj[:len(ReplyPrefix)] != ReplyPrefix {
+func (a *Account) Answer(subj []byte, now time.Duration) (*Account, string, bool) {
+	if len(subj) <= len(ReplyPrefix) || string(subj[:len(ReplyPrefix)]) != ReplyPrefix {
 		return nil, "", false
 	}
 	t := &a.replies
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	e := t.entries[subj]
+	e := t.entries[string(subj)]
 	switch {
 	case e == nil:
 		return nil, "", false
 	case now >= e.expires:
-		delete(t.entries, subj)
+		delete(t.entries, string(subj))
 		return nil, "", false
 	case e.single:
-		delete(t.entries, subj)
+		delete(t.entries, string(subj))
 	default:
 		e.expires = now + e.threshold
 	}

@@ -5,6 +5,8 @@ import (
 	"hash/fnv"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/petrel-io/petrel/core/subject"
 )
@@ -17,6 +19,43 @@ type transform struct {
 	from, to string
 	dst      []part
 	identity bool
+	cache    mapCache // subjects already rewritten: a publish path rewrites the same few
+}
+
+// mapCacheMax bounds a transform's cache; when full it starts again empty.
+const mapCacheMax = 4096
+
+// mapCache remembers rewritten subjects ("" for a subject the source does not match); safe
+// for concurrent use. A lookup with a []byte key does not allocate.
+type mapCache struct {
+	mu sync.RWMutex
+	m  map[string]*mapped
+}
+
+// mapped is one cached rewrite, with a note a stream route keeps on it: quiet is the
+// importer's index generation (plus one) at which the rewritten subject last matched
+// nothing, so an unchanged index need not be asked again.
+type mapped struct {
+	dst   string
+	quiet atomic.Uint64
+}
+
+func (c *mapCache) get(subj []byte) *mapped {
+	c.mu.RLock()
+	e := c.m[string(subj)]
+	c.mu.RUnlock()
+	return e
+}
+
+func (c *mapCache) put(subj, dst string) *mapped {
+	e := &mapped{dst: dst}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= mapCacheMax {
+		c.m = make(map[string]*mapped)
+	}
+	c.m[subj] = e
+	c.mu.Unlock()
+	return e
 }
 
 // fn is a destination token's function.
@@ -191,12 +230,28 @@ func wildcards(pattern string) (singles int, tail bool) {
 	return singles, tail
 }
 
-// mapSubject returns subj rewritten, if it matches the source.
+// mapSubject returns subj rewritten, if it matches the source. A rewrite depends on the
+// subject alone (partition is a hash), so both answers are cached.
 func (t *transform) mapSubject(subj string) (string, bool) {
-	if !subject.Match(subj, t.from) {
-		return "", false
+	return t.mapBytes([]byte(subj))
+}
+
+// mapBytes is mapSubject for the publish path's bytes.
+func (t *transform) mapBytes(subj []byte) (string, bool) {
+	e := t.lookup(subj)
+	return e.dst, e.dst != ""
+}
+
+// lookup is subj's cache entry, made on a miss.
+func (t *transform) lookup(subj []byte) *mapped {
+	if e := t.cache.get(subj); e != nil {
+		return e
 	}
-	return t.apply(subj), true
+	s, dst := string(subj), ""
+	if subject.Match(s, t.from) {
+		dst = t.apply(s)
+	}
+	return t.cache.put(s, dst)
 }
 
 // apply rewrites subj, which must match t.from.

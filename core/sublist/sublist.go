@@ -66,6 +66,8 @@ type List struct {
 	root  node
 	count int
 	gen   uint64 // bumped by every change, so a result computed before it is not cached
+	// genSeen mirrors gen for readers without the lock (Gen).
+	genSeen atomic.Uint64
 	cache map[string]*Result
 	stats counters
 }
@@ -222,6 +224,7 @@ func (l *List) prune(subj string) {
 // changed drops the cache entries that subj can match. Called with mu held.
 func (l *List) changed(subj string) {
 	l.gen++
+	l.genSeen.Store(l.gen)
 	if subject.IsLiteral(subj) {
 		delete(l.cache, subj)
 		return
@@ -232,6 +235,10 @@ func (l *List) changed(subj string) {
 		}
 	}
 }
+
+// Gen numbers the list's changes: two equal readings mean no subscription came or went
+// between them.
+func (l *List) Gen() uint64 { return l.genSeen.Load() }
 
 // Count is the number of subscriptions.
 func (l *List) Count() int {
