@@ -68,8 +68,8 @@ type List struct {
 	gen   uint64 // bumped by every change, so a result computed before it is not cached
 	// genSeen mirrors gen for readers without the lock (Gen).
 	genSeen atomic.Uint64
-	cache map[string]*Result
-	stats counters
+	cache   map[string]*Result
+	stats   counters
 }
 
 type counters struct {
