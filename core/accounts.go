@@ -44,30 +44,38 @@ func (c *client) joinAccount(acc *account.Account) error {
 		acc.Subs.Insert(&sub.entry)
 	}
 	c.acc = acc
-	c.parser.SetLimits(c.parserLimits(c.srv.cfg()))
 	return nil
 }
 
 // parserLimits are the server's, with the account's smaller payload limit.
 func (c *client) parserLimits(cfg *config) proto.Limits {
 	l := cfg.parserLimits()
-	if max := c.acc.Config().Limits.MaxPayload; max > 0 && max < l.MaxPayload {
-		l.MaxPayload = max
+	for _, max := range []int{c.acc.Config().Limits.MaxPayload, c.userLimits().MaxPayload} {
+		if max > 0 && max < l.MaxPayload {
+			l.MaxPayload = max
+		}
 	}
 	return l
+}
+
+// userLimits are the limits of the client's user (from a user JWT); none without one.
+func (c *client) userLimits() auth.User {
+	if c.user == nil {
+		return auth.User{}
+	}
+	return auth.User{MaxSubscriptions: c.user.MaxSubscriptions, MaxPayload: c.user.MaxPayload}
 }
 
 // maxSubscriptions is the client's subscription limit: the server's or its account's,
 // whichever is smaller (0: none).
 func (c *client) maxSubscriptions(cfg *config) int {
-	srv, acc := cfg.MaxSubscriptions, c.acc.Config().Limits.MaxSubscriptions
-	switch {
-	case srv == 0:
-		return acc
-	case acc == 0:
-		return srv
+	limit := 0
+	for _, n := range []int{cfg.MaxSubscriptions, c.acc.Config().Limits.MaxSubscriptions, c.userLimits().MaxSubscriptions} {
+		if n > 0 && (limit == 0 || n < limit) {
+			limit = n
+		}
 	}
-	return min(srv, acc)
+	return limit
 }
 
 // refuseAccount closes a client its account cannot take, with nats-server's -ERR.

@@ -32,6 +32,7 @@ const (
 	reasonLameDuck       = "Server Shutdown (Lame Duck)"
 	reasonMaxConnections = "Maximum Connections Exceeded"
 	reasonMaxAccountConn = "Maximum Account Connections Exceeded"
+	reasonAuthExpired    = "Authentication Expired"
 )
 
 // client is one client connection, an actor on its own executor. Fields marked (ex) are
@@ -55,6 +56,7 @@ type client struct {
 	lastIn    time.Duration // Mono of the last inbound bytes
 	pingTimer env.Timer
 	authTimer env.Timer
+	expiry    env.Timer // the user JWT's expiry (operator mode)
 	scratch   []byte
 	nonce     []byte
 	echo      bool
@@ -434,6 +436,9 @@ func (c *client) close(reason string) {
 	}
 	if c.authTimer != nil {
 		c.authTimer.Stop()
+	}
+	if c.expiry != nil {
+		c.expiry.Stop()
 	}
 	c.stopFlow()
 	c.mu.Lock()

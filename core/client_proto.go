@@ -46,11 +46,16 @@ func (c *client) Connect(raw []byte) error {
 	if c.ws != nil {
 		c.applyCookies(&ci)
 	}
-	creds := auth.Credentials{User: ci.User, Pass: ci.Pass, Token: ci.Token, Nkey: ci.Nkey, Sig: ci.Sig}
+	creds := auth.Credentials{User: ci.User, Pass: ci.Pass, Token: ci.Token, Nkey: ci.Nkey, Sig: ci.Sig, JWT: ci.JWT,
+		Now: c.srv.env.Clock.Now()}
 	authn := c.authenticator(c.srv.cfg())
 	user, err := authn.Check(creds, c.nonce)
 	if err != nil {
-		c.srv.log.Logf(env.LevelWarn, "%s:%d - cid:%d - authentication error", c.host, c.port, c.cid)
+		detail := ""
+		if err != auth.ErrAuthorization {
+			detail = ": " + err.Error()
+		}
+		c.srv.log.Logf(env.LevelWarn, "%s:%d - cid:%d - authentication error%s", c.host, c.port, c.cid, detail)
 		return errAuthViolation
 	}
 	if c.authTimer != nil {
@@ -86,6 +91,7 @@ func (c *client) setUser(user *auth.User) error {
 		perms = user.Permissions
 	}
 	c.mu.Unlock()
+	c.parser.SetLimits(c.parserLimits(c.srv.cfg())) // the account's or user's may be smaller
 	c.perms.Store(perms)
 	c.pubAllow = nil
 	var replies *replyPerms
@@ -111,6 +117,13 @@ func (c *client) applyConnect(ci connectInfo, user *auth.User) error {
 	c.mu.Unlock()
 	if err := c.setUser(user); err != nil {
 		return err
+	}
+	if c.expiry != nil {
+		c.expiry.Stop()
+		c.expiry = nil
+	}
+	if user != nil {
+		c.expireAt(user.Expires)
 	}
 	if perms := c.perms.Load(); user != previous && perms != nil {
 		c.dropForbiddenSubs(perms)

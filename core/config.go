@@ -3,6 +3,8 @@ package core
 import (
 	"cmp"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/petrel-io/petrel/core/account"
@@ -39,6 +41,13 @@ func newConfig(opts Options, now time.Time, prev *account.Set) (*config, []strin
 	a, err := auth.New(opts.Auth)
 	if err != nil {
 		return nil, nil, fmt.Errorf("core: %w", err)
+	}
+	if a.Trusted() {
+		// Operator mode: the trusted account JWTs are the accounts.
+		accs := a.Accounts()
+		for _, pub := range slices.Sorted(maps.Keys(accs)) {
+			opts.Accounts = append(opts.Accounts, accountFromClaims(accs[pub]))
+		}
 	}
 	next, err := account.Build(opts.Accounts, opts.SystemAccount, prev)
 	if err != nil {

@@ -284,6 +284,7 @@ func (c *client) setTrace(on bool) {
 // closed if they no longer hold, else given the user's new permissions, losing the
 // subscriptions those no longer allow.
 func (c *client) recheckAuth(a *auth.Authenticator) {
+	c.creds.Now = c.srv.env.Clock.Now()
 	user, err := a.Recheck(c.provenBy, c.creds, c.nonce)
 	if err != nil {
 		c.srv.log.Logf(env.LevelError, "%s:%d - cid:%d - authentication error%s", c.host, c.port, c.cid, c.userSuffix())

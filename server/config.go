@@ -91,9 +91,7 @@ func (a *applier) warn(v *conf.Value, format string, args ...any) {
 // not checked.
 var notYet = map[string]string{
 	"cluster": "clustering", "gateway": "gateways", "leafnodes": "leaf nodes", "leaf": "leaf nodes",
-	"mqtt": "MQTT", "operator": "operator JWTs", "operators": "operator JWTs",
-	"trusted": "trusted keys", "trusted_keys": "trusted keys",
-	"resolver": "account resolvers", "resolver_tls": "account resolvers", "resolver_preload": "account resolvers",
+	"mqtt": "MQTT", "resolver_tls": "account resolvers",
 	"https": "HTTPS monitoring", "https_port": "HTTPS monitoring",
 	"syslog": "syslog", "remote_syslog": "syslog", "ocsp": "OCSP", "ocsp_cache": "OCSP",
 	"authorization_callout": "auth callout", "proxies": "proxy protocol", "default_js_domain": "JetStream domains",
@@ -103,9 +101,6 @@ var notYet = map[string]string{
 // notYetKinds are the kinds of value nats-server takes for the options in notYet (it
 // refuses others); an option not listed is a map.
 var notYetKinds = map[string][]conf.Kind{
-	"operator": {conf.KindString, conf.KindArray}, "operators": {conf.KindString, conf.KindArray},
-	"trusted": {conf.KindString, conf.KindArray}, "trusted_keys": {conf.KindString, conf.KindArray},
-	"resolver": {conf.KindString, conf.KindMap}, "resolver_preload": {conf.KindMap},
 	"resolver_pinned_accounts": {conf.KindString, conf.KindArray}, "default_sentinel": {conf.KindString},
 	"https": {conf.KindString, conf.KindInt}, "https_port": {conf.KindInt},
 	"syslog": {conf.KindBool}, "remote_syslog": {conf.KindString},
@@ -209,6 +204,12 @@ func (a *applier) topLevel() map[string]handler {
 		"websocket":              a.websocket,
 		"store_dir":              setString(&o.StoreDir),
 		"accounts":               a.accounts,
+		"operator":               a.operator,
+		"operators":              a.operator,
+		"trusted_keys":           a.trustedKeys,
+		"trusted":                a.trustedKeys,
+		"resolver":               a.resolver,
+		"resolver_preload":       a.resolverPreload,
 		"mappings":               a.topMappings,
 		"system_account":         setString(&o.Core.SystemAccount),
 		"system":                 setString(&o.Core.SystemAccount),

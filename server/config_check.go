@@ -78,8 +78,8 @@ func (a *applier) checkNoAuthUser() error {
 	return a.refuse(where, "no_auth_user: %q not present as user or nkey in authorization block or account configuration", cfg.NoAuthUser)
 }
 
-// checkSystemAccount refuses a system account no accounts block defines, as nats-server
-// does, although Petrel does not implement accounts yet.
+// checkSystemAccount refuses a system account that neither the accounts block nor (in
+// operator mode) resolver_preload defines, as nats-server does.
 func (a *applier) checkSystemAccount() error {
 	v := a.seen["system_account"]
 	if v == nil {
@@ -92,6 +92,9 @@ func (a *applier) checkSystemAccount() error {
 		if _, ok := accounts.Map.Get(v.Str); ok {
 			return nil
 		}
+	}
+	if t := a.opts.Core.Auth.Trust; t != nil && t.Accounts[v.Str] != "" {
+		return nil
 	}
 	return errorAt(v.Pos, "error resolving system account: account missing")
 }

@@ -21,6 +21,12 @@ type User struct {
 	Nkey        string // public user nkey ("U..."), instead of name and password
 	Permissions *Permissions
 	Account     string
+	// From a user JWT (operator mode): the claims' name, when the JWT expires (zero:
+	// never), and the user's own limits (0: none).
+	Tag              string
+	Expires          time.Time
+	MaxSubscriptions int
+	MaxPayload       int
 }
 
 // Config is the authorization part of the server's options.
@@ -29,11 +35,14 @@ type Config struct {
 	Token      string // plain or bcrypt
 	NoAuthUser string // users[Name] taken by clients that send no credentials
 	Timeout    time.Duration
+	// Trust, when set, puts the server in operator mode: users come with JWTs.
+	Trust *Trust
 }
 
-// Credentials are what a CONNECT carried.
+// Credentials are what a CONNECT carried, and when (for JWT expiry).
 type Credentials struct {
-	User, Pass, Token, Nkey, Sig string
+	User, Pass, Token, Nkey, Sig, JWT string
+	Now                               time.Time
 }
 
 // Authenticator checks credentials against a Config. It is immutable and safe for
@@ -44,6 +53,7 @@ type Authenticator struct {
 	byNkey  map[string]*User
 	noAuth  *User
 	anyAuth bool
+	trust   *trust // operator mode
 }
 
 // New builds an Authenticator, rejecting an inconsistent config.
@@ -75,7 +85,14 @@ func New(cfg Config) (*Authenticator, error) {
 	if cfg.Token != "" && len(cfg.Users) > 0 {
 		return nil, errors.New("auth: a token cannot be combined with users")
 	}
-	a.anyAuth = cfg.Token != "" || len(cfg.Users) > 0
+	if cfg.Trust != nil {
+		t, err := newTrust(cfg.Trust)
+		if err != nil {
+			return nil, err
+		}
+		a.trust = t
+	}
+	a.anyAuth = cfg.Token != "" || len(cfg.Users) > 0 || a.trust != nil
 	return a, nil
 }
 
@@ -83,7 +100,7 @@ func New(cfg Config) (*Authenticator, error) {
 func (a *Authenticator) Required() bool { return a.anyAuth }
 
 // NeedsNonce reports whether INFO must carry a nonce (some user signs with an nkey).
-func (a *Authenticator) NeedsNonce() bool { return len(a.byNkey) > 0 }
+func (a *Authenticator) NeedsNonce() bool { return len(a.byNkey) > 0 || a.trust != nil }
 
 // Timeout is how long a client may take to send CONNECT.
 func (a *Authenticator) Timeout() time.Duration { return a.cfg.Timeout }
@@ -139,6 +156,9 @@ func (a *Authenticator) check(c Credentials, nonce []byte, provenBy *Authenticat
 	if !a.anyAuth {
 		return nil, nil
 	}
+	if c.JWT != "" && a.trust != nil {
+		return a.trust.checkJWT(c, nonce)
+	}
 	how, u, secret := a.claim(c)
 	switch how {
 	case byNkey:
@@ -166,18 +186,23 @@ func (a *Authenticator) check(c Credentials, nonce []byte, provenBy *Authenticat
 
 // nkeySigned verifies the client's signature of the nonce with its public key.
 func (a *Authenticator) nkeySigned(c Credentials, nonce []byte) bool {
+	return nkeySignature(c.Nkey, c.Sig, nonce)
+}
+
+// nkeySignature verifies sig (base64, URL or standard alphabet) of nonce by public key pub.
+func nkeySignature(pub, sig string, nonce []byte) bool {
 	if len(nonce) == 0 {
 		return false
 	}
-	sig, err := base64.RawURLEncoding.DecodeString(c.Sig)
+	raw, err := base64.RawURLEncoding.DecodeString(sig)
 	if err != nil {
-		sig, err = base64.StdEncoding.DecodeString(c.Sig)
+		raw, err = base64.StdEncoding.DecodeString(sig)
 		if err != nil {
 			return false
 		}
 	}
-	pub, err := nkeys.FromPublicKey(c.Nkey)
-	return err == nil && pub.Verify(nonce, sig) == nil
+	key, err := nkeys.FromPublicKey(pub)
+	return err == nil && key.Verify(nonce, raw) == nil
 }
 
 // IsBcrypt reports whether a configured secret is a bcrypt hash.

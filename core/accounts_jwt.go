@@ -1,0 +1,101 @@
+package core
+
+import (
+	"slices"
+	"time"
+
+	"github.com/nats-io/jwt/v2"
+	"github.com/petrel-io/petrel/core/account"
+)
+
+// accountFromClaims is an account JWT's content as an account configuration: its exports,
+// imports, mappings and limits. Exports that need an activation token are not offered to
+// anyone yet (activation tokens are not checked).
+func accountFromClaims(ac *jwt.AccountClaims) account.Config {
+	cfg := account.Config{Name: ac.Subject, JetStream: ac.Limits.IsJSEnabled()}
+	for _, ex := range ac.Exports {
+		e := account.Export{Subject: string(ex.Subject), ResponseThreshold: ex.ResponseThreshold}
+		if ex.Type == jwt.Service {
+			e.Kind = account.Service
+			e.ResponseType, _ = account.ParseResponseType(string(ex.ResponseType)) // unknown: singleton
+		}
+		if ex.TokenReq {
+			e.Accounts = []string{ac.Subject} // nobody else, until activations are checked
+		}
+		cfg.Exports = append(cfg.Exports, e)
+	}
+	for _, im := range ac.Imports {
+		cfg.Imports = append(cfg.Imports, importFromClaims(im))
+	}
+	for _, src := range sortedSubjects(ac.Mappings) {
+		m := account.Mapping{Source: src}
+		for _, d := range ac.Mappings[jwt.Subject(src)] {
+			if d.Cluster == "" {
+				m.Destinations = append(m.Destinations, account.Destination{Subject: string(d.Subject), Weight: int(d.GetWeight())})
+			}
+		}
+		if len(m.Destinations) > 0 {
+			cfg.Mappings = append(cfg.Mappings, m)
+		}
+	}
+	limit := func(n int64) int {
+		if n <= 0 || n > 1<<31 {
+			return 0
+		}
+		return int(n)
+	}
+	cfg.Limits = account.Limits{MaxConnections: limit(ac.Limits.Conn), MaxSubscriptions: limit(ac.Limits.Subs),
+		MaxPayload: limit(ac.Limits.Payload), MaxLeafNodes: limit(ac.Limits.LeafNodeConn)}
+	return cfg
+}
+
+// importFromClaims reads an import's subjects the way the claims define them: a stream's
+// Subject is the exporter's, renamed by LocalSubject or prefixed by the older To; a
+// service's Subject is what the importer publishes, sent to To (or, with LocalSubject,
+// LocalSubject is published and Subject is the exporter's).
+func importFromClaims(im *jwt.Import) account.Import {
+	out := account.Import{Account: im.Account, Subject: string(im.Subject)}
+	if im.Type != jwt.Service {
+		out.Kind = account.Stream
+		switch {
+		case im.LocalSubject != "":
+			out.To = string(im.LocalSubject)
+		case im.To != "":
+			out.Prefix = string(im.To)
+		}
+		return out
+	}
+	out.Kind = account.Service
+	switch {
+	case im.LocalSubject != "":
+		out.To = string(im.LocalSubject)
+	case im.To != "":
+		out.Subject, out.To = string(im.To), string(im.Subject)
+	}
+	return out
+}
+
+func sortedSubjects(m jwt.Mapping) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, string(k))
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// expireAt closes the client when its user JWT expires, with nats-server's -ERR.
+func (c *client) expireAt(at time.Time) {
+	if at.IsZero() {
+		return
+	}
+	d := max(at.Sub(c.srv.env.Clock.Now()), 0)
+	c.expiry = c.srv.env.Clock.AfterFunc(d, c.ex, func() {
+		if c.finished {
+			return
+		}
+		c.srv.env.Probe.Hit("core.auth.expired")
+		c.sendErr("User Authentication Expired")
+		c.close(reasonAuthExpired)
+	})
+}

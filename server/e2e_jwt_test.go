@@ -1,0 +1,172 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/jwt/v2"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
+)
+
+// operatorFixture is an operator, a system account and two accounts (A exports a stream
+// B imports), made in the test with jwt/v2, and a config trusting them.
+type operatorFixture struct {
+	t          *testing.T
+	dir        string
+	op, opSign nkeys.KeyPair
+	accKeys    map[string]nkeys.KeyPair
+	accJWTs    map[string]string
+	accPubs    map[string]string
+}
+
+// orPanic returns v, or panics (failing the test) on a set-up error of the fixture.
+func orPanic[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func newOperatorFixture(t *testing.T) *operatorFixture {
+	f := &operatorFixture{t: t, dir: t.TempDir(), accKeys: map[string]nkeys.KeyPair{}, accJWTs: map[string]string{}, accPubs: map[string]string{}}
+	f.op = orPanic(nkeys.CreateOperator())
+	f.opSign = orPanic(nkeys.CreateOperator())
+	for _, name := range []string{"SYS", "A", "B"} {
+		kp := orPanic(nkeys.CreateAccount())
+		f.accKeys[name], f.accPubs[name] = kp, orPanic(kp.PublicKey())
+	}
+	ac := jwt.NewAccountClaims(f.accPubs["A"])
+	ac.Name = "A"
+	ac.Exports = jwt.Exports{&jwt.Export{Subject: "orders.>", Type: jwt.Stream}}
+	f.sign("A", ac)
+	bc := jwt.NewAccountClaims(f.accPubs["B"])
+	bc.Name = "B"
+	bc.Imports = jwt.Imports{&jwt.Import{Subject: "orders.>", Account: f.accPubs["A"], Type: jwt.Stream, LocalSubject: "fromA.>"}}
+	f.sign("B", bc)
+	sc := jwt.NewAccountClaims(f.accPubs["SYS"])
+	sc.Name = "SYS"
+	f.sign("SYS", sc)
+	return f
+}
+
+// sign issues an account JWT with the operator's signing key.
+func (f *operatorFixture) sign(name string, ac *jwt.AccountClaims) {
+	f.accJWTs[name] = orPanic(ac.Encode(f.opSign))
+}
+
+// conf writes the server's configuration: the operator JWT in a file, the accounts preloaded.
+func (f *operatorFixture) conf() string {
+	oc := jwt.NewOperatorClaims(orPanic(f.op.PublicKey()))
+	oc.Name = "OP"
+	oc.SigningKeys.Add(orPanic(f.opSign.PublicKey()))
+	opPath := filepath.Join(f.dir, "op.jwt")
+	must(f.t, os.WriteFile(opPath, []byte(orPanic(oc.Encode(f.op))), 0o600))
+	var pre strings.Builder
+	for _, name := range []string{"SYS", "A", "B"} {
+		fmt.Fprintf(&pre, "  %s: %q\n", f.accPubs[name], f.accJWTs[name])
+	}
+	path := filepath.Join(f.dir, "server.conf")
+	writeConf(f.t, path, fmt.Sprintf("operator: %q\nsystem_account: %s\nresolver: MEMORY\nresolver_preload: {\n%s}\n", opPath, f.accPubs["SYS"], pre.String()))
+	return path
+}
+
+// creds issues a user of account acc and writes its .creds file.
+func (f *operatorFixture) creds(acc string, edit func(*jwt.UserClaims)) string {
+	ukp := orPanic(nkeys.CreateUser())
+	uc := jwt.NewUserClaims(orPanic(ukp.PublicKey()))
+	uc.Name = "user-of-" + acc
+	if edit != nil {
+		edit(uc)
+	}
+	tok := orPanic(uc.Encode(f.accKeys[acc]))
+	seed := orPanic(ukp.Seed())
+	path := filepath.Join(f.dir, fmt.Sprintf("%s-%d.creds", acc, time.Now().UnixNano()))
+	must(f.t, os.WriteFile(path, orPanic(jwt.FormatUserConfig(tok, seed)), 0o600))
+	return path
+}
+
+// Operator mode: users with creds files connect into their JWT's account; accounts are
+// isolated except through the JWT's import; claimed permissions hold; an expired JWT
+// disconnects its client; a revoked user is refused; the system account answers.
+func TestE2EOperatorMode(t *testing.T) {
+	f := newOperatorFixture(t)
+	// B revokes one user; the revocation lives in B's JWT.
+	revokedKP := orPanic(nkeys.CreateUser())
+	revokedPub := orPanic(revokedKP.PublicKey())
+	bc := orPanic(jwt.DecodeAccountClaims(f.accJWTs["B"]))
+	bc.RevokeAt(revokedPub, time.Now().Add(time.Minute))
+	f.sign("B", bc)
+	p := startPetrel(t, "-c", f.conf())
+
+	a := connect(t, p.url(), nats.UserCredentials(f.creds("A", nil)))
+	b := connect(t, p.url(), nats.UserCredentials(f.creds("B", nil)))
+	subB := orPanic(b.SubscribeSync("fromA.>"))
+	subA := orPanic(a.SubscribeSync("private.>"))
+	must(t, b.Flush())
+	must(t, a.Flush())
+	must(t, a.Publish("orders.1", []byte("o")))
+	must(t, b.Publish("private.x", []byte("no")))
+	if m := next(t, subB); m.Subject != "fromA.1" { // LocalSubject renames: orders.> -> fromA.>
+		t.Fatalf("B got %s", m.Subject)
+	}
+	none(t, a, subA)
+
+	// Permissions from the claims.
+	errs := make(chan error, 4)
+	limited := connect(t, p.url(), nats.UserCredentials(f.creds("A", func(uc *jwt.UserClaims) {
+		uc.Pub.Allow.Add("ok.>")
+	})), nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { errs <- err }))
+	must(t, limited.Publish("nope", nil))
+	must(t, limited.Flush())
+	select {
+	case err := <-errs:
+		if !strings.Contains(err.Error(), `Permissions Violation for Publish to "nope"`) {
+			t.Fatalf("claimed permissions: %v", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("a publish outside the claimed permissions was allowed")
+	}
+
+	// A JWT that expires disconnects its client when it does.
+	closed := make(chan error, 1)
+	_ = connect(t, p.url(), nats.UserCredentials(f.creds("A", func(uc *jwt.UserClaims) {
+		uc.Expires = time.Now().Add(1500*time.Millisecond).Unix() + 1
+	})), nats.NoReconnect(), nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { closed <- err }))
+	select {
+	case err := <-closed:
+		if !errors.Is(err, nats.ErrAuthExpired) { // nats.go's name for -ERR 'User Authentication Expired'
+
+			t.Fatalf("expiry: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("an expired user stayed connected")
+	}
+
+	// A revoked user is refused; so is a user of an account the server does not trust.
+	ukp := revokedKP
+	uc := jwt.NewUserClaims(revokedPub)
+	uc.IssuedAt = time.Now().Unix() // before the revocation time
+	tok := orPanic(uc.Encode(f.accKeys["B"]))
+	revokedCreds := filepath.Join(f.dir, "revoked.creds")
+	must(t, os.WriteFile(revokedCreds, orPanic(jwt.FormatUserConfig(tok, orPanic(ukp.Seed()))), 0o600))
+	if _, err := nats.Connect(p.url(), nats.UserCredentials(revokedCreds), nats.NoReconnect()); !errors.Is(err, nats.ErrAuthorization) {
+		t.Fatalf("revoked user: %v", err)
+	}
+	stranger := orPanic(nkeys.CreateAccount())
+	f.accKeys["X"] = stranger
+	if _, err := nats.Connect(p.url(), nats.UserCredentials(f.creds("X", nil)), nats.NoReconnect()); !errors.Is(err, nats.ErrAuthorization) {
+		t.Fatalf("user of an untrusted account: %v", err)
+	}
+
+	// The system account is the JWT's.
+	sys := connect(t, p.url(), nats.UserCredentials(f.creds("SYS", nil)))
+	if _, err := sys.Request("$SYS.REQ.SERVER.PING", nil, 2*time.Second); err != nil {
+		t.Fatalf("system account ping: %v", err)
+	}
+}
