@@ -69,6 +69,8 @@ var allowedOwn = map[string][]string{
 	"core/sublist":   {"core/env", "core/subject"},
 	"core/auth":      {"core/env", "core/subject"},
 	"core/account":   {"core/env", "core/subject", "core/sublist"},
+	"core/resolver":  {"core/env"},
+	"core/bus":       {},
 	"raft":           {"core/env"},
 	"filestore":      {"core/env", "core/subject"},
 	"netstack":       {"core/env"},

@@ -1,0 +1,131 @@
+// Package resolver keeps account JWTs durably on the Env's file system, one file per
+// account (<dir>/<account public key>.jwt), for operator mode's NATS resolver: a JWT pushed
+// to the server ($SYS.REQ.CLAIMS.UPDATE) is acknowledged only once it would survive a
+// crash.
+package resolver
+
+import (
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"github.com/petrel-io/petrel/core/env"
+)
+
+// Dir is a directory of account JWTs.
+type Dir struct {
+	fs  env.FS
+	dir string
+}
+
+// Open makes dir if needed and makes its creation durable.
+func Open(fs env.FS, dir string) (*Dir, error) {
+	if err := fs.MkdirAll(dir); err != nil {
+		return nil, fmt.Errorf("resolver: %s: %w", dir, err)
+	}
+	if parent := path.Dir(dir); parent != dir {
+		if err := fs.SyncDir(parent); err != nil {
+			return nil, fmt.Errorf("resolver: sync %s: %w", parent, err)
+		}
+	}
+	return &Dir{fs: fs, dir: dir}, nil
+}
+
+const suffix = ".jwt"
+
+// Load reads every stored JWT, by account public key. Leftover temporary files of an
+// interrupted Store are ignored (the rename that would have published them never ran).
+func (d *Dir) Load() (map[string]string, error) {
+	names, err := d.fs.List(d.dir)
+	if err != nil {
+		return nil, fmt.Errorf("resolver: list %s: %w", d.dir, err)
+	}
+	out := map[string]string{}
+	for _, n := range names {
+		if !strings.HasSuffix(n, suffix) {
+			continue
+		}
+		data, err := d.read(path.Join(d.dir, n))
+		if err != nil {
+			return nil, err
+		}
+		out[strings.TrimSuffix(n, suffix)] = strings.TrimSpace(string(data))
+	}
+	return out, nil
+}
+
+func (d *Dir) read(name string) ([]byte, error) {
+	f, err := d.fs.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("resolver: open %s: %w", name, err)
+	}
+	defer f.Close()
+	info, err := d.fs.Stat(name)
+	if err != nil {
+		return nil, fmt.Errorf("resolver: stat %s: %w", name, err)
+	}
+	buf := make([]byte, info.Size)
+	if _, err := f.ReadAt(buf, 0); err != nil && err != io.EOF {
+		return nil, fmt.Errorf("resolver: read %s: %w", name, err)
+	}
+	return buf, nil
+}
+
+// Store writes account's JWT durably: a temporary file written and synced, renamed over
+// the old one, and the directory synced.
+func (d *Dir) Store(account, jwt string) error {
+	if !validName(account) {
+		return fmt.Errorf("resolver: %q is not an account public key", account)
+	}
+	final := path.Join(d.dir, account+suffix)
+	tmp := final + ".tmp"
+	f, err := d.fs.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("resolver: create %s: %w", tmp, err)
+	}
+	_, err = f.Write([]byte(jwt))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = d.fs.Rename(tmp, final)
+	}
+	if err == nil {
+		err = d.fs.SyncDir(d.dir)
+	}
+	if err != nil {
+		return fmt.Errorf("resolver: store %s: %w", account, err)
+	}
+	return nil
+}
+
+// Delete removes account's JWT durably.
+func (d *Dir) Delete(account string) error {
+	if !validName(account) {
+		return fmt.Errorf("resolver: %q is not an account public key", account)
+	}
+	if err := d.fs.Remove(path.Join(d.dir, account+suffix)); err != nil {
+		return fmt.Errorf("resolver: delete %s: %w", account, err)
+	}
+	if err := d.fs.SyncDir(d.dir); err != nil {
+		return fmt.Errorf("resolver: delete %s: %w", account, err)
+	}
+	return nil
+}
+
+// validName keeps file names to what an account public key looks like: no path tricks.
+func validName(s string) bool {
+	if len(s) != 56 || s[0] != 'A' {
+		return false
+	}
+	for _, c := range s {
+		if (c < 'A' || c > 'Z') && (c < '2' || c > '7') {
+			return false
+		}
+	}
+	return true
+}
