@@ -132,7 +132,8 @@ func (c *accChecker) delivered(k natsSubKey, m *natsclient.Msg) *accPub {
 	env.Assertf(subject.Match(m.Subject, sub.pattern), "accounts: %s delivered to subscription %q (%v)", m.Subject, sub.pattern, k)
 	g := accGot{k, m.Subject}
 	pub.got[g]++
-	if c.allowed(pub, accDest{sub.account, m.Subject}, pub.got[g]) {
+	if d := (accDest{sub.account, m.Subject}); c.allowed(pub, d, pub.got[g]) {
+		c.cover(pub, d)
 		return pub
 	}
 	if pub.response && sub.account != pub.account {
@@ -157,6 +158,22 @@ func (c *accChecker) allowed(pub *accPub, d accDest, n int) bool {
 		pub.live[i] = pub.live[i] && o.dests[d] >= n
 	}
 	return true
+}
+
+// cover counts a delivery through a chain of imports, or through a restricted export.
+func (c *accChecker) cover(pub *accPub, d accDest) {
+	var via accVia
+	for i, o := range pub.outcomes {
+		if pub.live[i] {
+			via |= o.via[d]
+		}
+	}
+	if via&accViaChain != 0 {
+		c.w.Hit("accounts.check.chained-import")
+	}
+	if via&accViaRestricted != 0 {
+		c.w.Hit("accounts.check.restricted-import")
+	}
 }
 
 // refuse fails the run, saying why the delivery was not allowed.

@@ -26,7 +26,16 @@ type accDest struct {
 type accOutcome struct {
 	subject string
 	dests   map[accDest]int
+	via     map[accDest]accVia // how a destination outside the publisher's account is reached
 }
+
+// accVia marks the routes worth counting in coverage (the checker's probe points).
+type accVia uint8
+
+const (
+	accViaChain      accVia = 1 << iota // a stream import of a stream import
+	accViaRestricted                    // an export that admits only some accounts
+)
 
 type accModel struct {
 	spec  *accSpec
@@ -46,7 +55,9 @@ func (m *accModel) outcomes(acc, subj string) []accOutcome {
 	}
 	var out []accOutcome
 	for _, mapped := range m.mapped(acc, subj) {
-		out = append(out, accOutcome{subject: mapped, dests: m.route(acc, mapped)})
+		o := accOutcome{subject: mapped, dests: map[accDest]int{{acc, mapped}: 1}, via: map[accDest]accVia{}}
+		m.route(acc, mapped, o)
+		out = append(out, o)
 	}
 	m.cache[key] = out
 	return out
@@ -72,17 +83,25 @@ func (m *accModel) mapped(acc, subj string) []string {
 	return []string{subj}
 }
 
-// route follows a message published in acc on subj (already mapped) to every destination.
-func (m *accModel) route(acc, subj string) map[accDest]int {
-	dests := map[accDest]int{{acc, subj}: 1}
-	m.streams(acc, subj, dests, 0)
+// route follows a message published in acc on subj (already mapped) to every destination
+// beyond acc's own subscribers.
+func (m *accModel) route(acc, subj string, o accOutcome) {
+	m.streams(acc, subj, o, 0)
 	for _, im := range m.spec.byName[acc].imports {
 		if im.service && !im.forbidden && subject.Match(subj, im.local()) {
 			// A service import's local subject maps back onto the exported one.
-			dests[accDest{im.from, accRewrite(im.local(), im.subject, subj)}]++
+			d := accDest{im.from, accRewrite(im.local(), im.subject, subj)}
+			o.dests[d]++
+			o.via[d] |= m.restricted(im)
 		}
 	}
-	return dests
+}
+
+func (m *accModel) restricted(im accImport) accVia {
+	if m.spec.byName[im.from].exports[im.exportIndex].accounts != nil {
+		return accViaRestricted
+	}
+	return 0
 }
 
 // accMaxHops bounds the model's walk along stream imports; the configuration makes no
@@ -90,7 +109,7 @@ func (m *accModel) route(acc, subj string) map[accDest]int {
 const accMaxHops = 8
 
 // streams adds the destinations of stream imports of what is delivered in from on subj.
-func (m *accModel) streams(from, subj string, dests map[accDest]int, hops int) {
+func (m *accModel) streams(from, subj string, o accOutcome, hops int) {
 	if hops > accMaxHops {
 		panic("accounts model: stream imports form a cycle")
 	}
@@ -99,9 +118,13 @@ func (m *accModel) streams(from, subj string, dests map[accDest]int, hops int) {
 			if im.service || im.forbidden || im.from != from || !subject.Match(subj, im.subject) {
 				continue
 			}
-			to := accRewrite(im.subject, im.local(), subj)
-			dests[accDest{a.name, to}]++
-			m.streams(a.name, to, dests, hops+1)
+			to := accDest{a.name, accRewrite(im.subject, im.local(), subj)}
+			o.dests[to]++
+			o.via[to] |= m.restricted(im)
+			if hops > 0 {
+				o.via[to] |= accViaChain
+			}
+			m.streams(a.name, to.subject, o, hops+1)
 		}
 	}
 }
