@@ -14,6 +14,7 @@ var constructors = map[string]func() sim.Workload{
 	"raft":      func() sim.Workload { return &Raft{} },
 	"nats":      func() sim.Workload { return &Nats{} },
 	"flow":      func() sim.Workload { return &Flow{} },
+	"accounts":  func() sim.Workload { return &Accounts{} },
 }
 
 // Names lists the registered workloads, sorted.
