@@ -33,23 +33,34 @@ type config struct {
 
 // newConfig checks opts, fills their defaults and builds the authenticator and the account
 // set (keeping prev's accounts of the same names). The caller sets name.
-func newConfig(opts Options, now time.Time, prev *account.Set) (*config, []string, error) {
+func (s *Server) newConfig(opts Options, prev *account.Set) (*config, []string, error) {
 	opts, warnings, err := opts.withDefaults()
 	if err != nil {
 		return nil, nil, err
+	}
+	now := s.env.Clock.Now()
+	if opts.ResolverDir != "" && opts.Auth.Trust != nil {
+		merged, skipped, err := s.resolvedAccounts(opts.ResolverDir, opts.Auth.Trust)
+		if err != nil {
+			return nil, nil, fmt.Errorf("core: %w", err)
+		}
+		warnings = append(warnings, skipped...)
+		opts.Auth.Trust = merged
 	}
 	a, err := auth.New(opts.Auth)
 	if err != nil {
 		return nil, nil, fmt.Errorf("core: %w", err)
 	}
+	accounts := opts.Accounts // the options keep only what was configured
 	if a.Trusted() {
 		// Operator mode: the trusted account JWTs are the accounts.
 		accs := a.Accounts()
+		accounts = slices.Clone(accounts)
 		for _, pub := range slices.Sorted(maps.Keys(accs)) {
-			opts.Accounts = append(opts.Accounts, accountFromClaims(accs[pub]))
+			accounts = append(accounts, accountFromClaims(accs[pub]))
 		}
 	}
-	next, err := account.Build(opts.Accounts, opts.SystemAccount, prev)
+	next, err := account.Build(accounts, opts.SystemAccount, prev)
 	if err != nil {
 		return nil, nil, fmt.Errorf("core: %w", err)
 	}

@@ -53,6 +53,9 @@ type Options struct {
 	// exist without being listed); a user joins the account its Account field names.
 	Accounts      []account.Config
 	SystemAccount string // "" means account.DefaultSystem
+	// ResolverDir, in operator mode, keeps account JWTs pushed to the server
+	// ($SYS.REQ.CLAIMS.UPDATE) durably; they join Auth.Trust's preloaded ones at start.
+	ResolverDir string
 
 	// TLS, when set, makes every client upgrade to TLS after INFO (or before it, with
 	// TLSHandshakeFirst). The host's Conn must implement env.TLSConn.

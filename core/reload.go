@@ -24,6 +24,12 @@ import (
 // The host changes its logger before calling Reload: each client's trace flag follows the
 // logger's level.
 func (s *Server) Reload(opts Options, done func(error)) {
+	s.reload(opts, false, done)
+}
+
+// reload is Reload; recheck checks every client's credentials again even when the
+// authorization options did not change (a pushed account JWT changed what they prove).
+func (s *Server) reload(opts Options, recheck bool, done func(error)) {
 	s.ex.Post(func() {
 		finish := func(err error) {
 			if done != nil {
@@ -45,7 +51,7 @@ func (s *Server) Reload(opts Options, done func(error)) {
 		if next.MaxConnections < old.MaxConnections {
 			s.trimConnections(next.MaxConnections)
 		}
-		s.reconfigureClients(next, !reflect.DeepEqual(old.Auth, next.Auth), finish)
+		s.reconfigureClients(next, recheck || !reflect.DeepEqual(old.Auth, next.Auth), finish)
 	})
 }
 
@@ -61,7 +67,7 @@ func (s *Server) prepareReload(old *config, opts Options) (*config, []string, er
 	if shutdown {
 		return nil, nil, errShuttingDown
 	}
-	next, warnings, err := newConfig(opts, s.env.Clock.Now(), old.accounts)
+	next, warnings, err := s.newConfig(opts, old.accounts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -121,6 +127,7 @@ var reloadRules = []reloadRule{
 	{field: "Accounts", value: func(c *config) any { return c.Accounts },
 		applied: func(*config) string { return "accounts" }},
 	{field: "SystemAccount", value: func(c *config) any { return c.SystemAccount }},
+	{field: "ResolverDir", value: func(c *config) any { return c.ResolverDir }},
 	{field: "MaxConn", value: func(c *config) any { return c.MaxConnections },
 		applied: func(c *config) string { return fmt.Sprintf("max_connections = %d", c.MaxConnections) }},
 	{field: "MaxSubs", value: func(c *config) any { return c.MaxSubscriptions }},

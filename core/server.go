@@ -73,7 +73,9 @@ type serverStats struct {
 // New builds a server from options; it does not listen yet.
 func New(opts Options, e *env.Env) (*Server, error) {
 	e.Validate()
-	cfg, warnings, err := newConfig(opts, e.Clock.Now(), nil)
+	s := &Server{env: e, log: e.Log, clients: map[uint64]*client{}, start: e.Clock.Now(),
+		servedAccounts: map[*account.Account]bool{}}
+	cfg, warnings, err := s.newConfig(opts, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -81,20 +83,14 @@ func New(opts Options, e *env.Env) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("core: server identity: %w", err)
 	}
-	id, err := kp.PublicKey()
-	if err != nil {
+	if s.id, err = kp.PublicKey(); err != nil {
 		return nil, fmt.Errorf("core: server identity: %w", err)
 	}
-	cfg.name = cmp.Or(cfg.ServerName, id)
-	s := &Server{
-		env: e, log: e.Log, id: id,
-		ex: e.Exec.New("server"), clients: map[uint64]*client{}, start: e.Clock.Now(),
-		stallAt: stallAbove(cfg.MaxPending),
-	}
+	cfg.name = cmp.Or(cfg.ServerName, s.id)
+	s.ex, s.stallAt = e.Exec.New("server"), stallAbove(cfg.MaxPending)
 	s.current.Store(cfg)
 	cfg.installAccounts()
 	s.internal = s.newInternalClient()
-	s.servedAccounts = map[*account.Account]bool{}
 	s.startSystem()
 	for _, w := range warnings {
 		s.log.Logf(env.LevelWarn, "%s", w)

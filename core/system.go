@@ -102,6 +102,7 @@ func (s *Server) startSystem() {
 	sys := set.System().Name()
 	if s.sysAccount != sys {
 		s.sysAccount = sys
+		s.startResolver()
 		for _, subj := range []string{"$SYS.REQ.SERVER.PING", "$SYS.REQ.SERVER.PING.*", "$SYS.REQ.SERVER." + s.id + ".*"} {
 			_, err := b.Subscribe(sys, subj, "", s.serverRequest)
 			env.Assertf(err == nil, "core: system subscription %s: %v", subj, err)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/nats-io/jwt/v2"
 	"github.com/petrel-io/petrel/core/auth"
@@ -71,14 +72,43 @@ func (a *applier) trustedKeys(v *conf.Value) error {
 	return nil
 }
 
-// resolver accepts MEMORY; the NATS resolver (full or cache) is not built yet and is
-// refused, so a server never starts that would refuse every user.
+// resolver reads MEMORY, or the NATS resolver's block { type: full|cache, dir,
+// allow_delete, interval, limit, timeout }. On one server a cache resolver keeps what is
+// pushed to it like a full one (there is no cluster to fetch from); URL resolvers are not
+// supported.
 func (a *applier) resolver(v *conf.Value) error {
 	if v.Kind == conf.KindString && strings.EqualFold(strings.TrimSpace(v.Str), "MEMORY") {
 		a.trust()
 		return nil
 	}
-	return v.Errorf("resolver: only MEMORY (with resolver_preload) is supported yet; the full and cache resolvers are not")
+	if v.Kind != conf.KindMap {
+		return v.Errorf("resolver: MEMORY or a resolver block { type: full, dir: ... } (URL resolvers are not supported)")
+	}
+	var kind string
+	var deletes bool
+	var interval, timeout time.Duration
+	var limit int
+	err := a.block(v, map[string]handler{
+		"type": setString(&kind), "dir": setString(&a.opts.Core.ResolverDir),
+		"allow_delete": setBool(&deletes), "interval": setDurationText("interval", &interval),
+		"limit": setLimit(a, &limit, "an integer"), "timeout": setDurationText("timeout", &timeout),
+	})
+	if err != nil {
+		return err
+	}
+	switch strings.ToLower(kind) {
+	case "full", "cache":
+	default:
+		return v.Errorf("resolver: type must be full or cache, not %q", kind)
+	}
+	if a.opts.Core.ResolverDir == "" {
+		a.opts.Core.ResolverDir = "jwt" // nats-server's default, relative to the working directory
+	}
+	if deletes {
+		a.warn(v, "resolver: allow_delete: $SYS.REQ.CLAIMS.DELETE is not supported yet; accounts are not deleted")
+	}
+	a.trust()
+	return nil
 }
 
 func (a *applier) resolverPreload(v *conf.Value) error {

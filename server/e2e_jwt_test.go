@@ -62,17 +62,22 @@ func (f *operatorFixture) sign(name string, ac *jwt.AccountClaims) {
 
 // conf writes the server's configuration: the operator JWT in a file, the accounts preloaded.
 func (f *operatorFixture) conf() string {
+	return f.confWith("resolver: MEMORY", "SYS", "A", "B")
+}
+
+// confWith writes a configuration with the given resolver line and preloaded accounts.
+func (f *operatorFixture) confWith(resolver string, preload ...string) string {
 	oc := jwt.NewOperatorClaims(orPanic(f.op.PublicKey()))
 	oc.Name = "OP"
 	oc.SigningKeys.Add(orPanic(f.opSign.PublicKey()))
 	opPath := filepath.Join(f.dir, "op.jwt")
 	must(f.t, os.WriteFile(opPath, []byte(orPanic(oc.Encode(f.op))), 0o600))
 	var pre strings.Builder
-	for _, name := range []string{"SYS", "A", "B"} {
+	for _, name := range preload {
 		fmt.Fprintf(&pre, "  %s: %q\n", f.accPubs[name], f.accJWTs[name])
 	}
 	path := filepath.Join(f.dir, "server.conf")
-	writeConf(f.t, path, fmt.Sprintf("operator: %q\nsystem_account: %s\nresolver: MEMORY\nresolver_preload: {\n%s}\n", opPath, f.accPubs["SYS"], pre.String()))
+	writeConf(f.t, path, fmt.Sprintf("operator: %q\nsystem_account: %s\n%s\nresolver_preload: {\n%s}\n", opPath, f.accPubs["SYS"], resolver, pre.String()))
 	return path
 }
 
@@ -168,5 +173,66 @@ func TestE2EOperatorMode(t *testing.T) {
 	sys := connect(t, p.url(), nats.UserCredentials(f.creds("SYS", nil)))
 	if _, err := sys.Request("$SYS.REQ.SERVER.PING", nil, 2*time.Second); err != nil {
 		t.Fatalf("system account ping: %v", err)
+	}
+}
+
+// The full resolver: an account JWT pushed by the system account is stored and put in
+// force (its users connect), an update revoking a connected user closes it, and the pushed
+// account survives a restart.
+func TestE2EFullResolver(t *testing.T) {
+	f := newOperatorFixture(t)
+	jwtDir := filepath.Join(f.dir, "jwt")
+	conf := f.confWith(fmt.Sprintf("resolver: { type: full, dir: %q }", jwtDir), "SYS")
+	p := startPetrel(t, "-c", conf)
+	credsA := f.creds("A", nil)
+	if _, err := nats.Connect(p.url(), nats.UserCredentials(credsA), nats.NoReconnect()); err == nil {
+		t.Fatal("a user of an account not yet pushed connected")
+	}
+	sys := connect(t, p.url(), nats.UserCredentials(f.creds("SYS", nil)))
+	push := func(subject, tok string) string {
+		t.Helper()
+		resp, err := sys.Request(subject, []byte(tok), 3*time.Second)
+		must(t, err)
+		return string(resp.Data)
+	}
+	if r := push("$SYS.REQ.CLAIMS.UPDATE", f.accJWTs["A"]); !strings.Contains(r, `"code":200`) {
+		t.Fatalf("update: %s", r)
+	}
+	if r := push("$SYS.REQ.ACCOUNT."+f.accPubs["B"]+".CLAIMS.UPDATE", f.accJWTs["A"]); !strings.Contains(r, "does not match") {
+		t.Fatalf("an update under another account's subject: %s", r)
+	}
+	userKP := orPanic(nkeys.CreateUser())
+	userPub := orPanic(userKP.PublicKey())
+	uc := jwt.NewUserClaims(userPub)
+	tok := orPanic(uc.Encode(f.accKeys["A"]))
+	victimCreds := filepath.Join(f.dir, "victim.creds")
+	must(t, os.WriteFile(victimCreds, orPanic(jwt.FormatUserConfig(tok, orPanic(userKP.Seed()))), 0o600))
+	closed := make(chan struct{})
+	victim := connect(t, p.url(), nats.UserCredentials(victimCreds), nats.NoReconnect(), nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
+	bystander := connect(t, p.url(), nats.UserCredentials(credsA))
+	if resp, err := sys.Request("$SYS.REQ.ACCOUNT."+f.accPubs["A"]+".CLAIMS.LOOKUP", nil, 2*time.Second); err != nil || string(resp.Data) != f.accJWTs["A"] {
+		t.Fatalf("lookup: %v", err)
+	}
+
+	ac := orPanic(jwt.DecodeAccountClaims(f.accJWTs["A"]))
+	ac.RevokeAt(userPub, time.Now().Add(time.Minute))
+	f.sign("A", ac)
+	if r := push("$SYS.REQ.ACCOUNT."+f.accPubs["A"]+".CLAIMS.UPDATE", f.accJWTs["A"]); !strings.Contains(r, `"code":200`) {
+		t.Fatalf("revoking update: %s", r)
+	}
+	select {
+	case <-closed:
+	case <-time.After(3 * time.Second):
+		t.Fatal("a revoked user stayed connected")
+	}
+	if victim.IsConnected() || !bystander.IsConnected() {
+		t.Fatal("the revocation hit the wrong client")
+	}
+
+	p.stop()
+	p2 := startPetrelOn(t, p.port, "-c", conf)
+	connect(t, p2.url(), nats.UserCredentials(credsA))
+	if _, err := nats.Connect(p2.url(), nats.UserCredentials(victimCreds), nats.NoReconnect()); err == nil {
+		t.Fatal("the revocation did not survive a restart")
 	}
 }

@@ -69,6 +69,9 @@ func newTrust(t *Trust) (*trust, error) {
 	return tr, nil
 }
 
+// TrustsIssuer reports whether key is a trusted operator key (an identity or signing key).
+func (a *Authenticator) TrustsIssuer(key string) bool { return a.trust != nil && a.trust.keys[key] }
+
 // Trusted reports whether the server is in operator mode.
 func (a *Authenticator) Trusted() bool { return a.trust != nil }
 

@@ -1,0 +1,170 @@
+package core
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/nats-io/jwt/v2"
+	"github.com/petrel-io/petrel/core/auth"
+	"github.com/petrel-io/petrel/core/bus"
+	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/resolver"
+)
+
+// The NATS resolver (operator mode with a resolver directory): account JWTs pushed to
+// $SYS.REQ.CLAIMS.UPDATE or $SYS.REQ.ACCOUNT.<id>.CLAIMS.UPDATE are checked, stored durably
+// (core/resolver), and then put in force like a reload: the account set is rebuilt and
+// every connected client's credentials are checked again (a revocation or a changed limit
+// applies at once). The reply comes after both, so an acknowledged update survives a crash.
+// $SYS.REQ.ACCOUNT.<id>.CLAIMS.LOOKUP answers with the JWT in force, $SYS.REQ.CLAIMS.LIST
+// with the accounts.
+
+// resolvedAccounts merges the resolver directory's JWTs with the preloaded ones: the later
+// issued wins; a stored JWT that does not decode or whose issuer is not trusted is skipped
+// with a warning (it could not have been accepted).
+func (s *Server) resolvedAccounts(dir string, t *auth.Trust) (*auth.Trust, []string, error) {
+	d, err := resolver.Open(s.env.FS, dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	stored, err := d.Load()
+	if err != nil {
+		return nil, nil, err
+	}
+	out := *t
+	out.Accounts = maps.Clone(t.Accounts)
+	if out.Accounts == nil {
+		out.Accounts = map[string]string{}
+	}
+	var warnings []string
+	for _, pub := range slices.Sorted(maps.Keys(stored)) {
+		ac, err := jwt.DecodeAccountClaims(stored[pub])
+		if err != nil || ac.Subject != pub {
+			warnings = append(warnings, fmt.Sprintf("resolver: %s/%s.jwt is not that account's JWT; skipped", dir, pub))
+			continue
+		}
+		if old, ok := out.Accounts[pub]; ok {
+			if prev, err := jwt.DecodeAccountClaims(old); err == nil && prev.IssuedAt > ac.IssuedAt {
+				continue
+			}
+		}
+		out.Accounts[pub] = stored[pub]
+	}
+	return &out, warnings, nil
+}
+
+// startResolver subscribes the claim requests when a resolver directory is configured.
+func (s *Server) startResolver() {
+	cfg := s.cfg()
+	if cfg.ResolverDir == "" || cfg.Auth.Trust == nil {
+		return
+	}
+	sys, b := cfg.accounts.System().Name(), s.Bus()
+	for subj, h := range map[string]bus.Handler{
+		"$SYS.REQ.CLAIMS.UPDATE":           s.claimsUpdate,
+		"$SYS.REQ.ACCOUNT.*.CLAIMS.UPDATE": s.claimsUpdate,
+		"$SYS.REQ.ACCOUNT.*.CLAIMS.LOOKUP": s.claimsLookup,
+		"$SYS.REQ.CLAIMS.LIST":             s.claimsList,
+	} {
+		_, err := b.Subscribe(sys, subj, "", h)
+		env.Assertf(err == nil, "core: resolver subscription %s: %v", subj, err)
+	}
+}
+
+// claimUpdateReply is nats-server's answer to an update.
+type claimUpdateReply struct {
+	Server *ServerInfo `json:"server"`
+	Data   *struct {
+		Account string `json:"account,omitempty"`
+		Code    int    `json:"code,omitempty"`
+		Message string `json:"message,omitempty"`
+	} `json:"data,omitempty"`
+	Error *struct {
+		Account     string `json:"account,omitempty"`
+		Code        int    `json:"code"`
+		Description string `json:"description,omitempty"`
+	} `json:"error,omitempty"`
+}
+
+func (s *Server) answerUpdate(m bus.Msg, acc string, err error) {
+	r := claimUpdateReply{Server: s.serverInfo()}
+	if err != nil {
+		s.log.Logf(env.LevelError, "jwt update resulted in error - %s - %v", acc, err)
+		r.Error = &struct {
+			Account     string `json:"account,omitempty"`
+			Code        int    `json:"code"`
+			Description string `json:"description,omitempty"`
+		}{acc, 500, err.Error()}
+	} else {
+		r.Data = &struct {
+			Account string `json:"account,omitempty"`
+			Code    int    `json:"code,omitempty"`
+			Message string `json:"message,omitempty"`
+		}{acc, 200, "jwt updated"}
+	}
+	if m.Reply != "" {
+		data, merr := json.Marshal(r)
+		env.Assertf(merr == nil, "core: claim reply: %v", merr)
+		s.Bus().Publish(m.Account, m.Reply, "", nil, data)
+	}
+}
+
+// claimsUpdate checks, stores and applies a pushed account JWT.
+func (s *Server) claimsUpdate(m bus.Msg) {
+	tok := strings.TrimSpace(string(m.Data))
+	ac, err := jwt.DecodeAccountClaims(tok)
+	if err != nil {
+		s.answerUpdate(m, "n/a", err)
+		return
+	}
+	cfg := s.cfg()
+	toks := strings.Split(m.Subject, ".")
+	switch {
+	case len(toks) == 6 && toks[3] != ac.Subject:
+		err = errors.New("subject does not match jwt content")
+	case !cfg.auth.TrustsIssuer(ac.Issuer):
+		err = fmt.Errorf("issuer %s is not a trusted operator key", ac.Issuer)
+	case ac.Expires > 0 && s.env.Clock.Now().Unix() >= ac.Expires:
+		err = errors.New("jwt is expired")
+	}
+	if old, ok := cfg.Auth.Trust.Accounts[ac.Subject]; ok && err == nil {
+		if prev, perr := jwt.DecodeAccountClaims(old); perr == nil && prev.IssuedAt > ac.IssuedAt {
+			err = errors.New("jwt is older than the one in force")
+		}
+	}
+	if err == nil {
+		err = s.storeClaims(cfg.ResolverDir, ac.Subject, tok)
+	}
+	if err != nil {
+		s.answerUpdate(m, ac.Subject, err)
+		return
+	}
+	s.env.Probe.Hit("core.resolver.update")
+	opts := cfg.Options
+	s.reload(opts, true, func(err error) { s.answerUpdate(m, ac.Subject, err) })
+}
+
+func (s *Server) storeClaims(dir, account, tok string) error {
+	d, err := resolver.Open(s.env.FS, dir)
+	if err != nil {
+		return err
+	}
+	return d.Store(account, tok)
+}
+
+// claimsLookup answers with the account's JWT in force (nothing for an unknown account).
+func (s *Server) claimsLookup(m bus.Msg) {
+	toks := strings.Split(m.Subject, ".")
+	if tok, ok := s.cfg().Auth.Trust.Accounts[toks[3]]; ok && m.Reply != "" {
+		s.Bus().Publish(m.Account, m.Reply, "", nil, []byte(tok))
+	}
+}
+
+// claimsList answers with the accounts whose JWTs are in force.
+func (s *Server) claimsList(m bus.Msg) {
+	s.reply(m, apiResponse{Server: s.serverInfo(), Data: slices.Sorted(maps.Keys(s.cfg().Auth.Trust.Accounts))})
+}
