@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 
@@ -101,12 +102,13 @@ func (c *client) crossAccounts(acc *account.Account, routes *account.Routes, sub
 		env.Assertf(false, "core: a message from account %q crossed %d imports", acc.Name(), hops)
 	}
 	delivered := 0
-	if kinds&hopStreams != 0 {
-		for _, r := range routes.Streams {
-			if dst, ok := r.Map(subj); ok {
+	if kinds&hopStreams != 0 && len(routes.Streams) > 0 {
+		for i, e := range c.streamEntries(routes, subj, hops) {
+			r := routes.Streams[i]
+			if dst, ok := r.Through(e); ok {
 				gen := r.To.Subs.Gen()
 				if r.To.Subs.Match(dst).Empty() && len(r.To.Routes().Streams) == 0 {
-					r.Quiet(subj, gen) // nobody there: skipped until the importer's index changes
+					e.Quiet(gen) // nobody there: skipped until the importer's index changes
 					continue
 				}
 				delivered += c.deliverIn(r.To, dst, reply, hdr, msg, hops, hopStreams)
@@ -125,13 +127,41 @@ func (c *client) crossAccounts(acc *account.Account, routes *account.Routes, sub
 			}
 		}
 	}
-	if kinds&hopAnswers != 0 && routes.Answers {
+	if kinds&hopAnswers != 0 && routes.Answers && account.IsReply(subj) { // before reading the clock
 		if to, dst, ok := acc.Answer(subj, c.srv.env.Clock.Mono()); ok {
 			c.srv.env.Probe.Hit("core.account.service-response")
 			delivered += c.deliverIn(to, dst, reply, hdr, msg, hops, hopAnswers)
 		}
 	}
 	return delivered
+}
+
+// crossMemo is a publisher's memory of its last publish's stream routes (on its
+// executor): publishing one subject again skips the routes' shared caches.
+type crossMemo struct {
+	subj    []byte
+	routes  *account.Routes
+	entries []*account.Mapped
+}
+
+// streamEntries is subj's entry in each of routes' stream routes; remembered for the
+// publisher's own account (hops 0).
+func (c *client) streamEntries(routes *account.Routes, subj []byte, hops int) []*account.Mapped {
+	m := &c.cross
+	if hops == 0 && m.routes == routes && bytes.Equal(m.subj, subj) {
+		return m.entries
+	}
+	var entries []*account.Mapped
+	if hops == 0 {
+		entries = m.entries[:0] // reused: a hop onward never reads the memo
+	}
+	for _, r := range routes.Streams {
+		entries = append(entries, r.Entry(subj))
+	}
+	if hops == 0 {
+		m.subj, m.routes, m.entries = append(m.subj[:0], subj...), routes, entries
+	}
+	return entries
 }
 
 // hopKind selects the routes a hop follows.

@@ -98,8 +98,9 @@ type client struct {
 	inMsgs, inBytes, outMsgs, outBytes atomic.Int64
 	stalls                             atomic.Int64 // times a publisher waited for this client to drain (flow control)
 
-	flow flow // (ex) as a publisher: paused while subscribers drain
-	gate gate // as a subscriber: publishers waiting for it to drain
+	flow  flow      // (ex) as a publisher: paused while subscribers drain
+	cross crossMemo // (ex) as a publisher: its last subject's stream routes (accounts.go)
+	gate  gate      // as a subscriber: publishers waiting for it to drain
 
 	// (ex) counts gathered during one read and added to the shared counters (the
 	// server's, this client's inbound ones, the index's) after it, so publishers do not

@@ -84,24 +84,23 @@ type StreamRoute struct {
 	t  *transform // exporter's subject -> importer's
 }
 
-// Map returns subj as the importer sees it, if subj is imported and the importer may have
-// interest in it: a subject that matched nothing there is skipped until the importer's
-// index changes (the publish path of an export nobody listens to stays cheap).
-func (r StreamRoute) Map(subj []byte) (string, bool) {
-	e := r.t.lookup(subj)
+// Entry is subj's rewrite by the route (cached; "" when the route does not take subj).
+func (r StreamRoute) Entry(subj []byte) *Mapped { return r.t.lookup(subj) }
+
+// Through returns e's subject as the importer sees it, if the route takes it and the
+// importer may have interest in it: a subject that matched nothing there is skipped until
+// the importer's index changes (the publish path of an export nobody listens to stays
+// cheap).
+func (r StreamRoute) Through(e *Mapped) (string, bool) {
 	if e.dst == "" || e.quiet.Load() == r.To.Subs.Gen()+1 {
 		return "", false
 	}
 	return e.dst, true
 }
 
-// Quiet notes that subj, rewritten, matched nothing in the importer's index at generation
-// gen (read before the match).
-func (r StreamRoute) Quiet(subj []byte, gen uint64) {
-	if e := r.t.cache.get(subj); e != nil {
-		e.quiet.Store(gen + 1)
-	}
-}
+// Quiet notes that e's subject matched nothing in the importer's index at generation gen
+// (read before the match).
+func (e *Mapped) Quiet(gen uint64) { e.quiet.Store(gen + 1) }
 
 // ServiceRoute carries one service import from the importer to the exporter.
 type ServiceRoute struct {

@@ -31,6 +31,11 @@ type reply struct {
 	expires   time.Duration // Mono
 }
 
+// IsReply reports whether subj has the form of a reply subject a service import made up.
+func IsReply(subj []byte) bool {
+	return len(subj) > len(ReplyPrefix) && string(subj[:len(ReplyPrefix)]) == ReplyPrefix
+}
+
 // MapReply makes up a reply subject in a (the exporter) for a request from requester with
 // reply subject subj, answered as rt allows. now is the publisher's Mono clock; rng draws
 // the subject's tokens.
@@ -60,7 +65,7 @@ func (a *Account) MapReply(requester *Account, subj string, r ServiceRoute, now 
 // service import made up: the requester's account and reply subject. A singleton's entry is
 // used up; a stream's lives until its threshold passes without a response.
 func (a *Account) Answer(subj []byte, now time.Duration) (*Account, string, bool) {
-	if len(subj) <= len(ReplyPrefix) || string(subj[:len(ReplyPrefix)]) != ReplyPrefix {
+	if !IsReply(subj) {
 		return nil, "", false
 	}
 	t := &a.replies

@@ -29,29 +29,30 @@ const mapCacheMax = 4096
 // for concurrent use. A lookup with a []byte key does not allocate.
 type mapCache struct {
 	mu sync.RWMutex
-	m  map[string]*mapped
+	m  map[string]*Mapped
 }
 
-// mapped is one cached rewrite, with a note a stream route keeps on it: quiet is the
+// Mapped is one cached rewrite, with a note a stream route keeps on it: quiet is the
 // importer's index generation (plus one) at which the rewritten subject last matched
-// nothing, so an unchanged index need not be asked again.
-type mapped struct {
+// nothing, so an unchanged index need not be asked again. A publisher may keep an entry
+// for the subject it publishes again and again.
+type Mapped struct {
 	dst   string
 	quiet atomic.Uint64
 }
 
-func (c *mapCache) get(subj []byte) *mapped {
+func (c *mapCache) get(subj []byte) *Mapped {
 	c.mu.RLock()
 	e := c.m[string(subj)]
 	c.mu.RUnlock()
 	return e
 }
 
-func (c *mapCache) put(subj, dst string) *mapped {
-	e := &mapped{dst: dst}
+func (c *mapCache) put(subj, dst string) *Mapped {
+	e := &Mapped{dst: dst}
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= mapCacheMax {
-		c.m = make(map[string]*mapped)
+		c.m = make(map[string]*Mapped)
 	}
 	c.m[subj] = e
 	c.mu.Unlock()
@@ -243,7 +244,7 @@ func (t *transform) mapBytes(subj []byte) (string, bool) {
 }
 
 // lookup is subj's cache entry, made on a miss.
-func (t *transform) lookup(subj []byte) *mapped {
+func (t *transform) lookup(subj []byte) *Mapped {
 	if e := t.cache.get(subj); e != nil {
 		return e
 	}
