@@ -66,6 +66,12 @@ func (r *Raft) operate() {
 	actions = append(actions, func() {
 		r.cutOff(r.leaderID(), rng.Intn(2), time.Duration(300+rng.Intn(1200))*time.Millisecond)
 	})
+	if len(r.conf.Voters) >= 5 {
+		// Cut from all its peers but one, which keeps hearing it (see splitLeader).
+		actions = append(actions, func() {
+			r.splitLeader(r.leaderID(), time.Duration(600+rng.Intn(900))*time.Millisecond)
+		})
+	}
 	voters := slices.Clone(r.conf.Voters)
 	actions = append(actions, func() {
 		to := voters[rng.Intn(len(voters))]
