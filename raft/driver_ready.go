@@ -15,6 +15,9 @@ func (n *Node) handleReady() {
 		return
 	}
 	rd := n.rn.Ready()
+	if o, ok := n.cfg.Observer.(InstallObserver); ok && rd.Snapshot != nil {
+		o.Installing(n.cfg.ID, rd.Snapshot.Meta, n.storage)
+	}
 	n.persist(&rd)
 	if o := n.cfg.Observer; o != nil {
 		o.Persisted(n.cfg.ID, &rd, n.storage)
