@@ -205,7 +205,7 @@ func (r *Raft) maybeBlackout(e *env.Env, tr *raftTransport, id raft.ID, msgs []r
 		r.w.Hit("raft.nemesis.ack-blackout")
 		r.w.Note("raft nemesis: %d loses its append answers to %d", id, lead)
 		r.blackouts[id] = blackout{lead: lead, acked: m.Index}
-		r.w.After(d, func() { r.awaitCompaction(tr, id, lead, blackoutPolls, rng.Intn(2) == 0) })
+		r.w.After(d, func() { r.awaitCompaction(tr, id, lead, blackoutPolls, rng.Intn(4) == 0) })
 		return
 	}
 }
