@@ -15,9 +15,6 @@ func (n *Node) handleReady() {
 		return
 	}
 	rd := n.rn.Ready()
-	if o, ok := n.cfg.Observer.(InstallObserver); ok && rd.Snapshot != nil {
-		o.Installing(n.cfg.ID, rd.Snapshot.Meta, n.storage)
-	}
 	n.persist(&rd)
 	if o := n.cfg.Observer; o != nil {
 		o.Persisted(n.cfg.ID, &rd, n.storage)
@@ -52,6 +49,9 @@ func (n *Node) handleReady() {
 func (n *Node) persist(rd *Ready) {
 	var reset *SnapshotMeta
 	if s := rd.Snapshot; s != nil {
+		if o, ok := n.cfg.Observer.(InstallObserver); ok {
+			o.Installing(n.cfg.ID, s.Meta, n.storage) // storage still holds the log s replaces
+		}
 		if err := n.snaps.Save(*s); err != nil {
 			n.halt(err)
 		}
