@@ -37,7 +37,6 @@ func (c *raftChecker) checkHeldTail(id raft.ID, st *raft.MemoryStorage) {
 		return
 	}
 	delete(c.held, id)
-	c.w.w.Hit("raft.check.install-over-held")
 	t, ok := termAt(st, h.last)
 	env.Assertf(ok && t == h.lastTerm,
 		"raft check: member %d installed snapshot %d/%d over a log holding that entry and up to %d/%d, and dropped the entries after it",
