@@ -13,7 +13,7 @@ import (
 // follower F, and keeps proposing to L. F still hears L, so it stays in L's lease and
 // ignores the others' votes without changing its term, while L streams it entries of the
 // old term that nobody else holds. The other three elect a new leader N (before L's check
-// quorum deposes it in about a third of the splits), whose first append truncates that
+// quorum deposes it in about half the splits), whose first append truncates that
 // tail on F. F's disk is slowed meanwhile, so L's appends and N's first one pile up behind
 // one sync and F steps them in one batch (raft.ack.stale-truncated): the acknowledgement of
 // L's entries must not leave in a Ready that persists N's entries instead (a copy L could
