@@ -47,6 +47,13 @@ type RecoveryObserver interface {
 	Recovered(id ID, rec WALRecovery, err error)
 }
 
+// InstallObserver, if an Observer also implements it, is shown a Ready that installs a
+// snapshot from the leader before it is persisted, with the storage still holding the log
+// the snapshot replaces (so a checker can tell what the member held).
+type InstallObserver interface {
+	Installing(id ID, meta SnapshotMeta, storage *MemoryStorage)
+}
+
 // Errors given to Node callbacks.
 var (
 	// ErrProposalLost: another entry was committed where the proposal was appended, so it

@@ -49,6 +49,9 @@ func (n *Node) handleReady() {
 func (n *Node) persist(rd *Ready) {
 	var reset *SnapshotMeta
 	if s := rd.Snapshot; s != nil {
+		if o, ok := n.cfg.Observer.(InstallObserver); ok {
+			o.Installing(n.cfg.ID, s.Meta, n.storage) // storage still holds the log s replaces
+		}
 		if err := n.snaps.Save(*s); err != nil {
 			n.halt(err)
 		}

@@ -117,7 +117,10 @@ type raft struct {
 	prs   map[ID]*progress // leader only: every member, itself included
 	votes map[ID]bool      // candidates only
 
-	msgs       []Message
+	msgs []Message
+	// staleAcked: the highest index an acknowledgement dropped since the last Ready
+	// (dropStaleAcks) accepted; only for the probe that sees those entries replaced.
+	staleAcked env.Index
 	readStates []ReadState
 
 	electionElapsed           int
@@ -234,6 +237,7 @@ func (r *raft) dropStaleAcks() {
 	kept := r.msgs[:0]
 	for _, m := range r.msgs {
 		if m.Type == MsgAppResp && !m.Reject && m.Term < r.term {
+			r.staleAcked = max(r.staleAcked, m.Index)
 			continue
 		}
 		kept = append(kept, m)

@@ -147,7 +147,7 @@ func (rn *RawNode) Ready() Ready {
 		rd.HardState, rd.HasHardState = hard, true
 		rn.prevHard = hard
 	}
-	r.msgs, r.readStates = nil, nil
+	r.msgs, r.readStates, r.staleAcked = nil, nil, 0
 	rn.taken = true
 	return rd
 }

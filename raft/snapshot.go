@@ -135,6 +135,9 @@ func (r *raft) handleSnapshot(from ID, s Snapshot) {
 
 // restore replaces the log with s unless the log already holds what s covers.
 func (r *raft) restore(s Snapshot) bool {
+	if r.log.lastIndex() > s.Meta.Index && r.log.matchTerm(s.Meta.Index, s.Meta.Term) {
+		r.cfg.Probe.Hit("raft.snap.kept-tail") // the entries after it must survive
+	}
 	if s.Meta.Index <= r.log.committed {
 		r.cfg.Probe.Hit("raft.snap.already-committed")
 		return false

@@ -82,6 +82,11 @@ func (r *raft) handleAppend(m Message) {
 	lastNew, appended, ok := r.log.maybeAppend(m.Index, m.LogTerm, m.Commit, m.Entries)
 	if ok {
 		if len(appended) > 0 {
+			if appended[0].Index <= r.staleAcked {
+				// Entries whose acknowledgement (of an older term) was just dropped are
+				// replaced before the Ready that would have persisted them.
+				r.cfg.Probe.Hit("raft.ack.stale-truncated")
+			}
 			if r.confs.onAppend(appended) > 0 {
 				r.cfg.Probe.Hit("raft.conf.truncated") // a deposed leader's uncommitted change
 			}

@@ -18,6 +18,9 @@ type diskTiming struct {
 	tailProb float64
 	tailMul  int64
 	write    time.Duration
+	// degraded: until degradedUntil every sync takes degradedMul times longer (Degrade).
+	degradedMul   time.Duration
+	degradedUntil time.Duration
 }
 
 // newDiskTiming draws a disk's latencies from a generator derived from the seed and the node
@@ -75,6 +78,9 @@ func (d *Disk) diskSync() {
 	}
 	w := d.node.w
 	lat, slow := d.timing.syncTime()
+	if w.sched.now < d.timing.degradedUntil {
+		lat *= d.timing.degradedMul
+	}
 	if w.busy(lat) {
 		w.Hit("sim.disk.sync-waited")
 		if slow {
@@ -87,6 +93,14 @@ func (d *Disk) diskWrite() {
 	if !d.oracle {
 		d.node.w.busy(d.timing.write)
 	}
+}
+
+// Degrade makes the disk's syncs take mul times longer for the next d (a disk stalled by
+// contention or a failing device), so work queued behind them piles up. It draws nothing:
+// no other draw of the run moves. A disk without timed I/O is not slowed.
+func (d *Disk) Degrade(mul int, dur time.Duration) {
+	d.timing.degradedMul, d.timing.degradedUntil = time.Duration(mul), d.node.w.sched.now+dur
+	d.note("degraded x%d for %v", mul, dur)
 }
 
 // busyUntilOf is when an executor's pending disk I/O completes, for tests.

@@ -26,12 +26,13 @@ type Raft struct {
 	durable *raftDurability
 	hist    kvHistory
 
-	rot        map[raft.ID]*walRot // WAL damage awaiting recovery's verdict
-	cut        map[raft.ID]int     // members the nemesis cut from their peers (not clients): how many cuts
-	blocked    map[[2]int]int      // the nemesis's partitions per pair of nodes: how many cuts hold
-	cutReader  string              // a member cut from its peers that client 0 reads from
-	blackouts  map[raft.ID]raft.ID // followers losing their answers to a leader (see maybeBlackout)
-	rollCuts   walRollCuts         // WAL segment creations the workload cuts short (raft_roll.go)
+	rot        map[raft.ID]*walRot  // WAL damage awaiting recovery's verdict
+	cut        map[raft.ID]int      // members the nemesis cut from their peers (not clients): how many cuts
+	split      map[raft.ID]int      // leaders cut from their peers but one, fed proposals (splitLeader)
+	blocked    map[[2]int]int       // the nemesis's partitions per pair of nodes: how many cuts hold
+	cutReader  string               // a member cut from its peers that client 0 reads from
+	blackouts  map[raft.ID]blackout // followers losing their answers to a leader (see maybeBlackout)
+	rollCuts   walRollCuts          // WAL segment creations the workload cuts short (raft_roll.go)
 	knobs      raftKnobs
 	conf       raft.ConfState // the newest applied configuration
 	confIndex  env.Index
@@ -64,7 +65,7 @@ func (r *Raft) Name() string { return "raft" }
 
 func (r *Raft) Setup(w *sim.World) sim.Plan {
 	r.w, r.members, r.rot = w, map[raft.ID]*raftMember{}, map[raft.ID]*walRot{}
-	r.cut, r.blocked, r.blackouts = map[raft.ID]int{}, map[[2]int]int{}, map[raft.ID]raft.ID{}
+	r.cut, r.split, r.blocked, r.blackouts = map[raft.ID]int{}, map[raft.ID]int{}, map[[2]int]int{}, map[raft.ID]blackout{}
 	r.check = newRaftChecker(r)
 	r.rollCuts = newWALRollCuts(w.Seed)
 	r.durable = newRaftDurability(r)

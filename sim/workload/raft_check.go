@@ -35,6 +35,7 @@ type raftChecker struct {
 	preRecovery map[raft.ID]map[string][]byte   // WAL segments as the booting member's recovery reads them
 	lastHard    map[raft.ID]raft.HardState
 	madeDurable map[raft.ID]raft.HardState // the last term and vote a member persisted before its boot
+	held        map[raft.ID]heldTail       // what a member held past the snapshot it is installing
 	recoveries  int
 	// firstCommitAfter is when the commit index first grew after the faults stopped.
 	firstCommitAfter time.Duration
@@ -51,7 +52,7 @@ func newRaftChecker(w *Raft) *raftChecker {
 	return &raftChecker{w: w, leaders: map[env.Term]raft.ID{}, firstCommit: map[env.Term]bool{}, pairs: map[[2]uint64]entryID{},
 		stateAt: map[env.Index]uint64{0: 0}, applied: map[raft.ID]env.Index{}, commitSeen: map[raft.ID]env.Index{},
 		storage: map[raft.ID]*raft.MemoryStorage{}, preRecovery: map[raft.ID]map[string][]byte{},
-		lastHard: map[raft.ID]raft.HardState{}, madeDurable: map[raft.ID]raft.HardState{}}
+		lastHard: map[raft.ID]raft.HardState{}, madeDurable: map[raft.ID]raft.HardState{}, held: map[raft.ID]heldTail{}}
 }
 
 func digest(e *raft.Entry) uint64 {
@@ -72,6 +73,7 @@ func (c *raftChecker) Persisted(id raft.ID, rd *raft.Ready, st *raft.MemoryStora
 	c.storage[id] = st
 	if rd.Snapshot != nil {
 		c.w.stats.installs++
+		c.checkHeldTail(id, st)
 	}
 	for i := range rd.Entries {
 		c.checkPair(id, st, &rd.Entries[i])

@@ -18,6 +18,8 @@ import (
 //   - a vote granted in term T: the durable term is T with a vote for the candidate (or later);
 //   - an append answer accepting up to index i: the durable log holds entry i with the term
 //     the member's log has there (or a durable snapshot covers i), and its term is durable.
+//     An answer of a term older than the member's is always checked, others one in
+//     raftDurableAppendEvery.
 //
 // Recovery runs at most once per durable version of a disk (a sync or a crash changes it);
 // append answers, the most frequent, are checked one in raftDurableAppendEvery.
@@ -54,11 +56,23 @@ func (d *raftDurability) checkSend(id raft.ID, msgs []raft.Message) {
 		case m.Type == raft.MsgVoteResp && !m.Reject:
 			d.checkVote(id, m, m.To)
 		case m.Type == raft.MsgAppResp && !m.Reject && m.Index > 0:
-			if d.appNth[id]++; d.appNth[id]%raftDurableAppendEvery == 0 {
+			if d.appNth[id]++; d.appNth[id]%raftDurableAppendEvery == 0 || d.staleTerm(id, m) {
 				d.checkAppend(id, m)
 			}
 		}
 	}
+}
+
+// staleTerm: m is sent in a term older than the member's (persisted just before the send).
+// Such an answer is always checked: the term change in the same Ready may have replaced the
+// entries it acknowledges (the split leader's follower, see splitLeader).
+func (d *raftDurability) staleTerm(id raft.ID, m *raft.Message) bool {
+	st := d.r.check.storage[id]
+	if st == nil {
+		return false
+	}
+	hs, _ := st.InitialState()
+	return m.Term < hs.Term
 }
 
 func (d *raftDurability) checkVote(id raft.ID, m *raft.Message, votedFor raft.ID) {

@@ -66,6 +66,12 @@ func (r *Raft) operate() {
 	actions = append(actions, func() {
 		r.cutOff(r.leaderID(), rng.Intn(2), time.Duration(300+rng.Intn(1200))*time.Millisecond)
 	})
+	if len(r.conf.Voters) >= 5 {
+		// Cut from all its peers but one, which keeps hearing it (see splitLeader).
+		actions = append(actions, func() {
+			r.splitLeader(r.leaderID(), time.Duration(600+rng.Intn(900))*time.Millisecond)
+		})
+	}
 	voters := slices.Clone(r.conf.Voters)
 	actions = append(actions, func() {
 		to := voters[rng.Intn(len(voters))]
@@ -108,6 +114,9 @@ func (r *Raft) leaderID() raft.ID {
 // isolates a leader moments after its election, before its first entry has spread, which is
 // when a leader's view of what is committed is most fragile.
 func (r *Raft) strikeLeader(id raft.ID) {
+	if r.splitting() {
+		return // let the split's new leader reach the follower that heard the old one
+	}
 	rng := r.w.Rand()
 	if r.w.Now() >= r.faultsEnd-time.Second || !env.Chance(rng, r.knobs.nemesis) {
 		return
@@ -123,6 +132,9 @@ func (r *Raft) strikeLeader(id raft.ID) {
 // its log alone; a later leader may append different entries at the same indexes (the
 // setting in which committing by counting replicas of an old term loses data).
 func (r *Raft) strikeAppender(id raft.ID) {
+	if r.split[id] > 0 {
+		return // the split leader's stream appends all the time; striking it ends the split
+	}
 	rng := r.w.Rand()
 	if r.w.Now() >= r.faultsEnd-time.Second || !env.Chance(rng, r.knobs.nemesis/4) {
 		return
@@ -146,6 +158,9 @@ func (r *Raft) strikeConfAppender(id raft.ID) {
 // announce it leave: the moment a leader's claim about what is committed is least backed
 // by the rest of the group.
 func (r *Raft) strikeCommitter(id raft.ID) {
+	if r.splitting() {
+		return // let the split's new leader reach the follower that heard the old one
+	}
 	rng := r.w.Rand()
 	if r.w.Now() >= r.faultsEnd-time.Second || !env.Chance(rng, r.knobs.nemesis) {
 		return
@@ -247,3 +262,13 @@ func (r *Raft) unblock(a, b int) {
 
 // cutFromPeers reports whether the nemesis has cut member id off from its peers now.
 func (r *Raft) cutFromPeers(id raft.ID) bool { return r.cut[id] > 0 }
+
+// splitting reports whether a split leader (see splitLeader) is being cut now.
+func (r *Raft) splitting() bool {
+	for _, n := range r.split {
+		if n > 0 {
+			return true
+		}
+	}
+	return false
+}

@@ -169,12 +169,27 @@ func (c *raftChecker) repair(id raft.ID, rot *walRot, name string) {
 	c.w.w.Note("raft operator: repaired %s@%d of member %d", name, rot.off, id)
 }
 
+// blackout is a follower's ongoing loss of its append answers to a leader.
+type blackout struct {
+	lead  raft.ID
+	acked env.Index // the last index the leader heard the follower acknowledge
+}
+
+const (
+	// blackoutMax bounds a blackout: long enough for a leader compacting every 40 entries
+	// to compact past the follower at the fault phase's commit rate.
+	blackoutMax = 5 * time.Second
+	// blackoutPolls: awaitCompaction checks every 50 ms this many times.
+	blackoutPolls = 80
+)
+
 // maybeBlackout starts, with the seed's probability, losing a follower's append answers to
 // its leader for a while (the leader keeps sending, commits with the others, snapshots and
 // compacts), then resets the leader's connection to it, so the leader falls back to the
-// follower's stale acknowledged index and may send a snapshot whose last entry the follower
-// already holds. Half the time the follower also loses power then, which takes back the
-// commit index it had not synced: the snapshot then lies beyond its commit index too.
+// follower's stale acknowledged index and sends a snapshot whose last entry the follower
+// already holds, with entries after it (raft.snap.already-held or already-committed).
+// Half the time the follower also loses power then, which takes back the commit index it
+// had not synced: the snapshot then lies beyond its commit index too.
 func (r *Raft) maybeBlackout(e *env.Env, tr *raftTransport, id raft.ID, msgs []raft.Message) {
 	for i := range msgs {
 		m := &msgs[i]
@@ -186,26 +201,41 @@ func (r *Raft) maybeBlackout(e *env.Env, tr *raftTransport, id raft.ID, msgs []r
 			return
 		}
 		lead, d := m.To, time.Duration(50+rng.Intn(400))*time.Millisecond
-		tr.ackBlackout[lead] = e.Clock.Mono() + 2*time.Second
+		tr.ackBlackout[lead] = e.Clock.Mono() + blackoutMax
 		r.w.Hit("raft.nemesis.ack-blackout")
 		r.w.Note("raft nemesis: %d loses its append answers to %d", id, lead)
-		r.blackouts[id] = lead
-		r.w.After(d, func() { r.awaitCompaction(tr, id, lead, m.Index, 20, rng.Intn(2) == 0) })
+		r.blackouts[id] = blackout{lead: lead, acked: m.Index}
+		r.w.After(d, func() { r.awaitCompaction(tr, id, lead, blackoutPolls, rng.Intn(4) == 0) })
 		return
 	}
 }
 
-// awaitCompaction ends the blackout once the leader has compacted its log past what the
-// follower last acknowledged (so the leader will need a snapshot for it), checking every
-// 50 ms up to tries times.
-func (r *Raft) awaitCompaction(tr *raftTransport, id, lead raft.ID, acked env.Index, tries int, powerOff bool) {
-	st := r.check.storage[lead]
+// compactedPast reports whether the leader of the follower's blackout has compacted its log
+// past what the follower last acknowledged, so it will need a snapshot for it.
+func (r *Raft) compactedPast(b blackout) bool {
+	st := r.check.storage[b.lead]
 	if st == nil {
+		return false
+	}
+	first, _ := st.FirstIndex()
+	return first > b.acked+1
+}
+
+// awaitCompaction ends the blackout once the leader has compacted past the follower,
+// checking every 50 ms up to tries times. A follower to be powered off waits for its next
+// unsynced commit write (strikeUnsynced) unless the tries run out.
+func (r *Raft) awaitCompaction(tr *raftTransport, id, lead raft.ID, tries int, powerOff bool) {
+	b, ok := r.blackouts[id]
+	if !ok || b.lead != lead {
 		return
 	}
-	if first, _ := st.FirstIndex(); first <= acked+1 && tries > 0 && r.blackouts[id] == lead {
-		r.w.After(50*time.Millisecond, func() { r.awaitCompaction(tr, id, lead, acked, tries-1, powerOff) })
+	if !r.compactedPast(b) && tries > 0 {
+		r.w.After(50*time.Millisecond, func() { r.awaitCompaction(tr, id, lead, tries-1, powerOff) })
 		return
+	}
+	if powerOff && tries > 0 {
+		r.w.After(50*time.Millisecond, func() { r.awaitCompaction(tr, id, lead, 0, powerOff) })
+		return // strikeUnsynced may end it first, at the moment it matters
 	}
 	delete(tr.ackBlackout, lead)
 	r.endBlackout(id, lead, powerOff)
@@ -214,10 +244,13 @@ func (r *Raft) awaitCompaction(tr *raftTransport, id, lead raft.ID, acked env.In
 // endBlackout resets the leader's connection to the follower, and with powerOff also
 // powers the follower off, which takes back the commit index it had not synced.
 func (r *Raft) endBlackout(id, lead raft.ID, powerOff bool) {
-	if r.blackouts[id] != lead {
+	if b, ok := r.blackouts[id]; !ok || b.lead != lead {
 		return // ended already
 	}
 	delete(r.blackouts, id)
+	if m := r.members[id]; m != nil {
+		delete(m.tr.ackBlackout, lead)
+	}
 	if m := r.members[lead]; m != nil && r.w.Nodes()[int(lead)-1].Up() {
 		m.tr.ex.Post(func() { m.tr.reset(id) })
 	}
@@ -231,11 +264,14 @@ func (r *Raft) endBlackout(id, lead raft.ID, powerOff bool) {
 // strikeUnsynced powers a member off just after a write it did not sync (a Ready that only
 // moved the commit index), the moment a torn tail can be left behind.
 func (r *Raft) strikeUnsynced(id raft.ID) {
-	if lead, ok := r.blackouts[id]; ok {
+	if b, ok := r.blackouts[id]; ok {
 		// A follower whose answers are lost just learned a commit index it did not sync:
-		// power it off now, so the leader's snapshot may lie beyond the commit index it
-		// recovers while its log holds the snapshot's last entry.
-		r.w.After(0, func() { r.endBlackout(id, lead, true) })
+		// once its leader needs a snapshot for it, power it off now, so the snapshot may
+		// lie beyond the commit index it recovers while its log holds the snapshot's last
+		// entry.
+		if r.compactedPast(b) {
+			r.w.After(0, func() { r.endBlackout(id, b.lead, true) })
+		}
 		return
 	}
 	rng := r.w.Rand()
