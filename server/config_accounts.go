@@ -12,7 +12,10 @@ import (
 // accounts reads the accounts block: { NAME: { users, exports, imports, jetstream,
 // default_permissions } }. Users join the account they are listed in; the checks that span
 // accounts (unknown accounts, imports nobody exports, cycles) are core/account's.
-func (a *applier) accounts(v *conf.Value) error {
+func (a *applier) accounts(v *conf.Value) error { return eachEntry(v, a.oneAccount) }
+
+// eachEntry applies f to a map's entries, skipping the definitions of variables.
+func eachEntry(v *conf.Value, f func(conf.Entry) error) error {
 	m, err := v.AsMap()
 	if err != nil {
 		return err
@@ -21,7 +24,7 @@ func (a *applier) accounts(v *conf.Value) error {
 		if e.Value.UsedAsVariable {
 			continue
 		}
-		if err := a.oneAccount(e); err != nil {
+		if err := f(e); err != nil {
 			return err
 		}
 	}
@@ -201,14 +204,7 @@ func (a *applier) topMappings(v *conf.Value) error {
 // mappings reads { SOURCE: DESTINATION } where a destination is a subject, or a list of
 // { destination, weight } (weight: 50, "50%").
 func mappings(v *conf.Value, dst *[]account.Mapping) error {
-	m, err := v.AsMap()
-	if err != nil {
-		return err
-	}
-	for _, e := range m.Entries() {
-		if e.Value.UsedAsVariable {
-			continue
-		}
+	return eachEntry(v, func(e conf.Entry) error {
 		mp := account.Mapping{Source: e.Key}
 		switch e.Value.Kind {
 		case conf.KindString:
@@ -232,8 +228,8 @@ func mappings(v *conf.Value, dst *[]account.Mapping) error {
 			return wrongKind(e.Value, "a subject or a list of weighted destinations")
 		}
 		*dst = append(*dst, mp)
-	}
-	return nil
+		return nil
+	})
 }
 
 func weightedDestination(v *conf.Value) (account.Destination, error) {

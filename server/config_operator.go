@@ -112,11 +112,7 @@ func (a *applier) resolver(v *conf.Value) error {
 }
 
 func (a *applier) resolverPreload(v *conf.Value) error {
-	m, err := v.AsMap()
-	if err != nil {
-		return err
-	}
-	for _, e := range m.Entries() {
+	return eachEntry(v, func(e conf.Entry) error {
 		if e.Value.Kind != conf.KindString {
 			return wrongKind(e.Value, "an account JWT")
 		}
@@ -129,6 +125,6 @@ func (a *applier) resolverPreload(v *conf.Value) error {
 			return e.Value.Errorf("resolver_preload: the JWT under %s is account %s's", e.Key, ac.Subject)
 		}
 		a.trust().Accounts[e.Key] = tok
-	}
-	return nil
+		return nil
+	})
 }

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/nats-io/nats.go"
 )
@@ -51,43 +49,13 @@ func accountScenarios() []scenario {
 			return benchPublish(as(url, "a"), cfg)
 		}},
 		{name: "acct pub/sub", unit: "msgs/s", accounts: true, run: func(url string, cfg config) (float64, error) {
-			return benchPubSubAs(as(url, "a"), as(url, "a"), "bench", cfg)
+			return fanOut(as(url, "a"), as(url, "a"), "bench", 1, cfg)
 		}},
 		{name: "stream import", unit: "msgs/s", accounts: true, run: func(url string, cfg config) (float64, error) {
-			return benchPubSubAs(as(url, "a"), as(url, "b"), "fromA.bench", cfg)
+			return fanOut(as(url, "a"), as(url, "b"), "fromA.bench", 1, cfg)
 		}},
 		{name: "service import", unit: "µs/req", lowerIsBetter: true, accounts: true, run: benchServiceImport},
 	}
-}
-
-// benchPubSubAs: a publisher (pubURL) on "bench" and one subscriber (subURL) on subject.
-func benchPubSubAs(pubURL, subURL, subject string, cfg config) (float64, error) {
-	done := make(chan struct{})
-	count := 0
-	sc, err := subscriber(subURL, subject, func(*nats.Msg) {
-		if count++; count == cfg.msgs {
-			close(done)
-		}
-	})
-	if err != nil {
-		return 0, err
-	}
-	defer sc.Close()
-	nc, err := dial(pubURL)
-	if err != nil {
-		return 0, err
-	}
-	defer nc.Close()
-	start := time.Now()
-	if err := publishAll(nc, cfg); err != nil {
-		return 0, err
-	}
-	select {
-	case <-done:
-	case <-time.After(120 * time.Second):
-		return 0, fmt.Errorf("the subscriber got %d of %d messages", count, cfg.msgs)
-	}
-	return float64(cfg.msgs) / time.Since(start).Seconds(), nil
 }
 
 // benchServiceImport: B requests "svc", imported from A's "bench.req"; mean round trip.

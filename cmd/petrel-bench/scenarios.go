@@ -67,48 +67,51 @@ func benchPublish(url string, cfg config) (float64, error) {
 // benchPubSub: one publisher, n subscribers on their own connections; the rate is messages
 // received (all subscribers together) per second until every subscriber has every message.
 func benchPubSub(n int) func(string, config) (float64, error) {
-	return func(url string, cfg config) (float64, error) {
-		var received atomic.Int64
-		var wg sync.WaitGroup
-		var subs []*nats.Conn
-		defer func() {
-			for _, s := range subs {
-				s.Close()
-			}
-		}()
-		for i := 0; i < n; i++ {
-			wg.Add(1)
-			count := 0
-			sc, err := subscriber(url, "bench", func(*nats.Msg) {
-				count++
-				received.Add(1)
-				if count == cfg.msgs {
-					wg.Done()
-				}
-			})
-			if err != nil {
-				return 0, err
-			}
-			subs = append(subs, sc)
+	return func(url string, cfg config) (float64, error) { return fanOut(url, url, "bench", n, cfg) }
+}
+
+// fanOut publishes cfg.msgs on "bench" from pubURL to n subscribers on subject at subURL.
+func fanOut(pubURL, subURL, subject string, n int, cfg config) (float64, error) {
+	var received atomic.Int64
+	var wg sync.WaitGroup
+	var subs []*nats.Conn
+	defer func() {
+		for _, s := range subs {
+			s.Close()
 		}
-		nc, err := dial(url)
+	}()
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		count := 0
+		sc, err := subscriber(subURL, subject, func(*nats.Msg) {
+			count++
+			received.Add(1)
+			if count == cfg.msgs {
+				wg.Done()
+			}
+		})
 		if err != nil {
 			return 0, err
 		}
-		defer nc.Close()
-		start := time.Now()
-		if err := publishAll(nc, cfg); err != nil {
-			return 0, err
-		}
-		done := make(chan struct{})
-		go func() { wg.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(120 * time.Second):
-			return 0, fmt.Errorf("subscribers got %d of %d messages", received.Load(), int64(n*cfg.msgs))
-		}
-		return float64(n*cfg.msgs) / time.Since(start).Seconds(), nil
+		subs = append(subs, sc)
 	}
+	nc, err := dial(pubURL)
+	if err != nil {
+		return 0, err
+	}
+	defer nc.Close()
+	start := time.Now()
+	if err := publishAll(nc, cfg); err != nil {
+		return 0, err
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(120 * time.Second):
+		return 0, fmt.Errorf("subscribers got %d of %d messages", received.Load(), int64(n*cfg.msgs))
+	}
+	return float64(n*cfg.msgs) / time.Since(start).Seconds(), nil
 }
 
 // benchRequest: sequential requests to a responder on another connection; the result is
