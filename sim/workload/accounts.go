@@ -51,11 +51,7 @@ func (a *Accounts) Name() string { return "accounts" }
 
 func (a *Accounts) Setup(w *sim.World) sim.Plan {
 	r := w.Rand()
-	strict := r.Intn(2) == 0
-	if strict {
-		p := &w.Profile
-		p.PartitionRate, p.ResetRate, p.StallRate, p.CrashRate = 0, 0, 0, 0
-	}
+	strict := drawStrict(w)
 	// A liveness phase of 4 s failed seeds 35, 41 and 130: after a power loss, clients take
 	// the keepalive's 3 s to notice their half-open connection before they dial again.
 	plan := sim.Plan{Faults: 5 * time.Second, Liveness: 7 * time.Second}

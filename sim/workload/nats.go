@@ -73,13 +73,20 @@ type natsClientState struct {
 
 func (n *Nats) Name() string { return "nats" }
 
+// drawStrict decides, from the seed, whether a client-protocol run is strict: no network or
+// crash faults, so every message must arrive.
+func drawStrict(w *sim.World) bool {
+	if w.Rand().Intn(2) != 0 {
+		return false
+	}
+	p := &w.Profile
+	p.PartitionRate, p.ResetRate, p.StallRate, p.CrashRate = 0, 0, 0, 0
+	return true
+}
+
 func (n *Nats) Setup(w *sim.World) sim.Plan {
 	r := w.Rand()
-	strict := r.Intn(2) == 0
-	if strict {
-		p := &w.Profile
-		p.PartitionRate, p.ResetRate, p.StallRate, p.CrashRate = 0, 0, 0, 0
-	}
+	strict := drawStrict(w)
 	plan := sim.Plan{Faults: 10 * time.Second, Liveness: 8 * time.Second}
 	n.chk = newNatsChecker(w, strict)
 	ws := drawNatsWebSocket(w.Seed)
