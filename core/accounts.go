@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"errors"
+	"slices"
 
 	"github.com/petrel-io/petrel/core/account"
 	"github.com/petrel-io/petrel/core/auth"
@@ -197,4 +198,16 @@ func (s *Server) subscriptionCount() int {
 		n += set.Get(name).Subs.Count()
 	}
 	return n
+}
+
+// kindAllowed reports whether user may connect the way c did (allowed_connection_types).
+func (c *client) kindAllowed(user *auth.User) bool {
+	if user == nil || len(user.ConnectionTypes) == 0 {
+		return true
+	}
+	kind := "STANDARD"
+	if c.ws != nil {
+		kind = "WEBSOCKET"
+	}
+	return slices.Contains(user.ConnectionTypes, kind)
 }

@@ -98,3 +98,14 @@ func TestSystemHeartbeatAndShutdown(t *testing.T) {
 		t.Fatal("an internal subscription in an unknown account")
 	}
 }
+
+// allowed_connection_types: a user limited to WebSocket cannot connect over plain TCP.
+func TestAllowedConnectionTypes(t *testing.T) {
+	r := newRig(t, usersOpts(auth.User{Name: "ws", Password: "p", ConnectionTypes: []string{"WEBSOCKET"}},
+		auth.User{Name: "tcp", Password: "p", ConnectionTypes: []string{"STANDARD", "MQTT"}}))
+	ws, tcp := r.dial(), r.dial()
+	r.send(ws, `CONNECT {"verbose":false,"user":"ws","pass":"p"}`+"\r\nPING\r\n")
+	expectLines(t, ws, "-ERR 'Authorization Violation'")
+	r.send(tcp, `CONNECT {"verbose":false,"user":"tcp","pass":"p"}`+"\r\nPING\r\n")
+	expectLines(t, tcp, "PONG")
+}

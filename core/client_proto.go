@@ -2,6 +2,7 @@ package core
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/petrel-io/petrel/core/auth"
@@ -50,6 +51,9 @@ func (c *client) Connect(raw []byte) error {
 		Now: c.srv.env.Clock.Now()}
 	authn := c.authenticator(c.srv.cfg())
 	user, err := authn.Check(creds, c.nonce)
+	if err == nil && !c.kindAllowed(user) {
+		err = errors.New("connection type not allowed for this user")
+	}
 	if err != nil {
 		detail := ""
 		if err != auth.ErrAuthorization {

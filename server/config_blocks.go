@@ -100,7 +100,7 @@ func (a *applier) users(v *conf.Value) error {
 		var u auth.User
 		handlers := a.userHandlers(&u)
 		handlers["nkey"] = setString(&u.Nkey)
-		handlers["allowed_connection_types"] = connectionTypes
+		handlers["allowed_connection_types"] = connectionTypes(&u.ConnectionTypes)
 		if err := a.block(item, handlers); err != nil {
 			return err
 		}
@@ -130,23 +130,26 @@ var connectionKinds = map[string]bool{
 	"MQTT": true, "MQTT_WS": true, "IN_PROCESS": true,
 }
 
-// connectionTypes checks allowed_connection_types; Petrel admits one kind of connection
-// (plain NATS) so far, and nothing else is enforced yet.
-func connectionTypes(v *conf.Value) error {
-	list, err := v.AsStringList()
-	if err != nil {
-		return err
-	}
-	var bad []string
-	for _, kind := range list {
-		if !connectionKinds[strings.ToUpper(kind)] {
-			bad = append(bad, kind)
+// connectionTypes reads allowed_connection_types (upper-cased) into dst, refusing kinds
+// nats-server does not know.
+func connectionTypes(dst *[]string) handler {
+	return func(v *conf.Value) error {
+		list, err := v.AsStringList()
+		if err != nil {
+			return err
 		}
+		var bad []string
+		for _, kind := range list {
+			if !connectionKinds[strings.ToUpper(kind)] {
+				bad = append(bad, kind)
+			}
+			*dst = append(*dst, strings.ToUpper(kind))
+		}
+		if len(bad) > 0 {
+			return errorAt(v.Pos, "invalid connection types %q", bad)
+		}
+		return nil
 	}
-	if len(bad) > 0 {
-		return errorAt(v.Pos, "invalid connection types %q", bad)
-	}
-	return nil
 }
 
 // userHandlers reads what a user entry and the authorization block share: the name, the

@@ -25,6 +25,9 @@ type User struct {
 	// never), and the user's own limits (0: none).
 	Tag              string
 	Expires          time.Time
+	// ConnectionTypes, when set, are the kinds of connection the user may make
+	// ("STANDARD", "WEBSOCKET", ...; allowed_connection_types).
+	ConnectionTypes []string
 	MaxSubscriptions int
 	MaxPayload       int
 }

@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/jwt/v2"
@@ -119,6 +120,9 @@ func (t *trust) checkJWT(c Credentials, nonce []byte) (*User, error) {
 	u := &User{Name: uc.Subject, Nkey: uc.Subject, Account: accPub, Tag: uc.Name,
 		Permissions:      claimPermissions(limits.Permissions, ac.DefaultPermissions),
 		MaxSubscriptions: claimLimit(limits.Subs), MaxPayload: claimLimit(limits.Payload)}
+	for _, kind := range limits.AllowedConnectionTypes {
+		u.ConnectionTypes = append(u.ConnectionTypes, strings.ToUpper(kind))
+	}
 	if uc.Expires > 0 {
 		u.Expires = time.Unix(uc.Expires, 0)
 	}
