@@ -129,8 +129,11 @@ func (c *client) crossAccounts(acc *account.Account, routes *account.Routes, sub
 		}
 	}
 	if kinds&hopAnswers != 0 && routes.Answers && account.IsReply(subj) { // before reading the clock
-		if to, dst, ok := acc.Answer(subj, c.srv.env.Clock.Mono()); ok {
+		if to, dst, sample, ok := acc.Answer(subj, c.srv.env.Clock.Mono()); ok {
 			c.srv.env.Probe.Hit("core.account.service-response")
+			if sample != nil {
+				c.srv.latencySample(acc, sample)
+			}
 			delivered += c.deliverIn(to, dst, reply, hdr, msg, hops, hopAnswers)
 		}
 	}

@@ -19,6 +19,9 @@ func accountFromClaims(ac *jwt.AccountClaims) account.Config {
 			e.Kind = account.Service
 			e.ResponseType, _ = account.ParseResponseType(string(ex.ResponseType)) // unknown: singleton
 		}
+		if l := ex.Latency; l != nil && ex.Type == jwt.Service && l.Sampling > 0 && l.Results != "" {
+			e.Latency = &account.Latency{Sampling: min(int(l.Sampling), 100), Subject: string(l.Results)}
+		}
 		if ex.TokenReq {
 			e.Accounts = []string{ac.Subject} // nobody else, until activations are checked
 		}

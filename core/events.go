@@ -54,9 +54,14 @@ type clientEvent struct {
 
 // sysEvent publishes v as JSON on subj in the system account.
 func (s *Server) sysEvent(subj string, v any) {
+	s.publishJSON(s.cfg().accounts.System().Name(), subj, v)
+}
+
+// publishJSON publishes v as JSON on subj in account.
+func (s *Server) publishJSON(account, subj string, v any) {
 	data, err := json.Marshal(v)
-	env.Assertf(err == nil, "core: event %s: %v", subj, err)
-	s.Bus().Publish(s.cfg().accounts.System().Name(), subj, "", nil, data)
+	env.Assertf(err == nil, "core: %s: %v", subj, err)
+	s.Bus().Publish(account, subj, "", nil, data)
 }
 
 // eventID is a fresh event id (22 base-62 characters, like a NUID).

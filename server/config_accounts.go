@@ -122,8 +122,9 @@ func (a *applier) export(v *conf.Value, cfg *account.Config) error {
 		"response_threshold": setDurationText("response_threshold", &ex.ResponseThreshold),
 		"threshold":          setDurationText("response_threshold", &ex.ResponseThreshold),
 		"latency": func(v *conf.Value) error {
-			a.warn(v, "account %s: service latency tracking is not supported yet; ignored", cfg.Name)
-			return nil
+			l, err := a.latency(v)
+			ex.Latency = l
+			return err
 		},
 		"account_token_position": ignoreKind(conf.KindInt),
 		"advertise":              ignoreKind(conf.KindBool),
@@ -276,4 +277,27 @@ func percent(v *conf.Value) (int, error) {
 		return n, nil
 	}
 	return 0, wrongKind(v, "a percentage")
+}
+
+// latency reads a service export's latency tracking: a subject (every request sampled), or
+// { sampling: 50 | "50%", subject }.
+func (a *applier) latency(v *conf.Value) (*account.Latency, error) {
+	l := &account.Latency{Sampling: 100}
+	if v.Kind == conf.KindString {
+		l.Subject = v.Str
+		return l, nil
+	}
+	err := a.block(v, map[string]handler{
+		"subject": setString(&l.Subject),
+		"results": setString(&l.Subject),
+		"sampling": func(v *conf.Value) error {
+			n, err := percent(v)
+			l.Sampling = n
+			return err
+		},
+	})
+	if err == nil && (l.Subject == "" || l.Sampling < 1 || l.Sampling > 100) {
+		err = errorAt(v.Pos, "latency needs a subject and a sampling in 1..100%%")
+	}
+	return l, err
 }

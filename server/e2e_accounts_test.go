@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -18,7 +19,7 @@ accounts {
     users: [ { user: a, password: a } ]
     exports: [
       { stream: "orders.>" }
-      { service: "svc.one" }
+      { service: "svc.one", latency: { sampling: "100%", subject: "lat.one" } }
       { service: "svc.many", response_type: stream, response_threshold: "2s" }
     ]
   }
@@ -111,7 +112,9 @@ func TestE2EAccountsServiceImport(t *testing.T) {
 	if _, err := c.Request("one", []byte("q"), time.Second); !errors.Is(err, nats.ErrNoResponders) {
 		t.Fatalf("no responder yet: %v", err)
 	}
-	_, err := a.Subscribe("svc.one", func(m *nats.Msg) {
+	lat, err := a.SubscribeSync("lat.one")
+	must(t, err)
+	_, err = a.Subscribe("svc.one", func(m *nats.Msg) {
 		_ = m.Respond(append([]byte("one:"), m.Data...))
 		_ = m.Respond([]byte("second answer of a singleton"))
 	})
@@ -127,6 +130,17 @@ func TestE2EAccountsServiceImport(t *testing.T) {
 	must(t, err)
 	if string(resp.Data) != "one:q" {
 		t.Fatalf("singleton response %q", resp.Data)
+	}
+	var sample struct {
+		Type      string `json:"type"`
+		Total     int64  `json:"total"`
+		Requestor struct {
+			Account string `json:"acc"`
+		} `json:"requestor"`
+	}
+	must(t, json.Unmarshal(next(t, lat).Data, &sample))
+	if sample.Type != "io.nats.server.metric.v1.service_latency" || sample.Total <= 0 || sample.Requestor.Account != "C" {
+		t.Fatalf("latency sample %+v", sample)
 	}
 	inbox := c.NewRespInbox()
 	replies, err := c.SubscribeSync(inbox)

@@ -107,6 +107,7 @@ type ServiceRoute struct {
 	From      *Account
 	Response  ResponseType
 	Threshold time.Duration
+	Latency   *Latency   // the export's latency tracking, if any
 	t         *transform // importer's subject -> exporter's
 }
 

@@ -141,21 +141,21 @@ func TestReplies(t *testing.T) {
 	if !strings.HasPrefix(s1, ReplyPrefix) || s1 == s2 || !subject.ValidPublish(s1) {
 		t.Fatalf("reply subjects %q %q", s1, s2)
 	}
-	if to, subj, ok := a.Answer([]byte(s1), time.Millisecond); !ok || to != b || subj != "_INBOX.1" {
+	if to, subj, _, ok := a.Answer([]byte(s1), time.Millisecond); !ok || to != b || subj != "_INBOX.1" {
 		t.Fatalf("singleton: %v %q %v", to, subj, ok)
 	}
-	if _, _, ok := a.Answer([]byte(s1), time.Millisecond); ok {
+	if _, _, _, ok := a.Answer([]byte(s1), time.Millisecond); ok {
 		t.Fatal("a singleton answered twice")
 	}
 	for _, at := range []time.Duration{500 * time.Millisecond, 1400 * time.Millisecond, 2300 * time.Millisecond} {
-		if _, _, ok := a.Answer([]byte(s2), at); !ok {
+		if _, _, _, ok := a.Answer([]byte(s2), at); !ok {
 			t.Fatalf("stream response at %v refused", at)
 		}
 	}
-	if _, _, ok := a.Answer([]byte(s2), 3400*time.Millisecond); ok {
+	if _, _, _, ok := a.Answer([]byte(s2), 3400*time.Millisecond); ok {
 		t.Fatal("a stream answered after its threshold passed")
 	}
-	if _, _, ok := a.Answer([]byte("_INBOX.1"), 0); ok {
+	if _, _, _, ok := a.Answer([]byte("_INBOX.1"), 0); ok {
 		t.Fatal("a subject never mapped answered")
 	}
 	if a.PendingReplies() != 0 {

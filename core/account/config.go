@@ -58,6 +58,15 @@ type Export struct {
 	// Service exports only.
 	ResponseType      ResponseType
 	ResponseThreshold time.Duration // 0: DefaultResponseThreshold
+	// Latency, when set, samples how long the service takes to answer a request that came
+	// through an import, published in this account on Latency.Subject.
+	Latency *Latency
+}
+
+// Latency is a service export's latency tracking: Sampling percent of requests (1..100).
+type Latency struct {
+	Sampling int
+	Subject  string
 }
 
 // Import takes what another account exports.

@@ -29,6 +29,19 @@ type reply struct {
 	single    bool
 	threshold time.Duration
 	expires   time.Duration // Mono
+	// A request sampled for latency: when it was made (Mono), where the sample goes; the
+	// first response reports it.
+	start   time.Duration
+	latency *Latency
+}
+
+// Sample is one measured request of a service with latency tracking: published in the
+// exporter's account on Subject.
+type Sample struct {
+	Subject   string
+	Requestor string        // the requesting account
+	Start     time.Duration // Mono when the request was made
+	Total     time.Duration // until its first response
 }
 
 // IsReply reports whether subj has the form of a reply subject a service import made up.
@@ -57,16 +70,21 @@ func (a *Account) MapReply(requester *Account, subj string, r ServiceRoute, now 
 	if threshold <= 0 {
 		threshold = DefaultResponseThreshold
 	}
-	t.entries[name] = &reply{to: requester, subject: subj, single: r.Response == Singleton, threshold: threshold, expires: now + threshold}
+	e := &reply{to: requester, subject: subj, single: r.Response == Singleton, threshold: threshold, expires: now + threshold}
+	if l := r.Latency; l != nil && (l.Sampling >= 100 || rng.Intn(100) < l.Sampling) {
+		e.start, e.latency = now, l
+	}
+	t.entries[name] = e
 	return name
 }
 
 // Answer reports where a message published in a on subj goes when subj is a reply subject a
-// service import made up: the requester's account and reply subject. A singleton's entry is
-// used up; a stream's lives until its threshold passes without a response.
-func (a *Account) Answer(subj []byte, now time.Duration) (*Account, string, bool) {
+// service import made up: the requester's account and reply subject, and the latency sample
+// the first response completes, if the request was sampled. A singleton's entry is used up;
+// a stream's lives until its threshold passes without a response.
+func (a *Account) Answer(subj []byte, now time.Duration) (*Account, string, *Sample, bool) {
 	if !IsReply(subj) {
-		return nil, "", false
+		return nil, "", nil, false
 	}
 	t := &a.replies
 	t.mu.Lock()
@@ -74,16 +92,21 @@ func (a *Account) Answer(subj []byte, now time.Duration) (*Account, string, bool
 	e := t.entries[string(subj)]
 	switch {
 	case e == nil:
-		return nil, "", false
+		return nil, "", nil, false
 	case now >= e.expires:
 		delete(t.entries, string(subj))
-		return nil, "", false
+		return nil, "", nil, false
 	case e.single:
 		delete(t.entries, string(subj))
 	default:
 		e.expires = now + e.threshold
 	}
-	return e.to, e.subject, true
+	var sample *Sample
+	if e.latency != nil {
+		sample = &Sample{Subject: e.latency.Subject, Requestor: e.to.Name(), Start: e.start, Total: now - e.start}
+		e.latency = nil // one sample per request
+	}
+	return e.to, e.subject, sample, true
 }
 
 // PendingReplies is how many mapped reply subjects the account holds.

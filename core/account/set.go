@@ -102,6 +102,9 @@ func (n *Next) wire() error {
 			if !subject.ValidSubscribe(ex.Subject) {
 				return fmt.Errorf("account %q: %s export: invalid subject %q", name, ex.Kind, ex.Subject)
 			}
+			if l := ex.Latency; l != nil && (l.Sampling < 1 || l.Sampling > 100 || !subject.ValidPublish(l.Subject)) {
+				return fmt.Errorf("account %q: service export %q: latency needs sampling in 1..100%% and a subject", name, ex.Subject)
+			}
 			for _, to := range ex.Accounts {
 				if n.set.byName[to] == nil {
 					return fmt.Errorf("account %q: %s export %q: unknown account %q", name, ex.Kind, ex.Subject, to)
@@ -161,7 +164,8 @@ func (n *Next) wireImport(importer string, im Import) error {
 		return err
 	}
 	r := n.routes[importer]
-	r.Services = append(r.Services, ServiceRoute{From: exporter, Response: ex.ResponseType, Threshold: ex.ResponseThreshold, t: t})
+	r.Services = append(r.Services, ServiceRoute{From: exporter, Response: ex.ResponseType, Threshold: ex.ResponseThreshold,
+		Latency: ex.Latency, t: t})
 	return nil
 }
 
