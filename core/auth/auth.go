@@ -23,11 +23,11 @@ type User struct {
 	Account     string
 	// From a user JWT (operator mode): the claims' name, when the JWT expires (zero:
 	// never), and the user's own limits (0: none).
-	Tag              string
-	Expires          time.Time
+	Tag     string
+	Expires time.Time
 	// ConnectionTypes, when set, are the kinds of connection the user may make
 	// ("STANDARD", "WEBSOCKET", ...; allowed_connection_types).
-	ConnectionTypes []string
+	ConnectionTypes  []string
 	MaxSubscriptions int
 	MaxPayload       int
 }
