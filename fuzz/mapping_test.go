@@ -9,8 +9,9 @@ import (
 )
 
 // FuzzMapping feeds arbitrary mapping expressions and subjects to the account layer: a
-// mapping is refused or built, never a panic; a built one maps every subject its source
-// matches to a valid publish subject, the same one for the same seed.
+// mapping is refused or built, never a panic; a built one maps only subjects its source
+// matches, always to a valid publish subject (a split that would make a wildcard token maps
+// nothing), the same one for the same seed.
 func FuzzMapping(f *testing.F) {
 	for _, seed := range [][3]string{
 		{"orders.*.*", "byid.$2.{{wildcard(1)}}", "orders.eu.42"},
@@ -36,8 +37,8 @@ func FuzzMapping(f *testing.F) {
 		}
 		r := next.Install().Get("A").Routes()
 		got, ok := r.Map(subj, env.NewPRNG(seed))
-		if ok != subject.Match(subj, source) {
-			t.Fatalf("%q -> %q: subject %q mapped=%v, matches=%v", source, dest, subj, ok, subject.Match(subj, source))
+		if ok && !subject.Match(subj, source) { // a match may still map to nothing valid: then not mapped
+			t.Fatalf("%q -> %q: subject %q mapped without matching", source, dest, subj)
 		}
 		if !ok {
 			return

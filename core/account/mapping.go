@@ -62,20 +62,32 @@ func (r *Routes) Map(subj string, rng env.Rand) (string, bool) {
 		if !subject.Match(subj, m.source) {
 			continue
 		}
-		if len(m.dsts) == 1 && m.dsts[0].weight == 100 {
-			return m.dsts[0].t.apply(subj), true
+		d := m.choose(rng)
+		if d == nil {
+			return subj, true // the weights' rest: unchanged
 		}
-		roll := rng.Intn(100)
-		for _, d := range m.dsts {
-			if roll < d.weight {
-				return d.t.apply(subj), true
-			}
-			roll -= d.weight
+		if dst := d.rewrite(subj); dst != "" {
+			return dst, true
 		}
-		return subj, true
+		return "", false // no publish subject comes out: the subject stays as it was
 	}
 	return "", false
 }
 
 // HasMappings reports whether a publish in the account may be rewritten.
 func (r *Routes) HasMappings() bool { return len(r.mappers) > 0 }
+
+// choose picks a destination by weight; nil for the share the weights leave (unmapped).
+func (m mapper) choose(rng env.Rand) *transform {
+	if len(m.dsts) == 1 && m.dsts[0].weight == 100 {
+		return m.dsts[0].t
+	}
+	roll := rng.Intn(100)
+	for _, d := range m.dsts {
+		if roll < d.weight {
+			return d.t
+		}
+		roll -= d.weight
+	}
+	return nil
+}

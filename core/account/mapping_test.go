@@ -40,6 +40,8 @@ func TestMappingFunctions(t *testing.T) {
 	for _, bad := range [][2]string{
 		{"*", "{{nosuch(1)}}"}, {"*", "{{wildcard(2)}}"}, {"*", "{{partition(0,1)}}"}, {"*", "{{split(1)}}"},
 		{"*", "{{left(1,0)}}"}, {"*", "{{left(x,1)}}"}, {"*", "a.{{wildcard(1)"}, {"*", "a..b"},
+		{"0", " "}, {"a", "b c"}, // a blank in a literal token: found by FuzzMapping
+		{"*", "{{split(1, )}}"},
 	} {
 		if _, err := newTransform(bad[0], bad[1], false); err == nil {
 			t.Errorf("%s -> %s accepted", bad[0], bad[1])

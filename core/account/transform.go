@@ -133,7 +133,7 @@ func parsePart(tok string, next *int, singles int, tail bool) (part, error) {
 		return capture(n, singles)
 	case strings.HasPrefix(tok, "{{") && strings.HasSuffix(tok, "}}"):
 		return parseFunc(strings.TrimSpace(tok[2:len(tok)-2]), singles)
-	case strings.ContainsAny(tok, "*>{}"):
+	case strings.ContainsAny(tok, "*>{}") || !subject.ValidPublish(tok):
 		return part{}, fmt.Errorf("token %q", tok)
 	}
 	return part{lit: tok}, nil
@@ -250,9 +250,18 @@ func (t *transform) lookup(subj []byte) *Mapped {
 	}
 	s, dst := string(subj), ""
 	if subject.Match(s, t.from) {
-		dst = t.apply(s)
+		dst = t.rewrite(s)
 	}
 	return t.cache.put(s, dst)
+}
+
+// rewrite is apply, or "" when the result is not a publish subject: a split or slice of a
+// token like "*-x" can make a wildcard token (found by FuzzMapping).
+func (t *transform) rewrite(subj string) string {
+	if dst := t.apply(subj); subject.ValidPublish(dst) {
+		return dst
+	}
+	return ""
 }
 
 // apply rewrites subj, which must match t.from.
