@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/nats-io/jwt/v2"
+	"github.com/nats-io/nkeys"
 	"github.com/petrel-io/petrel/core/auth"
 	"github.com/petrel-io/petrel/core/bus"
 	"github.com/petrel-io/petrel/core/env"
@@ -69,6 +70,7 @@ func (s *Server) startResolver() {
 		"$SYS.REQ.ACCOUNT.*.CLAIMS.UPDATE": s.claimsUpdate,
 		"$SYS.REQ.ACCOUNT.*.CLAIMS.LOOKUP": s.claimsLookup,
 		"$SYS.REQ.CLAIMS.LIST":             s.claimsList,
+		"$SYS.REQ.CLAIMS.DELETE":           s.claimsDelete,
 	} {
 		_, err := b.Subscribe(sys, subj, "", h)
 		env.Assertf(err == nil, "core: resolver subscription %s: %v", subj, err)
@@ -167,4 +169,86 @@ func (s *Server) claimsLookup(m bus.Msg) {
 // claimsList answers with the accounts whose JWTs are in force.
 func (s *Server) claimsList(m bus.Msg) {
 	s.reply(m, apiResponse{Server: s.serverInfo(), Data: slices.Sorted(maps.Keys(s.cfg().Auth.Trust.Accounts))})
+}
+
+// claimsDelete removes accounts: the request is a generic JWT the operator signed with its
+// own key, listing them under "accounts"; the resolver must allow deletes, and the system
+// account cannot go. Their JWTs leave the directory durably, then the set is rebuilt without
+// them (their clients are closed, their credentials no longer checking).
+func (s *Server) claimsDelete(m bus.Msg) {
+	cfg := s.cfg()
+	accounts, err := s.deleteRequest(cfg, strings.TrimSpace(string(m.Data)))
+	if err == nil {
+		err = s.deleteClaims(cfg.ResolverDir, accounts)
+	}
+	if err != nil {
+		s.answerUpdate(m, "", err)
+		return
+	}
+	s.env.Probe.Hit("core.resolver.delete")
+	opts := cfg.Options
+	trust := *opts.Auth.Trust
+	trust.Accounts = maps.Clone(trust.Accounts)
+	for _, acc := range accounts {
+		delete(trust.Accounts, acc)
+	}
+	opts.Auth.Trust = &trust
+	s.reload(opts, true, func(err error) {
+		if err == nil {
+			s.reply(m, apiResponse{Server: s.serverInfo(), Data: map[string]any{"code": 200, "message": fmt.Sprintf("deleted %d accounts", len(accounts))}})
+			return
+		}
+		s.answerUpdate(m, "", err)
+	})
+}
+
+// deleteRequest checks a delete request and returns the accounts it names.
+func (s *Server) deleteRequest(cfg *config, tok string) ([]string, error) {
+	gk, err := jwt.DecodeGeneric(tok)
+	switch {
+	case err != nil:
+		return nil, err
+	case !cfg.ResolverAllowDelete:
+		return nil, errors.New("delete must be enabled in server config")
+	case gk.Subject != gk.Issuer:
+		return nil, errors.New("not self signed")
+	case !cfg.auth.TrustsIssuer(gk.Issuer):
+		return nil, errors.New("not trusted")
+	}
+	list, ok := gk.Data["accounts"].([]any)
+	if !ok {
+		return nil, errors.New("malformed request")
+	}
+	var out []string
+	for _, entry := range list {
+		acc, ok := entry.(string)
+		switch {
+		case !ok || !nkeys.IsValidPublicAccountKey(acc):
+			return nil, errors.New("malformed request")
+		case acc == cfg.accounts.System().Name():
+			return nil, errors.New("not allowed to delete system account")
+		}
+		out = append(out, acc)
+	}
+	return out, nil
+}
+
+// deleteClaims removes the accounts' stored JWTs durably (a preloaded one has none).
+func (s *Server) deleteClaims(dir string, accounts []string) error {
+	d, err := resolver.Open(s.env.FS, dir)
+	if err != nil {
+		return err
+	}
+	stored, err := d.Load()
+	if err != nil {
+		return err
+	}
+	for _, acc := range accounts {
+		if _, ok := stored[acc]; ok {
+			if err := d.Delete(acc); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -85,12 +85,11 @@ func (a *applier) resolver(v *conf.Value) error {
 		return v.Errorf("resolver: MEMORY or a resolver block { type: full, dir: ... } (URL resolvers are not supported)")
 	}
 	var kind string
-	var deletes bool
 	var interval, timeout time.Duration
 	var limit int
 	err := a.block(v, map[string]handler{
 		"type": setString(&kind), "dir": setString(&a.opts.Core.ResolverDir),
-		"allow_delete": setBool(&deletes), "interval": setDurationText("interval", &interval),
+		"allow_delete": setBool(&a.opts.Core.ResolverAllowDelete), "interval": setDurationText("interval", &interval),
 		"limit": setLimit(a, &limit, "an integer"), "timeout": setDurationText("timeout", &timeout),
 	})
 	if err != nil {
@@ -103,9 +102,6 @@ func (a *applier) resolver(v *conf.Value) error {
 	}
 	if a.opts.Core.ResolverDir == "" {
 		a.opts.Core.ResolverDir = "jwt" // nats-server's default, relative to the working directory
-	}
-	if deletes {
-		a.warn(v, "resolver: allow_delete: $SYS.REQ.CLAIMS.DELETE is not supported yet; accounts are not deleted")
 	}
 	a.trust()
 	return nil

@@ -236,3 +236,49 @@ func TestE2EFullResolver(t *testing.T) {
 		t.Fatal("the revocation did not survive a restart")
 	}
 }
+
+// An account deleted by the operator ($SYS.REQ.CLAIMS.DELETE, allow_delete) loses its
+// connected clients and admits no new ones; a delete signed by anyone else is refused.
+func TestE2EResolverDelete(t *testing.T) {
+	f := newOperatorFixture(t)
+	jwtDir := filepath.Join(f.dir, "jwt")
+	p := startPetrel(t, "-c", f.confWith(fmt.Sprintf("resolver: { type: full, dir: %q, allow_delete: true }", jwtDir), "SYS"))
+	sys := connect(t, p.url(), nats.UserCredentials(f.creds("SYS", nil)))
+	request := func(subj string, body string) string {
+		t.Helper()
+		resp, err := sys.Request(subj, []byte(body), 3*time.Second)
+		must(t, err)
+		return string(resp.Data)
+	}
+	if r := request("$SYS.REQ.CLAIMS.UPDATE", f.accJWTs["A"]); !strings.Contains(r, `"code":200`) {
+		t.Fatalf("update: %s", r)
+	}
+	closed := make(chan struct{})
+	credsA := f.creds("A", nil)
+	connect(t, p.url(), nats.UserCredentials(credsA), nats.NoReconnect(), nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
+	deletion := func(signer nkeys.KeyPair, accounts ...string) string {
+		gc := jwt.NewGenericClaims(orPanic(signer.PublicKey()))
+		gc.Data["accounts"] = accounts
+		return orPanic(gc.Encode(signer))
+	}
+	if r := request("$SYS.REQ.CLAIMS.DELETE", deletion(f.accKeys["B"], f.accPubs["A"])); !strings.Contains(r, "not trusted") {
+		t.Fatalf("a delete signed by an account: %s", r)
+	}
+	if r := request("$SYS.REQ.CLAIMS.DELETE", deletion(f.op, f.accPubs["SYS"])); !strings.Contains(r, "system account") {
+		t.Fatalf("deleting the system account: %s", r)
+	}
+	if r := request("$SYS.REQ.CLAIMS.DELETE", deletion(f.op, f.accPubs["A"])); !strings.Contains(r, "deleted 1 accounts") {
+		t.Fatalf("delete: %s", r)
+	}
+	select {
+	case <-closed:
+	case <-time.After(3 * time.Second):
+		t.Fatal("a client of a deleted account stayed")
+	}
+	if _, err := nats.Connect(p.url(), nats.UserCredentials(credsA), nats.NoReconnect()); err == nil {
+		t.Fatal("a user of a deleted account connected")
+	}
+	if _, err := os.Stat(filepath.Join(jwtDir, f.accPubs["A"]+".jwt")); !os.IsNotExist(err) {
+		t.Fatalf("the deleted account's JWT file: %v", err)
+	}
+}
