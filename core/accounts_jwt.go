@@ -1,18 +1,72 @@
 package core
 
 import (
+	"maps"
 	"slices"
 	"time"
 
 	"github.com/nats-io/jwt/v2"
 	"github.com/petrel-io/petrel/core/account"
+	"github.com/petrel-io/petrel/core/subject"
 )
 
+// accountsFromClaims turns the trusted account JWTs into account configurations, sorted by
+// account. An export that needs an activation token is offered to the accounts whose import
+// carries a valid one (issued by the exporter or its signing key to that importer, for a
+// subject covering the import, not expired at now, not revoked by the export).
+func accountsFromClaims(accs map[string]*jwt.AccountClaims, now time.Time) []account.Config {
+	var out []account.Config
+	index := map[string]int{}
+	for _, pub := range slices.Sorted(maps.Keys(accs)) {
+		index[pub] = len(out)
+		out = append(out, accountFromClaims(accs[pub]))
+	}
+	for _, pub := range slices.Sorted(maps.Keys(accs)) {
+		for _, im := range accs[pub].Imports {
+			exporter, ok := accs[im.Account]
+			if !ok || im.Token == "" {
+				continue
+			}
+			if ex := activated(exporter, pub, im, now); ex != nil {
+				cfg := &out[index[im.Account]]
+				for i := range cfg.Exports {
+					if cfg.Exports[i].Subject == string(ex.Subject) {
+						cfg.Exports[i].Accounts = append(cfg.Exports[i].Accounts, pub)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// activated returns the private export an import's activation token opens to importer, or nil.
+func activated(exporter *jwt.AccountClaims, importer string, im *jwt.Import, now time.Time) *jwt.Export {
+	act, err := jwt.DecodeActivationClaims(im.Token)
+	switch {
+	case err != nil, act.Subject != importer,
+		act.Issuer != exporter.Subject && !(act.IssuerAccount == exporter.Subject && exporter.SigningKeys.Contains(act.Issuer)),
+		act.Expires > 0 && now.Unix() >= act.Expires:
+		return nil
+	}
+	remote := string(im.Subject)
+	if im.Type == jwt.Service && im.To != "" && im.LocalSubject == "" {
+		remote = string(im.To)
+	}
+	for _, ex := range exporter.Exports {
+		if ex.TokenReq && ex.Type == im.Type && subject.SubsetOf(remote, string(ex.Subject)) &&
+			subject.SubsetOf(remote, string(act.ImportSubject)) && !ex.Revocations.IsRevoked(importer, time.Unix(act.IssuedAt, 0)) {
+			return ex
+		}
+	}
+	return nil
+}
+
 // accountFromClaims is an account JWT's content as an account configuration: its exports,
-// imports, mappings and limits. Exports that need an activation token are not offered to
-// anyone yet (activation tokens are not checked).
+// imports, mappings and limits. Exports that need an activation token are offered to nobody
+// here; accountsFromClaims opens them to the holders of valid tokens.
 func accountFromClaims(ac *jwt.AccountClaims) account.Config {
-	cfg := account.Config{Name: ac.Subject, JetStream: ac.Limits.IsJSEnabled()}
+	cfg := account.Config{Name: ac.Subject, JetStream: ac.Limits.IsJSEnabled(), Lenient: true}
 	for _, ex := range ac.Exports {
 		e := account.Export{Subject: string(ex.Subject), ResponseThreshold: ex.ResponseThreshold}
 		if ex.Type == jwt.Service {

@@ -3,7 +3,6 @@ package core
 import (
 	"cmp"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -54,15 +53,14 @@ func (s *Server) newConfig(opts Options, prev *account.Set) (*config, []string, 
 	accounts := opts.Accounts // the options keep only what was configured
 	if a.Trusted() {
 		// Operator mode: the trusted account JWTs are the accounts.
-		accs := a.Accounts()
-		accounts = slices.Clone(accounts)
-		for _, pub := range slices.Sorted(maps.Keys(accs)) {
-			accounts = append(accounts, accountFromClaims(accs[pub]))
-		}
+		accounts = append(slices.Clone(accounts), accountsFromClaims(a.Accounts(), now)...)
 	}
 	next, err := account.Build(accounts, opts.SystemAccount, prev)
 	if err != nil {
 		return nil, nil, fmt.Errorf("core: %w", err)
+	}
+	for _, d := range next.Dropped {
+		warnings = append(warnings, "import ignored: "+d)
 	}
 	cfg := &config{Options: opts, auth: a, loaded: now, accounts: next.Set(), installAccounts: func() { next.Install() }}
 	for _, u := range opts.Auth.Users {

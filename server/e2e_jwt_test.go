@@ -282,3 +282,39 @@ func TestE2EResolverDelete(t *testing.T) {
 		t.Fatalf("the deleted account's JWT file: %v", err)
 	}
 }
+
+// A private export (token required) reaches the account whose import carries an activation
+// token the exporter issued; an import of it without a token is dropped with a warning, and
+// the server still starts.
+func TestE2EActivationToken(t *testing.T) {
+	f := newOperatorFixture(t)
+	ac := orPanic(jwt.DecodeAccountClaims(f.accJWTs["A"]))
+	ac.Exports.Add(&jwt.Export{Subject: "secret.>", Type: jwt.Stream, TokenReq: true})
+	f.sign("A", ac)
+	act := jwt.NewActivationClaims(f.accPubs["B"])
+	act.ImportSubject = "secret.>"
+	act.ImportType = jwt.Stream
+	bc := orPanic(jwt.DecodeAccountClaims(f.accJWTs["B"]))
+	bc.Imports.Add(&jwt.Import{Subject: "secret.>", Account: f.accPubs["A"], Type: jwt.Stream, LocalSubject: "sec.>",
+		Token: orPanic(act.Encode(f.accKeys["A"]))})
+	f.sign("B", bc)
+	sc := orPanic(jwt.DecodeAccountClaims(f.accJWTs["SYS"]))
+	sc.Imports.Add(&jwt.Import{Subject: "secret.>", Account: f.accPubs["A"], Type: jwt.Stream, LocalSubject: "stolen.>"})
+	f.sign("SYS", sc)
+	p := startPetrel(t, "-c", f.conf())
+	if log := p.log(); !strings.Contains(log, "import ignored") || !strings.Contains(log, `account "`+f.accPubs["SYS"]+`": stream import of "secret.>"`) {
+		t.Fatalf("no warning for the import without a token:\n%s", log)
+	}
+	a := connect(t, p.url(), nats.UserCredentials(f.creds("A", nil)))
+	b := connect(t, p.url(), nats.UserCredentials(f.creds("B", nil)))
+	sys := connect(t, p.url(), nats.UserCredentials(f.creds("SYS", nil)))
+	subB := orPanic(b.SubscribeSync("sec.>"))
+	subSys := orPanic(sys.SubscribeSync("stolen.>"))
+	must(t, b.Flush())
+	must(t, sys.Flush())
+	must(t, a.Publish("secret.x", []byte("s")))
+	if m := next(t, subB); m.Subject != "sec.x" {
+		t.Fatalf("B got %s", m.Subject)
+	}
+	none(t, sys, subSys)
+}

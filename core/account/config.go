@@ -109,4 +109,8 @@ type Config struct {
 	Limits   Limits
 	// JetStream is stored for JetStream: whether the account may use it.
 	JetStream bool
+	// Lenient drops an import that does not check (reported in Next.Dropped) instead of
+	// refusing the whole set: an account JWT's bad import must not take other accounts
+	// down, as nats-server treats it.
+	Lenient bool
 }

@@ -22,7 +22,7 @@ type flow struct {
 func (n *Next) refuseCycles() error {
 	var flows []flow
 	for _, name := range n.set.Names() {
-		for _, im := range n.cfgs[name].Imports {
+		for _, im := range n.wired[name] {
 			f := flow{kind: im.Kind, importer: name, exported: im.Subject}
 			if im.Kind == Stream {
 				f.fromAcc, f.fromSubj, f.toAcc, f.toSubj = im.Account, im.Subject, name, im.local()

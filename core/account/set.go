@@ -58,7 +58,7 @@ func Build(cfgs []Config, system string, prev *Set) (*Next, error) {
 			byCfg[name] = &Config{Name: name}
 		}
 	}
-	next := &Next{set: &Set{byName: map[string]*Account{}}, cfgs: byCfg, routes: map[string]*Routes{}}
+	next := &Next{set: &Set{byName: map[string]*Account{}}, cfgs: byCfg, routes: map[string]*Routes{}, wired: map[string][]Import{}}
 	for name := range byCfg {
 		a := prev.Get(name)
 		if a == nil {
@@ -79,6 +79,9 @@ type Next struct {
 	set    *Set
 	cfgs   map[string]*Config
 	routes map[string]*Routes
+	wired  map[string][]Import // the imports in force, per importer
+	// Dropped lists the imports of lenient accounts that did not check (see Config.Lenient).
+	Dropped []string
 }
 
 // Set is the set n describes; its accounts' configurations and routes are the previous
@@ -122,8 +125,17 @@ func (n *Next) wire() error {
 			n.routes[name].mappers = append(n.routes[name].mappers, mp)
 		}
 		for _, im := range c.Imports {
-			if err := n.wireImport(name, im); err != nil {
-				return fmt.Errorf("account %q: %s import of %q from %q: %w", name, im.Kind, im.Subject, im.Account, err)
+			err := n.wireImport(name, im)
+			if err != nil {
+				err = fmt.Errorf("account %q: %s import of %q from %q: %w", name, im.Kind, im.Subject, im.Account, err)
+			}
+			switch {
+			case err == nil:
+				n.wired[name] = append(n.wired[name], im)
+			case c.Lenient:
+				n.Dropped = append(n.Dropped, err.Error())
+			default:
+				return err
 			}
 		}
 	}
