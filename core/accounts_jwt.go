@@ -67,6 +67,13 @@ func activated(exporter *jwt.AccountClaims, importer string, im *jwt.Import, now
 // here; accountsFromClaims opens them to the holders of valid tokens.
 func accountFromClaims(ac *jwt.AccountClaims) account.Config {
 	cfg := account.Config{Name: ac.Subject, JetStream: ac.Limits.IsJSEnabled(), Lenient: true}
+	if js := ac.Limits.JetStreamLimits; cfg.JetStream {
+		positive := func(n int64) int64 { return max(n, 0) } // -1: unlimited
+		cfg.JetStreamLimits = account.JetStreamLimits{MaxMemory: positive(js.MemoryStorage), MaxStore: positive(js.DiskStorage),
+			MaxStreams: int(positive(js.Streams)), MaxConsumers: int(positive(js.Consumer)), MaxAckPending: int(positive(js.MaxAckPending)),
+			MemoryMaxStreamBytes: positive(js.MemoryMaxStreamBytes), DiskMaxStreamBytes: positive(js.DiskMaxStreamBytes),
+			MaxBytesRequired: js.MaxBytesRequired}
+	}
 	for _, ex := range ac.Exports {
 		e := account.Export{Subject: string(ex.Subject), ResponseThreshold: ex.ResponseThreshold}
 		if ex.Type == jwt.Service {

@@ -150,10 +150,20 @@ func (s *Server) claimsUpdate(m bus.Msg) {
 	s.reload(opts, true, func(err error) { s.answerUpdate(m, ac.Subject, err) })
 }
 
+// storeClaims stores a pushed JWT, refusing a new account past the resolver's limit.
 func (s *Server) storeClaims(dir, account, tok string) error {
 	d, err := resolver.Open(s.env.FS, dir)
 	if err != nil {
 		return err
+	}
+	if limit := s.cfg().ResolverLimit; limit > 0 {
+		stored, err := d.Load()
+		if err != nil {
+			return err
+		}
+		if _, known := stored[account]; !known && len(stored) >= limit {
+			return fmt.Errorf("the resolver holds its limit of %d accounts", limit)
+		}
 	}
 	return d.Store(account, tok)
 }

@@ -56,8 +56,10 @@ type Options struct {
 	// ResolverDir, in operator mode, keeps account JWTs pushed to the server
 	// ($SYS.REQ.CLAIMS.UPDATE) durably; they join Auth.Trust's preloaded ones at start.
 	ResolverDir string
-	// ResolverAllowDelete lets the operator delete accounts ($SYS.REQ.CLAIMS.DELETE).
+	// ResolverAllowDelete lets the operator delete accounts ($SYS.REQ.CLAIMS.DELETE);
+	// ResolverLimit bounds how many account JWTs it stores (0: no bound).
 	ResolverAllowDelete bool
+	ResolverLimit       int
 
 	// TLS, when set, makes every client upgrade to TLS after INFO (or before it, with
 	// TLSHandshakeFirst). The host's Conn must implement env.TLSConn.

@@ -46,7 +46,7 @@ func (a *applier) oneAccount(e conf.Entry) error {
 		"jetstream": func(v *conf.Value) error {
 			if v.Kind == conf.KindMap {
 				cfg.JetStream = true // limits come with JetStream
-				return nil
+				return a.jetstreamLimits(v, &cfg.JetStreamLimits)
 			}
 			return jetstreamSwitch(v, &cfg.JetStream)
 		},
@@ -300,4 +300,31 @@ func (a *applier) latency(v *conf.Value) (*account.Latency, error) {
 		err = errorAt(v.Pos, "latency needs a subject and a sampling in 1..100%%")
 	}
 	return l, err
+}
+
+// jetstreamLimits reads an account's jetstream block (nats-server's names and aliases).
+func (a *applier) jetstreamLimits(v *conf.Value, l *account.JetStreamLimits) error {
+	size := func(dst *int64) handler { return setSize(dst) }
+	count := func(dst *int) handler { return setLimit(a, dst, "an integer") }
+	h := map[string]handler{"max_bytes_required": setBool(&l.MaxBytesRequired), "max_stream_bytes": setBool(&l.MaxBytesRequired),
+		"max_bytes": setBool(&l.MaxBytesRequired), "max_ack_pending": count(&l.MaxAckPending), "cluster_traffic": ignoreKind(conf.KindString)}
+	for _, k := range []string{"max_memory", "max_mem", "mem", "memory"} {
+		h[k] = size(&l.MaxMemory)
+	}
+	for _, k := range []string{"max_store", "max_file", "max_disk", "store", "disk"} {
+		h[k] = size(&l.MaxStore)
+	}
+	for _, k := range []string{"max_streams", "streams"} {
+		h[k] = count(&l.MaxStreams)
+	}
+	for _, k := range []string{"max_consumers", "consumers"} {
+		h[k] = count(&l.MaxConsumers)
+	}
+	for _, k := range []string{"mem_max_stream_bytes", "memory_max_stream_bytes"} {
+		h[k] = size(&l.MemoryMaxStreamBytes)
+	}
+	for _, k := range []string{"disk_max_stream_bytes", "store_max_stream_bytes"} {
+		h[k] = size(&l.DiskMaxStreamBytes)
+	}
+	return a.block(v, h)
 }

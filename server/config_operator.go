@@ -86,11 +86,10 @@ func (a *applier) resolver(v *conf.Value) error {
 	}
 	var kind string
 	var interval, timeout time.Duration
-	var limit int
 	err := a.block(v, map[string]handler{
 		"type": setString(&kind), "dir": setString(&a.opts.Core.ResolverDir),
 		"allow_delete": setBool(&a.opts.Core.ResolverAllowDelete), "interval": setDurationText("interval", &interval),
-		"limit": setLimit(a, &limit, "an integer"), "timeout": setDurationText("timeout", &timeout),
+		"limit": setLimit(a, &a.opts.Core.ResolverLimit, "an integer"), "timeout": setDurationText("timeout", &timeout),
 	})
 	if err != nil {
 		return err

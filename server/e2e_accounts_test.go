@@ -21,6 +21,7 @@ accounts {
       { stream: "orders.>" }
       { service: "svc.one", latency: { sampling: "100%", subject: "lat.one" } }
       { service: "svc.many", response_type: stream, response_threshold: "2s" }
+      { service: "svc.chunks", response_type: chunked }
     ]
   }
   B: {
@@ -34,6 +35,7 @@ accounts {
       { stream: { account: B, subject: "prices.*" }, to: "px.*" }
       { service: { account: A, subject: "svc.one" }, to: "one" }
       { service: { account: A, subject: "svc.many" } }
+      { service: { account: A, subject: "svc.chunks" }, to: "chunks" }
     ]
   }
 }
@@ -142,15 +144,25 @@ func TestE2EAccountsServiceImport(t *testing.T) {
 	if sample.Type != "io.nats.server.metric.v1.service_latency" || sample.Total <= 0 || sample.Requestor.Account != "C" {
 		t.Fatalf("latency sample %+v", sample)
 	}
-	inbox := c.NewRespInbox()
-	replies, err := c.SubscribeSync(inbox)
+	_, err = a.Subscribe("svc.chunks", func(m *nats.Msg) {
+		for _, part := range []string{"c1", "c2", ""} { // an empty chunk ends the answer
+			_ = a.Publish(m.Reply, []byte(part))
+		}
+	})
 	must(t, err)
-	must(t, c.PublishRequest("svc.many", inbox, []byte("q")))
-	for _, want := range []string{"p1", "p2", "p3"} {
-		if m := next(t, replies); string(m.Data) != want {
-			t.Fatalf("stream response %q, want %q", m.Data, want)
+	must(t, a.Flush())
+	for _, svc := range []struct{ subj, parts string }{{"svc.many", "p1,p2,p3"}, {"chunks", "c1,c2,"}} {
+		inbox := c.NewRespInbox()
+		replies, err := c.SubscribeSync(inbox)
+		must(t, err)
+		must(t, c.PublishRequest(svc.subj, inbox, []byte("q")))
+		for _, want := range strings.Split(svc.parts, ",") {
+			if m := next(t, replies); string(m.Data) != want {
+				t.Fatalf("%s response %q, want %q", svc.subj, m.Data, want)
+			}
 		}
 	}
+	inbox := c.NewRespInbox()
 	// The singleton's second answer went nowhere: a fresh request sees only its own.
 	single, err := c.SubscribeSync(c.NewRespInbox())
 	must(t, err)

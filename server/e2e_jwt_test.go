@@ -238,11 +238,12 @@ func TestE2EFullResolver(t *testing.T) {
 }
 
 // An account deleted by the operator ($SYS.REQ.CLAIMS.DELETE, allow_delete) loses its
-// connected clients and admits no new ones; a delete signed by anyone else is refused.
+// connected clients and admits no new ones; a delete signed by anyone else is refused; the
+// resolver's limit refuses a new account past it.
 func TestE2EResolverDelete(t *testing.T) {
 	f := newOperatorFixture(t)
 	jwtDir := filepath.Join(f.dir, "jwt")
-	p := startPetrel(t, "-c", f.confWith(fmt.Sprintf("resolver: { type: full, dir: %q, allow_delete: true }", jwtDir), "SYS"))
+	p := startPetrel(t, "-c", f.confWith(fmt.Sprintf("resolver: { type: full, dir: %q, allow_delete: true, limit: 1 }", jwtDir), "SYS"))
 	sys := connect(t, p.url(), nats.UserCredentials(f.creds("SYS", nil)))
 	request := func(subj string, body string) string {
 		t.Helper()
@@ -252,6 +253,9 @@ func TestE2EResolverDelete(t *testing.T) {
 	}
 	if r := request("$SYS.REQ.CLAIMS.UPDATE", f.accJWTs["A"]); !strings.Contains(r, `"code":200`) {
 		t.Fatalf("update: %s", r)
+	}
+	if r := request("$SYS.REQ.CLAIMS.UPDATE", f.accJWTs["B"]); !strings.Contains(r, "limit of 1 accounts") {
+		t.Fatalf("an update past the resolver's limit: %s", r)
 	}
 	closed := make(chan struct{})
 	credsA := f.creds("A", nil)

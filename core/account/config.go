@@ -99,6 +99,14 @@ type Limits struct {
 	MaxLeafNodes     int // stored for leaf nodes
 }
 
+// JetStreamLimits are an account's JetStream quotas (0: none), stored for JetStream.
+type JetStreamLimits struct {
+	MaxMemory, MaxStore                      int64
+	MaxStreams, MaxConsumers, MaxAckPending  int
+	MemoryMaxStreamBytes, DiskMaxStreamBytes int64
+	MaxBytesRequired                         bool
+}
+
 // Config is one account as configured.
 type Config struct {
 	Name    string
@@ -107,8 +115,9 @@ type Config struct {
 	// Mappings rewrite published subjects; the first whose source matches applies.
 	Mappings []Mapping
 	Limits   Limits
-	// JetStream is stored for JetStream: whether the account may use it.
-	JetStream bool
+	// JetStream is stored for JetStream: whether the account may use it, and its limits.
+	JetStream       bool
+	JetStreamLimits JetStreamLimits
 	// Lenient drops an import that does not check (reported in Next.Dropped) instead of
 	// refusing the whole set: an account JWT's bad import must not take other accounts
 	// down, as nats-server treats it.
