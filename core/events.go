@@ -64,18 +64,9 @@ func (s *Server) publishJSON(account, subj string, v any) {
 	s.Bus().Publish(account, subj, "", nil, data)
 }
 
-// eventID is a fresh event id (22 base-62 characters, like a NUID).
-func (s *Server) eventID() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b := make([]byte, 22)
-	for i := range b {
-		b[i] = tokenChars[s.env.Rand.Intn(len(tokenChars))]
-	}
-	return string(b)
-}
-
-const tokenChars = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+// eventID is a fresh event id (22 base-62 characters, like a NUID). The node's Rand is safe
+// from any executor.
+func (s *Server) eventID() string { return env.Token(s.env.Rand, 22) }
 
 // eventClient describes c for an event, on c's executor.
 func (c *client) eventClient(info *ServerInfo) EventClient {

@@ -64,7 +64,7 @@ func (a *Account) MapReply(requester *Account, subj string, r ServiceRoute, now 
 	}
 	var name string
 	for name == "" || t.entries[name] != nil {
-		name = ReplyPrefix + token(rng) + "." + token(rng)
+		name = ReplyPrefix + env.Token(rng, 8) + "." + env.Token(rng, 8)
 	}
 	threshold := r.Threshold
 	if threshold <= 0 {
@@ -130,17 +130,4 @@ func (t *replyTable) sweep(now time.Duration) {
 	if len(t.entries) >= maxReplies {
 		delete(t.entries, oldest)
 	}
-}
-
-const tokenChars = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-// token is 8 random base-62 characters.
-func token(rng env.Rand) string {
-	var b [8]byte
-	v := rng.Uint64()
-	for i := range b {
-		b[i] = tokenChars[v%62]
-		v /= 62
-	}
-	return string(b[:])
 }

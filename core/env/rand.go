@@ -104,3 +104,19 @@ func Between(r Rand, lo, hi int64) int64 {
 	h, _ := bits.Mul64(v, span+1)
 	return lo + int64(h)
 }
+
+const tokenChars = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// Token is n random base-62 characters (made-up subjects, event ids), ten per 64 bits drawn.
+func Token(r Rand, n int) string {
+	b := make([]byte, n)
+	var v uint64
+	for i := range b {
+		if i%10 == 0 {
+			v = r.Uint64()
+		}
+		b[i] = tokenChars[v%62]
+		v /= 62
+	}
+	return string(b)
+}
