@@ -1,7 +1,6 @@
 package core
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -77,42 +76,34 @@ func (s *Server) startResolver() {
 	}
 }
 
-// claimUpdateReply is nats-server's answer to an update.
+// claimUpdateReply is nats-server's answer to an update: a status, or an error.
 type claimUpdateReply struct {
-	Server *ServerInfo `json:"server"`
-	Data   *struct {
-		Account string `json:"account,omitempty"`
-		Code    int    `json:"code,omitempty"`
-		Message string `json:"message,omitempty"`
-	} `json:"data,omitempty"`
-	Error *struct {
-		Account     string `json:"account,omitempty"`
-		Code        int    `json:"code"`
-		Description string `json:"description,omitempty"`
-	} `json:"error,omitempty"`
+	Server *ServerInfo   `json:"server"`
+	Data   *claimStatus  `json:"data,omitempty"`
+	Error  *claimFailure `json:"error,omitempty"`
+}
+
+type claimStatus struct {
+	Account string `json:"account,omitempty"`
+	Code    int    `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+type claimFailure struct {
+	Account     string `json:"account,omitempty"`
+	Code        int    `json:"code"`
+	Description string `json:"description,omitempty"`
 }
 
 func (s *Server) answerUpdate(m bus.Msg, acc string, err error) {
 	r := claimUpdateReply{Server: s.serverInfo()}
 	if err != nil {
 		s.log.Logf(env.LevelError, "jwt update resulted in error - %s - %v", acc, err)
-		r.Error = &struct {
-			Account     string `json:"account,omitempty"`
-			Code        int    `json:"code"`
-			Description string `json:"description,omitempty"`
-		}{acc, 500, err.Error()}
+		r.Error = &claimFailure{acc, 500, err.Error()}
 	} else {
-		r.Data = &struct {
-			Account string `json:"account,omitempty"`
-			Code    int    `json:"code,omitempty"`
-			Message string `json:"message,omitempty"`
-		}{acc, 200, "jwt updated"}
+		r.Data = &claimStatus{acc, 200, "jwt updated"}
 	}
-	if m.Reply != "" {
-		data, merr := json.Marshal(r)
-		env.Assertf(merr == nil, "core: claim reply: %v", merr)
-		s.Bus().Publish(m.Account, m.Reply, "", nil, data)
-	}
+	s.reply(m, r)
 }
 
 // claimsUpdate checks, stores and applies a pushed account JWT.

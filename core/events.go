@@ -112,11 +112,7 @@ func (s *Server) statszHeartbeat() {
 	if stopped {
 		return
 	}
-	info := s.serverInfo()
-	s.sysEvent(fmt.Sprintf("$SYS.SERVER.%s.STATSZ", s.id), struct {
-		Server *ServerInfo  `json:"server"`
-		Stats  *ServerStats `json:"statsz"`
-	}{info, s.statsz()})
+	s.sysEvent(fmt.Sprintf("$SYS.SERVER.%s.STATSZ", s.id), statszMsg{s.serverInfo(), s.statsz()})
 	s.env.Clock.AfterFunc(statszEvery, s.ex, s.statszHeartbeat)
 }
 

@@ -127,14 +127,17 @@ func (s *Server) startSystem() {
 	}
 }
 
-// reply answers a system request in the account it came from.
-func (s *Server) reply(m bus.Msg, resp apiResponse) {
-	if m.Reply == "" {
-		return
+// reply answers a system request (v as JSON) in the account it came from.
+func (s *Server) reply(m bus.Msg, v any) {
+	if m.Reply != "" {
+		s.publishJSON(m.Account, m.Reply, v)
 	}
-	data, err := json.Marshal(resp)
-	env.Assertf(err == nil, "core: system reply: %v", err)
-	s.Bus().Publish(m.Account, m.Reply, "", nil, data)
+}
+
+// statszMsg is nats-server's statsz message: a PING's answer and the heartbeat.
+type statszMsg struct {
+	Server *ServerInfo  `json:"server"`
+	Stats  *ServerStats `json:"statsz"`
 }
 
 // serverRequest answers $SYS.REQ.SERVER.PING (statsz), .PING.<KIND> and .<id>.<KIND>.
@@ -152,13 +155,13 @@ func (s *Server) serverRequest(m bus.Msg) {
 		return
 	}
 	if m.Subject == "$SYS.REQ.SERVER.PING" {
-		s.replyStatsz(m, info)
+		s.reply(m, statszMsg{info, s.statsz()})
 		return
 	}
 	if strings.HasPrefix(m.Subject, "$SYS.REQ.SERVER."+s.id+".") && s.serverAction(kind, m) {
 		return
 	}
-	data, err := s.monitorDocument(kind, m.Data)
+	data, err := s.monitorDocument(kind, m.Data, "")
 	resp := apiResponse{Server: info, Data: data}
 	if err != nil {
 		resp = apiResponse{Server: info, Error: err}
@@ -167,19 +170,6 @@ func (s *Server) serverRequest(m bus.Msg) {
 		return // a kind this server does not serve: another server may
 	}
 	s.reply(m, resp)
-}
-
-// replyStatsz answers a bare PING with nats-server's statsz message ({"server", "statsz"}).
-func (s *Server) replyStatsz(m bus.Msg, info *ServerInfo) {
-	if m.Reply == "" {
-		return
-	}
-	data, err := json.Marshal(struct {
-		Server *ServerInfo  `json:"server"`
-		Stats  *ServerStats `json:"statsz"`
-	}{info, s.statsz()})
-	env.Assertf(err == nil, "core: statsz: %v", err)
-	s.Bus().Publish(m.Account, m.Reply, "", nil, data)
 }
 
 // userInfo answers $SYS.REQ.USER.INFO with the requester's user, account and permissions.

@@ -37,24 +37,8 @@ func (s *Server) answerAccount(m bus.Msg, acc, kind string) {
 	var data any
 	var apiErr *apiError
 	switch kind {
-	case "CONNZ":
-		var r connzRequest
-		if len(m.Data) > 0 {
-			_ = json.Unmarshal(m.Data, &r) // unknown or bad options: the defaults
-		}
-		state := [...]string{"open", "closed", "any"}[min(max(r.State, 0), 2)]
-		z, err := s.Connz(ConnzOptions{Sort: r.Sort, Auth: r.Auth, Subs: r.Subscriptions || r.SubsDetail, SubsDetail: r.SubsDetail,
-			Offset: r.Offset, Limit: r.Limit, CID: r.CID, State: state, User: r.User, Account: acc})
-		data = z
-		if err != nil {
-			data, apiErr = nil, &apiError{Code: 400, Description: err.Error()}
-		}
-	case "SUBSZ":
-		var r subszRequest
-		if len(m.Data) > 0 {
-			_ = json.Unmarshal(m.Data, &r)
-		}
-		data = s.Subsz(SubszOptions{Subs: r.Subscriptions, Offset: r.Offset, Limit: r.Limit, Test: r.Test, Account: acc})
+	case "CONNZ", "SUBSZ":
+		data, apiErr = s.monitorDocument(kind, m.Data, acc)
 	case "STATZ":
 		var r struct {
 			Accounts      []string `json:"accounts"`

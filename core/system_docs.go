@@ -76,8 +76,9 @@ type subszRequest struct {
 }
 
 // monitorDocument builds the document a system request of kind asks for, from its JSON
-// options; nil, nil for a kind this server does not serve.
-func (s *Server) monitorDocument(kind string, body []byte) (any, *apiError) {
+// options, about account acc ("" for all: CONNZ and SUBSZ filter by it); nil, nil for a
+// kind this server does not serve.
+func (s *Server) monitorDocument(kind string, body []byte, acc string) (any, *apiError) {
 	decode := func(dst any) *apiError {
 		if len(body) == 0 {
 			return nil
@@ -108,7 +109,7 @@ func (s *Server) monitorDocument(kind string, body []byte) (any, *apiError) {
 		}
 		state := [...]string{"open", "closed", "any"}[min(max(r.State, 0), 2)]
 		z, err := s.Connz(ConnzOptions{Sort: r.Sort, Auth: r.Auth, Subs: r.Subscriptions || r.SubsDetail, SubsDetail: r.SubsDetail,
-			Offset: r.Offset, Limit: r.Limit, CID: r.CID, State: state, User: r.User})
+			Offset: r.Offset, Limit: r.Limit, CID: r.CID, State: state, User: r.User, Account: acc})
 		if err != nil {
 			return nil, &apiError{Code: 400, Description: err.Error()}
 		}
@@ -118,7 +119,7 @@ func (s *Server) monitorDocument(kind string, body []byte) (any, *apiError) {
 		if err := decode(&r); err != nil {
 			return nil, err
 		}
-		return s.Subsz(SubszOptions{Subs: r.Subscriptions, Offset: r.Offset, Limit: r.Limit, Test: r.Test}), nil
+		return s.Subsz(SubszOptions{Subs: r.Subscriptions, Offset: r.Offset, Limit: r.Limit, Test: r.Test, Account: acc}), nil
 	}
 	return nil, nil
 }
