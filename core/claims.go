@@ -27,14 +27,11 @@ import (
 // issued wins; a stored JWT that does not decode or whose issuer is not trusted is skipped
 // with a warning (it could not have been accepted).
 func (s *Server) resolvedAccounts(dir string, t *auth.Trust) (*auth.Trust, []string, error) {
-	d, err := resolver.Open(s.env.FS, dir)
+	d, err := s.resolverDir(dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	stored, err := d.Load()
-	if err != nil {
-		return nil, nil, err
-	}
+	stored := d.Stored()
 	out := *t
 	out.Accounts = maps.Clone(t.Accounts)
 	if out.Accounts == nil {
@@ -124,10 +121,8 @@ func (s *Server) claimsUpdate(m bus.Msg) {
 	case ac.Expires > 0 && s.env.Clock.Now().Unix() >= ac.Expires:
 		err = errors.New("jwt is expired")
 	}
-	if old, ok := cfg.Auth.Trust.Accounts[ac.Subject]; ok && err == nil {
-		if prev, perr := jwt.DecodeAccountClaims(old); perr == nil && prev.IssuedAt > ac.IssuedAt {
-			err = errors.New("jwt is older than the one in force")
-		}
+	if prev := cfg.auth.Accounts()[ac.Subject]; prev != nil && err == nil && prev.IssuedAt > ac.IssuedAt {
+		err = errors.New("jwt is older than the one in force") // the claims in force are decoded already
 	}
 	if err == nil {
 		err = s.storeClaims(cfg.ResolverDir, ac.Subject, tok)
@@ -143,20 +138,27 @@ func (s *Server) claimsUpdate(m bus.Msg) {
 
 // storeClaims stores a pushed JWT, refusing a new account past the resolver's limit.
 func (s *Server) storeClaims(dir, account, tok string) error {
-	d, err := resolver.Open(s.env.FS, dir)
+	d, err := s.resolverDir(dir)
 	if err != nil {
 		return err
 	}
-	if limit := s.cfg().ResolverLimit; limit > 0 {
-		stored, err := d.Load()
-		if err != nil {
-			return err
-		}
-		if _, known := stored[account]; !known && len(stored) >= limit {
-			return fmt.Errorf("the resolver holds its limit of %d accounts", limit)
-		}
+	if limit := s.cfg().ResolverLimit; limit > 0 && !d.Has(account) && d.Len() >= limit {
+		return fmt.Errorf("the resolver holds its limit of %d accounts", limit)
 	}
 	return d.Store(account, tok)
+}
+
+// resolverDir is the resolver's directory, opened (and read) once: the directory cannot
+// change on reload, and every store and delete keeps the open Dir's index current.
+func (s *Server) resolverDir(dir string) (*resolver.Dir, error) {
+	if s.resolver == nil {
+		d, err := resolver.Open(s.env.FS, dir)
+		if err != nil {
+			return nil, err
+		}
+		s.resolver = d
+	}
+	return s.resolver, nil
 }
 
 // claimsLookup answers with the account's JWT in force (nothing for an unknown account).
@@ -236,16 +238,12 @@ func (s *Server) deleteRequest(cfg *config, tok string) ([]string, error) {
 
 // deleteClaims removes the accounts' stored JWTs durably (a preloaded one has none).
 func (s *Server) deleteClaims(dir string, accounts []string) error {
-	d, err := resolver.Open(s.env.FS, dir)
-	if err != nil {
-		return err
-	}
-	stored, err := d.Load()
+	d, err := s.resolverDir(dir)
 	if err != nil {
 		return err
 	}
 	for _, acc := range accounts {
-		if _, ok := stored[acc]; ok {
+		if d.Has(acc) {
 			if err := d.Delete(acc); err != nil {
 				return err
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nkeys"
 	"github.com/petrel-io/petrel/core/account"
 	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/resolver"
 	"github.com/petrel-io/petrel/core/websocket"
 )
 
@@ -60,6 +61,7 @@ type Server struct {
 	sysSeq         atomic.Uint64
 	varzHost       func() VarzHost   // under mu
 	reloader       func(func(error)) // under mu
+	resolver       *resolver.Dir     // operator mode's resolver directory, once opened (claims.go; on ex)
 	stats          serverStats
 }
 

@@ -7,19 +7,23 @@ package resolver
 import (
 	"fmt"
 	"io"
+	"maps"
 	"path"
 	"strings"
 
 	"github.com/petrel-io/petrel/core/env"
 )
 
-// Dir is a directory of account JWTs.
+// Dir is a directory of account JWTs, with the stored ones kept in memory after Open reads
+// them: the files are read once, written on every Store and Delete. Not safe for concurrent
+// use (the server uses it on its executor).
 type Dir struct {
-	fs  env.FS
-	dir string
+	fs   env.FS
+	dir  string
+	jwts map[string]string // by account public key
 }
 
-// Open makes dir if needed and makes its creation durable.
+// Open makes dir if needed, makes its creation durable, and reads the stored JWTs.
 func Open(fs env.FS, dir string) (*Dir, error) {
 	if err := fs.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("resolver: %s: %w", dir, err)
@@ -29,14 +33,27 @@ func Open(fs env.FS, dir string) (*Dir, error) {
 			return nil, fmt.Errorf("resolver: sync %s: %w", parent, err)
 		}
 	}
-	return &Dir{fs: fs, dir: dir}, nil
+	d := &Dir{fs: fs, dir: dir}
+	jwts, err := d.load()
+	if err != nil {
+		return nil, err
+	}
+	d.jwts = jwts
+	return d, nil
 }
+
+// Stored returns the stored JWTs, by account public key (the caller's copy).
+func (d *Dir) Stored() map[string]string { return maps.Clone(d.jwts) }
+
+// Has reports whether account has a stored JWT; Len is how many are stored.
+func (d *Dir) Has(account string) bool { _, ok := d.jwts[account]; return ok }
+func (d *Dir) Len() int                { return len(d.jwts) }
 
 const suffix = ".jwt"
 
-// Load reads every stored JWT, by account public key. Leftover temporary files of an
+// load reads every stored JWT, by account public key. Leftover temporary files of an
 // interrupted Store are ignored (the rename that would have published them never ran).
-func (d *Dir) Load() (map[string]string, error) {
+func (d *Dir) load() (map[string]string, error) {
 	names, err := d.fs.List(d.dir)
 	if err != nil {
 		return nil, fmt.Errorf("resolver: list %s: %w", d.dir, err)
@@ -100,6 +117,7 @@ func (d *Dir) Store(account, jwt string) error {
 	if err != nil {
 		return fmt.Errorf("resolver: store %s: %w", account, err)
 	}
+	d.jwts[account] = jwt
 	return nil
 }
 
@@ -114,6 +132,7 @@ func (d *Dir) Delete(account string) error {
 	if err := d.fs.SyncDir(d.dir); err != nil {
 		return fmt.Errorf("resolver: delete %s: %w", account, err)
 	}
+	delete(d.jwts, account)
 	return nil
 }
 

@@ -51,15 +51,17 @@ func TestStoreSurvivesPowerLoss(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := d.Load()
-		if err != nil || len(got) != 1 || got[accA] != "eyJ.second" {
-			t.Fatalf("after a power loss: %v %v", got, err)
+		if got := d.Stored(); len(got) != 1 || got[accA] != "eyJ.second" {
+			t.Fatalf("after a power loss: %v", got)
 		}
 		if err := d.Delete(accA); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := d.Load(); len(got) != 0 {
-			t.Fatalf("after delete: %v", got)
+		if d.Has(accA) || d.Len() != 0 {
+			t.Fatalf("after delete: %v", d.Stored())
+		}
+		if again, err := Open(e.FS, "data/jwt"); err != nil || again.Len() != 0 {
+			t.Fatalf("reopened after delete: %v %v", again.Stored(), err)
 		}
 	})
 }
