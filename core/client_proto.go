@@ -187,7 +187,7 @@ func (c *client) Pub(subj, reply []byte, hdr int, msg []byte) error {
 	acc, asked := c.acc, subj // permissions and errors name the subject the client asked for
 	routes := acc.Routes()
 	if routes.HasMappings() {
-		if dst, ok := routes.Map(string(subj), c.rng); ok {
+		if dst, ok := routes.Map(subj, c.rng); ok {
 			c.srv.env.Probe.Hit("core.account.mapped")
 			subj = []byte(dst)
 		}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/petrel-io/petrel/core/env"
-	"github.com/petrel-io/petrel/core/subject"
 )
 
 // Mapping rewrites what clients of an account publish on Source: to one destination, or to
@@ -23,8 +22,7 @@ type Destination struct {
 
 // mapper is a checked mapping.
 type mapper struct {
-	source string
-	dsts   []weighted
+	dsts []weighted // each a transform from the mapping's source
 }
 
 type weighted struct {
@@ -33,7 +31,7 @@ type weighted struct {
 }
 
 func newMapper(m Mapping) (mapper, error) {
-	out := mapper{source: m.Source}
+	out := mapper{}
 	total := 0
 	for _, d := range m.Destinations {
 		if d.Weight < 1 || d.Weight > 100 {
@@ -56,20 +54,19 @@ func newMapper(m Mapping) (mapper, error) {
 }
 
 // Map rewrites subj by the first mapping whose source matches it; rng chooses among
-// weighted destinations (the publisher's, so a seed replays the choice).
-func (r *Routes) Map(subj string, rng env.Rand) (string, bool) {
+// weighted destinations (the publisher's, so a seed replays the choice). false: the subject
+// stays as it is (no mapping matches, the weights' rest was drawn, or no publish subject
+// comes out). Rewrites come from the transforms' caches, so a hot subject costs lookups.
+func (r *Routes) Map(subj []byte, rng env.Rand) (string, bool) {
 	for _, m := range r.mappers {
-		if !subject.Match(subj, m.source) {
+		if !m.dsts[0].t.lookup(subj).match { // every destination has the mapping's source
 			continue
 		}
-		d := m.choose(rng)
-		if d == nil {
-			return subj, true // the weights' rest: unchanged
+		if d := m.choose(rng); d != nil {
+			e := d.lookup(subj)
+			return e.dst, e.dst != ""
 		}
-		if dst := d.rewrite(subj); dst != "" {
-			return dst, true
-		}
-		return "", false // no publish subject comes out: the subject stays as it was
+		return "", false
 	}
 	return "", false
 }

@@ -38,6 +38,7 @@ type mapCache struct {
 // for the subject it publishes again and again.
 type Mapped struct {
 	dst   string
+	match bool // the subject matches the source (dst may still be "": no subject came out)
 	quiet atomic.Uint64
 }
 
@@ -48,8 +49,8 @@ func (c *mapCache) get(subj []byte) *Mapped {
 	return e
 }
 
-func (c *mapCache) put(subj, dst string) *Mapped {
-	e := &Mapped{dst: dst}
+func (c *mapCache) put(subj, dst string, match bool) *Mapped {
+	e := &Mapped{dst: dst, match: match}
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= mapCacheMax {
 		c.m = make(map[string]*Mapped)
@@ -231,13 +232,8 @@ func wildcards(pattern string) (singles int, tail bool) {
 	return singles, tail
 }
 
-// mapSubject returns subj rewritten, if it matches the source. A rewrite depends on the
+// mapBytes returns subj rewritten, if it matches the source. A rewrite depends on the
 // subject alone (partition is a hash), so both answers are cached.
-func (t *transform) mapSubject(subj string) (string, bool) {
-	return t.mapBytes([]byte(subj))
-}
-
-// mapBytes is mapSubject for the publish path's bytes.
 func (t *transform) mapBytes(subj []byte) (string, bool) {
 	e := t.lookup(subj)
 	return e.dst, e.dst != ""
@@ -249,10 +245,11 @@ func (t *transform) lookup(subj []byte) *Mapped {
 		return e
 	}
 	s, dst := string(subj), ""
-	if subject.Match(s, t.from) {
+	match := subject.Match(s, t.from)
+	if match {
 		dst = t.rewrite(s)
 	}
-	return t.cache.put(s, dst)
+	return t.cache.put(s, dst, match)
 }
 
 // rewrite is apply, or "" when the result is not a publish subject: a split or slice of a
