@@ -10,6 +10,7 @@ import (
 	"github.com/petrel-io/petrel/core/auth"
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/proto"
+	"github.com/petrel-io/petrel/core/sublist"
 )
 
 // accountOf is the account a user belongs to in the settings in force: its own, else the
@@ -108,11 +109,12 @@ func (c *client) crossAccounts(acc *account.Account, routes *account.Routes, sub
 			r := routes.Streams[i]
 			if dst, ok := r.Through(e); ok {
 				gen := r.To.Subs.Gen()
-				if r.To.Subs.Match(dst).Empty() && len(r.To.Routes().Streams) == 0 {
+				match := r.To.Subs.Match(dst)
+				if match.Empty() && len(r.To.Routes().Streams) == 0 {
 					e.Quiet(gen) // nobody there: skipped until the importer's index changes
 					continue
 				}
-				delivered += c.deliverIn(r.To, dst, reply, hdr, msg, hops, hopStreams)
+				delivered += c.deliverIn(r.To, match, dst, reply, hdr, msg, hops, hopStreams)
 			}
 		}
 	}
@@ -124,7 +126,7 @@ func (c *client) crossAccounts(acc *account.Account, routes *account.Routes, sub
 				if len(reply) > 0 {
 					mapped = []byte(r.From.MapReply(acc, string(reply), r, c.srv.env.Clock.Mono(), c.rng))
 				}
-				delivered += c.deliverIn(r.From, dst, mapped, hdr, msg, hops, hopServices)
+				delivered += c.deliverIn(r.From, r.From.Subs.Match(dst), dst, mapped, hdr, msg, hops, hopServices)
 			}
 		}
 	}
@@ -134,7 +136,7 @@ func (c *client) crossAccounts(acc *account.Account, routes *account.Routes, sub
 			if sample != nil {
 				c.srv.latencySample(acc, sample)
 			}
-			delivered += c.deliverIn(to, dst, reply, hdr, msg, hops, hopAnswers)
+			delivered += c.deliverIn(to, to.Subs.MatchUncached(dst), dst, reply, hdr, msg, hops, hopAnswers)
 		}
 	}
 	return delivered
@@ -178,11 +180,11 @@ const (
 	hopAll = hopStreams | hopServices | hopAnswers
 )
 
-// deliverIn delivers into acc on subj, then follows acc's routes of the given kind. Nothing
-// is converted or allocated when acc has no interest and no route onward.
-func (c *client) deliverIn(acc *account.Account, subj string, reply []byte, hdr int, msg []byte, hops int, kind hopKind) int {
+// deliverIn delivers into acc to r (acc's match of subj), then follows acc's routes of the
+// given kind. Nothing is converted or allocated when acc has no interest and no route onward.
+func (c *client) deliverIn(acc *account.Account, r *sublist.Result, subj string, reply []byte, hdr int, msg []byte, hops int, kind hopKind) int {
 	delivered := 0
-	if r := acc.Subs.Match(subj); !r.Empty() {
+	if !r.Empty() {
 		if kind == hopStreams {
 			c.srv.env.Probe.Hit("core.account.stream-import")
 		}
