@@ -50,30 +50,31 @@ func (c *client) joinAccount(acc *account.Account) error {
 	return nil
 }
 
-// parserLimits are the server's, with the account's smaller payload limit.
+// parserLimits are the server's, with the account's or the user's smaller payload limit.
 func (c *client) parserLimits(cfg *config) proto.Limits {
 	l := cfg.parserLimits()
-	for _, max := range []int{c.acc.Config().Limits.MaxPayload, c.userLimits().MaxPayload} {
-		if max > 0 && max < l.MaxPayload {
-			l.MaxPayload = max
-		}
+	var user auth.User // no user: no limits of its own
+	if c.user != nil {
+		user = *c.user
 	}
+	l.MaxPayload = smallestLimit(l.MaxPayload, c.acc.Config().Limits.MaxPayload, user.MaxPayload)
 	return l
 }
 
-// userLimits are the limits of the client's user (from a user JWT); none without one.
-func (c *client) userLimits() auth.User {
-	if c.user == nil {
-		return auth.User{}
+// maxSubscriptions is the client's subscription limit: the smallest of the server's, its
+// account's and its user's (0: none).
+func (c *client) maxSubscriptions(cfg *config) int {
+	var user auth.User
+	if c.user != nil {
+		user = *c.user
 	}
-	return auth.User{MaxSubscriptions: c.user.MaxSubscriptions, MaxPayload: c.user.MaxPayload}
+	return smallestLimit(cfg.MaxSubscriptions, c.acc.Config().Limits.MaxSubscriptions, user.MaxSubscriptions)
 }
 
-// maxSubscriptions is the client's subscription limit: the server's or its account's,
-// whichever is smaller (0: none).
-func (c *client) maxSubscriptions(cfg *config) int {
+// smallestLimit is the smallest of limits where 0 means none (0 if all are none).
+func smallestLimit(limits ...int) int {
 	limit := 0
-	for _, n := range []int{cfg.MaxSubscriptions, c.acc.Config().Limits.MaxSubscriptions, c.userLimits().MaxSubscriptions} {
+	for _, n := range limits {
 		if n > 0 && (limit == 0 || n < limit) {
 			limit = n
 		}

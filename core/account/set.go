@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/subject"
 )
 
@@ -27,12 +28,7 @@ func (s *Set) System() *Account { return s.system }
 
 // Names lists the accounts, sorted.
 func (s *Set) Names() []string {
-	names := make([]string, 0, len(s.byName))
-	for n := range s.byName {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
+	return env.SortedKeys(s.byName)
 }
 
 // Build checks cfgs as a whole and returns the set they describe. Accounts of prev with the
