@@ -186,6 +186,9 @@ func (s *Server) userInfo(m bus.Msg) {
 		if c.user != nil && c.user.Permissions != nil {
 			ui.Permissions = permissionsJSON(c.user.Permissions)
 		}
+		if c.user != nil && !c.user.Expires.IsZero() {
+			ui.Expires = c.user.Expires.Sub(s.env.Clock.Now()) // what is left, as nats-server reports it
+		}
 		c.mu.Unlock()
 	}
 	s.reply(m, apiResponse{Server: s.serverInfo(), Data: ui})
