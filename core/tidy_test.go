@@ -65,6 +65,7 @@ var allowedOwn = map[string][]string{
 	"core/env":       {},
 	"core/subject":   {},
 	"core/proto":     {},
+	"core/jsapi":     {"core/env", "core/subject"},
 	"core/websocket": {"core/env"},
 	"core/sublist":   {"core/env", "core/subject"},
 	"core/auth":      {"core/env", "core/subject"},
@@ -74,7 +75,8 @@ var allowedOwn = map[string][]string{
 	"raft":           {"core/env"},
 	"filestore":      {"core/env", "core/subject"},
 	"netstack":       {"core/env"},
-	"fsm":            {"core/env", "raft", "filestore"},
+	"fsm":            {"core/env", "core/subject", "core/proto", "core/jsapi", "filestore"},
+	"core/jetstream": {"core/env", "core/subject", "core/proto", "core/jsapi", "core/bus", "filestore", "fsm"},
 }
 
 // forbiddenOwn lists, per package tree, which of our packages it must never import.
@@ -237,6 +239,8 @@ func TestTidyCatches(t *testing.T) {
 		{"math/rand in fsm", "fsm", `package fsm; import "math/rand"; var _ = rand.Int()`, `imports "math/rand"`},
 		{"crypto/rand in core/env", "core/env", `package env; import "crypto/rand"; var _ = rand.Reader`, `imports "crypto/rand"`},
 		{"net in sim", "sim", `package sim; import "net"; var _ net.Conn`, `imports "net"`},
+		{"fsm imports raft", "fsm/stream", `package stream; import "github.com/petrel-io/petrel/raft"; var _ = raft.X`, "fsm may import only"},
+		{"jetstream imports core", "core/jetstream", `package jetstream; import "github.com/petrel-io/petrel/core"; var _ = core.X`, "core/jetstream may import only"},
 		{"raft imports fsm", "raft", `package raft; import "github.com/petrel-io/petrel/fsm"; var _ = fsm.X`, "raft may import only"},
 		{"core imports netstack", "core", `package core; import "github.com/petrel-io/petrel/netstack"; var _ = netstack.X`, "must not import netstack"},
 		{"runtime.NumCPU in core", "core", `package core; import "runtime"; var _ = runtime.NumCPU()`, "runtime.NumCPU"},

@@ -1,0 +1,202 @@
+package stream
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/jsapi"
+	"github.com/petrel-io/petrel/filestore"
+	"github.com/petrel-io/petrel/sim"
+)
+
+// rig runs one stream over a file store on a simulated node that can crash.
+type rig struct {
+	t   *testing.T
+	w   *sim.World
+	n   *sim.Node
+	e   *env.Env
+	ex  env.Executor
+	cfg jsapi.StreamConfig
+	s   *Stream
+}
+
+func newRig(t *testing.T, cfg jsapi.StreamConfig) *rig {
+	quiet := sim.Quiet()
+	r := &rig{t: t, w: sim.NewWorld(1, sim.Options{Profile: &quiet}), cfg: cfg}
+	r.n = r.w.AddNode("n1", sim.NodeConfig{Crashable: true}, func(e *env.Env) {
+		r.e, r.ex = e, e.Exec.New("stream")
+	})
+	r.open()
+	return r
+}
+
+func (r *rig) open() {
+	r.run(func() {
+		sc := StoreConfig(r.cfg)
+		sc.Dir, sc.Executor = "js/"+r.cfg.Name, r.ex
+		st, err := filestore.OpenFile(r.e, sc)
+		if err != nil {
+			r.t.Fatalf("open store: %v", err)
+		}
+		r.s = New(r.cfg, st, r.e.Clock.Now().UnixNano())
+	})
+}
+
+// run runs fn on the stream's executor and lets everything it started finish.
+func (r *rig) run(fn func()) {
+	r.ex.Post(fn)
+	r.w.RunUntil(r.w.Now() + 10*time.Millisecond)
+}
+
+// publish applies one message and returns its answer once durable.
+func (r *rig) publish(subj string, hdr string, data string) Result {
+	r.t.Helper()
+	var got *Result
+	r.run(func() {
+		m := Msg{Subject: subj, Data: []byte(data), Time: r.e.Clock.Now().UnixNano()}
+		if hdr != "" {
+			m.Header = []byte("NATS/1.0\r\n" + hdr + "\r\n\r\n")
+		}
+		r.s.Apply(m, func(res Result) { got = &res })
+	})
+	if got == nil {
+		r.t.Fatalf("publish %s: no answer", subj)
+	}
+	return *got
+}
+
+func (r *rig) wantSeq(res Result, seq uint64, dup bool) {
+	r.t.Helper()
+	if res.Err != nil || res.Ack.Sequence != seq || res.Ack.Duplicate != dup || res.Ack.Stream != r.cfg.Name {
+		r.t.Fatalf("got %+v err %v, want seq %d duplicate %v", res.Ack, res.Err, seq, dup)
+	}
+}
+
+func (r *rig) wantErr(res Result, code jsapi.ErrCode, text string) {
+	r.t.Helper()
+	if res.Err == nil || res.Err.ErrCode != code || (text != "" && res.Err.Description != text) {
+		r.t.Fatalf("got %+v err %+v, want code %d %q", res.Ack, res.Err, code, text)
+	}
+}
+
+func baseConfig() jsapi.StreamConfig {
+	return jsapi.StreamConfig{Name: "S", Subjects: []string{"s.>"}, Retention: jsapi.LimitsRetention,
+		MaxMsgs: -1, MaxBytes: -1, MaxMsgsPerSubject: -1, Discard: jsapi.DiscardOld,
+		Storage: jsapi.FileStorage, Replicas: 1, Duplicates: 2 * time.Minute}
+}
+
+func TestDuplicateWindow(t *testing.T) {
+	r := newRig(t, baseConfig())
+	r.wantSeq(r.publish("s.a", "Nats-Msg-Id: one", "1"), 1, false)
+	r.wantSeq(r.publish("s.a", "Nats-Msg-Id: one", "again"), 1, true)
+	r.wantSeq(r.publish("s.a", "Nats-Msg-Id: two", "2"), 2, false)
+	// The window survives a restart: ids are read back from the stored messages.
+	r.n.Crash(true)
+	r.n.Restart()
+	r.open()
+	r.wantSeq(r.publish("s.b", "Nats-Msg-Id: two", "x"), 2, true)
+	// Past the window an id is new again.
+	r.w.RunUntil(r.w.Now() + 3*time.Minute)
+	r.wantSeq(r.publish("s.b", "Nats-Msg-Id: one", "late"), 3, false)
+}
+
+func TestDuplicateOfUndurableWaits(t *testing.T) {
+	r := newRig(t, baseConfig())
+	var answers []Result
+	r.run(func() {
+		now := r.e.Clock.Now().UnixNano()
+		hdr := []byte("NATS/1.0\r\nNats-Msg-Id: x\r\n\r\n")
+		for range 3 {
+			r.s.Apply(Msg{Subject: "s.a", Header: hdr, Time: now}, func(res Result) { answers = append(answers, res) })
+		}
+		if len(answers) != 0 {
+			t.Fatalf("answered before the message was durable: %+v", answers)
+		}
+	})
+	if len(answers) != 3 || answers[0].Ack.Duplicate || !answers[1].Ack.Duplicate || answers[2].Ack.Sequence != 1 {
+		t.Fatalf("answers %+v", answers)
+	}
+	if st := r.s.Store().State(); st.Msgs != 1 {
+		t.Fatalf("stored %d copies", st.Msgs)
+	}
+}
+
+func TestExpectedHeaders(t *testing.T) {
+	r := newRig(t, baseConfig())
+	r.wantSeq(r.publish("s.a", "Nats-Msg-Id: m1", "1"), 1, false)
+	r.wantSeq(r.publish("s.b", "", "2"), 2, false)
+	cases := []struct {
+		name, subj, hdr string
+		code            jsapi.ErrCode
+		text            string
+		seq             uint64
+	}{
+		{"other stream", "s.a", "Nats-Expected-Stream: T", jsapi.ErrStreamNotMatch, "expected stream does not match", 0},
+		{"wrong last seq", "s.a", "Nats-Expected-Last-Sequence: 1", jsapi.ErrStreamWrongLastSequence, "wrong last sequence: 2", 0},
+		{"wrong subject seq", "s.a", "Nats-Expected-Last-Subject-Sequence: 2", jsapi.ErrStreamWrongLastSequence, "wrong last sequence: 1", 0},
+		{"new subject must be empty", "s.a", "Nats-Expected-Last-Subject-Sequence: 0", jsapi.ErrStreamWrongLastSequence, "wrong last sequence: 1", 0},
+		{"subject named apart", "s.a", "Nats-Expected-Last-Subject-Sequence: 2\r\nNats-Expected-Last-Subject-Sequence-Subject: s.b", 0, "", 3},
+		{"subject header alone", "s.a", "Nats-Expected-Last-Subject-Sequence-Subject: s.b", jsapi.ErrStreamExpectedSubjectInvalid, "", 0},
+		{"wrong last msg id", "s.a", "Nats-Expected-Last-Msg-Id: m1", jsapi.ErrStreamWrongLastMsgID, "wrong last msg ID: ", 0},
+		{"right last seq", "s.c", "Nats-Expected-Last-Sequence: 3\r\nNats-Expected-Stream: S", 0, "", 4},
+		{"empty subject", "s.new", "Nats-Expected-Last-Subject-Sequence: 0", 0, "", 5},
+		{"ttl disabled", "s.a", "Nats-TTL: 5s", jsapi.ErrMessageTTLDisabled, "per-message TTL is disabled", 0},
+		{"rollup not allowed", "s.a", "Nats-Rollup: sub", jsapi.ErrStreamRollupFailed, "rollup not permitted", 0},
+	}
+	for _, c := range cases {
+		res := r.publish(c.subj, c.hdr, "v")
+		if c.code != 0 {
+			r.wantErr(res, c.code, c.text)
+			continue
+		}
+		r.wantSeq(res, c.seq, false)
+	}
+	// The expectation headers are not stored.
+	r.run(func() {
+		m, err := r.s.Store().LoadMsg(4)
+		if err != nil || m.Header != nil {
+			t.Fatalf("stored %q err %v, want no header", m.Header, err)
+		}
+	})
+}
+
+func TestRollupAndTTL(t *testing.T) {
+	cfg := baseConfig()
+	cfg.AllowRollup, cfg.AllowMsgTTL = true, true
+	r := newRig(t, cfg)
+	for range 3 {
+		r.publish("s.k", "", "old")
+	}
+	r.publish("s.other", "", "kept")
+	r.wantSeq(r.publish("s.k", "Nats-Rollup: sub", "new"), 5, false)
+	r.run(func() {
+		if st := r.s.Store().State(); st.Msgs != 2 {
+			t.Fatalf("after a subject rollup %d messages, want 2", st.Msgs)
+		}
+	})
+	r.wantErr(r.publish("s.k", "Nats-TTL: soon", "x"), jsapi.ErrMessageTTLInvalid, "")
+	r.wantErr(r.publish("s.k", "Nats-Rollup: some", "x"), jsapi.ErrStreamRollupFailed, `rollup value invalid: "some"`)
+	r.wantSeq(r.publish("s.z", "Nats-Rollup: all", "only"), 6, false)
+	r.run(func() {
+		if st := r.s.Store().State(); st.Msgs != 1 || st.FirstSeq != 6 {
+			t.Fatalf("after a rollup of all: %+v", st)
+		}
+	})
+}
+
+func TestRefusals(t *testing.T) {
+	cfg := baseConfig()
+	cfg.MaxMsgSize, cfg.MaxMsgs, cfg.Discard = 4, 1, jsapi.DiscardNew
+	r := newRig(t, cfg)
+	r.wantErr(r.publish("s.a", "", "too big"), jsapi.ErrStreamMessageTooBig, "message size exceeds maximum allowed")
+	r.wantSeq(r.publish("s.a", "", "ok"), 1, false)
+	r.wantErr(r.publish("s.a", "", "no"), jsapi.ErrStreamStoreFailed, "maximum messages exceeded")
+	r.cfg.Sealed = true
+	r.run(func() { _ = r.s.SetConfig(r.cfg, nil) }) // the limits did not change
+	r.wantErr(r.publish("s.a", "", "x"), jsapi.ErrStreamSealed, "invalid operation on sealed stream")
+	if !errors.Is(jsapi.NewError(jsapi.ErrStreamSealed), jsapi.E(jsapi.ErrStreamSealed)) {
+		t.Fatal("errors.Is compares codes")
+	}
+}
