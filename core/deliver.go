@@ -20,6 +20,7 @@ type subscription struct {
 	client    *client
 	acc       *account.Account // whose index holds entry: the client's account (under client.mu)
 	handler   bus.Handler      // an internal subscription's (core/internal.go); nil for a client's
+	handlerEx bus.Executor     // where handler runs
 	sid       string
 	max       atomic.Int64 // auto-unsubscribe after this many deliveries; 0 means none
 	delivered atomic.Int64

@@ -30,6 +30,10 @@ type internalSub struct{ sub *subscription }
 func (i internalSub) Unsubscribe() { i.sub.acc.Subs.Remove(&i.sub.entry) }
 
 func (b *internalBus) Subscribe(account, subj, queue string, h bus.Handler) (bus.Subscription, error) {
+	return b.SubscribeOn(account, subj, queue, (*Server)(b).ex, h)
+}
+
+func (b *internalBus) SubscribeOn(account, subj, queue string, ex bus.Executor, h bus.Handler) (bus.Subscription, error) {
 	s := (*Server)(b)
 	acc := s.cfg().accounts.Get(account)
 	switch {
@@ -38,7 +42,7 @@ func (b *internalBus) Subscribe(account, subj, queue string, h bus.Handler) (bus
 	case !subject.ValidSubscribe(subj) || !validQueue(queue):
 		return nil, fmt.Errorf("core: internal subscription: invalid subject %q or queue %q", subj, queue)
 	}
-	sub := &subscription{client: s.internal, acc: acc, handler: h}
+	sub := &subscription{client: s.internal, acc: acc, handler: h, handlerEx: ex}
 	sub.sid = fmt.Sprintf("$%d", s.internalSids.Add(1))
 	sub.entry = sublist.Sub{Subject: subj, Queue: queue, Owner: sub}
 	acc.Subs.Insert(&sub.entry)
@@ -52,6 +56,15 @@ func (b *internalBus) Publish(account, subj, reply string, header, data []byte) 
 		hdr, msg = len(header), append(append([]byte(nil), header...), data...)
 	}
 	s.ex.Post(func() { s.publishInternal(account, subj, reply, hdr, msg) })
+}
+
+func (b *internalBus) HasInterest(account, subj string) bool {
+	acc := (*Server)(b).cfg().accounts.Get(account)
+	if acc == nil || !subject.ValidPublish(subj) {
+		return false
+	}
+	r := acc.Subs.MatchUncached(subj) // inbox subjects would only crowd the cache
+	return len(r.Plain) > 0 || len(r.Groups) > 0
 }
 
 // publishInternal delivers a message of the server's in account, on the server's executor,
@@ -94,6 +107,6 @@ func (c *client) deliverInternal(sub *subscription, subj, reply []byte, hdr int,
 	}
 	sub.delivered.Add(1)
 	h := sub.handler
-	c.srv.ex.Post(func() { h(m) })
+	sub.handlerEx.Post(func() { h(m) })
 	return true
 }

@@ -63,13 +63,8 @@ const (
 	healthUnavailable = 503
 )
 
-// errNoJetStream is why a server started with JetStream is not healthy: JetStream is not
-// built yet, so what was asked for does not run.
-const errNoJetStream = "JetStream is not available in this build"
-
-// Healthz reports whether the server is serving, and with JetStream asked for, that it
-// does not run (DESIGN.md, Monitoring). With JetStream off there is nothing more to check,
-// whatever the options ask, as in nats-server.
+// Healthz reports whether the server is serving (DESIGN.md, Monitoring). With JetStream off
+// there is nothing more to check, whatever the options ask, as in nats-server.
 func (s *Server) Healthz(o HealthzOptions) Healthz {
 	switch {
 	case o.Stream != "" && o.Account == "":
@@ -84,8 +79,6 @@ func (s *Server) Healthz(o HealthzOptions) Healthz {
 	switch {
 	case !serving:
 		problem, kind = "server is not accepting connections", "CONNECTIONS"
-	case s.cfg().JetStream:
-		problem, kind = errNoJetStream, "JETSTREAM"
 	default:
 		return Healthz{Status: "ok", Code: healthOK}
 	}

@@ -77,6 +77,14 @@ type Options struct {
 	NoFastProducerStall bool
 
 	JetStream bool
+	// JetStreamStoreDir holds JetStream's data (under its jetstream/ directory).
+	JetStreamStoreDir string
+	// JetStreamMaxMemory and JetStreamMaxStore are the server's limits (0: unlimited).
+	JetStreamMaxMemory, JetStreamMaxStore int64
+	// JetStreamSyncInterval, when > 0, is the relaxed durability of jetstream.sync_interval;
+	// 0 is Petrel's default: nothing is acknowledged before an fsync covered it.
+	JetStreamSyncInterval time.Duration
+	JetStreamDomain       string
 	// ConnectURLs are advertised to clients in INFO for reconnects.
 	ConnectURLs []string
 

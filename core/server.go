@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nkeys"
 	"github.com/petrel-io/petrel/core/account"
 	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/jetstream"
 	"github.com/petrel-io/petrel/core/resolver"
 	"github.com/petrel-io/petrel/core/websocket"
 )
@@ -59,9 +60,10 @@ type Server struct {
 	sysAccount     string
 	servedAccounts map[*account.Account]bool
 	sysSeq         atomic.Uint64
-	varzHost       func() VarzHost   // under mu
-	reloader       func(func(error)) // under mu
-	resolver       *resolver.Dir     // operator mode's resolver directory, once opened (claims.go; on ex)
+	varzHost       func() VarzHost    // under mu
+	reloader       func(func(error))  // under mu
+	resolver       *resolver.Dir      // operator mode's resolver directory, once opened (claims.go; on ex)
+	js             *jetstream.Service // nil unless JetStream is on (jetstream.go)
 	stats          serverStats
 }
 
@@ -137,6 +139,7 @@ func (s *Server) Start() error {
 		s.log.Logf(env.LevelInfo, "Authorization required for client connections")
 	}
 	s.ex.Post(s.statszHeartbeat)
+	s.startJetStream(cfg)
 	return nil
 }
 
@@ -287,8 +290,15 @@ func (s *Server) Shutdown(done func()) {
 			}
 			s.log.Logf(env.LevelInfo, "Server Exiting..")
 		}
-		if done != nil {
-			done()
+		finish := func() {
+			if done != nil {
+				done()
+			}
 		}
+		if already {
+			finish()
+			return
+		}
+		s.stopJetStream(func() { s.ex.Post(finish) }) // its stores make everything durable first
 	})
 }

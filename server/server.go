@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -54,6 +55,9 @@ func New(opts Options, e *env.Env) (*Server, error) {
 	if err := loadWebSocketTLS(&opts); err != nil {
 		return nil, err
 	}
+	if err := jetStreamOptions(&opts); err != nil {
+		return nil, err
+	}
 	c, err := core.New(opts.Core, e)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -91,9 +95,6 @@ func (s *Server) listen() error {
 		return errors.New("server: Start called twice")
 	}
 	s.started = true
-	if s.opts.Core.JetStream {
-		s.log.Logf(env.LevelWarn, "JetStream is not available yet in this build; store dir %q is reserved for it", s.opts.StoreDir)
-	}
 	if err := s.core.Start(); err != nil {
 		return err
 	}
@@ -188,4 +189,27 @@ func (s *Server) LameDuck() {
 	s.core.LameDuck(func() { close(finished) })
 	<-finished
 	s.Shutdown()
+}
+
+// jetStreamOptions hands the jetstream block to the engine. Without a store_dir JetStream
+// keeps its data under the temporary directory, as nats-server does.
+func jetStreamOptions(o *Options) error {
+	if !o.Core.JetStream {
+		return nil
+	}
+	if o.StoreDir == "" {
+		o.StoreDir = filepath.Join(os.TempDir(), "nats")
+	}
+	dir, err := filepath.Abs(o.StoreDir)
+	if err != nil {
+		return fmt.Errorf("server: store_dir %q: %w", o.StoreDir, err)
+	}
+	o.StoreDir = dir
+	js := o.JetStream
+	o.Core.JetStreamStoreDir, o.Core.JetStreamMaxMemory, o.Core.JetStreamMaxStore = dir, js.MaxMemory, js.MaxStore
+	o.Core.JetStreamDomain = js.Domain
+	if d, err := time.ParseDuration(js.SyncInterval); err == nil && d > 0 {
+		o.Core.JetStreamSyncInterval = d
+	}
+	return nil
 }

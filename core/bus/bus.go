@@ -32,11 +32,20 @@ type Handler func(Msg)
 // Subscription is an internal subscription; Unsubscribe ends it.
 type Subscription interface{ Unsubscribe() }
 
+// Executor runs posted functions one at a time (core/env's Executor has this method).
+type Executor interface{ Post(fn func()) }
+
 // Bus publishes and subscribes inside accounts.
 type Bus interface {
 	// Subscribe delivers what is published in account on subject (wildcards allowed; a
 	// non-empty queue makes it one member of that queue group).
 	Subscribe(account, subject, queue string, h Handler) (Subscription, error)
+	// SubscribeOn is Subscribe with h run on ex instead of the server's executor (a stream
+	// takes its publishes on its own executor).
+	SubscribeOn(account, subject, queue string, ex Executor, h Handler) (Subscription, error)
+	// HasInterest reports whether a publish on subject in account would reach a
+	// subscription now (a pull request whose requester went away is dropped).
+	HasInterest(account, subject string) bool
 	// Publish sends a message in account, as a client there would; safe from any executor.
 	Publish(account, subject, reply string, header, data []byte)
 }

@@ -54,6 +54,10 @@ const (
 	ErrNotEnabled                   ErrCode = 10076
 	ErrStreamStoreFailed            ErrCode = 10077
 	ErrStreamHeaderTooBig           ErrCode = 10097
+	ErrStreamDelete                 ErrCode = 10050
+	ErrStreamMsgDeleteFailed        ErrCode = 10057
+	ErrStreamRestore                ErrCode = 10062
+	ErrStreamPurgeFailed            ErrCode = 10110
 	ErrStreamSealed                 ErrCode = 10109
 	ErrStreamRollupFailed           ErrCode = 10111
 	ErrStreamExpectedSubjectInvalid ErrCode = 10193
@@ -105,6 +109,10 @@ var errorDefs = map[ErrCode]errorDef{
 	ErrNotEnabled:                   {503, "JetStream not enabled"},
 	ErrStreamStoreFailed:            {503, "{err}"},
 	ErrStreamHeaderTooBig:           {400, "header size exceeds maximum allowed of 64k"},
+	ErrStreamDelete:                 {500, "{err}"},
+	ErrStreamMsgDeleteFailed:        {500, "{err}"},
+	ErrStreamRestore:                {500, "restore failed: {err}"},
+	ErrStreamPurgeFailed:            {500, "{err}"},
 	ErrStreamSealed:                 {400, "invalid operation on sealed stream"},
 	ErrStreamRollupFailed:           {500, "{err}"},
 	ErrStreamExpectedSubjectInvalid: {400, "missing sequence for expected last sequence per subject"},

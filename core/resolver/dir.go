@@ -6,7 +6,6 @@ package resolver
 
 import (
 	"fmt"
-	"io"
 	"maps"
 	"path"
 	"strings"
@@ -73,20 +72,11 @@ func (d *Dir) load() (map[string]string, error) {
 }
 
 func (d *Dir) read(name string) ([]byte, error) {
-	f, err := d.fs.Open(name)
+	data, err := env.ReadFile(d.fs, name)
 	if err != nil {
-		return nil, fmt.Errorf("resolver: open %s: %w", name, err)
+		return nil, fmt.Errorf("resolver: %w", err)
 	}
-	defer f.Close()
-	info, err := d.fs.Stat(name)
-	if err != nil {
-		return nil, fmt.Errorf("resolver: stat %s: %w", name, err)
-	}
-	buf := make([]byte, info.Size)
-	if _, err := f.ReadAt(buf, 0); err != nil && err != io.EOF {
-		return nil, fmt.Errorf("resolver: read %s: %w", name, err)
-	}
-	return buf, nil
+	return data, nil
 }
 
 // Store writes account's JWT durably: a temporary file written and synced, renamed over
@@ -95,26 +85,7 @@ func (d *Dir) Store(account, jwt string) error {
 	if !validName(account) {
 		return fmt.Errorf("resolver: %q is not an account public key", account)
 	}
-	final := path.Join(d.dir, account+suffix)
-	tmp := final + ".tmp"
-	f, err := d.fs.Create(tmp)
-	if err != nil {
-		return fmt.Errorf("resolver: create %s: %w", tmp, err)
-	}
-	_, err = f.Write([]byte(jwt))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = d.fs.Rename(tmp, final)
-	}
-	if err == nil {
-		err = d.fs.SyncDir(d.dir)
-	}
-	if err != nil {
+	if err := env.WriteFileDurable(d.fs, path.Join(d.dir, account+suffix), []byte(jwt)); err != nil {
 		return fmt.Errorf("resolver: store %s: %w", account, err)
 	}
 	d.jwts[account] = jwt

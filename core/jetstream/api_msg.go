@@ -1,0 +1,243 @@
+package jetstream
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/petrel-io/petrel/core/bus"
+	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/jsapi"
+	"github.com/petrel-io/petrel/core/proto"
+	"github.com/petrel-io/petrel/filestore"
+)
+
+// streamPurge answers STREAM.PURGE once the purge is durable.
+func (a *account) streamPurge(m bus.Msg, args []string) {
+	var req jsapi.PurgeRequest
+	if e := decode(m.Data, &req); e != nil {
+		a.replyError(m.Reply, jsapi.StreamPurgeType, e)
+		return
+	}
+	st := a.stream(m, args[0], jsapi.StreamPurgeType)
+	if st == nil {
+		return
+	}
+	if e := denied(st.cfg.Sealed, st.cfg.DenyPurge, jsapi.ErrStreamPurgeFailed, "stream purge not permitted"); e != nil {
+		a.replyError(m.Reply, jsapi.StreamPurgeType, e)
+		return
+	}
+	st.post(func() {
+		opts := filestore.PurgeOpts{Subject: req.Subject, Seq: env.Seq(req.Sequence), Keep: req.Keep}
+		var purged uint64
+		n, err := st.fsm.Store().Purge(opts, func(err error) {
+			if err != nil {
+				a.replyError(m.Reply, jsapi.StreamPurgeType, jsapi.NewError(jsapi.ErrStreamPurgeFailed, err.Error()))
+				return
+			}
+			a.reply(m.Reply, &jsapi.PurgeResponse{Response: jsapi.Response{Type: jsapi.StreamPurgeType}, Success: true, Purged: purged})
+		})
+		if err != nil {
+			a.replyError(m.Reply, jsapi.StreamPurgeType, jsapi.NewError(jsapi.ErrStreamPurgeFailed, err.Error()))
+			return
+		}
+		purged = n
+		st.purged()
+	})
+}
+
+// denied refuses a purge or a deletion on a sealed stream or one that denies it.
+func denied(sealed, deny bool, code jsapi.ErrCode, why string) *jsapi.Error {
+	switch {
+	case sealed:
+		return jsapi.E(jsapi.ErrStreamSealed)
+	case deny:
+		return jsapi.NewError(code, why)
+	}
+	return nil
+}
+
+// msgDelete answers STREAM.MSG.DELETE once the deletion is durable.
+func (a *account) msgDelete(m bus.Msg, args []string) {
+	var req jsapi.MsgDeleteRequest
+	if e := decode(m.Data, &req); e != nil {
+		a.replyError(m.Reply, jsapi.MsgDeleteType, e)
+		return
+	}
+	st := a.stream(m, args[0], jsapi.MsgDeleteType)
+	if st == nil {
+		return
+	}
+	if e := denied(st.cfg.Sealed, st.cfg.DenyDelete, jsapi.ErrStreamMsgDeleteFailed, "message delete not permitted"); e != nil {
+		a.replyError(m.Reply, jsapi.MsgDeleteType, e)
+		return
+	}
+	st.post(func() {
+		done := func(err error) {
+			if err != nil {
+				a.replyError(m.Reply, jsapi.MsgDeleteType, jsapi.NewError(jsapi.ErrStreamMsgDeleteFailed, err.Error()))
+				return
+			}
+			a.reply(m.Reply, &jsapi.SuccessResponse{Response: jsapi.Response{Type: jsapi.MsgDeleteType}, Success: true})
+		}
+		var err error
+		if req.NoErase {
+			err = st.fsm.Store().RemoveMsg(env.Seq(req.Seq), done)
+		} else {
+			err = st.fsm.Store().EraseMsg(env.Seq(req.Seq), done)
+		}
+		switch {
+		case errors.Is(err, filestore.ErrNotFound):
+			a.replyError(m.Reply, jsapi.MsgDeleteType, jsapi.NewError(jsapi.ErrStreamMsgDeleteFailed, "no message found"))
+		case err != nil:
+			a.replyError(m.Reply, jsapi.MsgDeleteType, jsapi.NewError(jsapi.ErrStreamMsgDeleteFailed, err.Error()))
+		default:
+			st.purged()
+		}
+	})
+}
+
+// msgGet answers STREAM.MSG.GET.
+func (a *account) msgGet(m bus.Msg, args []string) {
+	var req jsapi.MsgGetRequest
+	if e := decode(m.Data, &req); e != nil {
+		a.replyError(m.Reply, jsapi.MsgGetType, e)
+		return
+	}
+	if e := checkGet(&req); e != nil {
+		a.replyError(m.Reply, jsapi.MsgGetType, e)
+		return
+	}
+	st := a.stream(m, args[0], jsapi.MsgGetType)
+	if st == nil {
+		return
+	}
+	st.post(func() {
+		msg, e := st.load(&req)
+		if e != nil {
+			a.replyError(m.Reply, jsapi.MsgGetType, e)
+			return
+		}
+		a.reply(m.Reply, &jsapi.MsgGetResponse{Response: jsapi.Response{Type: jsapi.MsgGetType},
+			Message: &jsapi.StoredMsg{Subject: msg.Subject, Sequence: uint64(msg.Seq), Header: msg.Header, Data: msg.Data, Time: unixTime(msg.Time)}})
+	})
+}
+
+// checkGet: exactly one of seq, last_by_subj, next_by_subj (with seq), or start_time.
+func checkGet(req *jsapi.MsgGetRequest) *jsapi.Error {
+	n := 0
+	for _, set := range []bool{req.Seq > 0 && req.NextFor == "", req.LastFor != "", req.NextFor != "", req.StartTime != nil, len(req.MultiLastFor) > 0} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 || (req.LastFor != "" && req.Seq > 0) {
+		return jsapi.E(jsapi.ErrBadRequest)
+	}
+	return nil
+}
+
+// load finds the message a get asks for.
+func (st *streamActor) load(req *jsapi.MsgGetRequest) (*filestore.Msg, *jsapi.Error) {
+	store := st.fsm.Store()
+	var msg *filestore.Msg
+	var err error
+	switch {
+	case req.LastFor != "":
+		f, ferr := filestore.NewFilter(req.LastFor)
+		if ferr != nil {
+			return nil, jsapi.E(jsapi.ErrNoMessageFound)
+		}
+		msg, err = store.LoadLast(f)
+	case req.NextFor != "":
+		f, ferr := filestore.NewFilter(req.NextFor)
+		if ferr != nil {
+			return nil, jsapi.E(jsapi.ErrNoMessageFound)
+		}
+		msg, err = store.LoadNext(f, env.Seq(req.Seq))
+	case req.StartTime != nil:
+		msg, err = st.loadFromTime(*req.StartTime)
+	default:
+		msg, err = store.LoadMsg(env.Seq(req.Seq))
+	}
+	if err != nil {
+		if !errors.Is(err, filestore.ErrNotFound) {
+			st.svc().env.Log.Logf(env.LevelWarn, "jetstream: stream %s/%s: get: %v", st.acc.name, st.name, err)
+		}
+		return nil, jsapi.E(jsapi.ErrNoMessageFound)
+	}
+	return msg, nil
+}
+
+// loadFromTime finds the first message at or after t.
+func (st *streamActor) loadFromTime(t time.Time) (*filestore.Msg, error) {
+	seq := st.seqAtTime(t.UnixNano())
+	return st.fsm.Store().LoadNext(filestore.AllSubjects, seq)
+}
+
+// seqAtTime is the first sequence whose message is at or after ns (binary search over the
+// sequence range; timestamps never decrease with the sequence).
+func (st *streamActor) seqAtTime(ns int64) env.Seq {
+	s := st.fsm.Store()
+	state := s.State()
+	lo, hi := state.FirstSeq, state.LastSeq+1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		m, err := s.LoadNext(filestore.AllSubjects, mid)
+		if err != nil {
+			hi = mid
+			continue
+		}
+		if m.Time < ns {
+			lo = m.Seq + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
+// directGet answers DIRECT.GET with the raw message and its Nats-* headers (ADR-31).
+func (st *streamActor) directGet(m bus.Msg) {
+	if st.phase != streamRunning || m.Reply == "" {
+		return
+	}
+	var req jsapi.MsgGetRequest
+	tail := m.Subject[min(len(m.Subject), len(directPrefix)+len(st.name)):]
+	if tail != "" {
+		if len(m.Data) > 0 {
+			st.directStatus(m.Reply, 408, "Bad Request")
+			return
+		}
+		req.LastFor = tail[1:]
+	} else if len(m.Data) == 0 {
+		st.directStatus(m.Reply, 408, "Empty Request")
+		return
+	} else if decode(m.Data, &req) != nil || checkGet(&req) != nil {
+		st.directStatus(m.Reply, 408, "Bad Request")
+		return
+	}
+	msg, e := st.load(&req)
+	if e != nil {
+		st.directStatus(m.Reply, 404, "Message Not Found")
+		return
+	}
+	st.sendDirect(m.Reply, msg, req.NoHeaders)
+}
+
+func (st *streamActor) directStatus(reply string, code int, text string) {
+	st.svc().bus.Publish(st.acc.name, reply, "", proto.StatusHeader(code, text), nil)
+}
+
+// sendDirect sends one stored message as a direct get answers it.
+func (st *streamActor) sendDirect(reply string, msg *filestore.Msg, noHeaders bool) {
+	hdr := msg.Header
+	if noHeaders {
+		hdr = nil
+	}
+	hdr = proto.AppendHeader(hdr, "Nats-Stream", st.name)
+	hdr = proto.AppendHeader(hdr, "Nats-Subject", msg.Subject)
+	hdr = proto.AppendHeader(hdr, "Nats-Sequence", strconv.FormatUint(uint64(msg.Seq), 10))
+	hdr = proto.AppendHeader(hdr, "Nats-Time-Stamp", unixTime(msg.Time).Format(time.RFC3339Nano))
+	st.svc().bus.Publish(st.acc.name, reply, "", hdr, msg.Data)
+}

@@ -1,0 +1,122 @@
+package jetstream
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/jsapi"
+)
+
+// Definitions on disk: meta.json holds a JSON document, a newline, and the CRC-32C of the
+// document in hex. It is replaced durably (env.WriteFileDurable) before the change it
+// records is answered. A stream being deleted gets a "deleted" file first, so a crash in the
+// middle of removing its files ends the removal at the next start instead of leaving a
+// stream with half its data.
+
+const (
+	metaFile    = "meta.json"
+	deletedFile = "deleted"
+	msgsDir     = "msgs"
+	consumerDir = "obs"
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// errDamagedMeta classifies a definition that fails its checksum or does not parse.
+var errDamagedMeta = errors.New("jetstream: damaged definition")
+
+// streamMeta is a stream's definition.
+type streamMeta struct {
+	Config  jsapi.StreamConfig `json:"config"`
+	Created time.Time          `json:"created"`
+}
+
+// consumerMeta is a consumer's definition.
+type consumerMeta struct {
+	Config  jsapi.ConsumerConfig `json:"config"`
+	Created time.Time            `json:"created"`
+}
+
+func writeMeta(fs env.FS, dir string, v any) error {
+	doc, err := json.Marshal(v)
+	env.Assertf(err == nil, "jetstream: marshal definition: %v", err)
+	if err := fs.MkdirAll(dir); err != nil {
+		return fmt.Errorf("jetstream: make %s: %w", dir, err)
+	}
+	sum := strconv.FormatUint(uint64(crc32.Checksum(doc, castagnoli)), 16)
+	data := append(append(doc, '\n'), sum...)
+	if err := env.WriteFileDurable(fs, path.Join(dir, metaFile), data); err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	return nil
+}
+
+func readMeta(fs env.FS, dir string, v any) error {
+	name := path.Join(dir, metaFile)
+	if info, err := fs.Stat(name); err == nil && info.Size > metaFileMax {
+		return fmt.Errorf("%w: %s is %d bytes", errDamagedMeta, name, info.Size)
+	}
+	data, err := env.ReadFile(fs, name)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	i := strings.LastIndexByte(string(data), '\n')
+	if i < 0 {
+		return fmt.Errorf("%w: %s has no checksum", errDamagedMeta, name)
+	}
+	doc, sum := data[:i], string(data[i+1:])
+	if want, err := strconv.ParseUint(sum, 16, 32); err != nil || uint32(want) != crc32.Checksum(doc, castagnoli) {
+		return fmt.Errorf("%w: %s fails its checksum", errDamagedMeta, name)
+	}
+	if err := json.Unmarshal(doc, v); err != nil {
+		return fmt.Errorf("%w: %s: %v", errDamagedMeta, name, err)
+	}
+	return nil
+}
+
+// removeTree removes dir and everything below it, deepest first.
+func removeTree(fs env.FS, dir string) error {
+	names, err := fs.List(dir)
+	if err != nil {
+		return fmt.Errorf("jetstream: list %s: %w", dir, err)
+	}
+	for _, n := range names {
+		p := path.Join(dir, n)
+		info, err := fs.Stat(p)
+		if err != nil {
+			return fmt.Errorf("jetstream: stat %s: %w", p, err)
+		}
+		if info.IsDir {
+			err = removeTree(fs, p)
+		} else {
+			err = fs.Remove(p)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := fs.Remove(dir); err != nil {
+		return fmt.Errorf("jetstream: remove %s: %w", dir, err)
+	}
+	return nil
+}
+
+// markDeleted records durably that dir is being removed.
+func markDeleted(fs env.FS, dir string) error {
+	if err := env.WriteFileDurable(fs, path.Join(dir, deletedFile), nil); err != nil {
+		return fmt.Errorf("jetstream: mark %s deleted: %w", dir, err)
+	}
+	return nil
+}
+
+func isMarkedDeleted(fs env.FS, dir string) bool {
+	_, err := fs.Stat(path.Join(dir, deletedFile))
+	return err == nil
+}

@@ -1,0 +1,87 @@
+package jetstream
+
+import (
+	"errors"
+	"io/fs"
+	"path"
+
+	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/jsapi"
+)
+
+// recover opens the account's streams from their definitions on disk. A stream marked
+// deleted finishes its removal; one whose definition cannot be read stays offline, its data
+// kept, and is reported (STREAM.LIST's offline, the log).
+func (a *account) recover() {
+	fsys := a.svc.env.FS
+	root := path.Join(a.dir, "streams")
+	names, err := fsys.List(root)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			a.svc.env.Log.Logf(env.LevelError, "jetstream: account %s: list streams: %v", a.name, err)
+		}
+		return
+	}
+	for _, name := range names {
+		dir := path.Join(root, name)
+		if isMarkedDeleted(fsys, dir) {
+			a.removeStreamFiles(dir)
+			continue
+		}
+		var meta streamMeta
+		if err := readMeta(fsys, dir, &meta); err != nil {
+			a.offline[name] = err.Error()
+			a.svc.env.Log.Logf(env.LevelError, "jetstream: account %s: stream %s stays offline, its data kept: %v", a.name, name, err)
+			continue
+		}
+		a.recoverStream(name, meta)
+	}
+}
+
+func (a *account) recoverStream(name string, meta streamMeta) {
+	if meta.Config.Name != name {
+		a.offline[name] = "definition names stream " + meta.Config.Name
+		return
+	}
+	st := newStreamActor(a, meta.Config, meta.Created)
+	a.streams[name] = st
+	st.ex.Post(func() {
+		if err := st.open(meta.Config); err != nil {
+			a.svc.env.Log.Logf(env.LevelError, "jetstream: %v", err)
+			a.svc.ex.Post(func() {
+				if a.streams[name] == st {
+					delete(a.streams, name)
+					a.offline[name] = err.Error()
+				}
+			})
+		}
+	})
+}
+
+// usage adds up the account's streams and consumers and hands the tier to done on the
+// service's executor.
+func (a *account) usage(done func(jsapi.Tier)) {
+	streams := make([]*streamActor, 0, len(a.streams))
+	for _, n := range a.matchingNames("") {
+		streams = append(streams, a.streams[n])
+	}
+	type use struct {
+		bytes     uint64
+		mem       bool
+		consumers int
+	}
+	gather(a, streams, func(st *streamActor) use {
+		return use{bytes: st.fsm.Store().State().Bytes, mem: st.fsm.Config().Storage == jsapi.MemoryStorage, consumers: len(st.consumers)}
+	}, func(uses []use) {
+		t := jsapi.Tier{Streams: len(a.streams), Limits: a.limits.api()}
+		for _, u := range uses {
+			if u.mem {
+				t.Memory += u.bytes
+			} else {
+				t.Store += u.bytes
+			}
+			t.Consumers += u.consumers
+		}
+		done(t)
+	})
+}

@@ -1,0 +1,187 @@
+package jetstream
+
+import (
+	"fmt"
+	"path"
+	"time"
+
+	"github.com/petrel-io/petrel/core/bus"
+	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/jsapi"
+	"github.com/petrel-io/petrel/filestore"
+	"github.com/petrel-io/petrel/fsm/stream"
+)
+
+// streamPhase names a stream actor's life.
+type streamPhase uint8
+
+const (
+	streamOpening streamPhase = iota // registered; its store is being opened
+	streamRunning                    // taking publishes and requests
+	streamClosed                     // closed or deleted; posts to it do nothing
+)
+
+// streamActor is one stream. Fields above the line are set before it starts and read-only;
+// the rest belong to its executor.
+type streamActor struct {
+	acc     *account
+	name    string
+	dir     string
+	ex      env.Executor
+	created time.Time
+	// cfg is the registry's copy, read and written only on the service's executor.
+	cfg jsapi.StreamConfig
+	// ----
+	phase     streamPhase
+	fsm       *stream.Stream
+	subs      []bus.Subscription
+	consumers map[string]*consumer
+}
+
+func newStreamActor(a *account, cfg jsapi.StreamConfig, created time.Time) *streamActor {
+	return &streamActor{acc: a, name: cfg.Name, dir: path.Join(a.dir, "streams", cfg.Name),
+		ex: a.svc.env.Exec.New("stream/" + a.name + "/" + cfg.Name), created: created, cfg: cfg,
+		consumers: map[string]*consumer{}}
+}
+
+// post runs fn on the stream's executor unless the stream is closed by then.
+func (st *streamActor) post(fn func()) {
+	st.ex.Post(func() {
+		if st.phase != streamClosed {
+			fn()
+		}
+	})
+}
+
+func (st *streamActor) svc() *Service { return st.acc.svc }
+
+// open opens the store and subscribes to the stream's subjects; it runs on the stream's
+// executor. On failure the stream stays out of service and err says why.
+func (st *streamActor) open(cfg jsapi.StreamConfig) error {
+	env.Assertf(st.phase == streamOpening, "jetstream: stream %s opened in phase %d", st.name, st.phase)
+	sc := stream.StoreConfig(cfg)
+	sc.Dir, sc.Executor = path.Join(st.dir, msgsDir), st.ex
+	if st.svc().cfg.SyncInterval > 0 {
+		sc.Sync, sc.SyncInterval = filestore.SyncEvery, st.svc().cfg.SyncInterval
+	}
+	var store filestore.Store
+	var err error
+	if cfg.Storage == jsapi.MemoryStorage {
+		store, err = filestore.NewMemory(st.svc().env, sc)
+	} else {
+		store, err = filestore.OpenFile(st.svc().env, sc)
+	}
+	if err != nil {
+		return fmt.Errorf("jetstream: open stream %s/%s: %w", st.acc.name, st.name, err)
+	}
+	st.fsm = stream.New(cfg, store, st.svc().now().UnixNano())
+	if err := st.subscribe(cfg); err != nil {
+		return err
+	}
+	st.phase = streamRunning
+	st.recoverConsumers()
+	return nil
+}
+
+// subscribe takes the stream's subjects (and its direct gets when allowed).
+func (st *streamActor) subscribe(cfg jsapi.StreamConfig) error {
+	for _, s := range st.subs {
+		s.Unsubscribe()
+	}
+	st.subs = st.subs[:0]
+	b := st.svc().bus
+	for _, subj := range cfg.Subjects {
+		sub, err := b.SubscribeOn(st.acc.name, subj, "", st.ex, st.publish)
+		if err != nil {
+			return fmt.Errorf("jetstream: stream %s: subscribe %q: %w", st.name, subj, err)
+		}
+		st.subs = append(st.subs, sub)
+	}
+	if cfg.AllowDirect {
+		for _, subj := range []string{directPrefix + st.name, directPrefix + st.name + ".>"} {
+			sub, err := b.SubscribeOn(st.acc.name, subj, directQueue, st.ex, st.directGet)
+			if err != nil {
+				return fmt.Errorf("jetstream: stream %s: subscribe %q: %w", st.name, subj, err)
+			}
+			st.subs = append(st.subs, sub)
+		}
+	}
+	return nil
+}
+
+// publish stores a message published on one of the stream's subjects and answers it.
+func (st *streamActor) publish(m bus.Msg) {
+	if st.phase != streamRunning {
+		return
+	}
+	msg := stream.Msg{Subject: m.Subject, Header: m.Header, Data: m.Data, Time: st.svc().now().UnixNano()}
+	reply := m.Reply
+	st.fsm.Apply(msg, func(r stream.Result) {
+		if r.Err == nil {
+			st.stored()
+		}
+		if reply != "" && !st.fsm.Config().NoAck {
+			st.acc.reply(reply, &jsapi.PubAckResponse{Error: r.Err, PubAck: &r.Ack})
+		}
+	})
+	st.kick() // consumers may deliver what reads already see
+}
+
+// stored runs once a message is durable.
+func (st *streamActor) stored() {}
+
+// close unsubscribes, closes the consumers and the store.
+func (st *streamActor) close() {
+	if st.phase == streamClosed {
+		return
+	}
+	st.phase = streamClosed
+	for _, s := range st.subs {
+		s.Unsubscribe()
+	}
+	for _, c := range st.consumers {
+		c.close()
+	}
+	if st.fsm != nil {
+		if err := st.fsm.Store().Close(); err != nil {
+			st.svc().env.Log.Logf(env.LevelWarn, "jetstream: close stream %s/%s: %v", st.acc.name, st.name, err)
+		}
+	}
+}
+
+// state is the stream's StreamState now.
+func (st *streamActor) state(req *jsapi.StreamInfoRequest) jsapi.StreamState {
+	s := st.fsm.Store().State()
+	out := jsapi.StreamState{Msgs: s.Msgs, Bytes: s.Bytes, FirstSeq: uint64(s.FirstSeq), LastSeq: uint64(s.LastSeq),
+		NumSubjects: int(s.NumSubjects), NumDeleted: int(s.NumDeleted), Consumers: len(st.consumers)}
+	out.FirstTime, out.LastTime = unixTime(s.FirstTime), unixTime(s.LastTime)
+	if req != nil && req.DeletedDetails {
+		for _, r := range st.fsm.Store().Deleted() {
+			for seq := r.First; seq <= r.Last && len(out.Deleted) < deletedDetailsMax; seq++ {
+				out.Deleted = append(out.Deleted, uint64(seq))
+			}
+		}
+	}
+	if req != nil && req.SubjectsFilter != "" {
+		if f, err := filestore.NewFilter(req.SubjectsFilter); err == nil {
+			out.Subjects = map[string]uint64{}
+			for subj, ss := range st.fsm.Store().SubjectsState(f) {
+				out.Subjects[subj] = ss.Msgs
+			}
+		}
+	}
+	return out
+}
+
+// info is the stream's StreamInfo now.
+func (st *streamActor) info(req *jsapi.StreamInfoRequest) *jsapi.StreamInfo {
+	return &jsapi.StreamInfo{Config: st.fsm.Config(), Created: st.created, State: st.state(req),
+		TimeStamp: st.svc().now().UTC()}
+}
+
+func unixTime(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
+}
