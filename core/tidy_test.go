@@ -75,6 +75,7 @@ var allowedOwn = map[string][]string{
 	"filestore":      {"core/env", "core/subject"},
 	"netstack":       {"core/env"},
 	"fsm":            {"core/env", "raft", "filestore"},
+	"fsm/consumer":   {"core/env", "core/jsapi", "core/subject", "filestore"},
 }
 
 // forbiddenOwn lists, per package tree, which of our packages it must never import.
