@@ -8,8 +8,8 @@ import (
 
 func TestParseAPISubject(t *testing.T) {
 	cases := []struct {
-		subj                    string
-		verb                    Verb
+		subj                   string
+		verb                   Verb
 		stream, consumer, rest string
 	}{
 		{"$JS.API.INFO", VerbAccountInfo, "", "", ""},
