@@ -21,6 +21,8 @@ const (
 	AckNone     AckPolicy = "none"
 	AckAll      AckPolicy = "all"
 	AckExplicit AckPolicy = "explicit"
+	// AckFlowControl (2.14, API level 4) is for sourcing push consumers: acks ride on flow control.
+	AckFlowControl AckPolicy = "flow_control"
 )
 
 // ReplayPolicy: as fast as possible, or at the pace the messages were stored.
@@ -72,6 +74,7 @@ type ConsumerConfig struct {
 	Replicas           int               `json:"num_replicas"`
 	MemoryStorage      bool              `json:"mem_storage,omitempty"`
 	Direct             bool              `json:"direct,omitempty"`
+	Sourcing           bool              `json:"sourcing,omitempty"`
 	Metadata           map[string]string `json:"metadata,omitempty"`
 	PauseUntil         *time.Time        `json:"pause_until,omitempty"`
 	PriorityGroups     []string          `json:"priority_groups,omitempty"`

@@ -100,6 +100,13 @@ type StreamSource struct {
 	FilterSubject     string             `json:"filter_subject,omitempty"`
 	SubjectTransforms []SubjectTransform `json:"subject_transforms,omitempty"`
 	External          *ExternalStream    `json:"external,omitempty"`
+	Consumer          *SourceConsumer    `json:"consumer,omitempty"`
+}
+
+// SourceConsumer names a durable consumer a mirror or source reads through (2.14).
+type SourceConsumer struct {
+	Name           string `json:"name,omitempty"`
+	DeliverSubject string `json:"deliver_subject,omitempty"`
 }
 
 // ExternalStream names another domain's or account's API prefix for a source.

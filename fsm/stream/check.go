@@ -20,7 +20,7 @@ func (s *Stream) check(m *Msg) (r Result, refused bool) {
 	case s.cfg.MaxMsgSize > 0 && len(m.Header)+len(m.Data) > int(s.cfg.MaxMsgSize):
 		return refuse(jsapi.E(jsapi.ErrStreamMessageTooBig))
 	case len(m.Header) > maxHeaderBytes:
-		return refuse(jsapi.E(jsapi.ErrStreamHeaderTooBig))
+		return refuse(jsapi.E(jsapi.ErrStreamHeaderExceedsMaximum))
 	case len(m.Header) == 0:
 		return Result{}, false
 	}
@@ -59,7 +59,7 @@ func (s *Stream) checkExpected(subj string, hdr []byte) *jsapi.Error {
 		}
 	}
 	if _, ok := headerSeq(hdr, hdrExpectedLastSubjSeq); !ok && proto.HasHeader(hdr, hdrExpectedSubjSeqSubj) {
-		return jsapi.E(jsapi.ErrStreamExpectedSubjectInvalid)
+		return jsapi.E(jsapi.ErrStreamExpectedLastSeqPerSubjectInvalid)
 	}
 	if v := proto.HeaderValue(hdr, hdrExpectedLastMsgID); v != "" && v != s.lastMsgID {
 		return jsapi.NewError(jsapi.ErrStreamWrongLastMsgID, s.lastMsgID)

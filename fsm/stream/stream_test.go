@@ -138,7 +138,7 @@ func TestExpectedHeaders(t *testing.T) {
 		{"wrong subject seq", "s.a", "Nats-Expected-Last-Subject-Sequence: 2", jsapi.ErrStreamWrongLastSequence, "wrong last sequence: 1", 0},
 		{"new subject must be empty", "s.a", "Nats-Expected-Last-Subject-Sequence: 0", jsapi.ErrStreamWrongLastSequence, "wrong last sequence: 1", 0},
 		{"subject named apart", "s.a", "Nats-Expected-Last-Subject-Sequence: 2\r\nNats-Expected-Last-Subject-Sequence-Subject: s.b", 0, "", 3},
-		{"subject header alone", "s.a", "Nats-Expected-Last-Subject-Sequence-Subject: s.b", jsapi.ErrStreamExpectedSubjectInvalid, "", 0},
+		{"subject header alone", "s.a", "Nats-Expected-Last-Subject-Sequence-Subject: s.b", jsapi.ErrStreamExpectedLastSeqPerSubjectInvalid, "", 0},
 		{"wrong last msg id", "s.a", "Nats-Expected-Last-Msg-Id: m1", jsapi.ErrStreamWrongLastMsgID, "wrong last msg ID: ", 0},
 		{"right last seq", "s.c", "Nats-Expected-Last-Sequence: 3\r\nNats-Expected-Stream: S", 0, "", 4},
 		{"empty subject", "s.new", "Nats-Expected-Last-Subject-Sequence: 0", 0, "", 5},
