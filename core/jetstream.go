@@ -16,7 +16,7 @@ func (s *Server) startJetStream(cfg *config) {
 	}
 	s.js = jetstream.New(jetstream.Config{Env: s.env, Bus: s.Bus(), StoreDir: cfg.JetStreamStoreDir,
 		MaxMemory: cfg.JetStreamMaxMemory, MaxStore: cfg.JetStreamMaxStore, SyncInterval: cfg.JetStreamSyncInterval,
-		MaxPayload: int32(cfg.MaxPayload), Domain: cfg.JetStreamDomain})
+		MaxPayload: int32(cfg.MaxPayload), Domain: cfg.JetStreamDomain, ServerVersion: Version})
 	for name, l := range jetStreamAccounts(cfg) {
 		s.js.EnableAccount(name, l)
 	}

@@ -14,12 +14,13 @@ import (
 func (a *account) streamCreate(m bus.Msg, args []string) {
 	cfg, e := a.streamRequest(m, args[0])
 	if e == nil {
-		e = a.checkStream(&cfg)
+		e = jsapi.CheckStreamCreate(args[0], &cfg, a.checkOptions())
 	}
 	if e != nil {
 		a.replyError(m.Reply, jsapi.StreamCreateType, e)
 		return
 	}
+	jsapi.SetStaticStreamMetadata(&cfg)
 	if st := a.streams[cfg.Name]; st != nil {
 		if !reflect.DeepEqual(st.cfg, cfg) {
 			a.replyError(m.Reply, jsapi.StreamCreateType, jsapi.E(jsapi.ErrStreamNameExists))
@@ -58,10 +59,19 @@ func (a *account) streamRequest(m bus.Msg, name string) (jsapi.StreamConfig, *js
 	if cfg.Name == "" {
 		cfg.Name = name
 	}
-	if cfg.Name != name {
-		return cfg, jsapi.E(jsapi.ErrStreamMismatch)
-	}
 	return cfg, nil
+}
+
+// checkOptions is what checking a stream's configuration needs of the account and server.
+func (a *account) checkOptions() jsapi.StreamCheckOptions {
+	return jsapi.StreamCheckOptions{MaxBytesRequired: a.limits.MaxBytesRequired,
+		MemoryMaxStreamBytes: a.limits.MemoryMaxStreamBytes, StoreMaxStreamBytes: a.limits.StoreMaxStreamBytes,
+		Lookup: func(name string) (jsapi.StreamConfig, bool) {
+			if st := a.streams[name]; st != nil {
+				return st.cfg, true
+			}
+			return jsapi.StreamConfig{}, false
+		}}
 }
 
 // admitStream checks what a new (or, with except set, an updated) stream needs of the
@@ -142,8 +152,11 @@ func (a *account) stream(m bus.Msg, name, typ string) *streamActor {
 // streamUpdate answers STREAM.UPDATE.
 func (a *account) streamUpdate(m bus.Msg, args []string) {
 	cfg, e := a.streamRequest(m, args[0])
+	if e == nil && cfg.Name != args[0] {
+		e = jsapi.E(jsapi.ErrStreamMismatch)
+	}
 	if e == nil {
-		e = a.checkStream(&cfg)
+		e = cfg.Check(a.checkOptions())
 	}
 	if e != nil {
 		a.replyError(m.Reply, jsapi.StreamUpdateType, e)
@@ -153,7 +166,8 @@ func (a *account) streamUpdate(m bus.Msg, args []string) {
 	if st == nil {
 		return
 	}
-	if e := checkStreamUpdate(st.cfg, cfg); e != nil {
+	jsapi.SetStaticStreamMetadata(&cfg)
+	if cfg, e = jsapi.CheckStreamUpdate(st.cfg, cfg); e != nil {
 		a.replyError(m.Reply, jsapi.StreamUpdateType, e)
 		return
 	}

@@ -26,6 +26,8 @@ type Config struct {
 	// MaxPayload bounds a stream's max_msg_size.
 	MaxPayload int32
 	Domain     string
+	// ServerVersion is shown in configurations' metadata (_nats.ver).
+	ServerVersion string
 }
 
 // Limits are one account's JetStream limits (0: unlimited).

@@ -175,7 +175,9 @@ func (st *streamActor) state(req *jsapi.StreamInfoRequest) jsapi.StreamState {
 
 // info is the stream's StreamInfo now.
 func (st *streamActor) info(req *jsapi.StreamInfoRequest) *jsapi.StreamInfo {
-	return &jsapi.StreamInfo{Config: st.fsm.Config(), Created: st.created, State: st.state(req),
+	cfg := st.fsm.Config()
+	cfg.Metadata = jsapi.DynamicMetadata(cfg.Metadata, st.svc().cfg.ServerVersion, jsapi.Level)
+	return &jsapi.StreamInfo{Config: cfg, Created: st.created, State: st.state(req),
 		TimeStamp: st.svc().now().UTC()}
 }
 
