@@ -50,12 +50,16 @@ func (b *internalBus) SubscribeOn(account, subj, queue string, ex bus.Executor, 
 }
 
 func (b *internalBus) Publish(account, subj, reply string, header, data []byte) {
+	b.Deliver(account, subj, subj, reply, header, data)
+}
+
+func (b *internalBus) Deliver(account, to, subj, reply string, header, data []byte) {
 	s := (*Server)(b)
 	hdr, msg := -1, append([]byte(nil), data...)
 	if len(header) > 0 {
 		hdr, msg = len(header), append(append([]byte(nil), header...), data...)
 	}
-	s.ex.Post(func() { s.publishInternal(account, subj, reply, hdr, msg) })
+	s.ex.Post(func() { s.publishInternal(account, to, subj, reply, hdr, msg) })
 }
 
 func (b *internalBus) HasInterest(account, subj string) bool {
@@ -68,10 +72,11 @@ func (b *internalBus) HasInterest(account, subj string) bool {
 }
 
 // publishInternal delivers a message of the server's in account, on the server's executor,
-// as a client's publish there would go (its imports included, not its mappings).
-func (s *Server) publishInternal(account, subj, reply string, hdr int, msg []byte) {
+// as a client's publish there would go (its imports included, not its mappings). It is
+// matched on to and shows subj (the same but for JetStream's deliveries).
+func (s *Server) publishInternal(account, to, subj, reply string, hdr int, msg []byte) {
 	acc := s.cfg().accounts.Get(account)
-	if acc == nil || !subject.ValidPublish(subj) {
+	if acc == nil || !subject.ValidPublish(to) {
 		return
 	}
 	c := s.internal
@@ -80,8 +85,12 @@ func (s *Server) publishInternal(account, subj, reply string, hdr int, msg []byt
 	if reply == "" {
 		rb = nil
 	}
-	c.publish(acc.Subs.Match(subj), []byte(subj), rb, hdr, msg)
-	if routes := acc.Routes(); !routes.Empty() {
+	r := acc.Subs.Match(to)
+	if to != subj {
+		r = acc.Subs.MatchUncached(to) // a consumer's inbox would only crowd the cache
+	}
+	c.publish(r, []byte(subj), rb, hdr, msg)
+	if routes := acc.Routes(); !routes.Empty() && to == subj {
 		c.crossAccounts(acc, routes, []byte(subj), rb, hdr, msg, 0, hopAll)
 	}
 	c.flushTouched()

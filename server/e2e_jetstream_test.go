@@ -153,3 +153,115 @@ func TestE2EJetStreamPublishAndGet(t *testing.T) {
 		t.Fatalf("deleted message: %v", err)
 	}
 }
+
+// Pull consumers: Fetch, Next, Consume and Messages deliver in order; acks, naks and terms
+// act; an ack wait runs out into a redelivery; no_wait ends at once; a work queue removes
+// what was acknowledged.
+func TestE2EJetStreamPullConsumers(t *testing.T) {
+	p, _ := startJS(t)
+	js := newJS(t, connect(t, p.url()))
+	ctx, cancel := jsContext(t)
+	defer cancel()
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "P", Subjects: []string{"p.>"}})
+	must(t, err)
+	for i := range 10 {
+		_, err := js.Publish(ctx, "p.x", []byte{byte('0' + i)})
+		must(t, err)
+	}
+	c, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "D", AckPolicy: jetstream.AckExplicitPolicy, AckWait: 500 * time.Millisecond})
+	must(t, err)
+	if c.CachedInfo().NumPending != 10 || c.CachedInfo().Config.MaxAckPending != 1000 {
+		t.Fatalf("new consumer: %+v", c.CachedInfo())
+	}
+	batch, err := c.Fetch(4, jetstream.FetchMaxWait(2*time.Second))
+	must(t, err)
+	var got []string
+	for m := range batch.Messages() {
+		got = append(got, string(m.Data()))
+		md, _ := m.Metadata()
+		if md.NumDelivered != 1 || md.Sequence.Stream != uint64(len(got)) {
+			t.Fatalf("metadata %+v", md)
+		}
+		switch len(got) {
+		case 1, 2:
+			must(t, m.Ack())
+		case 3:
+			must(t, m.Term())
+		case 4:
+			must(t, m.Nak())
+		}
+	}
+	must(t, batch.Error())
+	if len(got) != 4 || got[0] != "0" || got[3] != "3" {
+		t.Fatalf("fetched %v", got)
+	}
+	// Message 4 was nak'ed: it comes again first.
+	m, err := c.Next(jetstream.FetchMaxWait(3 * time.Second))
+	must(t, err)
+	if md, _ := m.Metadata(); md.Sequence.Stream != 4 || md.NumDelivered != 2 {
+		t.Fatalf("redelivery after nak %+v", md)
+	}
+	must(t, m.DoubleAck(ctx))
+	// Message 5 is not acked: once its ack wait ran out it is delivered again before 6.
+	m, err = c.Next(jetstream.FetchMaxWait(3 * time.Second))
+	must(t, err)
+	time.Sleep(700 * time.Millisecond) // past the 500 ms ack wait
+	m, err = c.Next(jetstream.FetchMaxWait(3 * time.Second))
+	must(t, err)
+	if md, _ := m.Metadata(); md.Sequence.Stream != 5 || md.NumDelivered != 2 {
+		t.Fatalf("redelivery after ack wait %+v", md)
+	}
+	must(t, m.DoubleAck(ctx))
+	info, err := c.Info(ctx)
+	must(t, err)
+	if info.AckFloor.Stream != 5 || info.NumAckPending != 0 || info.NumPending != 5 {
+		t.Fatalf("after acks: floor %+v pending %d ack pending %d", info.AckFloor, info.NumPending, info.NumAckPending)
+	}
+	// Consume the rest.
+	done := make(chan struct{})
+	n := 0
+	cc, err := c.Consume(func(m jetstream.Msg) {
+		_ = m.Ack()
+		if n++; n == 5 {
+			close(done)
+		}
+	})
+	must(t, err)
+	select {
+	case <-done:
+	case <-time.After(testTimeout):
+		t.Fatalf("consumed %d of 5", n)
+	}
+	cc.Stop()
+	// Nothing left: no_wait ends at once, empty.
+	empty, err := c.FetchNoWait(5)
+	must(t, err)
+	for range empty.Messages() {
+		t.Fatal("no_wait fetch of an empty consumer delivered")
+	}
+	// A work queue drops acknowledged messages.
+	wq, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "W", Subjects: []string{"w"}, Retention: jetstream.WorkQueuePolicy})
+	must(t, err)
+	for range 3 {
+		_, err := js.Publish(ctx, "w", []byte("job"))
+		must(t, err)
+	}
+	wc, err := wq.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "W", AckPolicy: jetstream.AckExplicitPolicy})
+	must(t, err)
+	jobs, err := wc.Fetch(3)
+	must(t, err)
+	for m := range jobs.Messages() {
+		must(t, m.DoubleAck(ctx))
+	}
+	if info, err := wq.Info(ctx); err != nil || info.State.Msgs != 0 {
+		t.Fatalf("work queue after acks: %+v %v", info.State, err)
+	}
+	names := 0
+	for range s.ConsumerNames(ctx).Name() {
+		names++
+	}
+	must(t, s.DeleteConsumer(ctx, "D"))
+	if _, err := s.Consumer(ctx, "D"); !errors.Is(err, jetstream.ErrConsumerNotFound) || names != 1 {
+		t.Fatalf("deleted consumer: %v (names %d)", err, names)
+	}
+}

@@ -48,4 +48,8 @@ type Bus interface {
 	HasInterest(account, subject string) bool
 	// Publish sends a message in account, as a client there would; safe from any executor.
 	Publish(account, subject, reply string, header, data []byte)
+	// Deliver sends a message to the subscriptions of to (an inbox or deliver subject) that
+	// shows subject as its subject, as JetStream delivers a stored message to a consumer's
+	// client. Safe from any executor.
+	Deliver(account, to, subject, reply string, header, data []byte)
 }

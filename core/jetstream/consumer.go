@@ -1,28 +1,247 @@
 package jetstream
 
-import "github.com/petrel-io/petrel/core/bus"
+import (
+	"strconv"
+	"time"
 
-// consumer is one consumer of a stream; it lives on the stream's executor.
+	"github.com/petrel-io/petrel/core/bus"
+	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/jsapi"
+	"github.com/petrel-io/petrel/core/proto"
+	"github.com/petrel-io/petrel/filestore"
+	fconsumer "github.com/petrel-io/petrel/fsm/consumer"
+)
+
+// consumerPhase names a consumer's life.
+type consumerPhase uint8
+
+const (
+	consumerActive  consumerPhase = iota // delivering
+	consumerDeleted                      // deleted or closed; its timers and acks do nothing
+)
+
+// consumer is one consumer of a stream; it lives on the stream's executor. It reads the
+// stream's store, records deliveries and acks in its state machine (fsm/consumer), and
+// hands messages to the pull requests waiting on it.
 type consumer struct {
-	st   *streamActor
-	name string
+	st      *streamActor
+	name    string
+	cfg     jsapi.ConsumerConfig
+	created time.Time
+	phase   consumerPhase
+	fsm     *fconsumer.Consumer
+	filter  filestore.Filter
+	ackSub  bus.Subscription
+	waiting []*pullRequest
+	timer   env.Timer // the next expiry, heartbeat or redelivery; nil when none is due
+	timerAt time.Duration
 }
 
-func (c *consumer) close() {}
+// pullRequest is a waiting CONSUMER.MSG.NEXT. Times are the stream node's monotonic clock.
+type pullRequest struct {
+	reply     string
+	left      int // messages still wanted
+	bytesLeft int // 0: no byte cap
+	noWait    bool
+	expires   time.Duration // 0: never
+	heartbeat time.Duration
+	lastSent  time.Duration // when it last got a message or a heartbeat
+	sent      int
+}
 
-// kick tells the stream's consumers that there may be something new to deliver.
-func (st *streamActor) kick() {}
+func (c *consumer) svc() *Service { return c.st.svc() }
 
-// purged tells the consumers that messages went.
-func (st *streamActor) purged() {}
+func (c *consumer) now() int64 { return c.svc().now().UnixNano() }
 
-func (st *streamActor) recoverConsumers() {}
+func (c *consumer) mono() time.Duration { return c.svc().env.Clock.Mono() }
 
-func (a *account) consumerCreate(m bus.Msg, args []string)        {}
-func (a *account) consumerDurableCreate(m bus.Msg, args []string) {}
-func (a *account) consumerInfo(m bus.Msg, args []string)          {}
-func (a *account) consumerDelete(m bus.Msg, args []string)        {}
-func (a *account) consumerNames(m bus.Msg, args []string)         {}
-func (a *account) consumerList(m bus.Msg, args []string)          {}
-func (a *account) consumerNext(m bus.Msg, args []string)          {}
-func (a *account) consumerPause(m bus.Msg, args []string)         {}
+// start subscribes to the consumer's acks.
+func (c *consumer) start() error {
+	subj := jsapi.AckPrefix + c.st.name + "." + c.name + ".>"
+	sub, err := c.svc().bus.SubscribeOn(c.st.acc.name, subj, "", c.st.ex, c.ack)
+	if err != nil {
+		return err
+	}
+	c.ackSub = sub
+	return nil
+}
+
+func (c *consumer) close() {
+	if c.phase == consumerDeleted {
+		return
+	}
+	c.phase = consumerDeleted
+	if c.ackSub != nil {
+		c.ackSub.Unsubscribe()
+	}
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	for _, r := range c.waiting {
+		c.status(r.reply, 409, "Consumer Deleted")
+	}
+	c.waiting = nil
+}
+
+// pull queues a pull request and serves what it can at once.
+func (c *consumer) pull(reply string, req jsapi.NextRequest) {
+	if c.cfg.DeliverSubject != "" {
+		c.status(reply, 409, "Consumer is push based")
+		return
+	}
+	if c.cfg.MaxWaiting > 0 && len(c.waiting) >= c.cfg.MaxWaiting {
+		c.status(reply, 409, "Exceeded MaxWaiting")
+		return
+	}
+	r := &pullRequest{reply: reply, left: max(req.Batch, 1), bytesLeft: req.MaxBytes, noWait: req.NoWait,
+		heartbeat: req.Heartbeat, lastSent: c.mono()}
+	if req.Expires > 0 {
+		r.expires = c.mono() + req.Expires
+	}
+	c.waiting = append(c.waiting, r)
+	c.deliver()
+	if r.noWait && r.left > 0 {
+		c.finishNoWait(r)
+	}
+	c.arm()
+}
+
+// finishNoWait ends a no_wait request that found nothing more to take: "404 No Messages"
+// if it got none, else "408 Request Timeout" with what is pending, as nats-server ends it.
+func (c *consumer) finishNoWait(r *pullRequest) {
+	c.drop(r)
+	if r.sent == 0 {
+		c.status(r.reply, 404, "No Messages")
+		return
+	}
+	c.endRequest(r, 408, "Request Timeout")
+}
+
+// endRequest tells a request's client it is over and what it still wanted.
+func (c *consumer) endRequest(r *pullRequest, code int, text string) {
+	c.status(r.reply, code, text, "Nats-Pending-Messages", strconv.Itoa(r.left),
+		"Nats-Pending-Bytes", strconv.Itoa(max(r.bytesLeft, 0)))
+}
+
+func (c *consumer) drop(r *pullRequest) {
+	for i, w := range c.waiting {
+		if w == r {
+			c.waiting = append(c.waiting[:i], c.waiting[i+1:]...)
+			return
+		}
+	}
+}
+
+// deliver hands messages to the waiting requests, oldest request first, while the consumer
+// may have more unacknowledged, up to deliverBatchMax per call.
+func (c *consumer) deliver() {
+	for n := 0; n < deliverBatchMax && len(c.waiting) > 0 && c.phase == consumerActive; n++ {
+		if !c.fsm.CanDeliver() {
+			return
+		}
+		msg := c.nextMessage()
+		if msg == nil {
+			return
+		}
+		r := c.waiting[0]
+		size := len(msg.Subject) + len(msg.Header) + len(msg.Data)
+		if r.bytesLeft > 0 && size > r.bytesLeft {
+			c.drop(r)
+			c.status(r.reply, 409, "Message Size Exceeds MaxBytes")
+			continue
+		}
+		dseq, count := c.fsm.Deliver(uint64(msg.Seq), c.now())
+		if count == 0 {
+			continue // acknowledged meanwhile: nothing to send
+		}
+		c.send(r.reply, msg, dseq, count)
+		r.left--
+		r.sent++
+		r.lastSent = c.mono()
+		if r.bytesLeft > 0 {
+			r.bytesLeft -= size
+		}
+		if r.left == 0 {
+			c.drop(r)
+		}
+	}
+}
+
+// nextMessage is the next message to deliver: one due for redelivery first, then the
+// next matching message after the last delivered.
+func (c *consumer) nextMessage() *filestore.Msg {
+	store := c.st.fsm.Store()
+	for {
+		seq, due := c.fsm.Due(c.now())
+		if !due {
+			break
+		}
+		if c.fsm.MaxDelivered(seq) {
+			break
+		}
+		if m, err := store.LoadMsg(env.Seq(seq)); err == nil {
+			return m
+		}
+		c.fsm.Skip(seq) // gone from the stream
+	}
+	m, err := store.LoadNext(c.filter, env.Seq(c.fsm.Delivered().Stream+1))
+	if err != nil {
+		return nil
+	}
+	return m
+}
+
+// send delivers one message with its ack subject.
+func (c *consumer) send(reply string, msg *filestore.Msg, dseq, count uint64) {
+	pending := c.st.fsm.Store().NumPending(msg.Seq+1, c.filter, false)
+	ackSubj := jsapi.AckSubject(c.st.name, c.name, count, uint64(msg.Seq), dseq, msg.Time, pending)
+	hdr, data := msg.Header, msg.Data
+	if c.cfg.HeadersOnly {
+		hdr = proto.AppendHeader(hdr, "Nats-Msg-Size", strconv.Itoa(len(data)))
+		data = nil
+	}
+	c.svc().bus.Deliver(c.st.acc.name, reply, msg.Subject, ackSubj, hdr, data)
+}
+
+// status sends a status message (404, 408, 409, 100) to a request's inbox.
+func (c *consumer) status(reply string, code int, text string, kv ...string) {
+	c.svc().bus.Publish(c.st.acc.name, reply, "", proto.StatusHeader(code, text, kv...), nil)
+}
+
+// ack takes an ack published on the consumer's ack subject.
+func (c *consumer) ack(m bus.Msg) {
+	if c.phase != consumerActive {
+		return
+	}
+	info, ok := jsapi.ParseAck(m.Subject)
+	if !ok {
+		return
+	}
+	kind, delay, _ := jsapi.ParseAckBody(m.Data)
+	now := c.now()
+	switch kind {
+	case jsapi.AckAck, jsapi.AckNext:
+		c.fsm.Ack(info.StreamSeq, info.ConsumerSeq)
+		c.acked(info.StreamSeq)
+	case jsapi.AckNak:
+		c.fsm.Nak(info.StreamSeq, now, delay)
+	case jsapi.AckProgress:
+		c.fsm.Progress(info.StreamSeq, now)
+	case jsapi.AckTerm:
+		c.fsm.Term(info.StreamSeq)
+		c.acked(info.StreamSeq)
+	}
+	if m.Reply != "" {
+		c.svc().bus.Publish(c.st.acc.name, m.Reply, "", nil, nil)
+	}
+	c.deliver()
+	c.arm()
+}
+
+// acked removes a work-queue message once its consumer acknowledged it.
+func (c *consumer) acked(sseq uint64) {
+	if c.st.fsm.Config().Retention != jsapi.WorkQueueRetention {
+		return
+	}
+	_ = c.st.fsm.Store().RemoveMsg(env.Seq(sseq), nil) // already gone is fine
+}
