@@ -39,7 +39,9 @@ type createCounter struct {
 
 func (c *createCounter) Create(name string) (env.File, error) { *c.n++; return c.FS.Create(name) }
 
-func (h *fileHarness) open() (*File, State, error) { return OpenFile(h.e.FS, fileDir, h.syncEx, h.owner) }
+func (h *fileHarness) open() (*File, State, error) {
+	return OpenFile(h.e.FS, fileDir, h.syncEx, h.owner)
+}
 
 func (h *fileHarness) mustOpen() (*File, State) {
 	h.t.Helper()
