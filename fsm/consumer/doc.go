@@ -22,9 +22,12 @@
 //     Time = now - ack_wait + delay; a -NAK without one makes it due at once (not persisted);
 //     +WPI sets Time = now.
 //   - A message delivered max_deliver times is not redelivered: when it falls due the actor
-//     calls GiveUp, and it leaves the pending set (num_ack_pending), the floor may pass it,
-//     and it keeps a redelivered entry of max_deliver (num_redelivered) until acknowledged or
-//     gone from the stream.
+//     calls GiveUp (nats-server does at the next delivery opportunity; an ack before that
+//     still counts). It leaves the pending set (num_ack_pending) and keeps a redelivered entry
+//     of max_deliver (num_redelivered, reported as 0 when max_deliver is 1) until acknowledged
+//     or gone from the stream. The floor passes it at once, as nats-server's in-memory floor
+//     does; the floor nats-server reports (from its store) lags until a later ack empties the
+//     pending set (seen with the v2.15.2 binary).
 //
 // # Encoding (State.Encode, version 1)
 //

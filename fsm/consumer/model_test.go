@@ -343,8 +343,15 @@ func compare(t *rapid.T, c *Consumer, m *model, now int64) {
 	if d1 != d2 || ok1 != ok2 {
 		t.Fatalf("next deadline: consumer %d %v, model %d %v", d1, ok1, d2, ok2)
 	}
-	if c.NumAckPending() != len(m.pending) || c.NumRedelivered() != len(m.redelivered) {
-		t.Fatalf("counts: consumer %d %d, model %d %d", c.NumAckPending(), c.NumRedelivered(), len(m.pending), len(m.redelivered))
+	reported := len(m.redelivered)
+	if m.cfg.MaxDeliver == 1 {
+		reported = 0
+	}
+	if c.NumAckPending() != len(m.pending) || c.NumRedelivered() != reported {
+		t.Fatalf("counts: consumer %d %d, model %d %d", c.NumAckPending(), c.NumRedelivered(), len(m.pending), reported)
+	}
+	if can := m.cfg.AckPolicy == jsapi.AckNone || m.cfg.MaxAckPending <= 0 || len(m.pending) < m.cfg.MaxAckPending; c.CanDeliver() != can {
+		t.Fatalf("can deliver: consumer %v, model %v", c.CanDeliver(), can)
 	}
 	for s := m.floor.Stream; s <= m.delivered.Stream+1; s++ {
 		if c.MaxDelivered(s) != m.atMax(s) {
