@@ -142,6 +142,9 @@ func (r *reader) count(min int) int {
 	if r.err == nil && n > uint64(len(r.b)/min) {
 		r.err = fmt.Errorf("%d entries in %d bytes", n, len(r.b))
 	}
+	if r.err != nil {
+		return 0
+	}
 	return int(n)
 }
 

@@ -250,9 +250,12 @@ func (c *Consumer) Progress(sseq uint64, now int64) bool {
 
 // GiveUp stops waiting for an ack of a pending message delivered max_deliver times (the
 // actor calls it when Due returns such a message, and sends the max-deliveries advisory).
-// As in nats-server the message leaves the pending set, the ack floor may pass it, and it
-// keeps a redelivered entry of max_deliver. It returns false when sseq is not pending or
-// has not reached max_deliver.
+// nats-server gives up at the first delivery opportunity after the deadline (a pull request
+// or a push delivery; at the deadline itself for max_deliver 1), and until then an ack still
+// acknowledges the message: when to call it is the actor's choice. The message leaves the
+// pending set (num_ack_pending), the ack floor may pass it, and it keeps a redelivered entry
+// of max_deliver (num_redelivered) until acknowledged or gone from the stream. It returns
+// false when sseq is not pending or has not reached max_deliver.
 func (c *Consumer) GiveUp(sseq uint64) bool {
 	if c.pending[sseq] == nil || !c.MaxDelivered(sseq) {
 		return false
@@ -373,8 +376,15 @@ func (c *Consumer) CanDeliver() bool {
 // NumAckPending is CONSUMER.INFO's num_ack_pending.
 func (c *Consumer) NumAckPending() int { return len(c.pending) }
 
-// NumRedelivered is CONSUMER.INFO's num_redelivered.
-func (c *Consumer) NumRedelivered() int { return len(c.redelivered) }
+// NumRedelivered is CONSUMER.INFO's num_redelivered: the redelivered entries, except that
+// with max_deliver 1 nats-server reports 0 (nothing is ever redelivered; the entries of
+// given-up messages are still kept in the state).
+func (c *Consumer) NumRedelivered() int {
+	if c.cfg.MaxDeliver == 1 {
+		return 0
+	}
+	return len(c.redelivered)
+}
 
 // Delivered returns the delivered position (State().Delivered without the copy).
 func (c *Consumer) Delivered() SeqPair { return c.delivered }
