@@ -12,7 +12,9 @@ func consumer(name, streamCase, subject, body string) golden {
 
 // cases are the recorded requests: minimal ones, the shapes KV, natscli bench and ordered
 // consumers send, and bad ones whose error code and text must match.
-func cases() []golden {
+func cases() []golden { return append(streamCases(), consumerCases()...) }
+
+func streamCases() []golden {
 	return []golden{
 		stream("stream_minimal", "ORDERS", `{"name":"ORDERS"}`),
 		stream("stream_subjects", "ORDERS", `{"name":"ORDERS","subjects":["orders.>","returns.*"]}`),
@@ -56,7 +58,11 @@ func cases() []golden {
 		stream("bad_stream_republish_cycle", "CYC", `{"name":"CYC","subjects":["a.>"],"republish":{"src":">","dest":"a.b"}}`),
 		stream("bad_stream_negative_replicas", "NEG", `{"name":"NEG","num_replicas":-1}`),
 		stream("bad_stream_preferred", "PREF", `{"name":"PREF","placement":{"preferred":"n1"}}`),
+	}
+}
 
+func consumerCases() []golden {
+	return []golden{
 		consumer("consumer_bench_durable", "stream_bench", "$JS.API.CONSUMER.CREATE.benchstream.nats-bench",
 			`{"stream_name":"benchstream","config":{"durable_name":"nats-bench","deliver_policy":"all","ack_policy":"explicit","replay_policy":"instant","max_ack_pending":500,"inactive_threshold":10000000000,"num_replicas":0},"action":""}`),
 		consumer("consumer_bench_ordered", "stream_bench", "$JS.API.CONSUMER.CREATE.benchstream.abc_1",
