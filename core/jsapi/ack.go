@@ -87,9 +87,11 @@ func ParseAck(subj string) (AckInfo, bool) {
 	return info, true
 }
 
-// ackNumber parses a non-empty run of decimal digits (no sign, no spaces).
+// ackNumber parses a non-empty run of decimal digits (no sign, no spaces) that fits in 64
+// bits (nats-server wraps a longer one into a sequence no message has; refusing it does the
+// same: the ack acks nothing).
 func ackNumber(s string) (uint64, bool) {
-	if s == "" {
+	if s == "" || len(s) > 20 || len(s) == 20 && s > "18446744073709551615" {
 		return 0, false
 	}
 	var n uint64

@@ -38,6 +38,9 @@ func TestParseAck(t *testing.T) {
 		{"empty number", "$JS.ACK.S.C.1..3.4.5", AckInfo{}, false},
 		{"letters", "$JS.ACK.S.C.1.2.x.4.5", AckInfo{}, false},
 		{"empty", "", AckInfo{}, false},
+		{"largest number", "$JS.ACK.S.C.18446744073709551615.1.1.1.1",
+			AckInfo{Stream: "S", Consumer: "C", Delivered: 18446744073709551615, StreamSeq: 1, ConsumerSeq: 1, Timestamp: 1, Pending: 1}, true},
+		{"overflowing number", "$JS.ACK.S.C.18446744073709551616.1.1.1.1", AckInfo{}, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
