@@ -1,37 +1,20 @@
 package jetstream
 
 import (
-	"time"
-
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/jsapi"
 )
 
-// checkConsumer fills a consumer configuration's defaults as nats-server does and refuses
-// what this server does not do yet. (A first version: core/jsapi's full check replaces it.)
+// checkConsumer fills a consumer configuration's defaults and checks it against its stream
+// with nats-server's rules (core/jsapi), and refuses what this server does not do yet.
 func (st *streamActor) checkConsumer(cfg *jsapi.ConsumerConfig) *jsapi.Error {
-	setDefault(&cfg.DeliverPolicy, jsapi.DeliverAll)
-	setDefault(&cfg.AckPolicy, jsapi.AckNone)
-	setDefault(&cfg.ReplayPolicy, jsapi.ReplayInstant)
-	if cfg.AckPolicy != jsapi.AckNone {
-		setDefault(&cfg.AckWait, 30*time.Second)
-		setDefault(&cfg.MaxAckPending, 1000)
+	if e := cfg.Check(st.fsm.Config(), jsapi.ConsumerCheckOptions{AccountMaxAckPending: st.acc.limits.MaxAckPending}); e != nil {
+		return e
 	}
-	setDefault(&cfg.MaxDeliver, -1)
-	if cfg.DeliverSubject == "" {
-		setDefault(&cfg.MaxWaiting, pullWaitingDefault)
+	if cfg.DeliverSubject != "" {
+		return jsapi.NewError(jsapi.ErrConsumerCreate, "push consumers are not supported yet")
 	}
-	if cfg.Durable == "" {
-		setDefault(&cfg.InactiveThreshold, ephemeralInactiveDefault)
-	}
-	if cfg.Replicas == 0 {
-		cfg.Replicas = 1
-	} else if cfg.Replicas > 1 {
-		return jsapi.E(jsapi.ErrReplicasNotSupported)
-	}
-	if cfg.FilterSubject != "" && len(cfg.FilterSubjects) > 0 {
-		return jsapi.E(jsapi.ErrConsumerBothFilters)
-	}
+	jsapi.SetStaticConsumerMetadata(cfg)
 	return nil
 }
 
