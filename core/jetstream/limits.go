@@ -1,7 +1,5 @@
 package jetstream
 
-import "time"
-
 const (
 	// deliverBatchMax bounds the messages a consumer hands out in one turn of its
 	// executor, so one consumer cannot starve the stream's publishes.
