@@ -265,3 +265,49 @@ func TestE2EJetStreamPullConsumers(t *testing.T) {
 		t.Fatalf("deleted consumer: %v (names %d)", err, names)
 	}
 }
+
+// A durable consumer keeps its acknowledged position across a restart: what a double ack
+// confirmed is never delivered again, what was not acknowledged is.
+func TestE2EJetStreamDurableConsumerRestart(t *testing.T) {
+	p, dir := startJS(t)
+	js := newJS(t, connect(t, p.url()))
+	ctx, cancel := jsContext(t)
+	defer cancel()
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "R", Subjects: []string{"r"}})
+	must(t, err)
+	for i := range 6 {
+		_, err := js.Publish(ctx, "r", []byte{byte('a' + i)})
+		must(t, err)
+	}
+	c, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "K", AckPolicy: jetstream.AckExplicitPolicy})
+	must(t, err)
+	batch, err := c.Fetch(4)
+	must(t, err)
+	i := 0
+	for m := range batch.Messages() {
+		if i++; i <= 3 {
+			must(t, m.DoubleAck(ctx)) // 1..3 confirmed; 4 delivered, not acked
+		}
+	}
+	p.stop()
+	p2 := startPetrelOn(t, p.port, "-js", "-sd", dir)
+	js = newJS(t, connect(t, p2.url()))
+	c, err = js.Consumer(ctx, "R", "K")
+	must(t, err)
+	info := c.CachedInfo()
+	if info.AckFloor.Stream != 3 || info.Delivered.Stream != 4 || info.NumAckPending != 1 {
+		t.Fatalf("after restart: delivered %+v floor %+v ack pending %d", info.Delivered, info.AckFloor, info.NumAckPending)
+	}
+	m, err := c.Next(jetstream.FetchMaxWait(time.Second))
+	must(t, err)
+	if md, _ := m.Metadata(); md.Sequence.Stream != 5 {
+		t.Fatalf("next after restart: %+v", md) // 4 is pending until its ack wait runs out
+	}
+	must(t, s.DeleteConsumer(ctx, "K"))
+	p2.stop()
+	p3 := startPetrelOn(t, p.port, "-js", "-sd", dir)
+	js = newJS(t, connect(t, p3.url()))
+	if _, err := js.Consumer(ctx, "R", "K"); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		t.Fatalf("a deleted consumer came back: %v", err)
+	}
+}

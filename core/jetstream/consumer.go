@@ -35,6 +35,10 @@ type consumer struct {
 	waiting []*pullRequest
 	timer   env.Timer // the next expiry, heartbeat or redelivery; nil when none is due
 	timerAt time.Duration
+	// file keeps a durable consumer's state (consumer_store.go); nil when it keeps none.
+	file       *fconsumer.File
+	saveQueued bool
+	confirms   []func() // acks waiting for a durable save to be confirmed
 }
 
 // pullRequest is a waiting CONSUMER.MSG.NEXT. Times are the stream node's monotonic clock.
@@ -76,6 +80,10 @@ func (c *consumer) close() {
 	}
 	if c.timer != nil {
 		c.timer.Stop()
+	}
+	if c.file != nil {
+		c.file.Save(c.fsm.State().Encode(), nil) // the last state, written before Close refuses more
+		_ = c.file.Close()                       // saves already handed over still complete
 	}
 	for _, r := range c.waiting {
 		c.status(r.reply, 409, "Consumer Deleted")
@@ -135,6 +143,12 @@ func (c *consumer) drop(r *pullRequest) {
 // deliver hands messages to the waiting requests, oldest request first, while the consumer
 // may have more unacknowledged, up to deliverBatchMax per call.
 func (c *consumer) deliver() {
+	sent := 0
+	defer func() {
+		if sent > 0 {
+			c.save(nil)
+		}
+	}()
 	for n := 0; n < deliverBatchMax && len(c.waiting) > 0 && c.phase == consumerActive; n++ {
 		if !c.fsm.CanDeliver() {
 			return
@@ -155,6 +169,7 @@ func (c *consumer) deliver() {
 			continue // acknowledged meanwhile: nothing to send
 		}
 		c.send(r.reply, msg, dseq, count)
+		sent++
 		r.left--
 		r.sent++
 		r.lastSent = c.mono()
@@ -231,9 +246,11 @@ func (c *consumer) ack(m bus.Msg) {
 		c.fsm.Term(info.StreamSeq)
 		c.acked(info.StreamSeq)
 	}
-	if m.Reply != "" {
-		c.svc().bus.Publish(c.st.acc.name, m.Reply, "", nil, nil)
+	var confirm func()
+	if reply := m.Reply; reply != "" {
+		confirm = func() { c.svc().bus.Publish(c.st.acc.name, reply, "", nil, nil) }
 	}
+	c.save(confirm)
 	c.deliver()
 	c.arm()
 }

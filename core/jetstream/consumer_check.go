@@ -44,6 +44,3 @@ func (st *streamActor) purged() {
 		c.fsm.SkipBelow(first)
 	}
 }
-
-// recoverConsumers opens the stream's durable consumers (their state is not kept yet).
-func (st *streamActor) recoverConsumers() {}
