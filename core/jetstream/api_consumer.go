@@ -134,6 +134,8 @@ func (st *streamActor) addConsumer(cfg jsapi.ConsumerConfig) (*consumer, error) 
 	}
 	c.file = file
 	c.save(nil)
+	c.deliver()
+	c.arm()
 	return c, nil
 }
 
@@ -147,6 +149,9 @@ func (st *streamActor) newConsumer(cfg jsapi.ConsumerConfig, created time.Time, 
 	c := &consumer{st: st, name: cfg.Name, cfg: cfg, created: created, filter: filter, fsm: fconsumer.New(cfg, state)}
 	if state.Delivered.Stream == 0 {
 		c.fsm.SetStart(st.startSeq(cfg, filter))
+		if cfg.DeliverPolicy == jsapi.DeliverLastPerSubject {
+			c.lastPer = st.lastPerSubject(filter)
+		}
 	}
 	if err := c.start(); err != nil {
 		return nil, err
@@ -182,6 +187,17 @@ func (st *streamActor) startSeq(cfg jsapi.ConsumerConfig, f filestore.Filter) ui
 		}
 	}
 	return max(uint64(state.FirstSeq), 1)
+}
+
+// lastPerSubject lists the last message of each subject matching f, ascending.
+func (st *streamActor) lastPerSubject(f filestore.Filter) []uint64 {
+	subjects := st.fsm.Store().SubjectsState(f)
+	out := make([]uint64, 0, len(subjects))
+	for _, ss := range subjects {
+		out = append(out, uint64(ss.Last))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
 }
 
 // consumerOf finds the consumer named in a request on the stream's executor, answering
@@ -297,7 +313,7 @@ func (c *consumer) info() *jsapi.ConsumerInfo {
 		NumAckPending:  c.fsm.NumAckPending(),
 		NumRedelivered: c.fsm.NumRedelivered(),
 		NumWaiting:     len(c.waiting),
-		NumPending:     c.st.fsm.Store().NumPending(start, c.filter, c.cfg.DeliverPolicy == jsapi.DeliverLastPerSubject),
+		NumPending:     c.pending(start - 1),
 		TimeStamp:      c.svc().now().UTC()}
 }
 

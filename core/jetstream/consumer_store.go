@@ -140,5 +140,6 @@ func (st *streamActor) recoverConsumer(name string) error {
 	}
 	c.file = file
 	c.fsm.SkipBelow(uint64(st.fsm.Store().State().FirstSeq))
+	c.arm()
 	return nil
 }
