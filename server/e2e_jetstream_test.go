@@ -265,3 +265,163 @@ func TestE2EJetStreamPullConsumers(t *testing.T) {
 		t.Fatalf("deleted consumer: %v (names %d)", err, names)
 	}
 }
+
+// A durable consumer keeps its acknowledged position across a restart: what a double ack
+// confirmed is never delivered again, what was not acknowledged is.
+func TestE2EJetStreamDurableConsumerRestart(t *testing.T) {
+	p, dir := startJS(t)
+	js := newJS(t, connect(t, p.url()))
+	ctx, cancel := jsContext(t)
+	defer cancel()
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "R", Subjects: []string{"r"}})
+	must(t, err)
+	for i := range 6 {
+		_, err := js.Publish(ctx, "r", []byte{byte('a' + i)})
+		must(t, err)
+	}
+	c, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "K", AckPolicy: jetstream.AckExplicitPolicy})
+	must(t, err)
+	batch, err := c.Fetch(4)
+	must(t, err)
+	i := 0
+	for m := range batch.Messages() {
+		if i++; i <= 3 {
+			must(t, m.DoubleAck(ctx)) // 1..3 confirmed; 4 delivered, not acked
+		}
+	}
+	p.stop()
+	p2 := startPetrelOn(t, p.port, "-js", "-sd", dir)
+	js = newJS(t, connect(t, p2.url()))
+	c, err = js.Consumer(ctx, "R", "K")
+	must(t, err)
+	info := c.CachedInfo()
+	if info.AckFloor.Stream != 3 || info.Delivered.Stream != 4 || info.NumAckPending != 1 {
+		t.Fatalf("after restart: delivered %+v floor %+v ack pending %d", info.Delivered, info.AckFloor, info.NumAckPending)
+	}
+	m, err := c.Next(jetstream.FetchMaxWait(time.Second))
+	must(t, err)
+	if md, _ := m.Metadata(); md.Sequence.Stream != 5 {
+		t.Fatalf("next after restart: %+v", md) // 4 is pending until its ack wait runs out
+	}
+	must(t, s.DeleteConsumer(ctx, "K"))
+	p2.stop()
+	p3 := startPetrelOn(t, p.port, "-js", "-sd", dir)
+	js = newJS(t, connect(t, p3.url()))
+	if _, err := js.Consumer(ctx, "R", "K"); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		t.Fatalf("a deleted consumer came back: %v", err)
+	}
+}
+
+// KV through nats.go: put, get, create, update with revision, delete, purge, history, keys,
+// watch (a push ordered consumer with flow control and heartbeats), TTL'd bucket status.
+func TestE2EJetStreamKV(t *testing.T) {
+	p, _ := startJS(t)
+	js := newJS(t, connect(t, p.url()))
+	ctx, cancel := jsContext(t)
+	defer cancel()
+	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "cfg", History: 5})
+	must(t, err)
+	if _, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "cfg", History: 5}); err != nil {
+		t.Fatalf("creating the same bucket again: %v", err)
+	}
+	w, err := kv.WatchAll(ctx)
+	must(t, err)
+	defer w.Stop()
+	if e := <-w.Updates(); e != nil {
+		t.Fatalf("an empty bucket's watch starts with nil, got %v", e)
+	}
+	r1, err := kv.Put(ctx, "a", []byte("1"))
+	must(t, err)
+	if _, err := kv.Create(ctx, "a", []byte("x")); !errors.Is(err, jetstream.ErrKeyExists) {
+		t.Fatalf("create of an existing key: %v", err)
+	}
+	r2, err := kv.Update(ctx, "a", []byte("2"), r1)
+	must(t, err)
+	if _, err := kv.Update(ctx, "a", []byte("3"), r1); err == nil {
+		t.Fatal("update with a stale revision succeeded")
+	}
+	e, err := kv.Get(ctx, "a")
+	if err != nil || string(e.Value()) != "2" || e.Revision() != r2 {
+		t.Fatalf("get: %v %v", e, err)
+	}
+	_, err = kv.Create(ctx, "b", []byte("B"))
+	must(t, err)
+	must(t, kv.Delete(ctx, "b"))
+	if _, err := kv.Get(ctx, "b"); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Fatalf("get of a deleted key: %v", err)
+	}
+	if _, err := kv.Create(ctx, "b", []byte("again")); err != nil {
+		t.Fatalf("create over a delete marker: %v", err)
+	}
+	for _, want := range []string{"a=1", "a=2", "b=B", "b=", "b=again"} {
+		select {
+		case e := <-w.Updates():
+			if got := e.Key() + "=" + string(e.Value()); got != want {
+				t.Fatalf("watch: %s, want %s", got, want)
+			}
+		case <-time.After(testTimeout):
+			t.Fatalf("watch: no %s", want)
+		}
+	}
+	h, err := kv.History(ctx, "a")
+	if err != nil || len(h) != 2 {
+		t.Fatalf("history: %d %v", len(h), err)
+	}
+	keys, err := kv.ListKeys(ctx)
+	must(t, err)
+	var names []string
+	for k := range keys.Keys() {
+		names = append(names, k)
+	}
+	if len(names) != 2 {
+		t.Fatalf("keys %v", names)
+	}
+	must(t, kv.Purge(ctx, "a"))
+	if _, err := kv.Get(ctx, "a"); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Fatalf("get of a purged key: %v", err)
+	}
+	st, err := kv.Status(ctx)
+	if err != nil || st.History() != 5 {
+		t.Fatalf("status: %v %v", st, err)
+	}
+	must(t, js.DeleteKeyValue(ctx, "cfg"))
+}
+
+// Object Store through nats.go: a multi-MiB put and get, list, links, delete.
+func TestE2EJetStreamObjectStore(t *testing.T) {
+	p, _ := startJS(t)
+	js := newJS(t, connect(t, p.url()))
+	ctx, cancel := jsContext(t)
+	defer cancel()
+	obs, err := js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: "files"})
+	must(t, err)
+	big := make([]byte, 3<<20+12345)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	_, err = obs.PutBytes(ctx, "big.bin", big)
+	must(t, err)
+	got, err := obs.GetBytes(ctx, "big.bin")
+	must(t, err)
+	if string(got) != string(big) {
+		t.Fatalf("get returned %d bytes, not what was put", len(got))
+	}
+	_, err = obs.PutString(ctx, "small.txt", "hello")
+	must(t, err)
+	info, err := obs.GetInfo(ctx, "small.txt")
+	must(t, err)
+	_, err = obs.AddLink(ctx, "link.txt", info)
+	must(t, err)
+	s, err := obs.GetString(ctx, "link.txt")
+	if err != nil || s != "hello" {
+		t.Fatalf("through a link: %q %v", s, err)
+	}
+	list, err := obs.List(ctx)
+	if err != nil || len(list) != 3 {
+		t.Fatalf("list: %d %v", len(list), err)
+	}
+	must(t, obs.Delete(ctx, "big.bin"))
+	if _, err := obs.GetBytes(ctx, "big.bin"); !errors.Is(err, jetstream.ErrObjectNotFound) {
+		t.Fatalf("get after delete: %v", err)
+	}
+}

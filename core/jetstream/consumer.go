@@ -35,6 +35,16 @@ type consumer struct {
 	waiting []*pullRequest
 	timer   env.Timer // the next expiry, heartbeat or redelivery; nil when none is due
 	timerAt time.Duration
+	// file keeps a durable consumer's state (consumer_store.go); nil when it keeps none.
+	file       *fconsumer.File
+	saveQueued bool
+	confirms   []func() // acks waiting for a durable save to be confirmed
+	push       push     // a push consumer's pacing (consumer_push.go)
+	// lastPer holds, for deliver_policy last_per_subject, the last message of each
+	// subject as the consumer started (ascending), delivered before anything newer.
+	lastPer []uint64
+	// lastActive is when it last had interest (a pull request, an ack, a listener).
+	lastActive time.Duration
 }
 
 // pullRequest is a waiting CONSUMER.MSG.NEXT. Times are the stream node's monotonic clock.
@@ -63,7 +73,8 @@ func (c *consumer) start() error {
 		return err
 	}
 	c.ackSub = sub
-	return nil
+	c.lastActive = c.mono()
+	return c.startPush()
 }
 
 func (c *consumer) close() {
@@ -74,8 +85,13 @@ func (c *consumer) close() {
 	if c.ackSub != nil {
 		c.ackSub.Unsubscribe()
 	}
+	c.stopPush()
 	if c.timer != nil {
 		c.timer.Stop()
+	}
+	if c.file != nil {
+		c.file.Save(c.fsm.State().Encode(), nil) // the last state, written before Close refuses more
+		_ = c.file.Close()                       // saves already handed over still complete
 	}
 	for _, r := range c.waiting {
 		c.status(r.reply, 409, "Consumer Deleted")
@@ -89,6 +105,7 @@ func (c *consumer) pull(reply string, req jsapi.NextRequest) {
 		c.status(reply, 409, "Consumer is push based")
 		return
 	}
+	c.lastActive = c.mono()
 	if c.cfg.MaxWaiting > 0 && len(c.waiting) >= c.cfg.MaxWaiting {
 		c.status(reply, 409, "Exceeded MaxWaiting")
 		return
@@ -135,6 +152,16 @@ func (c *consumer) drop(r *pullRequest) {
 // deliver hands messages to the waiting requests, oldest request first, while the consumer
 // may have more unacknowledged, up to deliverBatchMax per call.
 func (c *consumer) deliver() {
+	sent := 0
+	defer func() {
+		if sent > 0 {
+			c.save(nil)
+		}
+	}()
+	if c.cfg.DeliverSubject != "" {
+		sent = c.deliverPush()
+		return
+	}
 	for n := 0; n < deliverBatchMax && len(c.waiting) > 0 && c.phase == consumerActive; n++ {
 		if !c.fsm.CanDeliver() {
 			return
@@ -155,6 +182,7 @@ func (c *consumer) deliver() {
 			continue // acknowledged meanwhile: nothing to send
 		}
 		c.send(r.reply, msg, dseq, count)
+		sent++
 		r.left--
 		r.sent++
 		r.lastSent = c.mono()
@@ -184,6 +212,13 @@ func (c *consumer) nextMessage() *filestore.Msg {
 		}
 		c.fsm.Skip(seq) // gone from the stream
 	}
+	for len(c.lastPer) > 0 {
+		seq := c.lastPer[0]
+		c.lastPer = c.lastPer[1:]
+		if m, err := store.LoadMsg(env.Seq(seq)); err == nil && seq > c.fsm.Delivered().Stream {
+			return m
+		}
+	}
 	m, err := store.LoadNext(c.filter, env.Seq(c.fsm.Delivered().Stream+1))
 	if err != nil {
 		return nil
@@ -191,9 +226,19 @@ func (c *consumer) nextMessage() *filestore.Msg {
 	return m
 }
 
+// pending is how many messages the consumer has yet to deliver after seq.
+func (c *consumer) pending(seq env.Seq) uint64 {
+	store := c.st.fsm.Store()
+	if len(c.lastPer) > 0 {
+		end := c.lastPer[len(c.lastPer)-1]
+		return uint64(len(c.lastPer)) + store.NumPending(env.Seq(end+1), c.filter, false)
+	}
+	return store.NumPending(seq+1, c.filter, false)
+}
+
 // send delivers one message with its ack subject.
 func (c *consumer) send(reply string, msg *filestore.Msg, dseq, count uint64) {
-	pending := c.st.fsm.Store().NumPending(msg.Seq+1, c.filter, false)
+	pending := c.pending(msg.Seq)
 	ackSubj := jsapi.AckSubject(c.st.name, c.name, count, uint64(msg.Seq), dseq, msg.Time, pending)
 	hdr, data := msg.Header, msg.Data
 	if c.cfg.HeadersOnly {
@@ -219,6 +264,7 @@ func (c *consumer) ack(m bus.Msg) {
 	}
 	kind, delay, _ := jsapi.ParseAckBody(m.Data)
 	now := c.now()
+	c.lastActive = c.mono()
 	switch kind {
 	case jsapi.AckAck, jsapi.AckNext:
 		c.fsm.Ack(info.StreamSeq, info.ConsumerSeq)
@@ -231,9 +277,11 @@ func (c *consumer) ack(m bus.Msg) {
 		c.fsm.Term(info.StreamSeq)
 		c.acked(info.StreamSeq)
 	}
-	if m.Reply != "" {
-		c.svc().bus.Publish(c.st.acc.name, m.Reply, "", nil, nil)
+	var confirm func()
+	if reply := m.Reply; reply != "" {
+		confirm = func() { c.svc().bus.Publish(c.st.acc.name, reply, "", nil, nil) }
 	}
+	c.save(confirm)
 	c.deliver()
 	c.arm()
 }

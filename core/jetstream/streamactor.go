@@ -36,6 +36,7 @@ type streamActor struct {
 	fsm       *stream.Stream
 	subs      []bus.Subscription
 	consumers map[string]*consumer
+	stateSync env.Executor // the consumers' state files' fsyncs (consumer_store.go)
 }
 
 func newStreamActor(a *account, cfg jsapi.StreamConfig, created time.Time) *streamActor {
