@@ -1,6 +1,9 @@
 package core
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/petrel-io/petrel/core/account"
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/jetstream"
@@ -17,10 +20,42 @@ func (s *Server) startJetStream(cfg *config) {
 	s.js = jetstream.New(jetstream.Config{Env: s.env, Bus: s.Bus(), StoreDir: cfg.JetStreamStoreDir,
 		MaxMemory: cfg.JetStreamMaxMemory, MaxStore: cfg.JetStreamMaxStore, SyncInterval: cfg.JetStreamSyncInterval,
 		MaxPayload: int32(cfg.MaxPayload), Domain: cfg.JetStreamDomain, ServerVersion: Version})
-	for name, l := range jetStreamAccounts(cfg) {
-		s.js.EnableAccount(name, l)
+	accounts := jetStreamAccounts(cfg)
+	for _, name := range slices.Sorted(maps.Keys(accounts)) {
+		s.js.EnableAccount(name, accounts[name])
 	}
 	s.log.Logf(env.LevelInfo, "Starting JetStream, store directory %q", cfg.JetStreamStoreDir)
+	s.mu.Lock()
+	s.jsStarting = true
+	s.mu.Unlock()
+	s.js.Ready(func() { s.ex.Post(s.jetStreamStarted) })
+}
+
+// greet sends a new client its INFO, once JetStream has started: nats-server listens for
+// clients only after JetStream has recovered its streams, so none of its clients gets a
+// 503 from an API that is still starting, and a client reconnecting after a restart finds
+// its streams there.
+func (s *Server) greet(c *client) {
+	s.mu.Lock()
+	if s.jsStarting {
+		s.jsHeld = append(s.jsHeld, c)
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	c.ex.Post(c.begin)
+}
+
+// jetStreamStarted greets the clients that waited for JetStream.
+func (s *Server) jetStreamStarted() {
+	s.mu.Lock()
+	held := s.jsHeld
+	s.jsStarting, s.jsHeld = false, nil
+	s.mu.Unlock()
+	s.log.Logf(env.LevelInfo, "JetStream started, %d waiting clients greeted", len(held))
+	for _, c := range held {
+		c.ex.Post(c.begin)
+	}
 }
 
 // jetStreamAccounts are the accounts that use JetStream and their limits: the global

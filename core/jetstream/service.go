@@ -1,7 +1,9 @@
 package jetstream
 
 import (
+	"maps"
 	"path"
+	"slices"
 	"time"
 
 	"github.com/petrel-io/petrel/core/bus"
@@ -68,6 +70,36 @@ func (s *Service) EnableAccount(name string, l Limits) {
 		a := newAccount(s, name, l)
 		s.accounts[name] = a
 		a.start()
+	})
+}
+
+// Ready runs done on the service's executor once every account enabled before the call
+// has started: its API answers, and each stream it recovered has opened (or gone offline).
+// The server greets clients only then (core/jetstream.go).
+func (s *Service) Ready(done func()) {
+	s.ex.Post(func() {
+		var streams []*streamActor
+		for _, name := range slices.Sorted(maps.Keys(s.accounts)) {
+			a := s.accounts[name]
+			for _, stream := range slices.Sorted(maps.Keys(a.streams)) {
+				streams = append(streams, a.streams[stream])
+			}
+		}
+		left := len(streams)
+		if left == 0 {
+			done()
+			return
+		}
+		for _, st := range streams {
+			// A stream opens on its executor in the turn recovery posted, before this one.
+			st.ex.Post(func() {
+				s.ex.Post(func() {
+					if left--; left == 0 {
+						done()
+					}
+				})
+			})
+		}
 	})
 }
 
