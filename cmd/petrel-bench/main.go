@@ -62,14 +62,19 @@ func main() {
 		{name: "request/reply", unit: "µs/req", lowerIsBetter: true, run: benchRequest},
 	}
 	scenarios = append(scenarios, accountScenarios()...)
-	fmt.Printf("%d-byte payloads, %d msgs per run, %d requests per latency run, median of %d alternating rounds\n\n",
-		cfg.size, cfg.msgs, cfg.reqs, *rounds)
-	fmt.Printf("%-15s %16s %16s %8s\n", "scenario", servers[0].name, peerName(servers), "ratio")
-	status := 0
+	var chosen []scenario
 	for _, sc := range scenarios {
-		if !selected(sc.name) {
-			continue
+		if selected(sc.name) {
+			chosen = append(chosen, sc)
 		}
+	}
+	if len(chosen) > 0 {
+		fmt.Printf("%d-byte payloads, %d msgs per run, %d requests per latency run, median of %d alternating rounds\n\n",
+			cfg.size, cfg.msgs, cfg.reqs, *rounds)
+		fmt.Printf("%-15s %16s %16s %8s\n", "scenario", servers[0].name, peerName(servers), "ratio")
+	}
+	status := 0
+	for _, sc := range chosen {
 		results := make([][]float64, len(servers))
 		for r := 0; r < *rounds; r++ {
 			for i, srv := range servers {
