@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"os"
 	"testing"
 	"time"
 
@@ -423,5 +425,68 @@ func TestE2EJetStreamObjectStore(t *testing.T) {
 	must(t, obs.Delete(ctx, "big.bin"))
 	if _, err := obs.GetBytes(ctx, "big.bin"); !errors.Is(err, jetstream.ErrObjectNotFound) {
 		t.Fatalf("get after delete: %v", err)
+	}
+}
+
+// Two accounts have separate JetStream (same stream name, separate content and
+// directories), an account without JetStream is told so (10039), and /jsz adds them up.
+func TestE2EJetStreamAccounts(t *testing.T) {
+	dir := t.TempDir()
+	conf := dir + "/petrel.conf"
+	must(t, os.WriteFile(conf, []byte(`
+jetstream { store_dir: "`+dir+`" }
+accounts {
+  A: { jetstream: enabled, users: [{user: a, password: a}] }
+  B: { jetstream: { max_streams: 1 }, users: [{user: b, password: b}] }
+  C: { users: [{user: c, password: c}] }
+}
+`), 0o644))
+	mport := freePort(t)
+	p := startPetrel(t, "-c", conf, "-m", mport)
+	ctx, cancel := jsContext(t)
+	defer cancel()
+	jsA := newJS(t, connect(t, p.url(), nats.UserInfo("a", "a")))
+	jsB := newJS(t, connect(t, p.url(), nats.UserInfo("b", "b")))
+	jsC := newJS(t, connect(t, p.url(), nats.UserInfo("c", "c")))
+	for _, js := range []jetstream.JetStream{jsA, jsB} {
+		_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "S", Subjects: []string{"s"}})
+		must(t, err)
+	}
+	_, err := jsA.Publish(ctx, "s", []byte("in A"))
+	must(t, err)
+	sB, err := jsB.Stream(ctx, "S")
+	must(t, err)
+	if n := sB.CachedInfo().State.Msgs; n != 0 {
+		t.Fatalf("B's stream holds %d messages published in A", n)
+	}
+	if _, err := jsB.CreateStream(ctx, jetstream.StreamConfig{Name: "T", Subjects: []string{"t"}}); err == nil {
+		t.Fatal("B's max_streams 1 was not enforced")
+	}
+	if _, err := jsC.AccountInfo(ctx); !errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+		t.Fatalf("account without JetStream: %v", err)
+	}
+	for _, acc := range []string{"A", "B"} {
+		if _, err := os.Stat(dir + "/jetstream/" + acc + "/streams/S/meta.json"); err != nil {
+			t.Fatalf("account %s's stream definition: %v", acc, err)
+		}
+	}
+	code, body := httpGet(t, "http://127.0.0.1:"+mport+"/jsz?accounts=true&streams=true")
+	var z struct {
+		Streams        int    `json:"streams"`
+		Messages       uint64 `json:"messages"`
+		AccountDetails []struct {
+			Name    string `json:"name"`
+			Streams []struct {
+				Name string `json:"name"`
+			} `json:"stream_detail"`
+		} `json:"account_details"`
+	}
+	must(t, json.Unmarshal([]byte(body), &z))
+	if code != 200 || z.Streams != 2 || z.Messages != 1 || len(z.AccountDetails) != 2 || len(z.AccountDetails[0].Streams) != 1 {
+		t.Fatalf("/jsz: %d %s", code, body)
+	}
+	info, err := jsA.AccountInfo(ctx)
+	if err != nil || info.Streams != 1 || info.API.Level < 1 {
+		t.Fatalf("account info: %+v %v", info, err)
 	}
 }

@@ -304,7 +304,7 @@ func (a *account) streamList(m bus.Msg, _ []string) {
 	for _, n := range page(names, req.Offset, jsapi.ListPageSize) {
 		streams = append(streams, a.streams[n])
 	}
-	gather(a, streams, func(st *streamActor) *jsapi.StreamInfo { return st.info(nil) }, func(infos []*jsapi.StreamInfo) {
+	gatherAll(a.svc, streams, func(st *streamActor) *jsapi.StreamInfo { return st.info(nil) }, func(infos []*jsapi.StreamInfo) {
 		a.reply(m.Reply, &jsapi.StreamListResponse{Response: jsapi.Response{Type: jsapi.StreamListType},
 			Paged:   jsapi.Paged{Total: len(names), Offset: req.Offset, Limit: jsapi.ListPageSize},
 			Streams: infos, Offline: a.offlineMap()})
@@ -318,9 +318,9 @@ func (a *account) offlineMap() map[string]string {
 	return a.offline
 }
 
-// gather reads fn(st) on each stream's executor and hands the results, in order, to done on
-// the service's executor. A stream closed meanwhile is left out.
-func gather[T any](a *account, streams []*streamActor, fn func(*streamActor) T, done func([]T)) {
+// gatherAll reads fn(st) on each stream's executor and hands the results, in order, to done
+// on the service's executor. A stream closed meanwhile is left out.
+func gatherAll[T any](s *Service, streams []*streamActor, fn func(*streamActor) T, done func([]T)) {
 	results := make([]T, len(streams))
 	ok := make([]bool, len(streams))
 	left := len(streams)
@@ -344,7 +344,7 @@ func gather[T any](a *account, streams []*streamActor, fn func(*streamActor) T, 
 			if live {
 				r = fn(st)
 			}
-			a.svc.ex.Post(func() {
+			s.ex.Post(func() {
 				results[i], ok[i] = r, live
 				if left--; left == 0 {
 					finish()
