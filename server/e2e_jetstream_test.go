@@ -490,3 +490,58 @@ accounts {
 		t.Fatalf("account info: %+v %v", info, err)
 	}
 }
+
+// Interest retention keeps a message until every interested consumer acknowledged it, and
+// drops what no consumer wants; a work queue refuses a second unfiltered consumer; the
+// stream's max_consumers holds.
+func TestE2EJetStreamRetention(t *testing.T) {
+	p, _ := startJS(t)
+	js := newJS(t, connect(t, p.url()))
+	ctx, cancel := jsContext(t)
+	defer cancel()
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "I", Subjects: []string{"i.>"}, Retention: jetstream.InterestPolicy, MaxConsumers: 2})
+	must(t, err)
+	_, err = js.Publish(ctx, "i.none", []byte("nobody wants me"))
+	must(t, err)
+	c1, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "one", AckPolicy: jetstream.AckExplicitPolicy})
+	must(t, err)
+	c2, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "two", AckPolicy: jetstream.AckExplicitPolicy, FilterSubject: "i.a"})
+	must(t, err)
+	if _, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "three"}); err == nil {
+		t.Fatal("max_consumers 2 allowed a third")
+	}
+	for _, subj := range []string{"i.a", "i.b"} {
+		_, err := js.Publish(ctx, subj, []byte(subj))
+		must(t, err)
+	}
+	msgs := func() uint64 {
+		info, err := s.Info(ctx)
+		must(t, err)
+		return info.State.Msgs
+	}
+	if n := msgs(); n != 2 {
+		t.Fatalf("stored %d, want 2 (the one nobody wanted is gone)", n)
+	}
+	ackAll := func(c jetstream.Consumer, n int) {
+		b, err := c.Fetch(n)
+		must(t, err)
+		for m := range b.Messages() {
+			must(t, m.DoubleAck(ctx))
+		}
+	}
+	ackAll(c1, 2)
+	if n := msgs(); n != 1 {
+		t.Fatalf("after one's acks %d messages, want 1 (i.a waits for two)", n)
+	}
+	ackAll(c2, 1)
+	if n := msgs(); n != 0 {
+		t.Fatalf("after both acked, %d messages", n)
+	}
+	wq, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "Q", Subjects: []string{"q.>"}, Retention: jetstream.WorkQueuePolicy})
+	must(t, err)
+	_, err = wq.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "w1", AckPolicy: jetstream.AckExplicitPolicy})
+	must(t, err)
+	if _, err := wq.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "w2", AckPolicy: jetstream.AckExplicitPolicy}); err == nil {
+		t.Fatal("a work queue took a second unfiltered consumer")
+	}
+}

@@ -106,12 +106,33 @@ func (st *streamActor) createConsumer(reply string, cfg jsapi.ConsumerConfig, ac
 		a.replyError(reply, jsapi.ConsumerCreateType, jsapi.E(jsapi.ErrConsumerDoesNotExist))
 		return
 	}
+	if e := st.admitConsumer(cfg); e != nil {
+		a.replyError(reply, jsapi.ConsumerCreateType, e)
+		return
+	}
 	c, err := st.addConsumer(cfg)
 	if err != nil {
+		st.acc.consumers.Add(-1)
 		a.replyError(reply, jsapi.ConsumerCreateType, jsapi.NewError(jsapi.ErrConsumerCreate, err.Error()))
 		return
 	}
 	a.reply(reply, &jsapi.ConsumerResponse{Response: jsapi.Response{Type: jsapi.ConsumerCreateType}, ConsumerInfo: c.info()})
+}
+
+// admitConsumer holds a new consumer to the work-queue rule, the stream's max_consumers and
+// the account's (its count is shared by the account's streams: reserved atomically here,
+// given back when a consumer goes).
+func (st *streamActor) admitConsumer(cfg jsapi.ConsumerConfig) *jsapi.Error {
+	if e := st.checkWorkQueue(cfg); e != nil {
+		return e
+	}
+	if limit := st.fsm.Config().MaxConsumers; limit > 0 && len(st.consumers) >= limit {
+		return jsapi.E(jsapi.ErrMaxConsumers)
+	}
+	if !st.acc.reserveConsumer() {
+		return jsapi.E(jsapi.ErrMaxConsumers)
+	}
+	return nil
 }
 
 // addConsumer creates a new consumer, durably when it keeps state.
@@ -230,6 +251,7 @@ func (a *account) consumerDelete(m bus.Msg, args []string) {
 		delete(c.st.consumers, c.name)
 		c.removeState()
 		c.close()
+		c.st.sweep(0)
 		a.reply(m.Reply, &jsapi.SuccessResponse{Response: jsapi.Response{Type: jsapi.ConsumerDeleteType}, Success: true})
 	})
 }

@@ -82,6 +82,7 @@ func (c *consumer) close() {
 		return
 	}
 	c.phase = consumerDeleted
+	c.st.acc.consumers.Add(-1)
 	if c.ackSub != nil {
 		c.ackSub.Unsubscribe()
 	}
@@ -286,10 +287,11 @@ func (c *consumer) ack(m bus.Msg) {
 	c.arm()
 }
 
-// acked removes a work-queue message once its consumer acknowledged it.
+// acked lets the stream drop a message its consumers are done with (retention.go).
 func (c *consumer) acked(sseq uint64) {
-	if c.st.fsm.Config().Retention != jsapi.WorkQueueRetention {
+	if c.cfg.AckPolicy == jsapi.AckAll {
+		c.st.sweep(0) // one ack covered everything below it
 		return
 	}
-	_ = c.st.fsm.Store().RemoveMsg(env.Seq(sseq), nil) // already gone is fine
+	c.st.release(sseq)
 }

@@ -149,4 +149,5 @@ func (c *consumer) expire() {
 	delete(c.st.consumers, c.name)
 	c.removeState()
 	c.close()
+	c.st.sweep(0)
 }

@@ -64,6 +64,7 @@ func (s *Service) EnableAccount(name string, l Limits) {
 	s.ex.Post(func() {
 		if a := s.accounts[name]; a != nil {
 			a.limits = l
+			a.maxConsumers.Store(int64(l.MaxConsumers))
 			return
 		}
 		a := newAccount(s, name, l)

@@ -118,8 +118,8 @@ func (st *streamActor) publish(m bus.Msg) {
 	msg := stream.Msg{Subject: m.Subject, Header: m.Header, Data: m.Data, Time: st.svc().now().UnixNano()}
 	reply := m.Reply
 	st.fsm.Apply(msg, func(r stream.Result) {
-		if r.Err == nil {
-			st.stored()
+		if r.Err == nil && !r.Ack.Duplicate {
+			st.releaseNew(r.Ack.Sequence, msg.Subject)
 		}
 		if reply != "" && !st.fsm.Config().NoAck {
 			st.acc.reply(reply, &jsapi.PubAckResponse{Error: r.Err, PubAck: &r.Ack})
@@ -127,9 +127,6 @@ func (st *streamActor) publish(m bus.Msg) {
 	})
 	st.kick() // consumers may deliver what reads already see
 }
-
-// stored runs once a message is durable.
-func (st *streamActor) stored() {}
 
 // close unsubscribes, closes the consumers and the store.
 func (st *streamActor) close() {
