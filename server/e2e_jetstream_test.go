@@ -545,3 +545,57 @@ func TestE2EJetStreamRetention(t *testing.T) {
 		t.Fatal("a work queue took a second unfiltered consumer")
 	}
 }
+
+// Backoff paces redeliveries, max_deliver stops them with an advisory, a nak and a term
+// are advised, and stream and consumer actions are advised.
+func TestE2EJetStreamRedeliveryAndAdvisories(t *testing.T) {
+	p, _ := startJS(t)
+	nc := connect(t, p.url())
+	js := newJS(t, nc)
+	ctx, cancel := jsContext(t)
+	defer cancel()
+	adv, err := nc.SubscribeSync("$JS.EVENT.ADVISORY.>")
+	must(t, err)
+	must(t, nc.Flush())
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "B", Subjects: []string{"b"}})
+	must(t, err)
+	_, err = js.Publish(ctx, "b", []byte("x"))
+	must(t, err)
+	c, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "B", AckPolicy: jetstream.AckExplicitPolicy,
+		MaxDeliver: 3, BackOff: []time.Duration{100 * time.Millisecond, 300 * time.Millisecond}})
+	must(t, err)
+	var times []time.Time
+	for range 3 {
+		m, err := c.Next(jetstream.FetchMaxWait(2 * time.Second))
+		must(t, err)
+		times = append(times, time.Now())
+		if md, _ := m.Metadata(); md.NumDelivered != uint64(len(times)) {
+			t.Fatalf("delivery %d counted %d", len(times), md.NumDelivered)
+		}
+	}
+	if d := times[2].Sub(times[1]); d < 250*time.Millisecond {
+		t.Fatalf("the second redelivery came after %v, backoff says 300ms", d)
+	}
+	if _, err := c.Next(jetstream.FetchMaxWait(800 * time.Millisecond)); err == nil {
+		t.Fatal("delivered past max_deliver")
+	}
+	seen := map[string]bool{}
+	for {
+		m, err := adv.NextMsg(time.Second)
+		if err != nil {
+			break
+		}
+		var ev struct{ Type string }
+		must(t, json.Unmarshal(m.Data, &ev))
+		seen[m.Subject+"|"+ev.Type] = true
+	}
+	for _, want := range []string{
+		"$JS.EVENT.ADVISORY.STREAM.CREATED.B|io.nats.jetstream.advisory.v1.stream_action",
+		"$JS.EVENT.ADVISORY.CONSUMER.CREATED.B.B|io.nats.jetstream.advisory.v1.consumer_action",
+		"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.B.B|io.nats.jetstream.advisory.v1.max_deliver",
+	} {
+		if !seen[want] {
+			t.Errorf("no %s; saw %v", want, seen)
+		}
+	}
+}

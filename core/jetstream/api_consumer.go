@@ -117,6 +117,7 @@ func (st *streamActor) createConsumer(reply string, cfg jsapi.ConsumerConfig, ac
 		return
 	}
 	a.reply(reply, &jsapi.ConsumerResponse{Response: jsapi.Response{Type: jsapi.ConsumerCreateType}, ConsumerInfo: c.info()})
+	c.actionAdvisory("CREATED", "create")
 }
 
 // admitConsumer holds a new consumer to the work-queue rule, the stream's max_consumers and
@@ -248,10 +249,7 @@ func (a *account) consumerInfo(m bus.Msg, args []string) {
 // consumerDelete answers CONSUMER.DELETE.
 func (a *account) consumerDelete(m bus.Msg, args []string) {
 	a.consumerOf(m, args, jsapi.ConsumerDeleteType, func(c *consumer) {
-		delete(c.st.consumers, c.name)
-		c.removeState()
-		c.close()
-		c.st.sweep(0)
+		c.delete()
 		a.reply(m.Reply, &jsapi.SuccessResponse{Response: jsapi.Response{Type: jsapi.ConsumerDeleteType}, Success: true})
 	})
 }

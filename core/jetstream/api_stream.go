@@ -47,6 +47,7 @@ func (a *account) streamCreate(m bus.Msg, args []string) {
 		}
 		a.reply(m.Reply, &jsapi.StreamCreateResponse{Response: jsapi.Response{Type: jsapi.StreamCreateType},
 			StreamInfo: st.info(nil), DidCreate: true})
+		a.streamAdvisory("CREATED", "create", st.name)
 	})
 }
 
@@ -190,6 +191,7 @@ func (a *account) streamUpdate(m bus.Msg, args []string) {
 			return
 		}
 		a.reply(m.Reply, &jsapi.StreamCreateResponse{Response: jsapi.Response{Type: jsapi.StreamUpdateType}, StreamInfo: st.info(nil)})
+		a.streamAdvisory("UPDATED", "modify", st.name)
 	})
 }
 
@@ -209,6 +211,7 @@ func (a *account) streamDelete(m bus.Msg, args []string) {
 		st.close()
 		a.removeStreamFiles(st.dir)
 		a.reply(m.Reply, &jsapi.SuccessResponse{Response: jsapi.Response{Type: jsapi.StreamDeleteType}, Success: true})
+		a.streamAdvisory("DELETED", "delete", st.name)
 	})
 }
 

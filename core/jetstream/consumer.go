@@ -206,7 +206,8 @@ func (c *consumer) nextMessage() *filestore.Msg {
 			break
 		}
 		if c.fsm.MaxDelivered(seq) {
-			break
+			c.giveUp(seq)
+			continue
 		}
 		if m, err := store.LoadMsg(env.Seq(seq)); err == nil {
 			return m
@@ -263,7 +264,7 @@ func (c *consumer) ack(m bus.Msg) {
 	if !ok {
 		return
 	}
-	kind, delay, _ := jsapi.ParseAckBody(m.Data)
+	kind, delay, rest := jsapi.ParseAckBody(m.Data)
 	now := c.now()
 	c.lastActive = c.mono()
 	switch kind {
@@ -271,11 +272,15 @@ func (c *consumer) ack(m bus.Msg) {
 		c.fsm.Ack(info.StreamSeq, info.ConsumerSeq)
 		c.acked(info.StreamSeq)
 	case jsapi.AckNak:
-		c.fsm.Nak(info.StreamSeq, now, delay)
+		if c.fsm.Nak(info.StreamSeq, now, delay) {
+			c.deliveryAdvisory("MSG_NAKED", "nak", info.StreamSeq, info.ConsumerSeq, info.Delivered, "")
+		}
 	case jsapi.AckProgress:
 		c.fsm.Progress(info.StreamSeq, now)
 	case jsapi.AckTerm:
-		c.fsm.Term(info.StreamSeq)
+		if c.fsm.Term(info.StreamSeq) {
+			c.deliveryAdvisory("MSG_TERMINATED", "terminated", info.StreamSeq, info.ConsumerSeq, info.Delivered, string(rest))
+		}
 		c.acked(info.StreamSeq)
 	}
 	var confirm func()
@@ -285,6 +290,14 @@ func (c *consumer) ack(m bus.Msg) {
 	c.save(confirm)
 	c.deliver()
 	c.arm()
+}
+
+// giveUp stops redelivering a message delivered max_deliver times, and says so.
+func (c *consumer) giveUp(seq uint64) {
+	if c.fsm.GiveUp(seq) {
+		c.deliveryAdvisory("MAX_DELIVERIES", "max_deliver", seq, 0, uint64(c.cfg.MaxDeliver), "")
+		c.acked(seq)
+	}
 }
 
 // acked lets the stream drop a message its consumers are done with (retention.go).

@@ -143,11 +143,13 @@ func (c *consumer) inactive(now time.Duration) bool {
 	return now >= c.lastActive+t
 }
 
-// expire removes a consumer that stayed inactive past its threshold.
-func (c *consumer) expire() {
-	env.Assertf(c.phase == consumerActive, "jetstream: consumer %s expired twice", c.name)
+// delete removes the consumer: its files, its subscriptions, the messages only it held
+// (interest retention), and says so.
+func (c *consumer) delete() {
+	env.Assertf(c.phase == consumerActive, "jetstream: consumer %s deleted twice", c.name)
 	delete(c.st.consumers, c.name)
 	c.removeState()
 	c.close()
 	c.st.sweep(0)
+	c.actionAdvisory("DELETED", "delete")
 }

@@ -81,7 +81,7 @@ func (c *consumer) tick() {
 	c.deliver()
 	c.pushTick(now)
 	if c.inactive(now) {
-		c.expire()
+		c.delete()
 		return
 	}
 	c.arm()
