@@ -599,3 +599,67 @@ func TestE2EJetStreamRedeliveryAndAdvisories(t *testing.T) {
 		}
 	}
 }
+
+// Stream features: subject transform on ingest, republish with its headers, first_seq,
+// per-message TTL, sealing, discard new per subject.
+func TestE2EJetStreamStreamFeatures(t *testing.T) {
+	p, _ := startJS(t)
+	nc := connect(t, p.url())
+	js := newJS(t, nc)
+	ctx, cancel := jsContext(t)
+	defer cancel()
+	rp, err := nc.SubscribeSync("out.>")
+	must(t, err)
+	must(t, nc.Flush())
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "F", Subjects: []string{"in.>"}, FirstSeq: 100,
+		SubjectTransform: &jetstream.SubjectTransformConfig{Source: "in.>", Destination: "stored.>"},
+		RePublish:        &jetstream.RePublish{Source: "stored.>", Destination: "out.>"},
+		AllowMsgTTL:      true})
+	must(t, err)
+	ack, err := js.Publish(ctx, "in.a", []byte("v1"))
+	if err != nil || ack.Sequence != 100 {
+		t.Fatalf("first publish: %+v %v", ack, err)
+	}
+	m, err := s.GetMsg(ctx, 100)
+	if err != nil || m.Subject != "stored.a" {
+		t.Fatalf("stored as %+v %v", m, err)
+	}
+	r, err := rp.NextMsg(testTimeout)
+	must(t, err)
+	if r.Subject != "out.a" || r.Header.Get("Nats-Sequence") != "100" || r.Header.Get("Nats-Stream") != "F" ||
+		r.Header.Get("Nats-Subject") != "stored.a" || r.Header.Get("Nats-Last-Sequence") != "0" || string(r.Data) != "v1" {
+		t.Fatalf("republished %s %v %q", r.Subject, r.Header, r.Data)
+	}
+	_, err = js.Publish(ctx, "in.a", []byte("short"), jetstream.WithMsgTTL(300*time.Millisecond))
+	must(t, err)
+	if r, err = rp.NextMsg(testTimeout); err != nil || r.Header.Get("Nats-Last-Sequence") != "100" {
+		t.Fatalf("second republish: %v %v", r, err)
+	}
+	time.Sleep(time.Second) // past the message's TTL
+	if _, err := s.GetMsg(ctx, 101); !errors.Is(err, jetstream.ErrMsgNotFound) {
+		t.Fatalf("a message past its TTL: %v", err)
+	}
+	cfg := s.CachedInfo().Config
+	cfg.Sealed = true
+	_, err = js.UpdateStream(ctx, cfg)
+	must(t, err)
+	if _, err := js.Publish(ctx, "in.b", []byte("x")); err == nil {
+		t.Fatal("a sealed stream took a message")
+	}
+	if err := s.Purge(ctx); err == nil {
+		t.Fatal("a sealed stream was purged")
+	}
+	d, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "D", Subjects: []string{"d.*"}, Discard: jetstream.DiscardNew,
+		DiscardNewPerSubject: true, MaxMsgsPerSubject: 1})
+	must(t, err)
+	_, err = js.Publish(ctx, "d.a", []byte("1"))
+	must(t, err)
+	if _, err := js.Publish(ctx, "d.a", []byte("2")); err == nil {
+		t.Fatal("discard new per subject took a second message")
+	}
+	_, err = js.Publish(ctx, "d.b", []byte("1"))
+	must(t, err)
+	if info, _ := d.Info(ctx); info.State.Msgs != 2 {
+		t.Fatalf("state %+v", info.State)
+	}
+}

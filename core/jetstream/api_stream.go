@@ -65,7 +65,7 @@ func (a *account) streamRequest(m bus.Msg, name string) (jsapi.StreamConfig, *js
 
 // checkOptions is what checking a stream's configuration needs of the account and server.
 func (a *account) checkOptions() jsapi.StreamCheckOptions {
-	return jsapi.StreamCheckOptions{MaxBytesRequired: a.limits.MaxBytesRequired,
+	return jsapi.StreamCheckOptions{MaxBytesRequired: a.limits.MaxBytesRequired, ValidateMapping: validateMapping,
 		MemoryMaxStreamBytes: a.limits.MemoryMaxStreamBytes, StoreMaxStreamBytes: a.limits.StoreMaxStreamBytes,
 		Lookup: func(name string) (jsapi.StreamConfig, bool) {
 			if st := a.streams[name]; st != nil {
