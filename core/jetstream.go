@@ -76,3 +76,13 @@ func (s *Server) Jsz(o jetstream.JszOptions, done func(*jetstream.JSInfo)) {
 	}
 	s.js.Jsz(o, s.id, done)
 }
+
+// JetStreamReady runs done once JetStream answers and its recovered streams are open (at
+// once without JetStream). done may run on any executor.
+func (s *Server) JetStreamReady(done func()) {
+	if s.js == nil {
+		done()
+		return
+	}
+	s.js.Ready(done)
+}

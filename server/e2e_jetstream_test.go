@@ -693,3 +693,63 @@ func TestE2EJetStreamPause(t *testing.T) {
 		t.Fatalf("after resume: %v", err)
 	}
 }
+
+// Priority groups: a pinned client gets the messages and other pins are refused; overflow
+// requests wait for their minimum; a request for an unknown group is refused; unpin frees
+// the pin.
+func TestE2EJetStreamPriorityGroups(t *testing.T) {
+	p, _ := startJS(t)
+	js := newJS(t, connect(t, p.url()))
+	ctx, cancel := jsContext(t)
+	defer cancel()
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "PG", Subjects: []string{"pg"}})
+	must(t, err)
+	for range 4 {
+		_, err := js.Publish(ctx, "pg", []byte("m"))
+		must(t, err)
+	}
+	pinned, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "PIN", AckPolicy: jetstream.AckExplicitPolicy,
+		PriorityGroups: []string{"g"}, PriorityPolicy: jetstream.PriorityPolicyPinned, PinnedTTL: 5 * time.Second})
+	must(t, err)
+	b, err := pinned.Fetch(1, jetstream.FetchPriorityGroup("g"))
+	must(t, err)
+	var pinID string
+	for m := range b.Messages() {
+		pinID = m.Headers().Get("Nats-Pin-Id")
+		must(t, m.Ack())
+	}
+	if pinID == "" {
+		t.Fatal("the first pinned delivery carries no Nats-Pin-Id")
+	}
+	info, err := pinned.Info(ctx)
+	if err != nil || len(info.PriorityGroups) != 1 || info.PriorityGroups[0].PinnedClientID != pinID {
+		t.Fatalf("info priority groups: %+v %v", info.PriorityGroups, err)
+	}
+	if _, err := pinned.Fetch(1, jetstream.FetchPriorityGroup("nope")); err == nil {
+		b, _ := pinned.Fetch(1, jetstream.FetchPriorityGroup("nope"), jetstream.FetchMaxWait(300*time.Millisecond))
+		for range b.Messages() {
+			t.Fatal("an unknown priority group got a message")
+		}
+	}
+	must(t, s.UnpinConsumer(ctx, "PIN", "g"))
+	if info, _ := pinned.Info(ctx); info.PriorityGroups[0].PinnedClientID != "" {
+		t.Fatalf("still pinned after unpin: %+v", info.PriorityGroups)
+	}
+	over, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "OVER", AckPolicy: jetstream.AckExplicitPolicy,
+		PriorityGroups: []string{"g"}, PriorityPolicy: jetstream.PriorityPolicyOverflow})
+	must(t, err)
+	b, err = over.Fetch(1, jetstream.FetchPriorityGroup("g"), jetstream.FetchMinPending(10), jetstream.FetchMaxWait(300*time.Millisecond))
+	must(t, err)
+	for range b.Messages() {
+		t.Fatal("an overflow request got a message below its min_pending")
+	}
+	b, err = over.Fetch(1, jetstream.FetchPriorityGroup("g"), jetstream.FetchMinPending(2))
+	must(t, err)
+	n := 0
+	for range b.Messages() {
+		n++
+	}
+	if n != 1 {
+		t.Fatalf("an overflow request at its min_pending got %d", n)
+	}
+}

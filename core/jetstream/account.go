@@ -99,6 +99,7 @@ var apiHandlers = []struct {
 	{[]string{"CONSUMER", "LIST"}, 1, (*account).consumerList},
 	{[]string{"CONSUMER", "MSG", "NEXT"}, 2, (*account).consumerNext},
 	{[]string{"CONSUMER", "PAUSE"}, 2, (*account).consumerPause},
+	{[]string{"CONSUMER", "UNPIN"}, 2, (*account).consumerUnpin},
 }
 
 // request dispatches an API request. Requests without a reply subject are dropped, as

@@ -330,6 +330,7 @@ func (c *consumer) info() *jsapi.ConsumerInfo {
 		NumWaiting:     len(c.waiting),
 		NumPending:     c.pending(start - 1),
 		PushBound:      c.cfg.DeliverSubject != "" && c.push.bound,
+		PriorityGroups: c.priorityGroups(),
 		TimeStamp:      c.svc().now().UTC()}
 	if info.Paused = c.paused(); info.Paused {
 		info.PauseRemaining = c.cfg.PauseUntil.Sub(c.svc().now())

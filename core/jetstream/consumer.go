@@ -40,6 +40,7 @@ type consumer struct {
 	saveQueued bool
 	confirms   []func() // acks waiting for a durable save to be confirmed
 	push       push     // a push consumer's pacing (consumer_push.go)
+	pin        pin      // a pinned_client consumer's pin (consumer_priority.go)
 	// lastPer holds, for deliver_policy last_per_subject, the last message of each
 	// subject as the consumer started (ascending), delivered before anything newer.
 	lastPer []uint64
@@ -57,6 +58,7 @@ type pullRequest struct {
 	heartbeat time.Duration
 	lastSent  time.Duration // when it last got a message or a heartbeat
 	sent      int
+	group     jsapi.PriorityGroup // its priority-group fields (consumer_priority.go)
 }
 
 func (c *consumer) svc() *Service { return c.st.svc() }
@@ -111,8 +113,12 @@ func (c *consumer) pull(reply string, req jsapi.NextRequest) {
 		c.status(reply, 409, "Exceeded MaxWaiting")
 		return
 	}
+	if code, text := c.checkPull(req); code != 0 {
+		c.status(reply, code, text)
+		return
+	}
 	r := &pullRequest{reply: reply, left: max(req.Batch, 1), bytesLeft: req.MaxBytes, noWait: req.NoWait,
-		heartbeat: req.Heartbeat, lastSent: c.mono()}
+		heartbeat: req.Heartbeat, lastSent: c.mono(), group: req.PriorityGroup}
 	if req.Expires > 0 {
 		r.expires = c.mono() + req.Expires
 	}
@@ -166,26 +172,26 @@ func (c *consumer) deliver() {
 		sent = c.deliverPush()
 		return
 	}
-	for n := 0; n < deliverBatchMax && len(c.waiting) > 0 && c.phase == consumerActive; n++ {
-		if !c.fsm.CanDeliver() {
+	for n := 0; n < deliverBatchMax && c.phase == consumerActive && c.fsm.CanDeliver(); n++ {
+		r := c.nextRequest()
+		if r == nil {
 			return
 		}
 		msg := c.nextMessage()
 		if msg == nil {
 			return
 		}
-		r := c.waiting[0]
 		size := len(msg.Subject) + len(msg.Header) + len(msg.Data)
 		if r.bytesLeft > 0 && size > r.bytesLeft {
 			c.drop(r)
-			c.status(r.reply, 409, "Message Size Exceeds MaxBytes")
+			c.endRequest(r, 409, "Message Size Exceeds MaxBytes")
 			continue
 		}
-		dseq, count := c.fsm.Deliver(uint64(msg.Seq), c.now())
+		dseq, count := c.record(msg)
 		if count == 0 {
 			continue // acknowledged meanwhile: nothing to send
 		}
-		c.send(r.reply, msg, dseq, count)
+		c.send(r.reply, msg, dseq, count, r.group.ID)
 		sent++
 		r.left--
 		r.sent++
@@ -219,16 +225,26 @@ func (c *consumer) nextMessage() *filestore.Msg {
 	}
 	for len(c.lastPer) > 0 {
 		seq := c.lastPer[0]
-		c.lastPer = c.lastPer[1:]
 		if m, err := store.LoadMsg(env.Seq(seq)); err == nil && seq > c.fsm.Delivered().Stream {
-			return m
+			return m // taken off the list once delivered (record)
 		}
+		c.lastPer = c.lastPer[1:]
 	}
 	m, err := store.LoadNext(c.filter, env.Seq(c.fsm.Delivered().Stream+1))
 	if err != nil {
 		return nil
 	}
 	return m
+}
+
+// record records a delivery of msg in the state machine.
+func (c *consumer) record(msg *filestore.Msg) (dseq, count uint64) {
+	seq := uint64(msg.Seq)
+	dseq, count = c.fsm.Deliver(seq, c.now())
+	if len(c.lastPer) > 0 && c.lastPer[0] == seq {
+		c.lastPer = c.lastPer[1:]
+	}
+	return dseq, count
 }
 
 // pending is how many messages the consumer has yet to deliver after seq.
@@ -242,13 +258,16 @@ func (c *consumer) pending(seq env.Seq) uint64 {
 }
 
 // send delivers one message with its ack subject.
-func (c *consumer) send(reply string, msg *filestore.Msg, dseq, count uint64) {
+func (c *consumer) send(reply string, msg *filestore.Msg, dseq, count uint64, pinID string) {
 	pending := c.pending(msg.Seq)
 	ackSubj := jsapi.AckSubject(c.st.name, c.name, count, uint64(msg.Seq), dseq, msg.Time, pending)
 	hdr, data := msg.Header, msg.Data
 	if c.cfg.HeadersOnly {
 		hdr = proto.AppendHeader(hdr, "Nats-Msg-Size", strconv.Itoa(len(data)))
 		data = nil
+	}
+	if pinID != "" {
+		hdr = proto.AppendHeader(hdr, "Nats-Pin-Id", pinID)
 	}
 	c.svc().bus.Deliver(c.st.acc.name, reply, msg.Subject, ackSubj, hdr, data)
 }

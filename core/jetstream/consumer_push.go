@@ -52,11 +52,11 @@ func (c *consumer) deliverPush() int {
 		if msg == nil {
 			break
 		}
-		dseq, count := c.fsm.Deliver(uint64(msg.Seq), c.now())
+		dseq, count := c.record(msg)
 		if count == 0 {
 			continue
 		}
-		c.send(c.cfg.DeliverSubject, msg, dseq, count)
+		c.send(c.cfg.DeliverSubject, msg, dseq, count, "")
 		sent++
 		c.push.lastSent = c.mono()
 		c.push.lastSeq = [2]uint64{dseq, uint64(msg.Seq)}

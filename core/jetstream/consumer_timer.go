@@ -47,6 +47,7 @@ func (c *consumer) nextDue() (time.Duration, bool) {
 	}
 	c.pushDue(take)
 	c.pauseDue(take)
+	c.pinDue(take)
 	if c.cfg.InactiveThreshold > 0 && len(c.waiting) == 0 && !c.push.bound {
 		take(c.lastActive + c.cfg.InactiveThreshold)
 	}
@@ -79,6 +80,7 @@ func (c *consumer) tick() {
 		kept = append(kept, r)
 	}
 	c.waiting = kept
+	c.pinTick(now)
 	c.deliver()
 	c.pushTick(now)
 	if c.inactive(now) {

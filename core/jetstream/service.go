@@ -89,6 +89,21 @@ func (s *Service) RefuseAccount(name string) {
 	})
 }
 
+// Ready runs done on the service's executor once the accounts enabled so far answer their
+// API and their recovered streams are open (or known to be offline).
+func (s *Service) Ready(done func()) {
+	s.ex.Post(func() {
+		var streams []*streamActor
+		for _, name := range sortedAccounts(s.accounts) {
+			a := s.accounts[name]
+			for _, n := range a.matchingNames("") {
+				streams = append(streams, a.streams[n])
+			}
+		}
+		gatherAll(s, streams, func(*streamActor) struct{} { return struct{}{} }, func([]struct{}) { done() })
+	})
+}
+
 // DisableAccount stops JetStream for an account: its API stops answering and its streams
 // close, their data kept on disk.
 func (s *Service) DisableAccount(name string) {
