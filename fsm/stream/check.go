@@ -21,7 +21,11 @@ func (s *Stream) check(m *Msg) (r Result, refused bool) {
 		return refuse(jsapi.E(jsapi.ErrStreamMessageTooBig))
 	case len(m.Header) > maxHeaderBytes:
 		return refuse(jsapi.E(jsapi.ErrStreamHeaderExceedsMaximum))
-	case len(m.Header) == 0:
+	}
+	if e := s.checkIncr(m.Header, m.Data); e != nil {
+		return refuse(e)
+	}
+	if len(m.Header) == 0 {
 		return Result{}, false
 	}
 	if e := s.checkExpected(m.Subject, m.Header); e != nil {

@@ -113,12 +113,24 @@ func (s *Stream) Apply(m Msg, done func(Result)) {
 // store1 hands m to the store and registers its msg id before the store is durable, so a
 // duplicate arriving meanwhile waits for it.
 func (s *Stream) store1(m Msg, id string, done func(Result)) {
+	value := ""
+	if s.cfg.AllowMsgCounter {
+		body, v, e := s.count(m.Subject, m.Header)
+		if e != nil {
+			done(Result{Ack: jsapi.PubAck{Stream: s.cfg.Name}, Err: e})
+			return
+		}
+		m.Data, value = body, v
+	}
 	ttl, rollup := s.ttlOf(m.Header), proto.HeaderValue(m.Header, hdrRollup)
 	hdr := proto.RemoveHeaders(m.Header, hdrExpectedPrefix)
 	before := s.store.State().LastSeq
 	var entry *dedupEntry
 	finish := func(seq env.Seq, err error) {
 		r := s.result(uint64(seq), err)
+		if r.Err == nil {
+			r.Ack.Value = value
+		}
 		done(r)
 		if entry != nil {
 			s.dedup.settle(entry, r) // the duplicates that waited are answered after it

@@ -200,3 +200,33 @@ func TestRefusals(t *testing.T) {
 		t.Fatal("errors.Is compares codes")
 	}
 }
+
+func TestCounters(t *testing.T) {
+	cfg := baseConfig()
+	cfg.AllowMsgCounter = true
+	r := newRig(t, cfg)
+	for _, c := range []struct {
+		incr, want string
+	}{{"1", "1"}, {"+41", "42"}, {"-50", "-8"}, {"100000000000000000000000000000", "99999999999999999999999999992"}} {
+		res := r.publish("s.c", "Nats-Incr: "+c.incr, "")
+		if res.Err != nil || res.Ack.Value != c.want {
+			t.Fatalf("incr %s: %+v %v, want %s", c.incr, res.Ack, res.Err, c.want)
+		}
+	}
+	r.wantErr(r.publish("s.c", "", "x"), jsapi.ErrMessageIncrMissing, "")
+	r.wantErr(r.publish("s.c", "Nats-Incr: two", ""), jsapi.ErrMessageIncrInvalid, "")
+	r.wantErr(r.publish("s.c", "Nats-Incr: 2", "body"), jsapi.ErrMessageIncrPayload, "")
+	r.wantErr(r.publish("s.c", "Nats-Incr: 2\r\nNats-Expected-Last-Sequence: 4", ""), jsapi.ErrMessageIncrInvalid, "")
+	res := r.publish("s.other", "Nats-Incr: 5", "")
+	if res.Ack.Value != "5" {
+		t.Fatalf("a new subject starts at 0: %+v", res)
+	}
+	r.run(func() {
+		m, err := r.s.Store().LoadMsg(4)
+		if err != nil || string(m.Data) != `{"val":"99999999999999999999999999992"}` {
+			t.Fatalf("stored %q %v", m.Data, err)
+		}
+	})
+	plain := newRig(t, baseConfig())
+	plain.wantErr(plain.publish("s.c", "Nats-Incr: 1", ""), jsapi.ErrMessageIncrDisabled, "")
+}
