@@ -8,6 +8,7 @@ func TestSubjectTransform(t *testing.T) {
 		{"empty destination keeps a match", "a.*", "", "a.b", "a.b"},
 		{"wildcards move", "a.*.>", "x.$1.>", "a.b.c.d", "x.b.c.d"},
 		{"no match", "a.*", "x.$1", "b.c", ""},
+		{"a $ token that is not a reference is a literal (nats-server)", "JS.A.API.>", "$JS.API.>", "JS.A.API.INFO", "$JS.API.INFO"},
 	}
 	for _, c := range cases {
 		tr, err := NewSubjectTransform(c.from, c.to)
