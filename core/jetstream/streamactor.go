@@ -36,6 +36,7 @@ type streamActor struct {
 	fsm       *stream.Stream
 	subs      []bus.Subscription
 	consumers map[string]*consumer
+	links     []*sourceLink // the mirror or the sources being copied (sources.go)
 }
 
 func newStreamActor(a *account, cfg jsapi.StreamConfig, created time.Time) *streamActor {
@@ -80,6 +81,7 @@ func (st *streamActor) open(cfg jsapi.StreamConfig) error {
 	}
 	st.phase = streamRunning
 	st.recoverConsumers()
+	st.startSources(cfg)
 	return nil
 }
 
@@ -136,6 +138,7 @@ func (st *streamActor) close() {
 		return
 	}
 	st.phase = streamClosed
+	st.stopSources()
 	for _, s := range st.subs {
 		s.Unsubscribe()
 	}
@@ -178,7 +181,7 @@ func (st *streamActor) info(req *jsapi.StreamInfoRequest) *jsapi.StreamInfo {
 	cfg := st.fsm.Config()
 	cfg.Metadata = jsapi.DynamicMetadata(cfg.Metadata, st.svc().cfg.ServerVersion, jsapi.Level)
 	return &jsapi.StreamInfo{Config: cfg, Created: st.created, State: st.state(req),
-		TimeStamp: st.svc().now().UTC()}
+		Mirror: st.mirrorInfo(), Sources: st.sourceInfos(), TimeStamp: st.svc().now().UTC()}
 }
 
 func unixTime(ns int64) time.Time {
