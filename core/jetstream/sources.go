@@ -75,7 +75,7 @@ type sourceLink struct {
 	cfg    jsapi.StreamSource
 	mirror bool
 	iname  string
-	trs    []*acct.SubjectTransform
+	trs    []*acct.Transform
 	phase  linkPhase
 	// gen numbers the link's starts; answers to an older start are dropped.
 	gen      uint64
@@ -103,7 +103,14 @@ type sourceLink struct {
 func newSourceLink(st *streamActor, src jsapi.StreamSource, mirror bool) *sourceLink {
 	l := &sourceLink{st: st, cfg: src, mirror: mirror, iname: sourceIndexName(&src), batch: sourceBatch}
 	for _, tr := range src.SubjectTransforms {
-		t, err := acct.NewSubjectTransform(tr.Source, tr.Destination)
+		dst := tr.Destination
+		if dst == "" {
+			dst = tr.Source // an empty destination keeps the subject
+		}
+		if dst == "" {
+			dst = ">"
+		}
+		t, err := acct.NewTransform(tr.Source, dst)
 		if err != nil { // the configuration check refuses these
 			st.svc().env.Log.Logf(env.LevelWarn, "jetstream: stream %s: source %s: transform: %v", st.name, src.Name, err)
 			continue

@@ -45,8 +45,16 @@ func (l *sourceLink) store(m bus.Msg, ack jsapi.AckInfo) {
 	l.last, l.known = seq, true
 	l.inflight++
 	gen := l.gen
-	done := func(r stream.Result) { l.stored(gen, seq, r) }
-	msg := stream.Msg{Subject: l.transform(m.Subject), Header: m.Header, Data: m.Data}
+	// The stream's own subject transform applies to copies too, as in nats-server.
+	msg := stream.Msg{Subject: l.st.ingestSubject(l.transform(m.Subject)), Header: m.Header, Data: m.Data}
+	before := l.st.lastOnSubject(msg.Subject)
+	done := func(r stream.Result) {
+		if r.Err == nil && !r.Ack.Duplicate { // what a publish stored does, a copy does
+			l.st.republish(msg, r.Ack.Sequence, before)
+			l.st.releaseNew(r.Ack.Sequence, msg.Subject)
+		}
+		l.stored(gen, seq, r)
+	}
 	if l.mirror {
 		msg.Time = ack.Timestamp
 		l.st.fsm.StoreAt(msg, seq, done)
@@ -81,7 +89,6 @@ func (l *sourceLink) stored(gen uint64, seq uint64, r stream.Result) {
 	}
 	if r.Err == nil {
 		l.durable = max(l.durable, seq)
-		l.st.stored()
 		if l.phase == linkDraining {
 			l.resumeIfDrained()
 			return

@@ -36,6 +36,8 @@ type streamActor struct {
 	fsm       *stream.Stream
 	subs      []bus.Subscription
 	consumers map[string]*consumer
+	stateSync env.Executor  // the consumers' state files' fsyncs (consumer_store.go)
+	rewrites  rewrites      // subject transform and republish (transform.go)
 	links     []*sourceLink // the mirror or the sources being copied (sources.go)
 }
 
@@ -76,6 +78,11 @@ func (st *streamActor) open(cfg jsapi.StreamConfig) error {
 		return fmt.Errorf("jetstream: open stream %s/%s: %w", st.acc.name, st.name, err)
 	}
 	st.fsm = stream.New(cfg, store, st.svc().now().UnixNano())
+	if cfg.FirstSeq > 1 && store.State().LastSeq == 0 {
+		if _, err := store.Compact(env.Seq(cfg.FirstSeq), nil); err != nil {
+			return fmt.Errorf("jetstream: stream %s: first_seq %d: %w", st.name, cfg.FirstSeq, err)
+		}
+	}
 	if err := st.subscribe(cfg); err != nil {
 		return err
 	}
@@ -85,8 +92,14 @@ func (st *streamActor) open(cfg jsapi.StreamConfig) error {
 	return nil
 }
 
-// subscribe takes the stream's subjects (and its direct gets when allowed).
+// subscribe takes the stream's subjects (and its direct gets when allowed), and builds its
+// transforms.
 func (st *streamActor) subscribe(cfg jsapi.StreamConfig) error {
+	rw, err := newRewrites(cfg)
+	if err != nil {
+		return fmt.Errorf("jetstream: stream %s: %w", st.name, err)
+	}
+	st.rewrites = rw
 	for _, s := range st.subs {
 		s.Unsubscribe()
 	}
@@ -116,11 +129,12 @@ func (st *streamActor) publish(m bus.Msg) {
 	if st.phase != streamRunning {
 		return
 	}
-	msg := stream.Msg{Subject: m.Subject, Header: m.Header, Data: m.Data, Time: st.svc().now().UnixNano()}
-	reply := m.Reply
+	msg := stream.Msg{Subject: st.ingestSubject(m.Subject), Header: m.Header, Data: m.Data, Time: st.svc().now().UnixNano()}
+	reply, last := m.Reply, st.lastOnSubject(msg.Subject)
 	st.fsm.Apply(msg, func(r stream.Result) {
-		if r.Err == nil {
-			st.stored()
+		if r.Err == nil && !r.Ack.Duplicate {
+			st.republish(msg, r.Ack.Sequence, last)
+			st.releaseNew(r.Ack.Sequence, msg.Subject)
 		}
 		if reply != "" && !st.fsm.Config().NoAck {
 			st.acc.reply(reply, &jsapi.PubAckResponse{Error: r.Err, PubAck: &r.Ack})
@@ -128,9 +142,6 @@ func (st *streamActor) publish(m bus.Msg) {
 	})
 	st.kick() // consumers may deliver what reads already see
 }
-
-// stored runs once a message is durable.
-func (st *streamActor) stored() {}
 
 // close unsubscribes, closes the consumers and the store.
 func (st *streamActor) close() {
