@@ -171,7 +171,9 @@ func TestE2EJetStreamSourcesRestartMidCopy(t *testing.T) {
 	_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "BIG", Subjects: []string{"big.>"}})
 	must(t, err)
 	const n = 20000
+	start := time.Now()
 	publishN(t, ctx, js, n, func(i int) string { return "big." + strconv.Itoa(i%10) })
+	t.Logf("published %d in %v", n, time.Since(start))
 	_, err = js.CreateStream(ctx, jetstream.StreamConfig{Name: "M", Mirror: &jetstream.StreamSource{Name: "BIG"}})
 	must(t, err)
 	_, err = js.CreateStream(ctx, jetstream.StreamConfig{Name: "S", Sources: []*jetstream.StreamSource{{Name: "BIG"}}})
@@ -185,8 +187,10 @@ func TestE2EJetStreamSourcesRestartMidCopy(t *testing.T) {
 	before, err := js.Stream(ctx, "S")
 	must(t, err)
 	t.Logf("after the kill: source holds %d, mirror resumes", before.CachedInfo().State.Msgs)
+	start = time.Now()
 	waitState(t, ctx, js, "M", func(i *jetstream.StreamInfo) bool { return i.State.Msgs == n && i.State.LastSeq == n })
 	waitState(t, ctx, js, "S", func(i *jetstream.StreamInfo) bool { return i.State.Msgs >= n })
+	t.Logf("both copies complete %v after the restart", time.Since(start))
 	time.Sleep(200 * time.Millisecond) // a duplicate copy would land meanwhile
 	s, err := js.Stream(ctx, "S")
 	must(t, err)

@@ -27,14 +27,17 @@ import (
 // which is its origin's; a source's newest Nats-Stream-Source header), and the store loses
 // at most a suffix in a crash, so what was lost is fetched again and nothing is stored
 // twice. A consumer delivery sequence that skips one (a message lost between the servers)
-// restarts the link from its position. The next pull goes out only once the previous
-// batch is at most one batch short of durable, so a slow disk slows the copy instead of
-// filling memory.
+// restarts the link from its position. A pull goes out only while few copies wait for the
+// disk (sourceInflightMax), so a slow disk slows the copy instead of filling memory.
 
 // Limits of a link.
 const (
 	// sourceBatch is how many messages one pull asks for.
 	sourceBatch = 256
+	// sourceInflightMax bounds the copies handed to the store and not yet durable: past
+	// it no pull goes out, so a slow disk slows the copy instead of filling memory. Several
+	// batches, so pulls go on while a sync runs.
+	sourceInflightMax = 4 * sourceBatch
 	// sourcePullExpires is a pull request's life at the origin; a new one follows.
 	sourcePullExpires = 5 * time.Second
 	// sourceHeartbeat is the idle heartbeat asked of the origin on a pull.
@@ -370,7 +373,7 @@ func (l *sourceLink) created(data []byte) {
 
 // pull asks for the next batch when none is out and the store keeps up.
 func (l *sourceLink) pull() {
-	if l.phase != linkPulling || l.pullLeft > 0 || l.inflight >= l.batch {
+	if l.phase != linkPulling || l.pullLeft > 0 || l.inflight >= sourceInflightMax {
 		return
 	}
 	req, err := json.Marshal(&jsapi.NextRequest{Batch: l.batch, Expires: sourcePullExpires, Heartbeat: sourceHeartbeat})
