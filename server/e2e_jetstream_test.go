@@ -663,3 +663,33 @@ func TestE2EJetStreamStreamFeatures(t *testing.T) {
 		t.Fatalf("state %+v", info.State)
 	}
 }
+
+// A paused consumer delivers nothing until it is resumed.
+func TestE2EJetStreamPause(t *testing.T) {
+	p, _ := startJS(t)
+	js := newJS(t, connect(t, p.url()))
+	ctx, cancel := jsContext(t)
+	defer cancel()
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "PZ", Subjects: []string{"pz"}})
+	must(t, err)
+	_, err = js.Publish(ctx, "pz", []byte("x"))
+	must(t, err)
+	c, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "PZ", AckPolicy: jetstream.AckExplicitPolicy})
+	must(t, err)
+	r, err := js.PauseConsumer(ctx, "PZ", "PZ", time.Now().Add(time.Hour))
+	if err != nil || !r.Paused || r.PauseRemaining < 59*time.Minute {
+		t.Fatalf("pause: %+v %v", r, err)
+	}
+	if _, err := c.Next(jetstream.FetchMaxWait(300 * time.Millisecond)); err == nil {
+		t.Fatal("a paused consumer delivered")
+	}
+	if info, _ := c.Info(ctx); !info.Paused {
+		t.Fatalf("info does not say paused: %+v", info)
+	}
+	if r, err := js.ResumeConsumer(ctx, "PZ", "PZ"); err != nil || r.Paused {
+		t.Fatalf("resume: %+v %v", r, err)
+	}
+	if _, err := c.Next(jetstream.FetchMaxWait(2 * time.Second)); err != nil {
+		t.Fatalf("after resume: %v", err)
+	}
+}

@@ -316,25 +316,25 @@ func (a *account) consumerPage(m bus.Msg, stream, typ string, size int, answer f
 	})
 }
 
-// consumerPause answers CONSUMER.PAUSE: not built yet, refused clearly.
-func (a *account) consumerPause(m bus.Msg, _ []string) {
-	a.replyError(m.Reply, jsapi.ConsumerPauseType, jsapi.NewError(jsapi.ErrBadRequest))
-}
-
 // info is the consumer's ConsumerInfo now.
 func (c *consumer) info() *jsapi.ConsumerInfo {
 	cfg := c.cfg
 	cfg.Metadata = jsapi.DynamicMetadata(cfg.Metadata, c.svc().cfg.ServerVersion, jsapi.Level)
 	delivered, floor := c.fsm.Delivered(), c.fsm.AckFloor()
 	start := env0(delivered.Stream + 1)
-	return &jsapi.ConsumerInfo{Stream: c.st.name, Name: c.name, Created: c.created, Config: &cfg,
+	info := &jsapi.ConsumerInfo{Stream: c.st.name, Name: c.name, Created: c.created, Config: &cfg,
 		Delivered:      jsapi.SequenceInfo{Consumer: delivered.Consumer, Stream: delivered.Stream},
 		AckFloor:       jsapi.SequenceInfo{Consumer: floor.Consumer, Stream: floor.Stream},
 		NumAckPending:  c.fsm.NumAckPending(),
 		NumRedelivered: c.fsm.NumRedelivered(),
 		NumWaiting:     len(c.waiting),
 		NumPending:     c.pending(start - 1),
+		PushBound:      c.cfg.DeliverSubject != "" && c.push.bound,
 		TimeStamp:      c.svc().now().UTC()}
+	if info.Paused = c.paused(); info.Paused {
+		info.PauseRemaining = c.cfg.PauseUntil.Sub(c.svc().now())
+	}
+	return info
 }
 
 // update applies a changed configuration to a running consumer.

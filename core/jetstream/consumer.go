@@ -159,6 +159,9 @@ func (c *consumer) deliver() {
 			c.save(nil)
 		}
 	}()
+	if c.paused() {
+		return
+	}
 	if c.cfg.DeliverSubject != "" {
 		sent = c.deliverPush()
 		return
