@@ -126,7 +126,7 @@ func parsePart(tok string, next *int, singles int, tail bool) (part, error) {
 			return part{}, fmt.Errorf("'>' without one in the source")
 		}
 		return part{fn: fnTail}, nil
-	case strings.HasPrefix(tok, "$"):
+	case strings.HasPrefix(tok, "$") && len(tok) > 1 && tok[1] >= '0' && tok[1] <= '9':
 		n, err := strconv.Atoi(tok[1:])
 		if err != nil {
 			return part{}, fmt.Errorf("%s is not a wildcard reference", tok)

@@ -190,6 +190,7 @@ func (a *account) streamUpdate(m bus.Msg, args []string) {
 			a.replyError(m.Reply, jsapi.StreamUpdateType, jsapi.NewError(jsapi.ErrStreamUpdate, err.Error()))
 			return
 		}
+		st.updateSources(cfg)
 		a.reply(m.Reply, &jsapi.StreamCreateResponse{Response: jsapi.Response{Type: jsapi.StreamUpdateType}, StreamInfo: st.info(nil)})
 		a.streamAdvisory("UPDATED", "modify", st.name)
 	})

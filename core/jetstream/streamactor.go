@@ -36,8 +36,9 @@ type streamActor struct {
 	fsm       *stream.Stream
 	subs      []bus.Subscription
 	consumers map[string]*consumer
-	stateSync env.Executor // the consumers' state files' fsyncs (consumer_store.go)
-	rewrites  rewrites     // subject transform and republish (transform.go)
+	stateSync env.Executor  // the consumers' state files' fsyncs (consumer_store.go)
+	rewrites  rewrites      // subject transform and republish (transform.go)
+	links     []*sourceLink // the mirror or the sources being copied (sources.go)
 }
 
 func newStreamActor(a *account, cfg jsapi.StreamConfig, created time.Time) *streamActor {
@@ -87,6 +88,7 @@ func (st *streamActor) open(cfg jsapi.StreamConfig) error {
 	}
 	st.phase = streamRunning
 	st.recoverConsumers()
+	st.startSources(cfg)
 	return nil
 }
 
@@ -147,6 +149,7 @@ func (st *streamActor) close() {
 		return
 	}
 	st.phase = streamClosed
+	st.stopSources()
 	for _, s := range st.subs {
 		s.Unsubscribe()
 	}
@@ -189,7 +192,7 @@ func (st *streamActor) info(req *jsapi.StreamInfoRequest) *jsapi.StreamInfo {
 	cfg := st.fsm.Config()
 	cfg.Metadata = jsapi.DynamicMetadata(cfg.Metadata, st.svc().cfg.ServerVersion, jsapi.Level)
 	return &jsapi.StreamInfo{Config: cfg, Created: st.created, State: st.state(req),
-		TimeStamp: st.svc().now().UTC()}
+		Mirror: st.mirrorInfo(), Sources: st.sourceInfos(), TimeStamp: st.svc().now().UTC()}
 }
 
 func unixTime(ns int64) time.Time {
