@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -752,4 +753,62 @@ func TestE2EJetStreamPriorityGroups(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("an overflow request at its min_pending got %d", n)
 	}
+}
+
+// Direct gets: a batch from a sequence ends with 204 EOB and counts what is pending;
+// multi_last answers each subject's last message; errors are status messages.
+func TestE2EJetStreamDirectGet(t *testing.T) {
+	p, _ := startJS(t)
+	nc := connect(t, p.url())
+	js := newJS(t, nc)
+	ctx, cancel := jsContext(t)
+	defer cancel()
+	_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "DG", Subjects: []string{"dg.*"}, AllowDirect: true})
+	must(t, err)
+	for i, subj := range []string{"dg.a", "dg.b", "dg.a", "dg.c", "dg.b"} {
+		_, err := js.Publish(ctx, subj, []byte{byte('0' + i)})
+		must(t, err)
+	}
+	inbox := nats.NewInbox()
+	sub, err := nc.SubscribeSync(inbox)
+	must(t, err)
+	ask := func(body string) []*nats.Msg {
+		must(t, nc.PublishRequest("$JS.API.DIRECT.GET.DG", inbox, []byte(body)))
+		var out []*nats.Msg
+		for {
+			m, err := sub.NextMsg(testTimeout)
+			must(t, err)
+			out = append(out, m)
+			if m.Header.Get("Status") != "" || (len(out) == 1 && !strings.Contains(body, "batch") && !strings.Contains(body, "multi")) {
+				return out
+			}
+		}
+	}
+	got := ask(`{"seq":2,"batch":2,"next_by_subj":"dg.*"}`)
+	if len(got) != 3 || got[0].Header.Get("Nats-Sequence") != "2" || got[1].Header.Get("Nats-Last-Sequence") != "2" ||
+		got[2].Header.Get("Status") != "204" || got[2].Header.Get("Nats-Num-Pending") != "2" {
+		t.Fatalf("batch: %d messages %v", len(got), headersOf(got))
+	}
+	got = ask(`{"multi_last":["dg.a","dg.b"]}`)
+	if len(got) != 3 || got[0].Header.Get("Nats-Sequence") != "3" || got[1].Header.Get("Nats-Sequence") != "5" || got[2].Header.Get("Status") != "204" {
+		t.Fatalf("multi_last: %v", headersOf(got))
+	}
+	got = ask(`{"multi_last":["dg.*"],"up_to_seq":3}`)
+	if len(got) != 3 || got[0].Header.Get("Nats-Sequence") != "2" || got[1].Header.Get("Nats-Sequence") != "3" {
+		t.Fatalf("multi_last up to 3: %v", headersOf(got))
+	}
+	if got = ask(`{"seq":99}`); got[0].Header.Get("Status") != "404" {
+		t.Fatalf("missing: %v", headersOf(got))
+	}
+	if got = ask(`{}`); got[0].Header.Get("Status") != "408" {
+		t.Fatalf("empty request: %v", headersOf(got))
+	}
+}
+
+func headersOf(ms []*nats.Msg) []nats.Header {
+	out := make([]nats.Header, len(ms))
+	for i, m := range ms {
+		out[i] = m.Header
+	}
+	return out
 }

@@ -218,9 +218,11 @@ func (st *streamActor) lastPerSubject(f filestore.Filter) []uint64 {
 	for _, ss := range subjects {
 		out = append(out, uint64(ss.Last))
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	sortSeqs(out)
 	return out
 }
+
+func sortSeqs(s []uint64) { sort.Slice(s, func(i, j int) bool { return s[i] < s[j] }) }
 
 // consumerOf finds the consumer named in a request on the stream's executor, answering
 // "consumer not found" if none.
