@@ -132,11 +132,15 @@ func (st *streamActor) publish(m bus.Msg) {
 	msg := stream.Msg{Subject: st.ingestSubject(m.Subject), Header: m.Header, Data: m.Data, Time: st.svc().now().UnixNano()}
 	reply, last := m.Reply, st.lastOnSubject(msg.Subject)
 	st.fsm.Apply(msg, func(r stream.Result) {
-		if r.Err == nil && !r.Ack.Duplicate {
+		if r.Err == nil && !r.Ack.Duplicate && !r.Staged() && r.Ack.BatchID == "" {
 			st.republish(msg, r.Ack.Sequence, last)
 			st.releaseNew(r.Ack.Sequence, msg.Subject)
 		}
-		if reply != "" && !st.fsm.Config().NoAck {
+		switch {
+		case reply == "" || st.fsm.Config().NoAck:
+		case r.Staged():
+			st.svc().bus.Publish(st.acc.name, reply, "", nil, nil) // a batch message kept for its commit
+		default:
 			st.acc.reply(reply, &jsapi.PubAckResponse{Error: r.Err, PubAck: &r.Ack})
 		}
 	})

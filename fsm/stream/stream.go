@@ -24,6 +24,8 @@ type Msg struct {
 type Result struct {
 	Ack jsapi.PubAck
 	Err *jsapi.Error
+	// staged: a batch message kept for its commit, answered with an empty reply.
+	staged bool
 }
 
 // Stream applies publishes to its store.
@@ -36,13 +38,15 @@ type Stream struct {
 	// lastMsgID is the Nats-Msg-Id of the last message stored ("" if it had none), for
 	// Nats-Expected-Last-Msg-Id.
 	lastMsgID string
+	// batches are the atomic batches being staged, by id (batch.go).
+	batches map[string]*batch
 }
 
 // New takes a stream's configuration (checked, defaults filled) and its store, and rebuilds
 // what the rules need from the stored messages: the duplicate window as of now, and the
 // last msg id.
 func New(cfg jsapi.StreamConfig, store filestore.Store, now int64) *Stream {
-	s := &Stream{cfg: cfg, store: store, dedup: newDedup()}
+	s := &Stream{cfg: cfg, store: store, dedup: newDedup(), batches: map[string]*batch{}}
 	s.rebuild(now)
 	return s
 }
@@ -91,6 +95,10 @@ func (s *Stream) rebuild(now int64) {
 
 // Apply stores m if the stream's rules allow it; done gets the answer (see the package doc).
 func (s *Stream) Apply(m Msg, done func(Result)) {
+	if id := proto.HeaderValue(m.Header, hdrBatchID); id != "" {
+		s.applyBatch(m, id, done)
+		return
+	}
 	if r, refused := s.check(&m); refused {
 		done(r)
 		return
