@@ -20,8 +20,10 @@ func startJS(t *testing.T, args ...string) (*proc, string) {
 	return startPetrel(t, append([]string{"-js", "-sd", dir}, args...)...), dir
 }
 
+// jsContext bounds a whole JetStream test's calls: generous, as a loaded 2-core machine
+// slows the big ones; a hang still ends it.
 func jsContext(t *testing.T) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), testTimeout)
+	return context.WithTimeout(context.Background(), 6*testTimeout)
 }
 
 func newJS(t *testing.T, nc *nats.Conn) jetstream.JetStream {
