@@ -814,3 +814,41 @@ func headersOf(ms []*nats.Msg) []nats.Header {
 	}
 	return out
 }
+
+// An account's max_storage refuses the publish that would pass it (10002), and a purge
+// makes room again.
+func TestE2EJetStreamAccountStorageLimit(t *testing.T) {
+	dir := t.TempDir()
+	conf := dir + "/petrel.conf"
+	must(t, os.WriteFile(conf, []byte(`
+jetstream { store_dir: "`+dir+`" }
+accounts { L: { jetstream: { max_file: 2000 }, users: [{user: l, password: l}] } }
+`), 0o644))
+	p := startPetrel(t, "-c", conf)
+	js := newJS(t, connect(t, p.url(), nats.UserInfo("l", "l")))
+	ctx, cancel := jsContext(t)
+	defer cancel()
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "L", Subjects: []string{"l"}})
+	must(t, err)
+	payload := make([]byte, 400)
+	var apiErr *jetstream.APIError
+	stored := 0
+	for range 10 {
+		_, err := js.Publish(ctx, "l", payload)
+		if err == nil {
+			stored++
+			continue
+		}
+		if !errors.As(err, &apiErr) || apiErr.ErrorCode != 10002 {
+			t.Fatalf("past the limit: %v", err)
+		}
+		break
+	}
+	if stored < 3 || stored > 4 {
+		t.Fatalf("stored %d messages of 400 bytes under a 2000-byte limit", stored)
+	}
+	must(t, s.Purge(ctx))
+	if _, err := js.Publish(ctx, "l", payload); err != nil {
+		t.Fatalf("after a purge: %v", err)
+	}
+}

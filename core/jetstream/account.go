@@ -29,6 +29,8 @@ type account struct {
 	consumers atomic.Int64
 	// maxConsumers is limits.MaxConsumers, readable from the streams' executors.
 	maxConsumers atomic.Int64
+	// usage counts the bytes the account's streams hold (usage.go).
+	usage usage
 }
 
 // reserveConsumer counts a new consumer unless the account is at its limit.
@@ -48,6 +50,7 @@ func newAccount(s *Service, name string, l Limits) *account {
 	a := &account{svc: s, name: name, limits: l, dir: path.Join(s.root, name),
 		streams: map[string]*streamActor{}, offline: map[string]string{}}
 	a.maxConsumers.Store(int64(l.MaxConsumers))
+	a.usage.setLimits(l)
 	return a
 }
 
@@ -173,7 +176,7 @@ func decode(data []byte, v any) *jsapi.Error {
 
 // info answers $JS.API.INFO with the account's usage and limits.
 func (a *account) info(m bus.Msg, _ []string) {
-	a.usage(func(t jsapi.Tier) {
+	a.tier(func(t jsapi.Tier) {
 		info := &jsapi.AccountInfo{Tier: t, Domain: a.svc.cfg.Domain,
 			API: jsapi.APIStats{Level: jsapi.Level, Total: a.apiTotal, Errors: a.apiErrors}}
 		a.reply(m.Reply, &jsapi.AccountInfoResponse{Response: jsapi.Response{Type: jsapi.AccountInfoType}, AccountInfo: info})

@@ -58,9 +58,9 @@ func (a *account) recoverStream(name string, meta streamMeta) {
 	})
 }
 
-// usage adds up the account's streams and consumers and hands the tier to done on the
+// tier adds up the account's streams and consumers and hands the tier to done on the
 // service's executor.
-func (a *account) usage(done func(jsapi.Tier)) {
+func (a *account) tier(done func(jsapi.Tier)) {
 	streams := make([]*streamActor, 0, len(a.streams))
 	for _, n := range a.matchingNames("") {
 		streams = append(streams, a.streams[n])

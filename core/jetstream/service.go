@@ -65,6 +65,7 @@ func (s *Service) EnableAccount(name string, l Limits) {
 		if a := s.accounts[name]; a != nil {
 			a.limits = l
 			a.maxConsumers.Store(int64(l.MaxConsumers))
+			a.usage.setLimits(l)
 			return
 		}
 		a := newAccount(s, name, l)

@@ -66,6 +66,7 @@ func (l *sourceLink) store(m bus.Msg, ack jsapi.AckInfo) {
 		msg.Time = l.svc().now().UnixNano()
 		l.st.fsm.Apply(msg, done)
 	}
+	l.st.settle()
 	l.st.kick()
 }
 

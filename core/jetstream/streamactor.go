@@ -39,6 +39,7 @@ type streamActor struct {
 	stateSync env.Executor  // the consumers' state files' fsyncs (consumer_store.go)
 	rewrites  rewrites      // subject transform and republish (transform.go)
 	links     []*sourceLink // the mirror or the sources being copied (sources.go)
+	accounted int64         // the bytes this stream has reported to its account (usage.go)
 }
 
 func newStreamActor(a *account, cfg jsapi.StreamConfig, created time.Time) *streamActor {
@@ -87,6 +88,7 @@ func (st *streamActor) open(cfg jsapi.StreamConfig) error {
 		return err
 	}
 	st.phase = streamRunning
+	st.settle()
 	st.recoverConsumers()
 	st.startSources(cfg)
 	return nil
@@ -131,6 +133,13 @@ func (st *streamActor) publish(m bus.Msg) {
 	}
 	msg := stream.Msg{Subject: st.ingestSubject(m.Subject), Header: m.Header, Data: m.Data, Time: st.svc().now().UnixNano()}
 	reply, last := m.Reply, st.lastOnSubject(msg.Subject)
+	st.settle() // what expired meanwhile no longer counts
+	if e := st.admitPublish(msg.Subject, msg.Header, msg.Data); e != nil {
+		if reply != "" {
+			st.acc.reply(reply, &jsapi.PubAckResponse{Error: e, PubAck: &jsapi.PubAck{Stream: st.name}})
+		}
+		return
+	}
 	st.fsm.Apply(msg, func(r stream.Result) {
 		if r.Err == nil && !r.Ack.Duplicate && !r.Staged() && r.Ack.BatchID == "" {
 			st.republish(msg, r.Ack.Sequence, last)
@@ -144,6 +153,7 @@ func (st *streamActor) publish(m bus.Msg) {
 			st.acc.reply(reply, &jsapi.PubAckResponse{Error: r.Err, PubAck: &r.Ack})
 		}
 	})
+	st.settle()
 	st.kick() // consumers may deliver what reads already see
 }
 
@@ -160,6 +170,7 @@ func (st *streamActor) close() {
 	for _, c := range st.consumers {
 		c.close()
 	}
+	st.unsettle()
 	if st.fsm != nil {
 		if err := st.fsm.Store().Close(); err != nil {
 			st.svc().env.Log.Logf(env.LevelWarn, "jetstream: close stream %s/%s: %v", st.acc.name, st.name, err)
