@@ -192,7 +192,7 @@ func (s *snapshotSender) start(reply string, resp *jsapi.SnapshotResponse, snap 
 func (s *snapshotSender) waitInterest() {
 	switch {
 	case s.done:
-	case s.svc.bus.HasInterest(s.account, s.deliver):
+	case s.svc.bus.HasSubscription(s.account, s.deliver):
 		s.pump()
 	case s.svc.env.Clock.Mono()-s.since >= snapshotInterestWait:
 		s.finish(408, "No Interest")
@@ -204,7 +204,7 @@ func (s *snapshotSender) waitInterest() {
 // pump sends chunks while the window allows, and ends the flow after the last one.
 func (s *snapshotSender) pump() {
 	for !s.done && s.unacked < s.window && s.sent < len(s.data) {
-		if !s.svc.bus.HasInterest(s.account, s.deliver) {
+		if !s.svc.bus.HasSubscription(s.account, s.deliver) {
 			s.finish(408, "No Interest")
 			return
 		}
