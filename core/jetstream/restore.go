@@ -31,8 +31,8 @@ import (
 // Restore limits.
 const (
 	// restoreBytesMax bounds the compressed bytes one restore gathers (an S2 stream of a
-	// snapshot of at most snapshotBytesMax, incompressible at worst).
-	restoreBytesMax = snapshotBytesMax + snapshotBytesMax/16
+	// snapshot of at most SnapshotBytesMax, incompressible at worst).
+	restoreBytesMax = SnapshotBytesMax + SnapshotBytesMax/16
 	// restoreStallTimeout ends a restore whose client sent nothing for this long
 	// (nats-server's).
 	restoreStallTimeout = 5 * time.Second
@@ -173,7 +173,7 @@ func (r *restoreReceiver) stop(why string) {
 func (r *restoreReceiver) finish(reply string) {
 	data := r.data
 	r.data = nil
-	snap, err := DecodeSnapshot(data)
+	snap, err := DecodeSnapshot(data, SnapshotBytesMax)
 	if err == nil && snap.Config.Name != r.cfg.Name {
 		err = fmt.Errorf("the snapshot is of stream %q", snap.Config.Name)
 	}

@@ -27,9 +27,9 @@ import (
 
 // Snapshot limits (nats-server's numbers where it has them).
 const (
-	// snapshotBytesMax bounds a snapshot's uncompressed size: it is built whole in memory,
+	// SnapshotBytesMax bounds a snapshot's uncompressed size: it is built whole in memory,
 	// so this is the memory one backup (or one restore) may pin.
-	snapshotBytesMax = 1 << 30
+	SnapshotBytesMax = 1 << 30
 	// snapshotConsumersMax bounds the consumers a snapshot may carry (a decoder bound).
 	snapshotConsumersMax = 1 << 16
 	// Chunk and window sizes: the defaults and the clamps nats-server applies to a
@@ -91,9 +91,9 @@ func (st *streamActor) snapshot(reply string, req jsapi.SnapshotRequest, id stri
 			return
 		}
 	}
-	if b := store.State().Bytes; b > snapshotBytesMax {
+	if b := store.State().Bytes; b > SnapshotBytesMax {
 		a.replyErrorFrom(reply, typ, jsapi.NewError(jsapi.ErrStreamSnapshot,
-			fmt.Sprintf("stream holds %d bytes, more than a snapshot takes (%d)", b, snapshotBytesMax)))
+			fmt.Sprintf("stream holds %d bytes, more than a snapshot takes (%d)", b, SnapshotBytesMax)))
 		return
 	}
 	snap := &Snapshot{Config: st.fsm.Config(), Created: st.created}

@@ -232,15 +232,17 @@ func EncodeSnapshot(s *Snapshot) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// DecodeSnapshot decompresses (at most snapshotBytesMax bytes) and verifies a snapshot.
-func DecodeSnapshot(data []byte) (*Snapshot, error) {
+// DecodeSnapshot decompresses and verifies a snapshot of at most limit bytes uncompressed
+// (a few bytes of S2 can claim a great many, so the caller bounds what it will hold; a
+// restore allows SnapshotBytesMax).
+func DecodeSnapshot(data []byte, limit int) (*Snapshot, error) {
 	r := s2.NewReader(bytes.NewReader(data))
-	raw, err := io.ReadAll(io.LimitReader(r, snapshotBytesMax+1))
+	raw, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
 	if err != nil {
 		return nil, fmt.Errorf("%w: decompress: %w", ErrBadSnapshot, err)
 	}
-	if len(raw) > snapshotBytesMax {
-		return nil, fmt.Errorf("%w: more than %d bytes uncompressed", ErrBadSnapshot, snapshotBytesMax)
+	if len(raw) > limit {
+		return nil, fmt.Errorf("%w: more than %d bytes uncompressed", ErrBadSnapshot, limit)
 	}
 	var s Snapshot
 	if err := s.UnmarshalBinary(raw); err != nil {

@@ -16,7 +16,7 @@ func validSnapshot(t *testing.T) *jetstream.Snapshot {
 	j := newSimJS(t)
 	j.fillOrders(60)
 	run := j.snapshot("ORDERS", jsapi.SnapshotRequest{}, true)
-	snap, err := jetstream.DecodeSnapshot(run.data)
+	snap, err := jetstream.DecodeSnapshot(run.data, jetstream.SnapshotBytesMax)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestSnapshotContainerRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if unpacked, err := jetstream.DecodeSnapshot(packed); err != nil || !reflect.DeepEqual(unpacked.Store, snap.Store) {
+	if unpacked, err := jetstream.DecodeSnapshot(packed, jetstream.SnapshotBytesMax); err != nil || !reflect.DeepEqual(unpacked.Store, snap.Store) {
 		t.Fatalf("compressed round trip: %v", err)
 	}
 }

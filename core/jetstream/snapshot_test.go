@@ -163,7 +163,7 @@ func TestSnapshotRestoreRoundTrip(t *testing.T) {
 	if run.resp.State == nil || run.resp.State.Msgs != before.State.Msgs || run.resp.Config.Name != "ORDERS" {
 		t.Fatalf("snapshot answer %+v", run.resp)
 	}
-	snap, err := jetstream.DecodeSnapshot(run.data)
+	snap, err := jetstream.DecodeSnapshot(run.data, jetstream.SnapshotBytesMax)
 	if err != nil || len(snap.Consumers) != 1 || snap.Consumers[0].Name != "C1" {
 		t.Fatalf("decode what the client got: %v %+v", err, snap)
 	}
