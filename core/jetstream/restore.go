@@ -2,6 +2,7 @@ package jetstream
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/petrel-io/petrel/core/bus"
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/jsapi"
+	fconsumer "github.com/petrel-io/petrel/fsm/consumer"
 	"github.com/petrel-io/petrel/fsm/stream"
 )
 
@@ -234,9 +236,9 @@ func (a *account) createRestored(job *restoreJob, snap *Snapshot) {
 }
 
 // checkRestoredConsumers holds the snapshot's consumers to the restored stream's
-// configuration and the account's limits.
+// configuration (the account's consumer limit is held as each is made).
 func (a *account) checkRestoredConsumers(cfg jsapi.StreamConfig, consumers []SnapshotConsumer) *jsapi.Error {
-	if a.limits.MaxConsumers > 0 && len(consumers) > a.limits.MaxConsumers {
+	if cfg.MaxConsumers > 0 && len(consumers) > cfg.MaxConsumers {
 		return jsapi.E(jsapi.ErrMaxConsumers)
 	}
 	opts := jsapi.ConsumerCheckOptions{AccountMaxAckPending: a.limits.MaxAckPending}
@@ -270,10 +272,65 @@ func (st *streamActor) restore(job *restoreJob, snap *Snapshot) {
 	// The duplicate window and last msg id come from the restored messages.
 	st.fsm = stream.New(job.cfg, store, st.svc().now().UnixNano())
 	for _, c := range snap.Consumers {
-		if _, err := st.newConsumer(c.Config, c.Created, c.State); err != nil {
+		if err := st.restoreConsumer(c); err != nil {
 			st.abandonRestore(job, fmt.Errorf("consumer %s: %w", c.Name, err))
 			return
 		}
+	}
+}
+
+// restoreConsumer makes one consumer of a snapshot, counted against the account and, when
+// it keeps state, with its definition written (its state is saved before the restore is
+// answered, see restored).
+func (st *streamActor) restoreConsumer(sc SnapshotConsumer) error {
+	if !st.acc.reserveConsumer() {
+		return errors.New("the account's consumer limit is reached")
+	}
+	var file *fconsumer.File
+	if st.persistent(sc.Config) {
+		f, _, err := st.openState(sc.Config, sc.Created)
+		if err != nil {
+			st.acc.consumers.Add(-1)
+			return err
+		}
+		file = f
+	}
+	c, err := st.newConsumer(sc.Config, sc.Created, sc.State)
+	if err != nil {
+		st.acc.consumers.Add(-1)
+		if file != nil {
+			_ = file.Close() // nothing was saved through it; the directory goes with the stream's
+		}
+		return err
+	}
+	c.file = file
+	c.fsm.SkipBelow(uint64(st.fsm.Store().State().FirstSeq))
+	return nil
+}
+
+// saveConsumers makes the restored consumers' states durable and then runs done (once) on
+// the stream's executor, with the first error if any.
+func (st *streamActor) saveConsumers(done func(error)) {
+	var files []*consumer
+	for _, name := range sortedKeys(st.consumers) {
+		if c := st.consumers[name]; c.file != nil {
+			files = append(files, c)
+		}
+	}
+	if len(files) == 0 {
+		done(nil)
+		return
+	}
+	left, first := len(files), error(nil)
+	for _, c := range files {
+		c.file.Save(c.fsm.State().Encode(), func(err error) {
+			if err != nil && first == nil {
+				first = err
+			}
+			if left--; left == 0 {
+				done(first)
+			}
+		})
 	}
 }
 
@@ -293,11 +350,25 @@ func (st *streamActor) holdPublishes() {
 	st.subs = st.subs[:0]
 }
 
-// restored runs once the restored store is durable (or failed to be): the deleted mark goes,
-// the stream takes its subjects, and the restore is answered.
+// restored runs once the restored store is durable (or failed to be); the consumers' states
+// are saved next.
 func (st *streamActor) restored(job *restoreJob, err error) {
 	if st.phase == streamClosed {
 		// Deleted meanwhile, or abandoned: whoever closed it owns its files.
+		st.deletedDuringRestore(job)
+		return
+	}
+	if err != nil {
+		st.abandonRestore(job, err)
+		return
+	}
+	st.saveConsumers(func(err error) { st.commitRestore(job, err) })
+}
+
+// commitRestore runs once the restored store and consumer states are durable: the deleted
+// mark goes, the stream takes its subjects, and the restore is answered.
+func (st *streamActor) commitRestore(job *restoreJob, err error) {
+	if st.phase == streamClosed {
 		st.deletedDuringRestore(job)
 		return
 	}
@@ -316,6 +387,9 @@ func (st *streamActor) restored(job *restoreJob, err error) {
 		return
 	}
 	st.kick()
+	for _, c := range st.consumers {
+		c.arm() // redeliveries and inactivity run from now
+	}
 	job.answered = true
 	st.acc.reply(job.reply, &jsapi.StreamCreateResponse{Response: jsapi.Response{Type: jsapi.StreamCreateType}, StreamInfo: st.info(nil)})
 }

@@ -179,9 +179,7 @@ func TestSnapshotRestoreRoundTrip(t *testing.T) {
 	checkRestored(t, j, content, &consumer)
 	checkDuplicate(t, j)
 	j.restartServer()
-	// Consumers are not yet kept across restarts (core/jetstream's consumer state file is
-	// not wired); the messages must be.
-	checkRestored(t, j, content, nil)
+	checkRestored(t, j, content, &consumer)
 	checkDuplicate(t, j)
 }
 
