@@ -72,6 +72,19 @@ func (b *internalBus) HasInterest(account, subj string) bool {
 	return len(r.Plain) > 0 || len(r.Groups) > 0
 }
 
+func (b *internalBus) HasSubscription(account, subj string) bool {
+	acc := (*Server)(b).cfg().accounts.Get(account)
+	if acc == nil || !subject.ValidPublish(subj) {
+		return false
+	}
+	for _, sub := range acc.Subs.MatchUncached(subj).Plain {
+		if sub.Subject == subj {
+			return true
+		}
+	}
+	return false
+}
+
 // publishInternal delivers a message of the server's in account, on the server's executor,
 // as a client's publish there would go (its imports included, not its mappings). It is
 // matched on to and shows subj (the same but for JetStream's deliveries).

@@ -94,6 +94,8 @@ var apiHandlers = []struct {
 	{[]string{"STREAM", "PURGE"}, 1, (*account).streamPurge},
 	{[]string{"STREAM", "MSG", "GET"}, 1, (*account).msgGet},
 	{[]string{"STREAM", "MSG", "DELETE"}, 1, (*account).msgDelete},
+	{[]string{"STREAM", "SNAPSHOT"}, 1, (*account).streamSnapshot},
+	{[]string{"STREAM", "RESTORE"}, 1, (*account).streamRestore},
 	{[]string{"CONSUMER", "CREATE"}, -1, (*account).consumerCreate},
 	{[]string{"CONSUMER", "DURABLE", "CREATE"}, 2, (*account).consumerDurableCreate},
 	{[]string{"CONSUMER", "INFO"}, 2, (*account).consumerInfo},
