@@ -119,6 +119,8 @@ func (st *streamActor) publish(m bus.Msg) {
 	st.fsm.Apply(msg, func(r stream.Result) {
 		if r.Err == nil {
 			st.stored()
+		} else {
+			st.post(st.checkStore) // a failed store is reopened (streamreopen.go)
 		}
 		if reply != "" && !st.fsm.Config().NoAck {
 			st.acc.reply(reply, &jsapi.PubAckResponse{Error: r.Err, PubAck: &r.Ack})
