@@ -15,6 +15,7 @@ var constructors = map[string]func() sim.Workload{
 	"nats":      func() sim.Workload { return &Nats{} },
 	"flow":      func() sim.Workload { return &Flow{} },
 	"accounts":  func() sim.Workload { return &Accounts{} },
+	"jetstream": func() sim.Workload { return &JetStream{} },
 }
 
 // Names lists the registered workloads, sorted.
