@@ -92,7 +92,7 @@ func (c *jsChecker) evictable(m *jsMsg) bool {
 func (c *jsChecker) pubAck(m *jsMsg, ack *jsapi.PubAck, expLast, expSubj int64) {
 	seq := ack.Sequence
 	env.Assertf(ack.Stream == jsStream && seq > 0, "jetstream: publish of %s answered %+v", m.id, ack)
-	if first, ok := c.seqOf[m.id]; ok {
+	if first, ok := c.seqOf[m.id]; ok && !c.removed(first, m) {
 		env.Assertf(first == seq || c.rotted(), "jetstream: msg id %s acknowledged at seq %d, earlier at %d (duplicate %v): stored twice, or a duplicate ack names another sequence",
 			m.id, seq, first, ack.Duplicate)
 	}
@@ -156,15 +156,15 @@ func (c *jsChecker) served(how string, seq uint64, subject string, data []byte) 
 
 // missing judges a read that found no message at seq, sent at sent: an acknowledged one may
 // be gone only by the limits, a work-queue ack sent before the read, or a flipped bit.
-func (c *jsChecker) missing(how string, seq uint64, sent time.Duration) {
+func (c *jsChecker) missing(how string, seq uint64) {
 	id, ok := c.acked[seq]
 	if !ok {
 		return
 	}
-	switch at, acked := c.consumerAcks[seq]; {
+	switch _, acked := c.consumerAcks[seq]; {
 	case c.evictable(c.msgs[id]):
 		c.w.Hit("jetstream.check.evicted")
-	case acked && at < sent && c.spec.workQueue:
+	case acked && c.spec.workQueue: // the ack may reach the server before the read, from another connection
 		c.w.Hit("jetstream.check.workqueue-removed")
 	case c.lost[seq]:
 	case len(c.lost) < c.server.Disk.Stats.BitFlips:
@@ -174,6 +174,14 @@ func (c *jsChecker) missing(how string, seq uint64, sent time.Duration) {
 		env.Assertf(false, "jetstream: %s: acknowledged seq %d (msg id %s) is missing (work-queue ack sent: %v, bits flipped: %d, lost already: %d)",
 			how, seq, id, acked, c.server.Disk.Stats.BitFlips, len(c.lost))
 	}
+}
+
+// removed reports whether m, acknowledged at seq, may be gone from the stream (a consumer
+// acked it off a work queue, or the limits took it). A restart rebuilds the duplicate window
+// from the stored messages, as nats-server does, so a repeat of its id after that is new.
+func (c *jsChecker) removed(seq uint64, m *jsMsg) bool {
+	_, acked := c.consumerAcks[seq]
+	return acked && c.spec.workQueue || c.evictable(m)
 }
 
 // rotted: a flipped bit may have cost a record, after which a sequence may be given out

@@ -130,7 +130,6 @@ func (pb *jsPublisher) lostAnswer(m *jsMsg) {
 func (pb *jsPublisher) verify(p *jsPeer, done func()) {
 	seqs := env.SortedKeys(pb.chk.acked)
 	seq := seqs[p.e.Rand.Intn(len(seqs))]
-	sent := pb.chk.now()
 	var r jsapi.MsgGetResponse
 	body := mustJSON(map[string]any{"seq": seq})
 	p.apiRequest(jsapi.Prefix+"STREAM.MSG.GET."+jsStream, body, &r, func(ok bool, e *jsapi.Error, _ int) {
@@ -141,7 +140,7 @@ func (pb *jsPublisher) verify(p *jsPeer, done func()) {
 			pb.chk.served("MSG.GET", seq, r.Message.Subject, r.Message.Data)
 			p.e.Probe.Hit("jetstream.workload.read-back")
 		case errors.Is(e, jsapi.E(jsapi.ErrNoMessageFound)):
-			pb.chk.missing("MSG.GET", seq, sent)
+			pb.chk.missing("MSG.GET", seq)
 		}
 		done()
 	})
