@@ -123,6 +123,7 @@ func (j *JetStream) Check(w *sim.World) error {
 func (j *JetStream) serverProgram(e *env.Env) {
 	if j.boots++; j.boots > 1 {
 		j.kv.crash(j.w.Now())
+		j.chk.restarted()
 	}
 	opts := core.Options{Port: jsPort, ServerName: e.Name, PingInterval: time.Second, MaxPingsOut: 2,
 		JetStream: true, JetStreamStoreDir: jsStoreDir}

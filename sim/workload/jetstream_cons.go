@@ -54,6 +54,9 @@ func (s *jsConsState) epoch(boot int) *jsEpoch {
 
 // delivery judges one delivery of C1. boot is the server boot that sent it, 0 if unsure.
 func (s *jsConsState) delivery(m *natsclient.Msg, info jsapi.AckInfo, boot int) {
+	if s.chk.unsure(boot) {
+		return
+	}
 	s.chk.served("delivery", info.StreamSeq, m.Subject, m.Data)
 	s.delivered[info.StreamSeq] = true
 	s.top = max(s.top, info.StreamSeq)

@@ -76,7 +76,10 @@ func (pb *jsPublisher) publish(p *jsPeer, m *jsMsg, retry bool, done func()) {
 			hdr = proto.AppendHeader(hdr, "Nats-Expected-Last-Sequence", strconv.FormatInt(expLast, 10))
 		}
 	}
-	p.request(m.subject, hdr, m.payload, jsReqTimeout, func(ans *natsclient.Msg, _ int) {
+	p.request(m.subject, hdr, m.payload, jsReqTimeout, func(ans *natsclient.Msg, boot int) {
+		if pb.chk.unsure(boot) {
+			ans = nil
+		}
 		pb.answered(p, m, ans, expLast, expSubj)
 		done()
 	})
@@ -132,9 +135,9 @@ func (pb *jsPublisher) verify(p *jsPeer, done func()) {
 	seq := seqs[p.e.Rand.Intn(len(seqs))]
 	var r jsapi.MsgGetResponse
 	body := mustJSON(map[string]any{"seq": seq})
-	p.apiRequest(jsapi.Prefix+"STREAM.MSG.GET."+jsStream, body, &r, func(ok bool, e *jsapi.Error, _ int) {
+	p.apiRequest(jsapi.Prefix+"STREAM.MSG.GET."+jsStream, body, &r, func(ok bool, e *jsapi.Error, boot int) {
 		switch {
-		case !ok:
+		case !ok || pb.chk.unsure(boot):
 		case e == nil:
 			env.Assertf(r.Message != nil && r.Message.Sequence == seq, "jetstream: MSG.GET of seq %d answered %+v", seq, r.Message)
 			pb.chk.served("MSG.GET", seq, r.Message.Subject, r.Message.Data)
