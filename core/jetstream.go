@@ -17,8 +17,14 @@ func (s *Server) startJetStream(cfg *config) {
 	s.js = jetstream.New(jetstream.Config{Env: s.env, Bus: s.Bus(), StoreDir: cfg.JetStreamStoreDir,
 		MaxMemory: cfg.JetStreamMaxMemory, MaxStore: cfg.JetStreamMaxStore, SyncInterval: cfg.JetStreamSyncInterval,
 		MaxPayload: int32(cfg.MaxPayload), Domain: cfg.JetStreamDomain, ServerVersion: Version})
-	for name, l := range jetStreamAccounts(cfg) {
+	enabled := jetStreamAccounts(cfg)
+	for name, l := range enabled {
 		s.js.EnableAccount(name, l)
+	}
+	for _, name := range cfg.accounts.Names() {
+		if _, ok := enabled[name]; !ok && cfg.accounts.Get(name) != cfg.accounts.System() {
+			s.js.RefuseAccount(name)
+		}
 	}
 	s.log.Logf(env.LevelInfo, "Starting JetStream, store directory %q", cfg.JetStreamStoreDir)
 }
@@ -59,4 +65,24 @@ func (s *Server) stopJetStream(done func()) {
 		return
 	}
 	s.js.Shutdown(done)
+}
+
+// Jsz gathers /jsz; done runs on JetStream's executor (with Disabled set, at once, when
+// JetStream is off).
+func (s *Server) Jsz(o jetstream.JszOptions, done func(*jetstream.JSInfo)) {
+	if s.js == nil {
+		done(&jetstream.JSInfo{ID: s.id, Now: s.env.Clock.Now().UTC(), Disabled: true})
+		return
+	}
+	s.js.Jsz(o, s.id, done)
+}
+
+// JetStreamReady runs done once JetStream answers and its recovered streams are open (at
+// once without JetStream). done may run on any executor.
+func (s *Server) JetStreamReady(done func()) {
+	if s.js == nil {
+		done()
+		return
+	}
+	s.js.Ready(done)
 }

@@ -1,7 +1,8 @@
-// Package fsm holds the replicated state machines applied from raft: JetStream's meta group
-// (stream and consumer assignments), streams (stored messages) and consumers (delivered and
-// acknowledged state). Apply mutates state and returns effects without performing them;
-// Snapshot and Restore are deterministic byte for byte.
-//
-// Not built yet: see DESIGN.md.
+// Package fsm is the home of JetStream's deterministic state machines, one package each:
+// fsm/stream (a stream's publish rules over its store) and fsm/consumer (a consumer's
+// delivered and acknowledged state). They take entries stamped by their proposer (times
+// included) and never read a clock, so a replica applying the same entries in the same
+// order reaches the same state; on one node the entries are applied as they arrive, in a
+// replicated stream they will come out of a RAFT log. The account's asset set (fsm/meta)
+// comes with replication.
 package fsm

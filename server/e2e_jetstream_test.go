@@ -2,7 +2,10 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,8 +20,10 @@ func startJS(t *testing.T, args ...string) (*proc, string) {
 	return startPetrel(t, append([]string{"-js", "-sd", dir}, args...)...), dir
 }
 
+// jsContext bounds a whole JetStream test's calls: generous, as a loaded 2-core machine
+// slows the big ones; a hang still ends it.
 func jsContext(t *testing.T) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), testTimeout)
+	return context.WithTimeout(context.Background(), 6*testTimeout)
 }
 
 func newJS(t *testing.T, nc *nats.Conn) jetstream.JetStream {
@@ -264,4 +269,548 @@ func TestE2EJetStreamPullConsumers(t *testing.T) {
 	if _, err := s.Consumer(ctx, "D"); !errors.Is(err, jetstream.ErrConsumerNotFound) || names != 1 {
 		t.Fatalf("deleted consumer: %v (names %d)", err, names)
 	}
+}
+
+// A durable consumer keeps its acknowledged position across a restart: what a double ack
+// confirmed is never delivered again, what was not acknowledged is.
+func TestE2EJetStreamDurableConsumerRestart(t *testing.T) {
+	p, dir := startJS(t)
+	js := newJS(t, connect(t, p.url()))
+	ctx, cancel := jsContext(t)
+	defer cancel()
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "R", Subjects: []string{"r"}})
+	must(t, err)
+	for i := range 6 {
+		_, err := js.Publish(ctx, "r", []byte{byte('a' + i)})
+		must(t, err)
+	}
+	c, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "K", AckPolicy: jetstream.AckExplicitPolicy})
+	must(t, err)
+	batch, err := c.Fetch(4)
+	must(t, err)
+	i := 0
+	for m := range batch.Messages() {
+		if i++; i <= 3 {
+			must(t, m.DoubleAck(ctx)) // 1..3 confirmed; 4 delivered, not acked
+		}
+	}
+	p.stop()
+	p2 := startPetrelOn(t, p.port, "-js", "-sd", dir)
+	js = newJS(t, connect(t, p2.url()))
+	c, err = js.Consumer(ctx, "R", "K")
+	must(t, err)
+	info := c.CachedInfo()
+	if info.AckFloor.Stream != 3 || info.Delivered.Stream != 4 || info.NumAckPending != 1 {
+		t.Fatalf("after restart: delivered %+v floor %+v ack pending %d", info.Delivered, info.AckFloor, info.NumAckPending)
+	}
+	m, err := c.Next(jetstream.FetchMaxWait(time.Second))
+	must(t, err)
+	if md, _ := m.Metadata(); md.Sequence.Stream != 5 {
+		t.Fatalf("next after restart: %+v", md) // 4 is pending until its ack wait runs out
+	}
+	must(t, s.DeleteConsumer(ctx, "K"))
+	p2.stop()
+	p3 := startPetrelOn(t, p.port, "-js", "-sd", dir)
+	js = newJS(t, connect(t, p3.url()))
+	if _, err := js.Consumer(ctx, "R", "K"); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		t.Fatalf("a deleted consumer came back: %v", err)
+	}
+}
+
+// KV through nats.go: put, get, create, update with revision, delete, purge, history, keys,
+// watch (a push ordered consumer with flow control and heartbeats), TTL'd bucket status.
+func TestE2EJetStreamKV(t *testing.T) {
+	p, _ := startJS(t)
+	js := newJS(t, connect(t, p.url()))
+	ctx, cancel := jsContext(t)
+	defer cancel()
+	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "cfg", History: 5})
+	must(t, err)
+	if _, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "cfg", History: 5}); err != nil {
+		t.Fatalf("creating the same bucket again: %v", err)
+	}
+	w, err := kv.WatchAll(ctx)
+	must(t, err)
+	defer w.Stop()
+	if e := <-w.Updates(); e != nil {
+		t.Fatalf("an empty bucket's watch starts with nil, got %v", e)
+	}
+	r1, err := kv.Put(ctx, "a", []byte("1"))
+	must(t, err)
+	if _, err := kv.Create(ctx, "a", []byte("x")); !errors.Is(err, jetstream.ErrKeyExists) {
+		t.Fatalf("create of an existing key: %v", err)
+	}
+	r2, err := kv.Update(ctx, "a", []byte("2"), r1)
+	must(t, err)
+	if _, err := kv.Update(ctx, "a", []byte("3"), r1); err == nil {
+		t.Fatal("update with a stale revision succeeded")
+	}
+	e, err := kv.Get(ctx, "a")
+	if err != nil || string(e.Value()) != "2" || e.Revision() != r2 {
+		t.Fatalf("get: %v %v", e, err)
+	}
+	_, err = kv.Create(ctx, "b", []byte("B"))
+	must(t, err)
+	must(t, kv.Delete(ctx, "b"))
+	if _, err := kv.Get(ctx, "b"); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Fatalf("get of a deleted key: %v", err)
+	}
+	if _, err := kv.Create(ctx, "b", []byte("again")); err != nil {
+		t.Fatalf("create over a delete marker: %v", err)
+	}
+	for _, want := range []string{"a=1", "a=2", "b=B", "b=", "b=again"} {
+		select {
+		case e := <-w.Updates():
+			if got := e.Key() + "=" + string(e.Value()); got != want {
+				t.Fatalf("watch: %s, want %s", got, want)
+			}
+		case <-time.After(testTimeout):
+			t.Fatalf("watch: no %s", want)
+		}
+	}
+	h, err := kv.History(ctx, "a")
+	if err != nil || len(h) != 2 {
+		t.Fatalf("history: %d %v", len(h), err)
+	}
+	keys, err := kv.ListKeys(ctx)
+	must(t, err)
+	var names []string
+	for k := range keys.Keys() {
+		names = append(names, k)
+	}
+	if len(names) != 2 {
+		t.Fatalf("keys %v", names)
+	}
+	must(t, kv.Purge(ctx, "a"))
+	if _, err := kv.Get(ctx, "a"); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Fatalf("get of a purged key: %v", err)
+	}
+	st, err := kv.Status(ctx)
+	if err != nil || st.History() != 5 {
+		t.Fatalf("status: %v %v", st, err)
+	}
+	must(t, js.DeleteKeyValue(ctx, "cfg"))
+}
+
+// Object Store through nats.go: a multi-MiB put and get, list, links, delete.
+func TestE2EJetStreamObjectStore(t *testing.T) {
+	p, _ := startJS(t)
+	js := newJS(t, connect(t, p.url()))
+	ctx, cancel := jsContext(t)
+	defer cancel()
+	obs, err := js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: "files"})
+	must(t, err)
+	big := make([]byte, 3<<20+12345)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	_, err = obs.PutBytes(ctx, "big.bin", big)
+	must(t, err)
+	got, err := obs.GetBytes(ctx, "big.bin")
+	must(t, err)
+	if string(got) != string(big) {
+		t.Fatalf("get returned %d bytes, not what was put", len(got))
+	}
+	_, err = obs.PutString(ctx, "small.txt", "hello")
+	must(t, err)
+	info, err := obs.GetInfo(ctx, "small.txt")
+	must(t, err)
+	_, err = obs.AddLink(ctx, "link.txt", info)
+	must(t, err)
+	s, err := obs.GetString(ctx, "link.txt")
+	if err != nil || s != "hello" {
+		t.Fatalf("through a link: %q %v", s, err)
+	}
+	list, err := obs.List(ctx)
+	if err != nil || len(list) != 3 {
+		t.Fatalf("list: %d %v", len(list), err)
+	}
+	must(t, obs.Delete(ctx, "big.bin"))
+	if _, err := obs.GetBytes(ctx, "big.bin"); !errors.Is(err, jetstream.ErrObjectNotFound) {
+		t.Fatalf("get after delete: %v", err)
+	}
+}
+
+// Two accounts have separate JetStream (same stream name, separate content and
+// directories), an account without JetStream is told so (10039), and /jsz adds them up.
+func TestE2EJetStreamAccounts(t *testing.T) {
+	dir := t.TempDir()
+	conf := dir + "/petrel.conf"
+	must(t, os.WriteFile(conf, []byte(`
+jetstream { store_dir: "`+dir+`" }
+accounts {
+  A: { jetstream: enabled, users: [{user: a, password: a}] }
+  B: { jetstream: { max_streams: 1 }, users: [{user: b, password: b}] }
+  C: { users: [{user: c, password: c}] }
+}
+`), 0o644))
+	mport := freePort(t)
+	p := startPetrel(t, "-c", conf, "-m", mport)
+	ctx, cancel := jsContext(t)
+	defer cancel()
+	jsA := newJS(t, connect(t, p.url(), nats.UserInfo("a", "a")))
+	jsB := newJS(t, connect(t, p.url(), nats.UserInfo("b", "b")))
+	jsC := newJS(t, connect(t, p.url(), nats.UserInfo("c", "c")))
+	for _, js := range []jetstream.JetStream{jsA, jsB} {
+		_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "S", Subjects: []string{"s"}})
+		must(t, err)
+	}
+	_, err := jsA.Publish(ctx, "s", []byte("in A"))
+	must(t, err)
+	sB, err := jsB.Stream(ctx, "S")
+	must(t, err)
+	if n := sB.CachedInfo().State.Msgs; n != 0 {
+		t.Fatalf("B's stream holds %d messages published in A", n)
+	}
+	if _, err := jsB.CreateStream(ctx, jetstream.StreamConfig{Name: "T", Subjects: []string{"t"}}); err == nil {
+		t.Fatal("B's max_streams 1 was not enforced")
+	}
+	if _, err := jsC.AccountInfo(ctx); !errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+		t.Fatalf("account without JetStream: %v", err)
+	}
+	for _, acc := range []string{"A", "B"} {
+		if _, err := os.Stat(dir + "/jetstream/" + acc + "/streams/S/meta.json"); err != nil {
+			t.Fatalf("account %s's stream definition: %v", acc, err)
+		}
+	}
+	code, body := httpGet(t, "http://127.0.0.1:"+mport+"/jsz?accounts=true&streams=true")
+	var z struct {
+		Streams        int    `json:"streams"`
+		Messages       uint64 `json:"messages"`
+		AccountDetails []struct {
+			Name    string `json:"name"`
+			Streams []struct {
+				Name string `json:"name"`
+			} `json:"stream_detail"`
+		} `json:"account_details"`
+	}
+	must(t, json.Unmarshal([]byte(body), &z))
+	if code != 200 || z.Streams != 2 || z.Messages != 1 || len(z.AccountDetails) != 2 || len(z.AccountDetails[0].Streams) != 1 {
+		t.Fatalf("/jsz: %d %s", code, body)
+	}
+	info, err := jsA.AccountInfo(ctx)
+	if err != nil || info.Streams != 1 || info.API.Level < 1 {
+		t.Fatalf("account info: %+v %v", info, err)
+	}
+}
+
+// Interest retention keeps a message until every interested consumer acknowledged it, and
+// drops what no consumer wants; a work queue refuses a second unfiltered consumer; the
+// stream's max_consumers holds.
+func TestE2EJetStreamRetention(t *testing.T) {
+	p, _ := startJS(t)
+	js := newJS(t, connect(t, p.url()))
+	ctx, cancel := jsContext(t)
+	defer cancel()
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "I", Subjects: []string{"i.>"}, Retention: jetstream.InterestPolicy, MaxConsumers: 2})
+	must(t, err)
+	_, err = js.Publish(ctx, "i.none", []byte("nobody wants me"))
+	must(t, err)
+	c1, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "one", AckPolicy: jetstream.AckExplicitPolicy})
+	must(t, err)
+	c2, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "two", AckPolicy: jetstream.AckExplicitPolicy, FilterSubject: "i.a"})
+	must(t, err)
+	if _, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "three"}); err == nil {
+		t.Fatal("max_consumers 2 allowed a third")
+	}
+	for _, subj := range []string{"i.a", "i.b"} {
+		_, err := js.Publish(ctx, subj, []byte(subj))
+		must(t, err)
+	}
+	msgs := func() uint64 {
+		info, err := s.Info(ctx)
+		must(t, err)
+		return info.State.Msgs
+	}
+	if n := msgs(); n != 2 {
+		t.Fatalf("stored %d, want 2 (the one nobody wanted is gone)", n)
+	}
+	ackAll := func(c jetstream.Consumer, n int) {
+		b, err := c.Fetch(n)
+		must(t, err)
+		for m := range b.Messages() {
+			must(t, m.DoubleAck(ctx))
+		}
+	}
+	ackAll(c1, 2)
+	if n := msgs(); n != 1 {
+		t.Fatalf("after one's acks %d messages, want 1 (i.a waits for two)", n)
+	}
+	ackAll(c2, 1)
+	if n := msgs(); n != 0 {
+		t.Fatalf("after both acked, %d messages", n)
+	}
+	wq, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "Q", Subjects: []string{"q.>"}, Retention: jetstream.WorkQueuePolicy})
+	must(t, err)
+	_, err = wq.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "w1", AckPolicy: jetstream.AckExplicitPolicy})
+	must(t, err)
+	if _, err := wq.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "w2", AckPolicy: jetstream.AckExplicitPolicy}); err == nil {
+		t.Fatal("a work queue took a second unfiltered consumer")
+	}
+}
+
+// Backoff paces redeliveries, max_deliver stops them with an advisory, a nak and a term
+// are advised, and stream and consumer actions are advised.
+func TestE2EJetStreamRedeliveryAndAdvisories(t *testing.T) {
+	p, _ := startJS(t)
+	nc := connect(t, p.url())
+	js := newJS(t, nc)
+	ctx, cancel := jsContext(t)
+	defer cancel()
+	adv, err := nc.SubscribeSync("$JS.EVENT.ADVISORY.>")
+	must(t, err)
+	must(t, nc.Flush())
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "B", Subjects: []string{"b"}})
+	must(t, err)
+	_, err = js.Publish(ctx, "b", []byte("x"))
+	must(t, err)
+	c, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "B", AckPolicy: jetstream.AckExplicitPolicy,
+		MaxDeliver: 3, BackOff: []time.Duration{100 * time.Millisecond, 300 * time.Millisecond}})
+	must(t, err)
+	var times []time.Time
+	for range 3 {
+		m, err := c.Next(jetstream.FetchMaxWait(2 * time.Second))
+		must(t, err)
+		times = append(times, time.Now())
+		if md, _ := m.Metadata(); md.NumDelivered != uint64(len(times)) {
+			t.Fatalf("delivery %d counted %d", len(times), md.NumDelivered)
+		}
+	}
+	if d := times[2].Sub(times[1]); d < 250*time.Millisecond {
+		t.Fatalf("the second redelivery came after %v, backoff says 300ms", d)
+	}
+	if _, err := c.Next(jetstream.FetchMaxWait(800 * time.Millisecond)); err == nil {
+		t.Fatal("delivered past max_deliver")
+	}
+	seen := map[string]bool{}
+	for {
+		m, err := adv.NextMsg(time.Second)
+		if err != nil {
+			break
+		}
+		var ev struct{ Type string }
+		must(t, json.Unmarshal(m.Data, &ev))
+		seen[m.Subject+"|"+ev.Type] = true
+	}
+	for _, want := range []string{
+		"$JS.EVENT.ADVISORY.STREAM.CREATED.B|io.nats.jetstream.advisory.v1.stream_action",
+		"$JS.EVENT.ADVISORY.CONSUMER.CREATED.B.B|io.nats.jetstream.advisory.v1.consumer_action",
+		"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.B.B|io.nats.jetstream.advisory.v1.max_deliver",
+	} {
+		if !seen[want] {
+			t.Errorf("no %s; saw %v", want, seen)
+		}
+	}
+}
+
+// Stream features: subject transform on ingest, republish with its headers, first_seq,
+// per-message TTL, sealing, discard new per subject.
+func TestE2EJetStreamStreamFeatures(t *testing.T) {
+	p, _ := startJS(t)
+	nc := connect(t, p.url())
+	js := newJS(t, nc)
+	ctx, cancel := jsContext(t)
+	defer cancel()
+	rp, err := nc.SubscribeSync("out.>")
+	must(t, err)
+	must(t, nc.Flush())
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "F", Subjects: []string{"in.>"}, FirstSeq: 100,
+		SubjectTransform: &jetstream.SubjectTransformConfig{Source: "in.>", Destination: "stored.>"},
+		RePublish:        &jetstream.RePublish{Source: "stored.>", Destination: "out.>"},
+		AllowMsgTTL:      true})
+	must(t, err)
+	ack, err := js.Publish(ctx, "in.a", []byte("v1"))
+	if err != nil || ack.Sequence != 100 {
+		t.Fatalf("first publish: %+v %v", ack, err)
+	}
+	m, err := s.GetMsg(ctx, 100)
+	if err != nil || m.Subject != "stored.a" {
+		t.Fatalf("stored as %+v %v", m, err)
+	}
+	r, err := rp.NextMsg(testTimeout)
+	must(t, err)
+	if r.Subject != "out.a" || r.Header.Get("Nats-Sequence") != "100" || r.Header.Get("Nats-Stream") != "F" ||
+		r.Header.Get("Nats-Subject") != "stored.a" || r.Header.Get("Nats-Last-Sequence") != "0" || string(r.Data) != "v1" {
+		t.Fatalf("republished %s %v %q", r.Subject, r.Header, r.Data)
+	}
+	_, err = js.Publish(ctx, "in.a", []byte("short"), jetstream.WithMsgTTL(300*time.Millisecond))
+	must(t, err)
+	if r, err = rp.NextMsg(testTimeout); err != nil || r.Header.Get("Nats-Last-Sequence") != "100" {
+		t.Fatalf("second republish: %v %v", r, err)
+	}
+	time.Sleep(time.Second) // past the message's TTL
+	if _, err := s.GetMsg(ctx, 101); !errors.Is(err, jetstream.ErrMsgNotFound) {
+		t.Fatalf("a message past its TTL: %v", err)
+	}
+	cfg := s.CachedInfo().Config
+	cfg.Sealed = true
+	_, err = js.UpdateStream(ctx, cfg)
+	must(t, err)
+	if _, err := js.Publish(ctx, "in.b", []byte("x")); err == nil {
+		t.Fatal("a sealed stream took a message")
+	}
+	if err := s.Purge(ctx); err == nil {
+		t.Fatal("a sealed stream was purged")
+	}
+	d, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "D", Subjects: []string{"d.*"}, Discard: jetstream.DiscardNew,
+		DiscardNewPerSubject: true, MaxMsgsPerSubject: 1})
+	must(t, err)
+	_, err = js.Publish(ctx, "d.a", []byte("1"))
+	must(t, err)
+	if _, err := js.Publish(ctx, "d.a", []byte("2")); err == nil {
+		t.Fatal("discard new per subject took a second message")
+	}
+	_, err = js.Publish(ctx, "d.b", []byte("1"))
+	must(t, err)
+	if info, _ := d.Info(ctx); info.State.Msgs != 2 {
+		t.Fatalf("state %+v", info.State)
+	}
+}
+
+// A paused consumer delivers nothing until it is resumed.
+func TestE2EJetStreamPause(t *testing.T) {
+	p, _ := startJS(t)
+	js := newJS(t, connect(t, p.url()))
+	ctx, cancel := jsContext(t)
+	defer cancel()
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "PZ", Subjects: []string{"pz"}})
+	must(t, err)
+	_, err = js.Publish(ctx, "pz", []byte("x"))
+	must(t, err)
+	c, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "PZ", AckPolicy: jetstream.AckExplicitPolicy})
+	must(t, err)
+	r, err := js.PauseConsumer(ctx, "PZ", "PZ", time.Now().Add(time.Hour))
+	if err != nil || !r.Paused || r.PauseRemaining < 59*time.Minute {
+		t.Fatalf("pause: %+v %v", r, err)
+	}
+	if _, err := c.Next(jetstream.FetchMaxWait(300 * time.Millisecond)); err == nil {
+		t.Fatal("a paused consumer delivered")
+	}
+	if info, _ := c.Info(ctx); !info.Paused {
+		t.Fatalf("info does not say paused: %+v", info)
+	}
+	if r, err := js.ResumeConsumer(ctx, "PZ", "PZ"); err != nil || r.Paused {
+		t.Fatalf("resume: %+v %v", r, err)
+	}
+	if _, err := c.Next(jetstream.FetchMaxWait(2 * time.Second)); err != nil {
+		t.Fatalf("after resume: %v", err)
+	}
+}
+
+// Priority groups: a pinned client gets the messages and other pins are refused; overflow
+// requests wait for their minimum; a request for an unknown group is refused; unpin frees
+// the pin.
+func TestE2EJetStreamPriorityGroups(t *testing.T) {
+	p, _ := startJS(t)
+	js := newJS(t, connect(t, p.url()))
+	ctx, cancel := jsContext(t)
+	defer cancel()
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "PG", Subjects: []string{"pg"}})
+	must(t, err)
+	for range 4 {
+		_, err := js.Publish(ctx, "pg", []byte("m"))
+		must(t, err)
+	}
+	pinned, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "PIN", AckPolicy: jetstream.AckExplicitPolicy,
+		PriorityGroups: []string{"g"}, PriorityPolicy: jetstream.PriorityPolicyPinned, PinnedTTL: 5 * time.Second})
+	must(t, err)
+	b, err := pinned.Fetch(1, jetstream.FetchPriorityGroup("g"))
+	must(t, err)
+	var pinID string
+	for m := range b.Messages() {
+		pinID = m.Headers().Get("Nats-Pin-Id")
+		must(t, m.Ack())
+	}
+	if pinID == "" {
+		t.Fatal("the first pinned delivery carries no Nats-Pin-Id")
+	}
+	info, err := pinned.Info(ctx)
+	if err != nil || len(info.PriorityGroups) != 1 || info.PriorityGroups[0].PinnedClientID != pinID {
+		t.Fatalf("info priority groups: %+v %v", info.PriorityGroups, err)
+	}
+	if _, err := pinned.Fetch(1, jetstream.FetchPriorityGroup("nope")); err == nil {
+		b, _ := pinned.Fetch(1, jetstream.FetchPriorityGroup("nope"), jetstream.FetchMaxWait(300*time.Millisecond))
+		for range b.Messages() {
+			t.Fatal("an unknown priority group got a message")
+		}
+	}
+	must(t, s.UnpinConsumer(ctx, "PIN", "g"))
+	if info, _ := pinned.Info(ctx); info.PriorityGroups[0].PinnedClientID != "" {
+		t.Fatalf("still pinned after unpin: %+v", info.PriorityGroups)
+	}
+	over, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "OVER", AckPolicy: jetstream.AckExplicitPolicy,
+		PriorityGroups: []string{"g"}, PriorityPolicy: jetstream.PriorityPolicyOverflow})
+	must(t, err)
+	b, err = over.Fetch(1, jetstream.FetchPriorityGroup("g"), jetstream.FetchMinPending(10), jetstream.FetchMaxWait(300*time.Millisecond))
+	must(t, err)
+	for range b.Messages() {
+		t.Fatal("an overflow request got a message below its min_pending")
+	}
+	b, err = over.Fetch(1, jetstream.FetchPriorityGroup("g"), jetstream.FetchMinPending(2))
+	must(t, err)
+	n := 0
+	for range b.Messages() {
+		n++
+	}
+	if n != 1 {
+		t.Fatalf("an overflow request at its min_pending got %d", n)
+	}
+}
+
+// Direct gets: a batch from a sequence ends with 204 EOB and counts what is pending;
+// multi_last answers each subject's last message; errors are status messages.
+func TestE2EJetStreamDirectGet(t *testing.T) {
+	p, _ := startJS(t)
+	nc := connect(t, p.url())
+	js := newJS(t, nc)
+	ctx, cancel := jsContext(t)
+	defer cancel()
+	_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "DG", Subjects: []string{"dg.*"}, AllowDirect: true})
+	must(t, err)
+	for i, subj := range []string{"dg.a", "dg.b", "dg.a", "dg.c", "dg.b"} {
+		_, err := js.Publish(ctx, subj, []byte{byte('0' + i)})
+		must(t, err)
+	}
+	inbox := nats.NewInbox()
+	sub, err := nc.SubscribeSync(inbox)
+	must(t, err)
+	ask := func(body string) []*nats.Msg {
+		must(t, nc.PublishRequest("$JS.API.DIRECT.GET.DG", inbox, []byte(body)))
+		var out []*nats.Msg
+		for {
+			m, err := sub.NextMsg(testTimeout)
+			must(t, err)
+			out = append(out, m)
+			if m.Header.Get("Status") != "" || (len(out) == 1 && !strings.Contains(body, "batch") && !strings.Contains(body, "multi")) {
+				return out
+			}
+		}
+	}
+	got := ask(`{"seq":2,"batch":2,"next_by_subj":"dg.*"}`)
+	if len(got) != 3 || got[0].Header.Get("Nats-Sequence") != "2" || got[1].Header.Get("Nats-Last-Sequence") != "2" ||
+		got[2].Header.Get("Status") != "204" || got[2].Header.Get("Nats-Num-Pending") != "2" {
+		t.Fatalf("batch: %d messages %v", len(got), headersOf(got))
+	}
+	got = ask(`{"multi_last":["dg.a","dg.b"]}`)
+	if len(got) != 3 || got[0].Header.Get("Nats-Sequence") != "3" || got[1].Header.Get("Nats-Sequence") != "5" || got[2].Header.Get("Status") != "204" {
+		t.Fatalf("multi_last: %v", headersOf(got))
+	}
+	got = ask(`{"multi_last":["dg.*"],"up_to_seq":3}`)
+	if len(got) != 3 || got[0].Header.Get("Nats-Sequence") != "2" || got[1].Header.Get("Nats-Sequence") != "3" {
+		t.Fatalf("multi_last up to 3: %v", headersOf(got))
+	}
+	if got = ask(`{"seq":99}`); got[0].Header.Get("Status") != "404" {
+		t.Fatalf("missing: %v", headersOf(got))
+	}
+	if got = ask(`{}`); got[0].Header.Get("Status") != "408" {
+		t.Fatalf("empty request: %v", headersOf(got))
+	}
+}
+
+func headersOf(ms []*nats.Msg) []nats.Header {
+	out := make([]nats.Header, len(ms))
+	for i, m := range ms {
+		out[i] = m.Header
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/petrel-io/petrel/core/bus"
 	"github.com/petrel-io/petrel/core/env"
@@ -24,11 +25,30 @@ type account struct {
 	apiSub  bus.Subscription
 	// apiTotal and apiErrors count requests for INFO's api section.
 	apiTotal, apiErrors uint64
+	// consumers counts the account's consumers across its streams' executors.
+	consumers atomic.Int64
+	// maxConsumers is limits.MaxConsumers, readable from the streams' executors.
+	maxConsumers atomic.Int64
+}
+
+// reserveConsumer counts a new consumer unless the account is at its limit.
+func (a *account) reserveConsumer() bool {
+	for {
+		n, limit := a.consumers.Load(), a.maxConsumers.Load()
+		if limit > 0 && n >= limit {
+			return false
+		}
+		if a.consumers.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
 }
 
 func newAccount(s *Service, name string, l Limits) *account {
-	return &account{svc: s, name: name, limits: l, dir: path.Join(s.root, name),
+	a := &account{svc: s, name: name, limits: l, dir: path.Join(s.root, name),
 		streams: map[string]*streamActor{}, offline: map[string]string{}}
+	a.maxConsumers.Store(int64(l.MaxConsumers))
+	return a
 }
 
 func (a *account) start() {
@@ -79,6 +99,7 @@ var apiHandlers = []struct {
 	{[]string{"CONSUMER", "LIST"}, 1, (*account).consumerList},
 	{[]string{"CONSUMER", "MSG", "NEXT"}, 2, (*account).consumerNext},
 	{[]string{"CONSUMER", "PAUSE"}, 2, (*account).consumerPause},
+	{[]string{"CONSUMER", "UNPIN"}, 2, (*account).consumerUnpin},
 }
 
 // request dispatches an API request. Requests without a reply subject are dropped, as

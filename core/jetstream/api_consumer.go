@@ -94,7 +94,10 @@ func (st *streamActor) createConsumer(reply string, cfg jsapi.ConsumerConfig, ac
 			a.replyError(reply, jsapi.ConsumerCreateType, jsapi.E(jsapi.ErrConsumerAlreadyExists))
 			return
 		default:
-			c.update(cfg)
+			if err := c.update(cfg); err != nil {
+				a.replyError(reply, jsapi.ConsumerCreateType, jsapi.NewError(jsapi.ErrConsumerCreate, err.Error()))
+				return
+			}
 		}
 		a.reply(reply, &jsapi.ConsumerResponse{Response: jsapi.Response{Type: jsapi.ConsumerCreateType}, ConsumerInfo: c.info()})
 		return
@@ -103,12 +106,59 @@ func (st *streamActor) createConsumer(reply string, cfg jsapi.ConsumerConfig, ac
 		a.replyError(reply, jsapi.ConsumerCreateType, jsapi.E(jsapi.ErrConsumerDoesNotExist))
 		return
 	}
-	c, err := st.newConsumer(cfg, st.svc().now().UTC(), fconsumer.State{})
+	if e := st.admitConsumer(cfg); e != nil {
+		a.replyError(reply, jsapi.ConsumerCreateType, e)
+		return
+	}
+	c, err := st.addConsumer(cfg)
 	if err != nil {
+		st.acc.consumers.Add(-1)
 		a.replyError(reply, jsapi.ConsumerCreateType, jsapi.NewError(jsapi.ErrConsumerCreate, err.Error()))
 		return
 	}
 	a.reply(reply, &jsapi.ConsumerResponse{Response: jsapi.Response{Type: jsapi.ConsumerCreateType}, ConsumerInfo: c.info()})
+	c.actionAdvisory("CREATED", "create")
+}
+
+// admitConsumer holds a new consumer to the work-queue rule, the stream's max_consumers and
+// the account's (its count is shared by the account's streams: reserved atomically here,
+// given back when a consumer goes).
+func (st *streamActor) admitConsumer(cfg jsapi.ConsumerConfig) *jsapi.Error {
+	if e := st.checkWorkQueue(cfg); e != nil {
+		return e
+	}
+	if limit := st.fsm.Config().MaxConsumers; limit > 0 && len(st.consumers) >= limit {
+		return jsapi.E(jsapi.ErrMaxConsumers)
+	}
+	if !st.acc.reserveConsumer() {
+		return jsapi.E(jsapi.ErrMaxConsumers)
+	}
+	return nil
+}
+
+// addConsumer creates a new consumer, durably when it keeps state.
+func (st *streamActor) addConsumer(cfg jsapi.ConsumerConfig) (*consumer, error) {
+	created := st.svc().now().UTC()
+	var file *fconsumer.File
+	state := fconsumer.State{}
+	if st.persistent(cfg) {
+		var err error
+		if file, state, err = st.openState(cfg, created); err != nil {
+			return nil, err
+		}
+	}
+	c, err := st.newConsumer(cfg, created, state)
+	if err != nil {
+		if file != nil {
+			_ = file.Close() // nothing was saved through it
+		}
+		return nil, err
+	}
+	c.file = file
+	c.save(nil)
+	c.deliver()
+	c.arm()
+	return c, nil
 }
 
 // newConsumer builds, starts and registers a consumer, positioned by its deliver policy
@@ -121,6 +171,9 @@ func (st *streamActor) newConsumer(cfg jsapi.ConsumerConfig, created time.Time, 
 	c := &consumer{st: st, name: cfg.Name, cfg: cfg, created: created, filter: filter, fsm: fconsumer.New(cfg, state)}
 	if state.Delivered.Stream == 0 {
 		c.fsm.SetStart(st.startSeq(cfg, filter))
+		if cfg.DeliverPolicy == jsapi.DeliverLastPerSubject {
+			c.lastPer = st.lastPerSubject(filter)
+		}
 	}
 	if err := c.start(); err != nil {
 		return nil, err
@@ -158,6 +211,19 @@ func (st *streamActor) startSeq(cfg jsapi.ConsumerConfig, f filestore.Filter) ui
 	return max(uint64(state.FirstSeq), 1)
 }
 
+// lastPerSubject lists the last message of each subject matching f, ascending.
+func (st *streamActor) lastPerSubject(f filestore.Filter) []uint64 {
+	subjects := st.fsm.Store().SubjectsState(f)
+	out := make([]uint64, 0, len(subjects))
+	for _, ss := range subjects {
+		out = append(out, uint64(ss.Last))
+	}
+	sortSeqs(out)
+	return out
+}
+
+func sortSeqs(s []uint64) { sort.Slice(s, func(i, j int) bool { return s[i] < s[j] }) }
+
 // consumerOf finds the consumer named in a request on the stream's executor, answering
 // "consumer not found" if none.
 func (a *account) consumerOf(m bus.Msg, args []string, typ string, fn func(*consumer)) {
@@ -185,8 +251,7 @@ func (a *account) consumerInfo(m bus.Msg, args []string) {
 // consumerDelete answers CONSUMER.DELETE.
 func (a *account) consumerDelete(m bus.Msg, args []string) {
 	a.consumerOf(m, args, jsapi.ConsumerDeleteType, func(c *consumer) {
-		delete(c.st.consumers, c.name)
-		c.close()
+		c.delete()
 		a.reply(m.Reply, &jsapi.SuccessResponse{Response: jsapi.Response{Type: jsapi.ConsumerDeleteType}, Success: true})
 	})
 }
@@ -253,30 +318,38 @@ func (a *account) consumerPage(m bus.Msg, stream, typ string, size int, answer f
 	})
 }
 
-// consumerPause answers CONSUMER.PAUSE: not built yet, refused clearly.
-func (a *account) consumerPause(m bus.Msg, _ []string) {
-	a.replyError(m.Reply, jsapi.ConsumerPauseType, jsapi.NewError(jsapi.ErrBadRequest))
-}
-
 // info is the consumer's ConsumerInfo now.
 func (c *consumer) info() *jsapi.ConsumerInfo {
 	cfg := c.cfg
+	cfg.Metadata = jsapi.DynamicMetadata(cfg.Metadata, c.svc().cfg.ServerVersion, jsapi.Level)
 	delivered, floor := c.fsm.Delivered(), c.fsm.AckFloor()
 	start := env0(delivered.Stream + 1)
-	return &jsapi.ConsumerInfo{Stream: c.st.name, Name: c.name, Created: c.created, Config: &cfg,
+	info := &jsapi.ConsumerInfo{Stream: c.st.name, Name: c.name, Created: c.created, Config: &cfg,
 		Delivered:      jsapi.SequenceInfo{Consumer: delivered.Consumer, Stream: delivered.Stream},
 		AckFloor:       jsapi.SequenceInfo{Consumer: floor.Consumer, Stream: floor.Stream},
 		NumAckPending:  c.fsm.NumAckPending(),
 		NumRedelivered: c.fsm.NumRedelivered(),
 		NumWaiting:     len(c.waiting),
-		NumPending:     c.st.fsm.Store().NumPending(start, c.filter, c.cfg.DeliverPolicy == jsapi.DeliverLastPerSubject),
+		NumPending:     c.pending(start - 1),
+		PushBound:      c.cfg.DeliverSubject != "" && c.push.bound,
+		PriorityGroups: c.priorityGroups(),
 		TimeStamp:      c.svc().now().UTC()}
+	if info.Paused = c.paused(); info.Paused {
+		info.PauseRemaining = c.cfg.PauseUntil.Sub(c.svc().now())
+	}
+	return info
 }
 
 // update applies a changed configuration to a running consumer.
-func (c *consumer) update(cfg jsapi.ConsumerConfig) {
+func (c *consumer) update(cfg jsapi.ConsumerConfig) error {
+	if c.file != nil {
+		if err := writeMeta(c.svc().env.FS, c.st.consumerDir(c.name), consumerMeta{Config: cfg, Created: c.created}); err != nil {
+			return err
+		}
+	}
 	c.cfg = cfg
 	c.fsm.UpdateConfig(cfg)
 	c.deliver()
 	c.arm()
+	return nil
 }

@@ -2,13 +2,11 @@ package jetstream
 
 import (
 	"errors"
-	"strconv"
 	"time"
 
 	"github.com/petrel-io/petrel/core/bus"
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/jsapi"
-	"github.com/petrel-io/petrel/core/proto"
 	"github.com/petrel-io/petrel/filestore"
 )
 
@@ -198,49 +196,4 @@ func (st *streamActor) seqAtTime(ns int64) env.Seq {
 		}
 	}
 	return lo
-}
-
-// directGet answers DIRECT.GET with the raw message and its Nats-* headers (ADR-31).
-func (st *streamActor) directGet(m bus.Msg) {
-	if st.phase != streamRunning || m.Reply == "" {
-		return
-	}
-	var req jsapi.MsgGetRequest
-	tail := m.Subject[min(len(m.Subject), len(directPrefix)+len(st.name)):]
-	if tail != "" {
-		if len(m.Data) > 0 {
-			st.directStatus(m.Reply, 408, "Bad Request")
-			return
-		}
-		req.LastFor = tail[1:]
-	} else if len(m.Data) == 0 {
-		st.directStatus(m.Reply, 408, "Empty Request")
-		return
-	} else if decode(m.Data, &req) != nil || checkGet(&req) != nil {
-		st.directStatus(m.Reply, 408, "Bad Request")
-		return
-	}
-	msg, e := st.load(&req)
-	if e != nil {
-		st.directStatus(m.Reply, 404, "Message Not Found")
-		return
-	}
-	st.sendDirect(m.Reply, msg, req.NoHeaders)
-}
-
-func (st *streamActor) directStatus(reply string, code int, text string) {
-	st.svc().bus.Publish(st.acc.name, reply, "", proto.StatusHeader(code, text), nil)
-}
-
-// sendDirect sends one stored message as a direct get answers it.
-func (st *streamActor) sendDirect(reply string, msg *filestore.Msg, noHeaders bool) {
-	hdr := msg.Header
-	if noHeaders {
-		hdr = nil
-	}
-	hdr = proto.AppendHeader(hdr, "Nats-Stream", st.name)
-	hdr = proto.AppendHeader(hdr, "Nats-Subject", msg.Subject)
-	hdr = proto.AppendHeader(hdr, "Nats-Sequence", strconv.FormatUint(uint64(msg.Seq), 10))
-	hdr = proto.AppendHeader(hdr, "Nats-Time-Stamp", unixTime(msg.Time).Format(time.RFC3339Nano))
-	st.svc().bus.Publish(st.acc.name, reply, "", hdr, msg.Data)
 }

@@ -47,6 +47,7 @@ func (a *account) streamCreate(m bus.Msg, args []string) {
 		}
 		a.reply(m.Reply, &jsapi.StreamCreateResponse{Response: jsapi.Response{Type: jsapi.StreamCreateType},
 			StreamInfo: st.info(nil), DidCreate: true})
+		a.streamAdvisory("CREATED", "create", st.name)
 	})
 }
 
@@ -64,7 +65,7 @@ func (a *account) streamRequest(m bus.Msg, name string) (jsapi.StreamConfig, *js
 
 // checkOptions is what checking a stream's configuration needs of the account and server.
 func (a *account) checkOptions() jsapi.StreamCheckOptions {
-	return jsapi.StreamCheckOptions{MaxBytesRequired: a.limits.MaxBytesRequired,
+	return jsapi.StreamCheckOptions{MaxBytesRequired: a.limits.MaxBytesRequired, ValidateMapping: validateMapping,
 		MemoryMaxStreamBytes: a.limits.MemoryMaxStreamBytes, StoreMaxStreamBytes: a.limits.StoreMaxStreamBytes,
 		Lookup: func(name string) (jsapi.StreamConfig, bool) {
 			if st := a.streams[name]; st != nil {
@@ -189,7 +190,9 @@ func (a *account) streamUpdate(m bus.Msg, args []string) {
 			a.replyError(m.Reply, jsapi.StreamUpdateType, jsapi.NewError(jsapi.ErrStreamUpdate, err.Error()))
 			return
 		}
+		st.updateSources(cfg)
 		a.reply(m.Reply, &jsapi.StreamCreateResponse{Response: jsapi.Response{Type: jsapi.StreamUpdateType}, StreamInfo: st.info(nil)})
+		a.streamAdvisory("UPDATED", "modify", st.name)
 	})
 }
 
@@ -209,6 +212,7 @@ func (a *account) streamDelete(m bus.Msg, args []string) {
 		st.close()
 		a.removeStreamFiles(st.dir)
 		a.reply(m.Reply, &jsapi.SuccessResponse{Response: jsapi.Response{Type: jsapi.StreamDeleteType}, Success: true})
+		a.streamAdvisory("DELETED", "delete", st.name)
 	})
 }
 
@@ -304,7 +308,7 @@ func (a *account) streamList(m bus.Msg, _ []string) {
 	for _, n := range page(names, req.Offset, jsapi.ListPageSize) {
 		streams = append(streams, a.streams[n])
 	}
-	gather(a, streams, func(st *streamActor) *jsapi.StreamInfo { return st.info(nil) }, func(infos []*jsapi.StreamInfo) {
+	gatherAll(a.svc, streams, func(st *streamActor) *jsapi.StreamInfo { return st.info(nil) }, func(infos []*jsapi.StreamInfo) {
 		a.reply(m.Reply, &jsapi.StreamListResponse{Response: jsapi.Response{Type: jsapi.StreamListType},
 			Paged:   jsapi.Paged{Total: len(names), Offset: req.Offset, Limit: jsapi.ListPageSize},
 			Streams: infos, Offline: a.offlineMap()})
@@ -318,9 +322,9 @@ func (a *account) offlineMap() map[string]string {
 	return a.offline
 }
 
-// gather reads fn(st) on each stream's executor and hands the results, in order, to done on
-// the service's executor. A stream closed meanwhile is left out.
-func gather[T any](a *account, streams []*streamActor, fn func(*streamActor) T, done func([]T)) {
+// gatherAll reads fn(st) on each stream's executor and hands the results, in order, to done
+// on the service's executor. A stream closed meanwhile is left out.
+func gatherAll[T any](s *Service, streams []*streamActor, fn func(*streamActor) T, done func([]T)) {
 	results := make([]T, len(streams))
 	ok := make([]bool, len(streams))
 	left := len(streams)
@@ -344,7 +348,7 @@ func gather[T any](a *account, streams []*streamActor, fn func(*streamActor) T, 
 			if live {
 				r = fn(st)
 			}
-			a.svc.ex.Post(func() {
+			s.ex.Post(func() {
 				results[i], ok[i] = r, live
 				if left--; left == 0 {
 					finish()

@@ -35,6 +35,17 @@ type consumer struct {
 	waiting []*pullRequest
 	timer   env.Timer // the next expiry, heartbeat or redelivery; nil when none is due
 	timerAt time.Duration
+	// file keeps a durable consumer's state (consumer_store.go); nil when it keeps none.
+	file       *fconsumer.File
+	saveQueued bool
+	confirms   []func() // acks waiting for a durable save to be confirmed
+	push       push     // a push consumer's pacing (consumer_push.go)
+	pin        pin      // a pinned_client consumer's pin (consumer_priority.go)
+	// lastPer holds, for deliver_policy last_per_subject, the last message of each
+	// subject as the consumer started (ascending), delivered before anything newer.
+	lastPer []uint64
+	// lastActive is when it last had interest (a pull request, an ack, a listener).
+	lastActive time.Duration
 }
 
 // pullRequest is a waiting CONSUMER.MSG.NEXT. Times are the stream node's monotonic clock.
@@ -47,6 +58,7 @@ type pullRequest struct {
 	heartbeat time.Duration
 	lastSent  time.Duration // when it last got a message or a heartbeat
 	sent      int
+	group     jsapi.PriorityGroup // its priority-group fields (consumer_priority.go)
 }
 
 func (c *consumer) svc() *Service { return c.st.svc() }
@@ -63,7 +75,8 @@ func (c *consumer) start() error {
 		return err
 	}
 	c.ackSub = sub
-	return nil
+	c.lastActive = c.mono()
+	return c.startPush()
 }
 
 func (c *consumer) close() {
@@ -71,11 +84,17 @@ func (c *consumer) close() {
 		return
 	}
 	c.phase = consumerDeleted
+	c.st.acc.consumers.Add(-1)
 	if c.ackSub != nil {
 		c.ackSub.Unsubscribe()
 	}
+	c.stopPush()
 	if c.timer != nil {
 		c.timer.Stop()
+	}
+	if c.file != nil {
+		c.file.Save(c.fsm.State().Encode(), nil) // the last state, written before Close refuses more
+		_ = c.file.Close()                       // saves already handed over still complete
 	}
 	for _, r := range c.waiting {
 		c.status(r.reply, 409, "Consumer Deleted")
@@ -89,12 +108,17 @@ func (c *consumer) pull(reply string, req jsapi.NextRequest) {
 		c.status(reply, 409, "Consumer is push based")
 		return
 	}
+	c.lastActive = c.mono()
 	if c.cfg.MaxWaiting > 0 && len(c.waiting) >= c.cfg.MaxWaiting {
 		c.status(reply, 409, "Exceeded MaxWaiting")
 		return
 	}
+	if code, text := c.checkPull(req); code != 0 {
+		c.status(reply, code, text)
+		return
+	}
 	r := &pullRequest{reply: reply, left: max(req.Batch, 1), bytesLeft: req.MaxBytes, noWait: req.NoWait,
-		heartbeat: req.Heartbeat, lastSent: c.mono()}
+		heartbeat: req.Heartbeat, lastSent: c.mono(), group: req.PriorityGroup}
 	if req.Expires > 0 {
 		r.expires = c.mono() + req.Expires
 	}
@@ -135,26 +159,40 @@ func (c *consumer) drop(r *pullRequest) {
 // deliver hands messages to the waiting requests, oldest request first, while the consumer
 // may have more unacknowledged, up to deliverBatchMax per call.
 func (c *consumer) deliver() {
-	for n := 0; n < deliverBatchMax && len(c.waiting) > 0 && c.phase == consumerActive; n++ {
-		if !c.fsm.CanDeliver() {
+	sent := 0
+	defer func() {
+		if sent > 0 {
+			c.save(nil)
+		}
+	}()
+	if c.paused() {
+		return
+	}
+	if c.cfg.DeliverSubject != "" {
+		sent = c.deliverPush()
+		return
+	}
+	for n := 0; n < deliverBatchMax && c.phase == consumerActive && c.fsm.CanDeliver(); n++ {
+		r := c.nextRequest()
+		if r == nil {
 			return
 		}
 		msg := c.nextMessage()
 		if msg == nil {
 			return
 		}
-		r := c.waiting[0]
 		size := len(msg.Subject) + len(msg.Header) + len(msg.Data)
 		if r.bytesLeft > 0 && size > r.bytesLeft {
 			c.drop(r)
-			c.status(r.reply, 409, "Message Size Exceeds MaxBytes")
+			c.endRequest(r, 409, "Message Size Exceeds MaxBytes")
 			continue
 		}
-		dseq, count := c.fsm.Deliver(uint64(msg.Seq), c.now())
+		dseq, count := c.record(msg)
 		if count == 0 {
 			continue // acknowledged meanwhile: nothing to send
 		}
-		c.send(r.reply, msg, dseq, count)
+		c.send(r.reply, msg, dseq, count, r.group.ID)
+		sent++
 		r.left--
 		r.sent++
 		r.lastSent = c.mono()
@@ -177,12 +215,20 @@ func (c *consumer) nextMessage() *filestore.Msg {
 			break
 		}
 		if c.fsm.MaxDelivered(seq) {
-			break
+			c.giveUp(seq)
+			continue
 		}
 		if m, err := store.LoadMsg(env.Seq(seq)); err == nil {
 			return m
 		}
 		c.fsm.Skip(seq) // gone from the stream
+	}
+	for len(c.lastPer) > 0 {
+		seq := c.lastPer[0]
+		if m, err := store.LoadMsg(env.Seq(seq)); err == nil && seq > c.fsm.Delivered().Stream {
+			return m // taken off the list once delivered (record)
+		}
+		c.lastPer = c.lastPer[1:]
 	}
 	m, err := store.LoadNext(c.filter, env.Seq(c.fsm.Delivered().Stream+1))
 	if err != nil {
@@ -191,14 +237,37 @@ func (c *consumer) nextMessage() *filestore.Msg {
 	return m
 }
 
+// record records a delivery of msg in the state machine.
+func (c *consumer) record(msg *filestore.Msg) (dseq, count uint64) {
+	seq := uint64(msg.Seq)
+	dseq, count = c.fsm.Deliver(seq, c.now())
+	if len(c.lastPer) > 0 && c.lastPer[0] == seq {
+		c.lastPer = c.lastPer[1:]
+	}
+	return dseq, count
+}
+
+// pending is how many messages the consumer has yet to deliver after seq.
+func (c *consumer) pending(seq env.Seq) uint64 {
+	store := c.st.fsm.Store()
+	if len(c.lastPer) > 0 {
+		end := c.lastPer[len(c.lastPer)-1]
+		return uint64(len(c.lastPer)) + store.NumPending(env.Seq(end+1), c.filter, false)
+	}
+	return store.NumPending(seq+1, c.filter, false)
+}
+
 // send delivers one message with its ack subject.
-func (c *consumer) send(reply string, msg *filestore.Msg, dseq, count uint64) {
-	pending := c.st.fsm.Store().NumPending(msg.Seq+1, c.filter, false)
+func (c *consumer) send(reply string, msg *filestore.Msg, dseq, count uint64, pinID string) {
+	pending := c.pending(msg.Seq)
 	ackSubj := jsapi.AckSubject(c.st.name, c.name, count, uint64(msg.Seq), dseq, msg.Time, pending)
 	hdr, data := msg.Header, msg.Data
 	if c.cfg.HeadersOnly {
 		hdr = proto.AppendHeader(hdr, "Nats-Msg-Size", strconv.Itoa(len(data)))
 		data = nil
+	}
+	if pinID != "" {
+		hdr = proto.AppendHeader(hdr, "Nats-Pin-Id", pinID)
 	}
 	c.svc().bus.Deliver(c.st.acc.name, reply, msg.Subject, ackSubj, hdr, data)
 }
@@ -217,31 +286,47 @@ func (c *consumer) ack(m bus.Msg) {
 	if !ok {
 		return
 	}
-	kind, delay, _ := jsapi.ParseAckBody(m.Data)
+	kind, delay, rest := jsapi.ParseAckBody(m.Data)
 	now := c.now()
+	c.lastActive = c.mono()
 	switch kind {
 	case jsapi.AckAck, jsapi.AckNext:
 		c.fsm.Ack(info.StreamSeq, info.ConsumerSeq)
 		c.acked(info.StreamSeq)
 	case jsapi.AckNak:
-		c.fsm.Nak(info.StreamSeq, now, delay)
+		if c.fsm.Nak(info.StreamSeq, now, delay) {
+			c.deliveryAdvisory("MSG_NAKED", "nak", info.StreamSeq, info.ConsumerSeq, info.Delivered, "")
+		}
 	case jsapi.AckProgress:
 		c.fsm.Progress(info.StreamSeq, now)
 	case jsapi.AckTerm:
-		c.fsm.Term(info.StreamSeq)
+		if c.fsm.Term(info.StreamSeq) {
+			c.deliveryAdvisory("MSG_TERMINATED", "terminated", info.StreamSeq, info.ConsumerSeq, info.Delivered, string(rest))
+		}
 		c.acked(info.StreamSeq)
 	}
-	if m.Reply != "" {
-		c.svc().bus.Publish(c.st.acc.name, m.Reply, "", nil, nil)
+	var confirm func()
+	if reply := m.Reply; reply != "" {
+		confirm = func() { c.svc().bus.Publish(c.st.acc.name, reply, "", nil, nil) }
 	}
+	c.save(confirm)
 	c.deliver()
 	c.arm()
 }
 
-// acked removes a work-queue message once its consumer acknowledged it.
+// giveUp stops redelivering a message delivered max_deliver times, and says so.
+func (c *consumer) giveUp(seq uint64) {
+	if c.fsm.GiveUp(seq) {
+		c.deliveryAdvisory("MAX_DELIVERIES", "max_deliver", seq, 0, uint64(c.cfg.MaxDeliver), "")
+		c.acked(seq)
+	}
+}
+
+// acked lets the stream drop a message its consumers are done with (retention.go).
 func (c *consumer) acked(sseq uint64) {
-	if c.st.fsm.Config().Retention != jsapi.WorkQueueRetention {
+	if c.cfg.AckPolicy == jsapi.AckAll {
+		c.st.sweep(0) // one ack covered everything below it
 		return
 	}
-	_ = c.st.fsm.Store().RemoveMsg(env.Seq(sseq), nil) // already gone is fine
+	c.st.release(sseq)
 }

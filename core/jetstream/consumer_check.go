@@ -11,9 +11,6 @@ func (st *streamActor) checkConsumer(cfg *jsapi.ConsumerConfig) *jsapi.Error {
 	if e := cfg.Check(st.fsm.Config(), jsapi.ConsumerCheckOptions{AccountMaxAckPending: st.acc.limits.MaxAckPending}); e != nil {
 		return e
 	}
-	if cfg.DeliverSubject != "" {
-		return jsapi.NewError(jsapi.ErrConsumerCreate, "push consumers are not supported yet")
-	}
 	jsapi.SetStaticConsumerMetadata(cfg)
 	return nil
 }
@@ -30,7 +27,7 @@ func env0(seq uint64) env.Seq { return env.Seq(seq) }
 // kick tells the stream's consumers that there may be something new to deliver.
 func (st *streamActor) kick() {
 	for _, c := range st.consumers {
-		if len(c.waiting) > 0 {
+		if len(c.waiting) > 0 || c.cfg.DeliverSubject != "" {
 			c.deliver()
 			c.arm()
 		}
@@ -44,6 +41,3 @@ func (st *streamActor) purged() {
 		c.fsm.SkipBelow(first)
 	}
 }
-
-// recoverConsumers opens the stream's durable consumers (their state is not kept yet).
-func (st *streamActor) recoverConsumers() {}

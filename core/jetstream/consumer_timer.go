@@ -45,7 +45,13 @@ func (c *consumer) nextDue() (time.Duration, bool) {
 			take(r.lastSent + r.heartbeat)
 		}
 	}
-	if len(c.waiting) > 0 {
+	c.pushDue(take)
+	c.pauseDue(take)
+	c.pinDue(take)
+	if c.cfg.InactiveThreshold > 0 && len(c.waiting) == 0 && !c.push.bound {
+		take(c.lastActive + c.cfg.InactiveThreshold)
+	}
+	if len(c.waiting) > 0 || c.cfg.DeliverSubject != "" {
 		if deadline, due := c.fsm.NextDeadline(); due {
 			// wall-clock deadline to monotonic: how far away it is now
 			take(c.mono() + max(time.Duration(deadline-c.now()), 0))
@@ -74,6 +80,12 @@ func (c *consumer) tick() {
 		kept = append(kept, r)
 	}
 	c.waiting = kept
+	c.pinTick(now)
 	c.deliver()
+	c.pushTick(now)
+	if c.inactive(now) {
+		c.delete()
+		return
+	}
 	c.arm()
 }

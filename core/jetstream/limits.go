@@ -1,5 +1,7 @@
 package jetstream
 
+import "time"
+
 const (
 	// deliverBatchMax bounds the messages a consumer hands out in one turn of its
 	// executor, so one consumer cannot starve the stream's publishes.
@@ -20,3 +22,19 @@ const (
 
 // subjectsPageSize is how many subjects one STREAM.INFO page lists (nats-server's 100,000).
 const subjectsPageSize = 100000
+
+const (
+	// fcWindowBytes is the push consumer's flow-control window: a request goes out after
+	// this many bytes, and delivery stops at twice this without its echo.
+	fcWindowBytes = 1 << 20
+	// pushInterestPoll is how often a push consumer without a listener looks again.
+	pushInterestPoll = 100 * time.Millisecond
+)
+
+// sweepBatchMax bounds the messages an interest sweep looks at per turn of the stream's
+// executor.
+const sweepBatchMax = 1024
+
+// directMultiMax bounds the messages one multi_last direct get answers with (nats-server's
+// 1024).
+const directMultiMax = 1024

@@ -70,7 +70,7 @@ func (a *account) usage(done func(jsapi.Tier)) {
 		mem       bool
 		consumers int
 	}
-	gather(a, streams, func(st *streamActor) use {
+	gatherAll(a.svc, streams, func(st *streamActor) use {
 		return use{bytes: st.fsm.Store().State().Bytes, mem: st.fsm.Config().Storage == jsapi.MemoryStorage, consumers: len(st.consumers)}
 	}, func(uses []use) {
 		t := jsapi.Tier{Streams: len(a.streams), Limits: a.limits.api()}

@@ -1,6 +1,7 @@
 package jetstream
 
 import (
+	"encoding/json"
 	"path"
 	"time"
 
@@ -63,11 +64,43 @@ func (s *Service) EnableAccount(name string, l Limits) {
 	s.ex.Post(func() {
 		if a := s.accounts[name]; a != nil {
 			a.limits = l
+			a.maxConsumers.Store(int64(l.MaxConsumers))
 			return
 		}
 		a := newAccount(s, name, l)
 		s.accounts[name] = a
 		a.start()
+	})
+}
+
+// RefuseAccount answers an account that may not use JetStream: every API request gets
+// "JetStream not enabled for account" (10039), as nats-server answers it.
+func (s *Service) RefuseAccount(name string) {
+	s.ex.Post(func() {
+		_, err := s.bus.Subscribe(name, jsapi.Prefix+">", "", func(m bus.Msg) {
+			if m.Reply != "" {
+				data, _ := json.Marshal(&jsapi.Response{Type: jsapi.SystemType, Error: jsapi.E(jsapi.ErrNotEnabledForAccount)})
+				s.bus.Publish(name, m.Reply, "", nil, data) // marshalling a fixed document cannot fail
+			}
+		})
+		if err != nil {
+			s.env.Log.Logf(env.LevelWarn, "jetstream: account %s: %v", name, err)
+		}
+	})
+}
+
+// Ready runs done on the service's executor once the accounts enabled so far answer their
+// API and their recovered streams are open (or known to be offline).
+func (s *Service) Ready(done func()) {
+	s.ex.Post(func() {
+		var streams []*streamActor
+		for _, name := range sortedAccounts(s.accounts) {
+			a := s.accounts[name]
+			for _, n := range a.matchingNames("") {
+				streams = append(streams, a.streams[n])
+			}
+		}
+		gatherAll(s, streams, func(*streamActor) struct{} { return struct{}{} }, func([]struct{}) { done() })
 	})
 }
 

@@ -373,6 +373,14 @@ func (c *Consumer) CanDeliver() bool {
 	return !c.acks() || c.cfg.MaxAckPending <= 0 || len(c.pending) < c.cfg.MaxAckPending
 }
 
+// Acked reports whether the consumer is done with stream seq sseq: at or below the ack
+// floor, or delivered and no longer pending (acknowledged, terminated, given up). A sequence
+// the consumer's filter leaves out counts as done too once it is passed; the caller decides
+// whether the consumer is interested in the message at all.
+func (c *Consumer) Acked(sseq uint64) bool {
+	return sseq <= c.floor.Stream || (sseq <= c.delivered.Stream && c.pending[sseq] == nil)
+}
+
 // NumAckPending is CONSUMER.INFO's num_ack_pending.
 func (c *Consumer) NumAckPending() int { return len(c.pending) }
 

@@ -24,6 +24,8 @@ type Msg struct {
 type Result struct {
 	Ack jsapi.PubAck
 	Err *jsapi.Error
+	// staged: a batch message kept for its commit, answered with an empty reply.
+	staged bool
 }
 
 // Stream applies publishes to its store.
@@ -36,13 +38,15 @@ type Stream struct {
 	// lastMsgID is the Nats-Msg-Id of the last message stored ("" if it had none), for
 	// Nats-Expected-Last-Msg-Id.
 	lastMsgID string
+	// batches are the atomic batches being staged, by id (batch.go).
+	batches map[string]*batch
 }
 
 // New takes a stream's configuration (checked, defaults filled) and its store, and rebuilds
 // what the rules need from the stored messages: the duplicate window as of now, and the
 // last msg id.
 func New(cfg jsapi.StreamConfig, store filestore.Store, now int64) *Stream {
-	s := &Stream{cfg: cfg, store: store, dedup: newDedup()}
+	s := &Stream{cfg: cfg, store: store, dedup: newDedup(), batches: map[string]*batch{}}
 	s.rebuild(now)
 	return s
 }
@@ -91,6 +95,10 @@ func (s *Stream) rebuild(now int64) {
 
 // Apply stores m if the stream's rules allow it; done gets the answer (see the package doc).
 func (s *Stream) Apply(m Msg, done func(Result)) {
+	if id := proto.HeaderValue(m.Header, hdrBatchID); id != "" {
+		s.applyBatch(m, id, done)
+		return
+	}
 	if r, refused := s.check(&m); refused {
 		done(r)
 		return
@@ -113,12 +121,24 @@ func (s *Stream) Apply(m Msg, done func(Result)) {
 // store1 hands m to the store and registers its msg id before the store is durable, so a
 // duplicate arriving meanwhile waits for it.
 func (s *Stream) store1(m Msg, id string, done func(Result)) {
+	value := ""
+	if s.cfg.AllowMsgCounter {
+		body, v, e := s.count(m.Subject, m.Header)
+		if e != nil {
+			done(Result{Ack: jsapi.PubAck{Stream: s.cfg.Name}, Err: e})
+			return
+		}
+		m.Data, value = body, v
+	}
 	ttl, rollup := s.ttlOf(m.Header), proto.HeaderValue(m.Header, hdrRollup)
 	hdr := proto.RemoveHeaders(m.Header, hdrExpectedPrefix)
 	before := s.store.State().LastSeq
 	var entry *dedupEntry
 	finish := func(seq env.Seq, err error) {
 		r := s.result(uint64(seq), err)
+		if r.Err == nil {
+			r.Ack.Value = value
+		}
 		done(r)
 		if entry != nil {
 			s.dedup.settle(entry, r) // the duplicates that waited are answered after it
