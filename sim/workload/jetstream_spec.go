@@ -30,9 +30,10 @@ const (
 	// step, so every repeat of a msg id in a run is within it.
 	jsDuplicates = time.Hour
 	jsKVKeys     = 3
-	// jsMaxDeliverOn: seeds draw a max_deliver. Off for now: a pull consumer whose pending
-	// message reached max_deliver re-arms its timer at the past deadline forever (consumer.go
-	// nextMessage breaks without GiveUp: a livelock, seeds 8 and 17); turn on when fixed.
+	// jsMaxDeliverOn: seeds draw a max_deliver. Off: it first found a livelock (a due message
+	// at max_deliver re-armed the timer at its past deadline; main now gives it up), and with
+	// that fixed, 3 of 40 seeds fail because the checkers do not yet model what giving up
+	// does to a message (acknowledged ones went missing, seeds 17 and 35 of that draw).
 	jsMaxDeliverOn = false
 )
 
