@@ -159,6 +159,9 @@ func (st *streamActor) load(req *jsapi.MsgGetRequest) (*filestore.Msg, *jsapi.Er
 		msg, err = store.LoadMsg(env.Seq(req.Seq))
 	}
 	if err != nil {
+		if storeBroken(err) && st.recoverStore(err) {
+			return st.load(req) // the reopened store answers (streamreopen.go)
+		}
 		if !errors.Is(err, filestore.ErrNotFound) {
 			st.svc().env.Log.Logf(env.LevelWarn, "jetstream: stream %s/%s: get: %v", st.acc.name, st.name, err)
 		}

@@ -145,6 +145,9 @@ func (st *streamActor) publish(m bus.Msg) {
 			st.republish(msg, r.Ack.Sequence, last)
 			st.releaseNew(r.Ack.Sequence, msg.Subject)
 		}
+		if r.Err != nil {
+			st.post(st.checkStore) // a failed store is reopened (streamreopen.go)
+		}
 		switch {
 		case reply == "" || st.fsm.Config().NoAck:
 		case r.Staged():
