@@ -60,10 +60,10 @@ type Server struct {
 	sysAccount     string
 	servedAccounts map[*account.Account]bool
 	sysSeq         atomic.Uint64
-	varzHost       func() VarzHost    // under mu
-	reloader       func(func(error))  // under mu
-	resolver       *resolver.Dir      // operator mode's resolver directory, once opened (claims.go; on ex)
-	js             *jetstream.Service // nil unless JetStream is on (jetstream.go)
+	varzHost       func() VarzHost                   // under mu
+	reloader       func(func(error))                 // under mu
+	resolver       *resolver.Dir                     // operator mode's resolver directory, once opened (claims.go; on ex)
+	js             atomic.Pointer[jetstream.Service] // nil unless JetStream is on (jetstream.go)
 	stats          serverStats
 }
 

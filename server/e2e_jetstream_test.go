@@ -852,3 +852,38 @@ accounts { L: { jetstream: { max_file: 2000 }, users: [{user: l, password: l}] }
 		t.Fatalf("after a purge: %v", err)
 	}
 }
+
+// A reload that gives an account JetStream makes its API answer; one that takes it away
+// stops it (its data kept) and answers "not enabled".
+func TestE2EJetStreamReloadAccounts(t *testing.T) {
+	dir := t.TempDir()
+	conf := dir + "/petrel.conf"
+	text := func(bJS string) string {
+		return `
+jetstream { store_dir: "` + dir + `" }
+accounts {
+  A: { jetstream: enabled, users: [{user: a, password: a}] }
+  B: { ` + bJS + ` users: [{user: b, password: b}] }
+}
+`
+	}
+	writeConf(t, conf, text(""))
+	p := startPetrel(t, "-c", conf)
+	ctx, cancel := jsContext(t)
+	defer cancel()
+	jsB := newJS(t, connect(t, p.url(), nats.UserInfo("b", "b")))
+	if _, err := jsB.AccountInfo(ctx); !errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+		t.Fatalf("before: %v", err)
+	}
+	p.reloadWith(conf, text("jetstream: enabled,"), "Reloaded server configuration")
+	if _, err := jsB.CreateStream(ctx, jetstream.StreamConfig{Name: "B", Subjects: []string{"b"}}); err != nil {
+		t.Fatalf("after enabling: %v", err)
+	}
+	p.reloadWith(conf, text(""), "Reloaded server configuration")
+	if _, err := jsB.AccountInfo(ctx); !errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+		t.Fatalf("after disabling: %v", err)
+	}
+	if _, err := os.Stat(dir + "/jetstream/B/streams/B/meta.json"); err != nil {
+		t.Fatalf("B's data after disabling: %v", err)
+	}
+}
