@@ -1,6 +1,7 @@
 package jetstream
 
 import (
+	"path"
 	"reflect"
 	"sort"
 
@@ -27,6 +28,11 @@ func (a *account) streamCreate(m bus.Msg, args []string) {
 			return
 		}
 		a.answerInfo(st, m.Reply, jsapi.StreamCreateType, false)
+		return
+	}
+	if _, off := a.offline[cfg.Name]; off {
+		// Its definition could not be read: its data stays until it is deleted on purpose.
+		a.replyError(m.Reply, jsapi.StreamCreateType, jsapi.E(jsapi.ErrStreamNameExists))
 		return
 	}
 	if e := a.admitStream(cfg, ""); e != nil {
@@ -199,6 +205,10 @@ func (a *account) streamUpdate(m bus.Msg, args []string) {
 // streamDelete answers STREAM.DELETE once the stream is marked deleted on disk; its files go
 // after.
 func (a *account) streamDelete(m bus.Msg, args []string) {
+	if _, off := a.offline[args[0]]; off && a.streams[args[0]] == nil {
+		a.deleteOffline(m, args[0])
+		return
+	}
 	st := a.stream(m, args[0], jsapi.StreamDeleteType)
 	if st == nil {
 		return
@@ -214,6 +224,19 @@ func (a *account) streamDelete(m bus.Msg, args []string) {
 		a.reply(m.Reply, &jsapi.SuccessResponse{Response: jsapi.Response{Type: jsapi.StreamDeleteType}, Success: true})
 		a.streamAdvisory("DELETED", "delete", st.name)
 	})
+}
+
+// deleteOffline deletes, on request, a stream whose definition could not be read.
+func (a *account) deleteOffline(m bus.Msg, name string) {
+	dir := path.Join(a.dir, "streams", name)
+	if err := markDeleted(a.svc.env.FS, dir); err != nil {
+		a.replyError(m.Reply, jsapi.StreamDeleteType, jsapi.NewError(jsapi.ErrStreamDelete, err.Error()))
+		return
+	}
+	delete(a.offline, name)
+	a.removeStreamFiles(dir)
+	a.reply(m.Reply, &jsapi.SuccessResponse{Response: jsapi.Response{Type: jsapi.StreamDeleteType}, Success: true})
+	a.streamAdvisory("DELETED", "delete", name)
 }
 
 func (a *account) removeStreamFiles(dir string) {
