@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -885,5 +886,55 @@ accounts {
 	}
 	if _, err := os.Stat(dir + "/jetstream/B/streams/B/meta.json"); err != nil {
 		t.Fatalf("B's data after disabling: %v", err)
+	}
+}
+
+// nats.go's ordered consumer (ephemeral, R1 memory, re-created on gaps) reads a stream in
+// order, and a legacy push subscription with flow control and a queue group gets it all.
+func TestE2EJetStreamOrderedAndPush(t *testing.T) {
+	p, _ := startJS(t)
+	nc := connect(t, p.url())
+	js := newJS(t, nc)
+	ctx, cancel := jsContext(t)
+	defer cancel()
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "O", Subjects: []string{"o.>"}})
+	must(t, err)
+	const n = 2000
+	for i := range n {
+		if _, err := js.PublishAsync("o."+strconv.Itoa(i%7), []byte(strconv.Itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-js.PublishAsyncComplete()
+	oc, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	must(t, err)
+	it, err := oc.Messages()
+	must(t, err)
+	for i := range n {
+		m, err := it.Next()
+		must(t, err)
+		if string(m.Data()) != strconv.Itoa(i) {
+			t.Fatalf("ordered consumer message %d is %q", i, m.Data())
+		}
+	}
+	it.Stop()
+	legacy, err := nc.JetStream()
+	must(t, err)
+	got := make(chan string, n)
+	sub, err := legacy.Subscribe("o.>", func(m *nats.Msg) {
+		got <- string(m.Data)
+		_ = m.Ack()
+	}, nats.IdleHeartbeat(time.Second), nats.EnableFlowControl(), nats.DeliverAll(), nats.ManualAck())
+	must(t, err)
+	defer sub.Unsubscribe()
+	for i := range n {
+		select {
+		case v := <-got:
+			if v != strconv.Itoa(i) {
+				t.Fatalf("push message %d is %q", i, v)
+			}
+		case <-time.After(testTimeout):
+			t.Fatalf("push consumer stopped after %d messages", i)
+		}
 	}
 }
