@@ -938,3 +938,64 @@ func TestE2EJetStreamOrderedAndPush(t *testing.T) {
 		}
 	}
 }
+
+// replay_policy original spaces deliveries as the messages were stored; rate_limit_bps
+// slows a push consumer; sample_freq 100% publishes an ack metric per ack.
+func TestE2EJetStreamPacingAndMetrics(t *testing.T) {
+	p, _ := startJS(t)
+	nc := connect(t, p.url())
+	js := newJS(t, nc)
+	ctx, cancel := jsContext(t)
+	defer cancel()
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "RP", Subjects: []string{"rp"}})
+	must(t, err)
+	_, err = js.Publish(ctx, "rp", []byte("first"))
+	must(t, err)
+	time.Sleep(400 * time.Millisecond)
+	_, err = js.Publish(ctx, "rp", []byte("second"))
+	must(t, err)
+	c, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "RP", AckPolicy: jetstream.AckExplicitPolicy,
+		ReplayPolicy: jetstream.ReplayOriginalPolicy, SampleFrequency: "100%"})
+	must(t, err)
+	metrics, err := nc.SubscribeSync("$JS.EVENT.METRIC.CONSUMER.ACK.RP.RP")
+	must(t, err)
+	must(t, nc.Flush())
+	start := time.Now()
+	b, err := c.Fetch(2, jetstream.FetchMaxWait(3*time.Second))
+	must(t, err)
+	n := 0
+	for m := range b.Messages() {
+		n++
+		must(t, m.DoubleAck(ctx))
+	}
+	if took := time.Since(start); n != 2 || took < 300*time.Millisecond {
+		t.Fatalf("replay original: %d messages in %v, want 2 about 400ms apart", n, took)
+	}
+	for range 2 {
+		m, err := metrics.NextMsg(testTimeout)
+		must(t, err)
+		var metric struct {
+			Type    string `json:"type"`
+			AckTime int64  `json:"ack_time"`
+		}
+		must(t, json.Unmarshal(m.Data, &metric))
+		if metric.Type != "io.nats.jetstream.metric.v1.consumer_ack" || metric.AckTime <= 0 {
+			t.Fatalf("metric %s", m.Data)
+		}
+	}
+	// 8,000 bits per second: ten 500-byte messages take about five seconds; after one
+	// second far fewer than ten have come.
+	for range 10 {
+		_, err := js.Publish(ctx, "rp", make([]byte, 500))
+		must(t, err)
+	}
+	legacy, err := nc.JetStream()
+	must(t, err)
+	sub, err := legacy.SubscribeSync("rp", nats.RateLimit(8000), nats.AckNone(), nats.DeliverAll())
+	must(t, err)
+	defer sub.Unsubscribe()
+	time.Sleep(time.Second)
+	if got, _, _ := sub.Pending(); got >= 6 {
+		t.Fatalf("rate limit 8000 bps delivered %d messages of 500 bytes in a second", got)
+	}
+}

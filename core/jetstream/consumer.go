@@ -39,7 +39,8 @@ type consumer struct {
 	file       *fconsumer.File
 	saveQueued bool
 	confirms   []func() // acks waiting for a durable save to be confirmed
-	push       push     // a push consumer's pacing (consumer_push.go)
+	push       push     // a push consumer's flow control (consumer_push.go)
+	pace       pace     // replay original and rate limit (consumer_pace.go)
 	pin        pin      // a pinned_client consumer's pin (consumer_priority.go)
 	// lastPer holds, for deliver_policy last_per_subject, the last message of each
 	// subject as the consumer started (ascending), delivered before anything newer.
@@ -187,6 +188,9 @@ func (c *consumer) deliver() {
 			c.endRequest(r, 409, "Message Size Exceeds MaxBytes")
 			continue
 		}
+		if !c.gate(msg) {
+			return
+		}
 		dseq, count := c.record(msg)
 		if count == 0 {
 			continue // acknowledged meanwhile: nothing to send
@@ -291,6 +295,7 @@ func (c *consumer) ack(m bus.Msg) {
 	c.lastActive = c.mono()
 	switch kind {
 	case jsapi.AckAck, jsapi.AckNext:
+		c.ackSampled(info.StreamSeq, info.ConsumerSeq, info.Delivered)
 		c.fsm.Ack(info.StreamSeq, info.ConsumerSeq)
 		c.acked(info.StreamSeq)
 	case jsapi.AckNak:
