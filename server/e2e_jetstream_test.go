@@ -999,3 +999,34 @@ func TestE2EJetStreamPacingAndMetrics(t *testing.T) {
 		t.Fatalf("rate limit 8000 bps delivered %d messages of 500 bytes in a second", got)
 	}
 }
+
+// A message schedule fires on its target: once for @at (and the schedule goes), repeatedly
+// for @every.
+func TestE2EJetStreamSchedules(t *testing.T) {
+	p, _ := startJS(t)
+	nc := connect(t, p.url())
+	js := newJS(t, nc)
+	ctx, cancel := jsContext(t)
+	defer cancel()
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "SC", Subjects: []string{"sc.>"}, AllowMsgSchedules: true})
+	must(t, err)
+	m := nats.NewMsg("sc.schedule.once")
+	m.Header.Set("Nats-Schedule", "@at "+time.Now().Add(time.Second).UTC().Format(time.RFC3339))
+	m.Header.Set("Nats-Schedule-Target", "sc.out")
+	m.Data = []byte("later")
+	_, err = js.PublishMsg(ctx, m)
+	must(t, err)
+	var got *jetstream.RawStreamMsg
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if got, err = s.GetLastMsgForSubject(ctx, "sc.out"); err == nil {
+			break
+		}
+	}
+	if got == nil || string(got.Data) != "later" || got.Header.Get("Nats-Scheduler") != "sc.schedule.once" ||
+		got.Header.Get("Nats-Schedule-Next") != "purge" {
+		t.Fatalf("scheduled message: %+v %v", got, err)
+	}
+	if _, err := s.GetLastMsgForSubject(ctx, "sc.schedule.once"); !errors.Is(err, jetstream.ErrMsgNotFound) {
+		t.Fatalf("the one-off schedule is still there: %v", err)
+	}
+}

@@ -40,6 +40,7 @@ type streamActor struct {
 	rewrites  rewrites      // subject transform and republish (transform.go)
 	links     []*sourceLink // the mirror or the sources being copied (sources.go)
 	accounted int64         // the bytes this stream has reported to its account (usage.go)
+	sched     scheduleTimer // message schedules (schedule.go)
 }
 
 func newStreamActor(a *account, cfg jsapi.StreamConfig, created time.Time) *streamActor {
@@ -89,6 +90,7 @@ func (st *streamActor) open(cfg jsapi.StreamConfig) error {
 	}
 	st.phase = streamRunning
 	st.settle()
+	st.armSchedules()
 	st.recoverConsumers()
 	st.startSources(cfg)
 	return nil
@@ -157,6 +159,7 @@ func (st *streamActor) publish(m bus.Msg) {
 		}
 	})
 	st.settle()
+	st.armSchedules()
 	st.kick() // consumers may deliver what reads already see
 }
 
