@@ -32,8 +32,7 @@ func (a *account) consumerDurableCreate(m bus.Msg, args []string) {
 
 func (a *account) createConsumer(m bus.Msg, stream, name, filter string, durable bool) {
 	var req jsapi.CreateConsumerRequest
-	if e := decode(m.Data, &req); e != nil {
-		a.replyError(m.Reply, jsapi.ConsumerCreateType, e)
+	if !a.decodeInto(m, jsapi.ConsumerCreateType, &req) {
 		return
 	}
 	cfg := req.Config

@@ -248,8 +248,7 @@ func (a *account) removeStreamFiles(dir string) {
 // streamInfo answers STREAM.INFO.
 func (a *account) streamInfo(m bus.Msg, args []string) {
 	var req jsapi.StreamInfoRequest
-	if e := decode(m.Data, &req); e != nil {
-		a.replyError(m.Reply, jsapi.StreamInfoType, e)
+	if !a.decodeInto(m, jsapi.StreamInfoType, &req) {
 		return
 	}
 	st := a.stream(m, args[0], jsapi.StreamInfoType)
@@ -309,8 +308,7 @@ func page[T any](all []T, offset, size int) []T {
 // streamNames answers STREAM.NAMES.
 func (a *account) streamNames(m bus.Msg, _ []string) {
 	var req jsapi.NamesRequest
-	if e := decode(m.Data, &req); e != nil {
-		a.replyError(m.Reply, jsapi.StreamNamesType, e)
+	if !a.decodeInto(m, jsapi.StreamNamesType, &req) {
 		return
 	}
 	names := a.matchingNames(req.Subject)
@@ -322,8 +320,7 @@ func (a *account) streamNames(m bus.Msg, _ []string) {
 // streamList answers STREAM.LIST, gathering each listed stream's info from its executor.
 func (a *account) streamList(m bus.Msg, _ []string) {
 	var req jsapi.NamesRequest
-	if e := decode(m.Data, &req); e != nil {
-		a.replyError(m.Reply, jsapi.StreamListType, e)
+	if !a.decodeInto(m, jsapi.StreamListType, &req) {
 		return
 	}
 	names := a.matchingNames(req.Subject)
