@@ -27,6 +27,16 @@ func jsContext(t *testing.T) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 6*testTimeout)
 }
 
+// jsClient connects to p with nats.go's jetstream package; the context bounds the test's
+// calls (jsContext) and ends with it.
+func jsClient(t *testing.T, p *proc, opts ...nats.Option) (*nats.Conn, jetstream.JetStream, context.Context) {
+	t.Helper()
+	nc := connect(t, p.url(), opts...)
+	ctx, cancel := jsContext(t)
+	t.Cleanup(cancel)
+	return nc, newJS(t, nc), ctx
+}
+
 func newJS(t *testing.T, nc *nats.Conn) jetstream.JetStream {
 	t.Helper()
 	js, err := jetstream.New(nc)
@@ -38,9 +48,7 @@ func newJS(t *testing.T, nc *nats.Conn) jetstream.JetStream {
 // delete, with the errors nats.go maps.
 func TestE2EJetStreamStreamCRUD(t *testing.T) {
 	p, _ := startJS(t)
-	js := newJS(t, connect(t, p.url()))
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	_, js, ctx := jsClient(t, p)
 	cfg := jetstream.StreamConfig{Name: "ORDERS", Subjects: []string{"orders.>"}}
 	s, err := js.CreateStream(ctx, cfg)
 	must(t, err)
@@ -91,10 +99,7 @@ func TestE2EJetStreamStreamCRUD(t *testing.T) {
 // expected headers, readable by get, and survive a restart.
 func TestE2EJetStreamPublishAndGet(t *testing.T) {
 	p, dir := startJS(t)
-	nc := connect(t, p.url())
-	js := newJS(t, nc)
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	_, js, ctx := jsClient(t, p)
 	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "S", Subjects: []string{"s.>"}, AllowDirect: true})
 	must(t, err)
 	ack, err := js.Publish(ctx, "s.a", []byte("one"), jetstream.WithMsgID("m1"))
@@ -165,9 +170,7 @@ func TestE2EJetStreamPublishAndGet(t *testing.T) {
 // what was acknowledged.
 func TestE2EJetStreamPullConsumers(t *testing.T) {
 	p, _ := startJS(t)
-	js := newJS(t, connect(t, p.url()))
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	_, js, ctx := jsClient(t, p)
 	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "P", Subjects: []string{"p.>"}})
 	must(t, err)
 	for i := range 10 {
@@ -276,9 +279,7 @@ func TestE2EJetStreamPullConsumers(t *testing.T) {
 // confirmed is never delivered again, what was not acknowledged is.
 func TestE2EJetStreamDurableConsumerRestart(t *testing.T) {
 	p, dir := startJS(t)
-	js := newJS(t, connect(t, p.url()))
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	_, js, ctx := jsClient(t, p)
 	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "R", Subjects: []string{"r"}})
 	must(t, err)
 	for i := range 6 {
@@ -322,9 +323,7 @@ func TestE2EJetStreamDurableConsumerRestart(t *testing.T) {
 // watch (a push ordered consumer with flow control and heartbeats), TTL'd bucket status.
 func TestE2EJetStreamKV(t *testing.T) {
 	p, _ := startJS(t)
-	js := newJS(t, connect(t, p.url()))
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	_, js, ctx := jsClient(t, p)
 	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "cfg", History: 5})
 	must(t, err)
 	if _, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "cfg", History: 5}); err != nil {
@@ -396,9 +395,7 @@ func TestE2EJetStreamKV(t *testing.T) {
 // Object Store through nats.go: a multi-MiB put and get, list, links, delete.
 func TestE2EJetStreamObjectStore(t *testing.T) {
 	p, _ := startJS(t)
-	js := newJS(t, connect(t, p.url()))
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	_, js, ctx := jsClient(t, p)
 	obs, err := js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: "files"})
 	must(t, err)
 	big := make([]byte, 3<<20+12345)
@@ -500,9 +497,7 @@ accounts {
 // stream's max_consumers holds.
 func TestE2EJetStreamRetention(t *testing.T) {
 	p, _ := startJS(t)
-	js := newJS(t, connect(t, p.url()))
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	_, js, ctx := jsClient(t, p)
 	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "I", Subjects: []string{"i.>"}, Retention: jetstream.InterestPolicy, MaxConsumers: 2})
 	must(t, err)
 	_, err = js.Publish(ctx, "i.none", []byte("nobody wants me"))
@@ -554,10 +549,7 @@ func TestE2EJetStreamRetention(t *testing.T) {
 // are advised, and stream and consumer actions are advised.
 func TestE2EJetStreamRedeliveryAndAdvisories(t *testing.T) {
 	p, _ := startJS(t)
-	nc := connect(t, p.url())
-	js := newJS(t, nc)
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	nc, js, ctx := jsClient(t, p)
 	adv, err := nc.SubscribeSync("$JS.EVENT.ADVISORY.>")
 	must(t, err)
 	must(t, nc.Flush())
@@ -608,10 +600,7 @@ func TestE2EJetStreamRedeliveryAndAdvisories(t *testing.T) {
 // per-message TTL, sealing, discard new per subject.
 func TestE2EJetStreamStreamFeatures(t *testing.T) {
 	p, _ := startJS(t)
-	nc := connect(t, p.url())
-	js := newJS(t, nc)
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	nc, js, ctx := jsClient(t, p)
 	rp, err := nc.SubscribeSync("out.>")
 	must(t, err)
 	must(t, nc.Flush())
@@ -671,9 +660,7 @@ func TestE2EJetStreamStreamFeatures(t *testing.T) {
 // A paused consumer delivers nothing until it is resumed.
 func TestE2EJetStreamPause(t *testing.T) {
 	p, _ := startJS(t)
-	js := newJS(t, connect(t, p.url()))
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	_, js, ctx := jsClient(t, p)
 	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "PZ", Subjects: []string{"pz"}})
 	must(t, err)
 	_, err = js.Publish(ctx, "pz", []byte("x"))
@@ -703,9 +690,7 @@ func TestE2EJetStreamPause(t *testing.T) {
 // the pin.
 func TestE2EJetStreamPriorityGroups(t *testing.T) {
 	p, _ := startJS(t)
-	js := newJS(t, connect(t, p.url()))
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	_, js, ctx := jsClient(t, p)
 	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "PG", Subjects: []string{"pg"}})
 	must(t, err)
 	for range 4 {
@@ -762,10 +747,7 @@ func TestE2EJetStreamPriorityGroups(t *testing.T) {
 // multi_last answers each subject's last message; errors are status messages.
 func TestE2EJetStreamDirectGet(t *testing.T) {
 	p, _ := startJS(t)
-	nc := connect(t, p.url())
-	js := newJS(t, nc)
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	nc, js, ctx := jsClient(t, p)
 	_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "DG", Subjects: []string{"dg.*"}, AllowDirect: true})
 	must(t, err)
 	for i, subj := range []string{"dg.a", "dg.b", "dg.a", "dg.c", "dg.b"} {
@@ -893,10 +875,7 @@ accounts {
 // order, and a legacy push subscription with flow control and a queue group gets it all.
 func TestE2EJetStreamOrderedAndPush(t *testing.T) {
 	p, _ := startJS(t)
-	nc := connect(t, p.url())
-	js := newJS(t, nc)
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	nc, js, ctx := jsClient(t, p)
 	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "O", Subjects: []string{"o.>"}})
 	must(t, err)
 	const n = 2000
@@ -943,10 +922,7 @@ func TestE2EJetStreamOrderedAndPush(t *testing.T) {
 // slows a push consumer; sample_freq 100% publishes an ack metric per ack.
 func TestE2EJetStreamPacingAndMetrics(t *testing.T) {
 	p, _ := startJS(t)
-	nc := connect(t, p.url())
-	js := newJS(t, nc)
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	nc, js, ctx := jsClient(t, p)
 	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "RP", Subjects: []string{"rp"}})
 	must(t, err)
 	_, err = js.Publish(ctx, "rp", []byte("first"))
@@ -1004,10 +980,7 @@ func TestE2EJetStreamPacingAndMetrics(t *testing.T) {
 // for @every.
 func TestE2EJetStreamSchedules(t *testing.T) {
 	p, _ := startJS(t)
-	nc := connect(t, p.url())
-	js := newJS(t, nc)
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	_, js, ctx := jsClient(t, p)
 	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "SC", Subjects: []string{"sc.>"}, AllowMsgSchedules: true})
 	must(t, err)
 	m := nats.NewMsg("sc.schedule.once")

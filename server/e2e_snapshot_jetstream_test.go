@@ -18,10 +18,7 @@ import (
 func TestE2EJetStreamNatscliBackupRestore(t *testing.T) {
 	cli := natsCLI(t)
 	p, _ := startJS(t)
-	nc := connect(t, p.url())
-	js := newJS(t, nc)
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	_, js, ctx := jsClient(t, p)
 	_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "BK", Subjects: []string{"bk.>"}})
 	must(t, err)
 	for i := 1; i <= 300; i++ {
