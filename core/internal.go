@@ -3,6 +3,7 @@ package core
 import (
 	"fmt"
 
+	"github.com/petrel-io/petrel/core/account"
 	"github.com/petrel-io/petrel/core/bus"
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/subject"
@@ -71,6 +72,19 @@ func (b *internalBus) HasInterest(account, subj string) bool {
 	return len(r.Plain) > 0 || len(r.Groups) > 0
 }
 
+func (b *internalBus) HasSubscription(account, subj string) bool {
+	acc := (*Server)(b).cfg().accounts.Get(account)
+	if acc == nil || !subject.ValidPublish(subj) {
+		return false
+	}
+	for _, sub := range acc.Subs.MatchUncached(subj).Plain {
+		if sub.Subject == subj {
+			return true
+		}
+	}
+	return false
+}
+
 // publishInternal delivers a message of the server's in account, on the server's executor,
 // as a client's publish there would go (its imports included, not its mappings). It is
 // matched on to and shows subj (the same but for JetStream's deliveries).
@@ -92,11 +106,30 @@ func (s *Server) publishInternal(account, to, subj, reply string, hdr int, msg [
 	c.publish(r, []byte(subj), rb, hdr, msg)
 	if routes := acc.Routes(); !routes.Empty() && to == subj {
 		c.crossAccounts(acc, routes, []byte(subj), rb, hdr, msg, 0, hopAll)
+	} else if !routes.Empty() && routes.Answers {
+		c.answerDelivery(acc, to, subj, rb, hdr, msg)
 	}
 	c.flushTouched()
 	clear(c.flow.over) // the server's executor never stalls for a subscriber
 	c.flow.over = c.flow.over[:0]
 	c.flushStats()
+}
+
+// answerDelivery takes a JetStream delivery to a reply subject that a service import made
+// up (a pull request that came through an import, as a sourcing stream in another account
+// sends) back to the requester's reply subject, showing the stored subject as nats-server
+// does. One hop: the requester's own reply is delivered in its account as it is.
+func (c *client) answerDelivery(acc *account.Account, to, subj string, reply []byte, hdr int, msg []byte) {
+	if !account.IsReply([]byte(to)) {
+		return
+	}
+	if dst, inbox, sample, ok := acc.Answer([]byte(to), c.srv.env.Clock.Mono()); ok {
+		c.srv.env.Probe.Hit("core.account.service-response")
+		if sample != nil {
+			c.srv.latencySample(acc, sample)
+		}
+		c.publish(dst.Subs.MatchUncached(inbox), []byte(subj), reply, hdr, msg)
+	}
 }
 
 // deliverInternal hands a message to an internal subscription's handler, on the server's

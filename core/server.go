@@ -60,12 +60,12 @@ type Server struct {
 	sysAccount     string
 	servedAccounts map[*account.Account]bool
 	sysSeq         atomic.Uint64
-	varzHost       func() VarzHost    // under mu
-	reloader       func(func(error))  // under mu
-	resolver       *resolver.Dir      // operator mode's resolver directory, once opened (claims.go; on ex)
-	js             *jetstream.Service // nil unless JetStream is on (jetstream.go)
-	jsStarting     bool               // under mu: JetStream has not started yet; clients wait (jetstream.go)
-	jsHeld         []*client          // under mu: clients accepted meanwhile, not yet greeted
+	varzHost       func() VarzHost                   // under mu
+	reloader       func(func(error))                 // under mu
+	resolver       *resolver.Dir                     // operator mode's resolver directory, once opened (claims.go; on ex)
+	js             atomic.Pointer[jetstream.Service] // nil unless JetStream is on (jetstream.go)
+	jsStarting     bool                              // under mu: JetStream has not started yet; clients wait (jetstream.go)
+	jsHeld         []*client                         // under mu: clients accepted meanwhile, not yet greeted
 	stats          serverStats
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/petrel-io/petrel/core/bus"
 	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/jetstream"
 )
 
 // The system account's services: every server answers $SYS.REQ.SERVER.PING[.<KIND>] and
@@ -159,6 +160,12 @@ func (s *Server) serverRequest(m bus.Msg) {
 		return
 	}
 	if strings.HasPrefix(m.Subject, "$SYS.REQ.SERVER."+s.id+".") && s.serverAction(kind, m) {
+		return
+	}
+	if kind == "JSZ" {
+		var o jetstream.JszOptions
+		_ = json.Unmarshal(m.Data, &o) // unknown options are ignored, as above
+		s.Jsz(o, func(z *jetstream.JSInfo) { s.reply(m, apiResponse{Server: info, Data: z}) })
 		return
 	}
 	data, err := s.monitorDocument(kind, m.Data, "")

@@ -76,7 +76,7 @@ var allowedOwn = map[string][]string{
 	"filestore":      {"core/env", "core/subject"},
 	"netstack":       {"core/env"},
 	"fsm":            {"core/env", "core/subject", "core/proto", "core/jsapi", "filestore"},
-	"core/jetstream": {"core/env", "core/subject", "core/proto", "core/jsapi", "core/bus", "filestore", "fsm"},
+	"core/jetstream": {"core/env", "core/subject", "core/proto", "core/jsapi", "core/bus", "core/account", "filestore", "fsm"},
 }
 
 // forbiddenOwn lists, per package tree, which of our packages it must never import.

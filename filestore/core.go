@@ -116,6 +116,11 @@ type marker struct {
 
 // msgSize is a message's logical size for MaxBytes and State.Bytes.
 func msgSize(subject string, hdr, data []byte) uint64 {
+	return MsgSize(subject, hdr, data)
+}
+
+// MsgSize is what a message counts for in State.Bytes and the byte limits.
+func MsgSize(subject string, hdr, data []byte) uint64 {
 	return uint64(len(subject)+len(hdr)+len(data)) + msgOverheadBytes
 }
 

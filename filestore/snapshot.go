@@ -167,3 +167,12 @@ func (s *store) logMarker(m marker) error {
 	s.applyMarker(m)
 	return nil
 }
+
+// VerifySnapshot checks a whole snapshot as Restore does before changing anything (header,
+// every record's checksum and order, the end record), so a caller holding a snapshot with
+// other data can refuse the lot before it creates anything. It returns ErrBadSnapshot,
+// wrapped, for any damage.
+func VerifySnapshot(data []byte) error {
+	_, err := parseSnapshot(data)
+	return err
+}

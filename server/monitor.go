@@ -14,6 +14,7 @@ import (
 
 	"github.com/petrel-io/petrel/core"
 	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/jetstream"
 )
 
 func (s *Server) monitorMux() *http.ServeMux {
@@ -30,6 +31,7 @@ func (s *Server) monitorMux() *http.ServeMux {
 	handle("/subsz", s.handleSubsz)
 	handle("/subscriptionsz", s.handleSubsz)
 	handle("/healthz", s.handleHealthz)
+	handle("/jsz", s.handleJsz)
 	handle("/accountz", s.handleAccountz)
 	handle("/accstatz", s.handleAccstatz)
 	handle("/metrics", s.handleMetrics)
@@ -115,7 +117,7 @@ func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	fmt.Fprint(w, `<html><body><h1>Petrel</h1><ul>`)
-	for _, p := range []string{"varz", "connz", "subsz", "healthz", "metrics"} {
+	for _, p := range []string{"varz", "connz", "subsz", "healthz", "jsz", "metrics"} {
 		fmt.Fprintf(w, `<li><a href="%s">%s</a></li>`, p, p)
 	}
 	fmt.Fprint(w, `</ul></body></html>`)
@@ -304,3 +306,26 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	metric("slow_consumers_total", "counter", "Clients cut off as slow consumers.", v.SlowConsumers)
 	metric("uptime_seconds", "gauge", "Seconds since the server started.", s.env.Clock.Now().Sub(v.Start).Seconds())
 }
+
+// handleJsz answers /jsz with nats-server's query options (accounts, streams, consumers,
+// config, acc). The document is gathered from each stream's executor.
+func (s *Server) handleJsz(w http.ResponseWriter, r *http.Request) {
+	o := jetstream.JszOptions{Account: r.URL.Query().Get("acc")}
+	err := queryBools(r, map[string]*bool{"accounts": &o.Accounts, "streams": &o.Streams,
+		"consumers": &o.Consumers, "config": &o.Config})
+	if err != nil {
+		badRequest(w, r, err)
+		return
+	}
+	got := make(chan *jetstream.JSInfo, 1)
+	s.core.Jsz(o, func(z *jetstream.JSInfo) { got <- z })
+	select {
+	case z := <-got:
+		writeJSON(w, r, http.StatusOK, z)
+	case <-time.After(jszTimeout):
+		http.Error(w, "jsz: JetStream did not answer in time", http.StatusServiceUnavailable)
+	}
+}
+
+// jszTimeout bounds how long /jsz waits for the streams to report.
+const jszTimeout = 5 * time.Second

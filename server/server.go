@@ -98,6 +98,7 @@ func (s *Server) listen() error {
 	if err := s.core.Start(); err != nil {
 		return err
 	}
+	s.waitJetStream()
 	if s.opts.HTTPPort != 0 {
 		if err := s.startMonitor(); err != nil {
 			s.core.Shutdown(nil)
@@ -213,3 +214,18 @@ func jetStreamOptions(o *Options) error {
 	}
 	return nil
 }
+
+// waitJetStream holds "Server is ready" until JetStream answers and its streams are
+// recovered, as nats-server does, so a client that connects at once finds them.
+func (s *Server) waitJetStream() {
+	ready := make(chan struct{})
+	s.core.JetStreamReady(func() { close(ready) })
+	select {
+	case <-ready:
+	case <-time.After(jetStreamReadyWait):
+		s.log.Logf(env.LevelWarn, "JetStream is still recovering its streams after %v; they answer once open", jetStreamReadyWait)
+	}
+}
+
+// jetStreamReadyWait bounds how long start-up waits for JetStream's recovery.
+const jetStreamReadyWait = 2 * time.Minute

@@ -18,6 +18,8 @@ func TestTransform(t *testing.T) {
 		{"a.*.*", "y.*.*", "a.p.q", "y.p.q"},
 		{"svc.one", "svc.one", "svc.one", "svc.one"},
 		{"one", "svc.one", "one", "svc.one"},
+		{"a.*", "b.$x", "a.1", "b.$x"},                               // "$" without a number is a literal (nats-server)
+		{"JS.A.API.>", "$JS.API.>", "JS.A.API.INFO", "$JS.API.INFO"}, // a JetStream API import
 	} {
 		tr, err := newTransform(tc.from, tc.to, false)
 		if err != nil {
@@ -27,7 +29,7 @@ func TestTransform(t *testing.T) {
 			t.Errorf("%s -> %s on %s: %q %v, want %q", tc.from, tc.to, tc.subj, got, ok, tc.want)
 		}
 	}
-	for _, bad := range [][2]string{{"a.*", "b.*.*"}, {"a.*", "b.>"}, {"a.*", "b.$2"}, {"a.*", "b.$x"}, {"a..b", "c"}} {
+	for _, bad := range [][2]string{{"a.*", "b.*.*"}, {"a.*", "b.>"}, {"a.*", "b.$2"}, {"a..b", "c"}} {
 		if _, err := newTransform(bad[0], bad[1], false); err == nil {
 			t.Errorf("%s -> %s accepted", bad[0], bad[1])
 		}

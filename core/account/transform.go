@@ -126,7 +126,7 @@ func parsePart(tok string, next *int, singles int, tail bool) (part, error) {
 			return part{}, fmt.Errorf("'>' without one in the source")
 		}
 		return part{fn: fnTail}, nil
-	case strings.HasPrefix(tok, "$"):
+	case strings.HasPrefix(tok, "$") && len(tok) > 1 && tok[1] >= '0' && tok[1] <= '9':
 		n, err := strconv.Atoi(tok[1:])
 		if err != nil {
 			return part{}, fmt.Errorf("%s is not a wildcard reference", tok)
@@ -351,3 +351,25 @@ func nonEmpty(pieces []string, whole string) []string {
 	}
 	return out
 }
+
+// Transform is a subject transform for the layers that rewrite subjects outside an
+// account's mappings (JetStream's subject_transform and republish): the same parser and
+// rewriting, with its cache. Safe for concurrent use.
+type Transform struct{ t *transform }
+
+// NewTransform parses a transform from source (a subject filter; "" means ">") to
+// destination, refusing what nats-server refuses in a mapping.
+func NewTransform(source, destination string) (*Transform, error) {
+	if source == "" {
+		source = ">"
+	}
+	t, err := newTransform(source, destination, false)
+	if err != nil {
+		return nil, err
+	}
+	return &Transform{t: t}, nil
+}
+
+// Map rewrites subj; ok is false when subj does not match the source (or nothing valid
+// comes out).
+func (x *Transform) Map(subj string) (dst string, ok bool) { return x.t.mapBytes([]byte(subj)) }

@@ -46,6 +46,11 @@ type Bus interface {
 	// HasInterest reports whether a publish on subject in account would reach a
 	// subscription now (a pull request whose requester went away is dropped).
 	HasInterest(account, subject string) bool
+	// HasSubscription reports whether a plain subscription on exactly subject (a literal
+	// one, not a wildcard that matches it) exists in account now, as nats-server's interest
+	// notifications count it: a snapshot waits for its client's own subscription, which
+	// the client's request-reply wildcard on the same inbox prefix would otherwise hide.
+	HasSubscription(account, subject string) bool
 	// Publish sends a message in account, as a client there would; safe from any executor.
 	Publish(account, subject, reply string, header, data []byte)
 	// Deliver sends a message to the subscriptions of to (an inbox or deliver subject) that

@@ -5,6 +5,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/petrel-io/petrel/core/bus"
 	"github.com/petrel-io/petrel/core/env"
@@ -24,11 +25,33 @@ type account struct {
 	apiSub  bus.Subscription
 	// apiTotal and apiErrors count requests for INFO's api section.
 	apiTotal, apiErrors uint64
+	// consumers counts the account's consumers across its streams' executors.
+	consumers atomic.Int64
+	// maxConsumers is limits.MaxConsumers, readable from the streams' executors.
+	maxConsumers atomic.Int64
+	// usage counts the bytes the account's streams hold (usage.go).
+	usage usage
+}
+
+// reserveConsumer counts a new consumer unless the account is at its limit.
+func (a *account) reserveConsumer() bool {
+	for {
+		n, limit := a.consumers.Load(), a.maxConsumers.Load()
+		if limit > 0 && n >= limit {
+			return false
+		}
+		if a.consumers.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
 }
 
 func newAccount(s *Service, name string, l Limits) *account {
-	return &account{svc: s, name: name, limits: l, dir: path.Join(s.root, name),
+	a := &account{svc: s, name: name, limits: l, dir: path.Join(s.root, name),
 		streams: map[string]*streamActor{}, offline: map[string]string{}}
+	a.maxConsumers.Store(int64(l.MaxConsumers))
+	a.usage.setLimits(l)
+	return a
 }
 
 func (a *account) start() {
@@ -71,6 +94,8 @@ var apiHandlers = []struct {
 	{[]string{"STREAM", "PURGE"}, 1, (*account).streamPurge},
 	{[]string{"STREAM", "MSG", "GET"}, 1, (*account).msgGet},
 	{[]string{"STREAM", "MSG", "DELETE"}, 1, (*account).msgDelete},
+	{[]string{"STREAM", "SNAPSHOT"}, 1, (*account).streamSnapshot},
+	{[]string{"STREAM", "RESTORE"}, 1, (*account).streamRestore},
 	{[]string{"CONSUMER", "CREATE"}, -1, (*account).consumerCreate},
 	{[]string{"CONSUMER", "DURABLE", "CREATE"}, 2, (*account).consumerDurableCreate},
 	{[]string{"CONSUMER", "INFO"}, 2, (*account).consumerInfo},
@@ -79,6 +104,7 @@ var apiHandlers = []struct {
 	{[]string{"CONSUMER", "LIST"}, 1, (*account).consumerList},
 	{[]string{"CONSUMER", "MSG", "NEXT"}, 2, (*account).consumerNext},
 	{[]string{"CONSUMER", "PAUSE"}, 2, (*account).consumerPause},
+	{[]string{"CONSUMER", "UNPIN"}, 2, (*account).consumerUnpin},
 }
 
 // request dispatches an API request. Requests without a reply subject are dropped, as
@@ -139,6 +165,16 @@ func (a *account) replyError(subject, typ string, e *jsapi.Error) {
 	a.reply(subject, &jsapi.Response{Type: typ, Error: e})
 }
 
+// decodeInto reads a request's body into v, or answers the error (of type typ) and reports
+// false.
+func (a *account) decodeInto(m bus.Msg, typ string, v any) bool {
+	if e := decode(m.Data, v); e != nil {
+		a.replyError(m.Reply, typ, e)
+		return false
+	}
+	return true
+}
+
 // decode unmarshals a request body; an empty body leaves v as it is.
 func decode(data []byte, v any) *jsapi.Error {
 	if len(data) == 0 {
@@ -152,7 +188,7 @@ func decode(data []byte, v any) *jsapi.Error {
 
 // info answers $JS.API.INFO with the account's usage and limits.
 func (a *account) info(m bus.Msg, _ []string) {
-	a.usage(func(t jsapi.Tier) {
+	a.tier(func(t jsapi.Tier) {
 		info := &jsapi.AccountInfo{Tier: t, Domain: a.svc.cfg.Domain,
 			API: jsapi.APIStats{Level: jsapi.Level, Total: a.apiTotal, Errors: a.apiErrors}}
 		a.reply(m.Reply, &jsapi.AccountInfoResponse{Response: jsapi.Response{Type: jsapi.AccountInfoType}, AccountInfo: info})

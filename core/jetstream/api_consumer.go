@@ -32,8 +32,7 @@ func (a *account) consumerDurableCreate(m bus.Msg, args []string) {
 
 func (a *account) createConsumer(m bus.Msg, stream, name, filter string, durable bool) {
 	var req jsapi.CreateConsumerRequest
-	if e := decode(m.Data, &req); e != nil {
-		a.replyError(m.Reply, jsapi.ConsumerCreateType, e)
+	if !a.decodeInto(m, jsapi.ConsumerCreateType, &req) {
 		return
 	}
 	cfg := req.Config
@@ -106,12 +105,34 @@ func (st *streamActor) createConsumer(reply string, cfg jsapi.ConsumerConfig, ac
 		a.replyError(reply, jsapi.ConsumerCreateType, jsapi.E(jsapi.ErrConsumerDoesNotExist))
 		return
 	}
+	if e := st.admitConsumer(cfg); e != nil {
+		a.replyError(reply, jsapi.ConsumerCreateType, e)
+		return
+	}
 	c, err := st.addConsumer(cfg)
 	if err != nil {
+		st.acc.consumers.Add(-1)
 		a.replyError(reply, jsapi.ConsumerCreateType, jsapi.NewError(jsapi.ErrConsumerCreate, err.Error()))
 		return
 	}
 	a.reply(reply, &jsapi.ConsumerResponse{Response: jsapi.Response{Type: jsapi.ConsumerCreateType}, ConsumerInfo: c.info()})
+	c.actionAdvisory("CREATED", "create")
+}
+
+// admitConsumer holds a new consumer to the work-queue rule, the stream's max_consumers and
+// the account's (its count is shared by the account's streams: reserved atomically here,
+// given back when a consumer goes).
+func (st *streamActor) admitConsumer(cfg jsapi.ConsumerConfig) *jsapi.Error {
+	if e := st.checkWorkQueue(cfg); e != nil {
+		return e
+	}
+	if limit := st.fsm.Config().MaxConsumers; limit > 0 && len(st.consumers) >= limit {
+		return jsapi.E(jsapi.ErrMaxConsumers)
+	}
+	if !st.acc.reserveConsumer() {
+		return jsapi.E(jsapi.ErrMaxConsumers)
+	}
+	return nil
 }
 
 // addConsumer creates a new consumer, durably when it keeps state.
@@ -196,9 +217,11 @@ func (st *streamActor) lastPerSubject(f filestore.Filter) []uint64 {
 	for _, ss := range subjects {
 		out = append(out, uint64(ss.Last))
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	sortSeqs(out)
 	return out
 }
+
+func sortSeqs(s []uint64) { sort.Slice(s, func(i, j int) bool { return s[i] < s[j] }) }
 
 // consumerOf finds the consumer named in a request on the stream's executor, answering
 // "consumer not found" if none.
@@ -227,9 +250,7 @@ func (a *account) consumerInfo(m bus.Msg, args []string) {
 // consumerDelete answers CONSUMER.DELETE.
 func (a *account) consumerDelete(m bus.Msg, args []string) {
 	a.consumerOf(m, args, jsapi.ConsumerDeleteType, func(c *consumer) {
-		delete(c.st.consumers, c.name)
-		c.removeState()
-		c.close()
+		c.delete()
 		a.reply(m.Reply, &jsapi.SuccessResponse{Response: jsapi.Response{Type: jsapi.ConsumerDeleteType}, Success: true})
 	})
 }
@@ -296,25 +317,26 @@ func (a *account) consumerPage(m bus.Msg, stream, typ string, size int, answer f
 	})
 }
 
-// consumerPause answers CONSUMER.PAUSE: not built yet, refused clearly.
-func (a *account) consumerPause(m bus.Msg, _ []string) {
-	a.replyError(m.Reply, jsapi.ConsumerPauseType, jsapi.NewError(jsapi.ErrBadRequest))
-}
-
 // info is the consumer's ConsumerInfo now.
 func (c *consumer) info() *jsapi.ConsumerInfo {
 	cfg := c.cfg
 	cfg.Metadata = jsapi.DynamicMetadata(cfg.Metadata, c.svc().cfg.ServerVersion, jsapi.Level)
 	delivered, floor := c.fsm.Delivered(), c.fsm.AckFloor()
 	start := env0(delivered.Stream + 1)
-	return &jsapi.ConsumerInfo{Stream: c.st.name, Name: c.name, Created: c.created, Config: &cfg,
+	info := &jsapi.ConsumerInfo{Stream: c.st.name, Name: c.name, Created: c.created, Config: &cfg,
 		Delivered:      jsapi.SequenceInfo{Consumer: delivered.Consumer, Stream: delivered.Stream},
 		AckFloor:       jsapi.SequenceInfo{Consumer: floor.Consumer, Stream: floor.Stream},
 		NumAckPending:  c.fsm.NumAckPending(),
 		NumRedelivered: c.fsm.NumRedelivered(),
 		NumWaiting:     len(c.waiting),
 		NumPending:     c.pending(start - 1),
+		PushBound:      c.cfg.DeliverSubject != "" && c.push.bound,
+		PriorityGroups: c.priorityGroups(),
 		TimeStamp:      c.svc().now().UTC()}
+	if info.Paused = c.paused(); info.Paused {
+		info.PauseRemaining = c.cfg.PauseUntil.Sub(c.svc().now())
+	}
+	return info
 }
 
 // update applies a changed configuration to a running consumer.

@@ -2,29 +2,22 @@ package jetstream
 
 import (
 	"errors"
-	"strconv"
 	"time"
 
 	"github.com/petrel-io/petrel/core/bus"
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/jsapi"
-	"github.com/petrel-io/petrel/core/proto"
 	"github.com/petrel-io/petrel/filestore"
 )
 
 // streamPurge answers STREAM.PURGE once the purge is durable.
 func (a *account) streamPurge(m bus.Msg, args []string) {
 	var req jsapi.PurgeRequest
-	if e := decode(m.Data, &req); e != nil {
-		a.replyError(m.Reply, jsapi.StreamPurgeType, e)
+	if !a.decodeInto(m, jsapi.StreamPurgeType, &req) {
 		return
 	}
-	st := a.stream(m, args[0], jsapi.StreamPurgeType)
+	st := a.removable(m, args[0], jsapi.StreamPurgeType)
 	if st == nil {
-		return
-	}
-	if e := denied(st.cfg.Sealed, st.cfg.DenyPurge, jsapi.ErrStreamPurgeFailed, "stream purge not permitted"); e != nil {
-		a.replyError(m.Reply, jsapi.StreamPurgeType, e)
 		return
 	}
 	st.post(func() {
@@ -46,13 +39,23 @@ func (a *account) streamPurge(m bus.Msg, args []string) {
 	})
 }
 
-// denied refuses a purge or a deletion on a sealed stream or one that denies it.
-func denied(sealed, deny bool, code jsapi.ErrCode, why string) *jsapi.Error {
+// removable finds the stream of a purge (typ StreamPurgeType) or a message deletion, and
+// refuses it (answering) when the stream is sealed or denies it.
+func (a *account) removable(m bus.Msg, name, typ string) *streamActor {
+	st := a.stream(m, name, typ)
+	if st == nil {
+		return nil
+	}
+	purge := typ == jsapi.StreamPurgeType
 	switch {
-	case sealed:
-		return jsapi.E(jsapi.ErrStreamSealed)
-	case deny:
-		return jsapi.NewError(code, why)
+	case st.cfg.Sealed:
+		a.replyError(m.Reply, typ, jsapi.E(jsapi.ErrStreamSealed))
+	case purge && st.cfg.DenyPurge:
+		a.replyError(m.Reply, typ, jsapi.NewError(jsapi.ErrStreamPurgeFailed, "stream purge not permitted"))
+	case !purge && st.cfg.DenyDelete:
+		a.replyError(m.Reply, typ, jsapi.NewError(jsapi.ErrStreamMsgDeleteFailed, "message delete not permitted"))
+	default:
+		return st
 	}
 	return nil
 }
@@ -60,16 +63,11 @@ func denied(sealed, deny bool, code jsapi.ErrCode, why string) *jsapi.Error {
 // msgDelete answers STREAM.MSG.DELETE once the deletion is durable.
 func (a *account) msgDelete(m bus.Msg, args []string) {
 	var req jsapi.MsgDeleteRequest
-	if e := decode(m.Data, &req); e != nil {
-		a.replyError(m.Reply, jsapi.MsgDeleteType, e)
+	if !a.decodeInto(m, jsapi.MsgDeleteType, &req) {
 		return
 	}
-	st := a.stream(m, args[0], jsapi.MsgDeleteType)
+	st := a.removable(m, args[0], jsapi.MsgDeleteType)
 	if st == nil {
-		return
-	}
-	if e := denied(st.cfg.Sealed, st.cfg.DenyDelete, jsapi.ErrStreamMsgDeleteFailed, "message delete not permitted"); e != nil {
-		a.replyError(m.Reply, jsapi.MsgDeleteType, e)
 		return
 	}
 	st.post(func() {
@@ -100,8 +98,7 @@ func (a *account) msgDelete(m bus.Msg, args []string) {
 // msgGet answers STREAM.MSG.GET.
 func (a *account) msgGet(m bus.Msg, args []string) {
 	var req jsapi.MsgGetRequest
-	if e := decode(m.Data, &req); e != nil {
-		a.replyError(m.Reply, jsapi.MsgGetType, e)
+	if !a.decodeInto(m, jsapi.MsgGetType, &req) {
 		return
 	}
 	if e := checkGet(&req); e != nil {
@@ -161,6 +158,9 @@ func (st *streamActor) load(req *jsapi.MsgGetRequest) (*filestore.Msg, *jsapi.Er
 		msg, err = store.LoadMsg(env.Seq(req.Seq))
 	}
 	if err != nil {
+		if storeBroken(err) && st.recoverStore(err) {
+			return st.load(req) // the reopened store answers (streamreopen.go)
+		}
 		if !errors.Is(err, filestore.ErrNotFound) {
 			st.svc().env.Log.Logf(env.LevelWarn, "jetstream: stream %s/%s: get: %v", st.acc.name, st.name, err)
 		}
@@ -195,49 +195,4 @@ func (st *streamActor) seqAtTime(ns int64) env.Seq {
 		}
 	}
 	return lo
-}
-
-// directGet answers DIRECT.GET with the raw message and its Nats-* headers (ADR-31).
-func (st *streamActor) directGet(m bus.Msg) {
-	if st.phase != streamRunning || m.Reply == "" {
-		return
-	}
-	var req jsapi.MsgGetRequest
-	tail := m.Subject[min(len(m.Subject), len(directPrefix)+len(st.name)):]
-	if tail != "" {
-		if len(m.Data) > 0 {
-			st.directStatus(m.Reply, 408, "Bad Request")
-			return
-		}
-		req.LastFor = tail[1:]
-	} else if len(m.Data) == 0 {
-		st.directStatus(m.Reply, 408, "Empty Request")
-		return
-	} else if decode(m.Data, &req) != nil || checkGet(&req) != nil {
-		st.directStatus(m.Reply, 408, "Bad Request")
-		return
-	}
-	msg, e := st.load(&req)
-	if e != nil {
-		st.directStatus(m.Reply, 404, "Message Not Found")
-		return
-	}
-	st.sendDirect(m.Reply, msg, req.NoHeaders)
-}
-
-func (st *streamActor) directStatus(reply string, code int, text string) {
-	st.svc().bus.Publish(st.acc.name, reply, "", proto.StatusHeader(code, text), nil)
-}
-
-// sendDirect sends one stored message as a direct get answers it.
-func (st *streamActor) sendDirect(reply string, msg *filestore.Msg, noHeaders bool) {
-	hdr := msg.Header
-	if noHeaders {
-		hdr = nil
-	}
-	hdr = proto.AppendHeader(hdr, "Nats-Stream", st.name)
-	hdr = proto.AppendHeader(hdr, "Nats-Subject", msg.Subject)
-	hdr = proto.AppendHeader(hdr, "Nats-Sequence", strconv.FormatUint(uint64(msg.Seq), 10))
-	hdr = proto.AppendHeader(hdr, "Nats-Time-Stamp", unixTime(msg.Time).Format(time.RFC3339Nano))
-	st.svc().bus.Publish(st.acc.name, reply, "", hdr, msg.Data)
 }

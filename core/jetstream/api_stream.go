@@ -1,6 +1,7 @@
 package jetstream
 
 import (
+	"path"
 	"reflect"
 	"sort"
 
@@ -29,6 +30,11 @@ func (a *account) streamCreate(m bus.Msg, args []string) {
 		a.answerInfo(st, m.Reply, jsapi.StreamCreateType, false)
 		return
 	}
+	if _, off := a.offline[cfg.Name]; off {
+		// Its definition could not be read: its data stays until it is deleted on purpose.
+		a.replyError(m.Reply, jsapi.StreamCreateType, jsapi.E(jsapi.ErrStreamNameExists))
+		return
+	}
 	if e := a.admitStream(cfg, ""); e != nil {
 		a.replyError(m.Reply, jsapi.StreamCreateType, e)
 		return
@@ -47,6 +53,7 @@ func (a *account) streamCreate(m bus.Msg, args []string) {
 		}
 		a.reply(m.Reply, &jsapi.StreamCreateResponse{Response: jsapi.Response{Type: jsapi.StreamCreateType},
 			StreamInfo: st.info(nil), DidCreate: true})
+		a.streamAdvisory("CREATED", "create", st.name)
 	})
 }
 
@@ -64,7 +71,7 @@ func (a *account) streamRequest(m bus.Msg, name string) (jsapi.StreamConfig, *js
 
 // checkOptions is what checking a stream's configuration needs of the account and server.
 func (a *account) checkOptions() jsapi.StreamCheckOptions {
-	return jsapi.StreamCheckOptions{MaxBytesRequired: a.limits.MaxBytesRequired,
+	return jsapi.StreamCheckOptions{MaxBytesRequired: a.limits.MaxBytesRequired, ValidateMapping: validateMapping,
 		MemoryMaxStreamBytes: a.limits.MemoryMaxStreamBytes, StoreMaxStreamBytes: a.limits.StoreMaxStreamBytes,
 		Lookup: func(name string) (jsapi.StreamConfig, bool) {
 			if st := a.streams[name]; st != nil {
@@ -189,13 +196,19 @@ func (a *account) streamUpdate(m bus.Msg, args []string) {
 			a.replyError(m.Reply, jsapi.StreamUpdateType, jsapi.NewError(jsapi.ErrStreamUpdate, err.Error()))
 			return
 		}
+		st.updateSources(cfg)
 		a.reply(m.Reply, &jsapi.StreamCreateResponse{Response: jsapi.Response{Type: jsapi.StreamUpdateType}, StreamInfo: st.info(nil)})
+		a.streamAdvisory("UPDATED", "modify", st.name)
 	})
 }
 
 // streamDelete answers STREAM.DELETE once the stream is marked deleted on disk; its files go
 // after.
 func (a *account) streamDelete(m bus.Msg, args []string) {
+	if _, off := a.offline[args[0]]; off && a.streams[args[0]] == nil {
+		a.deleteOffline(m, args[0])
+		return
+	}
 	st := a.stream(m, args[0], jsapi.StreamDeleteType)
 	if st == nil {
 		return
@@ -209,7 +222,21 @@ func (a *account) streamDelete(m bus.Msg, args []string) {
 		st.close()
 		a.removeStreamFiles(st.dir)
 		a.reply(m.Reply, &jsapi.SuccessResponse{Response: jsapi.Response{Type: jsapi.StreamDeleteType}, Success: true})
+		a.streamAdvisory("DELETED", "delete", st.name)
 	})
+}
+
+// deleteOffline deletes, on request, a stream whose definition could not be read.
+func (a *account) deleteOffline(m bus.Msg, name string) {
+	dir := path.Join(a.dir, "streams", name)
+	if err := markDeleted(a.svc.env.FS, dir); err != nil {
+		a.replyError(m.Reply, jsapi.StreamDeleteType, jsapi.NewError(jsapi.ErrStreamDelete, err.Error()))
+		return
+	}
+	delete(a.offline, name)
+	a.removeStreamFiles(dir)
+	a.reply(m.Reply, &jsapi.SuccessResponse{Response: jsapi.Response{Type: jsapi.StreamDeleteType}, Success: true})
+	a.streamAdvisory("DELETED", "delete", name)
 }
 
 func (a *account) removeStreamFiles(dir string) {
@@ -221,8 +248,7 @@ func (a *account) removeStreamFiles(dir string) {
 // streamInfo answers STREAM.INFO.
 func (a *account) streamInfo(m bus.Msg, args []string) {
 	var req jsapi.StreamInfoRequest
-	if e := decode(m.Data, &req); e != nil {
-		a.replyError(m.Reply, jsapi.StreamInfoType, e)
+	if !a.decodeInto(m, jsapi.StreamInfoType, &req) {
 		return
 	}
 	st := a.stream(m, args[0], jsapi.StreamInfoType)
@@ -282,8 +308,7 @@ func page[T any](all []T, offset, size int) []T {
 // streamNames answers STREAM.NAMES.
 func (a *account) streamNames(m bus.Msg, _ []string) {
 	var req jsapi.NamesRequest
-	if e := decode(m.Data, &req); e != nil {
-		a.replyError(m.Reply, jsapi.StreamNamesType, e)
+	if !a.decodeInto(m, jsapi.StreamNamesType, &req) {
 		return
 	}
 	names := a.matchingNames(req.Subject)
@@ -295,8 +320,7 @@ func (a *account) streamNames(m bus.Msg, _ []string) {
 // streamList answers STREAM.LIST, gathering each listed stream's info from its executor.
 func (a *account) streamList(m bus.Msg, _ []string) {
 	var req jsapi.NamesRequest
-	if e := decode(m.Data, &req); e != nil {
-		a.replyError(m.Reply, jsapi.StreamListType, e)
+	if !a.decodeInto(m, jsapi.StreamListType, &req) {
 		return
 	}
 	names := a.matchingNames(req.Subject)
@@ -304,7 +328,7 @@ func (a *account) streamList(m bus.Msg, _ []string) {
 	for _, n := range page(names, req.Offset, jsapi.ListPageSize) {
 		streams = append(streams, a.streams[n])
 	}
-	gather(a, streams, func(st *streamActor) *jsapi.StreamInfo { return st.info(nil) }, func(infos []*jsapi.StreamInfo) {
+	gatherAll(a.svc, streams, func(st *streamActor) *jsapi.StreamInfo { return st.info(nil) }, func(infos []*jsapi.StreamInfo) {
 		a.reply(m.Reply, &jsapi.StreamListResponse{Response: jsapi.Response{Type: jsapi.StreamListType},
 			Paged:   jsapi.Paged{Total: len(names), Offset: req.Offset, Limit: jsapi.ListPageSize},
 			Streams: infos, Offline: a.offlineMap()})
@@ -318,9 +342,9 @@ func (a *account) offlineMap() map[string]string {
 	return a.offline
 }
 
-// gather reads fn(st) on each stream's executor and hands the results, in order, to done on
-// the service's executor. A stream closed meanwhile is left out.
-func gather[T any](a *account, streams []*streamActor, fn func(*streamActor) T, done func([]T)) {
+// gatherAll reads fn(st) on each stream's executor and hands the results, in order, to done
+// on the service's executor. A stream closed meanwhile is left out.
+func gatherAll[T any](s *Service, streams []*streamActor, fn func(*streamActor) T, done func([]T)) {
 	results := make([]T, len(streams))
 	ok := make([]bool, len(streams))
 	left := len(streams)
@@ -344,7 +368,7 @@ func gather[T any](a *account, streams []*streamActor, fn func(*streamActor) T, 
 			if live {
 				r = fn(st)
 			}
-			a.svc.ex.Post(func() {
+			s.ex.Post(func() {
 				results[i], ok[i] = r, live
 				if left--; left == 0 {
 					finish()

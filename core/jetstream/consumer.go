@@ -39,7 +39,9 @@ type consumer struct {
 	file       *fconsumer.File
 	saveQueued bool
 	confirms   []func() // acks waiting for a durable save to be confirmed
-	push       push     // a push consumer's pacing (consumer_push.go)
+	push       push     // a push consumer's flow control (consumer_push.go)
+	pace       pace     // replay original and rate limit (consumer_pace.go)
+	pin        pin      // a pinned_client consumer's pin (consumer_priority.go)
 	// lastPer holds, for deliver_policy last_per_subject, the last message of each
 	// subject as the consumer started (ascending), delivered before anything newer.
 	lastPer []uint64
@@ -57,6 +59,7 @@ type pullRequest struct {
 	heartbeat time.Duration
 	lastSent  time.Duration // when it last got a message or a heartbeat
 	sent      int
+	group     jsapi.PriorityGroup // its priority-group fields (consumer_priority.go)
 }
 
 func (c *consumer) svc() *Service { return c.st.svc() }
@@ -82,6 +85,7 @@ func (c *consumer) close() {
 		return
 	}
 	c.phase = consumerDeleted
+	c.st.acc.consumers.Add(-1)
 	if c.ackSub != nil {
 		c.ackSub.Unsubscribe()
 	}
@@ -110,8 +114,12 @@ func (c *consumer) pull(reply string, req jsapi.NextRequest) {
 		c.status(reply, 409, "Exceeded MaxWaiting")
 		return
 	}
+	if code, text := c.checkPull(req); code != 0 {
+		c.status(reply, code, text)
+		return
+	}
 	r := &pullRequest{reply: reply, left: max(req.Batch, 1), bytesLeft: req.MaxBytes, noWait: req.NoWait,
-		heartbeat: req.Heartbeat, lastSent: c.mono()}
+		heartbeat: req.Heartbeat, lastSent: c.mono(), group: req.PriorityGroup}
 	if req.Expires > 0 {
 		r.expires = c.mono() + req.Expires
 	}
@@ -158,30 +166,36 @@ func (c *consumer) deliver() {
 			c.save(nil)
 		}
 	}()
+	if c.paused() {
+		return
+	}
 	if c.cfg.DeliverSubject != "" {
 		sent = c.deliverPush()
 		return
 	}
-	for n := 0; n < deliverBatchMax && len(c.waiting) > 0 && c.phase == consumerActive; n++ {
-		if !c.fsm.CanDeliver() {
+	for n := 0; n < deliverBatchMax && c.phase == consumerActive && c.fsm.CanDeliver(); n++ {
+		r := c.nextRequest()
+		if r == nil {
 			return
 		}
 		msg := c.nextMessage()
 		if msg == nil {
 			return
 		}
-		r := c.waiting[0]
 		size := len(msg.Subject) + len(msg.Header) + len(msg.Data)
 		if r.bytesLeft > 0 && size > r.bytesLeft {
 			c.drop(r)
-			c.status(r.reply, 409, "Message Size Exceeds MaxBytes")
+			c.endRequest(r, 409, "Message Size Exceeds MaxBytes")
 			continue
 		}
-		dseq, count := c.fsm.Deliver(uint64(msg.Seq), c.now())
+		if !c.gate(msg) {
+			return
+		}
+		dseq, count := c.record(msg)
 		if count == 0 {
 			continue // acknowledged meanwhile: nothing to send
 		}
-		c.send(r.reply, msg, dseq, count)
+		c.send(r.reply, msg, dseq, count, r.group.ID)
 		sent++
 		r.left--
 		r.sent++
@@ -205,7 +219,8 @@ func (c *consumer) nextMessage() *filestore.Msg {
 			break
 		}
 		if c.fsm.MaxDelivered(seq) {
-			break
+			c.giveUp(seq)
+			continue
 		}
 		if m, err := store.LoadMsg(env.Seq(seq)); err == nil {
 			return m
@@ -214,16 +229,26 @@ func (c *consumer) nextMessage() *filestore.Msg {
 	}
 	for len(c.lastPer) > 0 {
 		seq := c.lastPer[0]
-		c.lastPer = c.lastPer[1:]
 		if m, err := store.LoadMsg(env.Seq(seq)); err == nil && seq > c.fsm.Delivered().Stream {
-			return m
+			return m // taken off the list once delivered (record)
 		}
+		c.lastPer = c.lastPer[1:]
 	}
 	m, err := store.LoadNext(c.filter, env.Seq(c.fsm.Delivered().Stream+1))
 	if err != nil {
 		return nil
 	}
 	return m
+}
+
+// record records a delivery of msg in the state machine.
+func (c *consumer) record(msg *filestore.Msg) (dseq, count uint64) {
+	seq := uint64(msg.Seq)
+	dseq, count = c.fsm.Deliver(seq, c.now())
+	if len(c.lastPer) > 0 && c.lastPer[0] == seq {
+		c.lastPer = c.lastPer[1:]
+	}
+	return dseq, count
 }
 
 // pending is how many messages the consumer has yet to deliver after seq.
@@ -237,13 +262,16 @@ func (c *consumer) pending(seq env.Seq) uint64 {
 }
 
 // send delivers one message with its ack subject.
-func (c *consumer) send(reply string, msg *filestore.Msg, dseq, count uint64) {
+func (c *consumer) send(reply string, msg *filestore.Msg, dseq, count uint64, pinID string) {
 	pending := c.pending(msg.Seq)
 	ackSubj := jsapi.AckSubject(c.st.name, c.name, count, uint64(msg.Seq), dseq, msg.Time, pending)
 	hdr, data := msg.Header, msg.Data
 	if c.cfg.HeadersOnly {
 		hdr = proto.AppendHeader(hdr, "Nats-Msg-Size", strconv.Itoa(len(data)))
 		data = nil
+	}
+	if pinID != "" {
+		hdr = proto.AppendHeader(hdr, "Nats-Pin-Id", pinID)
 	}
 	c.svc().bus.Deliver(c.st.acc.name, reply, msg.Subject, ackSubj, hdr, data)
 }
@@ -262,19 +290,24 @@ func (c *consumer) ack(m bus.Msg) {
 	if !ok {
 		return
 	}
-	kind, delay, _ := jsapi.ParseAckBody(m.Data)
+	kind, delay, rest := jsapi.ParseAckBody(m.Data)
 	now := c.now()
 	c.lastActive = c.mono()
 	switch kind {
 	case jsapi.AckAck, jsapi.AckNext:
+		c.ackSampled(info.StreamSeq, info.ConsumerSeq, info.Delivered)
 		c.fsm.Ack(info.StreamSeq, info.ConsumerSeq)
 		c.acked(info.StreamSeq)
 	case jsapi.AckNak:
-		c.fsm.Nak(info.StreamSeq, now, delay)
+		if c.fsm.Nak(info.StreamSeq, now, delay) {
+			c.deliveryAdvisory("MSG_NAKED", "nak", info.StreamSeq, info.ConsumerSeq, info.Delivered, "")
+		}
 	case jsapi.AckProgress:
 		c.fsm.Progress(info.StreamSeq, now)
 	case jsapi.AckTerm:
-		c.fsm.Term(info.StreamSeq)
+		if c.fsm.Term(info.StreamSeq) {
+			c.deliveryAdvisory("MSG_TERMINATED", "terminated", info.StreamSeq, info.ConsumerSeq, info.Delivered, string(rest))
+		}
 		c.acked(info.StreamSeq)
 	}
 	var confirm func()
@@ -286,10 +319,19 @@ func (c *consumer) ack(m bus.Msg) {
 	c.arm()
 }
 
-// acked removes a work-queue message once its consumer acknowledged it.
+// giveUp stops redelivering a message delivered max_deliver times, and says so.
+func (c *consumer) giveUp(seq uint64) {
+	if c.fsm.GiveUp(seq) {
+		c.deliveryAdvisory("MAX_DELIVERIES", "max_deliver", seq, 0, uint64(c.cfg.MaxDeliver), "")
+		c.acked(seq)
+	}
+}
+
+// acked lets the stream drop a message its consumers are done with (retention.go).
 func (c *consumer) acked(sseq uint64) {
-	if c.st.fsm.Config().Retention != jsapi.WorkQueueRetention {
+	if c.cfg.AckPolicy == jsapi.AckAll {
+		c.st.sweep(0) // one ack covered everything below it
 		return
 	}
-	_ = c.st.fsm.Store().RemoveMsg(env.Seq(sseq), nil) // already gone is fine
+	c.st.release(sseq)
 }

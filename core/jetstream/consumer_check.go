@@ -36,6 +36,7 @@ func (st *streamActor) kick() {
 
 // purged tells the consumers that messages went (purge, deletion).
 func (st *streamActor) purged() {
+	st.settle()
 	first := uint64(st.fsm.Store().State().FirstSeq)
 	for _, c := range st.consumers {
 		c.fsm.SkipBelow(first)

@@ -49,18 +49,19 @@ func (c *consumer) deliverPush() int {
 			break
 		}
 		msg := c.nextMessage()
-		if msg == nil {
+		if msg == nil || !c.gate(msg) {
 			break
 		}
-		dseq, count := c.fsm.Deliver(uint64(msg.Seq), c.now())
+		dseq, count := c.record(msg)
 		if count == 0 {
 			continue
 		}
-		c.send(c.cfg.DeliverSubject, msg, dseq, count)
+		c.send(c.cfg.DeliverSubject, msg, dseq, count, "")
 		sent++
 		c.push.lastSent = c.mono()
 		c.push.lastSeq = [2]uint64{dseq, uint64(msg.Seq)}
 		c.push.fcBytes += len(msg.Subject) + len(msg.Header) + len(msg.Data)
+		c.paced(len(msg.Subject) + len(msg.Header) + len(msg.Data))
 		if c.cfg.FlowControl && c.push.fcPending == "" && c.push.fcBytes >= fcWindowBytes {
 			c.askFlow()
 		}
@@ -143,10 +144,13 @@ func (c *consumer) inactive(now time.Duration) bool {
 	return now >= c.lastActive+t
 }
 
-// expire removes a consumer that stayed inactive past its threshold.
-func (c *consumer) expire() {
-	env.Assertf(c.phase == consumerActive, "jetstream: consumer %s expired twice", c.name)
+// delete removes the consumer: its files, its subscriptions, the messages only it held
+// (interest retention), and says so.
+func (c *consumer) delete() {
+	env.Assertf(c.phase == consumerActive, "jetstream: consumer %s deleted twice", c.name)
 	delete(c.st.consumers, c.name)
 	c.removeState()
 	c.close()
+	c.st.sweep(0)
+	c.actionAdvisory("DELETED", "delete")
 }

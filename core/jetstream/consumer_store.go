@@ -139,6 +139,7 @@ func (st *streamActor) recoverConsumer(name string) error {
 		return err
 	}
 	c.file = file
+	st.acc.consumers.Add(1)
 	c.fsm.SkipBelow(uint64(st.fsm.Store().State().FirstSeq))
 	c.arm()
 	return nil

@@ -46,6 +46,9 @@ func (c *consumer) nextDue() (time.Duration, bool) {
 		}
 	}
 	c.pushDue(take)
+	c.pauseDue(take)
+	c.pinDue(take)
+	c.paceDue(take)
 	if c.cfg.InactiveThreshold > 0 && len(c.waiting) == 0 && !c.push.bound {
 		take(c.lastActive + c.cfg.InactiveThreshold)
 	}
@@ -78,10 +81,11 @@ func (c *consumer) tick() {
 		kept = append(kept, r)
 	}
 	c.waiting = kept
+	c.pinTick(now)
 	c.deliver()
 	c.pushTick(now)
 	if c.inactive(now) {
-		c.expire()
+		c.delete()
 		return
 	}
 	c.arm()

@@ -30,3 +30,11 @@ const (
 	// pushInterestPoll is how often a push consumer without a listener looks again.
 	pushInterestPoll = 100 * time.Millisecond
 )
+
+// sweepBatchMax bounds the messages an interest sweep looks at per turn of the stream's
+// executor.
+const sweepBatchMax = 1024
+
+// directMultiMax bounds the messages one multi_last direct get answers with (nats-server's
+// 1024).
+const directMultiMax = 1024

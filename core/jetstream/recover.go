@@ -58,9 +58,9 @@ func (a *account) recoverStream(name string, meta streamMeta) {
 	})
 }
 
-// usage adds up the account's streams and consumers and hands the tier to done on the
+// tier adds up the account's streams and consumers and hands the tier to done on the
 // service's executor.
-func (a *account) usage(done func(jsapi.Tier)) {
+func (a *account) tier(done func(jsapi.Tier)) {
 	streams := make([]*streamActor, 0, len(a.streams))
 	for _, n := range a.matchingNames("") {
 		streams = append(streams, a.streams[n])
@@ -70,7 +70,7 @@ func (a *account) usage(done func(jsapi.Tier)) {
 		mem       bool
 		consumers int
 	}
-	gather(a, streams, func(st *streamActor) use {
+	gatherAll(a.svc, streams, func(st *streamActor) use {
 		return use{bytes: st.fsm.Store().State().Bytes, mem: st.fsm.Config().Storage == jsapi.MemoryStorage, consumers: len(st.consumers)}
 	}, func(uses []use) {
 		t := jsapi.Tier{Streams: len(a.streams), Limits: a.limits.api()}

@@ -1,9 +1,8 @@
 package jetstream
 
 import (
-	"maps"
+	"encoding/json"
 	"path"
-	"slices"
 	"time"
 
 	"github.com/petrel-io/petrel/core/bus"
@@ -51,12 +50,13 @@ type Service struct {
 	ex       env.Executor // owns accounts and every account's stream registry
 	root     string
 	accounts map[string]*account
+	refused  map[string]bus.Subscription // accounts answered "not enabled" (RefuseAccount)
 }
 
 // New makes the service; nothing runs until an account is enabled.
 func New(cfg Config) *Service {
 	return &Service{cfg: cfg, env: cfg.Env, bus: cfg.Bus, ex: cfg.Env.Exec.New("jetstream"),
-		root: path.Join(cfg.StoreDir, "jetstream"), accounts: map[string]*account{}}
+		root: path.Join(cfg.StoreDir, "jetstream"), accounts: map[string]*account{}, refused: map[string]bus.Subscription{}}
 }
 
 // EnableAccount starts JetStream for an account (or updates its limits): its streams are
@@ -65,7 +65,13 @@ func (s *Service) EnableAccount(name string, l Limits) {
 	s.ex.Post(func() {
 		if a := s.accounts[name]; a != nil {
 			a.limits = l
+			a.maxConsumers.Store(int64(l.MaxConsumers))
+			a.usage.setLimits(l)
 			return
+		}
+		if sub := s.refused[name]; sub != nil {
+			sub.Unsubscribe()
+			delete(s.refused, name)
 		}
 		a := newAccount(s, name, l)
 		s.accounts[name] = a
@@ -73,33 +79,39 @@ func (s *Service) EnableAccount(name string, l Limits) {
 	})
 }
 
-// Ready runs done on the service's executor once every account enabled before the call
-// has started: its API answers, and each stream it recovered has opened (or gone offline).
-// The server greets clients only then (core/jetstream.go).
+// RefuseAccount answers an account that may not use JetStream: every API request gets
+// "JetStream not enabled for account" (10039), as nats-server answers it.
+func (s *Service) RefuseAccount(name string) {
+	s.ex.Post(func() {
+		if s.refused[name] != nil || s.accounts[name] != nil {
+			return
+		}
+		sub, err := s.bus.Subscribe(name, jsapi.Prefix+">", "", func(m bus.Msg) {
+			if m.Reply != "" {
+				data, _ := json.Marshal(&jsapi.Response{Type: jsapi.SystemType, Error: jsapi.E(jsapi.ErrNotEnabledForAccount)})
+				s.bus.Publish(name, m.Reply, "", nil, data) // marshalling a fixed document cannot fail
+			}
+		})
+		if err != nil {
+			s.env.Log.Logf(env.LevelWarn, "jetstream: account %s: %v", name, err)
+			return
+		}
+		s.refused[name] = sub
+	})
+}
+
+// Ready runs done on the service's executor once the accounts enabled so far answer their
+// API and their recovered streams are open (or known to be offline).
 func (s *Service) Ready(done func()) {
 	s.ex.Post(func() {
 		var streams []*streamActor
-		for _, name := range slices.Sorted(maps.Keys(s.accounts)) {
+		for _, name := range sortedAccounts(s.accounts) {
 			a := s.accounts[name]
-			for _, stream := range slices.Sorted(maps.Keys(a.streams)) {
-				streams = append(streams, a.streams[stream])
+			for _, n := range a.matchingNames("") {
+				streams = append(streams, a.streams[n])
 			}
 		}
-		left := len(streams)
-		if left == 0 {
-			done()
-			return
-		}
-		for _, st := range streams {
-			// A stream opens on its executor in the turn recovery posted, before this one.
-			st.ex.Post(func() {
-				s.ex.Post(func() {
-					if left--; left == 0 {
-						done()
-					}
-				})
-			})
-		}
+		gatherAll(s, streams, func(*streamActor) struct{} { return struct{}{} }, func([]struct{}) { done() })
 	})
 }
 
@@ -118,6 +130,10 @@ func (s *Service) DisableAccount(name string) {
 // on the service's executor.
 func (s *Service) Shutdown(done func()) {
 	s.ex.Post(func() {
+		for name, sub := range s.refused {
+			sub.Unsubscribe()
+			delete(s.refused, name)
+		}
 		for name, a := range s.accounts {
 			delete(s.accounts, name)
 			a.stop()

@@ -36,7 +36,11 @@ type streamActor struct {
 	fsm       *stream.Stream
 	subs      []bus.Subscription
 	consumers map[string]*consumer
-	stateSync env.Executor // the consumers' state files' fsyncs (consumer_store.go)
+	stateSync env.Executor  // the consumers' state files' fsyncs (consumer_store.go)
+	rewrites  rewrites      // subject transform and republish (transform.go)
+	links     []*sourceLink // the mirror or the sources being copied (sources.go)
+	accounted int64         // the bytes this stream has reported to its account (usage.go)
+	sched     scheduleTimer // message schedules (schedule.go)
 }
 
 func newStreamActor(a *account, cfg jsapi.StreamConfig, created time.Time) *streamActor {
@@ -76,16 +80,30 @@ func (st *streamActor) open(cfg jsapi.StreamConfig) error {
 		return fmt.Errorf("jetstream: open stream %s/%s: %w", st.acc.name, st.name, err)
 	}
 	st.fsm = stream.New(cfg, store, st.svc().now().UnixNano())
+	if cfg.FirstSeq > 1 && store.State().LastSeq == 0 {
+		if _, err := store.Compact(env.Seq(cfg.FirstSeq), nil); err != nil {
+			return fmt.Errorf("jetstream: stream %s: first_seq %d: %w", st.name, cfg.FirstSeq, err)
+		}
+	}
 	if err := st.subscribe(cfg); err != nil {
 		return err
 	}
 	st.phase = streamRunning
+	st.settle()
+	st.armSchedules()
 	st.recoverConsumers()
+	st.startSources(cfg)
 	return nil
 }
 
-// subscribe takes the stream's subjects (and its direct gets when allowed).
+// subscribe takes the stream's subjects (and its direct gets when allowed), and builds its
+// transforms.
 func (st *streamActor) subscribe(cfg jsapi.StreamConfig) error {
+	rw, err := newRewrites(cfg)
+	if err != nil {
+		return fmt.Errorf("jetstream: stream %s: %w", st.name, err)
+	}
+	st.rewrites = rw
 	for _, s := range st.subs {
 		s.Unsubscribe()
 	}
@@ -115,21 +133,35 @@ func (st *streamActor) publish(m bus.Msg) {
 	if st.phase != streamRunning {
 		return
 	}
-	msg := stream.Msg{Subject: m.Subject, Header: m.Header, Data: m.Data, Time: st.svc().now().UnixNano()}
-	reply := m.Reply
-	st.fsm.Apply(msg, func(r stream.Result) {
-		if r.Err == nil {
-			st.stored()
+	msg := stream.Msg{Subject: st.ingestSubject(m.Subject), Header: m.Header, Data: m.Data, Time: st.svc().now().UnixNano()}
+	reply, last := m.Reply, st.lastOnSubject(msg.Subject)
+	st.settle() // what expired meanwhile no longer counts
+	if e := st.admitPublish(msg.Subject, msg.Header, msg.Data); e != nil {
+		if reply != "" {
+			st.acc.reply(reply, &jsapi.PubAckResponse{Error: e, PubAck: &jsapi.PubAck{Stream: st.name}})
 		}
-		if reply != "" && !st.fsm.Config().NoAck {
+		return
+	}
+	st.fsm.Apply(msg, func(r stream.Result) {
+		if r.Err == nil && !r.Ack.Duplicate && !r.Staged() && r.Ack.BatchID == "" {
+			st.republish(msg, r.Ack.Sequence, last)
+			st.releaseNew(r.Ack.Sequence, msg.Subject)
+		}
+		if r.Err != nil {
+			st.post(st.checkStore) // a failed store is reopened (streamreopen.go)
+		}
+		switch {
+		case reply == "" || st.fsm.Config().NoAck:
+		case r.Staged():
+			st.svc().bus.Publish(st.acc.name, reply, "", nil, nil) // a batch message kept for its commit
+		default:
 			st.acc.reply(reply, &jsapi.PubAckResponse{Error: r.Err, PubAck: &r.Ack})
 		}
 	})
+	st.settle()
+	st.armSchedules()
 	st.kick() // consumers may deliver what reads already see
 }
-
-// stored runs once a message is durable.
-func (st *streamActor) stored() {}
 
 // close unsubscribes, closes the consumers and the store.
 func (st *streamActor) close() {
@@ -137,12 +169,14 @@ func (st *streamActor) close() {
 		return
 	}
 	st.phase = streamClosed
+	st.stopSources()
 	for _, s := range st.subs {
 		s.Unsubscribe()
 	}
 	for _, c := range st.consumers {
 		c.close()
 	}
+	st.unsettle()
 	if st.fsm != nil {
 		if err := st.fsm.Store().Close(); err != nil {
 			st.svc().env.Log.Logf(env.LevelWarn, "jetstream: close stream %s/%s: %v", st.acc.name, st.name, err)
@@ -179,7 +213,7 @@ func (st *streamActor) info(req *jsapi.StreamInfoRequest) *jsapi.StreamInfo {
 	cfg := st.fsm.Config()
 	cfg.Metadata = jsapi.DynamicMetadata(cfg.Metadata, st.svc().cfg.ServerVersion, jsapi.Level)
 	return &jsapi.StreamInfo{Config: cfg, Created: st.created, State: st.state(req),
-		TimeStamp: st.svc().now().UTC()}
+		Mirror: st.mirrorInfo(), Sources: st.sourceInfos(), TimeStamp: st.svc().now().UTC()}
 }
 
 func unixTime(ns int64) time.Time {

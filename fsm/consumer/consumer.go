@@ -373,6 +373,23 @@ func (c *Consumer) CanDeliver() bool {
 	return !c.acks() || c.cfg.MaxAckPending <= 0 || len(c.pending) < c.cfg.MaxAckPending
 }
 
+// Acked reports whether the consumer is done with stream seq sseq: at or below the ack
+// floor, or delivered and no longer pending (acknowledged, terminated, given up). A sequence
+// the consumer's filter leaves out counts as done too once it is passed; the caller decides
+// whether the consumer is interested in the message at all.
+func (c *Consumer) Acked(sseq uint64) bool {
+	return sseq <= c.floor.Stream || (sseq <= c.delivered.Stream && c.pending[sseq] == nil)
+}
+
+// PendingSince is when sseq's ack wait started counting (its last delivery, +WPI or NAK
+// shift), if it is pending: for the ack metric's ack_time.
+func (c *Consumer) PendingSince(sseq uint64) (int64, bool) {
+	if e := c.pending[sseq]; e != nil {
+		return e.time, true
+	}
+	return 0, false
+}
+
 // NumAckPending is CONSUMER.INFO's num_ack_pending.
 func (c *Consumer) NumAckPending() int { return len(c.pending) }
 

@@ -5,12 +5,37 @@ import (
 
 	"github.com/petrel-io/petrel/core/jsapi"
 	"github.com/petrel-io/petrel/core/proto"
+	"github.com/petrel-io/petrel/core/subject"
 	"github.com/petrel-io/petrel/filestore"
 )
+
+// view is what the expectation headers are held against: the stream as it is, plus the
+// messages of an atomic batch checked before this one (staged, not stored yet).
+type view struct {
+	s      *Stream
+	staged []Msg
+}
+
+func (v view) lastSeq() uint64 { return uint64(v.s.store.State().LastSeq) + uint64(len(v.staged)) }
+
+// lastOf is the last sequence on subj (a filter), counting the staged messages.
+func (v view) lastOf(subj string) (uint64, *jsapi.Error) {
+	for i := len(v.staged) - 1; i >= 0; i-- {
+		if subject.Match(v.staged[i].Subject, subj) {
+			return uint64(v.s.store.State().LastSeq) + uint64(i) + 1, nil
+		}
+	}
+	return v.s.lastOfSubject(subj)
+}
 
 // check applies the rules that may refuse m before it is stored (the duplicate window
 // aside). refused reports whether r is the answer.
 func (s *Stream) check(m *Msg) (r Result, refused bool) {
+	return s.checkIn(view{s: s}, m)
+}
+
+// checkIn is check against a view.
+func (s *Stream) checkIn(v view, m *Msg) (r Result, refused bool) {
 	refuse := func(e *jsapi.Error) (Result, bool) {
 		return Result{Ack: jsapi.PubAck{Stream: s.cfg.Name}, Err: e}, true
 	}
@@ -21,28 +46,38 @@ func (s *Stream) check(m *Msg) (r Result, refused bool) {
 		return refuse(jsapi.E(jsapi.ErrStreamMessageTooBig))
 	case len(m.Header) > maxHeaderBytes:
 		return refuse(jsapi.E(jsapi.ErrStreamHeaderExceedsMaximum))
-	case len(m.Header) == 0:
+	}
+	if e := s.checkIncr(m.Header, m.Data); e != nil {
+		return refuse(e)
+	}
+	if len(m.Header) == 0 {
 		return Result{}, false
 	}
-	if e := s.checkExpected(m.Subject, m.Header); e != nil {
+	if e := v.checkExpected(m.Subject, m.Header); e != nil {
 		return refuse(e)
 	}
 	if e := s.checkTTL(m.Header); e != nil {
 		return refuse(e)
 	}
-	if e := s.checkRollup(m.Header); e != nil {
+	schedule, e := s.checkSchedule(m.Subject, m.Header, m.Time)
+	if e != nil {
+		return refuse(e)
+	}
+	m.schedule = schedule
+	if e := s.checkRollup(m.Header); e != nil && !schedule {
 		return refuse(e)
 	}
 	return Result{}, false
 }
 
 // checkExpected holds the Nats-Expected-* headers against the stream.
-func (s *Stream) checkExpected(subj string, hdr []byte) *jsapi.Error {
+func (vw view) checkExpected(subj string, hdr []byte) *jsapi.Error {
+	s := vw.s
 	if v := proto.HeaderValue(hdr, hdrExpectedStream); v != "" && v != s.cfg.Name {
 		return jsapi.E(jsapi.ErrStreamNotMatch)
 	}
 	if v, ok := headerSeq(hdr, hdrExpectedLastSeq); ok {
-		if last := uint64(s.store.State().LastSeq); v != last {
+		if last := vw.lastSeq(); v != last {
 			return jsapi.NewError(jsapi.ErrStreamWrongLastSequence, formatSeq(last))
 		}
 	}
@@ -50,7 +85,7 @@ func (s *Stream) checkExpected(subj string, hdr []byte) *jsapi.Error {
 		if other := proto.HeaderValue(hdr, hdrExpectedSubjSeqSubj); other != "" {
 			subj = other
 		}
-		last, err := s.lastOfSubject(subj)
+		last, err := vw.lastOf(subj)
 		if err != nil {
 			return err
 		}

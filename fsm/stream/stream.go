@@ -18,12 +18,16 @@ type Msg struct {
 	Data    []byte
 	// Time is the message's timestamp (Unix ns), stamped once by whoever proposes it.
 	Time int64
+	// schedule: the checks found it a message schedule (schedule.go); it rolls up its subject.
+	schedule bool
 }
 
 // Result is the answer to a publish: a PubAck, or the error that refused it.
 type Result struct {
 	Ack jsapi.PubAck
 	Err *jsapi.Error
+	// staged: a batch message kept for its commit, answered with an empty reply.
+	staged bool
 }
 
 // Stream applies publishes to its store.
@@ -36,14 +40,19 @@ type Stream struct {
 	// lastMsgID is the Nats-Msg-Id of the last message stored ("" if it had none), for
 	// Nats-Expected-Last-Msg-Id.
 	lastMsgID string
+	// batches are the atomic batches being staged, by id (batch.go).
+	batches map[string]*batch
+	// schedules are the message schedules waiting to fire (schedule.go).
+	schedules schedules
 }
 
 // New takes a stream's configuration (checked, defaults filled) and its store, and rebuilds
 // what the rules need from the stored messages: the duplicate window as of now, and the
 // last msg id.
 func New(cfg jsapi.StreamConfig, store filestore.Store, now int64) *Stream {
-	s := &Stream{cfg: cfg, store: store, dedup: newDedup()}
+	s := &Stream{cfg: cfg, store: store, dedup: newDedup(), batches: map[string]*batch{}}
 	s.rebuild(now)
+	s.rebuildSchedules(now)
 	return s
 }
 
@@ -91,6 +100,10 @@ func (s *Stream) rebuild(now int64) {
 
 // Apply stores m if the stream's rules allow it; done gets the answer (see the package doc).
 func (s *Stream) Apply(m Msg, done func(Result)) {
+	if id := proto.HeaderValue(m.Header, hdrBatchID); id != "" {
+		s.applyBatch(m, id, done)
+		return
+	}
 	if r, refused := s.check(&m); refused {
 		done(r)
 		return
@@ -113,19 +126,39 @@ func (s *Stream) Apply(m Msg, done func(Result)) {
 // store1 hands m to the store and registers its msg id before the store is durable, so a
 // duplicate arriving meanwhile waits for it.
 func (s *Stream) store1(m Msg, id string, done func(Result)) {
+	value := ""
+	if s.cfg.AllowMsgCounter {
+		body, v, e := s.count(m.Subject, m.Header)
+		if e != nil {
+			done(Result{Ack: jsapi.PubAck{Stream: s.cfg.Name}, Err: e})
+			return
+		}
+		m.Data, value = body, v
+	}
 	ttl, rollup := s.ttlOf(m.Header), proto.HeaderValue(m.Header, hdrRollup)
+	if m.schedule && rollup == "" {
+		rollup = rollupSubject // a schedule replaces the one before it on its subject
+	}
+	purges := rollupPurges(m.Subject, rollup)
+	if proto.HeaderValue(m.Header, hdrScheduleNext) == scheduleNextPurge {
+		// a one-off schedule that fired is done
+		purges = append(purges, filestore.PurgeOpts{Subject: proto.HeaderValue(m.Header, hdrScheduler)})
+	}
 	hdr := proto.RemoveHeaders(m.Header, hdrExpectedPrefix)
 	before := s.store.State().LastSeq
 	var entry *dedupEntry
 	finish := func(seq env.Seq, err error) {
 		r := s.result(uint64(seq), err)
+		if r.Err == nil {
+			r.Ack.Value = value
+		}
 		done(r)
 		if entry != nil {
 			s.dedup.settle(entry, r) // the duplicates that waited are answered after it
 		}
 	}
 	s.store.Store(m.Subject, hdr, m.Data, filestore.StoreOpts{Time: m.Time, TTL: ttl}, func(seq env.Seq, err error) {
-		if err != nil || rollup == "" {
+		if err != nil || len(purges) == 0 {
 			finish(seq, err)
 		}
 	})
@@ -138,20 +171,38 @@ func (s *Stream) store1(m Msg, id string, done func(Result)) {
 	if id != "" && s.cfg.Duplicates > 0 {
 		entry = s.dedup.add(id, uint64(after), m.Time, false)
 	}
-	if rollup != "" {
-		s.rollup(m.Subject, rollup, after, finish)
+	if m.schedule {
+		s.noteSchedule(m, uint64(after))
 	}
+	s.purgeAfter(purges, after, finish)
 }
 
-// rollup removes what the new message at seq replaces; the publish is answered once the
-// purge is durable too, so an acknowledged rollup cannot come undone in a crash.
-func (s *Stream) rollup(subj, how string, seq env.Seq, finish func(env.Seq, error)) {
-	opts := filestore.PurgeOpts{Keep: 1}
-	if how == rollupSubject {
-		opts.Subject = subj
+// rollupPurges is what a rollup of the message on subj removes.
+func rollupPurges(subj, rollup string) []filestore.PurgeOpts {
+	switch rollup {
+	case rollupSubject:
+		return []filestore.PurgeOpts{{Keep: 1, Subject: subj}}
+	case rollupAll:
+		return []filestore.PurgeOpts{{Keep: 1}}
 	}
-	if _, err := s.store.Purge(opts, func(err error) { finish(seq, err) }); err != nil {
-		finish(seq, err)
+	return nil
+}
+
+// purgeAfter removes what the new message at seq replaces (a rollup; a one-off schedule
+// that fired); the publish is answered once the purges are durable too, so an acknowledged
+// rollup cannot come undone in a crash.
+func (s *Stream) purgeAfter(purges []filestore.PurgeOpts, seq env.Seq, finish func(env.Seq, error)) {
+	for i, opts := range purges {
+		last := i == len(purges)-1
+		_, err := s.store.Purge(opts, func(err error) {
+			if last || err != nil {
+				finish(seq, err)
+			}
+		})
+		if err != nil {
+			finish(seq, err)
+			return
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -199,4 +200,126 @@ func TestRefusals(t *testing.T) {
 	if !errors.Is(jsapi.NewError(jsapi.ErrStreamSealed), jsapi.E(jsapi.ErrStreamSealed)) {
 		t.Fatal("errors.Is compares codes")
 	}
+}
+
+func TestCounters(t *testing.T) {
+	cfg := baseConfig()
+	cfg.AllowMsgCounter = true
+	r := newRig(t, cfg)
+	for _, c := range []struct {
+		incr, want string
+	}{{"1", "1"}, {"+41", "42"}, {"-50", "-8"}, {"100000000000000000000000000000", "99999999999999999999999999992"}} {
+		res := r.publish("s.c", "Nats-Incr: "+c.incr, "")
+		if res.Err != nil || res.Ack.Value != c.want {
+			t.Fatalf("incr %s: %+v %v, want %s", c.incr, res.Ack, res.Err, c.want)
+		}
+	}
+	r.wantErr(r.publish("s.c", "", "x"), jsapi.ErrMessageIncrMissing, "")
+	r.wantErr(r.publish("s.c", "Nats-Incr: two", ""), jsapi.ErrMessageIncrInvalid, "")
+	r.wantErr(r.publish("s.c", "Nats-Incr: 2", "body"), jsapi.ErrMessageIncrPayload, "")
+	r.wantErr(r.publish("s.c", "Nats-Incr: 2\r\nNats-Expected-Last-Sequence: 4", ""), jsapi.ErrMessageIncrInvalid, "")
+	res := r.publish("s.other", "Nats-Incr: 5", "")
+	if res.Ack.Value != "5" {
+		t.Fatalf("a new subject starts at 0: %+v", res)
+	}
+	r.run(func() {
+		m, err := r.s.Store().LoadMsg(4)
+		if err != nil || string(m.Data) != `{"val":"99999999999999999999999999992"}` {
+			t.Fatalf("stored %q %v", m.Data, err)
+		}
+	})
+	plain := newRig(t, baseConfig())
+	plain.wantErr(plain.publish("s.c", "Nats-Incr: 1", ""), jsapi.ErrMessageIncrDisabled, "")
+}
+
+func TestAtomicBatch(t *testing.T) {
+	cfg := baseConfig()
+	cfg.AllowAtomicPublish = true
+	r := newRig(t, cfg)
+	r.publish("s.x", "", "before")
+	msg := func(id string, seq int, extra string) string {
+		h := "Nats-Batch-Id: " + id + "\r\nNats-Batch-Sequence: " + strconv.Itoa(seq)
+		if extra != "" {
+			h += "\r\n" + extra
+		}
+		return h
+	}
+	if res := r.publish("s.a", msg("b1", 1, "Nats-Expected-Last-Sequence: 1"), "1"); !res.Staged() {
+		t.Fatalf("first batch message: %+v", res)
+	}
+	r.publish("s.b", msg("b1", 2, "Nats-Expected-Last-Subject-Sequence: 0"), "2")
+	res := r.publish("s.a", msg("b1", 3, "Nats-Batch-Commit: 1\r\nNats-Expected-Last-Subject-Sequence: 2"), "3")
+	if res.Err != nil || res.Ack.Sequence != 4 || res.Ack.BatchID != "b1" || res.Ack.BatchSize != 3 {
+		t.Fatalf("commit: %+v %v", res.Ack, res.Err)
+	}
+	// A batch whose check fails stores nothing.
+	r.publish("s.a", msg("b2", 1, ""), "x")
+	r.wantErr(r.publish("s.a", msg("b2", 2, "Nats-Batch-Commit: 1\r\nNats-Expected-Last-Sequence: 1"), "y"), jsapi.ErrStreamWrongLastSequence, "wrong last sequence: 5")
+	r.run(func() {
+		if st := r.s.Store().State(); st.LastSeq != 4 || st.Msgs != 4 {
+			t.Fatalf("a refused batch left messages: %+v", st)
+		}
+	})
+	r.wantErr(r.publish("s.a", msg("b3", 2, ""), "gap"), jsapi.ErrAtomicPublishIncompleteBatch, "")
+	r.publish("s.a", msg("b4", 1, ""), "1")
+	r.wantErr(r.publish("s.a", msg("b4", 3, ""), "gap"), jsapi.ErrAtomicPublishIncompleteBatch, "")
+	r.wantErr(r.publish("s.a", msg("b5", 1, "Nats-Batch-Commit: yes"), ""), jsapi.ErrAtomicPublishInvalidBatchCommit, "")
+	r.wantErr(r.publish("s.a", "Nats-Batch-Id: b6", ""), jsapi.ErrAtomicPublishMissingSeq, "")
+	// "eob" ends a batch without adding itself.
+	r.publish("s.a", msg("b7", 1, ""), "only")
+	res = r.publish("s.a", msg("b7", 2, "Nats-Batch-Commit: eob"), "")
+	if res.Err != nil || res.Ack.BatchSize != 1 || res.Ack.Sequence != 5 {
+		t.Fatalf("eob commit: %+v %v", res.Ack, res.Err)
+	}
+	plain := newRig(t, baseConfig())
+	plain.wantErr(plain.publish("s.a", msg("b", 1, ""), ""), jsapi.ErrAtomicPublishDisabled, "")
+}
+
+func TestSchedules(t *testing.T) {
+	cfg := baseConfig()
+	cfg.AllowMsgSchedules, cfg.AllowMsgTTL = true, true
+	r := newRig(t, cfg)
+	now := r.w.Now()
+	_ = now
+	at := r.e.Clock.Now().Add(2 * time.Second).UTC().Format(time.RFC3339)
+	res := r.publish("s.sched.once", "Nats-Schedule: @at "+at+"\r\nNats-Schedule-Target: s.out", "payload")
+	if res.Err != nil {
+		t.Fatalf("schedule: %v", res.Err)
+	}
+	r.publish("s.sched.tick", "Nats-Schedule: @every 1s\r\nNats-Schedule-Target: s.tick", "tick")
+	r.wantErr(r.publish("s.bad", "Nats-Schedule: @every 10ms\r\nNats-Schedule-Target: s.out", ""), jsapi.ErrMessageSchedulesPatternInvalid, "")
+	r.wantErr(r.publish("s.bad", "Nats-Schedule: @every 1s\r\nNats-Schedule-Target: other.x", ""), jsapi.ErrMessageSchedulesTargetInvalid, "")
+	r.wantErr(r.publish("s.bad", "Nats-Schedule: @every 1s\r\nNats-Schedule-Target: s.bad", ""), jsapi.ErrMessageSchedulesTargetInvalid, "")
+	r.wantErr(r.publish("s.bad", "Nats-Schedule: 0 0 * * *\r\nNats-Schedule-Target: s.out", ""), jsapi.ErrMessageSchedulesPatternInvalid, "")
+	// Let 3.5 seconds pass, firing what is due each 100ms, as the stream actor's timer does.
+	var produced []string
+	for range 35 {
+		r.w.RunUntil(r.w.Now() + 100*time.Millisecond)
+		r.run(func() {
+			for _, m := range r.s.DueSchedules(r.e.Clock.Now().UnixNano()) {
+				produced = append(produced, m.Subject+"="+string(m.Data))
+				r.s.Apply(m, func(Result) {})
+			}
+		})
+	}
+	once, ticks := 0, 0
+	for _, p := range produced {
+		switch p {
+		case "s.out=payload":
+			once++
+		case "s.tick=tick":
+			ticks++
+		}
+	}
+	if once != 1 || ticks < 2 || ticks > 4 {
+		t.Fatalf("produced %v", produced)
+	}
+	r.run(func() {
+		f, _ := filestore.NewFilter("s.sched.once")
+		if _, err := r.s.Store().LoadLast(f); err == nil {
+			t.Fatal("a one-off schedule is still stored after it fired")
+		}
+	})
+	plain := newRig(t, baseConfig())
+	plain.wantErr(plain.publish("s.a", "Nats-Schedule: @every 1s\r\nNats-Schedule-Target: s.b", ""), jsapi.ErrMessageSchedulesDisabled, "")
 }

@@ -17,6 +17,12 @@ var constructors = map[string]func() sim.Workload{
 	"accounts":  func() sim.Workload { return &Accounts{} },
 }
 
+// candidates run by name only, not in the default sweep ("all"), until their checkers run
+// clean: jetstream still fails a few seeds in 200 (KV linearizability, see DESIGN.md §3).
+var candidates = map[string]func() sim.Workload{
+	"jetstream": func() sim.Workload { return &JetStream{} },
+}
+
 // Names lists the registered workloads, sorted.
 func Names() []string {
 	names := make([]string, 0, len(constructors))
@@ -30,6 +36,9 @@ func Names() []string {
 // New returns a fresh instance of the named workload, or false.
 func New(name string) (sim.Workload, bool) {
 	make, ok := constructors[name]
+	if !ok {
+		make, ok = candidates[name]
+	}
 	if !ok {
 		return nil, false
 	}

@@ -1,0 +1,319 @@
+package workload
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/jsapi"
+	"github.com/petrel-io/petrel/sim/natsclient"
+)
+
+// jsConsumerStateDurable makes the position checks hold across server boots. Main now keeps
+// consumer state (consumer_store.go), but turning this on merges every boot's deliveries
+// into one epoch, and a delivery not yet saved when the server crashed gives its consumer
+// seq out again after the restart (seeds 30, 37, 40): the cross-boot check must take only
+// the confirmed acks across boots, not the delivery map. Until then the checks hold within
+// one boot, which is sound with durable state too.
+const jsConsumerStateDurable = false
+
+// jsConsState is what the consumer clients learned about C1, per server boot (an epoch of
+// the consumer's state while that state is not durable).
+type jsConsState struct {
+	chk       *jsChecker
+	epochs    map[int]*jsEpoch
+	delivered map[uint64]bool // stream seqs delivered at least once, in any boot
+	top       uint64          // the highest stream seq delivered
+	// liveFrom, liveTo: messages acknowledged to publishers in this window must have been
+	// delivered by the end (the network is whole then, so first deliveries arrive).
+	liveFrom, liveTo time.Duration
+}
+
+// jsEpoch is one server boot's view of the consumer: the deliveries seen (by consumer seq),
+// and the stream seqs whose double acks were confirmed.
+type jsEpoch struct {
+	deliveries map[uint64]jsDelivery
+	confirmed  map[uint64]bool
+}
+
+type jsDelivery struct{ sseq, count uint64 }
+
+func newJSConsState(c *jsChecker) *jsConsState {
+	return &jsConsState{chk: c, epochs: map[int]*jsEpoch{}, delivered: map[uint64]bool{}}
+}
+
+func (s *jsConsState) epoch(boot int) *jsEpoch {
+	if jsConsumerStateDurable {
+		boot = 1
+	}
+	e := s.epochs[boot]
+	if e == nil {
+		e = &jsEpoch{deliveries: map[uint64]jsDelivery{}, confirmed: map[uint64]bool{}}
+		s.epochs[boot] = e
+	}
+	return e
+}
+
+// delivery judges one delivery of C1. boot is the server boot that sent it, 0 if unsure.
+func (s *jsConsState) delivery(m *natsclient.Msg, info jsapi.AckInfo, boot int) {
+	if s.chk.unsure(boot) {
+		return
+	}
+	s.chk.served("delivery", info.StreamSeq, m.Subject, m.Data)
+	s.delivered[info.StreamSeq] = true
+	s.top = max(s.top, info.StreamSeq)
+	if info.Delivered > 1 {
+		s.chk.w.Hit("jetstream.check.redelivered")
+	}
+	if boot == 0 {
+		return
+	}
+	e := s.epoch(boot)
+	d := jsDelivery{sseq: info.StreamSeq, count: info.Delivered}
+	if old, ok := e.deliveries[info.ConsumerSeq]; ok {
+		env.Assertf(old.sseq == d.sseq, "jetstream: consumer seq %d delivered stream seq %d and %d in boot %d", info.ConsumerSeq, old.sseq, d.sseq, boot)
+		return
+	}
+	e.deliveries[info.ConsumerSeq] = d
+	if d.count == 1 {
+		s.checkGaps(e, info.ConsumerSeq)
+	}
+}
+
+// checkGaps: two first deliveries with only redeliveries between them (all seen) must not
+// have passed over a stored message. The first delivery of all (consumer seq 1) starts at
+// the stream's first message, so nothing below it may be stored either.
+func (s *jsConsState) checkGaps(e *jsEpoch, dseq uint64) {
+	this := e.deliveries[dseq]
+	if lo, ok := e.neighbour(dseq, -1); ok {
+		s.checkGap(lo, this.sseq, dseq)
+	}
+	if hi, ok := e.neighbour(dseq, +1); ok {
+		s.checkGap(this.sseq, hi, dseq)
+	}
+}
+
+// neighbour walks from dseq over seen redeliveries to the next first delivery in dir and
+// returns its stream seq (0 for the start, below consumer seq 1).
+func (e *jsEpoch) neighbour(dseq uint64, dir int) (uint64, bool) {
+	for d := int64(dseq) + int64(dir); ; d += int64(dir) {
+		if d == 0 {
+			return 0, true
+		}
+		got, ok := e.deliveries[uint64(d)]
+		switch {
+		case !ok:
+			return 0, false
+		case got.count == 1:
+			return got.sseq, true
+		}
+	}
+}
+
+func (s *jsConsState) checkGap(lo, hi, dseq uint64) {
+	c := s.chk
+	env.Assertf(lo < hi, "jetstream: consumer delivered stream seq %d first after %d (consumer seq %d)", hi, lo, dseq)
+	for seq := lo + 1; seq < hi; seq++ {
+		id, ok := c.acked[seq]
+		if !ok {
+			continue
+		}
+		_, acked := c.consumerAcks[seq]
+		switch {
+		case c.evictable(c.msgs[id]), acked && c.spec.workQueue, c.lost[seq]:
+		case len(c.lost) < c.server.Disk.Stats.BitFlips:
+			c.lost[seq] = true
+		default:
+			env.Assertf(false, "jetstream: consumer skipped acknowledged seq %d (msg id %s): first deliveries of %d and %d are adjacent (consumer seq %d)",
+				seq, id, lo, hi, dseq)
+		}
+	}
+}
+
+// confirmed records a double ack the server confirmed, in the boot that confirmed it.
+func (s *jsConsState) confirmed(sseq uint64, boot int) {
+	if boot != 0 {
+		s.epoch(boot).confirmed[sseq] = true
+	}
+}
+
+// jsInfoBound is what CONSUMER.INFO must show at least, from the confirmations received
+// before it was asked (an answer may be made before later confirmations, on another
+// connection, arrive).
+type jsInfoBound struct {
+	boot            int
+	delivered       uint64 // the highest confirmed ack
+	floor, floorLow uint64 // every seq from floorLow to floor had its double ack confirmed
+	hasFloor        bool
+}
+
+// bound is the current bound in the server's current boot.
+func (s *jsConsState) bound() jsInfoBound {
+	b := jsInfoBound{boot: s.chk.boot()}
+	if b.boot == 0 {
+		return b
+	}
+	e := s.epoch(b.boot)
+	for sseq := range e.confirmed {
+		b.delivered = max(b.delivered, sseq)
+	}
+	if first, ok := e.deliveries[1]; ok && e.confirmed[first.sseq] {
+		b.floorLow, b.floor, b.hasFloor = first.sseq, first.sseq, true
+		for e.confirmed[b.floor+1] {
+			b.floor++
+		}
+	}
+	return b
+}
+
+// info judges CONSUMER.INFO answered in boot against the bound taken when it was asked: the
+// delivered position is at or above every confirmed ack, and the ack floor at or above the
+// run of confirmed acks that starts at the boot's first delivery.
+func (s *jsConsState) info(ci *jsapi.ConsumerInfo, boot int, b jsInfoBound) {
+	if boot == 0 || boot != b.boot {
+		return
+	}
+	env.Assertf(ci.Delivered.Stream >= b.delivered, "jetstream: CONSUMER.INFO delivered stream seq %d below confirmed ack of %d (boot %d)",
+		ci.Delivered.Stream, b.delivered, boot)
+	if b.hasFloor {
+		env.Assertf(ci.AckFloor.Stream >= b.floor, "jetstream: CONSUMER.INFO ack floor %d below %d: every seq from %d to %d had its double ack confirmed (boot %d)",
+			ci.AckFloor.Stream, b.floor, b.floorLow, b.floor, boot)
+		s.chk.w.Hit("jetstream.check.floor-bound")
+	}
+}
+
+// final: every message acknowledged to a publisher in the live window, below the highest
+// delivered, was delivered (consumers may lag behind publishers: what they did not reach
+// yet is not owed).
+func (s *jsConsState) final() error {
+	c := s.chk
+	for _, seq := range env.SortedKeys(c.ackedAt) {
+		at := c.ackedAt[seq]
+		id := c.acked[seq]
+		if at < s.liveFrom || at > s.liveTo || seq > s.top || s.delivered[seq] || c.evictable(c.msgs[id]) || c.lost[seq] {
+			continue
+		}
+		return fmt.Errorf("jetstream: seq %d (msg id %s), acknowledged at %v after faults stopped, was never delivered to a consumer", seq, id, at)
+	}
+	return nil
+}
+
+// jsConsumerClient is a consumer client's state across connections.
+type jsConsumerClient struct {
+	s   *jsConsState
+	idx int
+	// confirmed: this connection's confirmed double acks. A message whose double ack was
+	// confirmed is never delivered again on the same connection (the confirmation and any
+	// redelivery come in order on it, and a server boot ends its connections).
+	confirmed map[uint64]bool
+	gen       int
+}
+
+func (c *jsChecker) consumer(idx int) *jsConsumerClient {
+	return &jsConsumerClient{s: c.cons, idx: idx}
+}
+
+func (cc *jsConsumerClient) setup(p *jsPeer, done func(bool)) {
+	cc.confirmed, cc.gen = map[uint64]bool{}, p.gen
+	p.createStream(jsStream, cc.s.chk.spec.streamConfig(), func(ok bool) {
+		if !ok {
+			done(false)
+			return
+		}
+		subj := jsapi.Prefix + "CONSUMER.CREATE." + jsStream + "." + jsConsumer
+		p.apiRequest(subj, cc.s.chk.spec.consumerConfig(), nil, func(ok bool, e *jsapi.Error, _ int) {
+			if ok && e != nil {
+				p.e.Log.Logf(env.LevelInfo, "jetstream workload: consumer create refused: %d %s", e.ErrCode, e.Description)
+			}
+			done(ok && e == nil)
+		})
+	})
+}
+
+func (cc *jsConsumerClient) step(p *jsPeer, done func()) {
+	if p.e.Rand.Intn(10) == 0 {
+		var r jsapi.ConsumerResponse
+		b := cc.s.bound()
+		p.apiRequest(jsapi.Prefix+"CONSUMER.INFO."+jsStream+"."+jsConsumer, nil, &r, func(ok bool, e *jsapi.Error, boot int) {
+			if ok && e == nil && r.ConsumerInfo != nil {
+				cc.s.info(r.ConsumerInfo, boot, b)
+			}
+			done()
+		})
+		return
+	}
+	cc.pull(p, done)
+}
+
+// pull asks for a few messages and handles each as it comes.
+func (cc *jsConsumerClient) pull(p *jsPeer, done func()) {
+	batch := 1 + p.e.Rand.Intn(10)
+	body := mustJSON(map[string]any{"batch": batch, "expires": 300 * time.Millisecond})
+	got := 0
+	var reply string
+	ended := false
+	end := func() {
+		if !ended {
+			ended = true
+			p.finish(reply)
+			done()
+		}
+	}
+	reply = p.subscribeReply(jsReqTimeout, true, func(m *natsclient.Msg, boot int) {
+		if ended {
+			return
+		}
+		if m == nil || m.Status() != "" {
+			end()
+			return
+		}
+		info, ok := jsapi.ParseAck(m.Reply)
+		env.Assertf(ok, "jetstream: delivery with reply %q", m.Reply)
+		cc.s.delivery(m, info, boot)
+		env.Assertf(info.Delivered == 1 || !cc.confirmed[info.StreamSeq] || cc.gen != p.gen,
+			"jetstream: stream seq %d redelivered (delivery %d) after its double ack was confirmed on this connection", info.StreamSeq, info.Delivered)
+		cc.answer(p, m.Reply, info)
+		if got++; got == batch {
+			end()
+		}
+	}, func(reply string) {
+		p.c.Publish(jsapi.Prefix+"CONSUMER.MSG.NEXT."+jsStream+"."+jsConsumer, reply, nil, body)
+	})
+}
+
+// answer acks (some with a confirmed double ack), naks, terminates, or leaves the message
+// to its ack wait.
+func (cc *jsConsumerClient) answer(p *jsPeer, ackSubj string, info jsapi.AckInfo) {
+	c := cc.s.chk
+	switch k := p.e.Rand.Intn(20); {
+	case k < 7:
+		c.ackSent(info.StreamSeq)
+		p.c.Publish(ackSubj, "", nil, []byte("+ACK"))
+	case k < 13:
+		c.ackSent(info.StreamSeq)
+		gen := p.gen
+		p.request(ackSubj, nil, []byte("+ACK"), jsReqTimeout, func(m *natsclient.Msg, boot int) {
+			if m != nil && m.Status() == "" { // not a 503: no consumer (yet) after a restart
+				cc.s.confirmed(info.StreamSeq, boot)
+				if gen == cc.gen {
+					cc.confirmed[info.StreamSeq] = true
+				}
+				p.e.Probe.Hit("jetstream.workload.double-ack")
+			}
+		})
+	case k < 15:
+		p.c.Publish(ackSubj, "", nil, []byte("-NAK"))
+	case k < 16:
+		c.ackSent(info.StreamSeq)
+		p.c.Publish(ackSubj, "", nil, []byte("+TERM"))
+	default:
+		p.e.Probe.Hit("jetstream.workload.left-to-time-out")
+	}
+}
+
+// ackSent records the first ack or term sent for a stream seq.
+func (c *jsChecker) ackSent(sseq uint64) {
+	if _, ok := c.consumerAcks[sseq]; !ok {
+		c.consumerAcks[sseq] = c.now()
+	}
+}
