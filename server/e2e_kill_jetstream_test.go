@@ -349,9 +349,6 @@ func drainKillConsumer(t *testing.T, url string, model *killModel) {
 // A pull for more messages than the consumer hands out in one executor turn gets them all
 // at once, not the first turn's worth and then nothing until it expires.
 func TestE2EJetStreamFetchOverTurn(t *testing.T) {
-	t.Skip("core/jetstream/consumer.go: deliver() stops after deliverBatchMax (256) and nothing " +
-		"posts the next turn when no publish or ack comes; the lead owns consumer.go (fix: re-post " +
-		"deliver when the loop ends on the bound with requests and messages left)")
 	p, _ := startJS(t)
 	js := newJS(t, connect(t, p.url()))
 	ctx, cancel := jsContext(t)

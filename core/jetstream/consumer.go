@@ -47,6 +47,8 @@ type consumer struct {
 	lastPer []uint64
 	// lastActive is when it last had interest (a pull request, an ack, a listener).
 	lastActive time.Duration
+	// moreQueued: a delivery turn is posted (continueLater).
+	moreQueued bool
 }
 
 // pullRequest is a waiting CONSUMER.MSG.NEXT. Times are the stream node's monotonic clock.
@@ -165,6 +167,9 @@ func (c *consumer) deliver() {
 		if sent > 0 {
 			c.save(nil)
 		}
+		if sent >= deliverBatchMax {
+			c.continueLater() // the turn's bound ended it, not a lack of messages or requests
+		}
 	}()
 	if c.paused() {
 		return
@@ -207,6 +212,22 @@ func (c *consumer) deliver() {
 			c.drop(r)
 		}
 	}
+}
+
+// continueLater posts another delivery turn, once, so a large pull or a push consumer with a
+// backlog goes on without waiting for the next publish or ack.
+func (c *consumer) continueLater() {
+	if c.moreQueued {
+		return
+	}
+	c.moreQueued = true
+	c.st.ex.Post(func() {
+		c.moreQueued = false
+		if c.phase == consumerActive {
+			c.deliver()
+			c.arm()
+		}
+	})
 }
 
 // nextMessage is the next message to deliver: one due for redelivery first, then the
