@@ -55,6 +55,7 @@ type Server struct {
 	// internal publishes the server's own messages and owns its subscriptions (internal.go).
 	internal     *client
 	internalSids atomic.Uint64
+	internalOut  internalQueue // internal publishes waiting for the server's executor (internal.go)
 	// The system services (system.go): the system account they serve, the accounts whose
 	// USER.INFO they answer (both on ex), numbering of system messages, the host's facts.
 	sysAccount     string

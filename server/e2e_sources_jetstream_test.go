@@ -36,7 +36,8 @@ func waitState(t *testing.T, ctx context.Context, js jetstream.JetStream, name s
 func publishN(t *testing.T, ctx context.Context, js jetstream.JetStream, n int, subject func(i int) string) {
 	t.Helper()
 	for i := range n {
-		if _, err := js.PublishAsync(subject(i), []byte(strconv.Itoa(i))); err != nil {
+		// A loaded machine acks slowly: wait for room rather than fail on a stall.
+		if _, err := js.PublishAsync(subject(i), []byte(strconv.Itoa(i)), jetstream.WithStallWait(testTimeout)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -48,6 +48,8 @@ func (a *account) streamCreate(m bus.Msg, args []string) {
 	a.streams[cfg.Name] = st
 	st.ex.Post(func() {
 		if err := st.open(cfg); err != nil {
+			st.close()
+			a.svc.ex.Post(func() { a.abandonCreate(st) })
 			a.replyError(m.Reply, jsapi.StreamCreateType, jsapi.NewError(jsapi.ErrStreamCreate, err.Error()))
 			return
 		}
@@ -55,6 +57,20 @@ func (a *account) streamCreate(m bus.Msg, args []string) {
 			StreamInfo: st.info(nil), DidCreate: true})
 		a.streamAdvisory("CREATED", "create", st.name)
 	})
+}
+
+// abandonCreate forgets a stream whose store could not be opened at its create (the create
+// was refused, so nothing of it was acknowledged) and removes its files.
+func (a *account) abandonCreate(st *streamActor) {
+	if a.streams[st.name] != st {
+		return
+	}
+	delete(a.streams, st.name)
+	if err := markDeleted(a.svc.env.FS, st.dir); err != nil {
+		a.svc.env.Log.Logf(env.LevelWarn, "jetstream: abandon the create of %s: %v", st.name, err)
+		return
+	}
+	a.removeStreamFiles(st.dir)
 }
 
 // streamRequest reads a create or update body for the stream named in the subject.

@@ -6,8 +6,21 @@ import (
 	"github.com/petrel-io/petrel/core/jsapi"
 )
 
-// A definition that fails its checksum keeps its stream offline: not served, listed as
-// offline, and its data left on disk (never deleted because it could not be read).
+// A definition keeps two copies in separate sectors: rot in one leaves the stream online.
+func TestDefinitionSurvivesOneRottenCopy(t *testing.T) {
+	j := newSimJS(t)
+	j.mustAPI("STREAM.CREATE.D", jsapi.StreamConfig{Name: "D", Subjects: []string{"d"}}, &jsapi.StreamCreateResponse{})
+	j.server.Disk.FlipBitAt("data/jetstream/$G/streams/D/meta.json", 10, 3)
+	j.restartServer()
+	var info jsapi.StreamInfoResponse
+	j.mustAPI("STREAM.INFO.D", nil, &info)
+	if info.StreamInfo == nil || info.Config.Name != "D" {
+		t.Fatalf("info after one rotten copy: %+v", info)
+	}
+}
+
+// A definition whose copies all fail their checksums keeps its stream offline: not served,
+// listed as offline, and its data left on disk (never deleted because it could not be read).
 func TestDamagedDefinitionKeepsData(t *testing.T) {
 	j := newSimJS(t)
 	var created jsapi.StreamCreateResponse
@@ -22,6 +35,7 @@ func TestDamagedDefinitionKeepsData(t *testing.T) {
 		t.Fatalf("definition: %v", err)
 	}
 	j.server.Disk.FlipBitAt(meta, 10, 3)
+	j.server.Disk.FlipBitAt(meta, 512+10, 3)
 	j.restartServer()
 	e := j.api("STREAM.INFO.D", nil, &jsapi.StreamInfoResponse{})
 	expectError(t, "info of an offline stream", e, jsapi.ErrStreamNotFound)
@@ -65,6 +79,7 @@ func TestDeleteOfflineStream(t *testing.T) {
 	j := newSimJS(t)
 	j.mustAPI("STREAM.CREATE.D", jsapi.StreamConfig{Name: "D", Subjects: []string{"d"}}, &jsapi.StreamCreateResponse{})
 	j.server.Disk.FlipBitAt("data/jetstream/$G/streams/D/meta.json", 5, 1)
+	j.server.Disk.FlipBitAt("data/jetstream/$G/streams/D/meta.json", 512+5, 1)
 	j.restartServer()
 	var ok jsapi.SuccessResponse
 	j.mustAPI("STREAM.DELETE.D", nil, &ok)

@@ -52,7 +52,7 @@ func newStreamActor(a *account, cfg jsapi.StreamConfig, created time.Time) *stre
 // post runs fn on the stream's executor unless the stream is closed by then.
 func (st *streamActor) post(fn func()) {
 	st.ex.Post(func() {
-		if st.phase != streamClosed {
+		if st.phase == streamRunning {
 			fn()
 		}
 	})
