@@ -49,6 +49,9 @@ type consumer struct {
 	lastActive time.Duration
 	// moreQueued: a delivery turn is posted (continueLater).
 	moreQueued bool
+	// lastDelivery and lastAck are when it last delivered and took an ack (info's
+	// last_active), zero until then.
+	lastDelivery, lastAck time.Time
 }
 
 // pullRequest is a waiting CONSUMER.MSG.NEXT. Times are the stream node's monotonic clock.
@@ -201,6 +204,7 @@ func (c *consumer) deliver() {
 			continue // acknowledged meanwhile: nothing to send
 		}
 		c.send(r.reply, msg, dseq, count, r.group.ID)
+		c.lastDelivery = c.svc().now()
 		sent++
 		r.left--
 		r.sent++
@@ -314,6 +318,7 @@ func (c *consumer) ack(m bus.Msg) {
 	kind, delay, rest := jsapi.ParseAckBody(m.Data)
 	now := c.now()
 	c.lastActive = c.mono()
+	c.lastAck = c.svc().now()
 	switch kind {
 	case jsapi.AckAck, jsapi.AckNext:
 		c.ackSampled(info.StreamSeq, info.ConsumerSeq, info.Delivered)

@@ -57,6 +57,7 @@ func (c *consumer) deliverPush() int {
 			continue
 		}
 		c.send(c.cfg.DeliverSubject, msg, dseq, count, "")
+		c.lastDelivery = c.svc().now()
 		sent++
 		c.push.lastSent = c.mono()
 		c.push.lastSeq = [2]uint64{dseq, uint64(msg.Seq)}

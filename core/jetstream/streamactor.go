@@ -187,7 +187,11 @@ func (st *streamActor) close() {
 // state is the stream's StreamState now.
 func (st *streamActor) state(req *jsapi.StreamInfoRequest) jsapi.StreamState {
 	s := st.fsm.Store().State()
-	out := jsapi.StreamState{Msgs: s.Msgs, Bytes: s.Bytes, FirstSeq: uint64(s.FirstSeq), LastSeq: uint64(s.LastSeq),
+	first := uint64(s.FirstSeq)
+	if s.LastSeq == 0 {
+		first = 0 // a stream that never held a message reports 0, as nats-server does
+	}
+	out := jsapi.StreamState{Msgs: s.Msgs, Bytes: s.Bytes, FirstSeq: first, LastSeq: uint64(s.LastSeq),
 		NumSubjects: int(s.NumSubjects), NumDeleted: int(s.NumDeleted), Consumers: len(st.consumers)}
 	out.FirstTime, out.LastTime = unixTime(s.FirstTime), unixTime(s.LastTime)
 	if req != nil && req.DeletedDetails {
