@@ -1003,3 +1003,26 @@ func TestE2EJetStreamSchedules(t *testing.T) {
 		t.Fatalf("the one-off schedule is still there: %v", err)
 	}
 }
+
+// +WPI keeps a message from being redelivered past its ack wait.
+func TestE2EJetStreamInProgress(t *testing.T) {
+	p, _ := startJS(t)
+	_, js, ctx := jsClient(t, p)
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "W", Subjects: []string{"w"}})
+	must(t, err)
+	_, err = js.Publish(ctx, "w", []byte("slow job"))
+	must(t, err)
+	c, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "W", AckPolicy: jetstream.AckExplicitPolicy, AckWait: 400 * time.Millisecond})
+	must(t, err)
+	m, err := c.Next(jetstream.FetchMaxWait(2 * time.Second))
+	must(t, err)
+	for range 4 {
+		time.Sleep(250 * time.Millisecond)
+		must(t, m.InProgress())
+	}
+	if again, err := c.Next(jetstream.FetchMaxWait(200 * time.Millisecond)); err == nil {
+		md, _ := again.Metadata()
+		t.Fatalf("redelivered while in progress: %+v", md)
+	}
+	must(t, m.DoubleAck(ctx))
+}
