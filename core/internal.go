@@ -100,10 +100,18 @@ func (q *internalQueue) take() []internalMsg {
 	return msgs
 }
 
+// inboxMatch remembers, within one drain, the match of the last inbox delivered to.
+type inboxMatch struct {
+	acc *account.Account
+	to  string
+	r   *sublist.Result
+}
+
 // drainInternal routes every queued internal publish, then flushes once.
 func (s *Server) drainInternal() {
+	var last inboxMatch
 	for _, m := range s.internalOut.take() {
-		s.publishInternal(m.account, m.to, m.subj, m.reply, m.hdr, m.msg)
+		s.publishInternal(m.account, m.to, m.subj, m.reply, m.hdr, m.msg, &last)
 	}
 	c := s.internal
 	c.flushTouched()
@@ -138,7 +146,7 @@ func (b *internalBus) HasSubscription(account, subj string) bool {
 // as a client's publish there would go (its imports included, not its mappings). It is
 // matched on to and shows subj (the same but for JetStream's deliveries). The caller
 // flushes (drainInternal).
-func (s *Server) publishInternal(account, to, subj, reply string, hdr int, msg []byte) {
+func (s *Server) publishInternal(account, to, subj, reply string, hdr int, msg []byte, last *inboxMatch) {
 	acc := s.cfg().accounts.Get(account)
 	if acc == nil || !subject.ValidPublish(to) {
 		return
@@ -149,9 +157,15 @@ func (s *Server) publishInternal(account, to, subj, reply string, hdr int, msg [
 	if reply == "" {
 		rb = nil
 	}
-	r := acc.Subs.Match(to)
-	if to != subj {
+	var r *sublist.Result
+	switch {
+	case to == subj:
+		r = acc.Subs.Match(to)
+	case last.acc == acc && last.to == to:
+		r = last.r // a batch of deliveries to one inbox is matched once
+	default:
 		r = acc.Subs.MatchUncached(to) // a consumer's inbox would only crowd the cache
+		*last = inboxMatch{acc: acc, to: to, r: r}
 	}
 	c.publish(r, []byte(subj), rb, hdr, msg)
 	if routes := acc.Routes(); !routes.Empty() && to == subj {

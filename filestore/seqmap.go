@@ -163,6 +163,15 @@ func (m *seqMap[V]) countFrom(key uint64) int {
 	}
 	c := m.chunks[ci]
 	i := sort.Search(len(c.keys), func(i int) bool { return c.keys[i] >= key })
+	// Walk the shorter side: a consumer near the start of a long stream asks this for every
+	// message it delivers.
+	if ci < len(m.chunks)/2 {
+		before := i
+		for _, c := range m.chunks[:ci] {
+			before += len(c.keys)
+		}
+		return m.n - before
+	}
 	n := len(c.keys) - i
 	for _, c := range m.chunks[ci+1:] {
 		n += len(c.keys)
