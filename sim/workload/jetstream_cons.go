@@ -2,10 +2,12 @@ package workload
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/jsapi"
+	fconsumer "github.com/petrel-io/petrel/fsm/consumer"
 	"github.com/petrel-io/petrel/sim/natsclient"
 )
 
@@ -27,6 +29,8 @@ type jsConsState struct {
 	// liveFrom, liveTo: messages acknowledged to publishers in this window must have been
 	// delivered by the end (the network is whole then, so first deliveries arrive).
 	liveFrom, liveTo time.Duration
+	// damaged: C1 was refused for a damaged state file (see refused).
+	damaged bool
 }
 
 // jsEpoch is one server boot's view of the consumer: the deliveries seen (by consumer seq),
@@ -198,6 +202,20 @@ func (s *jsConsState) final() error {
 	return nil
 }
 
+// refused notes a refused CONSUMER.CREATE. The server keeps a durable consumer whose state
+// file fails its checksum offline, files kept, for an operator (never a silent reset), so a
+// bit flipped in C1's state file ends the consumer for the rest of the run: only then (a
+// flip on the server's disk, and the server naming the damage) are consumer clients excused
+// from making progress.
+func (s *jsConsState) refused(e *jsapi.Error) {
+	if e.ErrCode == jsapi.ErrConsumerCreate && strings.Contains(e.Description, fconsumer.ErrDamaged.Error()) && s.chk.server.Disk.Stats.BitFlips > 0 {
+		if !s.damaged {
+			s.chk.w.Hit("jetstream.check.consumer-state-damaged")
+		}
+		s.damaged = true
+	}
+}
+
 // jsConsumerClient is a consumer client's state across connections.
 type jsConsumerClient struct {
 	s   *jsConsState
@@ -224,6 +242,7 @@ func (cc *jsConsumerClient) setup(p *jsPeer, done func(bool)) {
 		p.apiRequest(subj, cc.s.chk.spec.consumerConfig(), nil, func(ok bool, e *jsapi.Error, _ int) {
 			if ok && e != nil {
 				p.e.Log.Logf(env.LevelInfo, "jetstream workload: consumer create refused: %d %s", e.ErrCode, e.Description)
+				cc.s.refused(e)
 			}
 			done(ok && e == nil)
 		})
