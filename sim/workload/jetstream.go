@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/petrel-io/petrel/core"
+	"github.com/petrel-io/petrel/core/bus"
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/sim"
 )
@@ -55,6 +56,8 @@ const (
 	jsPublishEnd = time.Second // clients stop this long before the run ends
 	jsLiveOps    = 5           // operations each client must complete after faults stop
 	jsReqTimeout = time.Second
+	// jsMaxDeliveries is C1's give-up advisory, watched inside the server (gaveUp).
+	jsMaxDeliveries = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + jsStream + "." + jsConsumer
 )
 
 // jsClientState outlives a client's connections.
@@ -133,4 +136,8 @@ func (j *JetStream) serverProgram(e *env.Env) {
 	s, err := core.New(opts, e)
 	env.Assertf(err == nil, "jetstream server: %v", err)
 	env.Assertf(s.Start() == nil, "jetstream server: start failed")
+	if j.spec.maxDeliver > 0 {
+		_, err := s.Bus().Subscribe(jsAccount, jsMaxDeliveries, "", func(m bus.Msg) { j.chk.gaveUp(m.Data) })
+		env.Assertf(err == nil, "jetstream server: watch advisories: %v", err)
+	}
 }

@@ -32,7 +32,9 @@ type jsChecker struct {
 	expects map[string][]jsExpect
 	// lost: acknowledged sequences found missing with no explanation but a flipped bit.
 	lost map[uint64]bool
-	// consumerAcks: stream seq → when a consumer first sent an ack or term for it.
+	// consumerAcks: stream seq → when the consumer may first have been done with it: an ack
+	// or term sent, or a delivery at max_deliver seen (the server gives such a message up at
+	// its next due time, and a work queue then drops it).
 	consumerAcks map[uint64]time.Duration
 	cons         *jsConsState
 	pubs         map[int]*jsPublisher

@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -29,6 +30,9 @@ type jsConsState struct {
 	// liveFrom, liveTo: messages acknowledged to publishers in this window must have been
 	// delivered by the end (the network is whole then, so first deliveries arrive).
 	liveFrom, liveTo time.Duration
+	// givenUp: stream seqs the server gave up at max_deliver (jsChecker.gaveUp): all their
+	// deliveries may have been lost, so they are not owed to the consumer clients.
+	givenUp map[uint64]bool
 	// damaged: C1 was refused for a damaged state file (see refused).
 	damaged bool
 }
@@ -43,7 +47,7 @@ type jsEpoch struct {
 type jsDelivery struct{ sseq, count uint64 }
 
 func newJSConsState(c *jsChecker) *jsConsState {
-	return &jsConsState{chk: c, epochs: map[int]*jsEpoch{}, delivered: map[uint64]bool{}}
+	return &jsConsState{chk: c, epochs: map[int]*jsEpoch{}, delivered: map[uint64]bool{}, givenUp: map[uint64]bool{}}
 }
 
 func (s *jsConsState) epoch(boot int) *jsEpoch {
@@ -68,6 +72,12 @@ func (s *jsConsState) delivery(m *natsclient.Msg, info jsapi.AckInfo, boot int) 
 	s.top = max(s.top, info.StreamSeq)
 	if info.Delivered > 1 {
 		s.chk.w.Hit("jetstream.check.redelivered")
+	}
+	if md := s.chk.spec.maxDeliver; md > 0 {
+		env.Assertf(info.Delivered <= uint64(md), "jetstream: stream seq %d delivered %d times, max_deliver %d", info.StreamSeq, info.Delivered, md)
+		if info.Delivered == uint64(md) {
+			s.chk.w.Hit("jetstream.check.max-deliver")
+		}
 	}
 	if boot == 0 {
 		return
@@ -194,7 +204,7 @@ func (s *jsConsState) final() error {
 	for _, seq := range env.SortedKeys(c.ackedAt) {
 		at := c.ackedAt[seq]
 		id := c.acked[seq]
-		if at < s.liveFrom || at > s.liveTo || seq > s.top || s.delivered[seq] || c.evictable(c.msgs[id]) || c.lost[seq] {
+		if at < s.liveFrom || at > s.liveTo || seq > s.top || s.delivered[seq] || s.givenUp[seq] || c.evictable(c.msgs[id]) || c.lost[seq] {
 			continue
 		}
 		return fmt.Errorf("jetstream: seq %d (msg id %s), acknowledged at %v after faults stopped, was never delivered to a consumer", seq, id, at)
@@ -328,6 +338,23 @@ func (cc *jsConsumerClient) answer(p *jsPeer, ackSubj string, info jsapi.AckInfo
 	default:
 		p.e.Probe.Hit("jetstream.workload.left-to-time-out")
 	}
+}
+
+// gaveUp takes the server's MAX_DELIVERIES advisory for sseq (jetstream.go watches for it
+// inside the server, where no fault loses it): the consumer is done with the message, and a
+// work queue drops it. The clients cannot tell: the deliveries that reached max_deliver are
+// often lost to the faults.
+func (c *jsChecker) gaveUp(data []byte) {
+	var ev struct {
+		Stream   string `json:"stream"`
+		Consumer string `json:"consumer"`
+		Seq      uint64 `json:"stream_seq"`
+	}
+	err := json.Unmarshal(data, &ev)
+	env.Assertf(err == nil && ev.Stream == jsStream && ev.Consumer == jsConsumer && ev.Seq > 0, "jetstream: MAX_DELIVERIES advisory %q: %v", data, err)
+	c.w.Hit("jetstream.check.gave-up")
+	c.ackSent(ev.Seq)
+	c.cons.givenUp[ev.Seq] = true
 }
 
 // ackSent records the first ack or term sent for a stream seq.
