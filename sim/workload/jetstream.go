@@ -31,9 +31,10 @@ import (
 //     flipped); a message id is stored once, a duplicate ack names the first sequence; a
 //     publish accepted under an expected-sequence header was accepted right;
 //   - nothing served is corrupt or at another sequence than the one acknowledged for it;
-//   - the consumer skips no stored message, never redelivers one whose double ack it
-//     confirmed, and its delivered position and ack floor never fall below what confirmed
-//     double acks promise (within one server boot while consumer state is not durable);
+//   - the consumer skips no stored message (judged within one server boot), never
+//     delivers again one whose double ack it confirmed, never delivers past max_deliver,
+//     and its delivered position and ack floor never fall below what confirmed double acks
+//     promise (across boots: a confirmation is durable);
 //   - the KV history is linearizable (porcupine), crashes allowed to drop what was never
 //     acknowledged.
 //

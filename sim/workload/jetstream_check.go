@@ -195,6 +195,7 @@ func (c *jsChecker) restarted() {
 	c.acked, c.ackedAt, c.seqOf = map[uint64]string{}, map[uint64]time.Duration{}, map[string]uint64{}
 	c.expects, c.lost, c.consumerAcks = map[string][]jsExpect{}, map[uint64]bool{}, map[uint64]time.Duration{}
 	c.cons.delivered, c.cons.top = map[uint64]bool{}, 0
+	c.cons.confirms, c.cons.starts, c.cons.givenUp = map[uint64]jsConfirm{}, map[uint64]bool{}, map[uint64]bool{}
 	for _, pb := range c.pubs {
 		pb.lastSeq, pb.subjLast = 0, map[string]uint64{}
 	}
