@@ -124,6 +124,24 @@ func (j *JetStream) Check(w *sim.World) error {
 	return nil
 }
 
+// jsProbe passes the server's probe points on, and takes a stream store reopened after a
+// failed write (ENOSPC, EIO) as a crash of KV_b's history: the reopen recovers from the disk,
+// so a write the store took but never made durable (seen by a read or by an expected-sequence
+// check, never acknowledged) is gone after it, as after a crash. Seed 336 failed the KV check
+// before this. The probe does not name the stream: a reopen of ORD counts too, which only
+// loosens the model.
+type jsProbe struct {
+	env.Probe
+	j *JetStream
+}
+
+func (p jsProbe) Hit(point string) {
+	p.Probe.Hit(point)
+	if point == "jetstream.stream.store-reopened" {
+		p.j.kv.crash(p.j.w.Now())
+	}
+}
+
 // serverProgram is one boot of the server: the real engine with JetStream on. Every boot
 // after the first follows a crash, which the KV history records (a crash may drop writes
 // that were never acknowledged).
@@ -134,7 +152,9 @@ func (j *JetStream) serverProgram(e *env.Env) {
 	}
 	opts := core.Options{Port: jsPort, ServerName: e.Name, PingInterval: time.Second, MaxPingsOut: 2,
 		JetStream: true, JetStreamStoreDir: jsStoreDir}
-	s, err := core.New(opts, e)
+	watched := *e
+	watched.Probe = jsProbe{e.Probe, j}
+	s, err := core.New(opts, &watched)
 	env.Assertf(err == nil, "jetstream server: %v", err)
 	env.Assertf(s.Start() == nil, "jetstream server: start failed")
 	if j.spec.maxDeliver > 0 {
