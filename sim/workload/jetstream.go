@@ -139,6 +139,7 @@ func (p jsProbe) Hit(point string) {
 	p.Probe.Hit(point)
 	if point == "jetstream.stream.store-reopened" {
 		p.j.kv.crash(p.j.w.Now())
+		p.j.chk.reopens++
 	}
 }
 

@@ -37,6 +37,7 @@ type jsChecker struct {
 	// its next due time, and a work queue then drops it).
 	consumerAcks map[uint64]time.Duration
 	cons         *jsConsState
+	reopens      int // stream stores reopened after a failed write (jsProbe)
 	pubs         map[int]*jsPublisher
 }
 
