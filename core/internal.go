@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/petrel-io/petrel/core/account"
 	"github.com/petrel-io/petrel/core/bus"
@@ -60,7 +61,55 @@ func (b *internalBus) Deliver(account, to, subj, reply string, header, data []by
 	if len(header) > 0 {
 		hdr, msg = len(header), append(append([]byte(nil), header...), data...)
 	}
-	s.ex.Post(func() { s.publishInternal(account, to, subj, reply, hdr, msg) })
+	s.internalOut.push(internalMsg{account, to, subj, reply, hdr, msg}, func() { s.ex.Post(s.drainInternal) })
+}
+
+// internalMsg is one internal publish waiting for the server's executor.
+type internalMsg struct {
+	account, to, subj, reply string
+	hdr                      int
+	msg                      []byte
+}
+
+// internalQueue gathers the internal publishes made from any executor (a stream's PubAcks, a
+// consumer's deliveries) so the server's executor routes them in batches and writes each
+// touched connection once per batch, not once per message: a group commit that completes a
+// thousand publishes answers them in a few writes.
+type internalQueue struct {
+	mu   sync.Mutex
+	msgs []internalMsg
+}
+
+// push queues m; wake runs when the queue was empty (a drain must be posted).
+func (q *internalQueue) push(m internalMsg, wake func()) {
+	q.mu.Lock()
+	first := len(q.msgs) == 0
+	q.msgs = append(q.msgs, m)
+	q.mu.Unlock()
+	if first {
+		wake()
+	}
+}
+
+// take empties the queue.
+func (q *internalQueue) take() []internalMsg {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	msgs := q.msgs
+	q.msgs = nil
+	return msgs
+}
+
+// drainInternal routes every queued internal publish, then flushes once.
+func (s *Server) drainInternal() {
+	for _, m := range s.internalOut.take() {
+		s.publishInternal(m.account, m.to, m.subj, m.reply, m.hdr, m.msg)
+	}
+	c := s.internal
+	c.flushTouched()
+	clear(c.flow.over) // the server's executor never stalls for a subscriber
+	c.flow.over = c.flow.over[:0]
+	c.flushStats()
 }
 
 func (b *internalBus) HasInterest(account, subj string) bool {
@@ -87,7 +136,8 @@ func (b *internalBus) HasSubscription(account, subj string) bool {
 
 // publishInternal delivers a message of the server's in account, on the server's executor,
 // as a client's publish there would go (its imports included, not its mappings). It is
-// matched on to and shows subj (the same but for JetStream's deliveries).
+// matched on to and shows subj (the same but for JetStream's deliveries). The caller
+// flushes (drainInternal).
 func (s *Server) publishInternal(account, to, subj, reply string, hdr int, msg []byte) {
 	acc := s.cfg().accounts.Get(account)
 	if acc == nil || !subject.ValidPublish(to) {
@@ -109,10 +159,6 @@ func (s *Server) publishInternal(account, to, subj, reply string, hdr int, msg [
 	} else if !routes.Empty() && routes.Answers {
 		c.answerDelivery(acc, to, subj, rb, hdr, msg)
 	}
-	c.flushTouched()
-	clear(c.flow.over) // the server's executor never stalls for a subscriber
-	c.flow.over = c.flow.over[:0]
-	c.flushStats()
 }
 
 // answerDelivery takes a JetStream delivery to a reply subject that a service import made

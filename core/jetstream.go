@@ -14,19 +14,82 @@ func (s *Server) startJetStream(cfg *config) {
 	if !cfg.JetStream {
 		return
 	}
-	s.js = jetstream.New(jetstream.Config{Env: s.env, Bus: s.Bus(), StoreDir: cfg.JetStreamStoreDir,
+	js := jetstream.New(jetstream.Config{Env: s.env, Bus: s.Bus(), StoreDir: cfg.JetStreamStoreDir,
 		MaxMemory: cfg.JetStreamMaxMemory, MaxStore: cfg.JetStreamMaxStore, SyncInterval: cfg.JetStreamSyncInterval,
 		MaxPayload: int32(cfg.MaxPayload), Domain: cfg.JetStreamDomain, ServerVersion: Version})
-	enabled := jetStreamAccounts(cfg)
-	for name, l := range enabled {
-		s.js.EnableAccount(name, l)
+	s.js.Store(js)
+	s.syncJetStreamAccounts(nil, cfg)
+	s.log.Logf(env.LevelInfo, "Starting JetStream, store directory %q", cfg.JetStreamStoreDir)
+	s.mu.Lock()
+	s.jsStarting = true
+	s.mu.Unlock()
+	js.Ready(func() { s.ex.Post(s.jetStreamStarted) })
+}
+
+// greet sends a new client its INFO, once JetStream has started: nats-server listens for
+// clients only after JetStream has recovered its streams, so none of its clients gets a
+// 503 from an API that is still starting, and a client reconnecting after a restart finds
+// its streams there.
+func (s *Server) greet(c *client) {
+	s.mu.Lock()
+	if s.jsStarting {
+		s.jsHeld = append(s.jsHeld, c)
+		s.mu.Unlock()
+		return
 	}
-	for _, name := range cfg.accounts.Names() {
-		if _, ok := enabled[name]; !ok && cfg.accounts.Get(name) != cfg.accounts.System() {
-			s.js.RefuseAccount(name)
+	s.mu.Unlock()
+	c.ex.Post(c.begin)
+}
+
+// jetStreamStarted greets the clients that waited for JetStream.
+func (s *Server) jetStreamStarted() {
+	s.mu.Lock()
+	held := s.jsHeld
+	s.jsStarting, s.jsHeld = false, nil
+	s.mu.Unlock()
+	s.log.Logf(env.LevelInfo, "JetStream started, %d waiting clients greeted", len(held))
+	for _, c := range held {
+		c.ex.Post(c.begin)
+	}
+}
+
+// syncJetStreamAccounts tells JetStream which accounts use it after a start or a reload:
+// new ones are enabled (or their limits updated), ones that no longer may use it (were in
+// old, the set before the reload) stop with their data kept, the others are answered "not
+// enabled".
+func (s *Server) syncJetStreamAccounts(old map[string]jetstream.Limits, next *config) {
+	js := s.js.Load()
+	enabled := jetStreamAccounts(next)
+	for _, name := range env.SortedKeys(enabled) {
+		js.EnableAccount(name, enabled[name])
+	}
+	for name := range old {
+		if _, ok := enabled[name]; !ok {
+			js.DisableAccount(name)
 		}
 	}
-	s.log.Logf(env.LevelInfo, "Starting JetStream, store directory %q", cfg.JetStreamStoreDir)
+	for _, name := range next.accounts.Names() {
+		if _, ok := enabled[name]; !ok && next.accounts.Get(name) != next.accounts.System() {
+			js.RefuseAccount(name)
+		}
+	}
+}
+
+// reloadJetStream applies a reload to JetStream: started or stopped with the option, and
+// its accounts brought up to date. old is jetStreamAccounts of the generation before,
+// taken before the reload installed the new accounts' settings (they share Account
+// objects, so reading them afterwards shows the new settings).
+func (s *Server) reloadJetStream(old map[string]jetstream.Limits, next *config) {
+	js := s.js.Load()
+	switch {
+	case next.JetStream && js == nil:
+		s.startJetStream(next)
+	case !next.JetStream && js != nil:
+		s.js.Store(nil)
+		js.Shutdown(nil)
+	case js != nil:
+		s.syncJetStreamAccounts(old, next)
+	}
 }
 
 // jetStreamAccounts are the accounts that use JetStream and their limits: the global
@@ -60,29 +123,32 @@ func limitsOf(l account.JetStreamLimits) jetstream.Limits {
 
 // stopJetStream closes every stream, then runs done.
 func (s *Server) stopJetStream(done func()) {
-	if s.js == nil {
+	js := s.js.Load()
+	if js == nil {
 		done()
 		return
 	}
-	s.js.Shutdown(done)
+	js.Shutdown(done)
 }
 
 // Jsz gathers /jsz; done runs on JetStream's executor (with Disabled set, at once, when
 // JetStream is off).
 func (s *Server) Jsz(o jetstream.JszOptions, done func(*jetstream.JSInfo)) {
-	if s.js == nil {
+	js := s.js.Load()
+	if js == nil {
 		done(&jetstream.JSInfo{ID: s.id, Now: s.env.Clock.Now().UTC(), Disabled: true})
 		return
 	}
-	s.js.Jsz(o, s.id, done)
+	js.Jsz(o, s.id, done)
 }
 
 // JetStreamReady runs done once JetStream answers and its recovered streams are open (at
 // once without JetStream). done may run on any executor.
 func (s *Server) JetStreamReady(done func()) {
-	if s.js == nil {
+	js := s.js.Load()
+	if js == nil {
 		done()
 		return
 	}
-	s.js.Ready(done)
+	js.Ready(done)
 }

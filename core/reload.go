@@ -42,9 +42,11 @@ func (s *Server) reload(opts Options, recheck bool, done func(error)) {
 			finish(err)
 			return
 		}
+		oldJS := jetStreamAccounts(old)
 		s.current.Store(next)
 		next.installAccounts()
 		s.startSystem()
+		s.reloadJetStream(oldJS, next)
 		for _, ch := range changes {
 			s.log.Logf(env.LevelInfo, "Reloaded: %s", ch)
 		}

@@ -55,15 +55,18 @@ type Server struct {
 	// internal publishes the server's own messages and owns its subscriptions (internal.go).
 	internal     *client
 	internalSids atomic.Uint64
+	internalOut  internalQueue // internal publishes waiting for the server's executor (internal.go)
 	// The system services (system.go): the system account they serve, the accounts whose
 	// USER.INFO they answer (both on ex), numbering of system messages, the host's facts.
 	sysAccount     string
 	servedAccounts map[*account.Account]bool
 	sysSeq         atomic.Uint64
-	varzHost       func() VarzHost    // under mu
-	reloader       func(func(error))  // under mu
-	resolver       *resolver.Dir      // operator mode's resolver directory, once opened (claims.go; on ex)
-	js             *jetstream.Service // nil unless JetStream is on (jetstream.go)
+	varzHost       func() VarzHost                   // under mu
+	reloader       func(func(error))                 // under mu
+	resolver       *resolver.Dir                     // operator mode's resolver directory, once opened (claims.go; on ex)
+	js             atomic.Pointer[jetstream.Service] // nil unless JetStream is on (jetstream.go)
+	jsStarting     bool                              // under mu: JetStream has not started yet; clients wait (jetstream.go)
+	jsHeld         []*client                         // under mu: clients accepted meanwhile, not yet greeted
 	stats          serverStats
 }
 
@@ -120,9 +123,11 @@ func (s *Server) Name() string { return s.cfg().name }
 // Start listens for clients. It returns once the listener is open.
 func (s *Server) Start() error {
 	cfg := s.cfg()
+	s.startJetStream(cfg) // before the listener, so the first client waits for it (greet)
 	addr := joinHostPort(cfg.Host, cfg.Port)
 	l, err := s.env.Net.Listen(addr, s.ex, s.accept)
 	if err != nil {
+		s.stopJetStream(func() {})
 		return fmt.Errorf("core: listen on %s: %w", addr, err)
 	}
 	s.mu.Lock()
@@ -139,7 +144,6 @@ func (s *Server) Start() error {
 		s.log.Logf(env.LevelInfo, "Authorization required for client connections")
 	}
 	s.ex.Post(s.statszHeartbeat)
-	s.startJetStream(cfg)
 	return nil
 }
 
@@ -196,7 +200,7 @@ func (s *Server) closeListener() {
 // accept runs on the server's executor for each new connection.
 func (s *Server) accept(conn env.Conn) {
 	if c := s.admit(conn, nil, nil); c != nil {
-		c.ex.Post(c.begin)
+		s.greet(c)
 	}
 }
 

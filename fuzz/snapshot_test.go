@@ -133,7 +133,7 @@ func fuzzSnapshot(f *testing.F) *jetstream.Snapshot {
 	}
 	created := time.Unix(1700000000, 0).UTC()
 	state := consumer.State{Delivered: consumer.SeqPair{Consumer: 5, Stream: 5}, AckFloor: consumer.SeqPair{Consumer: 2, Stream: 2},
-		Pending:     map[uint64]consumer.Pending{4: {Consumer: 4, Time: 100}, 5: {Consumer: 5, Time: 120}},
+		Pending:     map[uint64]consumer.Pending{3: {Consumer: 3, Time: 100}, 5: {Consumer: 5, Time: 120}},
 		Redelivered: map[uint64]uint64{4: 1}}
 	return &jetstream.Snapshot{Config: jsapi.StreamConfig{Name: "S", Subjects: []string{"f.>"}}, Created: created,
 		Consumers: []jetstream.SnapshotConsumer{{Name: "C", Created: created, State: state,

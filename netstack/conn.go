@@ -344,11 +344,17 @@ func (c *conn) flush() bool {
 			return more
 		}
 		rw := c.ioConn()
-		if d := time.Duration(c.writeDeadline.Load()); d > 0 {
+		d := time.Duration(c.writeDeadline.Load())
+		if d > 0 {
 			// A failure here surfaces at the write below.
 			_ = rw.SetWriteDeadline(time.Now().Add(d))
 		}
 		_, err := writeBatch(rw, buf)
+		if d > 0 && err == nil {
+			// The deadline bounds this batch only: an inline Flush later (flush.go) checks
+			// the socket's deadline too, and would fail once this one had passed.
+			_ = rw.SetWriteDeadline(time.Time{}) // fails only if closed; the next write says so
+		}
 		c.batchDone(buf)
 		if err != nil {
 			c.fail(err)

@@ -81,3 +81,26 @@ func TestFlushRemainderGoesToWriter(t *testing.T) {
 		t.Fatalf("Buffered = %d after everything arrived", n)
 	}
 }
+
+// An inline Flush long after the writer's last batch is not bound by that batch's write
+// deadline: the deadline bounds a batch in flight, and a connection whose writes all went
+// inline for longer than it was cut as a slow consumer (nats bench kv put, after 10 s of
+// sequential puts).
+func TestInlineFlushOutlivesWriterDeadline(t *testing.T) {
+	_, c, peer := startedRawPair(t)
+	const deadline = 50 * time.Millisecond
+	c.SetWriteDeadline(deadline)
+	must(t, c.Write([]byte("loop"))) // the writer goroutine sends this batch, with a deadline
+	buf := make([]byte, 4)
+	must(t, peer.SetReadDeadline(time.Now().Add(testTimeout)))
+	if _, err := io.ReadFull(peer, buf); err != nil || string(buf) != "loop" {
+		t.Fatalf("writer batch: %q, %v", buf, err)
+	}
+	waitFor(t, c.whenDrained(), "the writer to drain")
+	time.Sleep(3 * deadline)
+	must(t, c.Queue([]byte("flsh")))
+	c.Flush()
+	if _, err := io.ReadFull(peer, buf); err != nil || string(buf) != "flsh" {
+		t.Fatalf("inline flush after the deadline passed: %q, %v (connection state %v)", buf, err, c.state)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,16 @@ func jsContext(t *testing.T) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 6*testTimeout)
 }
 
+// jsClient connects to p with nats.go's jetstream package; the context bounds the test's
+// calls (jsContext) and ends with it.
+func jsClient(t *testing.T, p *proc, opts ...nats.Option) (*nats.Conn, jetstream.JetStream, context.Context) {
+	t.Helper()
+	nc := connect(t, p.url(), opts...)
+	ctx, cancel := jsContext(t)
+	t.Cleanup(cancel)
+	return nc, newJS(t, nc), ctx
+}
+
 func newJS(t *testing.T, nc *nats.Conn) jetstream.JetStream {
 	t.Helper()
 	js, err := jetstream.New(nc)
@@ -37,9 +48,7 @@ func newJS(t *testing.T, nc *nats.Conn) jetstream.JetStream {
 // delete, with the errors nats.go maps.
 func TestE2EJetStreamStreamCRUD(t *testing.T) {
 	p, _ := startJS(t)
-	js := newJS(t, connect(t, p.url()))
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	_, js, ctx := jsClient(t, p)
 	cfg := jetstream.StreamConfig{Name: "ORDERS", Subjects: []string{"orders.>"}}
 	s, err := js.CreateStream(ctx, cfg)
 	must(t, err)
@@ -90,10 +99,7 @@ func TestE2EJetStreamStreamCRUD(t *testing.T) {
 // expected headers, readable by get, and survive a restart.
 func TestE2EJetStreamPublishAndGet(t *testing.T) {
 	p, dir := startJS(t)
-	nc := connect(t, p.url())
-	js := newJS(t, nc)
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	_, js, ctx := jsClient(t, p)
 	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "S", Subjects: []string{"s.>"}, AllowDirect: true})
 	must(t, err)
 	ack, err := js.Publish(ctx, "s.a", []byte("one"), jetstream.WithMsgID("m1"))
@@ -164,9 +170,7 @@ func TestE2EJetStreamPublishAndGet(t *testing.T) {
 // what was acknowledged.
 func TestE2EJetStreamPullConsumers(t *testing.T) {
 	p, _ := startJS(t)
-	js := newJS(t, connect(t, p.url()))
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	_, js, ctx := jsClient(t, p)
 	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "P", Subjects: []string{"p.>"}})
 	must(t, err)
 	for i := range 10 {
@@ -275,9 +279,7 @@ func TestE2EJetStreamPullConsumers(t *testing.T) {
 // confirmed is never delivered again, what was not acknowledged is.
 func TestE2EJetStreamDurableConsumerRestart(t *testing.T) {
 	p, dir := startJS(t)
-	js := newJS(t, connect(t, p.url()))
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	_, js, ctx := jsClient(t, p)
 	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "R", Subjects: []string{"r"}})
 	must(t, err)
 	for i := range 6 {
@@ -321,9 +323,7 @@ func TestE2EJetStreamDurableConsumerRestart(t *testing.T) {
 // watch (a push ordered consumer with flow control and heartbeats), TTL'd bucket status.
 func TestE2EJetStreamKV(t *testing.T) {
 	p, _ := startJS(t)
-	js := newJS(t, connect(t, p.url()))
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	_, js, ctx := jsClient(t, p)
 	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "cfg", History: 5})
 	must(t, err)
 	if _, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "cfg", History: 5}); err != nil {
@@ -395,9 +395,7 @@ func TestE2EJetStreamKV(t *testing.T) {
 // Object Store through nats.go: a multi-MiB put and get, list, links, delete.
 func TestE2EJetStreamObjectStore(t *testing.T) {
 	p, _ := startJS(t)
-	js := newJS(t, connect(t, p.url()))
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	_, js, ctx := jsClient(t, p)
 	obs, err := js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: "files"})
 	must(t, err)
 	big := make([]byte, 3<<20+12345)
@@ -499,9 +497,7 @@ accounts {
 // stream's max_consumers holds.
 func TestE2EJetStreamRetention(t *testing.T) {
 	p, _ := startJS(t)
-	js := newJS(t, connect(t, p.url()))
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	_, js, ctx := jsClient(t, p)
 	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "I", Subjects: []string{"i.>"}, Retention: jetstream.InterestPolicy, MaxConsumers: 2})
 	must(t, err)
 	_, err = js.Publish(ctx, "i.none", []byte("nobody wants me"))
@@ -553,10 +549,7 @@ func TestE2EJetStreamRetention(t *testing.T) {
 // are advised, and stream and consumer actions are advised.
 func TestE2EJetStreamRedeliveryAndAdvisories(t *testing.T) {
 	p, _ := startJS(t)
-	nc := connect(t, p.url())
-	js := newJS(t, nc)
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	nc, js, ctx := jsClient(t, p)
 	adv, err := nc.SubscribeSync("$JS.EVENT.ADVISORY.>")
 	must(t, err)
 	must(t, nc.Flush())
@@ -607,10 +600,7 @@ func TestE2EJetStreamRedeliveryAndAdvisories(t *testing.T) {
 // per-message TTL, sealing, discard new per subject.
 func TestE2EJetStreamStreamFeatures(t *testing.T) {
 	p, _ := startJS(t)
-	nc := connect(t, p.url())
-	js := newJS(t, nc)
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	nc, js, ctx := jsClient(t, p)
 	rp, err := nc.SubscribeSync("out.>")
 	must(t, err)
 	must(t, nc.Flush())
@@ -670,9 +660,7 @@ func TestE2EJetStreamStreamFeatures(t *testing.T) {
 // A paused consumer delivers nothing until it is resumed.
 func TestE2EJetStreamPause(t *testing.T) {
 	p, _ := startJS(t)
-	js := newJS(t, connect(t, p.url()))
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	_, js, ctx := jsClient(t, p)
 	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "PZ", Subjects: []string{"pz"}})
 	must(t, err)
 	_, err = js.Publish(ctx, "pz", []byte("x"))
@@ -702,9 +690,7 @@ func TestE2EJetStreamPause(t *testing.T) {
 // the pin.
 func TestE2EJetStreamPriorityGroups(t *testing.T) {
 	p, _ := startJS(t)
-	js := newJS(t, connect(t, p.url()))
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	_, js, ctx := jsClient(t, p)
 	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "PG", Subjects: []string{"pg"}})
 	must(t, err)
 	for range 4 {
@@ -761,10 +747,7 @@ func TestE2EJetStreamPriorityGroups(t *testing.T) {
 // multi_last answers each subject's last message; errors are status messages.
 func TestE2EJetStreamDirectGet(t *testing.T) {
 	p, _ := startJS(t)
-	nc := connect(t, p.url())
-	js := newJS(t, nc)
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	nc, js, ctx := jsClient(t, p)
 	_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "DG", Subjects: []string{"dg.*"}, AllowDirect: true})
 	must(t, err)
 	for i, subj := range []string{"dg.a", "dg.b", "dg.a", "dg.c", "dg.b"} {
@@ -850,5 +833,173 @@ accounts { L: { jetstream: { max_file: 2000 }, users: [{user: l, password: l}] }
 	must(t, s.Purge(ctx))
 	if _, err := js.Publish(ctx, "l", payload); err != nil {
 		t.Fatalf("after a purge: %v", err)
+	}
+}
+
+// A reload that gives an account JetStream makes its API answer; one that takes it away
+// stops it (its data kept) and answers "not enabled".
+func TestE2EJetStreamReloadAccounts(t *testing.T) {
+	dir := t.TempDir()
+	conf := dir + "/petrel.conf"
+	text := func(bJS string) string {
+		return `
+jetstream { store_dir: "` + dir + `" }
+accounts {
+  A: { jetstream: enabled, users: [{user: a, password: a}] }
+  B: { ` + bJS + ` users: [{user: b, password: b}] }
+}
+`
+	}
+	writeConf(t, conf, text(""))
+	p := startPetrel(t, "-c", conf)
+	ctx, cancel := jsContext(t)
+	defer cancel()
+	jsB := newJS(t, connect(t, p.url(), nats.UserInfo("b", "b")))
+	if _, err := jsB.AccountInfo(ctx); !errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+		t.Fatalf("before: %v", err)
+	}
+	p.reloadWith(conf, text("jetstream: enabled,"), "Reloaded server configuration")
+	if _, err := jsB.CreateStream(ctx, jetstream.StreamConfig{Name: "B", Subjects: []string{"b"}}); err != nil {
+		t.Fatalf("after enabling: %v", err)
+	}
+	p.reloadWith(conf, text(""), "Reloaded server configuration")
+	if _, err := jsB.AccountInfo(ctx); !errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+		t.Fatalf("after disabling: %v", err)
+	}
+	if _, err := os.Stat(dir + "/jetstream/B/streams/B/meta.json"); err != nil {
+		t.Fatalf("B's data after disabling: %v", err)
+	}
+}
+
+// nats.go's ordered consumer (ephemeral, R1 memory, re-created on gaps) reads a stream in
+// order, and a legacy push subscription with flow control and a queue group gets it all.
+func TestE2EJetStreamOrderedAndPush(t *testing.T) {
+	p, _ := startJS(t)
+	nc, js, ctx := jsClient(t, p)
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "O", Subjects: []string{"o.>"}})
+	must(t, err)
+	const n = 2000
+	for i := range n {
+		if _, err := js.PublishAsync("o."+strconv.Itoa(i%7), []byte(strconv.Itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-js.PublishAsyncComplete()
+	oc, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	must(t, err)
+	it, err := oc.Messages()
+	must(t, err)
+	for i := range n {
+		m, err := it.Next()
+		must(t, err)
+		if string(m.Data()) != strconv.Itoa(i) {
+			t.Fatalf("ordered consumer message %d is %q", i, m.Data())
+		}
+	}
+	it.Stop()
+	legacy, err := nc.JetStream()
+	must(t, err)
+	got := make(chan string, n)
+	sub, err := legacy.Subscribe("o.>", func(m *nats.Msg) {
+		got <- string(m.Data)
+		_ = m.Ack()
+	}, nats.IdleHeartbeat(time.Second), nats.EnableFlowControl(), nats.DeliverAll(), nats.ManualAck())
+	must(t, err)
+	defer sub.Unsubscribe()
+	for i := range n {
+		select {
+		case v := <-got:
+			if v != strconv.Itoa(i) {
+				t.Fatalf("push message %d is %q", i, v)
+			}
+		case <-time.After(testTimeout):
+			t.Fatalf("push consumer stopped after %d messages", i)
+		}
+	}
+}
+
+// replay_policy original spaces deliveries as the messages were stored; rate_limit_bps
+// slows a push consumer; sample_freq 100% publishes an ack metric per ack.
+func TestE2EJetStreamPacingAndMetrics(t *testing.T) {
+	p, _ := startJS(t)
+	nc, js, ctx := jsClient(t, p)
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "RP", Subjects: []string{"rp"}})
+	must(t, err)
+	_, err = js.Publish(ctx, "rp", []byte("first"))
+	must(t, err)
+	time.Sleep(400 * time.Millisecond)
+	_, err = js.Publish(ctx, "rp", []byte("second"))
+	must(t, err)
+	c, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "RP", AckPolicy: jetstream.AckExplicitPolicy,
+		ReplayPolicy: jetstream.ReplayOriginalPolicy, SampleFrequency: "100%"})
+	must(t, err)
+	metrics, err := nc.SubscribeSync("$JS.EVENT.METRIC.CONSUMER.ACK.RP.RP")
+	must(t, err)
+	must(t, nc.Flush())
+	start := time.Now()
+	b, err := c.Fetch(2, jetstream.FetchMaxWait(3*time.Second))
+	must(t, err)
+	n := 0
+	for m := range b.Messages() {
+		n++
+		must(t, m.DoubleAck(ctx))
+	}
+	if took := time.Since(start); n != 2 || took < 300*time.Millisecond {
+		t.Fatalf("replay original: %d messages in %v, want 2 about 400ms apart", n, took)
+	}
+	for range 2 {
+		m, err := metrics.NextMsg(testTimeout)
+		must(t, err)
+		var metric struct {
+			Type    string `json:"type"`
+			AckTime int64  `json:"ack_time"`
+		}
+		must(t, json.Unmarshal(m.Data, &metric))
+		if metric.Type != "io.nats.jetstream.metric.v1.consumer_ack" || metric.AckTime <= 0 {
+			t.Fatalf("metric %s", m.Data)
+		}
+	}
+	// 8,000 bits per second: ten 500-byte messages take about five seconds; after one
+	// second far fewer than ten have come.
+	for range 10 {
+		_, err := js.Publish(ctx, "rp", make([]byte, 500))
+		must(t, err)
+	}
+	legacy, err := nc.JetStream()
+	must(t, err)
+	sub, err := legacy.SubscribeSync("rp", nats.RateLimit(8000), nats.AckNone(), nats.DeliverAll())
+	must(t, err)
+	defer sub.Unsubscribe()
+	time.Sleep(time.Second)
+	if got, _, _ := sub.Pending(); got >= 6 {
+		t.Fatalf("rate limit 8000 bps delivered %d messages of 500 bytes in a second", got)
+	}
+}
+
+// A message schedule fires on its target: once for @at (and the schedule goes), repeatedly
+// for @every.
+func TestE2EJetStreamSchedules(t *testing.T) {
+	p, _ := startJS(t)
+	_, js, ctx := jsClient(t, p)
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "SC", Subjects: []string{"sc.>"}, AllowMsgSchedules: true})
+	must(t, err)
+	m := nats.NewMsg("sc.schedule.once")
+	m.Header.Set("Nats-Schedule", "@at "+time.Now().Add(time.Second).UTC().Format(time.RFC3339))
+	m.Header.Set("Nats-Schedule-Target", "sc.out")
+	m.Data = []byte("later")
+	_, err = js.PublishMsg(ctx, m)
+	must(t, err)
+	var got *jetstream.RawStreamMsg
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if got, err = s.GetLastMsgForSubject(ctx, "sc.out"); err == nil {
+			break
+		}
+	}
+	if got == nil || string(got.Data) != "later" || got.Header.Get("Nats-Scheduler") != "sc.schedule.once" ||
+		got.Header.Get("Nats-Schedule-Next") != "purge" {
+		t.Fatalf("scheduled message: %+v %v", got, err)
+	}
+	if _, err := s.GetLastMsgForSubject(ctx, "sc.schedule.once"); !errors.Is(err, jetstream.ErrMsgNotFound) {
+		t.Fatalf("the one-off schedule is still there: %v", err)
 	}
 }

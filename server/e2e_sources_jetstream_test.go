@@ -36,7 +36,8 @@ func waitState(t *testing.T, ctx context.Context, js jetstream.JetStream, name s
 func publishN(t *testing.T, ctx context.Context, js jetstream.JetStream, n int, subject func(i int) string) {
 	t.Helper()
 	for i := range n {
-		if _, err := js.PublishAsync(subject(i), []byte(strconv.Itoa(i))); err != nil {
+		// A loaded machine acks slowly: wait for room rather than fail on a stall.
+		if _, err := js.PublishAsync(subject(i), []byte(strconv.Itoa(i)), jetstream.WithStallWait(testTimeout)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -51,9 +52,7 @@ func publishN(t *testing.T, ctx context.Context, js jetstream.JetStream, n int, 
 // up with new messages, and reports its lag and activity.
 func TestE2EJetStreamMirror(t *testing.T) {
 	p, _ := startJS(t)
-	js := newJS(t, connect(t, p.url()))
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	_, js, ctx := jsClient(t, p)
 	origin, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "ORIGIN", Subjects: []string{"o.>"}})
 	must(t, err)
 	publishN(t, ctx, js, 100, func(i int) string { return fmt.Sprintf("o.%d", i%3) })
@@ -90,9 +89,7 @@ func TestE2EJetStreamMirror(t *testing.T) {
 // nats-server's Nats-Stream-Source header; a source added by an update starts copying.
 func TestE2EJetStreamSources(t *testing.T) {
 	p, _ := startJS(t)
-	js := newJS(t, connect(t, p.url()))
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	_, js, ctx := jsClient(t, p)
 	_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "A", Subjects: []string{"a.>"}})
 	must(t, err)
 	_, err = js.CreateStream(ctx, jetstream.StreamConfig{Name: "B", Subjects: []string{"b.>"}})
@@ -164,10 +161,7 @@ func sourcedOnce(t *testing.T, ctx context.Context, s jetstream.Stream, origin s
 // they stored: the mirror ends equal to its origin and the source holds every message once.
 func TestE2EJetStreamSourcesRestartMidCopy(t *testing.T) {
 	p, dir := startJS(t)
-	nc := connect(t, p.url())
-	js := newJS(t, nc)
-	ctx, cancel := jsContext(t)
-	defer cancel()
+	nc, js, ctx := jsClient(t, p)
 	_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "BIG", Subjects: []string{"big.>"}})
 	must(t, err)
 	const n = 20000

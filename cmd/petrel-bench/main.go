@@ -4,7 +4,11 @@
 // naming natscli, it then runs natscli's `nats bench` core scenarios the same way and
 // reports each server's resident memory after each.
 //
-//	petrel-bench [-petrel bin/petrel] [-rounds 3] [-msgs 2000000] [-size 16] [-cli-msgs 1000000]
+// The JetStream rows (natscli_jetstream.go) run each server with JetStream in a fresh store
+// directory. -only runs the scenarios whose name holds a text; -profile writes a CPU profile
+// of every Petrel run into a directory (petrel's --profile_cpu, stopped with SIGTERM).
+//
+//	petrel-bench [-petrel bin/petrel] [-rounds 3] [-msgs 2000000] [-size 16] [-cli-msgs 1000000] [-only js] [-profile dir]
 package main
 
 import (
@@ -12,8 +16,14 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"time"
 )
+
+// only, when set, restricts the run to scenarios whose name contains it.
+var only string
+
+func selected(name string) bool { return only == "" || strings.Contains(name, only) }
 
 // scenario measures one thing; higher is better unless lowerIsBetter.
 type scenario struct {
@@ -37,6 +47,8 @@ func main() {
 	size := flag.Int("size", 16, "payload bytes")
 	reqs := flag.Int("reqs", 20_000, "requests per latency run")
 	cliMsgs := flag.Int("cli-msgs", 1_000_000, "messages per natscli run (requests: a fiftieth)")
+	flag.StringVar(&only, "only", "", "run only the scenarios whose name contains this")
+	flag.StringVar(&profileDir, "profile", "", "write a CPU profile of each petrel run into this directory")
 	flag.Parse()
 	cfg := config{msgs: *msgs, size: *size, reqs: *reqs}
 	servers := []server{{name: "petrel", bin: *petrel}}
@@ -50,11 +62,19 @@ func main() {
 		{name: "request/reply", unit: "µs/req", lowerIsBetter: true, run: benchRequest},
 	}
 	scenarios = append(scenarios, accountScenarios()...)
-	fmt.Printf("%d-byte payloads, %d msgs per run, %d requests per latency run, median of %d alternating rounds\n\n",
-		cfg.size, cfg.msgs, cfg.reqs, *rounds)
-	fmt.Printf("%-15s %16s %16s %8s\n", "scenario", servers[0].name, peerName(servers), "ratio")
-	status := 0
+	var chosen []scenario
 	for _, sc := range scenarios {
+		if selected(sc.name) {
+			chosen = append(chosen, sc)
+		}
+	}
+	if len(chosen) > 0 {
+		fmt.Printf("%d-byte payloads, %d msgs per run, %d requests per latency run, median of %d alternating rounds\n\n",
+			cfg.size, cfg.msgs, cfg.reqs, *rounds)
+		fmt.Printf("%-15s %16s %16s %8s\n", "scenario", servers[0].name, peerName(servers), "ratio")
+	}
+	status := 0
+	for _, sc := range chosen {
 		results := make([][]float64, len(servers))
 		for r := 0; r < *rounds; r++ {
 			for i, srv := range servers {

@@ -21,15 +21,16 @@ import (
 type cliScenario struct {
 	name string
 	run  func(cli string, r *running, msgs int) (float64, error)
+	js   bool // the server runs with JetStream in a fresh store directory (natscli_jetstream.go)
 }
 
 func cliScenarios() []cliScenario {
 	return []cliScenario{
-		{"pub 16 B", cliPub("16B")},
-		{"pub 1 KiB", cliPub("1KiB")},
-		{"pub/sub 128 B", cliPubSub(1)},
-		{"fan-out 1:4 128 B", cliPubSub(4)},
-		{"req/reply 128 B", cliRequest},
+		{name: "pub 16 B", run: cliPub("16B")},
+		{name: "pub 1 KiB", run: cliPub("1KiB")},
+		{name: "pub/sub 128 B", run: cliPubSub(1)},
+		{name: "fan-out 1:4 128 B", run: cliPubSub(4)},
+		{name: "req/reply 128 B", run: cliRequest},
 	}
 }
 
@@ -37,9 +38,9 @@ func cliScenarios() []cliScenario {
 func runCLI(cli string, servers []server, rounds, msgs int) int {
 	fmt.Printf("\nnats bench (natscli), %d msgs per run (requests: %d), median of %d alternating rounds; RSS after the run\n\n",
 		msgs, msgs/50, rounds)
-	fmt.Printf("%-18s %14s %9s %14s %9s %7s %7s\n", "scenario", servers[0].name, "RSS", peerName(servers), "RSS", "ratio", "RSS")
+	fmt.Printf("%-20s %14s %9s %14s %9s %7s %7s\n", "scenario", servers[0].name, "RSS", peerName(servers), "RSS", "ratio", "RSS")
 	status := 0
-	for _, sc := range cliScenarios() {
+	for _, sc := range selectedCLIScenarios() {
 		rates := make([][]float64, len(servers))
 		rss := make([][]float64, len(servers))
 		for range rounds {
@@ -59,7 +60,15 @@ func runCLI(cli string, servers []server, rounds, msgs int) int {
 }
 
 func measureCLI(cli string, srv server, sc cliScenario, msgs int) (rate, rss float64, err error) {
-	r, err := srv.start()
+	var args []string
+	if sc.js {
+		var cleanup func()
+		if args, cleanup, err = jsStoreArgs(); err != nil {
+			return 0, 0, err
+		}
+		defer cleanup()
+	}
+	r, err := srv.start(args...)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -69,7 +78,7 @@ func measureCLI(cli string, srv server, sc cliScenario, msgs int) (rate, rss flo
 }
 
 func printCLIRow(name string, rates, rss [][]float64) {
-	line := fmt.Sprintf("%-18s %14.0f %6.1f MB", name, median(rates[0]), median(rss[0]))
+	line := fmt.Sprintf("%-20s %14.0f %6.1f MB", name, median(rates[0]), median(rss[0]))
 	if len(rates) > 1 && len(rates[1]) > 0 && len(rates[0]) > 0 {
 		line += fmt.Sprintf(" %14.0f %6.1f MB %6.2fx %6.2fx", median(rates[1]), median(rss[1]),
 			median(rates[0])/median(rates[1]), median(rss[0])/median(rss[1]))

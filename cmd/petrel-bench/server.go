@@ -6,8 +6,11 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -16,10 +19,17 @@ type server struct {
 	bin  string
 }
 
+// profileDir, when set, is where each petrel run writes its CPU profile.
+var profileDir string
+
+// profiles numbers the profile files of one run.
+var profiles atomic.Int64
+
 type running struct {
-	cmd     *exec.Cmd
-	url     string
-	monitor string // "http://127.0.0.1:port"
+	profiled bool // stop with SIGTERM, so the CPU profile is written out
+	cmd      *exec.Cmd
+	url      string
+	monitor  string // "http://127.0.0.1:port"
 }
 
 // freePort picks a loopback port nothing listens on now.
@@ -43,7 +53,14 @@ func (s server) start(args ...string) (*running, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(s.bin, append(args, "-a", "127.0.0.1", "-p", fmt.Sprint(port), "-m", fmt.Sprint(mport))...)
+	args = append(args, "-a", "127.0.0.1", "-p", fmt.Sprint(port), "-m", fmt.Sprint(mport))
+	profiled := profileDir != "" && s.name == "petrel"
+	if profiled {
+		file := filepath.Join(profileDir, fmt.Sprintf("petrel-%03d.pprof", profiles.Add(1)))
+		args = append(args, "--profile_cpu", file)
+		fmt.Fprintf(os.Stderr, "profile: %s\n", file)
+	}
+	cmd := exec.Command(s.bin, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -68,7 +85,7 @@ func (s server) start(args ...string) (*running, error) {
 		_ = cmd.Process.Kill()
 		return nil, fmt.Errorf("%s did not become ready", s.name)
 	}
-	return &running{cmd: cmd, url: fmt.Sprintf("nats://127.0.0.1:%d", port), monitor: fmt.Sprintf("http://127.0.0.1:%d", mport)}, nil
+	return &running{profiled: profiled, cmd: cmd, url: fmt.Sprintf("nats://127.0.0.1:%d", port), monitor: fmt.Sprintf("http://127.0.0.1:%d", mport)}, nil
 }
 
 // rssMiB is the process's resident memory now, from /proc (0 where there is none).
@@ -87,6 +104,16 @@ func (r *running) rssMiB() float64 {
 }
 
 func (r *running) stop() {
+	if r.profiled {
+		_ = r.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = r.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+			return
+		case <-time.After(30 * time.Second):
+		}
+	}
 	_ = r.cmd.Process.Kill()
 	_ = r.cmd.Wait()
 }

@@ -165,6 +165,16 @@ func (a *account) replyError(subject, typ string, e *jsapi.Error) {
 	a.reply(subject, &jsapi.Response{Type: typ, Error: e})
 }
 
+// decodeInto reads a request's body into v, or answers the error (of type typ) and reports
+// false.
+func (a *account) decodeInto(m bus.Msg, typ string, v any) bool {
+	if e := decode(m.Data, v); e != nil {
+		a.replyError(m.Reply, typ, e)
+		return false
+	}
+	return true
+}
+
 // decode unmarshals a request body; an empty body leaves v as it is.
 func decode(data []byte, v any) *jsapi.Error {
 	if len(data) == 0 {

@@ -32,8 +32,7 @@ func (a *account) consumerDurableCreate(m bus.Msg, args []string) {
 
 func (a *account) createConsumer(m bus.Msg, stream, name, filter string, durable bool) {
 	var req jsapi.CreateConsumerRequest
-	if e := decode(m.Data, &req); e != nil {
-		a.replyError(m.Reply, jsapi.ConsumerCreateType, e)
+	if !a.decodeInto(m, jsapi.ConsumerCreateType, &req) {
 		return
 	}
 	cfg := req.Config
@@ -325,8 +324,8 @@ func (c *consumer) info() *jsapi.ConsumerInfo {
 	delivered, floor := c.fsm.Delivered(), c.fsm.AckFloor()
 	start := env0(delivered.Stream + 1)
 	info := &jsapi.ConsumerInfo{Stream: c.st.name, Name: c.name, Created: c.created, Config: &cfg,
-		Delivered:      jsapi.SequenceInfo{Consumer: delivered.Consumer, Stream: delivered.Stream},
-		AckFloor:       jsapi.SequenceInfo{Consumer: floor.Consumer, Stream: floor.Stream},
+		Delivered:      jsapi.SequenceInfo{Consumer: delivered.Consumer, Stream: delivered.Stream, Last: timeOrNil(c.lastDelivery)},
+		AckFloor:       jsapi.SequenceInfo{Consumer: floor.Consumer, Stream: floor.Stream, Last: timeOrNil(c.lastAck)},
 		NumAckPending:  c.fsm.NumAckPending(),
 		NumRedelivered: c.fsm.NumRedelivered(),
 		NumWaiting:     len(c.waiting),
@@ -338,6 +337,14 @@ func (c *consumer) info() *jsapi.ConsumerInfo {
 		info.PauseRemaining = c.cfg.PauseUntil.Sub(c.svc().now())
 	}
 	return info
+}
+
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
 }
 
 // update applies a changed configuration to a running consumer.

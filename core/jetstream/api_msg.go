@@ -13,16 +13,11 @@ import (
 // streamPurge answers STREAM.PURGE once the purge is durable.
 func (a *account) streamPurge(m bus.Msg, args []string) {
 	var req jsapi.PurgeRequest
-	if e := decode(m.Data, &req); e != nil {
-		a.replyError(m.Reply, jsapi.StreamPurgeType, e)
+	if !a.decodeInto(m, jsapi.StreamPurgeType, &req) {
 		return
 	}
-	st := a.stream(m, args[0], jsapi.StreamPurgeType)
+	st := a.removable(m, args[0], jsapi.StreamPurgeType)
 	if st == nil {
-		return
-	}
-	if e := denied(st.cfg.Sealed, st.cfg.DenyPurge, jsapi.ErrStreamPurgeFailed, "stream purge not permitted"); e != nil {
-		a.replyError(m.Reply, jsapi.StreamPurgeType, e)
 		return
 	}
 	st.post(func() {
@@ -44,13 +39,23 @@ func (a *account) streamPurge(m bus.Msg, args []string) {
 	})
 }
 
-// denied refuses a purge or a deletion on a sealed stream or one that denies it.
-func denied(sealed, deny bool, code jsapi.ErrCode, why string) *jsapi.Error {
+// removable finds the stream of a purge (typ StreamPurgeType) or a message deletion, and
+// refuses it (answering) when the stream is sealed or denies it.
+func (a *account) removable(m bus.Msg, name, typ string) *streamActor {
+	st := a.stream(m, name, typ)
+	if st == nil {
+		return nil
+	}
+	purge := typ == jsapi.StreamPurgeType
 	switch {
-	case sealed:
-		return jsapi.E(jsapi.ErrStreamSealed)
-	case deny:
-		return jsapi.NewError(code, why)
+	case st.cfg.Sealed:
+		a.replyError(m.Reply, typ, jsapi.E(jsapi.ErrStreamSealed))
+	case purge && st.cfg.DenyPurge:
+		a.replyError(m.Reply, typ, jsapi.NewError(jsapi.ErrStreamPurgeFailed, "stream purge not permitted"))
+	case !purge && st.cfg.DenyDelete:
+		a.replyError(m.Reply, typ, jsapi.NewError(jsapi.ErrStreamMsgDeleteFailed, "message delete not permitted"))
+	default:
+		return st
 	}
 	return nil
 }
@@ -58,16 +63,11 @@ func denied(sealed, deny bool, code jsapi.ErrCode, why string) *jsapi.Error {
 // msgDelete answers STREAM.MSG.DELETE once the deletion is durable.
 func (a *account) msgDelete(m bus.Msg, args []string) {
 	var req jsapi.MsgDeleteRequest
-	if e := decode(m.Data, &req); e != nil {
-		a.replyError(m.Reply, jsapi.MsgDeleteType, e)
+	if !a.decodeInto(m, jsapi.MsgDeleteType, &req) {
 		return
 	}
-	st := a.stream(m, args[0], jsapi.MsgDeleteType)
+	st := a.removable(m, args[0], jsapi.MsgDeleteType)
 	if st == nil {
-		return
-	}
-	if e := denied(st.cfg.Sealed, st.cfg.DenyDelete, jsapi.ErrStreamMsgDeleteFailed, "message delete not permitted"); e != nil {
-		a.replyError(m.Reply, jsapi.MsgDeleteType, e)
 		return
 	}
 	st.post(func() {
@@ -98,8 +98,7 @@ func (a *account) msgDelete(m bus.Msg, args []string) {
 // msgGet answers STREAM.MSG.GET.
 func (a *account) msgGet(m bus.Msg, args []string) {
 	var req jsapi.MsgGetRequest
-	if e := decode(m.Data, &req); e != nil {
-		a.replyError(m.Reply, jsapi.MsgGetType, e)
+	if !a.decodeInto(m, jsapi.MsgGetType, &req) {
 		return
 	}
 	if e := checkGet(&req); e != nil {

@@ -1,6 +1,7 @@
 package jetstream
 
 import (
+	"path"
 	"reflect"
 	"sort"
 
@@ -29,6 +30,11 @@ func (a *account) streamCreate(m bus.Msg, args []string) {
 		a.answerInfo(st, m.Reply, jsapi.StreamCreateType, false)
 		return
 	}
+	if _, off := a.offline[cfg.Name]; off {
+		// Its definition could not be read: its data stays until it is deleted on purpose.
+		a.replyError(m.Reply, jsapi.StreamCreateType, jsapi.E(jsapi.ErrStreamNameExists))
+		return
+	}
 	if e := a.admitStream(cfg, ""); e != nil {
 		a.replyError(m.Reply, jsapi.StreamCreateType, e)
 		return
@@ -42,6 +48,8 @@ func (a *account) streamCreate(m bus.Msg, args []string) {
 	a.streams[cfg.Name] = st
 	st.ex.Post(func() {
 		if err := st.open(cfg); err != nil {
+			st.close()
+			a.svc.ex.Post(func() { a.abandonCreate(st) })
 			a.replyError(m.Reply, jsapi.StreamCreateType, jsapi.NewError(jsapi.ErrStreamCreate, err.Error()))
 			return
 		}
@@ -49,6 +57,20 @@ func (a *account) streamCreate(m bus.Msg, args []string) {
 			StreamInfo: st.info(nil), DidCreate: true})
 		a.streamAdvisory("CREATED", "create", st.name)
 	})
+}
+
+// abandonCreate forgets a stream whose store could not be opened at its create (the create
+// was refused, so nothing of it was acknowledged) and removes its files.
+func (a *account) abandonCreate(st *streamActor) {
+	if a.streams[st.name] != st {
+		return
+	}
+	delete(a.streams, st.name)
+	if err := markDeleted(a.svc.env.FS, st.dir); err != nil {
+		a.svc.env.Log.Logf(env.LevelWarn, "jetstream: abandon the create of %s: %v", st.name, err)
+		return
+	}
+	a.removeStreamFiles(st.dir)
 }
 
 // streamRequest reads a create or update body for the stream named in the subject.
@@ -199,6 +221,10 @@ func (a *account) streamUpdate(m bus.Msg, args []string) {
 // streamDelete answers STREAM.DELETE once the stream is marked deleted on disk; its files go
 // after.
 func (a *account) streamDelete(m bus.Msg, args []string) {
+	if _, off := a.offline[args[0]]; off && a.streams[args[0]] == nil {
+		a.deleteOffline(m, args[0])
+		return
+	}
 	st := a.stream(m, args[0], jsapi.StreamDeleteType)
 	if st == nil {
 		return
@@ -216,6 +242,19 @@ func (a *account) streamDelete(m bus.Msg, args []string) {
 	})
 }
 
+// deleteOffline deletes, on request, a stream whose definition could not be read.
+func (a *account) deleteOffline(m bus.Msg, name string) {
+	dir := path.Join(a.dir, "streams", name)
+	if err := markDeleted(a.svc.env.FS, dir); err != nil {
+		a.replyError(m.Reply, jsapi.StreamDeleteType, jsapi.NewError(jsapi.ErrStreamDelete, err.Error()))
+		return
+	}
+	delete(a.offline, name)
+	a.removeStreamFiles(dir)
+	a.reply(m.Reply, &jsapi.SuccessResponse{Response: jsapi.Response{Type: jsapi.StreamDeleteType}, Success: true})
+	a.streamAdvisory("DELETED", "delete", name)
+}
+
 func (a *account) removeStreamFiles(dir string) {
 	if err := removeTree(a.svc.env.FS, dir); err != nil {
 		a.svc.env.Log.Logf(env.LevelWarn, "jetstream: remove deleted stream: %v (finished at the next start)", err)
@@ -225,8 +264,7 @@ func (a *account) removeStreamFiles(dir string) {
 // streamInfo answers STREAM.INFO.
 func (a *account) streamInfo(m bus.Msg, args []string) {
 	var req jsapi.StreamInfoRequest
-	if e := decode(m.Data, &req); e != nil {
-		a.replyError(m.Reply, jsapi.StreamInfoType, e)
+	if !a.decodeInto(m, jsapi.StreamInfoType, &req) {
 		return
 	}
 	st := a.stream(m, args[0], jsapi.StreamInfoType)
@@ -286,8 +324,7 @@ func page[T any](all []T, offset, size int) []T {
 // streamNames answers STREAM.NAMES.
 func (a *account) streamNames(m bus.Msg, _ []string) {
 	var req jsapi.NamesRequest
-	if e := decode(m.Data, &req); e != nil {
-		a.replyError(m.Reply, jsapi.StreamNamesType, e)
+	if !a.decodeInto(m, jsapi.StreamNamesType, &req) {
 		return
 	}
 	names := a.matchingNames(req.Subject)
@@ -299,8 +336,7 @@ func (a *account) streamNames(m bus.Msg, _ []string) {
 // streamList answers STREAM.LIST, gathering each listed stream's info from its executor.
 func (a *account) streamList(m bus.Msg, _ []string) {
 	var req jsapi.NamesRequest
-	if e := decode(m.Data, &req); e != nil {
-		a.replyError(m.Reply, jsapi.StreamListType, e)
+	if !a.decodeInto(m, jsapi.StreamListType, &req) {
 		return
 	}
 	names := a.matchingNames(req.Subject)

@@ -39,13 +39,19 @@ type consumer struct {
 	file       *fconsumer.File
 	saveQueued bool
 	confirms   []func() // acks waiting for a durable save to be confirmed
-	push       push     // a push consumer's pacing (consumer_push.go)
+	push       push     // a push consumer's flow control (consumer_push.go)
+	pace       pace     // replay original and rate limit (consumer_pace.go)
 	pin        pin      // a pinned_client consumer's pin (consumer_priority.go)
 	// lastPer holds, for deliver_policy last_per_subject, the last message of each
 	// subject as the consumer started (ascending), delivered before anything newer.
 	lastPer []uint64
 	// lastActive is when it last had interest (a pull request, an ack, a listener).
 	lastActive time.Duration
+	// moreQueued: a delivery turn is posted (continueLater).
+	moreQueued bool
+	// lastDelivery and lastAck are when it last delivered and took an ack (info's
+	// last_active), zero until then.
+	lastDelivery, lastAck time.Time
 }
 
 // pullRequest is a waiting CONSUMER.MSG.NEXT. Times are the stream node's monotonic clock.
@@ -164,6 +170,9 @@ func (c *consumer) deliver() {
 		if sent > 0 {
 			c.save(nil)
 		}
+		if sent >= deliverBatchMax {
+			c.continueLater() // the turn's bound ended it, not a lack of messages or requests
+		}
 	}()
 	if c.paused() {
 		return
@@ -187,11 +196,15 @@ func (c *consumer) deliver() {
 			c.endRequest(r, 409, "Message Size Exceeds MaxBytes")
 			continue
 		}
+		if !c.gate(msg) {
+			return
+		}
 		dseq, count := c.record(msg)
 		if count == 0 {
 			continue // acknowledged meanwhile: nothing to send
 		}
 		c.send(r.reply, msg, dseq, count, r.group.ID)
+		c.lastDelivery = c.svc().now()
 		sent++
 		r.left--
 		r.sent++
@@ -203,6 +216,22 @@ func (c *consumer) deliver() {
 			c.drop(r)
 		}
 	}
+}
+
+// continueLater posts another delivery turn, once, so a large pull or a push consumer with a
+// backlog goes on without waiting for the next publish or ack.
+func (c *consumer) continueLater() {
+	if c.moreQueued {
+		return
+	}
+	c.moreQueued = true
+	c.st.ex.Post(func() {
+		c.moreQueued = false
+		if c.phase == consumerActive {
+			c.deliver()
+			c.arm()
+		}
+	})
 }
 
 // nextMessage is the next message to deliver: one due for redelivery first, then the
@@ -289,8 +318,10 @@ func (c *consumer) ack(m bus.Msg) {
 	kind, delay, rest := jsapi.ParseAckBody(m.Data)
 	now := c.now()
 	c.lastActive = c.mono()
+	c.lastAck = c.svc().now()
 	switch kind {
 	case jsapi.AckAck, jsapi.AckNext:
+		c.ackSampled(info.StreamSeq, info.ConsumerSeq, info.Delivered)
 		c.fsm.Ack(info.StreamSeq, info.ConsumerSeq)
 		c.acked(info.StreamSeq)
 	case jsapi.AckNak:

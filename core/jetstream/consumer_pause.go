@@ -35,8 +35,7 @@ func (c *consumer) pauseDue(take func(time.Duration)) {
 // consumerPause answers CONSUMER.PAUSE.
 func (a *account) consumerPause(m bus.Msg, args []string) {
 	var req jsapi.PauseRequest
-	if e := decode(m.Data, &req); e != nil {
-		a.replyError(m.Reply, jsapi.ConsumerPauseType, e)
+	if !a.decodeInto(m, jsapi.ConsumerPauseType, &req) {
 		return
 	}
 	a.consumerOf(m, args, jsapi.ConsumerPauseType, func(c *consumer) {

@@ -184,8 +184,7 @@ func (c *consumer) priorityGroups() []jsapi.PriorityGroupState {
 // consumerUnpin answers CONSUMER.UNPIN.
 func (a *account) consumerUnpin(m bus.Msg, args []string) {
 	var req jsapi.UnpinRequest
-	if e := decode(m.Data, &req); e != nil {
-		a.replyError(m.Reply, jsapi.ConsumerUnpinType, e)
+	if !a.decodeInto(m, jsapi.ConsumerUnpinType, &req) {
 		return
 	}
 	if req.Group == "" {

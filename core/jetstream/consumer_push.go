@@ -49,7 +49,7 @@ func (c *consumer) deliverPush() int {
 			break
 		}
 		msg := c.nextMessage()
-		if msg == nil {
+		if msg == nil || !c.gate(msg) {
 			break
 		}
 		dseq, count := c.record(msg)
@@ -57,10 +57,12 @@ func (c *consumer) deliverPush() int {
 			continue
 		}
 		c.send(c.cfg.DeliverSubject, msg, dseq, count, "")
+		c.lastDelivery = c.svc().now()
 		sent++
 		c.push.lastSent = c.mono()
 		c.push.lastSeq = [2]uint64{dseq, uint64(msg.Seq)}
 		c.push.fcBytes += len(msg.Subject) + len(msg.Header) + len(msg.Data)
+		c.paced(len(msg.Subject) + len(msg.Header) + len(msg.Data))
 		if c.cfg.FlowControl && c.push.fcPending == "" && c.push.fcBytes >= fcWindowBytes {
 			c.askFlow()
 		}

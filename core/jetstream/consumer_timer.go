@@ -48,6 +48,7 @@ func (c *consumer) nextDue() (time.Duration, bool) {
 	c.pushDue(take)
 	c.pauseDue(take)
 	c.pinDue(take)
+	c.paceDue(take)
 	if c.cfg.InactiveThreshold > 0 && len(c.waiting) == 0 && !c.push.bound {
 		take(c.lastActive + c.cfg.InactiveThreshold)
 	}

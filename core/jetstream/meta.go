@@ -1,6 +1,7 @@
 package jetstream
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,8 +15,8 @@ import (
 	"github.com/petrel-io/petrel/core/jsapi"
 )
 
-// Definitions on disk: meta.json holds a JSON document, a newline, and the CRC-32C of the
-// document in hex. It is replaced durably (env.WriteFileDurable) before the change it
+// Definitions on disk: meta.json holds two copies (encodeMeta) of a JSON document, a newline,
+// and the CRC-32C of the document in hex. It is replaced durably (env.WriteFileDurable) before the change it
 // records is answered. A stream being deleted gets a "deleted" file first, so a crash in the
 // middle of removing its files ends the removal at the next start instead of leaving a
 // stream with half its data.
@@ -50,12 +51,20 @@ func writeMeta(fs env.FS, dir string, v any) error {
 	if err := fs.MkdirAll(dir); err != nil {
 		return fmt.Errorf("jetstream: make %s: %w", dir, err)
 	}
-	sum := strconv.FormatUint(uint64(crc32.Checksum(doc, castagnoli)), 16)
-	data := append(append(doc, '\n'), sum...)
-	if err := env.WriteFileDurable(fs, path.Join(dir, metaFile), data); err != nil {
+	if err := env.WriteFileDurable(fs, path.Join(dir, metaFile), encodeMeta(doc)); err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
 	return nil
+}
+
+// encodeMeta is a definition's file: two copies of "<JSON>\n<CRC-32C hex>\n", the second
+// starting on its own sector, so that rot in one sector leaves a whole copy to read.
+func encodeMeta(doc []byte) []byte {
+	sum := strconv.FormatUint(uint64(crc32.Checksum(doc, castagnoli)), 16)
+	one := append(append(append(append([]byte(nil), doc...), '\n'), sum...), '\n')
+	pad := (env.SectorSize - len(one)%env.SectorSize) % env.SectorSize
+	data := append(append([]byte(nil), one...), bytes.Repeat([]byte{' '}, pad)...)
+	return append(data, one...)
 }
 
 func readMeta(fs env.FS, dir string, v any) error {
@@ -67,18 +76,27 @@ func readMeta(fs env.FS, dir string, v any) error {
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
-	i := strings.LastIndexByte(string(data), '\n')
-	if i < 0 {
-		return fmt.Errorf("%w: %s has no checksum", errDamagedMeta, name)
-	}
-	doc, sum := data[:i], string(data[i+1:])
-	if want, err := strconv.ParseUint(sum, 16, 32); err != nil || uint32(want) != crc32.Checksum(doc, castagnoli) {
-		return fmt.Errorf("%w: %s fails its checksum", errDamagedMeta, name)
+	doc, ok := decodeMeta(data)
+	if !ok {
+		return fmt.Errorf("%w: %s: no copy passes its checksum", errDamagedMeta, name)
 	}
 	if err := json.Unmarshal(doc, v); err != nil {
 		return fmt.Errorf("%w: %s: %v", errDamagedMeta, name, err)
 	}
 	return nil
+}
+
+// decodeMeta finds the first copy whose checksum holds (a file of one copy reads too).
+func decodeMeta(data []byte) ([]byte, bool) {
+	lines := strings.Split(string(data), "\n")
+	for i := 0; i+1 < len(lines); i++ {
+		doc, sum := strings.TrimLeft(lines[i], " "), lines[i+1]
+		want, err := strconv.ParseUint(sum, 16, 32)
+		if err == nil && uint32(want) == crc32.Checksum([]byte(doc), castagnoli) && doc != "" {
+			return []byte(doc), true
+		}
+	}
+	return nil, false
 }
 
 // removeTree removes dir and everything below it, deepest first.

@@ -28,6 +28,10 @@ func (a *account) recover() {
 			a.removeStreamFiles(dir)
 			continue
 		}
+		if a.unfinishedCreate(dir) {
+			a.removeStreamFiles(dir) // a create that never got its definition down: never answered
+			continue
+		}
 		var meta streamMeta
 		if err := readMeta(fsys, dir, &meta); err != nil {
 			a.offline[name] = err.Error()
@@ -36,6 +40,18 @@ func (a *account) recover() {
 		}
 		a.recoverStream(name, meta)
 	}
+}
+
+// unfinishedCreate reports a stream directory without a definition and without messages:
+// a create interrupted before its definition was durable (it was not answered). One with
+// messages but no definition is not this: it stays offline, its data kept.
+func (a *account) unfinishedCreate(dir string) bool {
+	fsys := a.svc.env.FS
+	if _, err := fsys.Stat(path.Join(dir, metaFile)); !errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	blocks, err := fsys.List(path.Join(dir, msgsDir))
+	return errors.Is(err, fs.ErrNotExist) || (err == nil && len(blocks) == 0)
 }
 
 func (a *account) recoverStream(name string, meta streamMeta) {

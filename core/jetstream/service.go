@@ -50,12 +50,13 @@ type Service struct {
 	ex       env.Executor // owns accounts and every account's stream registry
 	root     string
 	accounts map[string]*account
+	refused  map[string]bus.Subscription // accounts answered "not enabled" (RefuseAccount)
 }
 
 // New makes the service; nothing runs until an account is enabled.
 func New(cfg Config) *Service {
 	return &Service{cfg: cfg, env: cfg.Env, bus: cfg.Bus, ex: cfg.Env.Exec.New("jetstream"),
-		root: path.Join(cfg.StoreDir, "jetstream"), accounts: map[string]*account{}}
+		root: path.Join(cfg.StoreDir, "jetstream"), accounts: map[string]*account{}, refused: map[string]bus.Subscription{}}
 }
 
 // EnableAccount starts JetStream for an account (or updates its limits): its streams are
@@ -68,6 +69,10 @@ func (s *Service) EnableAccount(name string, l Limits) {
 			a.usage.setLimits(l)
 			return
 		}
+		if sub := s.refused[name]; sub != nil {
+			sub.Unsubscribe()
+			delete(s.refused, name)
+		}
 		a := newAccount(s, name, l)
 		s.accounts[name] = a
 		a.start()
@@ -78,7 +83,10 @@ func (s *Service) EnableAccount(name string, l Limits) {
 // "JetStream not enabled for account" (10039), as nats-server answers it.
 func (s *Service) RefuseAccount(name string) {
 	s.ex.Post(func() {
-		_, err := s.bus.Subscribe(name, jsapi.Prefix+">", "", func(m bus.Msg) {
+		if s.refused[name] != nil || s.accounts[name] != nil {
+			return
+		}
+		sub, err := s.bus.Subscribe(name, jsapi.Prefix+">", "", func(m bus.Msg) {
 			if m.Reply != "" {
 				data, _ := json.Marshal(&jsapi.Response{Type: jsapi.SystemType, Error: jsapi.E(jsapi.ErrNotEnabledForAccount)})
 				s.bus.Publish(name, m.Reply, "", nil, data) // marshalling a fixed document cannot fail
@@ -86,7 +94,9 @@ func (s *Service) RefuseAccount(name string) {
 		})
 		if err != nil {
 			s.env.Log.Logf(env.LevelWarn, "jetstream: account %s: %v", name, err)
+			return
 		}
+		s.refused[name] = sub
 	})
 }
 
@@ -120,6 +130,10 @@ func (s *Service) DisableAccount(name string) {
 // on the service's executor.
 func (s *Service) Shutdown(done func()) {
 	s.ex.Post(func() {
+		for name, sub := range s.refused {
+			sub.Unsubscribe()
+			delete(s.refused, name)
+		}
 		for name, a := range s.accounts {
 			delete(s.accounts, name)
 			a.stop()

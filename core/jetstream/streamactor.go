@@ -40,6 +40,7 @@ type streamActor struct {
 	rewrites  rewrites      // subject transform and republish (transform.go)
 	links     []*sourceLink // the mirror or the sources being copied (sources.go)
 	accounted int64         // the bytes this stream has reported to its account (usage.go)
+	sched     scheduleTimer // message schedules (schedule.go)
 }
 
 func newStreamActor(a *account, cfg jsapi.StreamConfig, created time.Time) *streamActor {
@@ -51,7 +52,7 @@ func newStreamActor(a *account, cfg jsapi.StreamConfig, created time.Time) *stre
 // post runs fn on the stream's executor unless the stream is closed by then.
 func (st *streamActor) post(fn func()) {
 	st.ex.Post(func() {
-		if st.phase != streamClosed {
+		if st.phase == streamRunning {
 			fn()
 		}
 	})
@@ -89,6 +90,7 @@ func (st *streamActor) open(cfg jsapi.StreamConfig) error {
 	}
 	st.phase = streamRunning
 	st.settle()
+	st.armSchedules()
 	st.recoverConsumers()
 	st.startSources(cfg)
 	return nil
@@ -157,6 +159,7 @@ func (st *streamActor) publish(m bus.Msg) {
 		}
 	})
 	st.settle()
+	st.armSchedules()
 	st.kick() // consumers may deliver what reads already see
 }
 
@@ -184,7 +187,11 @@ func (st *streamActor) close() {
 // state is the stream's StreamState now.
 func (st *streamActor) state(req *jsapi.StreamInfoRequest) jsapi.StreamState {
 	s := st.fsm.Store().State()
-	out := jsapi.StreamState{Msgs: s.Msgs, Bytes: s.Bytes, FirstSeq: uint64(s.FirstSeq), LastSeq: uint64(s.LastSeq),
+	first := uint64(s.FirstSeq)
+	if s.LastSeq == 0 {
+		first = 0 // a stream that never held a message reports 0, as nats-server does
+	}
+	out := jsapi.StreamState{Msgs: s.Msgs, Bytes: s.Bytes, FirstSeq: first, LastSeq: uint64(s.LastSeq),
 		NumSubjects: int(s.NumSubjects), NumDeleted: int(s.NumDeleted), Consumers: len(st.consumers)}
 	out.FirstTime, out.LastTime = unixTime(s.FirstTime), unixTime(s.LastTime)
 	if req != nil && req.DeletedDetails {

@@ -381,6 +381,15 @@ func (c *Consumer) Acked(sseq uint64) bool {
 	return sseq <= c.floor.Stream || (sseq <= c.delivered.Stream && c.pending[sseq] == nil)
 }
 
+// PendingSince is when sseq's ack wait started counting (its last delivery, +WPI or NAK
+// shift), if it is pending: for the ack metric's ack_time.
+func (c *Consumer) PendingSince(sseq uint64) (int64, bool) {
+	if e := c.pending[sseq]; e != nil {
+		return e.time, true
+	}
+	return 0, false
+}
+
 // NumAckPending is CONSUMER.INFO's num_ack_pending.
 func (c *Consumer) NumAckPending() int { return len(c.pending) }
 

@@ -59,7 +59,12 @@ func (s *Stream) checkIn(v view, m *Msg) (r Result, refused bool) {
 	if e := s.checkTTL(m.Header); e != nil {
 		return refuse(e)
 	}
-	if e := s.checkRollup(m.Header); e != nil {
+	schedule, e := s.checkSchedule(m.Subject, m.Header, m.Time)
+	if e != nil {
+		return refuse(e)
+	}
+	m.schedule = schedule
+	if e := s.checkRollup(m.Header); e != nil && !schedule {
 		return refuse(e)
 	}
 	return Result{}, false

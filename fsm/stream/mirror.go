@@ -43,6 +43,6 @@ func (s *Stream) StoreAt(m Msg, seq uint64, done func(Result)) {
 	}
 	s.lastMsgID = proto.HeaderValue(m.Header, hdrMsgID)
 	if rollup != "" {
-		s.rollup(m.Subject, rollup, env.Seq(seq), finish)
+		s.purgeAfter(rollupPurges(m.Subject, rollup), env.Seq(seq), finish)
 	}
 }

@@ -18,6 +18,8 @@ type Msg struct {
 	Data    []byte
 	// Time is the message's timestamp (Unix ns), stamped once by whoever proposes it.
 	Time int64
+	// schedule: the checks found it a message schedule (schedule.go); it rolls up its subject.
+	schedule bool
 }
 
 // Result is the answer to a publish: a PubAck, or the error that refused it.
@@ -40,6 +42,8 @@ type Stream struct {
 	lastMsgID string
 	// batches are the atomic batches being staged, by id (batch.go).
 	batches map[string]*batch
+	// schedules are the message schedules waiting to fire (schedule.go).
+	schedules schedules
 }
 
 // New takes a stream's configuration (checked, defaults filled) and its store, and rebuilds
@@ -48,6 +52,7 @@ type Stream struct {
 func New(cfg jsapi.StreamConfig, store filestore.Store, now int64) *Stream {
 	s := &Stream{cfg: cfg, store: store, dedup: newDedup(), batches: map[string]*batch{}}
 	s.rebuild(now)
+	s.rebuildSchedules(now)
 	return s
 }
 
@@ -131,6 +136,14 @@ func (s *Stream) store1(m Msg, id string, done func(Result)) {
 		m.Data, value = body, v
 	}
 	ttl, rollup := s.ttlOf(m.Header), proto.HeaderValue(m.Header, hdrRollup)
+	if m.schedule && rollup == "" {
+		rollup = rollupSubject // a schedule replaces the one before it on its subject
+	}
+	purges := rollupPurges(m.Subject, rollup)
+	if proto.HeaderValue(m.Header, hdrScheduleNext) == scheduleNextPurge {
+		// a one-off schedule that fired is done
+		purges = append(purges, filestore.PurgeOpts{Subject: proto.HeaderValue(m.Header, hdrScheduler)})
+	}
 	hdr := proto.RemoveHeaders(m.Header, hdrExpectedPrefix)
 	before := s.store.State().LastSeq
 	var entry *dedupEntry
@@ -145,7 +158,7 @@ func (s *Stream) store1(m Msg, id string, done func(Result)) {
 		}
 	}
 	s.store.Store(m.Subject, hdr, m.Data, filestore.StoreOpts{Time: m.Time, TTL: ttl}, func(seq env.Seq, err error) {
-		if err != nil || rollup == "" {
+		if err != nil || len(purges) == 0 {
 			finish(seq, err)
 		}
 	})
@@ -158,20 +171,38 @@ func (s *Stream) store1(m Msg, id string, done func(Result)) {
 	if id != "" && s.cfg.Duplicates > 0 {
 		entry = s.dedup.add(id, uint64(after), m.Time, false)
 	}
-	if rollup != "" {
-		s.rollup(m.Subject, rollup, after, finish)
+	if m.schedule {
+		s.noteSchedule(m, uint64(after))
 	}
+	s.purgeAfter(purges, after, finish)
 }
 
-// rollup removes what the new message at seq replaces; the publish is answered once the
-// purge is durable too, so an acknowledged rollup cannot come undone in a crash.
-func (s *Stream) rollup(subj, how string, seq env.Seq, finish func(env.Seq, error)) {
-	opts := filestore.PurgeOpts{Keep: 1}
-	if how == rollupSubject {
-		opts.Subject = subj
+// rollupPurges is what a rollup of the message on subj removes.
+func rollupPurges(subj, rollup string) []filestore.PurgeOpts {
+	switch rollup {
+	case rollupSubject:
+		return []filestore.PurgeOpts{{Keep: 1, Subject: subj}}
+	case rollupAll:
+		return []filestore.PurgeOpts{{Keep: 1}}
 	}
-	if _, err := s.store.Purge(opts, func(err error) { finish(seq, err) }); err != nil {
-		finish(seq, err)
+	return nil
+}
+
+// purgeAfter removes what the new message at seq replaces (a rollup; a one-off schedule
+// that fired); the publish is answered once the purges are durable too, so an acknowledged
+// rollup cannot come undone in a crash.
+func (s *Stream) purgeAfter(purges []filestore.PurgeOpts, seq env.Seq, finish func(env.Seq, error)) {
+	for i, opts := range purges {
+		last := i == len(purges)-1
+		_, err := s.store.Purge(opts, func(err error) {
+			if last || err != nil {
+				finish(seq, err)
+			}
+		})
+		if err != nil {
+			finish(seq, err)
+			return
+		}
 	}
 }
 

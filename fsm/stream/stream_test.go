@@ -274,3 +274,52 @@ func TestAtomicBatch(t *testing.T) {
 	plain := newRig(t, baseConfig())
 	plain.wantErr(plain.publish("s.a", msg("b", 1, ""), ""), jsapi.ErrAtomicPublishDisabled, "")
 }
+
+func TestSchedules(t *testing.T) {
+	cfg := baseConfig()
+	cfg.AllowMsgSchedules, cfg.AllowMsgTTL = true, true
+	r := newRig(t, cfg)
+	now := r.w.Now()
+	_ = now
+	at := r.e.Clock.Now().Add(2 * time.Second).UTC().Format(time.RFC3339)
+	res := r.publish("s.sched.once", "Nats-Schedule: @at "+at+"\r\nNats-Schedule-Target: s.out", "payload")
+	if res.Err != nil {
+		t.Fatalf("schedule: %v", res.Err)
+	}
+	r.publish("s.sched.tick", "Nats-Schedule: @every 1s\r\nNats-Schedule-Target: s.tick", "tick")
+	r.wantErr(r.publish("s.bad", "Nats-Schedule: @every 10ms\r\nNats-Schedule-Target: s.out", ""), jsapi.ErrMessageSchedulesPatternInvalid, "")
+	r.wantErr(r.publish("s.bad", "Nats-Schedule: @every 1s\r\nNats-Schedule-Target: other.x", ""), jsapi.ErrMessageSchedulesTargetInvalid, "")
+	r.wantErr(r.publish("s.bad", "Nats-Schedule: @every 1s\r\nNats-Schedule-Target: s.bad", ""), jsapi.ErrMessageSchedulesTargetInvalid, "")
+	r.wantErr(r.publish("s.bad", "Nats-Schedule: 0 0 * * *\r\nNats-Schedule-Target: s.out", ""), jsapi.ErrMessageSchedulesPatternInvalid, "")
+	// Let 3.5 seconds pass, firing what is due each 100ms, as the stream actor's timer does.
+	var produced []string
+	for range 35 {
+		r.w.RunUntil(r.w.Now() + 100*time.Millisecond)
+		r.run(func() {
+			for _, m := range r.s.DueSchedules(r.e.Clock.Now().UnixNano()) {
+				produced = append(produced, m.Subject+"="+string(m.Data))
+				r.s.Apply(m, func(Result) {})
+			}
+		})
+	}
+	once, ticks := 0, 0
+	for _, p := range produced {
+		switch p {
+		case "s.out=payload":
+			once++
+		case "s.tick=tick":
+			ticks++
+		}
+	}
+	if once != 1 || ticks < 2 || ticks > 4 {
+		t.Fatalf("produced %v", produced)
+	}
+	r.run(func() {
+		f, _ := filestore.NewFilter("s.sched.once")
+		if _, err := r.s.Store().LoadLast(f); err == nil {
+			t.Fatal("a one-off schedule is still stored after it fired")
+		}
+	})
+	plain := newRig(t, baseConfig())
+	plain.wantErr(plain.publish("s.a", "Nats-Schedule: @every 1s\r\nNats-Schedule-Target: s.b", ""), jsapi.ErrMessageSchedulesDisabled, "")
+}

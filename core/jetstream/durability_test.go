@@ -1,0 +1,90 @@
+package jetstream_test
+
+import (
+	"testing"
+
+	"github.com/petrel-io/petrel/core/jsapi"
+)
+
+// A definition keeps two copies in separate sectors: rot in one leaves the stream online.
+func TestDefinitionSurvivesOneRottenCopy(t *testing.T) {
+	j := newSimJS(t)
+	j.mustAPI("STREAM.CREATE.D", jsapi.StreamConfig{Name: "D", Subjects: []string{"d"}}, &jsapi.StreamCreateResponse{})
+	j.server.Disk.FlipBitAt("data/jetstream/$G/streams/D/meta.json", 10, 3)
+	j.restartServer()
+	var info jsapi.StreamInfoResponse
+	j.mustAPI("STREAM.INFO.D", nil, &info)
+	if info.StreamInfo == nil || info.Config.Name != "D" {
+		t.Fatalf("info after one rotten copy: %+v", info)
+	}
+}
+
+// A definition whose copies all fail their checksums keeps its stream offline: not served,
+// listed as offline, and its data left on disk (never deleted because it could not be read).
+func TestDamagedDefinitionKeepsData(t *testing.T) {
+	j := newSimJS(t)
+	var created jsapi.StreamCreateResponse
+	j.mustAPI("STREAM.CREATE.D", jsapi.StreamConfig{Name: "D", Subjects: []string{"d"}}, &created)
+	for range 3 {
+		if r := j.publish("d", nil, []byte("kept")); r.Error != nil {
+			t.Fatalf("publish: %v", r.Error)
+		}
+	}
+	meta := "data/jetstream/$G/streams/D/meta.json"
+	if _, err := j.server.Disk.ReadFile(meta); err != nil {
+		t.Fatalf("definition: %v", err)
+	}
+	j.server.Disk.FlipBitAt(meta, 10, 3)
+	j.server.Disk.FlipBitAt(meta, 512+10, 3)
+	j.restartServer()
+	e := j.api("STREAM.INFO.D", nil, &jsapi.StreamInfoResponse{})
+	expectError(t, "info of an offline stream", e, jsapi.ErrStreamNotFound)
+	var list jsapi.StreamListResponse
+	j.mustAPI("STREAM.LIST", nil, &list)
+	if _, ok := list.Offline["D"]; !ok {
+		t.Fatalf("the damaged stream is not listed offline: %+v", list.Offline)
+	}
+	if _, err := j.server.Disk.ReadFile(meta); err != nil {
+		t.Fatalf("the damaged definition was removed: %v", err)
+	}
+	blocks, err := j.server.Disk.DurableFS().List("data/jetstream/$G/streams/D/msgs")
+	if err != nil || len(blocks) == 0 {
+		t.Fatalf("the stream's data was removed: %v %v", blocks, err)
+	}
+	// Nothing else may take its name while it is offline.
+	expectError(t, "create over an offline stream", j.api("STREAM.CREATE.D", jsapi.StreamConfig{Name: "D", Subjects: []string{"d"}}, nil),
+		jsapi.ErrStreamNameExists)
+}
+
+// A create on a full disk is refused with the store's words, registers nothing, and works
+// once there is room.
+func TestCreateOnFullDisk(t *testing.T) {
+	j := newSimJS(t)
+	j.server.Disk.SetFull(true)
+	e := j.api("STREAM.CREATE.F", jsapi.StreamConfig{Name: "F", Subjects: []string{"f"}}, nil)
+	if e == nil || e.ErrCode != jsapi.ErrStreamCreate {
+		t.Fatalf("create on a full disk: %+v", e)
+	}
+	expectError(t, "info after a refused create", j.api("STREAM.INFO.F", nil, nil), jsapi.ErrStreamNotFound)
+	j.server.Disk.SetFull(false)
+	var created jsapi.StreamCreateResponse
+	j.mustAPI("STREAM.CREATE.F", jsapi.StreamConfig{Name: "F", Subjects: []string{"f"}}, &created)
+	if r := j.publish("f", nil, []byte("x")); r.Error != nil || r.PubAck == nil || r.Sequence != 1 {
+		t.Fatalf("publish after room came back: %+v", r)
+	}
+}
+
+// An offline stream can be deleted on purpose, and its name is free again.
+func TestDeleteOfflineStream(t *testing.T) {
+	j := newSimJS(t)
+	j.mustAPI("STREAM.CREATE.D", jsapi.StreamConfig{Name: "D", Subjects: []string{"d"}}, &jsapi.StreamCreateResponse{})
+	j.server.Disk.FlipBitAt("data/jetstream/$G/streams/D/meta.json", 5, 1)
+	j.server.Disk.FlipBitAt("data/jetstream/$G/streams/D/meta.json", 512+5, 1)
+	j.restartServer()
+	var ok jsapi.SuccessResponse
+	j.mustAPI("STREAM.DELETE.D", nil, &ok)
+	if !ok.Success {
+		t.Fatal("delete of an offline stream did not succeed")
+	}
+	j.mustAPI("STREAM.CREATE.D", jsapi.StreamConfig{Name: "D", Subjects: []string{"d"}}, &jsapi.StreamCreateResponse{})
+}
