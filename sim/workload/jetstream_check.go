@@ -32,9 +32,12 @@ type jsChecker struct {
 	expects map[string][]jsExpect
 	// lost: acknowledged sequences found missing with no explanation but a flipped bit.
 	lost map[uint64]bool
-	// consumerAcks: stream seq → when a consumer first sent an ack or term for it.
+	// consumerAcks: stream seq → when the consumer may first have been done with it: an ack
+	// or term sent, or a delivery at max_deliver seen (the server gives such a message up at
+	// its next due time, and a work queue then drops it).
 	consumerAcks map[uint64]time.Duration
 	cons         *jsConsState
+	reopens      int // stream stores reopened after a failed write (jsProbe)
 	pubs         map[int]*jsPublisher
 }
 
@@ -193,6 +196,7 @@ func (c *jsChecker) restarted() {
 	c.acked, c.ackedAt, c.seqOf = map[uint64]string{}, map[uint64]time.Duration{}, map[string]uint64{}
 	c.expects, c.lost, c.consumerAcks = map[string][]jsExpect{}, map[uint64]bool{}, map[uint64]time.Duration{}
 	c.cons.delivered, c.cons.top = map[uint64]bool{}, 0
+	c.cons.confirms, c.cons.starts, c.cons.givenUp = map[uint64]jsConfirm{}, map[uint64]bool{}, map[uint64]bool{}
 	for _, pb := range c.pubs {
 		pb.lastSeq, pb.subjLast = 0, map[string]uint64{}
 	}

@@ -80,9 +80,15 @@ func (v jsKVVer) floorRev() uint64 {
 	return v.rev + 1
 }
 
-// revIs reports whether v's revision may be rev.
+// revIs reports whether v's revision may be rev. A version of unknown revision (rev 0) may
+// have any revision from minRev up, never 0: the model once also matched it with 0 (rev ==
+// v.rev), so an update expecting 0 (no message on the key) that the server refused, rightly,
+// after a put with a lost answer had stored one, failed the check (seed 69).
 func (v jsKVVer) revIs(rev uint64) bool {
-	return v.rev == rev || v.exists && v.rev == 0 && rev >= v.minRev
+	if v.exists && v.rev == 0 {
+		return rev >= v.minRev
+	}
+	return v.rev == rev
 }
 
 func jsKVStep(state, input, output any) []any {
