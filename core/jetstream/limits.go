@@ -38,3 +38,12 @@ const sweepBatchMax = 1024
 // directMultiMax bounds the messages one multi_last direct get answers with (nats-server's
 // 1024).
 const directMultiMax = 1024
+
+// A recovered stream whose store fails to open is tried again: first after openRetryFirst,
+// doubling up to openRetryLast, openRetryMax times in all (a few minutes), since an I/O fault
+// may pass; after that it stays offline until the next start.
+const (
+	openRetryFirst = 250 * time.Millisecond
+	openRetryLast  = 10 * time.Second
+	openRetryMax   = 24
+)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"path"
+	"time"
 
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/jsapi"
@@ -59,19 +60,50 @@ func (a *account) recoverStream(name string, meta streamMeta) {
 		a.offline[name] = "definition names stream " + meta.Config.Name
 		return
 	}
+	a.openRecovered(name, meta, 0)
+}
+
+// openRecovered opens a recovered stream; a store that fails to open (an I/O error, a block
+// it could not rewrite) leaves the stream offline and is tried again with backoff, since the
+// fault may pass, up to openRetryMax times.
+func (a *account) openRecovered(name string, meta streamMeta, attempt int) {
 	st := newStreamActor(a, meta.Config, meta.Created)
 	a.streams[name] = st
+	delete(a.offline, name)
 	st.ex.Post(func() {
-		if err := st.open(meta.Config); err != nil {
-			a.svc.env.Log.Logf(env.LevelError, "jetstream: %v", err)
-			a.svc.ex.Post(func() {
-				if a.streams[name] == st {
-					delete(a.streams, name)
-					a.offline[name] = err.Error()
-				}
-			})
+		err := st.open(meta.Config)
+		if err == nil {
+			return
 		}
+		st.close()
+		a.svc.env.Log.Logf(env.LevelError, "jetstream: %v", err)
+		a.svc.ex.Post(func() {
+			if a.streams[name] != st {
+				return
+			}
+			delete(a.streams, name)
+			a.offline[name] = err.Error()
+			if attempt+1 < openRetryMax {
+				a.svc.env.Probe.Hit("jetstream.stream.open-retry")
+				a.svc.env.Clock.AfterFunc(openRetryDelay(attempt), a.svc.ex, func() { a.retryOpen(name, meta, attempt+1) })
+			}
+		})
 	})
+}
+
+// retryOpen tries an offline stream again, unless it was deleted or the account stopped.
+func (a *account) retryOpen(name string, meta streamMeta, attempt int) {
+	if a.svc.accounts[a.name] != a || a.streams[name] != nil {
+		return
+	}
+	if _, off := a.offline[name]; !off {
+		return
+	}
+	a.openRecovered(name, meta, attempt)
+}
+
+func openRetryDelay(attempt int) time.Duration {
+	return min(openRetryFirst<<attempt, openRetryLast)
 }
 
 // tier adds up the account's streams and consumers and hands the tier to done on the
