@@ -542,4 +542,3 @@ func TestE2EJetStreamRetention(t *testing.T) {
 		t.Fatal("a work queue took a second unfiltered consumer")
 	}
 }
-
