@@ -27,16 +27,23 @@ type account struct {
 	apiTotal, apiErrors uint64
 	// consumers counts the account's consumers across its streams' executors.
 	consumers atomic.Int64
-	// maxConsumers is limits.MaxConsumers, readable from the streams' executors.
-	maxConsumers atomic.Int64
+	// shared is limits for the streams' executors (limits itself is the service's).
+	shared atomic.Pointer[Limits]
 	// usage counts the bytes the account's streams hold (usage.go).
 	usage usage
+}
+
+// setLimits replaces the account's limits (on the service's executor) and publishes them to
+// the streams' executors.
+func (a *account) setLimits(l Limits) {
+	a.limits = l
+	a.shared.Store(&l)
 }
 
 // reserveConsumer counts a new consumer unless the account is at its limit.
 func (a *account) reserveConsumer() bool {
 	for {
-		n, limit := a.consumers.Load(), a.maxConsumers.Load()
+		n, limit := a.consumers.Load(), int64(a.shared.Load().MaxConsumers)
 		if limit > 0 && n >= limit {
 			return false
 		}
@@ -49,8 +56,7 @@ func (a *account) reserveConsumer() bool {
 func newAccount(s *Service, name string, l Limits) *account {
 	a := &account{svc: s, name: name, limits: l, dir: path.Join(s.root, name),
 		streams: map[string]*streamActor{}, offline: map[string]string{}}
-	a.maxConsumers.Store(int64(l.MaxConsumers))
-	a.usage.setLimits(l)
+	a.setLimits(l)
 	return a
 }
 

@@ -322,7 +322,7 @@ func (c *consumer) info() *jsapi.ConsumerInfo {
 	cfg := c.cfg
 	cfg.Metadata = jsapi.DynamicMetadata(cfg.Metadata, c.svc().cfg.ServerVersion, jsapi.Level)
 	delivered, floor := c.fsm.Delivered(), c.fsm.AckFloor()
-	start := env0(delivered.Stream + 1)
+	start := env.Seq(delivered.Stream + 1)
 	info := &jsapi.ConsumerInfo{Stream: c.st.name, Name: c.name, Created: c.created, Config: &cfg,
 		Delivered:      jsapi.SequenceInfo{Consumer: delivered.Consumer, Stream: delivered.Stream, Last: timeOrNil(c.lastDelivery)},
 		AckFloor:       jsapi.SequenceInfo{Consumer: floor.Consumer, Stream: floor.Stream, Last: timeOrNil(c.lastAck)},

@@ -1,28 +1,18 @@
 package jetstream
 
 import (
-	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/jsapi"
 )
 
 // checkConsumer fills a consumer configuration's defaults and checks it against its stream
 // with nats-server's rules (core/jsapi), and refuses what this server does not do yet.
 func (st *streamActor) checkConsumer(cfg *jsapi.ConsumerConfig) *jsapi.Error {
-	if e := cfg.Check(st.fsm.Config(), jsapi.ConsumerCheckOptions{AccountMaxAckPending: st.acc.limits.MaxAckPending}); e != nil {
+	if e := cfg.Check(st.fsm.Config(), jsapi.ConsumerCheckOptions{AccountMaxAckPending: st.acc.shared.Load().MaxAckPending}); e != nil {
 		return e
 	}
 	jsapi.SetStaticConsumerMetadata(cfg)
 	return nil
 }
-
-func setDefault[T comparable](v *T, def T) {
-	var zero T
-	if *v == zero {
-		*v = def
-	}
-}
-
-func env0(seq uint64) env.Seq { return env.Seq(seq) }
 
 // kick tells the stream's consumers that there may be something new to deliver.
 func (st *streamActor) kick() {

@@ -64,9 +64,7 @@ func New(cfg Config) *Service {
 func (s *Service) EnableAccount(name string, l Limits) {
 	s.ex.Post(func() {
 		if a := s.accounts[name]; a != nil {
-			a.limits = l
-			a.maxConsumers.Store(int64(l.MaxConsumers))
-			a.usage.setLimits(l)
+			a.setLimits(l)
 			return
 		}
 		if sub := s.refused[name]; sub != nil {

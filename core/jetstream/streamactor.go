@@ -64,18 +64,7 @@ func (st *streamActor) svc() *Service { return st.acc.svc }
 // executor. On failure the stream stays out of service and err says why.
 func (st *streamActor) open(cfg jsapi.StreamConfig) error {
 	env.Assertf(st.phase == streamOpening, "jetstream: stream %s opened in phase %d", st.name, st.phase)
-	sc := stream.StoreConfig(cfg)
-	sc.Dir, sc.Executor = path.Join(st.dir, msgsDir), st.ex
-	if st.svc().cfg.SyncInterval > 0 {
-		sc.Sync, sc.SyncInterval = filestore.SyncEvery, st.svc().cfg.SyncInterval
-	}
-	var store filestore.Store
-	var err error
-	if cfg.Storage == jsapi.MemoryStorage {
-		store, err = filestore.NewMemory(st.svc().env, sc)
-	} else {
-		store, err = filestore.OpenFile(st.svc().env, sc)
-	}
+	store, err := st.openStore(cfg)
 	if err != nil {
 		return fmt.Errorf("jetstream: open stream %s/%s: %w", st.acc.name, st.name, err)
 	}
@@ -94,6 +83,19 @@ func (st *streamActor) open(cfg jsapi.StreamConfig) error {
 	st.recoverConsumers()
 	st.startSources(cfg)
 	return nil
+}
+
+// openStore opens the stream's store as its configuration and the server's sync policy say.
+func (st *streamActor) openStore(cfg jsapi.StreamConfig) (filestore.Store, error) {
+	sc := stream.StoreConfig(cfg)
+	sc.Dir, sc.Executor = path.Join(st.dir, msgsDir), st.ex
+	if st.svc().cfg.SyncInterval > 0 {
+		sc.Sync, sc.SyncInterval = filestore.SyncEvery, st.svc().cfg.SyncInterval
+	}
+	if cfg.Storage == jsapi.MemoryStorage {
+		return filestore.NewMemory(st.svc().env, sc)
+	}
+	return filestore.OpenFile(st.svc().env, sc)
 }
 
 // subscribe takes the stream's subjects (and its direct gets when allowed), and builds its
@@ -170,6 +172,7 @@ func (st *streamActor) close() {
 	}
 	st.phase = streamClosed
 	st.stopSources()
+	st.stopSchedules()
 	for _, s := range st.subs {
 		s.Unsubscribe()
 	}

@@ -2,7 +2,6 @@ package jetstream
 
 import (
 	"errors"
-	"path"
 
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/jsapi"
@@ -36,12 +35,7 @@ func (st *streamActor) recoverStore(cause error) bool {
 		e.Log.Logf(env.LevelWarn, "jetstream: stream %s/%s: close the failed store: %v", st.acc.name, st.name, err)
 	}
 	cfg := st.fsm.Config()
-	sc := stream.StoreConfig(cfg)
-	sc.Dir, sc.Executor = path.Join(st.dir, msgsDir), st.ex
-	if st.svc().cfg.SyncInterval > 0 {
-		sc.Sync, sc.SyncInterval = filestore.SyncEvery, st.svc().cfg.SyncInterval
-	}
-	store, err := filestore.OpenFile(e, sc)
+	store, err := st.openStore(cfg)
 	if err != nil {
 		e.Log.Logf(env.LevelError, "jetstream: stream %s/%s: reopen its store: %v", st.acc.name, st.name, err)
 		return false

@@ -16,20 +16,13 @@ import (
 // usage is an account's bytes in use.
 type usage struct {
 	mem, store atomic.Int64
-	maxMem     atomic.Int64 // the limits, readable from the streams' executors (0: none)
-	maxStore   atomic.Int64
 }
 
-func (u *usage) setLimits(l Limits) {
-	u.maxMem.Store(l.MaxMemory)
-	u.maxStore.Store(l.MaxStore)
-}
-
-// admits reports whether size more bytes fit within the account's limit for the storage.
-func (u *usage) admits(mem bool, size int64) bool {
-	used, limit := &u.store, u.maxStore.Load()
+// admits reports whether size more bytes fit within the account's limit l for the storage.
+func (u *usage) admits(l *Limits, mem bool, size int64) bool {
+	used, limit := &u.store, l.MaxStore
 	if mem {
-		used, limit = &u.mem, u.maxMem.Load()
+		used, limit = &u.mem, l.MaxMemory
 	}
 	return limit <= 0 || used.Load()+size <= limit
 }
@@ -68,7 +61,7 @@ func (st *streamActor) unsettle() {
 // admitPublish refuses a publish that would take the account past its limit.
 func (st *streamActor) admitPublish(subject string, hdr, data []byte) *jsapi.Error {
 	size := int64(filestore.MsgSize(subject, hdr, data))
-	if st.acc.usage.admits(st.fsm.Config().Storage == jsapi.MemoryStorage, size) {
+	if st.acc.usage.admits(st.acc.shared.Load(), st.fsm.Config().Storage == jsapi.MemoryStorage, size) {
 		return nil
 	}
 	return jsapi.E(jsapi.ErrAccountResourcesExceeded)
