@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -51,7 +52,7 @@ func TestE2EJetStreamNatscliBackupRestore(t *testing.T) {
 
 	s, err = js.Stream(ctx, "BK")
 	must(t, err)
-	if after := readAll(t, ctx, s, 300); !equalMsgs(before, after) {
+	if after := readAll(t, ctx, s, 300); !slices.Equal(before, after) {
 		t.Fatalf("restored messages differ")
 	}
 	c, err = s.Consumer(ctx, "C")
@@ -87,16 +88,4 @@ func readAll(t *testing.T, ctx context.Context, s jetstream.Stream, last uint64)
 		out = append(out, m.Subject+" "+m.Header.Get("N")+" "+string(m.Data))
 	}
 	return out
-}
-
-func equalMsgs(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

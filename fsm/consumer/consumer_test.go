@@ -1,6 +1,7 @@
 package consumer
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -294,24 +295,12 @@ func TestDueOrder(t *testing.T) {
 		got = append(got, s)
 		c.Deliver(s, 50*sec)
 	}
-	if want := []uint64{2, 3, 4, 1}; !equalSeqs(got, want) {
+	if want := []uint64{2, 3, 4, 1}; !slices.Equal(got, want) {
 		t.Fatalf("due order %v, want %v (oldest deadline first, then lowest seq)", got, want)
 	}
 	if d, _ := c.NextDeadline(); d != 80*sec {
 		t.Fatalf("next deadline %v", time.Duration(d))
 	}
-}
-
-func equalSeqs(a, b []uint64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestMaxDeliver: what nats-server does once a message was delivered max_deliver times and
