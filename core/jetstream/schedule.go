@@ -40,12 +40,8 @@ func (st *streamActor) fireSchedules() {
 		return
 	}
 	for _, m := range st.fsm.DueSchedules(st.svc().now().UnixNano()) {
-		msg := m
-		st.fsm.Apply(msg, func(r stream.Result) {
-			if r.Err == nil {
-				st.releaseNew(r.Ack.Sequence, msg.Subject)
-			}
-		})
+		msg, last := m, st.lastOnSubject(m.Subject)
+		st.fsm.Apply(msg, func(r stream.Result) { st.afterStore(msg, r, last) })
 	}
 	st.settle()
 	st.kick()

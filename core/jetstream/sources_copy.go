@@ -49,10 +49,7 @@ func (l *sourceLink) store(m bus.Msg, ack jsapi.AckInfo) {
 	msg := stream.Msg{Subject: l.st.ingestSubject(l.transform(m.Subject)), Header: m.Header, Data: m.Data}
 	before := l.st.lastOnSubject(msg.Subject)
 	done := func(r stream.Result) {
-		if r.Err == nil && !r.Ack.Duplicate { // what a publish stored does, a copy does
-			l.st.republish(msg, r.Ack.Sequence, before)
-			l.st.releaseNew(r.Ack.Sequence, msg.Subject)
-		}
+		l.st.afterStore(msg, r, before) // what a publish stored does, a copy does
 		l.stored(gen, seq, r)
 	}
 	if l.mirror {

@@ -145,11 +145,8 @@ func (st *streamActor) publish(m bus.Msg) {
 		return
 	}
 	st.fsm.Apply(msg, func(r stream.Result) {
-		if r.Err == nil && !r.Ack.Duplicate && !r.Staged() && r.Ack.BatchID == "" {
-			st.republish(msg, r.Ack.Sequence, last)
-			st.releaseNew(r.Ack.Sequence, msg.Subject)
-		}
-		if r.Err != nil {
+		st.afterStore(msg, r, last)
+		if r.Err != nil && r.Err.ErrCode == jsapi.ErrStreamStoreFailed {
 			st.post(st.checkStore) // a failed store is reopened (streamreopen.go)
 		}
 		switch {
@@ -163,6 +160,16 @@ func (st *streamActor) publish(m bus.Msg) {
 	st.settle()
 	st.armSchedules()
 	st.kick() // consumers may deliver what reads already see
+}
+
+// afterStore does what a stored message (published or copied by a source) asks of the
+// stream: its republish and, with interest retention, its release when nobody wants it.
+// last is the subject's sequence before it (Nats-Last-Sequence).
+func (st *streamActor) afterStore(msg stream.Msg, r stream.Result, last uint64) {
+	if r.Err == nil && !r.Ack.Duplicate && !r.Staged() && r.Ack.BatchID == "" {
+		st.republish(msg, r.Ack.Sequence, last)
+		st.releaseNew(r.Ack.Sequence, msg.Subject)
+	}
 }
 
 // close unsubscribes, closes the consumers and the store.
