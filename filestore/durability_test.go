@@ -11,11 +11,16 @@ import (
 	"github.com/petrel-io/petrel/core/env"
 )
 
-// countingFS counts syncs, to check group commit, and bytes written.
+// countingFS counts syncs, to check group commit, bytes written and reads; it can flip a
+// bit in what one read returns (the read at fault, the disk intact).
 type countingFS struct {
 	env.FS
 	fileSyncs, dirSyncs int
 	written             int64
+	reads               int
+	// flipAtLeast: flip one bit in what the next read of at least this many bytes returns
+	// (0: none).
+	flipAtLeast int
 }
 
 func (c *countingFS) SyncDir(dir string) error { c.dirSyncs++; return c.FS.SyncDir(dir) }
@@ -40,6 +45,15 @@ type countingFile struct {
 }
 
 func (f *countingFile) Sync() error { f.fs.fileSyncs++; return f.File.Sync() }
+func (f *countingFile) ReadAt(p []byte, off int64) (int, error) {
+	f.fs.reads++
+	n, err := f.File.ReadAt(p, off)
+	if f.fs.flipAtLeast > 0 && len(p) >= f.fs.flipAtLeast {
+		p[len(p)/2] ^= 0x10
+		f.fs.flipAtLeast = 0
+	}
+	return n, err
+}
 func (f *countingFile) WriteAt(p []byte, off int64) (int, error) {
 	f.fs.written += int64(len(p))
 	return f.File.WriteAt(p, off)

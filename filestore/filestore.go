@@ -39,6 +39,8 @@ type fileBackend struct {
 	evictions []uint64
 	// recovery: the report recovery builds for Config.Recovered (nil when nobody asked).
 	recovery *Recovery
+	// window: bytes read ahead for sequential loads (readahead.go).
+	window readWindow
 }
 
 // OpenFile opens (creating if needed) the file store in cfg.Dir and recovers its content:
@@ -300,6 +302,7 @@ func (b *fileBackend) erase(seq uint64, e *entry) error {
 		copy(blk.pending[off-blk.written:], rec)
 		return nil
 	}
+	b.window.wipe() // it may hold the bytes being erased, which must not outlive this
 	if _, err := blk.f.WriteAt(rec, off); err != nil {
 		return fmt.Errorf("erase seq %d in block %d: %w", seq, blk.id, err)
 	}
@@ -312,6 +315,9 @@ func (b *fileBackend) readMsg(seq uint64, e *entry) (*Msg, error) {
 	blk := b.byID[e.block]
 	if blk == nil {
 		assertf(false, "filestore: seq %d in unknown block %d", seq, e.block)
+	}
+	if m, ok := b.readWindowed(blk, seq, e); ok {
+		return m, nil
 	}
 	var rec []byte
 	for try := 0; try <= rereads; try++ {
@@ -340,7 +346,11 @@ func (b *fileBackend) readMsg(seq uint64, e *entry) (*Msg, error) {
 		b.e.Probe.Hit(probeReadChecksum)
 		return nil, corrupt("record checksum mismatch")
 	}
-	m, err := decodeMsg(rec, h, blk.seal.aead)
+	known := ""
+	if e.subj != nil {
+		known = e.subj.subject
+	}
+	m, err := decodeMsg(rec, h, blk.seal.aead, known, false)
 	if err != nil {
 		b.e.Probe.Hit(probeReadUndecoded)
 		return nil, corrupt(err.Error())
@@ -366,6 +376,7 @@ func (b *fileBackend) repairOnRead(blk *block, rec []byte, off int64, seq uint64
 	b.noteDamage(Damage{Kind: DamageRepaired, Block: blk.id, Offset: off, Length: int64(len(rec)), Seq: env.Seq(seq),
 		Reason: "on read: one flipped bit in the record header, corrected"})
 	if off < blk.written {
+		b.window.dropBlock(blk)
 		if _, err := blk.f.WriteAt(fixed[:], off); err != nil {
 			// The copy in hand is right; recovery will correct the disk next time.
 			b.e.Log.Logf(env.LevelWarn, "filestore %s: write the repaired header of block %d: %v", b.dir, blk.id, err)
@@ -557,6 +568,7 @@ func (b *fileBackend) removeDeadBlocks(through uint32) {
 			return
 		}
 		delete(b.byID, blk.id)
+		b.window.dropBlock(blk)
 		b.blocks = b.blocks[1:]
 		b.dirDirty = true
 	}
@@ -584,6 +596,7 @@ func (b *fileBackend) close() error {
 }
 
 func (b *fileBackend) closeFiles() {
+	b.window = readWindow{}
 	for _, blk := range b.blocks {
 		if blk.f != nil {
 			// Everything needed is synced or deliberately abandoned; a close error changes

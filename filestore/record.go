@@ -211,7 +211,10 @@ func grow(b []byte, n int) []byte {
 
 // decodeMsg turns a verified message record (header and checksum already checked) into a
 // Msg. It fails on a body inconsistent with the header or one that does not authenticate.
-func decodeMsg(rec []byte, h recordHeader, aead cipher.AEAD) (*Msg, error) {
+// known is the subject the index holds for it, if any: an equal subject shares that string
+// rather than allocating its own. borrowed says rec is not the caller's to keep (a read
+// window's bytes): a payload left in place is then copied out.
+func decodeMsg(rec []byte, h recordHeader, aead cipher.AEAD, known string, borrowed bool) (*Msg, error) {
 	body := rec[recordHeaderBytes : len(rec)-recordTrailerBytes]
 	if h.flags&flagEncrypted != 0 {
 		if aead == nil {
@@ -225,12 +228,15 @@ func decodeMsg(rec []byte, h recordHeader, aead cipher.AEAD) (*Msg, error) {
 		if err != nil {
 			return nil, fmt.Errorf("authentication failed: %w", err)
 		}
-		body = plain
+		body, borrowed = plain, false
 	}
 	if len(body) < int(h.subjLen) {
 		return nil, fmt.Errorf("body of %d bytes shorter than its subject (%d)", len(body), h.subjLen)
 	}
-	subject := string(body[:h.subjLen])
+	subject := known
+	if string(body[:h.subjLen]) != known {
+		subject = string(body[:h.subjLen])
+	}
 	payload := body[h.subjLen:]
 	want := int(h.hdrLen) + int(h.dataLen)
 	if h.flags&flagCompressed != 0 {
@@ -242,10 +248,13 @@ func decodeMsg(rec []byte, h recordHeader, aead cipher.AEAD) (*Msg, error) {
 		if err != nil {
 			return nil, fmt.Errorf("decompress: %w", err)
 		}
-		payload = out
+		payload, borrowed = out, false
 	}
 	if len(payload) != want {
 		return nil, fmt.Errorf("payload of %d bytes, header says %d", len(payload), want)
+	}
+	if borrowed && want > 0 {
+		payload = append(make([]byte, 0, want), payload...)
 	}
 	m := &Msg{Subject: subject, Seq: env.Seq(h.seq), Time: h.time, TTL: durationOf(h.ttl)}
 	if h.hdrLen > 0 {

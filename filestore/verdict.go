@@ -40,6 +40,9 @@ const (
 	probeReadRepaired  = "filestore.read.header-repaired"
 	probeBodyUnusable  = "filestore.recover.body-unusable"
 	probeReadUndecoded = "filestore.read.decode-reject"
+	// a record in the read window failed to verify: the window is dropped and the record
+	// read again from the file (readahead.go)
+	probeReadWindowReject = "filestore.read.window-reject"
 )
 
 // damageProbes names the probe point of each kind of damage a scan finds (a torn tail counts
