@@ -7,6 +7,7 @@ import (
 
 	"github.com/petrel-io/petrel/core/auth"
 	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/jsapi"
 	"github.com/petrel-io/petrel/core/proto"
 	"github.com/petrel-io/petrel/core/subject"
 	"github.com/petrel-io/petrel/core/sublist"
@@ -208,6 +209,8 @@ func (c *client) Pub(subj, reply []byte, hdr int, msg []byte) error {
 	c.sendOK()
 	switch {
 	case hit:
+	case valid && usedOnce(subj):
+		r = acc.Subs.MatchUncached(string(subj))
 	case valid:
 		r = acc.Subs.Match(string(subj))
 	case subject.Routable(string(subj)):
@@ -224,6 +227,14 @@ func (c *client) Pub(subj, reply []byte, hdr int, msg []byte) error {
 		c.sendNoResponders(subj, reply)
 	}
 	return nil
+}
+
+// usedOnce reports a subject that is published once and never again: a JetStream ack, whose
+// tokens carry its delivery's sequences. Caching its match would only evict entries that are
+// used again (a consumer's acks filled and evicted the cache at every message).
+func usedOnce(subj []byte) bool {
+	n := len(jsapi.AckPrefix)
+	return len(subj) > n && string(subj[:n]) == jsapi.AckPrefix
 }
 
 // canPublish checks publish permissions, caching decisions, then the reply subjects this

@@ -367,6 +367,20 @@ func TestInvalidSubjectsNeverCached(t *testing.T) {
 	expectLines(t, pedantic, "-ERR 'Invalid Publish Subject'", "PONG")
 }
 
+// A JetStream ack subject is published once: it is routed but never cached, where it would
+// only evict subjects that are published again.
+func TestAckSubjectsNeverCached(t *testing.T) {
+	r := newRig(t, core.Options{})
+	c := r.dial()
+	r.send(c, "CONNECT {\"verbose\":false}\r\nSUB $JS.ACK.s.c.> 1\r\nSUB a 2\r\nPUB a 1\r\nz\r\nPING\r\n")
+	before := r.srv.Subsz(core.SubszOptions{}).Cache
+	r.send(c, "PUB $JS.ACK.s.c.1.1.1.0.0 1\r\nx\r\nPUB $JS.ACK.s.c.1.2.2.0.0 1\r\ny\r\nPING\r\n")
+	expectLines(t, c, "MSG a 2 1", "z", "PONG", "MSG $JS.ACK.s.c.1.1.1.0.0 1 1", "x", "MSG $JS.ACK.s.c.1.2.2.0.0 1 1", "y", "PONG")
+	if n := r.srv.Subsz(core.SubszOptions{}).Cache; n != before {
+		t.Fatalf("%d subjects cached after two acks, %d before", n, before)
+	}
+}
+
 // A message withheld by the subscriber's deny list is not a delivery: it must not count
 // against an auto-unsubscribe max.
 func TestWithheldMessageDoesNotCountTowardMax(t *testing.T) {

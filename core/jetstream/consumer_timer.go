@@ -3,7 +3,8 @@ package jetstream
 import "time"
 
 // One timer per consumer, armed for the earliest of: a waiting request's expiry, a waiting
-// request's idle heartbeat, and the next redelivery deadline.
+// request's idle heartbeat, and the next redelivery deadline. It may fire early (see arm);
+// tick acts only on what is due.
 
 // arm (re)arms the consumer's timer for its next due time.
 func (c *consumer) arm() {
@@ -19,7 +20,10 @@ func (c *consumer) arm() {
 		return
 	}
 	if c.timer != nil {
-		if c.timerAt == at {
+		// A timer due no later than at stays: its tick does only what is due by then and
+		// arms again for the rest. Re-arming for a later time at every ack (each one moves
+		// the earliest redelivery deadline a little later) cost a timer per message.
+		if c.timerAt <= at {
 			return
 		}
 		c.timer.Stop()

@@ -28,11 +28,17 @@ type simJS struct {
 // requestWait bounds how long (virtual time) a request waits for its answer.
 const requestWait = 2 * time.Second
 
-func newSimJS(t *testing.T) *simJS {
+func newSimJS(t *testing.T) *simJS { return newSimJSWith(t, nil) }
+
+// newSimJSWith is newSimJS with the server's Env passed through wrap first (nil: as is).
+func newSimJSWith(t *testing.T, wrap func(*env.Env)) *simJS {
 	t.Helper()
 	quiet := sim.Quiet()
 	j := &simJS{t: t, w: sim.NewWorld(1, sim.Options{Profile: &quiet})}
 	j.server = j.w.AddNode("s1", sim.NodeConfig{}, func(e *env.Env) {
+		if wrap != nil {
+			wrap(e)
+		}
 		s, err := core.New(core.Options{Port: 4222, JetStream: true, JetStreamStoreDir: "data"}, e)
 		if err != nil {
 			t.Fatal(err)
