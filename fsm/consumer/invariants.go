@@ -12,23 +12,32 @@ func (c *Consumer) position() position { return position{c.delivered, c.floor} }
 
 // check asserts the invariants after a mutating call that started at before. The cheap ones
 // always run; the full scan (every pending entry, every timer) runs with the invariants
-// build tag.
+// build tag. Each assertion's arguments are built only when it fails: boxing them for every
+// call cost an allocation per delivery and per ack.
 func (c *Consumer) check(before position) {
 	d, f := c.delivered, c.floor
-	env.Assertf(f.Stream <= d.Stream && f.Consumer <= d.Consumer, "consumer: ack floor %+v above delivered %+v", f, d)
-	env.Assertf(d.Stream >= before.delivered.Stream && d.Consumer >= before.delivered.Consumer,
-		"consumer: delivered moved back from %+v to %+v", before.delivered, d)
-	env.Assertf(f.Stream >= before.floor.Stream && f.Consumer >= before.floor.Consumer,
-		"consumer: ack floor moved back from %+v to %+v", before.floor, f)
-	env.Assertf(c.acks() || (len(c.pending) == 0 && f == d), "consumer: ack policy none with %d pending, floor %+v, delivered %+v", len(c.pending), f, d)
-	if sseq, ok := c.lowest(); ok {
-		e := c.pending[sseq]
-		env.Assertf(sseq == f.Stream+1 && e.consumer == f.Consumer+1, "consumer: lowest pending %d (consumer seq %d) not just above floor %+v", sseq, e.consumer, f)
-	} else {
-		env.Assertf(f == d, "consumer: nothing pending, floor %+v is not delivered %+v", f, d)
+	if !(f.Stream <= d.Stream && f.Consumer <= d.Consumer) {
+		env.Assertf(false, "consumer: ack floor %+v above delivered %+v", f, d)
 	}
-	env.Assertf(len(c.timers) >= len(c.pending) && len(c.order) >= len(c.pending),
-		"consumer: %d timers and %d ordered for %d pending", len(c.timers), len(c.order), len(c.pending))
+	if !(d.Stream >= before.delivered.Stream && d.Consumer >= before.delivered.Consumer) {
+		env.Assertf(false, "consumer: delivered moved back from %+v to %+v", before.delivered, d)
+	}
+	if !(f.Stream >= before.floor.Stream && f.Consumer >= before.floor.Consumer) {
+		env.Assertf(false, "consumer: ack floor moved back from %+v to %+v", before.floor, f)
+	}
+	if !(c.acks() || (len(c.pending) == 0 && f == d)) {
+		env.Assertf(false, "consumer: ack policy none with %d pending, floor %+v, delivered %+v", len(c.pending), f, d)
+	}
+	if sseq, ok := c.lowest(); ok {
+		if e := c.pending[sseq]; !(sseq == f.Stream+1 && e.consumer == f.Consumer+1) {
+			env.Assertf(false, "consumer: lowest pending %d (consumer seq %d) not just above floor %+v", sseq, e.consumer, f)
+		}
+	} else if f != d {
+		env.Assertf(false, "consumer: nothing pending, floor %+v is not delivered %+v", f, d)
+	}
+	if !(len(c.timers) >= len(c.pending) && len(c.order) >= len(c.pending)) {
+		env.Assertf(false, "consumer: %d timers and %d ordered for %d pending", len(c.timers), len(c.order), len(c.pending))
+	}
 	if env.Invariants {
 		c.checkFull()
 	}
