@@ -57,18 +57,32 @@ func (b *internalBus) Publish(account, subj, reply string, header, data []byte) 
 
 func (b *internalBus) Deliver(account, to, subj, reply string, header, data []byte) {
 	s := (*Server)(b)
-	hdr, msg := -1, append([]byte(nil), data...)
+	// One allocation holds the subject and reply as the delivery writes them, and the
+	// message: a consumer's delivery made three before.
+	buf := make([]byte, 0, len(subj)+len(reply)+len(header)+len(data))
+	buf = append(append(buf, subj...), reply...)
+	hdr := -1
 	if len(header) > 0 {
-		hdr, msg = len(header), append(append([]byte(nil), header...), data...)
+		hdr = len(header)
+		buf = append(buf, header...)
 	}
-	s.internalOut.push(internalMsg{account, to, subj, reply, hdr, msg}, func() { s.ex.Post(s.drainInternal) })
+	buf = append(buf, data...)
+	m := internalMsg{account: account, to: to, subj: subj, hdr: hdr,
+		subjBytes: buf[:len(subj):len(subj)], msg: buf[len(subj)+len(reply):]}
+	if reply != "" {
+		m.reply = buf[len(subj) : len(subj)+len(reply) : len(subj)+len(reply)]
+	}
+	if s.internalOut.push(m) {
+		s.ex.Post(s.drainInternal)
+	}
 }
 
 // internalMsg is one internal publish waiting for the server's executor.
 type internalMsg struct {
-	account, to, subj, reply string
-	hdr                      int
-	msg                      []byte
+	account, to, subj string
+	subjBytes, reply  []byte // subj as bytes; the reply subject (nil: none)
+	hdr               int
+	msg               []byte
 }
 
 // internalQueue gathers the internal publishes made from any executor (a stream's PubAcks, a
@@ -80,15 +94,13 @@ type internalQueue struct {
 	msgs []internalMsg
 }
 
-// push queues m; wake runs when the queue was empty (a drain must be posted).
-func (q *internalQueue) push(m internalMsg, wake func()) {
+// push queues m and reports whether the queue was empty (a drain must be posted).
+func (q *internalQueue) push(m internalMsg) bool {
 	q.mu.Lock()
 	first := len(q.msgs) == 0
 	q.msgs = append(q.msgs, m)
 	q.mu.Unlock()
-	if first {
-		wake()
-	}
+	return first
 }
 
 // take empties the queue.
@@ -111,7 +123,7 @@ type inboxMatch struct {
 func (s *Server) drainInternal() {
 	var last inboxMatch
 	for _, m := range s.internalOut.take() {
-		s.publishInternal(m.account, m.to, m.subj, m.reply, m.hdr, m.msg, &last)
+		s.publishInternal(&m, &last)
 	}
 	c := s.internal
 	c.flushTouched()
@@ -146,17 +158,14 @@ func (b *internalBus) HasSubscription(account, subj string) bool {
 // as a client's publish there would go (its imports included, not its mappings). It is
 // matched on to and shows subj (the same but for JetStream's deliveries). The caller
 // flushes (drainInternal).
-func (s *Server) publishInternal(account, to, subj, reply string, hdr int, msg []byte, last *inboxMatch) {
-	acc := s.cfg().accounts.Get(account)
+func (s *Server) publishInternal(m *internalMsg, last *inboxMatch) {
+	to, subj, rb, hdr, msg := m.to, m.subj, m.reply, m.hdr, m.msg
+	acc := s.cfg().accounts.Get(m.account)
 	if acc == nil || !subject.ValidPublish(to) {
 		return
 	}
 	c := s.internal
 	c.acc = acc
-	rb := []byte(reply)
-	if reply == "" {
-		rb = nil
-	}
 	var r *sublist.Result
 	switch {
 	case to == subj:
@@ -167,9 +176,9 @@ func (s *Server) publishInternal(account, to, subj, reply string, hdr int, msg [
 		r = acc.Subs.MatchUncached(to) // a consumer's inbox would only crowd the cache
 		*last = inboxMatch{acc: acc, to: to, r: r}
 	}
-	c.publish(r, []byte(subj), rb, hdr, msg)
+	c.publish(r, m.subjBytes, rb, hdr, msg)
 	if routes := acc.Routes(); !routes.Empty() && to == subj {
-		c.crossAccounts(acc, routes, []byte(subj), rb, hdr, msg, 0, hopAll)
+		c.crossAccounts(acc, routes, m.subjBytes, rb, hdr, msg, 0, hopAll)
 	} else if !routes.Empty() && routes.Answers {
 		c.answerDelivery(acc, to, subj, rb, hdr, msg)
 	}

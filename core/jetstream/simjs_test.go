@@ -17,7 +17,7 @@ import (
 // simJS is one simulated node running the engine with JetStream and one client node, for
 // driving the JetStream API through the protocol as a client would.
 type simJS struct {
-	t      *testing.T
+	t      testing.TB
 	w      *sim.World
 	server *sim.Node
 	cliEnv *env.Env
@@ -31,7 +31,7 @@ const requestWait = 2 * time.Second
 func newSimJS(t *testing.T) *simJS { return newSimJSWith(t, nil) }
 
 // newSimJSWith is newSimJS with the server's Env passed through wrap first (nil: as is).
-func newSimJSWith(t *testing.T, wrap func(*env.Env)) *simJS {
+func newSimJSWith(t testing.TB, wrap func(*env.Env)) *simJS {
 	t.Helper()
 	quiet := sim.Quiet()
 	j := &simJS{t: t, w: sim.NewWorld(1, sim.Options{Profile: &quiet})}

@@ -1,0 +1,39 @@
+package core_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/petrel-io/petrel/core"
+)
+
+// TestInternalDeliveryAllocations: a message the server delivers to a client's inbox (a
+// JetStream consumer's delivery) costs one allocation on the way to the client's
+// connection: the queued copy holding its subject, reply and bytes.
+func TestInternalDeliveryAllocations(t *testing.T) {
+	r := newRig(t, core.Options{})
+	c := r.dial()
+	r.send(c, "CONNECT {\"verbose\":false,\"headers\":true}\r\nSUB _INBOX.x 1\r\nPING\r\n")
+	expectLines(t, c, "PONG")
+	bus := r.srv.Bus()
+	hdr, data := []byte("NATS/1.0\r\n\r\n"), make([]byte, 128)
+	const batch = 200
+	deliver := func() {
+		for i := 0; i < batch; i++ {
+			bus.Deliver("$G", "_INBOX.x", "orders.1", "$JS.ACK.S.C.1.1.1.0.0", hdr, data)
+		}
+		r.run(time.Millisecond)
+	}
+	for i := 0; i < 5; i++ {
+		deliver() // queues and buffers at their working sizes
+	}
+	perMsg := testing.AllocsPerRun(20, deliver) / batch
+	if perMsg > 1.5 {
+		t.Fatalf("%.2f allocations per delivery", perMsg)
+	}
+	const line = "HMSG orders.1 1 $JS.ACK.S.C.1.1.1.0.0 12 140\r\n"
+	if n := strings.Count(c.got.String(), line); n != 26*batch {
+		t.Fatalf("%d deliveries reached the client, want %d", n, 26*batch)
+	}
+}
