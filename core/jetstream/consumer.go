@@ -99,7 +99,7 @@ func (c *consumer) close() {
 		c.timer.Stop()
 	}
 	if c.file != nil {
-		c.file.Save(c.fsm.State().Encode(), nil) // the last state, written before Close refuses more
+		c.file.Save(c.fsm.Encode(), nil) // the last state, written before Close refuses more
 		_ = c.file.Close()                       // saves already handed over still complete
 	}
 	for _, r := range c.waiting {

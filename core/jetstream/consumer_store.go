@@ -70,7 +70,7 @@ func (c *consumer) flushState() {
 	}
 	confirms := c.confirms
 	c.confirms = nil
-	c.file.Save(c.fsm.State().Encode(), func(err error) {
+	c.file.Save(c.fsm.Encode(), func(err error) {
 		if err != nil {
 			c.svc().env.Log.Logf(env.LevelWarn, "jetstream: consumer %s/%s/%s: save state: %v", c.st.acc.name, c.st.name, c.name, err)
 			return // unconfirmed: the client's ack times out and it acks again
@@ -93,7 +93,7 @@ func (c *consumer) removeState() {
 	}
 	f := c.file
 	c.file = nil
-	f.Save(c.fsm.State().Encode(), func(error) {
+	f.Save(c.fsm.Encode(), func(error) {
 		if err := removeTree(fsys, dir); err != nil {
 			c.svc().env.Log.Logf(env.LevelWarn, "jetstream: delete consumer: %v (finished at the next start)", err)
 		}

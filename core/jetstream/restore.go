@@ -323,7 +323,7 @@ func (st *streamActor) saveConsumers(done func(error)) {
 	}
 	left, first := len(files), error(nil)
 	for _, c := range files {
-		c.file.Save(c.fsm.State().Encode(), func(err error) {
+		c.file.Save(c.fsm.Encode(), func(err error) {
 			if err != nil && first == nil {
 				first = err
 			}

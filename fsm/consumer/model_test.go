@@ -328,7 +328,7 @@ func (r *modelRun) actions() map[string]func(*rapid.T) {
 			m.recompute(true)
 		},
 		"restart": func(t *rapid.T) {
-			st, err := Decode(c().State().Encode())
+			st, err := Decode(c().Encode())
 			if err != nil {
 				t.Fatalf("decode of an encoded state: %v", err)
 			}
@@ -370,5 +370,8 @@ func compare(t *rapid.T, c *Consumer, m *model, now int64) {
 	}
 	if err := c.State().validate(); err != nil {
 		t.Fatalf("invalid state: %v", err)
+	}
+	if got, want := c.Encode(), c.State().Encode(); string(got) != string(want) {
+		t.Fatalf("Encode %x, State().Encode() %x", got, want)
 	}
 }
