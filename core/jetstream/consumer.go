@@ -100,7 +100,7 @@ func (c *consumer) close() {
 	}
 	if c.file != nil {
 		c.file.Save(c.fsm.Encode(), nil) // the last state, written before Close refuses more
-		_ = c.file.Close()                       // saves already handed over still complete
+		_ = c.file.Close()               // saves already handed over still complete
 	}
 	for _, r := range c.waiting {
 		c.status(r.reply, 409, "Consumer Deleted")
