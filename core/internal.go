@@ -57,6 +57,36 @@ func (b *internalBus) Publish(account, subj, reply string, header, data []byte) 
 
 func (b *internalBus) Deliver(account, to, subj, reply string, header, data []byte) {
 	s := (*Server)(b)
+	if s.internalOut.push(newInternalMsg(account, to, subj, reply, header, data)) {
+		s.ex.Post(s.drainInternal)
+	}
+}
+
+func (b *internalBus) Batch() bus.Batch { return &deliveryBatch{s: (*Server)(b)} }
+
+// deliveryBatch queues deliveries at once and wakes the server's executor at Flush: woken
+// at the first, it drained and wrote a few messages at a time while the consumer was still
+// queueing the rest of its turn.
+type deliveryBatch struct {
+	s    *Server
+	owed bool // a delivery found the queue empty: nobody has posted its drain yet
+}
+
+func (d *deliveryBatch) Deliver(account, to, subj, reply string, header, data []byte) {
+	if d.s.internalOut.push(newInternalMsg(account, to, subj, reply, header, data)) {
+		d.owed = true
+	}
+}
+
+func (d *deliveryBatch) Flush() {
+	if d.owed {
+		d.owed = false
+		d.s.ex.Post(d.s.drainInternal)
+	}
+}
+
+// newInternalMsg copies a message for the internal queue.
+func newInternalMsg(account, to, subj, reply string, header, data []byte) internalMsg {
 	// One allocation holds the subject and reply as the delivery writes them, and the
 	// message: a consumer's delivery made three before.
 	buf := make([]byte, 0, len(subj)+len(reply)+len(header)+len(data))
@@ -72,9 +102,7 @@ func (b *internalBus) Deliver(account, to, subj, reply string, header, data []by
 	if reply != "" {
 		m.reply = buf[len(subj) : len(subj)+len(reply) : len(subj)+len(reply)]
 	}
-	if s.internalOut.push(m) {
-		s.ex.Post(s.drainInternal)
-	}
+	return m
 }
 
 // internalMsg is one internal publish waiting for the server's executor.

@@ -57,4 +57,15 @@ type Bus interface {
 	// shows subject as its subject, as JetStream delivers a stored message to a consumer's
 	// client. Safe from any executor.
 	Deliver(account, to, subject, reply string, header, data []byte)
+	// Batch returns a Batch for the deliveries of one executor (not to be shared).
+	Batch() Batch
+}
+
+// Batch is Deliver for a turn of many deliveries from one executor: each is queued in call
+// order with everything else the server is sending, but the server may wait for Flush
+// before it starts writing them, so a turn goes out in a few large writes rather than many
+// small ones. The caller must Flush before its turn ends.
+type Batch interface {
+	Deliver(account, to, subject, reply string, header, data []byte)
+	Flush()
 }

@@ -167,6 +167,7 @@ func (c *consumer) drop(r *pullRequest) {
 func (c *consumer) deliver() {
 	sent := 0
 	defer func() {
+		c.st.deliveries().Flush() // the turn's deliveries go out together
 		if sent > 0 {
 			c.save(nil)
 		}
@@ -298,7 +299,7 @@ func (c *consumer) send(reply string, msg *filestore.Msg, dseq, count uint64, pi
 	if pinID != "" {
 		hdr = proto.AppendHeader(hdr, "Nats-Pin-Id", pinID)
 	}
-	c.svc().bus.Deliver(c.st.acc.name, reply, msg.Subject, ackSubj, hdr, data)
+	c.st.deliveries().Deliver(c.st.acc.name, reply, msg.Subject, ackSubj, hdr, data) // deliver flushes
 }
 
 // status sends a status message (404, 408, 409, 100) to a request's inbox.

@@ -41,6 +41,17 @@ type streamActor struct {
 	links     []*sourceLink // the mirror or the sources being copied (sources.go)
 	accounted int64         // the bytes this stream has reported to its account (usage.go)
 	sched     scheduleTimer // message schedules (schedule.go)
+	// batch carries the consumers' deliveries, flushed at the end of each delivery turn
+	// (consumer.deliver); nil until the first.
+	batch bus.Batch
+}
+
+// deliveries is the stream's delivery batch.
+func (st *streamActor) deliveries() bus.Batch {
+	if st.batch == nil {
+		st.batch = st.svc().bus.Batch()
+	}
+	return st.batch
 }
 
 func newStreamActor(a *account, cfg jsapi.StreamConfig, created time.Time) *streamActor {
