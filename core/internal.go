@@ -72,7 +72,7 @@ type deliveryBatch struct {
 	owed bool // a delivery found the queue empty: nobody has posted its drain yet
 }
 
-func (d *deliveryBatch) Deliver(account, to, subj, reply string, header, data []byte) {
+func (d *deliveryBatch) Deliver(account, to, subj string, reply, header, data []byte) {
 	if d.s.internalOut.push(newInternalMsg(account, to, subj, reply, header, data)) {
 		d.owed = true
 	}
@@ -86,7 +86,7 @@ func (d *deliveryBatch) Flush() {
 }
 
 // newInternalMsg copies a message for the internal queue.
-func newInternalMsg(account, to, subj, reply string, header, data []byte) internalMsg {
+func newInternalMsg[R ~string | ~[]byte](account, to, subj string, reply R, header, data []byte) internalMsg {
 	// One allocation holds the subject and reply as the delivery writes them, and the
 	// message: a consumer's delivery made three before.
 	buf := make([]byte, 0, len(subj)+len(reply)+len(header)+len(data))
@@ -99,7 +99,7 @@ func newInternalMsg(account, to, subj, reply string, header, data []byte) intern
 	buf = append(buf, data...)
 	m := internalMsg{account: account, to: to, subj: subj, hdr: hdr,
 		subjBytes: buf[:len(subj):len(subj)], msg: buf[len(subj)+len(reply):]}
-	if reply != "" {
+	if len(reply) > 0 {
 		m.reply = buf[len(subj) : len(subj)+len(reply) : len(subj)+len(reply)]
 	}
 	return m

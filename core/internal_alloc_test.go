@@ -39,7 +39,8 @@ func TestInternalDeliveryAllocations(t *testing.T) {
 }
 
 // TestDeliveryBatch: a batch's deliveries wait for its Flush and then go out in call order,
-// interleaved in that order with what others published meanwhile.
+// interleaved in that order with what others published meanwhile; the reply subject is
+// copied at the call.
 func TestDeliveryBatch(t *testing.T) {
 	r := newRig(t, core.Options{})
 	c := r.dial()
@@ -47,18 +48,20 @@ func TestDeliveryBatch(t *testing.T) {
 	expectLines(t, c, "PONG")
 	bus := r.srv.Bus()
 	batch := bus.Batch()
-	batch.Deliver("$G", "_INBOX.x", "orders.1", "", nil, []byte("one"))
+	reply := []byte("ack.1")
+	batch.Deliver("$G", "_INBOX.x", "orders.1", reply, nil, []byte("one"))
+	copy(reply, "ack.2") // the caller's scratch: the batch copied it
 	bus.Publish("$G", "_INBOX.x", "", nil, []byte("two"))
-	batch.Deliver("$G", "_INBOX.x", "orders.3", "", nil, []byte("three"))
+	batch.Deliver("$G", "_INBOX.x", "orders.3", nil, nil, []byte("three"))
 	r.run(10 * time.Millisecond)
 	if strings.Contains(c.got.String(), "MSG") {
 		t.Fatalf("delivered before the flush: %q", c.got.String())
 	}
 	batch.Flush()
 	r.run(10 * time.Millisecond)
-	expectLines(t, c, "PONG", "MSG orders.1 1 3", "one", "MSG _INBOX.x 1 3", "two", "MSG orders.3 1 5", "three")
+	expectLines(t, c, "PONG", "MSG orders.1 1 ack.1 3", "one", "MSG _INBOX.x 1 3", "two", "MSG orders.3 1 5", "three")
 	batch.Flush()                                                      // nothing owed: no effect
 	bus.Deliver("$G", "_INBOX.x", "orders.4", "", nil, []byte("four")) // unbatched: at once
 	r.run(10 * time.Millisecond)
-	expectLines(t, c, "PONG", "MSG orders.1 1 3", "one", "MSG _INBOX.x 1 3", "two", "MSG orders.3 1 5", "three", "MSG orders.4 1 4", "four")
+	expectLines(t, c, "PONG", "MSG orders.1 1 ack.1 3", "one", "MSG _INBOX.x 1 3", "two", "MSG orders.3 1 5", "three", "MSG orders.4 1 4", "four")
 }

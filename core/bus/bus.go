@@ -66,6 +66,7 @@ type Bus interface {
 // before it starts writing them, so a turn goes out in a few large writes rather than many
 // small ones. The caller must Flush before its turn ends.
 type Batch interface {
-	Deliver(account, to, subject, reply string, header, data []byte)
+	// Deliver is Bus.Deliver with the reply subject in bytes, copied before it returns.
+	Deliver(account, to, subject string, reply, header, data []byte)
 	Flush()
 }

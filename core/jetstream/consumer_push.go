@@ -42,24 +42,24 @@ func (c *consumer) startPush() error {
 }
 
 // deliverPush sends what it may to the deliver subject.
-func (c *consumer) deliverPush() int {
+func (c *consumer) deliverPush(now time.Time, mono time.Duration) int {
 	sent := 0
 	for n := 0; n < deliverBatchMax && c.phase == consumerActive && c.pushReady(); n++ {
 		if !c.fsm.CanDeliver() {
 			break
 		}
-		msg := c.nextMessage()
+		msg := c.nextMessage(now.UnixNano())
 		if msg == nil || !c.gate(msg) {
 			break
 		}
-		dseq, count := c.record(msg)
+		dseq, count := c.record(msg, now.UnixNano())
 		if count == 0 {
 			continue
 		}
 		c.send(c.cfg.DeliverSubject, msg, dseq, count, "")
-		c.lastDelivery = c.svc().now()
+		c.lastDelivery = now
 		sent++
-		c.push.lastSent = c.mono()
+		c.push.lastSent = mono
 		c.push.lastSeq = [2]uint64{dseq, uint64(msg.Seq)}
 		c.push.fcBytes += len(msg.Subject) + len(msg.Header) + len(msg.Data)
 		c.paced(len(msg.Subject) + len(msg.Header) + len(msg.Data))

@@ -44,6 +44,8 @@ type streamActor struct {
 	// batch carries the consumers' deliveries, flushed at the end of each delivery turn
 	// (consumer.deliver); nil until the first.
 	batch bus.Batch
+	// ackScratch is where a delivery's ack subject is built; the batch copies it.
+	ackScratch []byte
 }
 
 // deliveries is the stream's delivery batch.

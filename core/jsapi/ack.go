@@ -38,6 +38,11 @@ const (
 // AckSubject is a delivery's v1 reply subject.
 func AckSubject(stream, consumer string, delivered, sseq, dseq uint64, ts int64, pending uint64) string {
 	b := make([]byte, 0, len(AckPrefix)+len(stream)+len(consumer)+64)
+	return string(AppendAckSubject(b, stream, consumer, delivered, sseq, dseq, ts, pending))
+}
+
+// AppendAckSubject appends AckSubject's subject to b.
+func AppendAckSubject(b []byte, stream, consumer string, delivered, sseq, dseq uint64, ts int64, pending uint64) []byte {
 	b = append(b, AckPrefix...)
 	b = append(b, stream...)
 	b = append(b, '.')
@@ -49,8 +54,7 @@ func AckSubject(stream, consumer string, delivered, sseq, dseq uint64, ts int64,
 	b = append(b, '.')
 	b = strconv.AppendInt(b, ts, 10)
 	b = append(b, '.')
-	b = strconv.AppendUint(b, pending, 10)
-	return string(b)
+	return strconv.AppendUint(b, pending, 10)
 }
 
 // ParseAck reads an ack reply subject in the v1 or v2 form. A subject of another shape, or
