@@ -12,6 +12,7 @@ import (
 	"github.com/petrel-io/petrel/core/auth"
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/proto"
+	"github.com/petrel-io/petrel/core/sublist"
 	"github.com/petrel-io/petrel/core/websocket"
 )
 
@@ -58,6 +59,7 @@ type client struct {
 	authTimer env.Timer
 	expiry    env.Timer // the user JWT's expiry (operator mode)
 	scratch   []byte
+	onceMatch sublist.Result // the match of a subject published once (usedOnce), reused
 	nonce     []byte
 	echo      bool
 	verbose   bool

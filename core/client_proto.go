@@ -210,7 +210,8 @@ func (c *client) Pub(subj, reply []byte, hdr int, msg []byte) error {
 	switch {
 	case hit:
 	case valid && usedOnce(subj):
-		r = acc.Subs.MatchUncached(string(subj))
+		acc.Subs.MatchUncachedInto(string(subj), &c.onceMatch)
+		r = &c.onceMatch
 	case valid:
 		r = acc.Subs.Match(string(subj))
 	case subject.Routable(string(subj)):

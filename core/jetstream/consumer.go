@@ -178,6 +178,9 @@ func (c *consumer) deliver() {
 	if c.paused() {
 		return
 	}
+	if c.cfg.DeliverSubject == "" && (len(c.waiting) == 0 || !c.fsm.CanDeliver()) {
+		return // nothing to do (every ack ends with this call), and no clock to read
+	}
 	// One reading of the clocks serves the turn: it takes microseconds, and three readings
 	// per message cost a twentieth of a delivery.
 	now, mono := c.svc().now(), c.mono()
@@ -320,9 +323,10 @@ func (c *consumer) ack(m bus.Msg) {
 		return
 	}
 	kind, delay, rest := jsapi.ParseAckBody(m.Data)
-	now := c.now()
+	wall := c.svc().now()
+	now := wall.UnixNano()
 	c.lastActive = c.mono()
-	c.lastAck = c.svc().now()
+	c.lastAck = wall
 	switch kind {
 	case jsapi.AckAck, jsapi.AckNext:
 		c.ackSampled(info.StreamSeq, info.ConsumerSeq, info.Delivered)

@@ -30,6 +30,17 @@ func (l *List) MatchUncached(subj string) *Result {
 	return r
 }
 
+// MatchUncachedInto is MatchUncached into r, which it resets first: for a caller matching
+// subjects that are never matched twice (JetStream acks), with one Result it reuses.
+func (l *List) MatchUncachedInto(subj string, r *Result) {
+	clear(r.Plain) // no stale subscription stays reachable through the reused arrays
+	clear(r.Groups)
+	r.Plain, r.Groups = r.Plain[:0], r.Groups[:0]
+	l.mu.RLock()
+	collect(&l.root, subj, r)
+	l.mu.RUnlock()
+}
+
 // Cached returns the cached result for a subject still in a read buffer, converting
 // nothing. Only subjects that were matched (and so validated by the caller) are cached, so
 // a hit also means the subject is valid.

@@ -77,6 +77,7 @@ func TestMatchesNaiveUnderChurn(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		l := New()
 		oracle := &naive{}
+		var reused Result // MatchUncachedInto's, across the whole run
 		next := 0
 		steps := rapid.IntRange(1, 200).Draw(t, "steps")
 		for i := 0; i < steps; i++ {
@@ -111,6 +112,10 @@ func TestMatchesNaiveUnderChurn(t *testing.T) {
 				if _, hit := l.Cached([]byte(subj)); hit {
 					t.Fatalf("%q is not a valid publish subject but was cached", subj)
 				}
+			case 5: // a reused result
+				subj := subjecttest.Literal().Draw(t, "once")
+				l.MatchUncachedInto(subj, &reused)
+				sameResult(t, subj, &reused, oracle)
 			default: // match
 				subj := subjecttest.Literal().Draw(t, "pub")
 				sameResult(t, subj, l.Match(subj), oracle)
