@@ -203,7 +203,7 @@ func (c *consumer) deliver() {
 			c.endRequest(r, 409, "Message Size Exceeds MaxBytes")
 			continue
 		}
-		if !c.gate(msg) {
+		if !c.gate(msg, mono) {
 			return
 		}
 		dseq, count := c.record(msg, now.UnixNano())

@@ -20,9 +20,9 @@ type pace struct {
 	waitUntil   time.Duration // what delivery waits for (0: nothing)
 }
 
-// gate reports whether msg may go out now; if not, delivery waits until waitUntil.
-func (c *consumer) gate(msg *filestore.Msg) bool {
-	now := c.mono()
+// gate reports whether msg may go out now (the turn's monotonic time); if not, delivery
+// waits until waitUntil.
+func (c *consumer) gate(msg *filestore.Msg, now time.Duration) bool {
 	p := &c.pace
 	p.waitUntil = 0
 	if c.cfg.ReplayPolicy == jsapi.ReplayOriginal {

@@ -49,7 +49,7 @@ func (c *consumer) deliverPush(now time.Time, mono time.Duration) int {
 			break
 		}
 		msg := c.nextMessage(now.UnixNano())
-		if msg == nil || !c.gate(msg) {
+		if msg == nil || !c.gate(msg, mono) {
 			break
 		}
 		dseq, count := c.record(msg, now.UnixNano())
