@@ -55,6 +55,16 @@ type store struct {
 	lastBatch    int    // completions the previous commit covered
 	gatherTimer  env.Timer
 	gathered     bool // the pending commit has had its wait
+
+	shared Msg // what LoadNextShared returns
+}
+
+// knownSubject is the subject the index holds for e ("" if none).
+func knownSubject(e *entry) string {
+	if e.subj == nil {
+		return ""
+	}
+	return e.subj.subject
 }
 
 // entry is the index's record of one live message.
@@ -77,8 +87,9 @@ const entryMarker = 1 // a subject delete marker: its own expiry leaves no new m
 type backend interface {
 	// appendMsg persists a new message (buffered until commit) and records where in e.
 	appendMsg(seq uint64, e *entry, subject string, hdr, data []byte) error
-	// readMsg returns a fresh copy of a live message, or an error wrapping ErrCorrupt.
-	readMsg(seq uint64, e *entry) (*Msg, error)
+	// readMsg returns a fresh copy of a live message, or an error wrapping ErrCorrupt. With
+	// into set it fills into instead, its bytes possibly the backend's own (a shared load).
+	readMsg(seq uint64, e *entry, into *Msg) (*Msg, error)
 	// removed: a live message left the index; how says whether and when the backend
 	// persists the deletion.
 	removed(seq uint64, e *entry, how removal)

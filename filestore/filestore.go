@@ -311,12 +311,12 @@ func (b *fileBackend) erase(seq uint64, e *entry) error {
 	return nil
 }
 
-func (b *fileBackend) readMsg(seq uint64, e *entry) (*Msg, error) {
+func (b *fileBackend) readMsg(seq uint64, e *entry, into *Msg) (*Msg, error) {
 	blk := b.byID[e.block]
 	if blk == nil {
 		assertf(false, "filestore: seq %d in unknown block %d", seq, e.block)
 	}
-	if m, ok := b.readWindowed(blk, seq, e); ok {
+	if m, ok := b.readWindowed(blk, seq, e, into); ok {
 		return m, nil
 	}
 	var rec []byte
@@ -346,11 +346,7 @@ func (b *fileBackend) readMsg(seq uint64, e *entry) (*Msg, error) {
 		b.e.Probe.Hit(probeReadChecksum)
 		return nil, corrupt("record checksum mismatch")
 	}
-	known := ""
-	if e.subj != nil {
-		known = e.subj.subject
-	}
-	m, err := decodeMsg(rec, h, blk.seal.aead, known, false)
+	m, err := decodeMsg(rec, h, blk.seal.aead, decodeOpts{known: knownSubject(e), into: into})
 	if err != nil {
 		b.e.Probe.Hit(probeReadUndecoded)
 		return nil, corrupt(err.Error())

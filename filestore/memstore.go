@@ -38,8 +38,13 @@ func clone(b []byte) []byte {
 	return append([]byte(nil), b...)
 }
 
-func (m *memBackend) readMsg(seq uint64, e *entry) (*Msg, error) {
+func (m *memBackend) readMsg(seq uint64, e *entry, into *Msg) (*Msg, error) {
 	c := e.mem
+	if into != nil {
+		*into = Msg{Subject: c.subject, Header: c.hdr[:len(c.hdr):len(c.hdr)], Data: c.data[:len(c.data):len(c.data)],
+			Seq: env.Seq(seq), Time: e.time, TTL: durationOf(e.ttl)}
+		return into, nil
+	}
 	return &Msg{Subject: c.subject, Header: clone(c.hdr), Data: clone(c.data), Seq: env.Seq(seq),
 		Time: e.time, TTL: durationOf(e.ttl)}, nil
 }

@@ -16,7 +16,7 @@ func (s *store) LoadMsg(seq env.Seq) (*Msg, error) {
 	if e == nil {
 		return nil, fmt.Errorf("%w: seq %d", ErrNotFound, seq)
 	}
-	m, err := s.b.readMsg(uint64(seq), e)
+	m, err := s.b.readMsg(uint64(seq), e, nil)
 	if err != nil {
 		s.loseCorrupt(uint64(seq), err)
 		return nil, err
@@ -26,22 +26,28 @@ func (s *store) LoadMsg(seq env.Seq) (*Msg, error) {
 
 // LoadNext implements Store.
 func (s *store) LoadNext(f Filter, start env.Seq) (*Msg, error) {
-	return s.load(f, uint64(max(start, 1)), true)
+	return s.load(f, uint64(max(start, 1)), true, nil)
+}
+
+// LoadNextShared implements Store.
+func (s *store) LoadNextShared(f Filter, start env.Seq) (*Msg, error) {
+	return s.load(f, uint64(max(start, 1)), true, &s.shared)
 }
 
 // LoadPrev implements Store.
 func (s *store) LoadPrev(f Filter, start env.Seq) (*Msg, error) {
-	return s.load(f, uint64(start), false)
+	return s.load(f, uint64(start), false, nil)
 }
 
 // LoadLast implements Store.
 func (s *store) LoadLast(f Filter) (*Msg, error) {
-	return s.load(f, s.last, false)
+	return s.load(f, s.last, false, nil)
 }
 
-// load finds the first (forward) or last (backward) match from start and reads it. A match
-// whose record turns out corrupt leaves the index and the search goes on past it.
-func (s *store) load(f Filter, start uint64, forward bool) (*Msg, error) {
+// load finds the first (forward) or last (backward) match from start and reads it (into
+// into, when set). A match whose record turns out corrupt leaves the index and the search
+// goes on past it.
+func (s *store) load(f Filter, start uint64, forward bool, into *Msg) (*Msg, error) {
 	if err := s.usable(); err != nil {
 		return nil, err
 	}
@@ -50,7 +56,7 @@ func (s *store) load(f Filter, start uint64, forward bool) (*Msg, error) {
 		if !ok {
 			return nil, ErrNotFound
 		}
-		m, err := s.b.readMsg(seq, s.msgs.get(seq))
+		m, err := s.b.readMsg(seq, s.msgs.get(seq), into)
 		if err == nil {
 			return m, nil
 		}

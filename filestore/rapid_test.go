@@ -537,4 +537,13 @@ func (r *modelRun) compareLoad(st Store, f Filter, start uint64, forward, last b
 	if err != nil || uint64(got.Seq) != want || !sameMsg(r.m.msgs[want], got) {
 		r.rt.Fatalf("load %v from %d fwd=%v: got %v %v, want seq %d", f.Subjects(), start, forward, describe(got), err, want)
 	}
+	if forward && !last {
+		shared, err := st.LoadNextShared(f, env.Seq(start))
+		if err != nil || uint64(shared.Seq) != want || !sameMsg(r.m.msgs[want], shared) {
+			r.rt.Fatalf("shared load %v from %d: got %v %v, want seq %d", f.Subjects(), start, describe(shared), err, want)
+		}
+		if !sameMsg(r.m.msgs[want], got) {
+			r.rt.Fatalf("a shared load changed the message an earlier load returned: %v", describe(got))
+		}
+	}
 }

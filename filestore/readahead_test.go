@@ -193,3 +193,30 @@ func (h *harness) waitDoneN(call func(done func(error)) (uint64, error)) (uint64
 	})
 	return n, err
 }
+
+// TestSharedLoadsAllocateNothing: a walk with LoadNextShared served from the read window
+// allocates nothing (the message and its bytes are the store's), and each message is right
+// until the next load.
+func TestSharedLoadsAllocateNothing(t *testing.T) {
+	if env.Invariants {
+		t.Skip("the invariants build checks the window at every load")
+	}
+	const n = 3000
+	_, _, st := readAheadStore(t, 47, Config{}, n)
+	for seq := 1; seq <= n; seq++ {
+		m, err := st.LoadNextShared(AllSubjects, env.Seq(seq))
+		if err != nil || int(m.Seq) != seq || string(m.Data) != readAheadPayload(seq) || m.Subject != "a" {
+			t.Fatalf("shared load %d: %v %v", seq, m, err)
+		}
+	}
+	seq, bad := 0, 0
+	load := func() {
+		seq = seq%n + 1
+		if m, err := st.LoadNextShared(AllSubjects, env.Seq(seq)); err != nil || int(m.Seq) != seq {
+			bad++
+		}
+	}
+	if allocs := testing.AllocsPerRun(2*n, load); allocs > 0.01 || bad > 0 {
+		t.Fatalf("%.3f allocations per shared load, %d wrong", allocs, bad)
+	}
+}

@@ -209,12 +209,23 @@ func grow(b []byte, n int) []byte {
 	return b[:len(b)+n]
 }
 
+// decodeOpts says how decodeMsg builds its Msg.
+type decodeOpts struct {
+	// known is the subject the index holds for the message, if any: an equal subject shares
+	// that string rather than allocating its own.
+	known string
+	// borrowed: rec is not the caller's to keep (a read window's bytes), so a payload left
+	// in place is copied out, unless into is set.
+	borrowed bool
+	// into, when set, is filled and returned instead of a new Msg, its bytes left wherever
+	// they are (a shared load, see Store.LoadNextShared).
+	into *Msg
+}
+
 // decodeMsg turns a verified message record (header and checksum already checked) into a
 // Msg. It fails on a body inconsistent with the header or one that does not authenticate.
-// known is the subject the index holds for it, if any: an equal subject shares that string
-// rather than allocating its own. borrowed says rec is not the caller's to keep (a read
-// window's bytes): a payload left in place is then copied out.
-func decodeMsg(rec []byte, h recordHeader, aead cipher.AEAD, known string, borrowed bool) (*Msg, error) {
+func decodeMsg(rec []byte, h recordHeader, aead cipher.AEAD, o decodeOpts) (*Msg, error) {
+	borrowed := o.borrowed && o.into == nil
 	body := rec[recordHeaderBytes : len(rec)-recordTrailerBytes]
 	if h.flags&flagEncrypted != 0 {
 		if aead == nil {
@@ -233,8 +244,8 @@ func decodeMsg(rec []byte, h recordHeader, aead cipher.AEAD, known string, borro
 	if len(body) < int(h.subjLen) {
 		return nil, fmt.Errorf("body of %d bytes shorter than its subject (%d)", len(body), h.subjLen)
 	}
-	subject := known
-	if string(body[:h.subjLen]) != known {
+	subject := o.known
+	if string(body[:h.subjLen]) != o.known {
 		subject = string(body[:h.subjLen])
 	}
 	payload := body[h.subjLen:]
@@ -256,12 +267,16 @@ func decodeMsg(rec []byte, h recordHeader, aead cipher.AEAD, known string, borro
 	if borrowed && want > 0 {
 		payload = append(make([]byte, 0, want), payload...)
 	}
-	m := &Msg{Subject: subject, Seq: env.Seq(h.seq), Time: h.time, TTL: durationOf(h.ttl)}
+	m := o.into
+	if m == nil {
+		m = &Msg{}
+	}
+	*m = Msg{Subject: subject, Seq: env.Seq(h.seq), Time: h.time, TTL: durationOf(h.ttl)}
 	if h.hdrLen > 0 {
 		m.Header = payload[:h.hdrLen:h.hdrLen]
 	}
 	if h.dataLen > 0 {
-		m.Data = payload[h.hdrLen:]
+		m.Data = payload[h.hdrLen:want:want]
 	}
 	return m, nil
 }

@@ -112,7 +112,7 @@ func parseSnapshot(data []byte) (*snapshotContent, error) {
 		if h.kind != kindMsg || h.seq <= prev || h.seq > sc.last {
 			return nil, bad("record at offset %d out of order or of kind %d", p-int(h.length), h.kind)
 		}
-		m, err := decodeMsg(rec, h, nil, "", false)
+		m, err := decodeMsg(rec, h, nil, decodeOpts{})
 		if err != nil || !validSubject(m.Subject) {
 			return nil, bad("record at offset %d: %v", p-int(h.length), err)
 		}

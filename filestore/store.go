@@ -21,7 +21,7 @@ import (
 // on disk. Reads see a mutation as soon as the call returns, before it is durable, as
 // nats-server's stores do; a crash before done may undo it.
 //
-// Returned *Msg values are fresh copies owned by the caller.
+// Returned *Msg values are fresh copies owned by the caller, except LoadNextShared's.
 type Store interface {
 	// Store appends a message. done gets its sequence once it is durable, or the error
 	// that rejected it (limits with DiscardNew, a bad subject, a failed write). done must
@@ -33,6 +33,11 @@ type Store interface {
 	LoadMsg(seq env.Seq) (*Msg, error)
 	// LoadNext returns the first message with sequence >= start matching f.
 	LoadNext(f Filter, start env.Seq) (*Msg, error)
+	// LoadNextShared is LoadNext returning a message the store keeps: it and its bytes stay
+	// valid only until the next load or change of the store, and must not be changed. For a
+	// caller that copies each message out at once (a consumer's delivery): a load from the
+	// read-ahead window then allocates nothing.
+	LoadNextShared(f Filter, start env.Seq) (*Msg, error)
 	// LoadPrev returns the last message with sequence <= start matching f.
 	LoadPrev(f Filter, start env.Seq) (*Msg, error)
 	// LoadLast returns the last message matching f.

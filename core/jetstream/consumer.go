@@ -242,7 +242,8 @@ func (c *consumer) continueLater() {
 }
 
 // nextMessage is the next message to deliver: one due for redelivery first, then the
-// next matching message after the last delivered.
+// next matching message after the last delivered. It may be the store's (LoadNextShared):
+// the caller uses it before the next load.
 func (c *consumer) nextMessage(now int64) *filestore.Msg {
 	store := c.st.fsm.Store()
 	for {
@@ -266,7 +267,8 @@ func (c *consumer) nextMessage(now int64) *filestore.Msg {
 		}
 		c.lastPer = c.lastPer[1:]
 	}
-	m, err := store.LoadNext(c.filter, env.Seq(c.fsm.Delivered().Stream+1))
+	// Shared: valid until the store's next load, and send copies it out before that.
+	m, err := store.LoadNextShared(c.filter, env.Seq(c.fsm.Delivered().Stream+1))
 	if err != nil {
 		return nil
 	}
