@@ -33,6 +33,9 @@ func sampleRate(freq string) int {
 // ackSampled publishes an ack metric for this ack, when the sample draws it. It must run
 // before the ack is applied (the delivery time goes with it).
 func (c *consumer) ackSampled(sseq, dseq, deliveries uint64) {
+	if c.cfg.SampleFrequency == "" {
+		return // the usual case, without parsing the setting at every ack
+	}
 	rate := sampleRate(c.cfg.SampleFrequency)
 	if rate == 0 || int(c.svc().env.Rand.Uint64()%100) >= rate {
 		return
