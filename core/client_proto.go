@@ -194,7 +194,11 @@ func (c *client) Pub(subj, reply []byte, hdr int, msg []byte) error {
 		}
 	}
 	r, hit := acc.Subs.Cached(subj)
-	valid := hit || subject.ValidPublish(string(subj))
+	var str string // subj as a string, converted once on a miss (each conversion allocates)
+	if !hit {
+		str = string(subj)
+	}
+	valid := hit || subject.ValidPublish(str)
 	if hit {
 		c.batch.hits++
 	}
@@ -210,13 +214,13 @@ func (c *client) Pub(subj, reply []byte, hdr int, msg []byte) error {
 	switch {
 	case hit:
 	case valid && usedOnce(subj):
-		acc.Subs.MatchUncachedInto(string(subj), &c.onceMatch)
+		acc.Subs.MatchUncachedInto(str, &c.onceMatch)
 		r = &c.onceMatch
 	case valid:
-		r = acc.Subs.Match(string(subj))
-	case subject.Routable(string(subj)):
+		r = acc.Subs.Match(str)
+	case subject.Routable(str):
 		// Wildcards as plain text; never cached, where a hit stands for a valid subject.
-		r = acc.Subs.MatchUncached(string(subj))
+		r = acc.Subs.MatchUncached(str)
 	default:
 		return nil // an empty token or a forbidden byte: it reaches nobody
 	}
