@@ -1,7 +1,10 @@
 package jetstream_test
 
 import (
+	"errors"
+	"io/fs"
 	"testing"
+	"time"
 
 	"github.com/petrel-io/petrel/core/jsapi"
 )
@@ -31,11 +34,12 @@ func TestDamagedDefinitionKeepsData(t *testing.T) {
 		}
 	}
 	meta := "data/jetstream/$G/streams/D/meta.json"
-	if _, err := j.server.Disk.ReadFile(meta); err != nil {
+	data, err := j.server.Disk.ReadFile(meta)
+	if err != nil {
 		t.Fatalf("definition: %v", err)
 	}
-	j.server.Disk.FlipBitAt(meta, 10, 3)
-	j.server.Disk.FlipBitAt(meta, 512+10, 3)
+	j.server.Disk.FlipBitAt(meta, 10, 3)                  // in the first copy's document
+	j.server.Disk.FlipBitAt(meta, int64(len(data))-20, 3) // in the second's
 	j.restartServer()
 	e := j.api("STREAM.INFO.D", nil, &jsapi.StreamInfoResponse{})
 	expectError(t, "info of an offline stream", e, jsapi.ErrStreamNotFound)
@@ -87,4 +91,29 @@ func TestDeleteOfflineStream(t *testing.T) {
 		t.Fatal("delete of an offline stream did not succeed")
 	}
 	j.mustAPI("STREAM.CREATE.D", jsapi.StreamConfig{Name: "D", Subjects: []string{"d"}}, &jsapi.StreamCreateResponse{})
+}
+
+// A consumer create that failed before its definition was in place (here its rename) leaves
+// a directory without one, and nobody was told the consumer exists: the next start removes
+// it instead of keeping a consumer offline that never was.
+func TestUnfinishedConsumerCreateRemoved(t *testing.T) {
+	j := newSimJS(t)
+	j.mustAPI("STREAM.CREATE.S", jsapi.StreamConfig{Name: "S", Subjects: []string{"s"}}, &jsapi.StreamCreateResponse{})
+	j.server.Disk.FailNext("rename", fs.ErrPermission)
+	if e := j.api("CONSUMER.DURABLE.CREATE.S.D1", jsapi.CreateConsumerRequest{Stream: "S", Config: jsapi.ConsumerConfig{Durable: "D1"}}, nil); e == nil {
+		t.Fatal("create with a failed rename answered success")
+	}
+	dir := "data/jetstream/$G/streams/S/obs/D1"
+	if _, err := j.server.Disk.ReadFile(dir + "/meta.json.tmp"); err != nil {
+		t.Fatalf("the failed create left nothing to clean: %v", err)
+	}
+	j.server.Crash(false) // the process only: the page cache keeps the directory
+	j.run(10 * time.Millisecond)
+	j.server.Restart()
+	j.run(200 * time.Millisecond)
+	j.connect()
+	if _, err := j.server.Disk.ReadFile(dir + "/meta.json.tmp"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the unfinished create's directory is still there: %v", err)
+	}
+	j.mustAPI("CONSUMER.DURABLE.CREATE.S.D1", jsapi.CreateConsumerRequest{Stream: "S", Config: jsapi.ConsumerConfig{Durable: "D1"}}, &jsapi.ConsumerResponse{})
 }
