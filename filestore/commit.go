@@ -76,6 +76,21 @@ func (s *store) enqueue(done func(error)) {
 	s.postCommit()
 }
 
+// Flush implements Store. With no completion waiting, no commit posted and no sync in
+// flight, every earlier mutation's completion has run; else done waits in line behind them.
+func (s *store) Flush(done func(error)) {
+	if err := s.usable(); err != nil {
+		done(err)
+		return
+	}
+	if !s.commitPosted && !s.syncing && len(s.waiting) == 0 && s.gatherTimer == nil {
+		done(nil)
+		return
+	}
+	s.waiting = append(s.waiting, done)
+	s.postCommit()
+}
+
 // gatherDone ends a commit's wait for the rest of its group.
 func (s *store) gatherDone() {
 	if s.gatherTimer == nil {

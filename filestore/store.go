@@ -62,6 +62,10 @@ type Store interface {
 	Truncate(seq env.Seq, done func(error)) error
 	// SetLimits replaces the limits and applies them at once.
 	SetLimits(l Limits, done func(error)) error
+	// Flush calls done once every mutation made before it is durable and its completion
+	// ran (at once if nothing is pending), or with the error that broke the store. Readers
+	// use it to answer only from state a crash cannot take back.
+	Flush(done func(error))
 
 	// EncodedState is State (with the deleted list) in a compact, checksummed binary form;
 	// see DecodeState.

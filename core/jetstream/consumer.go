@@ -252,15 +252,21 @@ func (c *consumer) nextMessage() *filestore.Msg {
 		}
 		c.fsm.Skip(seq) // gone from the stream
 	}
+	// New deliveries stop at the last durable message: one a failed write or a crash could
+	// still take back (and its sequence go to another message) is never handed out.
+	durable := c.st.fsm.Durable()
 	for len(c.lastPer) > 0 {
 		seq := c.lastPer[0]
+		if env.Seq(seq) > durable {
+			return nil
+		}
 		if m, err := store.LoadMsg(env.Seq(seq)); err == nil && seq > c.fsm.Delivered().Stream {
 			return m // taken off the list once delivered (record)
 		}
 		c.lastPer = c.lastPer[1:]
 	}
 	m, err := store.LoadNext(c.filter, env.Seq(c.fsm.Delivered().Stream+1))
-	if err != nil {
+	if err != nil || m.Seq > durable {
 		return nil
 	}
 	return m

@@ -32,15 +32,16 @@ type streamActor struct {
 	// cfg is the registry's copy, read and written only on the service's executor.
 	cfg jsapi.StreamConfig
 	// ----
-	phase     streamPhase
-	fsm       *stream.Stream
-	subs      []bus.Subscription
-	consumers map[string]*consumer
-	stateSync env.Executor  // the consumers' state files' fsyncs (consumer_store.go)
-	rewrites  rewrites      // subject transform and republish (transform.go)
-	links     []*sourceLink // the mirror or the sources being copied (sources.go)
-	accounted int64         // the bytes this stream has reported to its account (usage.go)
-	sched     scheduleTimer // message schedules (schedule.go)
+	phase      streamPhase
+	fsm        *stream.Stream
+	subs       []bus.Subscription
+	consumers  map[string]*consumer
+	stateSync  env.Executor  // the consumers' state files' fsyncs (consumer_store.go)
+	rewrites   rewrites      // subject transform and republish (transform.go)
+	links      []*sourceLink // the mirror or the sources being copied (sources.go)
+	accounted  int64         // the bytes this stream has reported to its account (usage.go)
+	sched      scheduleTimer // message schedules (schedule.go)
+	kickPosted bool          // a kick of the consumers is posted (kickLater)
 }
 
 func newStreamActor(a *account, cfg jsapi.StreamConfig, created time.Time) *streamActor {
@@ -159,7 +160,6 @@ func (st *streamActor) publish(m bus.Msg) {
 	})
 	st.settle()
 	st.armSchedules()
-	st.kick() // consumers may deliver what reads already see
 }
 
 // afterStore does what a stored message (published or copied by a source) asks of the
@@ -170,6 +170,24 @@ func (st *streamActor) afterStore(msg stream.Msg, r stream.Result, last uint64) 
 		st.republish(msg, r.Ack.Sequence, last)
 		st.releaseNew(r.Ack.Sequence, msg.Subject)
 	}
+	if r.Err == nil && !r.Staged() {
+		st.kickLater() // consumers deliver what is durable now
+	}
+}
+
+// kickLater kicks the consumers in a turn of its own: one kick serves all the completions
+// of a commit.
+func (st *streamActor) kickLater() {
+	if st.kickPosted {
+		return
+	}
+	st.kickPosted = true
+	st.ex.Post(func() {
+		st.kickPosted = false
+		if st.phase == streamRunning {
+			st.kick()
+		}
+	})
 }
 
 // close unsubscribes, closes the consumers and the store.

@@ -34,6 +34,7 @@ func (s *Stream) StoreAt(m Msg, seq uint64, done func(Result)) {
 	before := s.store.State().LastSeq
 	s.store.Store(m.Subject, m.Header, m.Data, filestore.StoreOpts{Seq: env.Seq(seq), Time: m.Time, TTL: ttl},
 		func(at env.Seq, err error) {
+			s.stored(at, err)
 			if err != nil || rollup == "" {
 				finish(at, err)
 			}

@@ -44,6 +44,10 @@ type Stream struct {
 	batches map[string]*batch
 	// schedules are the message schedules waiting to fire (schedule.go).
 	schedules schedules
+	// durable is the last sequence whose store completed without error: every message up to
+	// it is durable (completions run in call order). Readers that must never see a message
+	// a crash or a failed write could take back (consumers) stop there.
+	durable env.Seq
 }
 
 // New takes a stream's configuration (checked, defaults filled) and its store, and rebuilds
@@ -51,6 +55,7 @@ type Stream struct {
 // last msg id.
 func New(cfg jsapi.StreamConfig, store filestore.Store, now int64) *Stream {
 	s := &Stream{cfg: cfg, store: store, dedup: newDedup(), batches: map[string]*batch{}}
+	s.durable = store.State().LastSeq // an opened store holds only what recovery made durable
 	s.rebuild(now)
 	s.rebuildSchedules(now)
 	return s
@@ -58,6 +63,17 @@ func New(cfg jsapi.StreamConfig, store filestore.Store, now int64) *Stream {
 
 // Store is the stream's message store.
 func (s *Stream) Store() filestore.Store { return s.store }
+
+// Durable is the last sequence known durable: what a store completion confirmed, or what
+// the store held when it was opened.
+func (s *Stream) Durable() env.Seq { return s.durable }
+
+// stored notes a store's completion for seq.
+func (s *Stream) stored(seq env.Seq, err error) {
+	if err == nil && seq > s.durable {
+		s.durable = seq
+	}
+}
 
 // Config is the stream's configuration.
 func (s *Stream) Config() jsapi.StreamConfig { return s.cfg }
@@ -158,6 +174,7 @@ func (s *Stream) store1(m Msg, id string, done func(Result)) {
 		}
 	}
 	s.store.Store(m.Subject, hdr, m.Data, filestore.StoreOpts{Time: m.Time, TTL: ttl}, func(seq env.Seq, err error) {
+		s.stored(seq, err)
 		if err != nil || len(purges) == 0 {
 			finish(seq, err)
 		}
