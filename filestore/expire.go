@@ -122,13 +122,16 @@ func (s *store) expire() {
 			emptied = append(emptied, subject)
 		}
 	}
-	if ttl := s.cfg.Limits.SubjectDeleteMarkerTTL; ttl > 0 {
-		hdr := []byte("NATS/1.0\r\n" + markerReasonHeader + ": MaxAge\r\nNats-TTL: " + ttl.String() + "\r\n\r\n")
+	if ttl := s.cfg.Limits.SubjectDeleteMarkerTTL; ttl > 0 && len(emptied) > 0 {
+		hdr := []byte("NATS/1.0\r\n" + markerReasonHeader + ": MaxAge\r\nNats-TTL: " + ttl.String() + "\r\nNats-Rollup: sub\r\n\r\n")
 		for _, subject := range emptied {
 			if _, err := s.storeMsg(subject, hdr, nil, StoreOpts{TTL: ttl}, entryMarker); err != nil {
 				// Limits (DiscardNew) may refuse a marker; the removal itself stands.
 				s.e.Log.Logf(env.LevelWarn, "filestore %s: subject delete marker on %q: %v", s.cfg.Dir, subject, err)
 			}
+		}
+		if s.cfg.Marked != nil {
+			s.ex.Post(s.cfg.Marked) // posted: expire also runs inside SetLimits
 		}
 	}
 	s.postCommit()
