@@ -332,7 +332,11 @@ func TestParseTTL(t *testing.T) {
 		ok   bool
 	}{
 		{"never", TTLNever, true}, {"5", 5 * time.Second, true}, {"1h", time.Hour, true},
-		{"0", 0, true}, {"-1", 0, false}, {"bogus", 0, false}, {"-5s", 0, false},
+		{"0", 0, false}, {"-1", 0, false}, {"bogus", 0, false}, {"-5s", 0, false},
+		// nats-server's rules: "never" in any case, durations of at least a second counted in
+		// whole seconds ("0" is a duration under a second), digits only for a number of seconds.
+		{"NEVER", TTLNever, true}, {"500ms", 0, false}, {"0s", 0, false}, {"1500ms", time.Second, true},
+		{"+5", 0, false}, {"", 0, false},
 	}
 	for _, c := range cases {
 		got, err := ParseTTL(c.in)
