@@ -2,11 +2,14 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -187,6 +190,60 @@ func TestE2EObjectStoreWatchAndLinks(t *testing.T) {
 		}
 		if _, err := obs.AddLink(ctx, "l2.txt", &jetstream.ObjectInfo{ObjectMeta: jetstream.ObjectMeta{Name: "x"}, Bucket: "w", Deleted: true}); !errors.Is(err, jetstream.ErrNoLinkToDeleted) {
 			t.Fatalf("a link to a deleted object: %v", err)
+		}
+	})
+}
+
+// Every JSON answer of the JetStream API is audited on $JS.EVENT.ADVISORY.API with its
+// request and answer; a pull request (MSG.NEXT) is not.
+func TestE2EJetStreamAPIAudit(t *testing.T) {
+	onBothServers(t, func(t *testing.T, url string) {
+		nc := connect(t, url, nats.Name("auditor"))
+		adv, err := nc.SubscribeSync("$JS.EVENT.ADVISORY.API")
+		must(t, err)
+		must(t, nc.Flush())
+		js, ctx := newJS(t, nc), testCtx(t)
+		_, err = js.CreateStream(ctx, jetstream.StreamConfig{Name: "AU", Subjects: []string{"au"}})
+		must(t, err)
+		if _, err := js.Stream(ctx, "NOPE"); !errors.Is(err, jetstream.ErrStreamNotFound) {
+			t.Fatalf("missing stream: %v", err)
+		}
+		_, err = nc.Request("$JS.API.CONSUMER.MSG.NEXT.AU.NOPE", []byte(`{"batch":1,"no_wait":true}`), time.Second)
+		_ = err // answered by a status, or not at all: not audited either way
+		type audit struct {
+			Type     string `json:"type"`
+			ID       string `json:"id"`
+			Server   string `json:"server"`
+			Subject  string `json:"subject"`
+			Request  string `json:"request"`
+			Response string `json:"response"`
+			Client   struct {
+				Account string `json:"acc"`
+				Name    string `json:"name"`
+			} `json:"client"`
+		}
+		var got []audit
+		for {
+			m, err := adv.NextMsg(500 * time.Millisecond)
+			if err != nil {
+				break
+			}
+			var a audit
+			must(t, json.Unmarshal(m.Data, &a))
+			got = append(got, a)
+		}
+		if len(got) != 2 {
+			t.Fatalf("%d audits, want 2 (create, info): %+v", len(got), got)
+		}
+		c, i := got[0], got[1]
+		if c.Type != "io.nats.jetstream.advisory.v1.api_audit" || c.ID == "" || c.Server == "" ||
+			c.Subject != "$JS.API.STREAM.CREATE.AU" || !strings.Contains(c.Request, `"name":"AU"`) ||
+			!strings.Contains(c.Response, `"type":"io.nats.jetstream.api.v1.stream_create_response"`) ||
+			c.Client.Account != "$G" || c.Client.Name != "auditor" {
+			t.Fatalf("the create's audit: %+v", c)
+		}
+		if i.Subject != "$JS.API.STREAM.INFO.NOPE" || !strings.Contains(i.Response, `"err_code":10059`) {
+			t.Fatalf("the failed info's audit: %+v", i)
 		}
 	})
 }
