@@ -125,7 +125,10 @@ func TestAgeExpirySurvivesRestart(t *testing.T) {
 // TestSubjectDeleteMarker: expiry of a subject's last message leaves a marker with the
 // ADR-43 headers and the configured TTL; the marker's own expiry leaves none.
 func TestSubjectDeleteMarker(t *testing.T) {
-	eachKind(t, Config{Limits: Limits{MaxAge: time.Second, SubjectDeleteMarkerTTL: 5 * time.Second}}, func(t *testing.T, h *harness, st Store) {
+	marked := 0
+	cfg := Config{Limits: Limits{MaxAge: time.Second, SubjectDeleteMarkerTTL: 5 * time.Second}, Marked: func() { marked++ }}
+	eachKind(t, cfg, func(t *testing.T, h *harness, st Store) {
+		marked = 0
 		h.mustStore(st, "kv.a", "1")
 		h.mustStore(st, "kv.a", "2")
 		h.mustStore(st, "kv.b", "3")
@@ -135,14 +138,18 @@ func TestSubjectDeleteMarker(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := "NATS/1.0\r\nNats-Marker-Reason: MaxAge\r\nNats-TTL: 5s\r\n\r\n"
+		want := "NATS/1.0\r\nNats-Marker-Reason: MaxAge\r\nNats-TTL: 5s\r\nNats-Rollup: sub\r\n\r\n"
 		if string(m.Header) != want || m.TTL != 5*time.Second || len(m.Data) != 0 {
 			t.Fatalf("marker %+v (header %q)", m, m.Header)
 		}
+		before := marked
+		if before == 0 {
+			t.Fatal("the owner was not told of the markers")
+		}
 		h.advance(6 * time.Second)
 		wantSeqs(t, st)
-		if got := st.State(); got.LastSeq != 5 {
-			t.Fatalf("a marker's expiry stored another: %+v", got)
+		if got := st.State(); got.LastSeq != 5 || marked != before {
+			t.Fatalf("a marker's expiry stored another: %+v (told %d times, then %d)", got, before, marked)
 		}
 	})
 }
@@ -325,7 +332,11 @@ func TestParseTTL(t *testing.T) {
 		ok   bool
 	}{
 		{"never", TTLNever, true}, {"5", 5 * time.Second, true}, {"1h", time.Hour, true},
-		{"0", 0, true}, {"-1", 0, false}, {"bogus", 0, false}, {"-5s", 0, false},
+		{"0", 0, false}, {"-1", 0, false}, {"bogus", 0, false}, {"-5s", 0, false},
+		// nats-server's rules: "never" in any case, durations of at least a second counted in
+		// whole seconds ("0" is a duration under a second), digits only for a number of seconds.
+		{"NEVER", TTLNever, true}, {"500ms", 0, false}, {"0s", 0, false}, {"1500ms", time.Second, true},
+		{"+5", 0, false}, {"", 0, false},
 	}
 	for _, c := range cases {
 		got, err := ParseTTL(c.in)

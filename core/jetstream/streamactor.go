@@ -90,6 +90,7 @@ func (st *streamActor) open(cfg jsapi.StreamConfig) error {
 func (st *streamActor) openStore(cfg jsapi.StreamConfig) (filestore.Store, error) {
 	sc := stream.StoreConfig(cfg)
 	sc.Dir, sc.Executor = path.Join(st.dir, msgsDir), st.ex
+	sc.Marked = st.marked
 	if st.svc().cfg.SyncInterval > 0 {
 		sc.Sync, sc.SyncInterval = filestore.SyncEvery, st.svc().cfg.SyncInterval
 	}
@@ -188,6 +189,15 @@ func (st *streamActor) kickLater() {
 			st.kick()
 		}
 	})
+}
+
+// marked wakes the consumers for the subject delete markers an expiry stored (a KV
+// watcher sees an expired key as a purge).
+func (st *streamActor) marked() {
+	if st.phase == streamRunning {
+		st.settle()
+		st.kick()
+	}
 }
 
 // close unsubscribes, closes the consumers and the store.

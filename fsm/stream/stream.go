@@ -152,15 +152,17 @@ func (s *Stream) store1(m Msg, id string, done func(Result)) {
 		m.Data, value = body, v
 	}
 	ttl, rollup := s.ttlOf(m.Header), proto.HeaderValue(m.Header, hdrRollup)
+	hdr := proto.RemoveHeaders(m.Header, hdrExpectedPrefix)
 	if m.schedule && rollup == "" {
-		rollup = rollupSubject // a schedule replaces the one before it on its subject
+		// A schedule replaces the one before it on its subject, and is stored saying so, as
+		// nats-server stores it.
+		rollup, hdr = rollupSubject, proto.AppendHeader(hdr, hdrRollup, rollupSubject)
 	}
 	purges := rollupPurges(m.Subject, rollup)
 	if proto.HeaderValue(m.Header, hdrScheduleNext) == scheduleNextPurge {
 		// a one-off schedule that fired is done
 		purges = append(purges, filestore.PurgeOpts{Subject: proto.HeaderValue(m.Header, hdrScheduler)})
 	}
-	hdr := proto.RemoveHeaders(m.Header, hdrExpectedPrefix)
 	before := s.store.State().LastSeq
 	var entry *dedupEntry
 	finish := func(seq env.Seq, err error) {

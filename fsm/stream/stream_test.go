@@ -8,6 +8,7 @@ import (
 
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/jsapi"
+	"github.com/petrel-io/petrel/core/proto"
 	"github.com/petrel-io/petrel/filestore"
 	"github.com/petrel-io/petrel/sim"
 )
@@ -318,6 +319,17 @@ func TestSchedules(t *testing.T) {
 		f, _ := filestore.NewFilter("s.sched.once")
 		if _, err := r.s.Store().LoadLast(f); err == nil {
 			t.Fatal("a one-off schedule is still stored after it fired")
+		}
+		// A schedule is stored as the rollup of its subject it is, as nats-server stores it;
+		// its products do not inherit the rollup.
+		f, _ = filestore.NewFilter("s.sched.tick")
+		m, err := r.s.Store().LoadLast(f)
+		if err != nil || proto.HeaderValue(m.Header, "Nats-Rollup") != "sub" {
+			t.Fatalf("the stored schedule: %v %q", err, m.Header)
+		}
+		f, _ = filestore.NewFilter("s.tick")
+		if m, err = r.s.Store().LoadLast(f); err != nil || proto.HasHeader(m.Header, "Nats-Rollup") {
+			t.Fatalf("a product: %v %q", err, m.Header)
 		}
 	})
 	plain := newRig(t, baseConfig())
