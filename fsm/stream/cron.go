@@ -155,10 +155,12 @@ func wallClock(t time.Time) time.Time {
 
 // advance moves t on by d of wall clock, or only to its zone's next change if that comes
 // first: the offset is fixed until then, so no instant skipped reads a wall time in
-// between, and past the change the wall clock must be read again.
+// between, and past the change the wall clock must be read again. A bound at or before t is
+// ignored: Go's ZoneBounds reports one on the last day of a year its rule extends (Africa/
+// Ceuta, 2024-12-31: the search stood still and found nothing).
 func advance(t time.Time, d time.Duration) time.Time {
 	next := t.Add(d)
-	if _, end := t.ZoneBounds(); !end.IsZero() && end.Before(next) {
+	if _, end := t.ZoneBounds(); !end.IsZero() && end.After(t) && end.Before(next) {
 		return end
 	}
 	return next
