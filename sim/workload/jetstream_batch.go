@@ -36,6 +36,8 @@ type jsBatches struct {
 	sent   map[string]int // batch id → messages sent with its commit
 	acked  map[string]bool
 	n      map[int]int // batches sent, per client
+	// refused: a create of ATOM was refused (see jsBatcher.setup).
+	refused bool
 }
 
 const (
@@ -66,8 +68,17 @@ type jsBatcher struct {
 	idx int
 }
 
+// setup creates ATOM. A refusal is remembered: after flips in both copies of ATOM's
+// definition the stream stays offline with its name kept (a node never deletes what it
+// cannot read), and the client cannot go on (seed 109).
 func (pb *jsBatcher) setup(p *jsPeer, done func(bool)) {
-	p.createStream(jsBatchStream, pb.b.streamConfig(), done)
+	p.apiRequest(jsapi.Prefix+"STREAM.CREATE."+jsBatchStream, pb.b.streamConfig(), nil, func(ok bool, e *jsapi.Error, _ int) {
+		if ok && e != nil {
+			pb.b.refused = true
+			p.e.Log.Logf(env.LevelInfo, "jetstream workload: create %s refused: %d %s", jsBatchStream, e.ErrCode, e.Description)
+		}
+		done(ok && e == nil)
+	})
 }
 
 // step sends one batch: its staged messages, then the commit as a request.
