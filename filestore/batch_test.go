@@ -262,3 +262,27 @@ func TestBatchCloseWithSyncInFlight(t *testing.T) {
 		t.Fatalf("%d members of a batch that failed kept", held)
 	}
 }
+
+// TestBatchWriteFailsPartway: a block creation failing in the middle of a batch (the batch
+// spans blocks) breaks the store with part of the batch appended; the batch fails, and the
+// reopen keeps none of it.
+func TestBatchWriteFailsPartway(t *testing.T) {
+	h := newHarness(t, 8, Config{BlockBytes: 2048})
+	st := h.openFile()
+	h.mustStore(st, "before", "x")
+	h.n.Disk.FailNext("create", env.ErrNoSpace)
+	var got error
+	st.StoreBatch(batchOf(20, "w"), func(_ env.Seq, err error) { got = err })
+	if last := st.State().LastSeq; last <= 1 || last >= 21 {
+		t.Fatalf("last sequence %d: the failure did not come partway", last)
+	}
+	h.settle()
+	if !errors.Is(got, ErrFailed) {
+		t.Fatalf("batch over a failed block creation: %v", got)
+	}
+	_ = st.Close()
+	st = h.openFile()
+	if held := batchPresence(t, st, 2, 20, "w"); held != 0 {
+		t.Fatalf("%d members of a batch that failed partway kept", held)
+	}
+}

@@ -158,11 +158,13 @@ func (s *Stream) storeBatch(id string, msgs []Msg, done func(Result)) {
 		s.purgeAfter(purges, env.Seq(r.Ack.Sequence), finish)
 	})
 	after := uint64(s.store.State().LastSeq)
-	if after == before {
-		return // refused as a whole: the store's done carries the error
-	}
-	env.Assertf(after == before+uint64(len(msgs)), "stream %s: a batch of %d moved the last sequence from %d to %d",
+	env.Assertf(after <= before+uint64(len(msgs)), "stream %s: a batch of %d moved the last sequence from %d to %d",
 		s.cfg.Name, len(msgs), before, after)
+	if after != before+uint64(len(msgs)) {
+		// Refused as a whole, or a write broke the store partway (no batch record will
+		// follow, so recovery drops the part): the store's done carries the error.
+		return
+	}
 	for i, m := range msgs {
 		msgID := proto.HeaderValue(m.Header, hdrMsgID)
 		s.lastMsgID = msgID
