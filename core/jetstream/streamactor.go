@@ -165,9 +165,19 @@ func (st *streamActor) publish(m bus.Msg) {
 
 // afterStore does what a stored message (published or copied by a source) asks of the
 // stream: its republish and, with interest retention, its release when nobody wants it.
-// last is the subject's sequence before it (Nats-Last-Sequence).
+// last is the subject's sequence before it (Nats-Last-Sequence). A committed atomic batch
+// does it for each message it stored.
 func (st *streamActor) afterStore(msg stream.Msg, r stream.Result, last uint64) {
-	if r.Err == nil && !r.Ack.Duplicate && !r.Staged() && r.Ack.BatchID == "" {
+	switch {
+	case r.Err != nil || r.Ack.Duplicate || r.Staged():
+	case r.Ack.BatchID != "":
+		for _, m := range r.Batch {
+			st.republish(m.Msg, m.Seq, m.Last)
+		}
+		for _, m := range r.Batch {
+			st.releaseNew(m.Seq, m.Msg.Subject)
+		}
+	default:
 		st.republish(msg, r.Ack.Sequence, last)
 		st.releaseNew(r.Ack.Sequence, msg.Subject)
 	}

@@ -28,6 +28,8 @@ type Result struct {
 	Err *jsapi.Error
 	// staged: a batch message kept for its commit, answered with an empty reply.
 	staged bool
+	// Batch lists the messages a committed atomic batch stored, in order.
+	Batch []Stored
 }
 
 // Stream applies publishes to its store.
