@@ -136,7 +136,9 @@ func (s *Stream) storeBatch(id string, msgs []Msg, done func(Result)) {
 	}
 	var entries []*dedupEntry
 	s.store.StoreBatch(items, func(first env.Seq, err error) {
-		r := s.result(uint64(first)+uint64(len(msgs))-1, err)
+		last := first + env.Seq(len(msgs)) - 1
+		s.stored(last, err)
+		r := s.result(uint64(last), err)
 		finish := func(_ env.Seq, err error) {
 			if err != nil {
 				r = s.result(0, err)
