@@ -32,9 +32,10 @@ type Config struct {
 	// what it recovered durable, before the limits are applied: what it kept and dropped.
 	// It runs on the opening executor and must not call the store.
 	Recovered func(Recovery)
-	// Marked, when set, is posted to the executor after an expiry stored subject delete
-	// markers: messages no caller stored, which the owner's readers (consumers) must hear of.
-	Marked func()
+	// Marked, when set, is called on the executor once the subject delete markers an expiry
+	// stored are durable, with the last one's sequence: messages no caller stored, which the
+	// owner's readers (consumers) must hear of.
+	Marked func(last env.Seq)
 }
 
 // Limits bound a store. Zero means unlimited.

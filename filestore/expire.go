@@ -123,19 +123,29 @@ func (s *store) expire() {
 			emptied = append(emptied, subject)
 		}
 	}
+	var marked uint64 // the last marker stored
 	if ttl := s.cfg.Limits.SubjectDeleteMarkerTTL; ttl > 0 && len(emptied) > 0 {
 		hdr := []byte("NATS/1.0\r\n" + markerReasonHeader + ": MaxAge\r\nNats-TTL: " + ttl.String() + "\r\nNats-Rollup: sub\r\n\r\n")
 		for _, subject := range emptied {
-			if _, err := s.storeMsg(subject, hdr, nil, StoreOpts{TTL: ttl}, entryMarker); err != nil {
+			seq, err := s.storeMsg(subject, hdr, nil, StoreOpts{TTL: ttl}, entryMarker)
+			if err != nil {
 				// Limits (DiscardNew) may refuse a marker; the removal itself stands.
 				s.e.Log.Logf(env.LevelWarn, "filestore %s: subject delete marker on %q: %v", s.cfg.Dir, subject, err)
+				continue
 			}
-		}
-		if s.cfg.Marked != nil {
-			s.ex.Post(s.cfg.Marked) // posted: expire also runs inside SetLimits
+			marked = seq
 		}
 	}
 	s.postCommit()
+	if marked > 0 && s.cfg.Marked != nil {
+		// A completion of the commit just posted: the owner hears of the markers once they
+		// are durable (never inside SetLimits, where expire also runs).
+		s.waiting = append(s.waiting, func(err error) {
+			if err == nil {
+				s.cfg.Marked(env.Seq(marked))
+			}
+		})
+	}
 	if len(doomed) >= expiryBatchMax {
 		s.ex.Post(s.expire)
 		return

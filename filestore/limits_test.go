@@ -123,12 +123,14 @@ func TestAgeExpirySurvivesRestart(t *testing.T) {
 }
 
 // TestSubjectDeleteMarker: expiry of a subject's last message leaves a marker with the
-// ADR-43 headers and the configured TTL; the marker's own expiry leaves none.
+// ADR-43 headers and the configured TTL, and the owner is told the last marker's sequence
+// once it is durable; the marker's own expiry leaves none.
 func TestSubjectDeleteMarker(t *testing.T) {
-	marked := 0
-	cfg := Config{Limits: Limits{MaxAge: time.Second, SubjectDeleteMarkerTTL: 5 * time.Second}, Marked: func() { marked++ }}
+	marked, last := 0, env.Seq(0)
+	cfg := Config{Limits: Limits{MaxAge: time.Second, SubjectDeleteMarkerTTL: 5 * time.Second},
+		Marked: func(seq env.Seq) { marked, last = marked+1, seq }}
 	eachKind(t, cfg, func(t *testing.T, h *harness, st Store) {
-		marked = 0
+		marked, last = 0, 0
 		h.mustStore(st, "kv.a", "1")
 		h.mustStore(st, "kv.a", "2")
 		h.mustStore(st, "kv.b", "3")
@@ -143,8 +145,8 @@ func TestSubjectDeleteMarker(t *testing.T) {
 			t.Fatalf("marker %+v (header %q)", m, m.Header)
 		}
 		before := marked
-		if before == 0 {
-			t.Fatal("the owner was not told of the markers")
+		if before == 0 || last != 5 {
+			t.Fatalf("the owner was told of the markers %d times, last at seq %d (want 5)", before, last)
 		}
 		h.advance(6 * time.Second)
 		wantSeqs(t, st)

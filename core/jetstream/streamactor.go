@@ -203,8 +203,9 @@ func (st *streamActor) kickLater() {
 
 // marked wakes the consumers for the subject delete markers an expiry stored (a KV
 // watcher sees an expired key as a purge).
-func (st *streamActor) marked() {
+func (st *streamActor) marked(last env.Seq) {
 	if st.phase == streamRunning {
+		st.fsm.StoredBy(last)
 		st.settle()
 		st.kick()
 	}

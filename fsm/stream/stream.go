@@ -70,6 +70,10 @@ func (s *Stream) Store() filestore.Store { return s.store }
 // the store held when it was opened.
 func (s *Stream) Durable() env.Seq { return s.durable }
 
+// StoredBy notes that the store itself made a message durable at seq (an expiry's subject
+// delete marker), so readers bounded by Durable reach it.
+func (s *Stream) StoredBy(seq env.Seq) { s.stored(seq, nil) }
+
 // stored notes a store's completion for seq.
 func (s *Stream) stored(seq env.Seq, err error) {
 	if err == nil && seq > s.durable {
