@@ -79,6 +79,9 @@ func (s *store) enqueue(done func(error)) {
 	s.postCommit()
 }
 
+// Err implements Store.
+func (s *store) Err() error { return s.usable() }
+
 // Flush implements Store. With no completion waiting, no commit posted and no sync in
 // flight, every earlier mutation's completion has run; else done waits in line behind them.
 func (s *store) Flush(done func(error)) {

@@ -68,6 +68,9 @@ type Store interface {
 	Truncate(seq env.Seq, done func(error)) error
 	// SetLimits replaces the limits and applies them at once.
 	SetLimits(l Limits, done func(error)) error
+	// Err is what broke the store (ErrFailed: a write failed; ErrClosed), or nil: until it
+	// is reopened, reads answer from an index that may hold what the disk does not.
+	Err() error
 	// Flush calls done once every mutation made before it is durable and its completion
 	// ran (at once if nothing is pending), or with the error that broke the store. Readers
 	// use it to answer only from state a crash cannot take back.

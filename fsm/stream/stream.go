@@ -122,6 +122,12 @@ func (s *Stream) rebuild(now int64) {
 
 // Apply stores m if the stream's rules allow it; done gets the answer (see the package doc).
 func (s *Stream) Apply(m Msg, done func(Result)) {
+	if err := s.store.Err(); err != nil {
+		// A broken store's index is no ground for the rules (an expected last sequence
+		// judged against it was refused as wrong: sim seed 1756); the owner reopens it.
+		done(s.result(0, err))
+		return
+	}
 	if id := proto.HeaderValue(m.Header, hdrBatchID); id != "" {
 		s.applyBatch(m, id, done)
 		return

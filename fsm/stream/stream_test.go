@@ -335,3 +335,15 @@ func TestSchedules(t *testing.T) {
 	plain := newRig(t, baseConfig())
 	plain.wantErr(plain.publish("s.a", "Nats-Schedule: @every 1s\r\nNats-Schedule-Target: s.b", ""), jsapi.ErrMessageSchedulesDisabled, "")
 }
+
+// A store broken by a failed write answers every publish with the store's failure, before
+// any rule is judged against its index (a broken store opened at boot had lost messages from
+// its index, and an update expecting the key's acknowledged revision was refused as a wrong
+// last sequence: sim seed 1756).
+func TestBrokenStoreRefusesBeforeRules(t *testing.T) {
+	r := newRig(t, baseConfig())
+	r.wantSeq(r.publish("s.a", "", "1"), 1, false)
+	r.n.Disk.FailNext("write", errors.New("injected EIO"))
+	r.wantErr(r.publish("s.b", "", "2"), jsapi.ErrStreamStoreFailed, "")
+	r.wantErr(r.publish("s.a", "Nats-Expected-Last-Subject-Sequence: 7", "3"), jsapi.ErrStreamStoreFailed, "")
+}
