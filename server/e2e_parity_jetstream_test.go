@@ -214,14 +214,20 @@ func (c *parityClient) pub(step, subject, data string, hdr ...string) {
 }
 
 // pull sends one MSG.NEXT request and writes down every message up to and including the
-// first status (or until wait passes with nothing more).
+// first status (or until wait passes with nothing more), acking each.
 func (c *parityClient) pull(step, stream, consumer string, req string, wait time.Duration) {
+	c.collect(step, "$JS.API.CONSUMER.MSG.NEXT."+stream+"."+consumer, req, wait, true)
+}
+
+// collect sends body to subject and writes down every answer up to and including the first
+// status (or until wait passes with nothing more); with ack it acks each message that asks.
+func (c *parityClient) collect(step, subject, body string, wait time.Duration, ack bool) {
 	c.t.Helper()
 	inbox := nats.NewInbox()
 	sub, err := c.nc.SubscribeSync(inbox)
 	must(c.t, err)
 	defer sub.Unsubscribe()
-	must(c.t, c.nc.PublishRequest("$JS.API.CONSUMER.MSG.NEXT."+stream+"."+consumer, inbox, []byte(req)))
+	must(c.t, c.nc.PublishRequest(subject, inbox, []byte(body)))
 	for i := 0; ; i++ {
 		m, err := sub.NextMsg(wait)
 		if err != nil {
@@ -232,8 +238,8 @@ func (c *parityClient) pull(step, stream, consumer string, req string, wait time
 		if m.Header.Get("Status") != "" {
 			return
 		}
-		if m.Reply != "" {
-			must(c.t, m.Respond(nil)) // ack
+		if ack && m.Reply != "" {
+			must(c.t, m.Respond(nil))
 		}
 	}
 }

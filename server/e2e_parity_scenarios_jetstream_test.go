@@ -89,24 +89,7 @@ func parityDirect(c *parityClient) {
 	for i, subj := range []string{"dg.a", "dg.b", "dg.a", "dg.c", "dg.b"} {
 		c.pub(fmt.Sprintf("pub%d", i+1), subj, fmt.Sprint(i+1))
 	}
-	direct := func(step, body string) {
-		inbox := c.nc.NewRespInbox()
-		sub, err := c.nc.SubscribeSync(inbox)
-		must(c.t, err)
-		defer sub.Unsubscribe()
-		must(c.t, c.nc.PublishRequest("$JS.API.DIRECT.GET.DG", inbox, []byte(body)))
-		for i := 0; ; i++ {
-			m, err := sub.NextMsg(time.Second)
-			if err != nil {
-				c.tr.note(fmt.Sprintf("%s.%d", step, i), "nothing more")
-				return
-			}
-			c.tr.noteMsg(fmt.Sprintf("%s.%d", step, i), m)
-			if m.Header.Get("Status") != "" {
-				return
-			}
-		}
-	}
+	direct := func(step, body string) { c.collect(step, "$JS.API.DIRECT.GET.DG", body, time.Second, false) }
 	direct("seq", `{"seq":2}`)
 	direct("batch", `{"seq":2,"batch":2,"next_by_subj":"dg.*"}`)
 	direct("batch-all", `{"seq":1,"batch":10}`)
