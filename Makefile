@@ -13,7 +13,7 @@ NATS_CLI_BIN ?= $(CURDIR)/bin/tools/natscli-$(NATSCLI_VERSION)/nats
 export NATS_CLI_BIN
 FUZZ_TARGETS = $(shell grep -ho '^func Fuzz[A-Za-z0-9_]*' fuzz/*_test.go | sed 's/^func //')
 
-.PHONY: build run test vet tidy unit race sim sim-sweep fuzz fuzz-brief bench lint clean tools mutate mutate-brief mutate-open
+.PHONY: build run test vet tidy tzdata unit race sim sim-sweep fuzz fuzz-brief bench lint clean tools mutate mutate-brief mutate-open
 
 build:
 	$(GO) build -o bin/petrel ./cmd/petrel
@@ -32,6 +32,12 @@ vet:
 ## tidy: the source-reading test that keeps deterministic packages deterministic
 tidy:
 	$(GO) test -count=1 -run 'TestDeterministicPackagesStayDeterministic|TestTidyCatches' ./core/
+
+## tzdata: refresh core/tzdb's embedded zone database from the Go toolchain's copy (then
+## update the tzdata release named in core/tzdb/tzdb.go and DESIGN.md: lib/time/update.bash)
+tzdata:
+	cp "$$($(GO) env GOROOT)/lib/time/zoneinfo.zip" core/tzdb/zoneinfo.zip
+	grep '^DATA=' "$$($(GO) env GOROOT)/lib/time/update.bash"
 
 ## tools: natscli, for the end-to-end tests and benchmarks
 tools: $(NATS_CLI_BIN)

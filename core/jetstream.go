@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cmp"
 	"github.com/petrel-io/petrel/core/account"
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/jetstream"
@@ -16,7 +17,8 @@ func (s *Server) startJetStream(cfg *config) {
 	}
 	js := jetstream.New(jetstream.Config{Env: s.env, Bus: s.Bus(), StoreDir: cfg.JetStreamStoreDir,
 		MaxMemory: cfg.JetStreamMaxMemory, MaxStore: cfg.JetStreamMaxStore, SyncInterval: cfg.JetStreamSyncInterval,
-		MaxPayload: int32(cfg.MaxPayload), Domain: cfg.JetStreamDomain, ServerVersion: Version})
+		MaxPayload: int32(cfg.MaxPayload), Domain: cfg.JetStreamDomain, ServerVersion: Version,
+		ServerName: cmp.Or(cfg.ServerName, s.id)})
 	s.js.Store(js)
 	s.syncJetStreamAccounts(nil, cfg)
 	s.log.Logf(env.LevelInfo, "Starting JetStream, store directory %q", cfg.JetStreamStoreDir)

@@ -51,6 +51,8 @@ var bannedTime = map[string]string{
 	"Now": "env.Clock.Now (or Mono for intervals)", "Since": "env.Clock.Mono", "Until": "env.Clock.Mono",
 	"Sleep": "env.Clock.AfterFunc", "After": "env.Clock.AfterFunc", "AfterFunc": "env.Clock.AfterFunc",
 	"NewTimer": "env.Clock.AfterFunc", "NewTicker": "env.Clock.AfterFunc", "Tick": "env.Clock.AfterFunc",
+	// Zones: LoadLocation reads $ZONEINFO and the host's zoneinfo files, Local is the host's.
+	"LoadLocation": "core/tzdb.Load (the embedded zone database)", "Local": "a zone from core/tzdb (the engine has no host zone)",
 }
 
 // bannedRuntime maps a function of package runtime that reads the host to what to use
@@ -71,11 +73,12 @@ var allowedOwn = map[string][]string{
 	"core/auth":      {"core/env", "core/subject"},
 	"core/account":   {"core/env", "core/subject", "core/sublist"},
 	"core/resolver":  {"core/env"},
+	"core/tzdb":      {},
 	"core/bus":       {},
 	"raft":           {"core/env"},
 	"filestore":      {"core/env", "core/subject"},
 	"netstack":       {"core/env"},
-	"fsm":            {"core/env", "core/subject", "core/proto", "core/jsapi", "filestore"},
+	"fsm":            {"core/env", "core/subject", "core/proto", "core/jsapi", "core/tzdb", "filestore"},
 	"core/jetstream": {"core/env", "core/subject", "core/proto", "core/jsapi", "core/bus", "core/account", "filestore", "fsm"},
 }
 
@@ -233,6 +236,9 @@ func TestTidyCatches(t *testing.T) {
 		name, rel, src, want string
 	}{
 		{"time.Now in raft", "raft", `package raft; import "time"; var _ = time.Now()`, "time.Now"},
+		{"time.LoadLocation in fsm", "fsm/stream", `package stream; import "time"; var _, _ = time.LoadLocation("UTC")`, "time.LoadLocation"},
+		{"time.Local in core", "core", `package core; import "time"; var _ = time.Local`, "time.Local"},
+		{"tzdb imports ours", "core/tzdb", `package tzdb; import "github.com/petrel-io/petrel/core/env"; var _ = env.X`, "core/tzdb may import only"},
 		{"renamed time import", "filestore", `package filestore; import t "time"; func f() { t.Sleep(1) }`, "time.Sleep"},
 		{"go statement in sim", "sim", `package sim; func f() { go f() }`, "go statement"},
 		{"os in core", "core", `package core; import "os"; var _ = os.Args`, `imports "os"`},

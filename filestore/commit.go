@@ -45,6 +45,9 @@ type syncJob struct {
 	sealedThrough uint32
 	// evictions: deletions by limits whose causes this job makes durable; logged after it.
 	evictions []uint64
+	// batches: atomic batches whose members this job makes durable; their records are
+	// appended after it, and their completions wait for the job that covers those.
+	batches []*batchMark
 }
 
 // run syncs the job's files, then the directory. A failed sync halts the node: the kernel may
@@ -73,6 +76,24 @@ func (s *store) enqueue(done func(error)) {
 		s.gatherDone() // the group is whole: no need to wait out the timer
 		return
 	}
+	s.postCommit()
+}
+
+// Err implements Store.
+func (s *store) Err() error { return s.usable() }
+
+// Flush implements Store. With no completion waiting, no commit posted and no sync in
+// flight, every earlier mutation's completion has run; else done waits in line behind them.
+func (s *store) Flush(done func(error)) {
+	if err := s.usable(); err != nil {
+		done(err)
+		return
+	}
+	if !s.commitPosted && !s.syncing && len(s.waiting) == 0 && s.gatherTimer == nil {
+		done(nil)
+		return
+	}
+	s.waiting = append(s.waiting, done)
 	s.postCommit()
 }
 
@@ -201,14 +222,33 @@ func (s *store) commit() ([]func(error), error) {
 		s.startSync(job)
 		return nil, nil
 	default:
-		s.syncStarting()
-		job.run()
-		s.syncEnd = s.e.Clock.Mono()
-		s.b.synced(job)
+		err = s.syncHere(job)
 	}
 	done := s.waiting
 	s.waiting = nil
 	return done, err
+}
+
+// syncHere runs job on the store's executor, and then, if it made atomic batches' members
+// durable, the job that makes their records durable too (batch.go).
+func (s *store) syncHere(job *syncJob) error {
+	for job != nil {
+		s.syncStarting()
+		job.run()
+		s.syncEnd = s.e.Clock.Mono()
+		s.b.synced(job)
+		if len(job.batches) == 0 || s.failed != nil {
+			break
+		}
+		var err error
+		if job, err = s.b.startCommit(); err != nil {
+			s.fail(err)
+		}
+	}
+	if s.failed != nil {
+		return fmt.Errorf("%w: %w", ErrFailed, s.failed)
+	}
+	return nil
 }
 
 // startSync hands job to the sync executor; the batch waiting now is what it covers.
@@ -242,11 +282,21 @@ func (s *store) syncDone(job *syncJob) {
 	batch := s.inflight
 	s.inflight = nil
 	s.pace.synced(s.syncEnd, len(batch))
+	if len(job.batches) > 0 && !s.closing {
+		// The batches' records are appended now (synced) and go out with the next sync: what
+		// this one covered completes after that one, still first in call order.
+		s.waiting = append(batch, s.waiting...)
+		batch = nil
+		s.commitWanted = true
+	}
 	var done []func(error)
 	var err error
 	switch {
 	case s.closing:
+		// Nothing may be written once Close returned: the batches this sync covered and
+		// those after it stay without a record (their completions fail; recovery drops them).
 		s.closing = false
+		s.b.abandonBatches()
 		done, err = s.finishClose()
 	case !s.commitWanted && len(s.waiting) == 0:
 		s.b.synced(job)

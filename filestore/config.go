@@ -32,6 +32,10 @@ type Config struct {
 	// what it recovered durable, before the limits are applied: what it kept and dropped.
 	// It runs on the opening executor and must not call the store.
 	Recovered func(Recovery)
+	// Marked, when set, is called on the executor once the subject delete markers an expiry
+	// stored are durable, with the last one's sequence: messages no caller stored, which the
+	// owner's readers (consumers) must hear of.
+	Marked func(last env.Seq)
 }
 
 // Limits bound a store. Zero means unlimited.
@@ -47,7 +51,8 @@ type Limits struct {
 	DiscardNewPerSubject bool
 	// SubjectDeleteMarkerTTL, when > 0, makes expiry (MaxAge or a message's TTL) that
 	// removes the last message of a subject store a marker message on that subject with
-	// headers "Nats-Marker-Reason: MaxAge" and "Nats-TTL: <this TTL>".
+	// headers "Nats-Marker-Reason: MaxAge", "Nats-TTL: <this TTL>" and "Nats-Rollup: sub"
+	// (nats-server's marker headers).
 	SubjectDeleteMarkerTTL time.Duration
 }
 

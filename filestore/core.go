@@ -81,7 +81,12 @@ type entry struct {
 	mem   *memContent
 }
 
-const entryMarker = 1 // a subject delete marker: its own expiry leaves no new marker
+const (
+	entryMarker = 1 // a subject delete marker: its own expiry leaves no new marker
+	// entryBatch: set only while appending a member of an atomic batch (its record's
+	// flagBatch); never kept in the index.
+	entryBatch = 2
+)
 
 // backend persists the store's records. Every method runs on the store's executor.
 type backend interface {
@@ -97,6 +102,11 @@ type backend interface {
 	erase(seq uint64, e *entry) error
 	// appendMarker persists a sequence-range marker.
 	appendMarker(m marker) error
+	// endBatch: the members of the atomic batch m, just appended, are complete; the backend
+	// commits them (batch.go) and sets m.recorded once nothing can keep a part of them only.
+	endBatch(m *batchMark)
+	// abandonBatches forgets the batches no sync covers yet (Close with a sync in flight).
+	abandonBatches()
 	// prewrite hands appended bytes to the OS ahead of a commit (no sync).
 	prewrite() error
 	// writeAll ends the batch with a commit record and hands every appended byte to the OS
@@ -172,12 +182,9 @@ func (s *store) storeMsg(subject string, hdr, data []byte, opts StoreOpts, flags
 	if err := s.usable(); err != nil {
 		return 0, err
 	}
-	if !validSubject(subject) {
-		return 0, fmt.Errorf("%w: %q", ErrBadSubject, subject)
-	}
-	size := msgSize(subject, hdr, data)
-	if size > recordBytesMax-1024 {
-		return 0, fmt.Errorf("%w: %d bytes", ErrMsgTooBig, size)
+	size, err := checkMsg(subject, hdr, data)
+	if err != nil {
+		return 0, err
 	}
 	seq := s.last + 1
 	if opts.Seq != 0 {
@@ -189,6 +196,23 @@ func (s *store) storeMsg(subject string, hdr, data []byte, opts StoreOpts, flags
 	if err := s.checkDiscardNew(subject, size); err != nil {
 		return 0, err
 	}
+	return seq, s.put(seq, subject, hdr, data, opts, flags)
+}
+
+// checkMsg holds a message to what any store takes, and returns its size.
+func checkMsg(subject string, hdr, data []byte) (uint64, error) {
+	if !validSubject(subject) {
+		return 0, fmt.Errorf("%w: %q", ErrBadSubject, subject)
+	}
+	size := msgSize(subject, hdr, data)
+	if size > recordBytesMax-1024 {
+		return 0, fmt.Errorf("%w: %d bytes", ErrMsgTooBig, size)
+	}
+	return size, nil
+}
+
+// put persists and indexes a checked message at seq, then applies the limits.
+func (s *store) put(seq uint64, subject string, hdr, data []byte, opts StoreOpts, flags uint8) error {
 	ts := opts.Time
 	if ts == 0 {
 		ts = s.e.Clock.Now().UnixNano()
@@ -200,14 +224,15 @@ func (s *store) storeMsg(subject string, hdr, data []byte, opts StoreOpts, flags
 	if bytes.Contains(hdr, []byte(markerReasonHeader)) {
 		flags |= entryMarker
 	}
-	e := entry{time: ts, ttl: ttl, size: uint32(size), flags: flags}
+	e := entry{time: ts, ttl: ttl, size: uint32(msgSize(subject, hdr, data)), flags: flags}
 	if err := s.b.appendMsg(seq, &e, subject, hdr, data); err != nil {
 		s.fail(err)
-		return 0, fmt.Errorf("%w: %w", ErrFailed, err)
+		return fmt.Errorf("%w: %w", ErrFailed, err)
 	}
+	e.flags &^= entryBatch
 	s.enforceLimits(s.index(seq, e, subject))
 	s.armExpiry()
-	return seq, nil
+	return nil
 }
 
 // index adds a persisted message to the in-memory index and returns its subject's state.

@@ -93,8 +93,9 @@
 //	|----------|------|----------------------------------------------------------------|
 //	| 0        | 4    | magic A7 2E C4 91                                              |
 //	| 4        | 4    | length of the whole record (48 + body + 4)                      |
-//	| 8        | 1    | kind: 1 message, 2 commit, 3 marker, 4 erased message          |
-//	| 9        | 1    | flags: 1 S2-compressed, 2 encrypted, 4 subject delete marker   |
+//	| 8        | 1    | kind: 1 message, 2 commit, 3 marker, 4 erased message, 6 batch |
+//	| 9        | 1    | flags: 1 S2-compressed, 2 encrypted, 4 subject delete marker,  |
+//	|          |      | 8 member of an atomic batch                                    |
 //	| 10       | 2    | subject length (message)                                        |
 //	| 12       | 4    | headers length (message, before compression)                    |
 //	| 16       | 8    | sequence (message, erased); last sequence (commit, marker)      |
@@ -124,7 +125,11 @@
 // message below floor (all, with reset) and above last, then sets the last sequence and
 // time. Compact, Truncate, Purge of everything and Restore are markers.
 //
-// Commit and marker records are written twice in a row: they are small and each matters to
+// Batch body (16 bytes): the first and last sequence of an atomic batch (StoreBatch), appended
+// once a sync covering its members (flag 8) returned; replay keeps a flagged message only if
+// a batch record naming it follows it, and removes the others (batch.go).
+//
+// Commit, marker and batch records are written twice in a row: they are small and each matters to
 // many messages. Erased message: EraseMsg rewrites the record in place with the same length,
 // sequence and time, kind 4 and a random body (from env.Rand), and logs the deletion; replay
 // reads it as the message immediately deleted.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/petrel-io/petrel/core/env"
@@ -122,16 +123,29 @@ func (s *store) expire() {
 			emptied = append(emptied, subject)
 		}
 	}
-	if ttl := s.cfg.Limits.SubjectDeleteMarkerTTL; ttl > 0 {
-		hdr := []byte("NATS/1.0\r\n" + markerReasonHeader + ": MaxAge\r\nNats-TTL: " + ttl.String() + "\r\n\r\n")
+	var marked uint64 // the last marker stored
+	if ttl := s.cfg.Limits.SubjectDeleteMarkerTTL; ttl > 0 && len(emptied) > 0 {
+		hdr := []byte("NATS/1.0\r\n" + markerReasonHeader + ": MaxAge\r\nNats-TTL: " + ttl.String() + "\r\nNats-Rollup: sub\r\n\r\n")
 		for _, subject := range emptied {
-			if _, err := s.storeMsg(subject, hdr, nil, StoreOpts{TTL: ttl}, entryMarker); err != nil {
+			seq, err := s.storeMsg(subject, hdr, nil, StoreOpts{TTL: ttl}, entryMarker)
+			if err != nil {
 				// Limits (DiscardNew) may refuse a marker; the removal itself stands.
 				s.e.Log.Logf(env.LevelWarn, "filestore %s: subject delete marker on %q: %v", s.cfg.Dir, subject, err)
+				continue
 			}
+			marked = seq
 		}
 	}
 	s.postCommit()
+	if marked > 0 && s.cfg.Marked != nil {
+		// A completion of the commit just posted: the owner hears of the markers once they
+		// are durable (never inside SetLimits, where expire also runs).
+		s.waiting = append(s.waiting, func(err error) {
+			if err == nil {
+				s.cfg.Marked(env.Seq(marked))
+			}
+		})
+	}
 	if len(doomed) >= expiryBatchMax {
 		s.ex.Post(s.expire)
 		return
@@ -183,23 +197,27 @@ func (s *store) armExpiry() {
 	})
 }
 
-// ParseTTL reads a Nats-TTL header value: "never", a number of seconds, or a Go duration
-// ("1h30m"). Zero means no TTL. Negative or malformed values are errors.
+// ParseTTL reads a Nats-TTL header value as nats-server does: "never" (in any case), a
+// number of seconds (digits only), or a Go duration of at least a second, counted in whole
+// seconds ("1500ms" is 1s). Zero means no TTL. Anything else is an error.
 func ParseTTL(v string) (time.Duration, error) {
-	if v == "never" {
+	if strings.EqualFold(v, "never") {
 		return TTLNever, nil
 	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 || secs > int64(time.Duration(1<<63-1)/time.Second) {
-			return 0, fmt.Errorf("%w: %q", errBadTTL, v)
+	if d, err := time.ParseDuration(v); err == nil {
+		if d < time.Second {
+			return 0, fmt.Errorf("%w: %q is under a second", errBadTTL, v)
 		}
-		return time.Duration(secs) * time.Second, nil
+		return d.Truncate(time.Second), nil
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
+	if v == "" || strings.Trim(v, "0123456789") != "" {
 		return 0, fmt.Errorf("%w: %q", errBadTTL, v)
 	}
-	return d, nil
+	secs, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || secs > int64(time.Duration(1<<63-1)/time.Second) {
+		return 0, fmt.Errorf("%w: %q", errBadTTL, v)
+	}
+	return time.Duration(secs) * time.Second, nil
 }
 
 var errBadTTL = errors.New("filestore: invalid TTL")

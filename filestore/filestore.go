@@ -39,6 +39,10 @@ type fileBackend struct {
 	evictions []uint64
 	// recovery: the report recovery builds for Config.Recovered (nil when nobody asked).
 	recovery *Recovery
+	// batches: atomic batches appended whose members no sync job covers yet (batch.go).
+	batches []*batchMark
+	// uncommitted: during recovery, batch members replayed with no batch record after them.
+	uncommitted map[uint64]struct{}
 	// window: bytes read ahead for sequential loads (readahead.go).
 	window readWindow
 }
@@ -473,6 +477,9 @@ func (b *fileBackend) cutSync() *syncJob {
 		// Without files to sync, the causes were durable already (evictions at open).
 		need().evictions, b.evictions = b.evictions, nil
 	}
+	if len(b.batches) > 0 {
+		need().batches, b.batches = b.batches, nil
+	}
 	if job != nil {
 		job.deadThrough = b.deadThrough()
 		switch n := len(b.blocks); {
@@ -490,6 +497,9 @@ func (b *fileBackend) startCommit() (*syncJob, error) {
 		return nil, err
 	}
 	if b.st.cfg.Sync == SyncEvery {
+		if err := b.syncBatchesNow(); err != nil {
+			return nil, err
+		}
 		b.armSyncTimer()
 		return nil, nil
 	}
@@ -508,8 +518,15 @@ func (b *fileBackend) synced(job *syncJob) {
 
 // jobDone records what a sync that returned made durable: the blocks it sealed, and the
 // causes of the evictions it carries, which may now be logged.
+// A job that made batches' members durable appends their records instead, and holds its
+// evictions back for the next job, which makes those records durable (batch.go).
 func (b *fileBackend) jobDone(job *syncJob) {
 	b.durableThrough = max(b.durableThrough, job.sealedThrough)
+	if len(job.batches) > 0 {
+		b.recordBatches(job)
+		b.evictions = append(b.evictions, job.evictions...)
+		return
+	}
 	b.deletes = append(b.deletes, job.evictions...)
 }
 
@@ -581,14 +598,26 @@ func (b *fileBackend) close() error {
 	var err error
 	if b.st.failed == nil {
 		err = b.writeAndSync()
-		// The sync released the evictions its batch caused (see evicted): log them too, so
-		// limits raised before the next open do not bring the messages back.
-		if err == nil && len(b.deletes) > 0 {
+		// The sync released the evictions its batch caused (see evicted) and the records of
+		// the atomic batches it covered (whose evictions wait one sync more): write and sync
+		// those too, so limits raised before the next open do not bring the messages back
+		// and the batches are whole.
+		for i := 0; i < 2 && err == nil && (len(b.deletes) > 0 || len(b.evictions) > 0 || b.unwritten()); i++ {
 			err = b.writeAndSync()
 		}
 	}
 	b.closeFiles()
 	return err
+}
+
+// unwritten reports whether a block holds appended bytes not handed to its file yet.
+func (b *fileBackend) unwritten() bool {
+	for _, blk := range b.dirty {
+		if len(blk.pending) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *fileBackend) closeFiles() {

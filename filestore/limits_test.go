@@ -123,9 +123,14 @@ func TestAgeExpirySurvivesRestart(t *testing.T) {
 }
 
 // TestSubjectDeleteMarker: expiry of a subject's last message leaves a marker with the
-// ADR-43 headers and the configured TTL; the marker's own expiry leaves none.
+// ADR-43 headers and the configured TTL, and the owner is told the last marker's sequence
+// once it is durable; the marker's own expiry leaves none.
 func TestSubjectDeleteMarker(t *testing.T) {
-	eachKind(t, Config{Limits: Limits{MaxAge: time.Second, SubjectDeleteMarkerTTL: 5 * time.Second}}, func(t *testing.T, h *harness, st Store) {
+	marked, last := 0, env.Seq(0)
+	cfg := Config{Limits: Limits{MaxAge: time.Second, SubjectDeleteMarkerTTL: 5 * time.Second},
+		Marked: func(seq env.Seq) { marked, last = marked+1, seq }}
+	eachKind(t, cfg, func(t *testing.T, h *harness, st Store) {
+		marked, last = 0, 0
 		h.mustStore(st, "kv.a", "1")
 		h.mustStore(st, "kv.a", "2")
 		h.mustStore(st, "kv.b", "3")
@@ -135,14 +140,18 @@ func TestSubjectDeleteMarker(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := "NATS/1.0\r\nNats-Marker-Reason: MaxAge\r\nNats-TTL: 5s\r\n\r\n"
+		want := "NATS/1.0\r\nNats-Marker-Reason: MaxAge\r\nNats-TTL: 5s\r\nNats-Rollup: sub\r\n\r\n"
 		if string(m.Header) != want || m.TTL != 5*time.Second || len(m.Data) != 0 {
 			t.Fatalf("marker %+v (header %q)", m, m.Header)
 		}
+		before := marked
+		if before == 0 || last != 5 {
+			t.Fatalf("the owner was told of the markers %d times, last at seq %d (want 5)", before, last)
+		}
 		h.advance(6 * time.Second)
 		wantSeqs(t, st)
-		if got := st.State(); got.LastSeq != 5 {
-			t.Fatalf("a marker's expiry stored another: %+v", got)
+		if got := st.State(); got.LastSeq != 5 || marked != before {
+			t.Fatalf("a marker's expiry stored another: %+v (told %d times, then %d)", got, before, marked)
 		}
 	})
 }
@@ -325,7 +334,11 @@ func TestParseTTL(t *testing.T) {
 		ok   bool
 	}{
 		{"never", TTLNever, true}, {"5", 5 * time.Second, true}, {"1h", time.Hour, true},
-		{"0", 0, true}, {"-1", 0, false}, {"bogus", 0, false}, {"-5s", 0, false},
+		{"0", 0, false}, {"-1", 0, false}, {"bogus", 0, false}, {"-5s", 0, false},
+		// nats-server's rules: "never" in any case, durations of at least a second counted in
+		// whole seconds ("0" is a duration under a second), digits only for a number of seconds.
+		{"NEVER", TTLNever, true}, {"500ms", 0, false}, {"0s", 0, false}, {"1500ms", time.Second, true},
+		{"+5", 0, false}, {"", 0, false},
 	}
 	for _, c := range cases {
 		got, err := ParseTTL(c.in)

@@ -27,6 +27,7 @@ const (
 	kindMarker  = 3 // a sequence-range marker (Compact, Truncate, Purge, Restore)
 	kindErased  = 4 // a message record overwritten by EraseMsg: same length, random body
 	kindSnapEnd = 5 // the last record of a snapshot stream
+	kindBatch   = 6 // an atomic batch's commit: its members (flagBatch) before it are kept
 )
 
 // Record flags.
@@ -34,7 +35,8 @@ const (
 	flagCompressed = 1 << 0 // headers+data after the subject are S2-compressed
 	flagEncrypted  = 1 << 1 // the body is nonce | AEAD-sealed(subject | payload)
 	flagMarkerMsg  = 1 << 2 // a subject delete marker
-	flagsKnown     = flagCompressed | flagEncrypted | flagMarkerMsg
+	flagBatch      = 1 << 3 // a member of an atomic batch: kept only if its batch record follows
+	flagsKnown     = flagCompressed | flagEncrypted | flagMarkerMsg | flagBatch
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -81,7 +83,7 @@ func parseHeader(b []byte, seed uint32) (recordHeader, bool) {
 		seq: binary.LittleEndian.Uint64(b[16:]), time: int64(binary.LittleEndian.Uint64(b[24:])),
 		ttl: int64(binary.LittleEndian.Uint64(b[32:])), dataLen: binary.LittleEndian.Uint32(b[40:]),
 	}
-	if h.length < recordOverhead || h.length > recordBytesMax || h.kind < kindMsg || h.kind > kindSnapEnd ||
+	if h.length < recordOverhead || h.length > recordBytesMax || h.kind < kindMsg || h.kind > kindBatch ||
 		h.flags&^flagsKnown != 0 || uint64(h.hdrLen)+uint64(h.dataLen) > recordBytesMax {
 		return recordHeader{}, false
 	}
@@ -130,6 +132,9 @@ func (s *sealer) msgRecordLen(subject string, hdr, data []byte) (length int, fla
 func (s *sealer) encodeMsg(dst []byte, length int, flags uint8, seq uint64, e *entry, subject string, hdr, data []byte) []byte {
 	if e.flags&entryMarker != 0 {
 		flags |= flagMarkerMsg
+	}
+	if e.flags&entryBatch != 0 {
+		flags |= flagBatch
 	}
 	h := recordHeader{
 		length: uint32(length), kind: kindMsg, flags: flags, subjLen: uint16(len(subject)),
@@ -357,4 +362,25 @@ func decodeMarkerBody(b []byte) (marker, error) {
 		reset: b[0] == 1, floor: binary.LittleEndian.Uint64(b[1:]),
 		last: binary.LittleEndian.Uint64(b[9:]), lastTime: int64(binary.LittleEndian.Uint64(b[17:])),
 	}, nil
+}
+
+// Batch bodies: the first and last sequence of the committed batch; little-endian, 16 bytes.
+const batchBodyBytes = 16
+
+func encodeBatchBody(first, last uint64) []byte {
+	b := make([]byte, batchBodyBytes)
+	binary.LittleEndian.PutUint64(b, first)
+	binary.LittleEndian.PutUint64(b[8:], last)
+	return b
+}
+
+func decodeBatchBody(b []byte) (first, last uint64, err error) {
+	if len(b) != batchBodyBytes {
+		return 0, 0, fmt.Errorf("batch body of %d bytes", len(b))
+	}
+	first, last = binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:])
+	if first == 0 || last < first {
+		return 0, 0, fmt.Errorf("batch range %d..%d", first, last)
+	}
+	return first, last, nil
 }

@@ -45,6 +45,7 @@ func (b *fileBackend) recover() error {
 			return err
 		}
 	}
+	b.dropUncommitted()
 	if err := b.settleTails(); err != nil {
 		return err
 	}
@@ -303,6 +304,7 @@ func (b *fileBackend) replay(blk *block, rec scannedRecord) {
 		}
 		blk.live++
 		b.st.replayMsg(h.seq, e, subject)
+		b.replayBatchMember(h.seq, h.flags)
 	case kindErased:
 		b.st.replayErased(h.seq, h.time)
 	case kindCommit:
@@ -316,6 +318,13 @@ func (b *fileBackend) replay(blk *block, rec scannedRecord) {
 			return
 		}
 		b.st.applyMarker(marker{last: h.seq, lastTime: h.time})
+	case kindBatch:
+		first, last, err := decodeBatchBody(body)
+		if err != nil {
+			damaged("batch record", err)
+			return
+		}
+		b.replayBatch(first, last)
 	case kindMarker:
 		m, err := decodeMarkerBody(body)
 		if err != nil {

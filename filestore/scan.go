@@ -199,7 +199,7 @@ func CheckBlock(data []byte) (BlockReport, error) {
 	}
 	rep.ID = h.id
 	r := scanRecords(data, seedOf(h.salt), h.id)
-	names := map[uint8]string{kindMsg: "msg", kindCommit: "commit", kindMarker: "marker", kindErased: "erased", kindSnapEnd: "snapend"}
+	names := map[uint8]string{kindMsg: "msg", kindCommit: "commit", kindMarker: "marker", kindErased: "erased", kindSnapEnd: "snapend", kindBatch: "batch"}
 	for _, rec := range r.records {
 		if !rec.intact {
 			continue

@@ -27,6 +27,12 @@ type Store interface {
 	// that rejected it (limits with DiscardNew, a bad subject, a failed write). done must
 	// not be nil.
 	Store(subject string, header, data []byte, opts StoreOpts, done func(seq env.Seq, err error))
+	// StoreBatch appends msgs (at least one) as one all-or-nothing unit at consecutive
+	// sequences: every check (the limits with DiscardNew included) is made for the whole
+	// batch before anything is stored, and no crash can leave a part of it (batch.go). done
+	// gets the first sequence once all of it is durable, or the error that rejected all of
+	// it; on a store that broke meanwhile, recovery keeps all of it or none.
+	StoreBatch(msgs []BatchMsg, done func(first env.Seq, err error))
 
 	// LoadMsg returns the message at seq: ErrNotFound if there is none, ErrCorrupt
 	// (wrapped in a *CorruptError) if its record fails its checksum.
@@ -67,6 +73,13 @@ type Store interface {
 	Truncate(seq env.Seq, done func(error)) error
 	// SetLimits replaces the limits and applies them at once.
 	SetLimits(l Limits, done func(error)) error
+	// Err is what broke the store (ErrFailed: a write failed; ErrClosed), or nil: until it
+	// is reopened, reads answer from an index that may hold what the disk does not.
+	Err() error
+	// Flush calls done once every mutation made before it is durable and its completion
+	// ran (at once if nothing is pending), or with the error that broke the store. Readers
+	// use it to answer only from state a crash cannot take back.
+	Flush(done func(error))
 
 	// EncodedState is State (with the deleted list) in a compact, checksummed binary form;
 	// see DecodeState.
@@ -113,6 +126,16 @@ type StoreOpts struct {
 	// TTL is the message's time to live: 0 for none (MaxAge applies), TTLNever, or > 0
 	// (the message expires TTL after its timestamp, whatever MaxAge says).
 	TTL time.Duration
+}
+
+// BatchMsg is one message of a StoreBatch.
+type BatchMsg struct {
+	Subject string
+	Header  []byte
+	Data    []byte
+	// Time and TTL as in StoreOpts.
+	Time int64
+	TTL  time.Duration
 }
 
 // SubjectState is one subject's share of the store.
@@ -170,6 +193,7 @@ var (
 	ErrBadEncodedState  = errors.New("filestore: invalid encoded state")
 	ErrBadPurge         = errors.New("filestore: purge cannot combine seq and keep")
 	ErrTruncateTooLow   = errors.New("filestore: truncate below the first sequence")
+	ErrBatchNotDurable  = errors.New("filestore: the store closed before the batch was committed")
 	errUnsupportedBlock = errors.New("filestore: unsupported block version")
 )
 

@@ -11,6 +11,9 @@ type Recovery struct {
 	// Dropped lists what recovery found broken: records skipped, bytes skipped, torn tails
 	// cut, unusable or repaired block headers, corrected record headers.
 	Dropped []Damage
+	// Uncommitted lists the messages recovery removed as members of an atomic batch whose
+	// batch record was not on disk (intact records, kept above, then deleted).
+	Uncommitted []uint64
 }
 
 // KeptRecord is one record recovery kept.
@@ -18,11 +21,11 @@ type KeptRecord struct {
 	Block  uint32
 	Offset int64
 	Length int64
-	Kind   string // "msg", "commit", "marker", "erased" or "snapend"
+	Kind   string // "msg", "commit", "marker", "erased", "snapend" or "batch"
 	Seq    uint64 // the header's sequence field (the last sequence for commit records)
 }
 
-var kindNames = map[uint8]string{kindMsg: "msg", kindCommit: "commit", kindMarker: "marker", kindErased: "erased", kindSnapEnd: "snapend"}
+var kindNames = map[uint8]string{kindMsg: "msg", kindCommit: "commit", kindMarker: "marker", kindErased: "erased", kindSnapEnd: "snapend", kindBatch: "batch"}
 
 // Probe points of recovery's and the read path's verdicts (env.Probe), so the simulator's
 // coverage report shows each one firing.

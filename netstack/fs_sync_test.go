@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path"
+	"runtime"
 	"sync/atomic"
 	"testing"
 )
@@ -23,6 +24,7 @@ func TestFSSyncBesideWrites(t *testing.T) {
 
 	const records, recordBytes = 2000, 100
 	var stop atomic.Bool
+	var synced atomic.Int64
 	syncs := make(chan int, 1)
 	syncer.Post(func() {
 		n := 0
@@ -31,6 +33,7 @@ func TestFSSyncBesideWrites(t *testing.T) {
 				t.Errorf("sync %d: %v", n, err)
 			}
 			n++
+			synced.Add(1)
 		}
 		syncs <- n
 	})
@@ -39,6 +42,11 @@ func TestFSSyncBesideWrites(t *testing.T) {
 	owner.Post(func() {
 		defer close(wrote)
 		for i := range records {
+			// Halfway, wait for a sync to have returned, so syncs overlap the rest of the
+			// writes however the scheduler ran the two (a loaded machine had run none).
+			for i == records/2 && synced.Load() == 0 {
+				runtime.Gosched()
+			}
 			rec := []byte(fmt.Sprintf("%-*d", recordBytes, i))
 			if i%2 == 0 {
 				writeAll(t, f, string(rec))

@@ -95,12 +95,12 @@ func TestE2EJetStreamStreamFeatures(t *testing.T) {
 		r.Header.Get("Nats-Subject") != "stored.a" || r.Header.Get("Nats-Last-Sequence") != "0" || string(r.Data) != "v1" {
 		t.Fatalf("republished %s %v %q", r.Subject, r.Header, r.Data)
 	}
-	_, err = js.Publish(ctx, "in.a", []byte("short"), jetstream.WithMsgTTL(300*time.Millisecond))
+	_, err = js.Publish(ctx, "in.a", []byte("short"), jetstream.WithMsgTTL(time.Second))
 	must(t, err)
 	if r, err = rp.NextMsg(testTimeout); err != nil || r.Header.Get("Nats-Last-Sequence") != "100" {
 		t.Fatalf("second republish: %v %v", r, err)
 	}
-	time.Sleep(time.Second) // past the message's TTL
+	time.Sleep(1500 * time.Millisecond) // past the message's TTL
 	if _, err := s.GetMsg(ctx, 101); !errors.Is(err, jetstream.ErrMsgNotFound) {
 		t.Fatalf("a message past its TTL: %v", err)
 	}
@@ -395,7 +395,7 @@ func TestE2EJetStreamOrderedAndPush(t *testing.T) {
 func TestE2EJetStreamPacingAndMetrics(t *testing.T) {
 	p, _ := startJS(t)
 	nc, js, ctx := jsClient(t, p)
-	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "RP", Subjects: []string{"rp"}})
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "RP", Subjects: []string{"rp"}, MaxMsgSize: 600})
 	must(t, err)
 	_, err = js.Publish(ctx, "rp", []byte("first"))
 	must(t, err)
@@ -431,8 +431,8 @@ func TestE2EJetStreamPacingAndMetrics(t *testing.T) {
 			t.Fatalf("metric %s", m.Data)
 		}
 	}
-	// 8,000 bits per second: ten 500-byte messages take about five seconds; after one
-	// second far fewer than ten have come.
+	// 8,000 bits per second, a bucket of max_msg_size (600 bytes): ten 500-byte messages
+	// take about five seconds; after one second far fewer than ten have come.
 	for range 10 {
 		_, err := js.Publish(ctx, "rp", make([]byte, 500))
 		must(t, err)

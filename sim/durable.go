@@ -40,6 +40,33 @@ func (d *Disk) DurableFS() env.FS {
 	return c.fs()
 }
 
+// CurrentFS returns a private, writable copy of the disk as reads see it now: after a crash
+// and before the node reads anything, exactly what the crash left for its recovery (a process
+// crash keeps unsynced bytes, which DurableFS leaves out).
+func (d *Disk) CurrentFS() env.FS {
+	c := &Disk{
+		node: d.node, capacity: d.capacity,
+		dirs: cloneSet(d.dirs), durableDirs: cloneSet(d.dirs),
+		files: map[string]*inode{}, durableFiles: map[string]*inode{},
+		failNext: map[string]error{},
+		oracle:   true,
+	}
+	copies := map[*inode]*inode{}
+	for _, name := range env.SortedKeys(d.files) {
+		in := d.files[name]
+		cp := copies[in]
+		if cp == nil {
+			c.nextIno++
+			cp = &inode{ino: c.nextIno, data: append([]byte(nil), in.data...)}
+			cp.durable = append([]byte(nil), cp.data...)
+			copies[in] = cp
+		}
+		c.files[name], c.durableFiles[name] = cp, cp
+		c.used += int64(len(cp.data))
+	}
+	return c.fs()
+}
+
 // DurableVersion changes whenever the durable image may have changed (a sync, a directory
 // sync, a crash), so an oracle can reuse what it derived from an unchanged image.
 func (d *Disk) DurableVersion() uint64 { return d.durableVersion }

@@ -31,6 +31,8 @@ type account struct {
 	shared atomic.Pointer[Limits]
 	// usage counts the bytes the account's streams hold (usage.go).
 	usage usage
+	// audits are the requests waiting for their answers' audit advisories (audit.go).
+	audits audits
 }
 
 // setLimits replaces the account's limits (on the service's executor) and publishes them to
@@ -121,6 +123,7 @@ func (a *account) request(m bus.Msg) {
 		return
 	}
 	a.apiTotal++
+	a.noteAudit(m)
 	if e := checkLevel(m.Header); e != nil {
 		a.reply(m.Reply, &jsapi.Response{Type: jsapi.SystemType, Error: e})
 		return
@@ -163,6 +166,7 @@ func (a *account) reply(subject string, v any) {
 	data, err := json.Marshal(v)
 	env.Assertf(err == nil, "jetstream: marshal %T: %v", v, err)
 	a.svc.bus.Publish(a.name, subject, "", nil, data)
+	a.audit(subject, data)
 }
 
 // replyError answers with just an error of type typ.

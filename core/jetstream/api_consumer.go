@@ -115,8 +115,11 @@ func (st *streamActor) createConsumer(reply string, cfg jsapi.ConsumerConfig, ac
 		a.replyError(reply, jsapi.ConsumerCreateType, jsapi.NewError(jsapi.ErrConsumerCreate, err.Error()))
 		return
 	}
+	// The answer shows the consumer as created, before its first deliveries (as nats-server's).
 	a.reply(reply, &jsapi.ConsumerResponse{Response: jsapi.Response{Type: jsapi.ConsumerCreateType}, ConsumerInfo: c.info()})
 	c.actionAdvisory("CREATED", "create")
+	c.deliver()
+	c.arm()
 }
 
 // admitConsumer holds a new consumer to the work-queue rule, the stream's max_consumers and
@@ -155,8 +158,6 @@ func (st *streamActor) addConsumer(cfg jsapi.ConsumerConfig) (*consumer, error) 
 	}
 	c.file = file
 	c.save(nil)
-	c.deliver()
-	c.arm()
 	return c, nil
 }
 
@@ -330,7 +331,7 @@ func (c *consumer) info() *jsapi.ConsumerInfo {
 		NumRedelivered: c.fsm.NumRedelivered(),
 		NumWaiting:     len(c.waiting),
 		NumPending:     c.pending(start - 1),
-		PushBound:      c.cfg.DeliverSubject != "" && c.push.bound,
+		PushBound:      c.cfg.DeliverSubject != "" && c.svc().bus.HasInterest(c.st.acc.name, c.cfg.DeliverSubject),
 		PriorityGroups: c.priorityGroups(),
 		TimeStamp:      c.svc().now().UTC()}
 	if info.Paused = c.paused(); info.Paused {

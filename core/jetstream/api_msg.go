@@ -111,12 +111,17 @@ func (a *account) msgGet(m bus.Msg, args []string) {
 	}
 	st.post(func() {
 		msg, e := st.load(&req)
-		if e != nil {
-			a.replyError(m.Reply, jsapi.MsgGetType, e)
-			return
-		}
-		a.reply(m.Reply, &jsapi.MsgGetResponse{Response: jsapi.Response{Type: jsapi.MsgGetType},
-			Message: &jsapi.StoredMsg{Subject: msg.Subject, Sequence: uint64(msg.Seq), Header: msg.Header, Data: msg.Data, Time: unixTime(msg.Time)}})
+		// Answered once what it was read from is durable, as a direct get (directReplies).
+		st.fsm.Store().Flush(func(err error) {
+			switch {
+			case err != nil:
+			case e != nil:
+				a.replyError(m.Reply, jsapi.MsgGetType, e)
+			default:
+				a.reply(m.Reply, &jsapi.MsgGetResponse{Response: jsapi.Response{Type: jsapi.MsgGetType},
+					Message: &jsapi.StoredMsg{Subject: msg.Subject, Sequence: uint64(msg.Seq), Header: msg.Header, Data: msg.Data, Time: unixTime(msg.Time)}})
+			}
+		})
 	})
 }
 

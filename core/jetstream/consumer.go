@@ -260,8 +260,14 @@ func (c *consumer) nextMessage(now int64) *filestore.Msg {
 		}
 		c.fsm.Skip(seq) // gone from the stream
 	}
+	// New deliveries stop at the last durable message: one a failed write or a crash could
+	// still take back (and its sequence go to another message) is never handed out.
+	durable := c.st.fsm.Durable()
 	for len(c.lastPer) > 0 {
 		seq := c.lastPer[0]
+		if env.Seq(seq) > durable {
+			return nil
+		}
 		if m, err := store.LoadMsg(env.Seq(seq)); err == nil && seq > c.fsm.Delivered().Stream {
 			return m // taken off the list once delivered (record)
 		}
@@ -269,7 +275,7 @@ func (c *consumer) nextMessage(now int64) *filestore.Msg {
 	}
 	// Shared: valid until the store's next load, and send copies it out before that.
 	m, err := store.LoadNextShared(c.filter, env.Seq(c.fsm.Delivered().Stream+1))
-	if err != nil {
+	if err != nil || m.Seq > durable {
 		return nil
 	}
 	return m

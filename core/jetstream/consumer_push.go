@@ -62,7 +62,7 @@ func (c *consumer) deliverPush(now time.Time, mono time.Duration) int {
 		c.push.lastSent = mono
 		c.push.lastSeq = [2]uint64{dseq, uint64(msg.Seq)}
 		c.push.fcBytes += len(msg.Subject) + len(msg.Header) + len(msg.Data)
-		c.paced(len(msg.Subject) + len(msg.Header) + len(msg.Data))
+		c.paced(msg)
 		if c.cfg.FlowControl && c.push.fcPending == "" && c.push.fcBytes >= fcWindowBytes {
 			c.askFlow()
 		}

@@ -122,7 +122,7 @@ func (st *streamActor) recoverConsumers() {
 
 func (st *streamActor) recoverConsumer(name string) error {
 	fsys, dir := st.svc().env.FS, st.consumerDir(name)
-	if isMarkedDeleted(fsys, dir) {
+	if isMarkedDeleted(fsys, dir) || unfinishedCreate(fsys, dir, path.Join(dir, fconsumer.StateFile)) {
 		return removeTree(fsys, dir)
 	}
 	var meta consumerMeta

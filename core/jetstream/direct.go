@@ -22,41 +22,43 @@ func (st *streamActor) directGet(m bus.Msg) {
 	if st.phase != streamRunning || m.Reply == "" {
 		return
 	}
+	out := &directReplies{st: st, reply: m.Reply}
+	defer out.send()
 	if checkLevel(m.Header) != nil {
-		st.directStatus(m.Reply, 412, "Required Api Level")
+		out.status(412, "Required Api Level")
 		return
 	}
 	var req jsapi.MsgGetRequest
 	tail := m.Subject[min(len(m.Subject), len(directPrefix)+len(st.name)):]
 	switch {
 	case tail != "" && len(m.Data) > 0:
-		st.directStatus(m.Reply, 408, "Bad Request")
+		out.status(408, "Bad Request")
 		return
 	case tail != "":
 		req.LastFor = tail[1:]
 	case len(m.Data) == 0:
-		st.directStatus(m.Reply, 408, "Empty Request")
+		out.status(408, "Empty Request")
 		return
 	case json.Unmarshal(m.Data, &req) != nil:
-		st.directStatus(m.Reply, 408, "Malformed Request")
+		out.status(408, "Malformed Request")
 		return
 	}
 	if code, text := checkDirect(&req); code != 0 {
-		st.directStatus(m.Reply, code, text)
+		out.status(code, text)
 		return
 	}
 	switch {
 	case len(req.MultiLastFor) > 0:
-		st.directMulti(m.Reply, &req)
+		st.directMulti(out, &req)
 	case req.Batch > 0:
-		st.directBatch(m.Reply, &req)
+		st.directBatch(out, &req)
 	default:
 		msg, e := st.load(&req)
 		if e != nil {
-			st.directStatus(m.Reply, 404, "Message Not Found")
+			out.status(404, "Message Not Found")
 			return
 		}
-		st.sendDirect(m.Reply, msg, req.NoHeaders, nil)
+		out.msg(msg, req.NoHeaders, nil)
 	}
 }
 
@@ -75,16 +77,26 @@ func checkDirect(req *jsapi.MsgGetRequest) (int, string) {
 	return 0, ""
 }
 
-func (st *streamActor) directStatus(reply string, code int, text string, kv ...string) {
-	st.svc().bus.Publish(st.acc.name, reply, "", proto.StatusHeader(code, text, kv...), nil)
+// directReplies holds a direct get's answers until the state they were read from is
+// durable (Store.Flush): a read never shows a write a crash or a failed write could take
+// back, so a later read cannot show it gone. A store that fails meanwhile drops them: the
+// client's request times out, as for a server that crashed.
+type directReplies struct {
+	st    *streamActor
+	reply string
+	msgs  [][2][]byte // header, data
 }
 
-// sendDirect sends one stored message as a direct get answers it; extra are the batch
-// headers (Nats-Num-Pending, Nats-Last-Sequence), nil for a single get.
-func (st *streamActor) sendDirect(reply string, msg *filestore.Msg, noHeaders bool, extra []string) {
+func (r *directReplies) status(code int, text string, kv ...string) {
+	r.msgs = append(r.msgs, [2][]byte{proto.StatusHeader(code, text, kv...), nil})
+}
+
+// msg adds one stored message as a direct get answers it; extra are the batch headers
+// (Nats-Num-Pending, Nats-Last-Sequence), nil for a single get.
+func (r *directReplies) msg(msg *filestore.Msg, noHeaders bool, extra []string) {
 	var hdr []byte
 	if !noHeaders {
-		hdr = proto.AppendHeader(msg.Header, "Nats-Stream", st.name)
+		hdr = proto.AppendHeader(msg.Header, "Nats-Stream", r.st.name)
 		hdr = proto.AppendHeader(hdr, "Nats-Subject", msg.Subject)
 		hdr = proto.AppendHeader(hdr, "Nats-Sequence", strconv.FormatUint(uint64(msg.Seq), 10))
 		hdr = proto.AppendHeader(hdr, "Nats-Time-Stamp", unixTime(msg.Time).Format(time.RFC3339Nano))
@@ -92,18 +104,30 @@ func (st *streamActor) sendDirect(reply string, msg *filestore.Msg, noHeaders bo
 			hdr = proto.AppendHeader(hdr, extra[i], extra[i+1])
 		}
 	}
-	st.svc().bus.Publish(st.acc.name, reply, "", hdr, msg.Data)
+	r.msgs = append(r.msgs, [2][]byte{hdr, msg.Data})
+}
+
+// send sends the answers once what they were read from is durable.
+func (r *directReplies) send() {
+	r.st.fsm.Store().Flush(func(err error) {
+		if err != nil {
+			return
+		}
+		for _, m := range r.msgs {
+			r.st.svc().bus.Publish(r.st.acc.name, r.reply, "", m[0], m[1])
+		}
+	})
 }
 
 // directBatch sends up to batch messages from seq (or start_time), matching next_by_subj,
 // within max_bytes, then EOB.
-func (st *streamActor) directBatch(reply string, req *jsapi.MsgGetRequest) {
+func (st *streamActor) directBatch(out *directReplies, req *jsapi.MsgGetRequest) {
 	store := st.fsm.Store()
 	f := filestore.AllSubjects
 	if req.NextFor != "" {
 		var err error
 		if f, err = filestore.NewFilter(req.NextFor); err != nil {
-			st.directStatus(reply, 408, "Bad Request")
+			out.status(408, "Bad Request")
 			return
 		}
 	}
@@ -118,13 +142,13 @@ func (st *streamActor) directBatch(reply string, req *jsapi.MsgGetRequest) {
 		msg, err := store.LoadNext(f, seq)
 		if err != nil {
 			if i == 0 {
-				st.directStatus(reply, 404, "Message Not Found")
+				out.status(404, "Message Not Found")
 				return
 			}
 			break
 		}
 		pending = max(pending, 1) - 1
-		st.sendDirect(reply, msg, req.NoHeaders, []string{"Nats-Num-Pending", strconv.FormatUint(pending, 10),
+		out.msg(msg, req.NoHeaders, []string{"Nats-Num-Pending", strconv.FormatUint(pending, 10),
 			"Nats-Last-Sequence", strconv.FormatUint(last, 10)})
 		last, seq = uint64(msg.Seq), msg.Seq+1
 		if bytes += len(msg.Subject) + len(msg.Header) + len(msg.Data); req.MaxBytes > 0 && bytes >= req.MaxBytes {
@@ -132,19 +156,19 @@ func (st *streamActor) directBatch(reply string, req *jsapi.MsgGetRequest) {
 		}
 	}
 	pending = store.NumPending(seq, f, false)
-	st.directStatus(reply, 204, "EOB", "Nats-Num-Pending", strconv.FormatUint(pending, 10),
+	out.status(204, "EOB", "Nats-Num-Pending", strconv.FormatUint(pending, 10),
 		"Nats-Last-Sequence", strconv.FormatUint(last, 10))
 }
 
 // directMulti sends the last message (at or below up_to) of each subject matching the
 // multi_last filters, oldest first, then EOB.
-func (st *streamActor) directMulti(reply string, req *jsapi.MsgGetRequest) {
+func (st *streamActor) directMulti(out *directReplies, req *jsapi.MsgGetRequest) {
 	store := st.fsm.Store()
 	upTo := env.Seq(req.UpToSeq)
 	if req.UpToTime != nil {
 		upTo = st.seqAtTime(req.UpToTime.UnixNano())
 		if upTo <= store.State().FirstSeq {
-			st.directStatus(reply, 404, "No Results")
+			out.status(404, "No Results")
 			return
 		}
 		upTo--
@@ -155,13 +179,13 @@ func (st *streamActor) directMulti(reply string, req *jsapi.MsgGetRequest) {
 	seqs, err := st.lastsUpTo(req.MultiLastFor, upTo)
 	switch {
 	case err != nil:
-		st.directStatus(reply, 408, "Bad Request")
+		out.status(408, "Bad Request")
 		return
 	case len(seqs) > directMultiMax:
-		st.directStatus(reply, 413, "Too Many Results")
+		out.status(413, "Too Many Results")
 		return
 	case len(seqs) == 0:
-		st.directStatus(reply, 404, "No Results")
+		out.status(404, "No Results")
 		return
 	}
 	var last uint64
@@ -171,7 +195,7 @@ func (st *streamActor) directMulti(reply string, req *jsapi.MsgGetRequest) {
 		if err != nil {
 			continue // removed meanwhile, or damaged (the store reports it)
 		}
-		st.sendDirect(reply, msg, req.NoHeaders, []string{"Nats-Num-Pending", strconv.Itoa(len(seqs) - i - 1),
+		out.msg(msg, req.NoHeaders, []string{"Nats-Num-Pending", strconv.Itoa(len(seqs) - i - 1),
 			"Nats-Last-Sequence", strconv.FormatUint(last, 10)})
 		last = seq
 		sent++
@@ -180,7 +204,7 @@ func (st *streamActor) directMulti(reply string, req *jsapi.MsgGetRequest) {
 			break
 		}
 	}
-	st.directStatus(reply, 204, "EOB", "Nats-Num-Pending", strconv.Itoa(len(seqs)-sent),
+	out.status(204, "EOB", "Nats-Num-Pending", strconv.Itoa(len(seqs)-sent),
 		"Nats-Last-Sequence", strconv.FormatUint(last, 10), "Nats-UpTo-Sequence", strconv.FormatUint(uint64(upTo), 10))
 }
 

@@ -8,7 +8,6 @@ import (
 	"hash/crc32"
 	"path"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/petrel-io/petrel/core/env"
@@ -22,10 +21,11 @@ import (
 // stream with half its data.
 
 const (
-	metaFile    = "meta.json"
-	deletedFile = "deleted"
-	msgsDir     = "msgs"
-	consumerDir = "obs"
+	metaReadTries = 3
+	metaFile      = "meta.json"
+	deletedFile   = "deleted"
+	msgsDir       = "msgs"
+	consumerDir   = "obs"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -67,17 +67,23 @@ func encodeMeta(doc []byte) []byte {
 	return append(data, one...)
 }
 
+// readMeta reads a definition. A read that finds no sound copy is tried again, up to
+// metaReadTries times in all: a bit flipped in transit (not at rest) passes, and a stream
+// kept offline for it would stay offline until an operator looked.
 func readMeta(fs env.FS, dir string, v any) error {
 	name := path.Join(dir, metaFile)
 	if info, err := fs.Stat(name); err == nil && info.Size > metaFileMax {
 		return fmt.Errorf("%w: %s is %d bytes", errDamagedMeta, name, info.Size)
 	}
-	data, err := env.ReadFile(fs, name)
-	if err != nil {
-		return fmt.Errorf("jetstream: %w", err)
+	var doc []byte
+	for try := 0; doc == nil && try < metaReadTries; try++ {
+		data, err := env.ReadFile(fs, name)
+		if err != nil {
+			return fmt.Errorf("jetstream: %w", err)
+		}
+		doc, _ = decodeMeta(data)
 	}
-	doc, ok := decodeMeta(data)
-	if !ok {
+	if doc == nil {
 		return fmt.Errorf("%w: %s: no copy passes its checksum", errDamagedMeta, name)
 	}
 	if err := json.Unmarshal(doc, v); err != nil {
@@ -86,17 +92,37 @@ func readMeta(fs env.FS, dir string, v any) error {
 	return nil
 }
 
-// decodeMeta finds the first copy whose checksum holds (a file of one copy reads too).
+// decodeMeta finds the first copy whose checksum holds. The copies are found by their
+// places, not by scanning for newlines, so a flipped delimiter or padding byte cannot hide a
+// sound copy: the second copy fills the file from the first sector boundary at or past the
+// first copy's length, and both are equally long. A file of one copy reads too.
 func decodeMeta(data []byte) ([]byte, bool) {
-	lines := strings.Split(string(data), "\n")
-	for i := 0; i+1 < len(lines); i++ {
-		doc, sum := strings.TrimLeft(lines[i], " "), lines[i+1]
-		want, err := strconv.ParseUint(sum, 16, 32)
-		if err == nil && uint32(want) == crc32.Checksum([]byte(doc), castagnoli) && doc != "" {
-			return []byte(doc), true
+	for b := env.SectorSize; b < len(data); b += env.SectorSize {
+		if n := len(data) - b; n <= b && n > b-env.SectorSize {
+			for _, one := range [][]byte{data[:n], data[b:]} {
+				if doc, ok := decodeMetaCopy(one); ok {
+					return doc, true
+				}
+			}
+			return nil, false
 		}
 	}
-	return nil, false
+	return decodeMetaCopy(data)
+}
+
+// decodeMetaCopy checks one copy: "<JSON>\n<CRC-32C hex>\n".
+func decodeMetaCopy(one []byte) ([]byte, bool) {
+	body, ok := bytes.CutSuffix(one, []byte{'\n'})
+	i := bytes.LastIndexByte(body, '\n')
+	if !ok || i <= 0 {
+		return nil, false
+	}
+	doc, sum := body[:i], string(body[i+1:])
+	want, err := strconv.ParseUint(sum, 16, 32)
+	if err != nil || len(sum) == 0 || uint32(want) != crc32.Checksum(doc, castagnoli) {
+		return nil, false
+	}
+	return doc, true
 }
 
 // removeTree removes dir and everything below it, deepest first.
@@ -137,4 +163,11 @@ func markDeleted(fs env.FS, dir string) error {
 func isMarkedDeleted(fs env.FS, dir string) bool {
 	_, err := fs.Stat(path.Join(dir, deletedFile))
 	return err == nil
+}
+
+// DefinitionReadable reports whether a definition file's content has a copy that passes its
+// checksum, for checkers that judge whether the server was right to keep an asset offline.
+func DefinitionReadable(data []byte) bool {
+	_, ok := decodeMeta(data)
+	return ok
 }

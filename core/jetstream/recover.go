@@ -47,12 +47,26 @@ func (a *account) recover() {
 // a create interrupted before its definition was durable (it was not answered). One with
 // messages but no definition is not this: it stays offline, its data kept.
 func (a *account) unfinishedCreate(dir string) bool {
-	fsys := a.svc.env.FS
+	return unfinishedCreate(a.svc.env.FS, dir, path.Join(dir, msgsDir))
+}
+
+// unfinishedCreate reports an asset directory holding no definition and no data (data is a
+// file or a directory, missing or empty): the definition is written, synced and renamed
+// before anything else of the asset, and before its create is answered, so such a
+// directory is a create that never finished and nobody was told of.
+func unfinishedCreate(fsys env.FS, dir, data string) bool {
 	if _, err := fsys.Stat(path.Join(dir, metaFile)); !errors.Is(err, fs.ErrNotExist) {
 		return false
 	}
-	blocks, err := fsys.List(path.Join(dir, msgsDir))
-	return errors.Is(err, fs.ErrNotExist) || (err == nil && len(blocks) == 0)
+	info, err := fsys.Stat(data)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return true
+	case err != nil || !info.IsDir:
+		return false
+	}
+	names, err := fsys.List(data)
+	return err == nil && len(names) == 0
 }
 
 func (a *account) recoverStream(name string, meta streamMeta) {

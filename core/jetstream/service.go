@@ -29,6 +29,8 @@ type Config struct {
 	Domain     string
 	// ServerVersion is shown in configurations' metadata (_nats.ver).
 	ServerVersion string
+	// ServerName is shown in API audit advisories.
+	ServerName string
 }
 
 // Limits are one account's JetStream limits (0: unlimited).

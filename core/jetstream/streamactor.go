@@ -32,15 +32,16 @@ type streamActor struct {
 	// cfg is the registry's copy, read and written only on the service's executor.
 	cfg jsapi.StreamConfig
 	// ----
-	phase     streamPhase
-	fsm       *stream.Stream
-	subs      []bus.Subscription
-	consumers map[string]*consumer
-	stateSync env.Executor  // the consumers' state files' fsyncs (consumer_store.go)
-	rewrites  rewrites      // subject transform and republish (transform.go)
-	links     []*sourceLink // the mirror or the sources being copied (sources.go)
-	accounted int64         // the bytes this stream has reported to its account (usage.go)
-	sched     scheduleTimer // message schedules (schedule.go)
+	phase      streamPhase
+	fsm        *stream.Stream
+	subs       []bus.Subscription
+	consumers  map[string]*consumer
+	stateSync  env.Executor  // the consumers' state files' fsyncs (consumer_store.go)
+	rewrites   rewrites      // subject transform and republish (transform.go)
+	links      []*sourceLink // the mirror or the sources being copied (sources.go)
+	accounted  int64         // the bytes this stream has reported to its account (usage.go)
+	sched      scheduleTimer // message schedules (schedule.go)
+	kickPosted bool          // a kick of the consumers is posted (kickLater)
 	// batch carries the consumers' deliveries, flushed at the end of each delivery turn
 	// (consumer.deliver); nil until the first.
 	batch bus.Batch
@@ -102,6 +103,7 @@ func (st *streamActor) open(cfg jsapi.StreamConfig) error {
 func (st *streamActor) openStore(cfg jsapi.StreamConfig) (filestore.Store, error) {
 	sc := stream.StoreConfig(cfg)
 	sc.Dir, sc.Executor = path.Join(st.dir, msgsDir), st.ex
+	sc.Marked = st.marked
 	if st.svc().cfg.SyncInterval > 0 {
 		sc.Sync, sc.SyncInterval = filestore.SyncEvery, st.svc().cfg.SyncInterval
 	}
@@ -172,16 +174,53 @@ func (st *streamActor) publish(m bus.Msg) {
 	})
 	st.settle()
 	st.armSchedules()
-	st.kick() // consumers may deliver what reads already see
 }
 
 // afterStore does what a stored message (published or copied by a source) asks of the
 // stream: its republish and, with interest retention, its release when nobody wants it.
-// last is the subject's sequence before it (Nats-Last-Sequence).
+// last is the subject's sequence before it (Nats-Last-Sequence). A committed atomic batch
+// does it for each message it stored.
 func (st *streamActor) afterStore(msg stream.Msg, r stream.Result, last uint64) {
-	if r.Err == nil && !r.Ack.Duplicate && !r.Staged() && r.Ack.BatchID == "" {
+	switch {
+	case r.Err != nil || r.Ack.Duplicate || r.Staged():
+	case r.Ack.BatchID != "":
+		for _, m := range r.Batch {
+			st.republish(m.Msg, m.Seq, m.Last)
+		}
+		for _, m := range r.Batch {
+			st.releaseNew(m.Seq, m.Msg.Subject)
+		}
+	default:
 		st.republish(msg, r.Ack.Sequence, last)
 		st.releaseNew(r.Ack.Sequence, msg.Subject)
+	}
+	if r.Err == nil && !r.Staged() {
+		st.kickLater() // consumers deliver what is durable now
+	}
+}
+
+// kickLater kicks the consumers in a turn of its own: one kick serves all the completions
+// of a commit.
+func (st *streamActor) kickLater() {
+	if st.kickPosted {
+		return
+	}
+	st.kickPosted = true
+	st.ex.Post(func() {
+		st.kickPosted = false
+		if st.phase == streamRunning {
+			st.kick()
+		}
+	})
+}
+
+// marked wakes the consumers for the subject delete markers an expiry stored (a KV
+// watcher sees an expired key as a purge).
+func (st *streamActor) marked(last env.Seq) {
+	if st.phase == streamRunning {
+		st.fsm.StoredBy(last)
+		st.settle()
+		st.kick()
 	}
 }
 

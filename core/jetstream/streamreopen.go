@@ -51,7 +51,7 @@ func (st *streamActor) checkStore() {
 	if st.phase != streamRunning {
 		return
 	}
-	if _, err := st.fsm.Store().LoadMsg(0); storeBroken(err) {
+	if err := st.fsm.Store().Err(); storeBroken(err) {
 		st.recoverStore(err)
 	}
 }

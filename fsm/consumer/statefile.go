@@ -30,8 +30,11 @@ import (
 var ErrClosed = errors.New("consumer state file closed")
 
 const (
-	stateName = "state"
+	// StateFile is the state's file in the consumer's directory.
+	StateFile = "state"
 	tmpName   = "state.tmp"
+	// stateReadTries: reads of a state that fails its checksum before it is called damaged.
+	stateReadTries = 3
 )
 
 // filePhase names what the file is doing.
@@ -79,7 +82,12 @@ func OpenFile(fsys env.FS, dir string, syncEx, owner env.Executor) (*File, State
 	if err := fsys.Remove(path.Join(dir, tmpName)); err != nil && !env.IsNotExist(err) {
 		return nil, State{}, fmt.Errorf("consumer state %s: remove %s: %w", dir, tmpName, err)
 	}
-	st, err := readState(fsys, path.Join(dir, stateName))
+	// A state that fails its checksum is read again: a bit flipped in transit passes, rot at
+	// rest does not (the consumer then stays offline, for an operator).
+	st, err := readState(fsys, path.Join(dir, StateFile))
+	for try := 1; try < stateReadTries && errors.Is(err, ErrDamaged); try++ {
+		st, err = readState(fsys, path.Join(dir, StateFile))
+	}
 	if err != nil {
 		return nil, State{}, fmt.Errorf("consumer state %s: %w", dir, err)
 	}
@@ -177,7 +185,7 @@ type writeJob struct {
 // (no space, a failed write) are returned and leave the previous state in place; a failed
 // sync halts the node.
 func (j writeJob) run() error {
-	tmp, final := path.Join(j.dir, tmpName), path.Join(j.dir, stateName)
+	tmp, final := path.Join(j.dir, tmpName), path.Join(j.dir, StateFile)
 	f, err := j.fs.Create(tmp)
 	if err != nil {
 		return fmt.Errorf("consumer state %s: create: %w", j.dir, err)

@@ -3,6 +3,7 @@ package consumer
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -71,7 +72,7 @@ func fileState(i uint64) State {
 
 // durableIndex decodes what a power loss right now is sure to keep.
 func (h *fileHarness) durableIndex() (uint64, error) {
-	b, err := h.n.Disk.ReadDurable(fileDir + "/" + stateName)
+	b, err := h.n.Disk.ReadDurable(fileDir + "/" + StateFile)
 	if env.IsNotExist(err) {
 		return 0, nil
 	}
@@ -141,9 +142,9 @@ func TestFileDamageIsReported(t *testing.T) {
 		name   string
 		damage func(h *fileHarness)
 	}{
-		{"bit flip", func(h *fileHarness) { h.n.Disk.FlipBitAt(fileDir+"/"+stateName, 100, 3) }},
+		{"bit flip", func(h *fileHarness) { h.n.Disk.FlipBitAt(fileDir+"/"+StateFile, 100, 3) }},
 		{"truncated", func(h *fileHarness) {
-			f, err := h.e.FS.OpenRW(fileDir + "/" + stateName)
+			f, err := h.e.FS.OpenRW(fileDir + "/" + StateFile)
 			if err == nil {
 				err = f.Truncate(50)
 			}
@@ -152,7 +153,7 @@ func TestFileDamageIsReported(t *testing.T) {
 			}
 		}},
 		{"empty", func(h *fileHarness) {
-			if _, err := h.e.FS.Create(fileDir + "/" + stateName); err != nil {
+			if _, err := h.e.FS.Create(fileDir + "/" + StateFile); err != nil {
 				h.t.Fatal(err)
 			}
 		}},
@@ -169,6 +170,45 @@ func TestFileDamageIsReported(t *testing.T) {
 				t.Fatalf("open of a damaged state: %v", err)
 			}
 		})
+	}
+}
+
+// flipOnce flips one bit of the first read through it: rot in transit, not at rest.
+type flipOnce struct {
+	env.FS
+	done *bool
+}
+
+func (f flipOnce) Open(name string) (env.File, error) {
+	file, err := f.FS.Open(name)
+	return flipOnceFile{File: file, done: f.done}, err
+}
+
+type flipOnceFile struct {
+	env.File
+	done *bool
+}
+
+func (f flipOnceFile) ReadAt(p []byte, off int64) (int, error) {
+	n, err := f.File.ReadAt(p, off)
+	if !*f.done && n > 0 {
+		*f.done = true
+		p[n/2] ^= 4
+	}
+	return n, err
+}
+
+// A state read with a bit flipped in transit is read again and opens whole.
+func TestFileFlipInTransitReadAgain(t *testing.T) {
+	h := newFileHarness(t, 3)
+	f, _ := h.mustOpen()
+	var acked uint64
+	h.save(f, 5, &acked)
+	h.settle()
+	flipped := false
+	_, st, err := OpenFile(flipOnce{FS: h.e.FS, done: &flipped}, fileDir, h.syncEx, h.owner)
+	if err != nil || !flipped || !reflect.DeepEqual(st, fileState(5)) {
+		t.Fatalf("open after a flip in transit: flipped=%v err=%v state=%+v", flipped, err, st)
 	}
 }
 

@@ -61,10 +61,17 @@ func headerIncr(hdr []byte) (v *big.Int, has bool) {
 
 // count turns an increment into the counter's new body; value is the new total.
 func (s *Stream) count(subject string, hdr []byte) (body []byte, value string, e *jsapi.Error) {
+	return s.countFrom(subject, hdr, nil)
+}
+
+// countFrom is count with the totals an atomic batch reached before this message (by
+// subject), which take the place of the stored values.
+func (s *Stream) countFrom(subject string, hdr []byte, staged map[string]string) (body []byte, value string, e *jsapi.Error) {
 	incr, _ := headerIncr(hdr)
 	total := new(big.Int)
-	f, err := filestore.NewFilter(subject)
-	if err == nil {
+	if v, ok := staged[subject]; ok {
+		total.SetString(v, 10) // a total this function produced
+	} else if f, err := filestore.NewFilter(subject); err == nil {
 		if last, err := s.store.LoadLast(f); err == nil {
 			var cv counterValue
 			if json.Unmarshal(last.Data, &cv) != nil {

@@ -118,27 +118,52 @@ func cronValue(s string, r cronField) (uint, error) {
 	return uint(n), nil
 }
 
-// next is the first time strictly after t that the pattern fires, in UTC; ok is false if
-// none is found within the search bound.
-func (c *cron) next(t time.Time) (time.Time, bool) {
-	t = t.UTC().Truncate(time.Second).Add(time.Second)
+// next is the first whole second strictly after t at which the pattern matches the wall
+// clock in loc (the result is in loc); ok is false if none is found within the search bound.
+// Across a daylight saving change this is nats-server's behaviour: a wall time the change
+// skips (02:30 on a spring-forward night in New York) does not fire that day, one it
+// repeats (01:30 on a fall-back night) fires at both instants, and "every minute" keeps
+// firing every real minute.
+func (c *cron) next(t time.Time, loc *time.Location) (time.Time, bool) {
+	t = t.Truncate(time.Second).Add(time.Second).In(loc)
 	for range cronSearchMax {
+		wall := wallClock(t)
+		var to time.Time // the wall time to move to: where the failing field may match
 		switch {
 		case c.month&(1<<uint(t.Month())) == 0:
-			t = time.Date(t.Year(), t.Month()+1, 1, 0, 0, 0, 0, time.UTC)
+			to = time.Date(wall.Year(), wall.Month()+1, 1, 0, 0, 0, 0, time.UTC)
 		case !c.dayMatches(t):
-			t = time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, time.UTC)
+			to = time.Date(wall.Year(), wall.Month(), wall.Day()+1, 0, 0, 0, 0, time.UTC)
 		case c.hour&(1<<uint(t.Hour())) == 0:
-			t = t.Truncate(time.Hour).Add(time.Hour)
+			to = wall.Truncate(time.Hour).Add(time.Hour)
 		case c.minute&(1<<uint(t.Minute())) == 0:
-			t = t.Truncate(time.Minute).Add(time.Minute)
+			to = wall.Truncate(time.Minute).Add(time.Minute)
 		case c.second&(1<<uint(t.Second())) == 0:
-			t = t.Add(time.Second)
+			to = wall.Add(time.Second)
 		default:
 			return t, true
 		}
+		t = advance(t, to.Sub(wall))
 	}
 	return time.Time{}, false
+}
+
+// wallClock is t's wall clock as a UTC time, for arithmetic without zone changes.
+func wallClock(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, time.UTC)
+}
+
+// advance moves t on by d of wall clock, or only to its zone's next change if that comes
+// first: the offset is fixed until then, so no instant skipped reads a wall time in
+// between, and past the change the wall clock must be read again. A bound at or before t is
+// ignored: Go's ZoneBounds reports one on the last day of a year its rule extends (Africa/
+// Ceuta, 2024-12-31: the search stood still and found nothing).
+func advance(t time.Time, d time.Duration) time.Time {
+	next := t.Add(d)
+	if _, end := t.ZoneBounds(); !end.IsZero() && end.After(t) && end.Before(next) {
+		return end
+	}
+	return next
 }
 
 func (c *cron) dayMatches(t time.Time) bool {

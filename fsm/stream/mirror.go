@@ -17,6 +17,10 @@ import (
 // done gets the answer once the message (and its rollup) is durable.
 func (s *Stream) StoreAt(m Msg, seq uint64, done func(Result)) {
 	env.Assertf(seq > 0, "stream %s: a mirrored message without a sequence", s.cfg.Name)
+	if err := s.store.Err(); err != nil {
+		done(s.result(0, err))
+		return
+	}
 	var ttl time.Duration
 	if s.cfg.AllowMsgTTL {
 		if v := proto.HeaderValue(m.Header, hdrTTL); v != "" {
@@ -34,6 +38,7 @@ func (s *Stream) StoreAt(m Msg, seq uint64, done func(Result)) {
 	before := s.store.State().LastSeq
 	s.store.Store(m.Subject, m.Header, m.Data, filestore.StoreOpts{Seq: env.Seq(seq), Time: m.Time, TTL: ttl},
 		func(at env.Seq, err error) {
+			s.stored(at, err)
 			if err != nil || rollup == "" {
 				finish(at, err)
 			}

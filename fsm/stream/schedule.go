@@ -9,6 +9,7 @@ import (
 	"github.com/petrel-io/petrel/core/jsapi"
 	"github.com/petrel-io/petrel/core/proto"
 	"github.com/petrel-io/petrel/core/subject"
+	"github.com/petrel-io/petrel/core/tzdb"
 	"github.com/petrel-io/petrel/filestore"
 )
 
@@ -17,7 +18,8 @@ import (
 // and, when its pattern fires, the stream stores a copy of its body on the target with
 // Nats-Scheduler (the schedule's subject) and Nats-Schedule-Next (the next time, or "purge"
 // for a one-off, which removes the schedule). Patterns: "@at <RFC 3339>", "@every
-// <duration >= 1s>", "@yearly" and the like, or a six-field cron pattern (cron.go), in UTC.
+// <duration >= 1s>", "@yearly" and the like, or a six-field cron pattern (cron.go), read in
+// UTC or in the zone Nats-Schedule-Time-Zone names (cron patterns only; see scheduleZone).
 //
 // Time is the entries' (the proposer's clock): Due takes "now" from the caller, so replicas
 // that apply the same entries produce the same messages.
@@ -79,29 +81,60 @@ func (h *schedules) set(subj string, seq uint64, at int64) {
 }
 
 // parseSchedule is when a pattern next fires after a message stored at stored, seen at now.
-func parseSchedule(pattern string, stored, now int64) (next int64, repeat, ok bool) {
+// A cron pattern is read in loc and fires in it (nats-server's Nats-Schedule-Next shows the
+// zone's offset); zoned says the message named a zone, which @at and @every refuse.
+func parseSchedule(pattern string, loc *time.Location, zoned bool, stored, now int64) (next time.Time, repeat, ok bool) {
 	switch {
 	case strings.HasPrefix(pattern, "@at "):
 		t, err := time.Parse(time.RFC3339, pattern[4:])
-		return t.UnixNano(), false, err == nil
+		return t, false, err == nil && !zoned
 	case strings.HasPrefix(pattern, "@every "):
 		d, err := time.ParseDuration(pattern[7:])
-		if err != nil || d < time.Second {
-			return 0, false, false
+		if err != nil || d < time.Second || zoned {
+			return time.Time{}, false, false
 		}
 		at := time.Unix(0, stored).UTC().Round(time.Second).Add(d)
 		if n := time.Unix(0, now).UTC(); at.Before(n) {
 			at = n.Round(time.Second).Add(d) // after a long pause it fires once, not many times
 		}
-		return at.UnixNano(), true, true
+		return at, true, true
 	}
 	c, err := parseCronPattern(cronAlias(pattern))
 	if err != nil {
-		return 0, false, false
+		return time.Time{}, false, false
 	}
-	from := time.Unix(0, max(stored, now)).UTC()
-	t, found := c.next(from)
-	return t.UnixNano(), true, found
+	t, found := c.next(time.Unix(0, max(stored, now)), loc)
+	return t, true, found
+}
+
+// scheduleZone is the zone a schedule's cron fields are read in: UTC without
+// Nats-Schedule-Time-Zone; zoned reports the header. nats-server takes any name
+// time.LoadLocation does, which reads the host's zoneinfo; here the names are the embedded
+// IANA database's (core/tzdb), the same on every host and in the simulator. "Local", the
+// host's zone to nats-server, is UTC: replicas on hosts in other zones must agree.
+func scheduleZone(hdr []byte) (loc *time.Location, zoned bool, e *jsapi.Error) {
+	name, zoned := proto.HeaderValue(hdr, hdrScheduleTimeZone), proto.HasHeader(hdr, hdrScheduleTimeZone)
+	switch {
+	case !zoned || name == "Local":
+		return time.UTC, zoned, nil
+	case name == "":
+		return nil, true, jsapi.E(jsapi.ErrMessageSchedulesTimeZoneInvalid)
+	}
+	loc, err := tzdb.Load(name)
+	if err != nil {
+		return nil, true, jsapi.E(jsapi.ErrMessageSchedulesTimeZoneInvalid)
+	}
+	return loc, true, nil
+}
+
+// nextFire is when the schedule message with headers hdr next fires; ok is false if its
+// zone or pattern is invalid.
+func nextFire(hdr []byte, stored, now int64) (next time.Time, repeat, ok bool) {
+	loc, zoned, e := scheduleZone(hdr)
+	if e != nil {
+		return time.Time{}, false, false
+	}
+	return parseSchedule(proto.HeaderValue(hdr, hdrSchedule), loc, zoned, stored, now)
 }
 
 func cronAlias(p string) string {
@@ -121,39 +154,55 @@ func cronAlias(p string) string {
 }
 
 // checkSchedule holds a schedule message (or a produced one) to nats-server's rules.
-// schedule reports that the message is a schedule (it rolls up its subject).
+// schedule reports that the message is a schedule (it rolls up its subject). As in
+// nats-server, a bad zone is refused even without a pattern, and an empty pattern is no
+// schedule.
 func (s *Stream) checkSchedule(subj string, hdr []byte, now int64) (schedule bool, e *jsapi.Error) {
-	if e := s.checkProduced(subj, hdr); e != nil || !proto.HasHeader(hdr, hdrSchedule) {
+	if e := s.checkProduced(subj, hdr); e != nil {
 		return false, e
 	}
 	pattern := proto.HeaderValue(hdr, hdrSchedule)
+	if pattern == "" && !proto.HasHeader(hdr, hdrScheduleTimeZone) {
+		return false, nil
+	}
+	loc, zoned, e := scheduleZone(hdr)
+	if e == nil && pattern != "" {
+		if _, _, ok := parseSchedule(pattern, loc, zoned, now, now); !ok {
+			e = jsapi.E(jsapi.ErrMessageSchedulesPatternInvalid)
+		}
+	}
+	switch {
+	case e != nil && !s.cfg.AllowMsgSchedules:
+		return false, jsapi.E(jsapi.ErrMessageSchedulesDisabled)
+	case e != nil || pattern == "":
+		return false, e
+	}
+	return true, s.checkScheduleHeaders(subj, hdr)
+}
+
+// checkScheduleHeaders holds a valid schedule's other headers to nats-server's rules.
+func (s *Stream) checkScheduleHeaders(subj string, hdr []byte) *jsapi.Error {
 	target := proto.HeaderValue(hdr, hdrScheduleTarget)
 	source := proto.HeaderValue(hdr, hdrScheduleSource)
 	ttl := proto.HeaderValue(hdr, hdrScheduleTTL)
-	tz, hasTZ := proto.HeaderValue(hdr, hdrScheduleTimeZone), proto.HasHeader(hdr, hdrScheduleTimeZone)
-	_, _, ok := parseSchedule(pattern, now, now)
 	_, ttlErr := filestore.ParseTTL(ttl)
 	switch {
 	case !s.cfg.AllowMsgSchedules:
-		return false, jsapi.E(jsapi.ErrMessageSchedulesDisabled)
-	case hasTZ && tz != "UTC":
-		return false, jsapi.E(jsapi.ErrMessageSchedulesTimeZoneInvalid)
-	case !ok:
-		return false, jsapi.E(jsapi.ErrMessageSchedulesPatternInvalid)
+		return jsapi.E(jsapi.ErrMessageSchedulesDisabled)
 	case ttl != "" && ttlErr != nil:
-		return false, jsapi.E(jsapi.ErrMessageSchedulesTTLInvalid)
+		return jsapi.E(jsapi.ErrMessageSchedulesTTLInvalid)
 	case ttl != "" && !s.cfg.AllowMsgTTL:
-		return false, jsapi.E(jsapi.ErrMessageTTLDisabled)
+		return jsapi.E(jsapi.ErrMessageTTLDisabled)
 	case proto.HasHeader(hdr, hdrScheduleRollup) && proto.HeaderValue(hdr, hdrScheduleRollup) != rollupSubject:
-		return false, jsapi.E(jsapi.ErrMessageSchedulesRollupInvalid)
+		return jsapi.E(jsapi.ErrMessageSchedulesRollupInvalid)
 	case target == "" || !subject.ValidPublish(target) || target == subj || !s.holds(target):
-		return false, jsapi.E(jsapi.ErrMessageSchedulesTargetInvalid)
+		return jsapi.E(jsapi.ErrMessageSchedulesTargetInvalid)
 	case source != "" && (source == target || source == subj || !subject.ValidPublish(source) || !s.holds(source)):
-		return false, jsapi.E(jsapi.ErrMessageSchedulesSourceInvalid)
+		return jsapi.E(jsapi.ErrMessageSchedulesSourceInvalid)
 	case proto.HasHeader(hdr, hdrRollup) && proto.HeaderValue(hdr, hdrRollup) != rollupSubject:
-		return false, jsapi.E(jsapi.ErrMessageSchedulesRollupInvalid)
+		return jsapi.E(jsapi.ErrMessageSchedulesRollupInvalid)
 	}
-	return true, nil
+	return nil
 }
 
 // checkProduced: a message carrying Nats-Schedule-Next must be a scheduler's product.
@@ -183,8 +232,8 @@ func (s *Stream) holds(subj string) bool {
 
 // noteSchedule registers a stored schedule message.
 func (s *Stream) noteSchedule(m Msg, seq uint64) {
-	if at, _, ok := parseSchedule(proto.HeaderValue(m.Header, hdrSchedule), m.Time, m.Time); ok {
-		s.schedules.set(m.Subject, seq, at)
+	if at, _, ok := nextFire(m.Header, m.Time, m.Time); ok {
+		s.schedules.set(m.Subject, seq, at.UnixNano())
 	}
 }
 
@@ -206,20 +255,20 @@ func (s *Stream) DueSchedules(now int64) []Msg {
 		if err != nil || sm.Subject != e.subject {
 			continue // the schedule went (purged, replaced, expired)
 		}
-		next, repeat, ok := parseSchedule(proto.HeaderValue(sm.Header, hdrSchedule), e.at, now)
+		next, repeat, ok := nextFire(sm.Header, e.at, now)
 		if !ok {
 			continue
 		}
 		out = append(out, s.produce(sm, next, repeat, now))
 		if repeat {
-			s.schedules.set(e.subject, e.seq, next)
+			s.schedules.set(e.subject, e.seq, next.UnixNano())
 		}
 	}
 	return out
 }
 
 // produce is the message a schedule puts on its target.
-func (s *Stream) produce(sm *filestore.Msg, next int64, repeat bool, now int64) Msg {
+func (s *Stream) produce(sm *filestore.Msg, next time.Time, repeat bool, now int64) Msg {
 	body, hdrSrc := sm.Data, sm.Header
 	if source := proto.HeaderValue(sm.Header, hdrScheduleSource); source != "" {
 		if f, err := filestore.NewFilter(source); err == nil {
@@ -238,7 +287,7 @@ func (s *Stream) produce(sm *filestore.Msg, next int64, repeat bool, now int64) 
 	hdr = proto.AppendHeader(hdr, hdrScheduler, sm.Subject)
 	nextText := scheduleNextPurge
 	if repeat {
-		nextText = time.Unix(0, next).UTC().Format(time.RFC3339Nano)
+		nextText = next.Format(time.RFC3339Nano) // in the schedule's zone, as nats-server writes it
 	}
 	hdr = proto.AppendHeader(hdr, hdrScheduleNext, nextText)
 	if ttl != "" {
@@ -261,9 +310,9 @@ func (s *Stream) rebuildSchedules(now int64) {
 			return
 		}
 		seq = m.Seq
-		if pattern := proto.HeaderValue(m.Header, hdrSchedule); pattern != "" {
-			if at, _, ok := parseSchedule(pattern, m.Time, now); ok {
-				s.schedules.set(m.Subject, uint64(m.Seq), at)
+		if proto.HeaderValue(m.Header, hdrSchedule) != "" {
+			if at, _, ok := nextFire(m.Header, m.Time, now); ok {
+				s.schedules.set(m.Subject, uint64(m.Seq), at.UnixNano())
 			}
 		}
 	}

@@ -28,6 +28,8 @@ type Result struct {
 	Err *jsapi.Error
 	// staged: a batch message kept for its commit, answered with an empty reply.
 	staged bool
+	// Batch lists the messages a committed atomic batch stored, in order.
+	Batch []Stored
 }
 
 // Stream applies publishes to its store.
@@ -44,6 +46,10 @@ type Stream struct {
 	batches map[string]*batch
 	// schedules are the message schedules waiting to fire (schedule.go).
 	schedules schedules
+	// durable is the last sequence whose store completed without error: every message up to
+	// it is durable (completions run in call order). Readers that must never see a message
+	// a crash or a failed write could take back (consumers) stop there.
+	durable env.Seq
 }
 
 // New takes a stream's configuration (checked, defaults filled) and its store, and rebuilds
@@ -51,6 +57,7 @@ type Stream struct {
 // last msg id.
 func New(cfg jsapi.StreamConfig, store filestore.Store, now int64) *Stream {
 	s := &Stream{cfg: cfg, store: store, dedup: newDedup(), batches: map[string]*batch{}}
+	s.durable = store.State().LastSeq // an opened store holds only what recovery made durable
 	s.rebuild(now)
 	s.rebuildSchedules(now)
 	return s
@@ -58,6 +65,21 @@ func New(cfg jsapi.StreamConfig, store filestore.Store, now int64) *Stream {
 
 // Store is the stream's message store.
 func (s *Stream) Store() filestore.Store { return s.store }
+
+// Durable is the last sequence known durable: what a store completion confirmed, or what
+// the store held when it was opened.
+func (s *Stream) Durable() env.Seq { return s.durable }
+
+// StoredBy notes that the store itself made a message durable at seq (an expiry's subject
+// delete marker), so readers bounded by Durable reach it.
+func (s *Stream) StoredBy(seq env.Seq) { s.stored(seq, nil) }
+
+// stored notes a store's completion for seq.
+func (s *Stream) stored(seq env.Seq, err error) {
+	if err == nil && seq > s.durable {
+		s.durable = seq
+	}
+}
 
 // Config is the stream's configuration.
 func (s *Stream) Config() jsapi.StreamConfig { return s.cfg }
@@ -100,6 +122,12 @@ func (s *Stream) rebuild(now int64) {
 
 // Apply stores m if the stream's rules allow it; done gets the answer (see the package doc).
 func (s *Stream) Apply(m Msg, done func(Result)) {
+	if err := s.store.Err(); err != nil {
+		// A broken store's index is no ground for the rules (an expected last sequence
+		// judged against it was refused as wrong: sim seed 1756); the owner reopens it.
+		done(s.result(0, err))
+		return
+	}
 	if id := proto.HeaderValue(m.Header, hdrBatchID); id != "" {
 		s.applyBatch(m, id, done)
 		return
@@ -136,15 +164,17 @@ func (s *Stream) store1(m Msg, id string, done func(Result)) {
 		m.Data, value = body, v
 	}
 	ttl, rollup := s.ttlOf(m.Header), proto.HeaderValue(m.Header, hdrRollup)
+	hdr := proto.RemoveHeaders(m.Header, hdrExpectedPrefix)
 	if m.schedule && rollup == "" {
-		rollup = rollupSubject // a schedule replaces the one before it on its subject
+		// A schedule replaces the one before it on its subject, and is stored saying so, as
+		// nats-server stores it.
+		rollup, hdr = rollupSubject, proto.AppendHeader(hdr, hdrRollup, rollupSubject)
 	}
 	purges := rollupPurges(m.Subject, rollup)
 	if proto.HeaderValue(m.Header, hdrScheduleNext) == scheduleNextPurge {
 		// a one-off schedule that fired is done
 		purges = append(purges, filestore.PurgeOpts{Subject: proto.HeaderValue(m.Header, hdrScheduler)})
 	}
-	hdr := proto.RemoveHeaders(m.Header, hdrExpectedPrefix)
 	before := s.store.State().LastSeq
 	var entry *dedupEntry
 	finish := func(seq env.Seq, err error) {
@@ -158,6 +188,7 @@ func (s *Stream) store1(m Msg, id string, done func(Result)) {
 		}
 	}
 	s.store.Store(m.Subject, hdr, m.Data, filestore.StoreOpts{Time: m.Time, TTL: ttl}, func(seq env.Seq, err error) {
+		s.stored(seq, err)
 		if err != nil || len(purges) == 0 {
 			finish(seq, err)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/jsapi"
+	"github.com/petrel-io/petrel/core/proto"
 	"github.com/petrel-io/petrel/filestore"
 	"github.com/petrel-io/petrel/sim"
 )
@@ -319,7 +320,30 @@ func TestSchedules(t *testing.T) {
 		if _, err := r.s.Store().LoadLast(f); err == nil {
 			t.Fatal("a one-off schedule is still stored after it fired")
 		}
+		// A schedule is stored as the rollup of its subject it is, as nats-server stores it;
+		// its products do not inherit the rollup.
+		f, _ = filestore.NewFilter("s.sched.tick")
+		m, err := r.s.Store().LoadLast(f)
+		if err != nil || proto.HeaderValue(m.Header, "Nats-Rollup") != "sub" {
+			t.Fatalf("the stored schedule: %v %q", err, m.Header)
+		}
+		f, _ = filestore.NewFilter("s.tick")
+		if m, err = r.s.Store().LoadLast(f); err != nil || proto.HasHeader(m.Header, "Nats-Rollup") {
+			t.Fatalf("a product: %v %q", err, m.Header)
+		}
 	})
 	plain := newRig(t, baseConfig())
 	plain.wantErr(plain.publish("s.a", "Nats-Schedule: @every 1s\r\nNats-Schedule-Target: s.b", ""), jsapi.ErrMessageSchedulesDisabled, "")
+}
+
+// A store broken by a failed write answers every publish with the store's failure, before
+// any rule is judged against its index (a broken store opened at boot had lost messages from
+// its index, and an update expecting the key's acknowledged revision was refused as a wrong
+// last sequence: sim seed 1756).
+func TestBrokenStoreRefusesBeforeRules(t *testing.T) {
+	r := newRig(t, baseConfig())
+	r.wantSeq(r.publish("s.a", "", "1"), 1, false)
+	r.n.Disk.FailNext("write", errors.New("injected EIO"))
+	r.wantErr(r.publish("s.b", "", "2"), jsapi.ErrStreamStoreFailed, "")
+	r.wantErr(r.publish("s.a", "Nats-Expected-Last-Subject-Sequence: 7", "3"), jsapi.ErrStreamStoreFailed, "")
 }

@@ -2,11 +2,13 @@ package workload
 
 import (
 	"fmt"
+	"path"
 	"time"
 
 	"github.com/petrel-io/petrel/core"
 	"github.com/petrel-io/petrel/core/bus"
 	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/jetstream"
 	"github.com/petrel-io/petrel/sim"
 )
 
@@ -20,7 +22,8 @@ import (
 //     acking (some with a confirmed double ack), nak'ing, terminating, and leaving some to
 //     time out; they ask CONSUMER.INFO now and then;
 //   - KV clients put, get (DIRECT.GET of the last message on a key), create, update with a
-//     revision and delete on the KV-shaped stream KV_b.
+//     revision and delete on the KV-shaped stream KV_b;
+//   - a batch client publishes atomic batches to the stream ATOM (jetstream_batch.go).
 //
 // The stream ORD is drawn per seed (jsSpec): file or (in seeds without crashes) memory
 // storage, limits or work-queue retention, max_msgs_per_subject and max_msgs.
@@ -36,7 +39,9 @@ import (
 //     and its delivered position and ack floor never fall below what confirmed double acks
 //     promise (across boots: a confirmation is durable);
 //   - the KV history is linearizable (porcupine), crashes allowed to drop what was never
-//     acknowledged.
+//     acknowledged;
+//   - after every crash, and in the durable image at the end, each atomic batch is whole or
+//     absent, and whole if it was acknowledged.
 //
 // After faults stop every publisher must get publishes acknowledged, every consumer
 // messages delivered, and every KV client operations answered.
@@ -46,6 +51,7 @@ type JetStream struct {
 	server  *sim.Node
 	chk     *jsChecker
 	kv      *jsKVHistory
+	batches *jsBatches
 	clients []*jsClientState
 	boots   int
 }
@@ -83,7 +89,8 @@ func (j *JetStream) Setup(w *sim.World) sim.Plan {
 	// crashes (every other fault stays).
 	j.server = w.AddNode("s1", sim.NodeConfig{Crashable: !j.spec.memory}, j.serverProgram)
 	j.chk = newJSChecker(w, j.server, j.spec)
-	roles := []string{"pub", "pub", "cons", "kv", "kv"}
+	j.batches = newJSBatches(w, j.server, j.spec.memory)
+	roles := []string{"pub", "pub", "cons", "kv", "kv", "batch"}
 	if r.Intn(2) == 0 {
 		roles = append(roles, "cons")
 	}
@@ -112,9 +119,13 @@ func (j *JetStream) Check(w *sim.World) error {
 	if err := j.kv.check(j.server.Disk.Stats.BitFlips); err != nil {
 		return err
 	}
+	j.batches.check("end, durable image", j.server.Disk.DurableFS())
 	for _, st := range j.clients {
 		if st.role == "cons" && j.chk.cons.damaged {
 			continue // C1 stays offline after a flip in its state file (jsConsState.refused)
+		}
+		if j.definitionDamaged(st.role) {
+			continue
 		}
 		if got := st.done - st.doneAt; got < jsLiveOps {
 			return fmt.Errorf("jetstream: %s client %s completed %d operations after faults stopped, want >= %d (%d in all)",
@@ -122,6 +133,22 @@ func (j *JetStream) Check(w *sim.World) error {
 		}
 	}
 	return nil
+}
+
+// definitionDamaged reports whether the stream a client of role works on has a definition
+// whose every copy the disk's rot damaged: the server keeps that stream offline, data kept,
+// for an operator (never recreated over it), so its clients are excused from progress.
+func (j *JetStream) definitionDamaged(role string) bool {
+	name := map[string]string{"kv": jsKVStream, "batch": jsBatchStream}[role]
+	if name == "" {
+		name = jsStream
+	}
+	data, err := j.server.Disk.ReadFile(path.Join(jsStoreDir, "jetstream", jsAccount, "streams", name, "meta.json"))
+	if err != nil || j.server.Disk.Stats.BitFlips == 0 || jetstream.DefinitionReadable(data) {
+		return false
+	}
+	j.w.Hit("jetstream.check.definition-damaged")
+	return true
 }
 
 // jsProbe passes the server's probe points on, and takes a stream store reopened after a
@@ -150,6 +177,7 @@ func (j *JetStream) serverProgram(e *env.Env) {
 	if j.boots++; j.boots > 1 {
 		j.kv.crash(j.w.Now())
 		j.chk.restarted()
+		j.batches.check(fmt.Sprintf("boot %d, as the crash left the disk", j.boots), j.server.Disk.CurrentFS())
 	}
 	opts := core.Options{Port: jsPort, ServerName: e.Name, PingInterval: time.Second, MaxPingsOut: 2,
 		JetStream: true, JetStreamStoreDir: jsStoreDir}

@@ -24,7 +24,10 @@ type jsChecker struct {
 	ackedAt map[uint64]time.Duration // when the first acknowledgement of a seq came
 	seqOf   map[string]uint64
 	msgs    map[string]*jsMsg // every msg id published
-	// attempts counts distinct msg ids published, in all and per subject, for limits.
+	// attempts counts publishes sent (first sends, repeats and retries alike), in all and
+	// per subject, for limits: a resend stores its id again once the duplicate window was
+	// rebuilt from a store that no longer holds it (a restart or a store reopen after the
+	// limits removed it; seed 2206), so distinct ids undercount the stores.
 	attempts     int
 	subjAttempts map[string]int
 	// expects are publishes accepted under Nats-Expected-Last-Subject-Sequence, per
@@ -46,8 +49,8 @@ type jsMsg struct {
 	id       string
 	subject  string
 	payload  []byte
-	order    int // among distinct msg ids, in all
-	subjSeen int // among distinct msg ids on its subject
+	order    int // attempts before its first send, in all
+	subjSeen int // attempts before its first send, on its subject
 }
 
 type jsExpect struct{ expected, stored uint64 }
@@ -77,10 +80,14 @@ func (c *jsChecker) boot() int {
 func (c *jsChecker) newMsg(id, subject string, r env.Rand) *jsMsg {
 	env.Assertf(c.msgs[id] == nil, "jetstream workload: msg id %s published as new twice", id)
 	m := &jsMsg{id: id, subject: subject, payload: encodeJSPayload(id, r), order: c.attempts, subjSeen: c.subjAttempts[subject]}
-	c.attempts++
-	c.subjAttempts[subject]++
 	c.msgs[id] = m
 	return m
+}
+
+// sending counts one send of m, for limits (attempts).
+func (c *jsChecker) sending(m *jsMsg) {
+	c.attempts++
+	c.subjAttempts[m.subject]++
 }
 
 // evictable reports whether ORD's limits may have removed m: enough distinct messages were

@@ -58,6 +58,8 @@ func newJSPeer(e *env.Env, j *JetStream, st *jsClientState, end time.Duration) *
 		p.role = j.chk.publisher(st.idx)
 	case "cons":
 		p.role = j.chk.consumer(st.idx)
+	case "batch":
+		p.role = &jsBatcher{b: j.batches, idx: st.idx}
 	default:
 		p.role = newJSKVClient(j.kv, st.idx)
 	}

@@ -64,6 +64,7 @@ func (pb *jsPublisher) step(p *jsPeer, done func()) {
 // header: the subject's last sequence as this publisher knows it, or ORD's last as the
 // checker knows it (often stale: another publisher got there first).
 func (pb *jsPublisher) publish(p *jsPeer, m *jsMsg, retry bool, done func()) {
+	pb.chk.sending(m)
 	hdr := proto.AppendHeader(nil, "Nats-Msg-Id", m.id)
 	expLast, expSubj := int64(-1), int64(-1)
 	if !retry {

@@ -16,7 +16,8 @@ func TestJetStreamDeterministic(t *testing.T) {
 }
 
 // TestJetStreamReachesItsPaths: a few seeds pass and between them reach what the checkers
-// judge: duplicates, confirmed double acks, redeliveries, the ack floor bound, KV writes.
+// judge: duplicates, confirmed double acks, redeliveries, the ack floor bound, KV writes,
+// acknowledged atomic batches found whole after a crash.
 func TestJetStreamReachesItsPaths(t *testing.T) {
 	hits := map[string]int{}
 	for seed := uint64(1); seed <= 6; seed++ {
@@ -29,7 +30,8 @@ func TestJetStreamReachesItsPaths(t *testing.T) {
 		}
 	}
 	for _, p := range []string{"jetstream.workload.duplicate", "jetstream.workload.double-ack", "jetstream.check.redelivered",
-		"jetstream.check.floor-bound", "jetstream.workload.kv-write", "jetstream.workload.kv-refused", "jetstream.workload.read-back"} {
+		"jetstream.check.floor-bound", "jetstream.workload.kv-write", "jetstream.workload.kv-refused", "jetstream.workload.read-back",
+		"jetstream.workload.batch-acked", "jetstream.check.batch-whole"} {
 		if hits[p] == 0 {
 			t.Errorf("no seed reached %s", p)
 		}
