@@ -239,6 +239,7 @@ func TestSeqMap(t *testing.T) {
 	var ref []uint64
 	r := env.NewPRNG(1)
 	next := uint64(1)
+	walk := uint64(0) // a consumer's position: countFrom at every step, moving on a little
 	for step := 0; step < 20000; step++ {
 		if r.Intn(3) > 0 || len(ref) == 0 {
 			next += uint64(1 + r.Intn(3))
@@ -253,6 +254,13 @@ func TestSeqMap(t *testing.T) {
 				t.Fatalf("remove %d failed", ref[i])
 			}
 			ref = append(ref[:i], ref[i+1:]...)
+		}
+		walk += uint64(r.Intn(3))
+		if r.Intn(1000) == 0 {
+			walk = uint64(r.Intn(int(next + 2))) // a jump, back or forward
+		}
+		if got, want := m.countFrom(walk), len(ref)-sort.Search(len(ref), func(i int) bool { return ref[i] >= walk }); got != want {
+			t.Fatalf("step %d: countFrom(%d) = %d, want %d", step, walk, got, want)
 		}
 		if step%500 == 0 {
 			m.checkInvariants()

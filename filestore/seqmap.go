@@ -15,7 +15,23 @@ import "sort"
 type seqMap[V any] struct {
 	chunks []*seqChunk[V]
 	n      int
+	// from remembers the last countFrom: a consumer asks it at every delivery, each time a
+	// little further on, and walking half the chunks each time cost more than the rest of the
+	// count in a long stream. A removal forgets it; a push keeps it up to date.
+	from fromMark
 }
+
+// fromMark: count keys are >= key, the first of them at index i of chunk ci (ok: valid).
+type fromMark struct {
+	ok    bool
+	key   uint64
+	ci, i int
+	count int
+}
+
+// fromWalkMax is how many chunks countFrom walks forward from its mark before it counts
+// afresh instead.
+const fromWalkMax = 8
 
 type seqChunk[V any] struct {
 	keys []uint64
@@ -35,6 +51,7 @@ func (m *seqMap[V]) push(key uint64, v V) {
 			last.keys = append(last.keys, key)
 			last.vals = append(last.vals, v)
 			m.n++
+			m.pushed(key)
 			return
 		}
 		if last.keys[len(last.keys)-1] >= key {
@@ -45,6 +62,22 @@ func (m *seqMap[V]) push(key uint64, v V) {
 	c.keys[0], c.vals[0] = key, v
 	m.chunks = append(m.chunks, c)
 	m.n++
+	m.pushed(key)
+}
+
+// pushed keeps the countFrom mark right after a push of key (above every key present):
+// appended keys move no earlier one, so a mark that points at a key holds and counts the new
+// one; a mark one past the end (counting none) is forgotten, since a new chunk may take its
+// place.
+func (m *seqMap[V]) pushed(key uint64) {
+	switch f := &m.from; {
+	case !f.ok:
+	case f.count == 0:
+		f.ok = false
+	default:
+		assertf(key > f.key, "seqmap: push %d below the count mark %d", key, f.key)
+		f.count++
+	}
 }
 
 // chunkFor returns the index of the first chunk whose last key is >= key (len(chunks) if
@@ -82,6 +115,7 @@ func (m *seqMap[V]) remove(key uint64) bool {
 		return false
 	}
 	m.n--
+	m.from.ok = false // positions may move
 	if i == 0 {
 		// Removing from the front is the common case (limits, expiry): reslice, no copy.
 		var zero V
@@ -157,26 +191,61 @@ func (m *seqMap[V]) last() (uint64, *V, bool) {
 
 // countFrom returns how many keys are >= key.
 func (m *seqMap[V]) countFrom(key uint64) int {
-	ci := m.chunkFor(key)
+	if n, ok := m.countOnFrom(key); ok {
+		return n
+	}
+	n, ci, i := m.countAfresh(key)
+	m.from = fromMark{ok: true, key: key, ci: ci, i: i, count: n}
+	return n
+}
+
+// countOnFrom counts from the mark, walking forward, when key is at or after it and near.
+func (m *seqMap[V]) countOnFrom(key uint64) (int, bool) {
+	f := m.from
+	if !f.ok || key < f.key {
+		return 0, false
+	}
+	ci, i, count := f.ci, f.i, f.count
+	for walked := 0; ci < len(m.chunks); walked++ {
+		if walked > fromWalkMax {
+			return 0, false
+		}
+		c := m.chunks[ci]
+		if c.keys[len(c.keys)-1] < key {
+			count -= len(c.keys) - i
+			ci, i = ci+1, 0
+			continue
+		}
+		j := i + sort.Search(len(c.keys)-i, func(j int) bool { return c.keys[i+j] >= key })
+		count -= j - i
+		i = j
+		break
+	}
+	m.from = fromMark{ok: true, key: key, ci: ci, i: i, count: count}
+	return count, true
+}
+
+// countAfresh counts the keys >= key from the chunks' sizes, and says where the first is.
+func (m *seqMap[V]) countAfresh(key uint64) (n, ci, i int) {
+	ci = m.chunkFor(key)
 	if ci == len(m.chunks) {
-		return 0
+		return 0, ci, 0
 	}
 	c := m.chunks[ci]
-	i := sort.Search(len(c.keys), func(i int) bool { return c.keys[i] >= key })
-	// Walk the shorter side: a consumer near the start of a long stream asks this for every
-	// message it delivers.
+	i = sort.Search(len(c.keys), func(i int) bool { return c.keys[i] >= key })
+	// Walk the shorter side.
 	if ci < len(m.chunks)/2 {
 		before := i
 		for _, c := range m.chunks[:ci] {
 			before += len(c.keys)
 		}
-		return m.n - before
+		return m.n - before, ci, i
 	}
-	n := len(c.keys) - i
+	n = len(c.keys) - i
 	for _, c := range m.chunks[ci+1:] {
 		n += len(c.keys)
 	}
-	return n
+	return n, ci, i
 }
 
 // ascend calls fn for every key >= from in increasing order until fn returns false. fn must
@@ -248,5 +317,10 @@ func (m *seqMap[V]) checkInvariants() {
 	}
 	if n != m.n {
 		assertf(false, "seqmap: counted %d keys, recorded %d", n, m.n)
+	}
+	if f := m.from; f.ok {
+		if n, ci, i := m.countAfresh(f.key); n != f.count || (n > 0 && (ci != f.ci || i != f.i)) {
+			assertf(false, "seqmap: count mark at %d says %d keys from chunk %d index %d; %d from %d %d", f.key, f.count, f.ci, f.i, n, ci, i)
+		}
 	}
 }
