@@ -381,6 +381,25 @@ func TestAckSubjectsNeverCached(t *testing.T) {
 	}
 }
 
+// The server's answer to a request goes to an inbox that is answered once: it is delivered
+// but never cached (an async publisher's PubAcks evicted the cache at every message).
+func TestInboxAnswersNeverCached(t *testing.T) {
+	r := newRig(t, core.Options{})
+	c := r.dial()
+	r.send(c, "CONNECT {\"verbose\":false}\r\nSUB _INBOX.t.* 1\r\nPUB $SYS.REQ.USER.INFO _INBOX.t.1 0\r\n\r\nPING\r\n")
+	if !strings.Contains(c.got.String(), "MSG _INBOX.t.1 1 ") {
+		t.Fatalf("no answer: %q", c.got.String())
+	}
+	before := r.srv.Subsz(core.SubszOptions{}).Cache
+	r.send(c, "PUB $SYS.REQ.USER.INFO _INBOX.t.2 0\r\n\r\nPING\r\n")
+	if !strings.Contains(c.got.String(), "MSG _INBOX.t.2 1 ") {
+		t.Fatalf("no second answer: %q", c.got.String())
+	}
+	if n := r.srv.Subsz(core.SubszOptions{}).Cache; n != before {
+		t.Fatalf("%d subjects cached after a second answer, %d before", n, before)
+	}
+}
+
 // A message withheld by the subscriber's deny list is not a delivery: it must not count
 // against an auto-unsubscribe max.
 func TestWithheldMessageDoesNotCountTowardMax(t *testing.T) {

@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/petrel-io/petrel/core/account"
@@ -14,6 +15,9 @@ import (
 // The internal bus (core/bus): the server's own subscriptions sit in the accounts' indexes
 // like any client's, owned by the internal client, a client without a connection that
 // lives on the server's executor. Handlers run there too, one at a time.
+
+// inboxPrefix starts the reply subjects clients make up for requests (nats.go's default).
+const inboxPrefix = "_INBOX."
 
 // newInternalClient is the publisher of the server's own messages and the owner of its
 // subscriptions.
@@ -196,6 +200,11 @@ func (s *Server) publishInternal(m *internalMsg, last *inboxMatch) {
 	c.acc = acc
 	var r *sublist.Result
 	switch {
+	case to == subj && strings.HasPrefix(to, inboxPrefix):
+		// An answer to a request (a PubAck): its inbox is answered once, so caching the
+		// match would only evict entries used again (an async publisher's acks did).
+		acc.Subs.MatchUncachedInto(to, &c.onceMatch)
+		r = &c.onceMatch
 	case to == subj:
 		r = acc.Subs.Match(to)
 	case last.acc == acc && last.to == to:

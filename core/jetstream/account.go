@@ -165,6 +165,16 @@ func checkLevel(hdr []byte) *jsapi.Error {
 func (a *account) reply(subject string, v any) {
 	data, err := json.Marshal(v)
 	env.Assertf(err == nil, "jetstream: marshal %T: %v", v, err)
+	a.send(subject, data)
+}
+
+// replyPubAck answers a publish (jsapi.AppendPubAck: no reflection per message).
+func (a *account) replyPubAck(subject string, r *jsapi.PubAckResponse) {
+	a.send(subject, jsapi.AppendPubAck(make([]byte, 0, 64), r))
+}
+
+// send publishes an answer and audits it.
+func (a *account) send(subject string, data []byte) {
 	a.svc.bus.Publish(a.name, subject, "", nil, data)
 	a.audit(subject, data)
 }

@@ -155,7 +155,7 @@ func (st *streamActor) publish(m bus.Msg) {
 	st.settle() // what expired meanwhile no longer counts
 	if e := st.admitPublish(msg.Subject, msg.Header, msg.Data); e != nil {
 		if reply != "" {
-			st.acc.reply(reply, &jsapi.PubAckResponse{Error: e, PubAck: &jsapi.PubAck{Stream: st.name}})
+			st.acc.replyPubAck(reply, &jsapi.PubAckResponse{Error: e, PubAck: &jsapi.PubAck{Stream: st.name}})
 		}
 		return
 	}
@@ -169,7 +169,7 @@ func (st *streamActor) publish(m bus.Msg) {
 		case r.Staged():
 			st.svc().bus.Publish(st.acc.name, reply, "", nil, nil) // a batch message kept for its commit
 		default:
-			st.acc.reply(reply, &jsapi.PubAckResponse{Error: r.Err, PubAck: &r.Ack})
+			st.acc.replyPubAck(reply, &jsapi.PubAckResponse{Error: r.Err, PubAck: &r.Ack})
 		}
 	})
 	st.settle()
