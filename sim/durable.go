@@ -16,48 +16,34 @@ import (
 // leave them. Recovery code can run on it (it may write) without touching the node's disk.
 // It copies every durable file, so callers should cache by DurableVersion.
 func (d *Disk) DurableFS() env.FS {
-	c := &Disk{
-		node: d.node, capacity: d.capacity,
-		dirs: cloneSet(d.durableDirs), durableDirs: cloneSet(d.durableDirs),
-		files: map[string]*inode{}, durableFiles: map[string]*inode{},
-		failNext: map[string]error{},
-		// Writes on the copy must not count as the real disk's faults or stats.
-		oracle: true,
-	}
-	copies := map[*inode]*inode{}
-	for _, name := range env.SortedKeys(d.durableFiles) {
-		in := d.durableFiles[name]
-		cp := copies[in]
-		if cp == nil {
-			c.nextIno++
-			cp = &inode{ino: c.nextIno, data: append([]byte(nil), in.durable...)}
-			cp.durable = append([]byte(nil), cp.data...)
-			copies[in] = cp
-		}
-		c.files[name], c.durableFiles[name] = cp, cp
-		c.used += int64(len(cp.data))
-	}
-	return c.fs()
+	return d.image(d.durableDirs, d.durableFiles, func(in *inode) []byte { return in.durable })
 }
 
 // CurrentFS returns a private, writable copy of the disk as reads see it now: after a crash
 // and before the node reads anything, exactly what the crash left for its recovery (a process
 // crash keeps unsynced bytes, which DurableFS leaves out).
 func (d *Disk) CurrentFS() env.FS {
+	return d.image(d.dirs, d.files, func(in *inode) []byte { return in.data })
+}
+
+// image is a private disk holding dirs and a copy of each file's content (hard links kept
+// as one inode), all of it durable. Writes on it count as no fault and no statistic of the
+// real disk's.
+func (d *Disk) image(dirs map[string]bool, files map[string]*inode, content func(*inode) []byte) env.FS {
 	c := &Disk{
 		node: d.node, capacity: d.capacity,
-		dirs: cloneSet(d.dirs), durableDirs: cloneSet(d.dirs),
+		dirs: cloneSet(dirs), durableDirs: cloneSet(dirs),
 		files: map[string]*inode{}, durableFiles: map[string]*inode{},
 		failNext: map[string]error{},
 		oracle:   true,
 	}
 	copies := map[*inode]*inode{}
-	for _, name := range env.SortedKeys(d.files) {
-		in := d.files[name]
+	for _, name := range env.SortedKeys(files) {
+		in := files[name]
 		cp := copies[in]
 		if cp == nil {
 			c.nextIno++
-			cp = &inode{ino: c.nextIno, data: append([]byte(nil), in.data...)}
+			cp = &inode{ino: c.nextIno, data: append([]byte(nil), content(in)...)}
 			cp.durable = append([]byte(nil), cp.data...)
 			copies[in] = cp
 		}
