@@ -67,20 +67,14 @@ func TestAtomicBatchDelivered(t *testing.T) {
 		&jsapi.StreamCreateResponse{})
 	j.mustAPI("CONSUMER.DURABLE.CREATE.AB.D", jsapi.CreateConsumerRequest{Stream: "AB",
 		Config: jsapi.ConsumerConfig{Durable: "D", AckPolicy: jsapi.AckNone}}, &jsapi.ConsumerResponse{})
-	var got []string
-	j.cli.Subscribe("pull", "", func(m *natsclient.Msg) {
-		if len(m.Data) > 0 {
-			got = append(got, string(m.Data))
-		}
-	})
-	j.cli.Publish(jsapi.Prefix+"CONSUMER.MSG.NEXT.AB.D", "pull", nil, []byte(`{"batch":10,"expires":5000000000}`))
+	got := j.pullData("AB", "D")
 	j.run(10 * time.Millisecond)
 	j.cli.Publish("ab.a", "", batchHeader(1, false), []byte("1"))
 	if ack := j.publish("ab.b", batchHeader(2, true), []byte("2")); ack.PubAck == nil || ack.PubAck.BatchSize != 2 {
 		t.Fatalf("commit: %+v", ack)
 	}
 	j.run(50 * time.Millisecond)
-	if strings.Join(got, ",") != "1,2" {
-		t.Fatalf("delivered %q, want the batch", got)
+	if strings.Join(*got, ",") != "1,2" {
+		t.Fatalf("delivered %q, want the batch", *got)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/petrel-io/petrel/core/jsapi"
-	"github.com/petrel-io/petrel/sim/natsclient"
 )
 
 // A definition keeps two copies in separate sectors: rot in one leaves the stream online.
@@ -129,13 +128,7 @@ func TestConsumerDeliversOnlyDurable(t *testing.T) {
 	j.mustAPI("STREAM.CREATE.S", jsapi.StreamConfig{Name: "S", Subjects: []string{"s"}}, &jsapi.StreamCreateResponse{})
 	j.mustAPI("CONSUMER.DURABLE.CREATE.S.D", jsapi.CreateConsumerRequest{Stream: "S",
 		Config: jsapi.ConsumerConfig{Durable: "D", AckPolicy: jsapi.AckExplicit}}, &jsapi.ConsumerResponse{})
-	var got []string
-	j.cli.Subscribe("pull", "", func(m *natsclient.Msg) {
-		if len(m.Data) > 0 {
-			got = append(got, string(m.Data))
-		}
-	})
-	j.cli.Publish(jsapi.Prefix+"CONSUMER.MSG.NEXT.S.D", "pull", nil, []byte(`{"batch":10,"expires":5000000000}`))
+	got := j.pullData("S", "D")
 	j.run(50 * time.Millisecond)
 	j.publish("s", nil, []byte("first"))
 	j.server.Disk.FailNext("write", errors.New("injected EIO"))
@@ -145,8 +138,8 @@ func TestConsumerDeliversOnlyDurable(t *testing.T) {
 		t.Fatalf("the publish after the failed write: seq %d (want 2: the failed one was taken back)", r.Sequence)
 	}
 	j.run(100 * time.Millisecond)
-	if !slices.Equal(got, []string{"first", "kept"}) {
-		t.Fatalf("delivered %q, want only the durable message", got)
+	if !slices.Equal(*got, []string{"first", "kept"}) {
+		t.Fatalf("delivered %q, want only the durable message", *got)
 	}
 }
 

@@ -186,3 +186,17 @@ func statusOf(m *natsclient.Msg) string {
 	}
 	return strings.TrimSpace(strings.TrimPrefix(strings.SplitN(string(m.Header), "\r\n", 2)[0], "NATS/1.0"))
 }
+
+// pullData sends one pull request (10 messages, 5 s) to a consumer and collects the data of
+// what it delivers.
+func (j *simJS) pullData(stream, consumer string) *[]string {
+	var got []string
+	inbox := j.newInbox()
+	j.cli.Subscribe(inbox, "", func(m *natsclient.Msg) {
+		if len(m.Data) > 0 {
+			got = append(got, string(m.Data))
+		}
+	})
+	j.cli.Publish(jsapi.Prefix+"CONSUMER.MSG.NEXT."+stream+"."+consumer, inbox, nil, []byte(`{"batch":10,"expires":5000000000}`))
+	return &got
+}
