@@ -235,11 +235,16 @@ func (c *client) Pub(subj, reply []byte, hdr int, msg []byte) error {
 }
 
 // usedOnce reports a subject that is published once and never again: a JetStream ack, whose
-// tokens carry its delivery's sequences. Caching its match would only evict entries that are
-// used again (a consumer's acks filled and evicted the cache at every message).
+// tokens carry its delivery's sequences, or a request's inbox, answered once (nats.go's
+// default prefix). Caching its match would only evict entries that are used again (a
+// consumer's acks, and an async publisher's PubAcks, filled and evicted the cache at every
+// message).
 func usedOnce(subj []byte) bool {
-	n := len(jsapi.AckPrefix)
-	return len(subj) > n && string(subj[:n]) == jsapi.AckPrefix
+	return hasPrefix(subj, jsapi.AckPrefix) || hasPrefix(subj, inboxPrefix)
+}
+
+func hasPrefix(subj []byte, prefix string) bool {
+	return len(subj) > len(prefix) && string(subj[:len(prefix)]) == prefix
 }
 
 // canPublish checks publish permissions, caching decisions, then the reply subjects this

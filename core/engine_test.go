@@ -400,6 +400,20 @@ func TestInboxAnswersNeverCached(t *testing.T) {
 	}
 }
 
+// A client's answer to a request's inbox is delivered but never cached either: the inbox
+// is answered once.
+func TestClientInboxAnswersNeverCached(t *testing.T) {
+	r := newRig(t, core.Options{})
+	c := r.dial()
+	r.send(c, "CONNECT {\"verbose\":false}\r\nSUB _INBOX.r.* 1\r\nSUB a 2\r\nPUB a 1\r\nz\r\nPING\r\n")
+	before := r.srv.Subsz(core.SubszOptions{}).Cache
+	r.send(c, "PUB _INBOX.r.1 1\r\nx\r\nPUB _INBOX.r.2 1\r\ny\r\nPING\r\n")
+	expectLines(t, c, "MSG a 2 1", "z", "PONG", "MSG _INBOX.r.1 1 1", "x", "MSG _INBOX.r.2 1 1", "y", "PONG")
+	if n := r.srv.Subsz(core.SubszOptions{}).Cache; n != before {
+		t.Fatalf("%d subjects cached after two answers, %d before", n, before)
+	}
+}
+
 // A message withheld by the subscriber's deny list is not a delivery: it must not count
 // against an auto-unsubscribe max.
 func TestWithheldMessageDoesNotCountTowardMax(t *testing.T) {

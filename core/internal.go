@@ -2,7 +2,6 @@ package core
 
 import (
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/petrel-io/petrel/core/account"
@@ -200,9 +199,7 @@ func (s *Server) publishInternal(m *internalMsg, last *inboxMatch) {
 	c.acc = acc
 	var r *sublist.Result
 	switch {
-	case to == subj && strings.HasPrefix(to, inboxPrefix):
-		// An answer to a request (a PubAck): its inbox is answered once, so caching the
-		// match would only evict entries used again (an async publisher's acks did).
+	case to == subj && usedOnce(m.subjBytes): // an answer to a request (a PubAck)
 		acc.Subs.MatchUncachedInto(to, &c.onceMatch)
 		r = &c.onceMatch
 	case to == subj:
