@@ -12,10 +12,7 @@ import (
 // JetStream consumer's delivery) costs one allocation on the way to the client's
 // connection: the queued copy holding its subject, reply and bytes.
 func TestInternalDeliveryAllocations(t *testing.T) {
-	r := newRig(t, core.Options{})
-	c := r.dial()
-	r.send(c, "CONNECT {\"verbose\":false,\"headers\":true}\r\nSUB _INBOX.x 1\r\nPING\r\n")
-	expectLines(t, c, "PONG")
+	r, c := inboxSubscriber(t)
 	bus := r.srv.Bus()
 	hdr, data := []byte("NATS/1.0\r\n\r\n"), make([]byte, 128)
 	const batch = 200
@@ -42,10 +39,7 @@ func TestInternalDeliveryAllocations(t *testing.T) {
 // interleaved in that order with what others published meanwhile; the reply subject is
 // copied at the call.
 func TestDeliveryBatch(t *testing.T) {
-	r := newRig(t, core.Options{})
-	c := r.dial()
-	r.send(c, "CONNECT {\"verbose\":false}\r\nSUB _INBOX.x 1\r\nPING\r\n")
-	expectLines(t, c, "PONG")
+	r, c := inboxSubscriber(t)
 	bus := r.srv.Bus()
 	batch := bus.Batch()
 	reply := []byte("ack.1")
@@ -64,4 +58,13 @@ func TestDeliveryBatch(t *testing.T) {
 	bus.Deliver("$G", "_INBOX.x", "orders.4", "", nil, []byte("four")) // unbatched: at once
 	r.run(10 * time.Millisecond)
 	expectLines(t, c, "PONG", "MSG orders.1 1 ack.1 3", "one", "MSG _INBOX.x 1 3", "two", "MSG orders.3 1 5", "three", "MSG orders.4 1 4", "four")
+}
+
+// inboxSubscriber is a rig with a client subscribed to _INBOX.x (sid 1), its PONG read.
+func inboxSubscriber(t *testing.T) (*rig, *rawClient) {
+	r := newRig(t, core.Options{})
+	c := r.dial()
+	r.send(c, "CONNECT {\"verbose\":false,\"headers\":true}\r\nSUB _INBOX.x 1\r\nPING\r\n")
+	expectLines(t, c, "PONG")
+	return r, c
 }

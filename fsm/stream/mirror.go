@@ -17,8 +17,7 @@ import (
 // done gets the answer once the message (and its rollup) is durable.
 func (s *Stream) StoreAt(m Msg, seq uint64, done func(Result)) {
 	env.Assertf(seq > 0, "stream %s: a mirrored message without a sequence", s.cfg.Name)
-	if err := s.store.Err(); err != nil {
-		done(s.result(0, err))
+	if s.refuseBroken(done) {
 		return
 	}
 	var ttl time.Duration

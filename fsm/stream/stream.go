@@ -66,6 +66,17 @@ func New(cfg jsapi.StreamConfig, store filestore.Store, now int64) *Stream {
 // Store is the stream's message store.
 func (s *Stream) Store() filestore.Store { return s.store }
 
+// refuseBroken answers with the store's failure if a failed write broke it: a broken
+// store's index is no ground for the rules (an expected last sequence judged against it was
+// refused as wrong: sim seed 1756); the owner reopens it.
+func (s *Stream) refuseBroken(done func(Result)) bool {
+	err := s.store.Err()
+	if err != nil {
+		done(s.result(0, err))
+	}
+	return err != nil
+}
+
 // Durable is the last sequence known durable: what a store completion confirmed, or what
 // the store held when it was opened.
 func (s *Stream) Durable() env.Seq { return s.durable }
@@ -122,10 +133,7 @@ func (s *Stream) rebuild(now int64) {
 
 // Apply stores m if the stream's rules allow it; done gets the answer (see the package doc).
 func (s *Stream) Apply(m Msg, done func(Result)) {
-	if err := s.store.Err(); err != nil {
-		// A broken store's index is no ground for the rules (an expected last sequence
-		// judged against it was refused as wrong: sim seed 1756); the owner reopens it.
-		done(s.result(0, err))
+	if s.refuseBroken(done) {
 		return
 	}
 	if id := proto.HeaderValue(m.Header, hdrBatchID); id != "" {
