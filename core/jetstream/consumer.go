@@ -284,6 +284,8 @@ func (c *consumer) nextMessage(now int64) *filestore.Msg {
 // record records a delivery of msg in the state machine.
 func (c *consumer) record(msg *filestore.Msg, now int64) (dseq, count uint64) {
 	seq := uint64(msg.Seq)
+	// Durable reads: a failed write or a crash could still take a later one back.
+	env.Assertf(msg.Seq <= c.st.fsm.Durable(), "jetstream: consumer %s delivers seq %d past the durable %d", c.name, seq, c.st.fsm.Durable())
 	dseq, count = c.fsm.Deliver(seq, now)
 	if len(c.lastPer) > 0 && c.lastPer[0] == seq {
 		c.lastPer = c.lastPer[1:]
