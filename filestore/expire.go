@@ -117,7 +117,7 @@ func (s *store) expire() {
 	var emptied []string
 	for _, seq := range doomed {
 		e := s.msgs.get(seq)
-		subject, isMarker := e.subj.subject, e.flags&entryMarker != 0
+		subject, isMarker := s.subjectOf(e).subject, e.flags&entryMarker != 0
 		s.removeMsg(seq, logged)
 		if !isMarker && s.subjects.find(subject) == nil {
 			emptied = append(emptied, subject)

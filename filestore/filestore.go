@@ -315,12 +315,12 @@ func (b *fileBackend) erase(seq uint64, e *entry) error {
 	return nil
 }
 
-func (b *fileBackend) readMsg(seq uint64, e *entry, into *Msg) (*Msg, error) {
+func (b *fileBackend) readMsg(seq uint64, e *entry, known string, into *Msg) (*Msg, error) {
 	blk := b.byID[e.block]
 	if blk == nil {
 		assertf(false, "filestore: seq %d in unknown block %d", seq, e.block)
 	}
-	if m, ok := b.readWindowed(blk, seq, e, into); ok {
+	if m, ok := b.readWindowed(blk, seq, e, known, into); ok {
 		return m, nil
 	}
 	var rec []byte
@@ -350,7 +350,7 @@ func (b *fileBackend) readMsg(seq uint64, e *entry, into *Msg) (*Msg, error) {
 		b.e.Probe.Hit(probeReadChecksum)
 		return nil, corrupt("record checksum mismatch")
 	}
-	m, err := decodeMsg(rec, h, blk.seal.aead, decodeOpts{known: knownSubject(e), into: into})
+	m, err := decodeMsg(rec, h, blk.seal.aead, decodeOpts{known: known, into: into})
 	if err != nil {
 		b.e.Probe.Hit(probeReadUndecoded)
 		return nil, corrupt(err.Error())

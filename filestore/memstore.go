@@ -6,7 +6,8 @@ import "github.com/petrel-io/petrel/core/env"
 // run later, from the executor, exactly as the file store's do, so a caller written against
 // one store behaves the same against the other.
 type memBackend struct {
-	e *env.Env
+	e    *env.Env
+	msgs map[uint64]*memContent // the live messages' bytes, by sequence
 }
 
 // memContent is a message's bytes in a memory store.
@@ -21,13 +22,13 @@ func NewMemory(e *env.Env, cfg Config) (Store, error) {
 	if err := cfg.validate(false); err != nil {
 		return nil, err
 	}
-	s := newStore(e, cfg, &memBackend{e: e})
+	s := newStore(e, cfg, &memBackend{e: e, msgs: make(map[uint64]*memContent)})
 	s.afterRecovery()
 	return s, nil
 }
 
-func (m *memBackend) appendMsg(_ uint64, e *entry, subject string, hdr, data []byte) error {
-	e.mem = &memContent{subject: subject, hdr: clone(hdr), data: clone(data)}
+func (m *memBackend) appendMsg(seq uint64, _ *entry, subject string, hdr, data []byte) error {
+	m.msgs[seq] = &memContent{subject: subject, hdr: clone(hdr), data: clone(data)}
 	return nil
 }
 
@@ -38,8 +39,8 @@ func clone(b []byte) []byte {
 	return append([]byte(nil), b...)
 }
 
-func (m *memBackend) readMsg(seq uint64, e *entry, into *Msg) (*Msg, error) {
-	c := e.mem
+func (m *memBackend) readMsg(seq uint64, e *entry, _ string, into *Msg) (*Msg, error) {
+	c := m.msgs[seq]
 	if into != nil {
 		*into = Msg{Subject: c.subject, Header: c.hdr[:len(c.hdr):len(c.hdr)], Data: c.data[:len(c.data):len(c.data)],
 			Seq: env.Seq(seq), Time: e.time, TTL: durationOf(e.ttl)}
@@ -49,12 +50,13 @@ func (m *memBackend) readMsg(seq uint64, e *entry, into *Msg) (*Msg, error) {
 		Time: e.time, TTL: durationOf(e.ttl)}, nil
 }
 
-func (m *memBackend) removed(_ uint64, e *entry, _ removal) { e.mem = nil }
+func (m *memBackend) removed(seq uint64, _ *entry, _ removal) { delete(m.msgs, seq) }
 
 // erase overwrites the bytes in place, so no copy of them outlives the call in this store.
-func (m *memBackend) erase(_ uint64, e *entry) error {
-	m.e.Rand.Fill(e.mem.hdr)
-	m.e.Rand.Fill(e.mem.data)
+func (m *memBackend) erase(seq uint64, _ *entry) error {
+	c := m.msgs[seq]
+	m.e.Rand.Fill(c.hdr)
+	m.e.Rand.Fill(c.data)
 	return nil
 }
 

@@ -16,7 +16,7 @@ func (s *store) LoadMsg(seq env.Seq) (*Msg, error) {
 	if e == nil {
 		return nil, fmt.Errorf("%w: seq %d", ErrNotFound, seq)
 	}
-	m, err := s.b.readMsg(uint64(seq), e, nil)
+	m, err := s.b.readMsg(uint64(seq), e, s.subjectOf(e).subject, nil)
 	if err != nil {
 		s.loseCorrupt(uint64(seq), err)
 		return nil, err
@@ -56,7 +56,8 @@ func (s *store) load(f Filter, start uint64, forward bool, into *Msg) (*Msg, err
 		if !ok {
 			return nil, ErrNotFound
 		}
-		m, err := s.b.readMsg(seq, s.msgs.get(seq), into)
+		e := s.msgs.get(seq)
+		m, err := s.b.readMsg(seq, e, s.subjectOf(e).subject, into)
 		if err == nil {
 			return m, nil
 		}
@@ -123,7 +124,7 @@ func (s *store) scan(f Filter, start uint64, forward bool) (uint64, bool) {
 	var found uint64
 	ok := false
 	visit := func(seq uint64, e *entry) bool {
-		if f.Matches(e.subj.subject) {
+		if f.Matches(s.subjectOf(e).subject) {
 			found, ok = seq, true
 			return false
 		}

@@ -113,7 +113,7 @@ func (w *readWindow) load(blk *block, off int64) error {
 // readWindowed returns the message from the read window when its record is there (or the
 // window can be loaded with it) and verifies in full; ok is false otherwise, and the
 // caller reads it the ordinary way, which rereads, repairs and reports.
-func (b *fileBackend) readWindowed(blk *block, seq uint64, e *entry, into *Msg) (*Msg, bool) {
+func (b *fileBackend) readWindowed(blk *block, seq uint64, e *entry, known string, into *Msg) (*Msg, bool) {
 	rec := b.window.serve(blk, int64(e.off), int(e.rlen))
 	if rec == nil {
 		return nil, false
@@ -123,7 +123,7 @@ func (b *fileBackend) readWindowed(blk *block, seq uint64, e *entry, into *Msg) 
 	}
 	h, ok := parseHeader(rec, blk.seal.seed)
 	if ok && h.length == e.rlen && h.kind == kindMsg && h.seq == seq && checkRecord(rec, blk.seal.seed) {
-		if m, err := decodeMsg(rec, h, blk.seal.aead, decodeOpts{known: knownSubject(e), borrowed: true, into: into}); err == nil {
+		if m, err := decodeMsg(rec, h, blk.seal.aead, decodeOpts{known: known, borrowed: true, into: into}); err == nil {
 			return m, true
 		}
 	}

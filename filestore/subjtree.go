@@ -12,6 +12,12 @@ type subjectTree struct {
 	root  tnode
 	count int    // subjects with at least one message
 	epoch uint64 // stamps subjects visited by one multi-filter walk, to visit each once
+	// byID finds a subject from the id an index entry holds: an entry names its subject by
+	// number, not pointer, so the index holds no pointers for the collector to trace. Index 0
+	// is never used (an entry's zero subject means none); free holds the ids of removed
+	// subjects for reuse.
+	byID []*subjectState
+	free []uint32
 }
 
 type tnode struct {
@@ -22,6 +28,7 @@ type tnode struct {
 // subjectState is one subject's index entry.
 type subjectState struct {
 	subject string
+	id      uint32 // its index in subjectTree.byID
 	seqs    seqMap[struct{}]
 	visited uint64 // epoch of the last walk that reported it
 }
@@ -58,10 +65,33 @@ func (t *subjectTree) insert(subject string) *subjectState {
 		}
 	}
 	if n.subj == nil {
-		n.subj = &subjectState{subject: subject}
+		n.subj = &subjectState{subject: subject, id: t.newID()}
+		t.byID[n.subj.id] = n.subj
 		t.count++
 	}
 	return n.subj
+}
+
+// newID returns an unused subject id (never 0).
+func (t *subjectTree) newID() uint32 {
+	if n := len(t.free); n > 0 {
+		id := t.free[n-1]
+		t.free = t.free[:n-1]
+		return id
+	}
+	if len(t.byID) == 0 {
+		t.byID = append(t.byID, nil)
+	}
+	t.byID = append(t.byID, nil)
+	return uint32(len(t.byID) - 1)
+}
+
+// get returns the subject with the given id, which must be live.
+func (t *subjectTree) get(id uint32) *subjectState {
+	if id == 0 || int(id) >= len(t.byID) || t.byID[id] == nil {
+		assertf(false, "filestore: no subject has id %d", id)
+	}
+	return t.byID[id]
 }
 
 // remove deletes an emptied subject and prunes the branch nodes left without purpose.
@@ -79,7 +109,10 @@ func (t *subjectTree) removeAt(n *tnode, subject string) bool {
 	}
 	var removed bool
 	if rest == "" {
-		removed = child.subj != nil
+		if removed = child.subj != nil; removed {
+			t.byID[child.subj.id] = nil
+			t.free = append(t.free, child.subj.id)
+		}
 		child.subj = nil
 	} else {
 		removed = t.removeAt(child, rest)
