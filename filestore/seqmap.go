@@ -1,6 +1,9 @@
 package filestore
 
-import "sort"
+import (
+	"slices"
+	"sort"
+)
 
 // seqMap is an ordered map from sequence numbers to values, built for the store's access
 // pattern: keys arrive in increasing order (push), removals happen anywhere (mostly at the
@@ -12,13 +15,18 @@ import "sort"
 // removals (per-subject limits, purges) cannot leave a trail of empty chunks.
 //
 // Invariant: every chunk is non-empty, and chunks[i]'s last key < chunks[i+1]'s first key.
+//
+// A map costs little when small: most subjects of a KV bucket hold one sequence, and each
+// holds a map, so chunks are held by value, start with room for one key, and the count mark
+// is allocated only once counted from.
 type seqMap[V any] struct {
-	chunks []*seqChunk[V]
+	chunks []seqChunk[V]
 	n      int
 	// from remembers the last countFrom: a consumer asks it at every delivery, each time a
 	// little further on, and walking half the chunks each time cost more than the rest of the
-	// count in a long stream. A removal forgets it; a push keeps it up to date.
-	from fromMark
+	// count in a long stream. A removal forgets it; a push keeps it up to date. Nil until the
+	// first count.
+	from *fromMark
 }
 
 // fromMark: count keys are >= key, the first of them at index i of chunk ci (ok: valid).
@@ -43,7 +51,7 @@ func (m *seqMap[V]) len() int { return m.n }
 // push appends key, which must be greater than every key present.
 func (m *seqMap[V]) push(key uint64, v V) {
 	if len(m.chunks) > 0 {
-		last := m.chunks[len(m.chunks)-1]
+		last := &m.chunks[len(m.chunks)-1]
 		if len(last.keys) < seqChunkMax {
 			if last.keys[len(last.keys)-1] >= key {
 				assertf(false, "seqmap: push %d after %d", key, last.keys[len(last.keys)-1])
@@ -58,9 +66,7 @@ func (m *seqMap[V]) push(key uint64, v V) {
 			assertf(false, "seqmap: push %d after %d", key, last.keys[len(last.keys)-1])
 		}
 	}
-	c := &seqChunk[V]{keys: make([]uint64, 1, 8), vals: make([]V, 1, 8)}
-	c.keys[0], c.vals[0] = key, v
-	m.chunks = append(m.chunks, c)
+	m.chunks = append(m.chunks, seqChunk[V]{keys: []uint64{key}, vals: []V{v}})
 	m.n++
 	m.pushed(key)
 }
@@ -70,8 +76,8 @@ func (m *seqMap[V]) push(key uint64, v V) {
 // one; a mark one past the end (counting none) is forgotten, since a new chunk may take its
 // place.
 func (m *seqMap[V]) pushed(key uint64) {
-	switch f := &m.from; {
-	case !f.ok:
+	switch f := m.from; {
+	case f == nil || !f.ok:
 	case f.count == 0:
 		f.ok = false
 	default:
@@ -109,13 +115,15 @@ func (m *seqMap[V]) remove(key uint64) bool {
 	if ci == len(m.chunks) {
 		return false
 	}
-	c := m.chunks[ci]
+	c := &m.chunks[ci]
 	i := sort.Search(len(c.keys), func(i int) bool { return c.keys[i] >= key })
 	if i == len(c.keys) || c.keys[i] != key {
 		return false
 	}
 	m.n--
-	m.from.ok = false // positions may move
+	if m.from != nil {
+		m.from.ok = false // positions may move
+	}
 	if i == 0 {
 		// Removing from the front is the common case (limits, expiry): reslice, no copy.
 		var zero V
@@ -130,15 +138,15 @@ func (m *seqMap[V]) remove(key uint64) bool {
 	}
 	switch {
 	case len(c.keys) == 0:
-		m.chunks = append(m.chunks[:ci], m.chunks[ci+1:]...)
+		m.chunks = slices.Delete(m.chunks, ci, ci+1) // clears the vacated tail: no stale arrays kept
 	case len(c.keys) < seqChunkMax/4 && ci+1 < len(m.chunks) && len(c.keys)+len(m.chunks[ci+1].keys) <= seqChunkMax:
-		next := m.chunks[ci+1]
-		merged := &seqChunk[V]{
+		next := &m.chunks[ci+1]
+		merged := seqChunk[V]{
 			keys: append(append(make([]uint64, 0, len(c.keys)+len(next.keys)), c.keys...), next.keys...),
 			vals: append(append(make([]V, 0, len(c.vals)+len(next.vals)), c.vals...), next.vals...),
 		}
 		m.chunks[ci] = merged
-		m.chunks = append(m.chunks[:ci+1], m.chunks[ci+2:]...)
+		m.chunks = slices.Delete(m.chunks, ci+1, ci+2)
 	}
 	return true
 }
@@ -195,13 +203,16 @@ func (m *seqMap[V]) countFrom(key uint64) int {
 		return n
 	}
 	n, ci, i := m.countAfresh(key)
-	m.from = fromMark{ok: true, key: key, ci: ci, i: i, count: n}
+	m.mark(fromMark{ok: true, key: key, ci: ci, i: i, count: n})
 	return n
 }
 
 // countOnFrom counts from the mark, walking forward, when key is at or after it and near.
 func (m *seqMap[V]) countOnFrom(key uint64) (int, bool) {
-	f := m.from
+	if m.from == nil {
+		return 0, false
+	}
+	f := *m.from
 	if !f.ok || key < f.key {
 		return 0, false
 	}
@@ -221,8 +232,16 @@ func (m *seqMap[V]) countOnFrom(key uint64) (int, bool) {
 		i = j
 		break
 	}
-	m.from = fromMark{ok: true, key: key, ci: ci, i: i, count: count}
+	m.mark(fromMark{ok: true, key: key, ci: ci, i: i, count: count})
 	return count, true
+}
+
+// mark remembers a count for the next countFrom.
+func (m *seqMap[V]) mark(f fromMark) {
+	if m.from == nil {
+		m.from = new(fromMark)
+	}
+	*m.from = f
 }
 
 // countAfresh counts the keys >= key from the chunks' sizes, and says where the first is.
@@ -318,7 +337,7 @@ func (m *seqMap[V]) checkInvariants() {
 	if n != m.n {
 		assertf(false, "seqmap: counted %d keys, recorded %d", n, m.n)
 	}
-	if f := m.from; f.ok {
+	if f := m.from; f != nil && f.ok {
 		if n, ci, i := m.countAfresh(f.key); n != f.count || (n > 0 && (ci != f.ci || i != f.i)) {
 			assertf(false, "seqmap: count mark at %d says %d keys from chunk %d index %d; %d from %d %d", f.key, f.count, f.ci, f.i, n, ci, i)
 		}
