@@ -26,6 +26,7 @@ Server options:
   --ports_file_dir <dir>           Write <dir>/<executable>_<pid>.ports with the listen URLs
   -v, --version                    Show the version and exit
   --profile_cpu <file>             Write a CPU profile to file until exit
+  --profile_mem <file>             Write a heap profile to file at exit
 
 Logging options:
   -l, --log <file>                 File to redirect log output to
@@ -66,6 +67,7 @@ type cli struct {
 	testConfig  bool
 	showVersion bool
 	cpuProfile  string // write a CPU profile here until exit (for performance work)
+	memProfile  string // write a heap profile here at exit (for memory work)
 	signal      string // --signal: send it to a running server instead of serving
 }
 
@@ -118,6 +120,7 @@ func parseFlags(args []string, output io.Writer) (*cli, error) {
 	str(&o.StoreDir, "", "sd", "store_dir")
 	boolean(&c.testConfig, "t")
 	str(&c.cpuProfile, "", "profile_cpu")
+	str(&c.memProfile, "", "profile_mem")
 	boolean(&c.showVersion, "v", "version")
 
 	if err := fs.Parse(args); err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
 
@@ -59,7 +60,28 @@ func Main(args []string, stderr io.Writer) int {
 		}
 		defer stop()
 	}
-	return serve(opts, warnings, stderr, c.resolve)
+	beforeStop := func() {}
+	if c.memProfile != "" {
+		beforeStop = func() { writeHeapProfile(c.memProfile, stderr) }
+	}
+	return serve(opts, warnings, stderr, c.resolve, beforeStop)
+}
+
+// writeHeapProfile writes what the heap holds, after a collection, so the profile shows live
+// memory (go tool pprof -sample_index=inuse_space). It runs when a signal stops the server,
+// before the shutdown lets go of everything.
+func writeHeapProfile(path string, stderr io.Writer) {
+	f, err := os.Create(path)
+	if err == nil {
+		runtime.GC()
+		err = pprof.WriteHeapProfile(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "petrel: heap profile: %v\n", err)
+	}
 }
 
 // startCPUProfile profiles the process until the returned func runs.
@@ -80,8 +102,8 @@ func startCPUProfile(path string) (func(), error) {
 
 // serve runs the server until SIGINT/SIGTERM (stop) or SIGUSR2 (lame duck) ends it;
 // SIGHUP reloads the configuration (resolve reads the file and the command line again) and
-// SIGUSR1 reopens the log file, as with nats-server.
-func serve(opts Options, warnings []string, stderr io.Writer, resolve func() (Options, []string, error)) int {
+// SIGUSR1 reopens the log file, as with nats-server. beforeStop runs when a signal stops it.
+func serve(opts Options, warnings []string, stderr io.Writer, resolve func() (Options, []string, error), beforeStop func()) int {
 	// Catch signals before starting, so one that arrives during start-up is handled
 	// instead of killing the process.
 	sigs := make(chan os.Signal, 4)
@@ -110,11 +132,11 @@ func serve(opts Options, warnings []string, stderr io.Writer, resolve func() (Op
 		e.Log.Logf(env.LevelError, "%v", err)
 		return 1
 	}
-	return s.handleSignals(sigs, resolve)
+	return s.handleSignals(sigs, resolve, beforeStop)
 }
 
 // handleSignals serves signals until the server has stopped.
-func (s *Server) handleSignals(sigs <-chan os.Signal, resolve func() (Options, []string, error)) int {
+func (s *Server) handleSignals(sigs <-chan os.Signal, resolve func() (Options, []string, error), beforeStop func()) int {
 	lameDuck := make(chan struct{})
 	inLameDuck := false
 	for {
@@ -135,10 +157,12 @@ func (s *Server) handleSignals(sigs <-chan os.Signal, resolve func() (Options, [
 				}
 			case syscall.SIGTERM:
 				if !inLameDuck { // nats-server lets lame duck finish on SIGTERM
+					beforeStop()
 					s.Shutdown()
 					return 0
 				}
 			default: // SIGINT
+				beforeStop()
 				s.Shutdown()
 				return 0
 			}
