@@ -82,3 +82,18 @@ var (
 	Pong = []byte("PONG\r\n")
 	OK   = []byte("+OK\r\n")
 )
+
+// AppendInfo appends INFO with its JSON document. A space precedes CRLF, as nats-server
+// sends it to clients and routes alike.
+func AppendInfo(dst, json []byte) []byte {
+	dst = append(dst, "INFO "...)
+	dst = append(dst, json...)
+	return append(dst, " \r\n"...)
+}
+
+// AppendConnect appends CONNECT with its JSON document.
+func AppendConnect(dst, json []byte) []byte {
+	dst = append(dst, "CONNECT "...)
+	dst = append(dst, json...)
+	return append(dst, "\r\n"...)
+}

@@ -5,18 +5,11 @@ import (
 	"fmt"
 )
 
-// Handler receives parsed operations. A returned error stops parsing and is returned by
-// Parse. Slices are valid only during the call.
-type Handler interface {
+// ControlHandler receives the ops every connection kind shares. A returned error stops
+// parsing and is returned by Parse. Slices are valid only during the call.
+type ControlHandler interface {
 	Connect(json []byte) error
 	Info(json []byte) error
-	// Pub is PUB (hdr < 0) or HPUB (hdr = length of the header block at the start of msg).
-	Pub(subject, reply []byte, hdr int, msg []byte) error
-	// Msg is MSG (hdr < 0) or HMSG.
-	Msg(subject, sid, reply []byte, hdr int, msg []byte) error
-	Sub(subject, queue, sid []byte) error
-	// Unsub's max is 0 when absent.
-	Unsub(sid []byte, max int) error
 	Ping() error
 	Pong() error
 	OK() error
@@ -29,26 +22,43 @@ type Limits struct {
 	MaxPayload     int
 }
 
-// Parser is a NATS protocol parser for one connection. Not safe for concurrent use.
+// dialect is what one protocol (client or route) adds to the shared machinery: which ops it
+// knows, how it reads their arguments, and which handler gets them. The Parser owns line
+// assembly, limits, payload collection and the shared ops.
+type dialect interface {
+	ops() *opTable
+	// control handles an op without a payload that is not one of the shared ones.
+	control(o op, args []byte) error
+	// payloadArgs reads a payload op's arguments into the dialect's pending op (slices of
+	// args, which stay valid until deliver) and returns the payload size.
+	payloadArgs(o op, args []byte) (size int, err error)
+	// deliver hands the pending op, with its payload (CRLF removed), to the handler.
+	deliver(o op, payload []byte) error
+}
+
+// Parser is a NATS protocol parser for one connection, client or route. Not safe for
+// concurrent use.
 type Parser struct {
-	h      Handler
+	d      dialect
+	common ControlHandler
 	limits Limits
 
 	line []byte // a control line split across buffers
 
-	// An op waiting for its payload. args holds copies of its arguments (the buffer they came
-	// from will be gone); payload collects the payload and its CRLF.
+	// A payload op waiting for the rest of its payload: args is a copy of its arguments (the
+	// buffer they came from will be gone), which the dialect has read again; payload collects
+	// the payload and its CRLF. Invariant: waitOp != opUnknown iff need > 0.
 	waitOp  op
 	need    int
 	args    []byte
-	subject []byte
-	sid     []byte
-	reply   []byte
-	hdr     int
 	payload []byte
-	fields  [6][]byte
-	trace   func(line []byte)
-	gate    func(first byte) error
+
+	trace func(line []byte)
+	gate  func(first byte) error
+}
+
+func newParser(d dialect, common ControlHandler, limits Limits) Parser {
+	return Parser{d: d, common: common, limits: limits}
 }
 
 // SetTrace makes the parser pass every control line (without CRLF) to fn before handling
@@ -60,9 +70,6 @@ func (p *Parser) SetTrace(fn func(line []byte)) { p.trace = fn }
 // server that requires authentication by that byte alone.
 func (p *Parser) SetGate(fn func(first byte) error) { p.gate = fn }
 
-// NewParser returns a parser feeding h.
-func NewParser(h Handler, limits Limits) *Parser { return &Parser{h: h, limits: limits} }
-
 // SetLimits changes the limits, for CONNECT-time or reload changes.
 func (p *Parser) SetLimits(l Limits) { p.limits = l }
 
@@ -70,20 +77,11 @@ func (p *Parser) SetLimits(l Limits) { p.limits = l }
 func (p *Parser) Parse(buf []byte) error {
 	for len(buf) > 0 {
 		if p.waitOp != opUnknown {
-			n := min(len(buf), p.need)
-			p.payload = append(p.payload, buf[:n]...)
-			p.need -= n
-			buf = buf[n:]
-			if p.need == 1 && p.payload[len(p.payload)-1] != '\r' {
-				return errNoCRLF // known a byte early, as nats-server knows it
-			}
-			if p.need > 0 {
-				return nil
-			}
-			if err := p.deliver(p.waitOp, p.subject, p.sid, p.reply, p.hdr, p.payload); err != nil {
+			rest, err := p.collect(buf)
+			if err != nil || len(rest) == 0 {
 				return err
 			}
-			p.waitOp, p.payload = opUnknown, p.payload[:0]
+			buf = rest
 			continue
 		}
 		if len(p.line) == 0 && p.gate != nil {
@@ -122,9 +120,10 @@ func (p *Parser) Parse(buf []byte) error {
 // unknown at once, and arguments already past the limit need not be buffered further.
 func (p *Parser) checkPartial(line []byte) error {
 	line = bytes.TrimSuffix(line, []byte{'\r'})
-	o, args := classify(line)
+	ops := p.d.ops()
+	o, args := ops.classify(line)
 	switch {
-	case o == opUnknown && !mayBecomeOp(line):
+	case o == opUnknown && !ops.mayBecomeOp(line):
 		return ErrUnknownOp
 	case p.overLimit(args):
 		return ErrMaxControlLine
@@ -142,32 +141,32 @@ func (p *Parser) overLimit(args []byte) bool {
 // control handles one control line; buf is what follows it. It returns what is left of buf
 // after any payload it consumed.
 func (p *Parser) control(line, buf []byte) ([]byte, error) {
-	o, args := classify(line)
+	o, args := p.d.ops().classify(line)
 	switch {
 	case o == opUnknown:
 		return buf, ErrUnknownOp
 	case p.overLimit(args):
 		return buf, ErrMaxControlLine
 	}
+	args = trimBlank(args)
 	switch o {
-	case opPub, opHPub, opMsg, opHMsg:
-		return p.payloadOp(o, trimBlank(args), buf)
-	case opSub:
-		return buf, p.sub(trimBlank(args))
-	case opUnsub:
-		return buf, p.unsub(trimBlank(args))
 	case opPing:
-		return buf, p.h.Ping()
+		return buf, p.common.Ping()
 	case opPong:
-		return buf, p.h.Pong()
+		return buf, p.common.Pong()
 	case opOK:
-		return buf, p.h.OK()
+		return buf, p.common.OK()
 	case opErr:
-		return buf, p.h.Err(unquote(trimBlank(args)))
+		return buf, p.common.Err(unquote(args))
 	case opConnect:
-		return buf, p.h.Connect(trimBlank(args))
+		return buf, p.common.Connect(args)
+	case opInfo:
+		return buf, p.common.Info(args)
 	}
-	return buf, p.h.Info(trimBlank(args))
+	if o.hasPayload() {
+		return p.payloadOp(o, args, buf)
+	}
+	return buf, p.d.control(o, args)
 }
 
 func unquote(b []byte) []byte {
@@ -177,31 +176,50 @@ func unquote(b []byte) []byte {
 	return b
 }
 
-// split cuts args at blanks into p.fields, returning how many there were (up to 6; more
-// count as 7 so callers reject them).
-func (p *Parser) split(args []byte) int {
-	n := 0
+// fields splits arguments at blanks without allocating once warm: the slice is the parser's
+// and is reused by every line. On a route a CR inside the line separates fields too, as
+// nats-server splits routed arguments; the client protocol keeps it (Petrel refuses it in
+// subjects later, with an -ERR).
+type fields struct {
+	f       [][]byte
+	crBlank bool
+}
+
+// fieldsInitial covers every op nats-server sends but an RMSG naming many queue groups,
+// which grows the slice once.
+const fieldsInitial = 8
+
+func newFields(crBlank bool) fields {
+	return fields{f: make([][]byte, 0, fieldsInitial), crBlank: crBlank}
+}
+
+func (fs *fields) isSeparator(c byte) bool { return isBlank(c) || (fs.crBlank && c == '\r') }
+
+// split cuts args at blanks; the result is valid until the next split.
+func (fs *fields) split(args []byte) [][]byte {
+	fs.f = fs.f[:0]
 	for len(args) > 0 {
 		i := 0
-		for i < len(args) && !isBlank(args[i]) {
+		for i < len(args) && !fs.isSeparator(args[i]) {
 			i++
 		}
-		if n == len(p.fields) {
-			return n + 1
+		if i > 0 {
+			fs.f = append(fs.f, args[:i])
 		}
-		p.fields[n] = args[:i]
-		n++
-		for i < len(args) && isBlank(args[i]) {
+		for i < len(args) && fs.isSeparator(args[i]) {
 			i++
 		}
 		args = args[i:]
 	}
-	return n
+	return fs.f
 }
 
-// sizeDigitsMax bounds a size or max: nats-server reads at most 9 digits (leading zeros
-// count), so anything longer is malformed however small its value.
+// sizeDigitsMax bounds a size, max or weight: nats-server reads at most 9 digits (leading
+// zeros count), so anything longer is malformed however small its value.
 const sizeDigitsMax = 9
+
+// sizeMax is the largest number of sizeDigitsMax digits; encoders assert they stay under it.
+const sizeMax = 999_999_999
 
 // parseSize reads a non-negative decimal of at most sizeDigitsMax digits; -1 on anything
 // else.
@@ -219,24 +237,7 @@ func parseSize(b []byte) int {
 	return n
 }
 
-func (p *Parser) sub(args []byte) error {
-	switch p.split(args) {
-	case 2:
-		return p.h.Sub(p.fields[0], nil, p.fields[1])
-	case 3:
-		return p.h.Sub(p.fields[0], p.fields[1], p.fields[2])
-	}
-	return fmt.Errorf("%w: SUB takes a subject, an optional queue and a sid", ErrBadArguments)
-}
-
-// unsub reads UNSUB <sid> [max]. A max that is not a non-negative number reads as 0, which
-// removes the subscription at once: nats-server reads it as -1 with the same effect.
-func (p *Parser) unsub(args []byte) error {
-	switch p.split(args) {
-	case 1:
-		return p.h.Unsub(p.fields[0], 0)
-	case 2:
-		return p.h.Unsub(p.fields[0], max(parseSize(p.fields[1]), 0))
-	}
-	return fmt.Errorf("%w: UNSUB takes a sid and an optional max", ErrBadArguments)
+// badArgs is ErrBadArguments with the op and what was wrong.
+func badArgs(opName, format string, args ...any) error {
+	return fmt.Errorf("%w: %s: %s", ErrBadArguments, opName, fmt.Sprintf(format, args...))
 }
