@@ -40,6 +40,9 @@ func (kc *jsKVClient) step(p *jsPeer, done func()) {
 	case k < 6:
 		kc.get(p, in, done)
 		return
+	case k < 8:
+		kc.putThenGet(p, in, done)
+		return
 	case k < 11:
 		in.kind = 'p'
 	case k < 13:
@@ -56,6 +59,25 @@ func (kc *jsKVClient) step(p *jsPeer, done func()) {
 		in.val = fmt.Sprintf("c%d-%d", kc.idx, kc.n)
 	}
 	kc.write(p, in, done)
+}
+
+// putThenGet puts a value and, without waiting for its PubAck, gets the key on the same
+// connection: the server stores the put before it reads the get, so the read sees a write
+// that is not durable yet, the window a crash must not reopen (a get answered before its
+// value is durable; the random mix of clients reached it in few seeds). done runs once both
+// answers (or their timeouts) are in.
+func (kc *jsKVClient) putThenGet(p *jsPeer, in jsKVIn, done func()) {
+	kc.n++
+	in.kind, in.val = 'p', fmt.Sprintf("c%d-%d", kc.idx, kc.n)
+	p.e.Probe.Hit("jetstream.workload.kv-put-then-get")
+	left := 2
+	both := func() {
+		if left--; left == 0 {
+			done()
+		}
+	}
+	kc.write(p, in, both)
+	kc.get(p, jsKVIn{key: in.key}, both)
 }
 
 // write publishes one KV write and records its outcome.

@@ -13,9 +13,10 @@ import (
 // The KV history and its sequential specification, for porcupine.
 //
 // A key is a register with a revision (the stream sequence of its last message), possibly a
-// delete marker. What makes JetStream's KV more than a register under crashes: reads see a
-// write as soon as the stream stored it, before it is durable, so a crash may take back a
-// write nobody was told about (and that a read may have seen). The model therefore keeps,
+// delete marker. What makes JetStream's KV more than a register under crashes: a write is
+// applied as soon as the stream stored it, before it is durable, so a crash may take back a
+// write nobody was told about (a read is answered only once what it saw is durable, so a
+// crash never takes back what a read showed). The model therefore keeps,
 // per key, the versions since the last one known durable: an acknowledged write is durable
 // (the ack waits for the fsync, which covers everything stored before it too), and a crash
 // (recorded at each server boot) may keep any prefix of the versions after it. A write with
@@ -128,18 +129,21 @@ func jsKVStep(state, input, output any) []any {
 	return []any{s.encode()}
 }
 
-// jsKVGet: a get sees the latest version; one whose revision was unknown learns it.
+// jsKVGet: a get sees the latest version; one whose revision was unknown learns it. And the
+// version it saw is durable from then on, with every one before it: the server answers a
+// DIRECT.GET only once everything stored before its read is durable (a read that showed a
+// write a crash then took back was a bug, seeds 629, 1995, 2007), so no crash may go back
+// past it.
 func jsKVGet(s jsKVState, out jsKVOut) []any {
 	cur := s[len(s)-1]
 	switch {
 	case !out.found && !cur.exists:
-		return []any{s.encode()}
+		return []any{jsKVState{cur}.encode()}
 	case !out.found || !cur.exists || cur.val != out.val || cur.del != out.del || !cur.revIs(out.rev):
 		return nil
 	}
-	pinned := append(jsKVState(nil), s...)
-	pinned[len(pinned)-1].rev = out.rev
-	return []any{pinned.encode()}
+	cur.rev = out.rev
+	return []any{jsKVState{cur}.encode()}
 }
 
 var jsKVModel = porcupine.NondeterministicModel{
