@@ -47,6 +47,14 @@ TLS options:
   --tlsverify                      Enable TLS, verify client certificates
   --tlscacert <file>               Client certificate CA for verification
 
+Cluster options:
+  --cluster, --cluster_listen <url> Listen for routes on nats://host:port (-1: any port)
+  --routes <url,url,...>           Routes to solicit (nats-route://[user:pass@]host:port)
+  --cluster_name <name>            Cluster name (default: a generated one)
+  --cluster_advertise <host:port>  Route address to advertise to other servers
+  --no_advertise                   Do not advertise the cluster's servers to clients
+  --connect_retries <n>            Reconnect attempts for implicit routes
+
 JetStream options:
   -js, --jetstream                 Enable JetStream
   -sd, --store_dir <dir>           JetStream storage directory
@@ -67,6 +75,8 @@ type cli struct {
 	showVersion bool
 	cpuProfile  string // write a CPU profile here until exit (for performance work)
 	signal      string // --signal: send it to a running server instead of serving
+	// clusterURL and routes are --cluster and --routes as given (cli_cluster.go).
+	clusterURL, routes string
 }
 
 // parseFlags reads the command line. Several spellings share one variable; Go's flag
@@ -116,6 +126,13 @@ func parseFlags(args []string, output io.Writer) (*cli, error) {
 	str(&o.TLSCACert, "", "tlscacert")
 	boolean(&o.Core.JetStream, "js", "jetstream")
 	str(&o.StoreDir, "", "sd", "store_dir")
+	cl := &o.Cluster.Core
+	str(&c.clusterURL, "", "cluster", "cluster_listen")
+	str(&c.routes, "", "routes")
+	str(&cl.Name, "", "cluster_name")
+	str(&cl.Advertise, "", "cluster_advertise")
+	boolean(&cl.NoAdvertise, "no_advertise")
+	num(&cl.ConnectRetries, 0, "connect_retries")
 	boolean(&c.testConfig, "t")
 	str(&c.cpuProfile, "", "profile_cpu")
 	boolean(&c.showVersion, "v", "version")
@@ -138,6 +155,9 @@ func parseFlags(args []string, output io.Writer) (*cli, error) {
 		o.Core.Port = 0 // nats-server's spelling of "any free port"
 	}
 	c.applyAuth()
+	if err := c.applyCluster(); err != nil {
+		return c, err
+	}
 	return c, nil
 }
 
@@ -166,6 +186,8 @@ func canonicalFlag(name string) string {
 		return "logtime"
 	case "P", "pid":
 		return "pid_file"
+	case "cluster", "cluster_listen":
+		return "cluster"
 	}
 	return strings.TrimLeft(name, "-")
 }
