@@ -48,11 +48,19 @@ func clusterListenURL(s string, cl *ClusterConfig) error {
 		o.Host, o.Port = "", 0
 		return nil
 	}
+	// Go's URLs refuse the port -1, which nats-server takes for "any free port".
+	anyPort := strings.HasSuffix(s, ":-1")
+	if anyPort {
+		s = strings.TrimSuffix(s, "-1") + "0"
+	}
 	u, err := url.Parse(s)
 	if err != nil {
 		return errors.Unwrap(err) // nats-server prints url.Parse's reason without the op
 	}
 	host, portText, err := net.SplitHostPort(u.Host)
+	if anyPort {
+		portText = "-1"
+	}
 	if err != nil {
 		return err
 	}
