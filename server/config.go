@@ -10,6 +10,13 @@ import (
 	"github.com/petrel-io/petrel/server/conf"
 )
 
+// LoadConfig reads a configuration file as -c does without flags: the options and the
+// warnings, or the first refusal (a *conf.Error, positioned in the file, for what the
+// file says). For tools and the fuzz targets.
+func LoadConfig(path string) (Options, []string, error) {
+	return (&cli{opts: Options{ConfigFile: path}, set: map[string]bool{}}).resolve()
+}
+
 // resolve combines the configuration file (if any) with the command line, which wins, as
 // with nats-server.
 func (c *cli) resolve() (Options, []string, error) {
