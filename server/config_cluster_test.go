@@ -290,3 +290,24 @@ func TestClusterFlagsOverrideFile(t *testing.T) {
 		t.Fatalf("--cluster \"\" left a cluster: %+v", c)
 	}
 }
+
+// Reload with the binary, as nats-server v2.15.2 reloads the cluster block: the routes and
+// other options reload and are logged; the listen port does not, nor turning clustering
+// off. A file without a name keeps the generated name (no change logged).
+func TestE2EReloadCluster(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "c.conf")
+	port := freePort(t)
+	base := "cluster { port: " + port + " }\n"
+	writeConf(t, cfg, base)
+	p := startPetrel(t, "-c", cfg)
+	if !strings.Contains(p.log(), "Cluster name was dynamically generated, consider setting one") {
+		t.Fatal("no warning for the generated cluster name")
+	}
+	p.reloadWith(cfg, "cluster { port: "+port+", routes: [\"nats://127.0.0.1:1\"] }\n", "Reloaded: cluster routes")
+	p.reloadWith(cfg, "cluster { port: "+port+", pool_size: 5, routes: [\"nats://127.0.0.1:1\"] }\n", "Reloaded: cluster")
+	other := freePort(t)
+	p.reloadWith(cfg, "cluster { port: "+other+" }\n",
+		"Failed to reload server configuration: config reload not supported for cluster port: old="+port+", new="+other)
+	p.reloadWith(cfg, "port: -1\n",
+		"Failed to reload server configuration: config reload not supported for cluster host: old=0.0.0.0, new=")
+}
