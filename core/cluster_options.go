@@ -40,8 +40,10 @@ const (
 )
 
 // DefaultRTTThresholds are s2_auto's steps when none are given: up to 10ms uncompressed,
-// then s2_fast up to 50ms, s2_better up to 100ms, s2_best above.
-var DefaultRTTThresholds = []time.Duration{10 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond}
+// then s2_fast up to 50ms, s2_better up to 100ms, s2_best above. A fresh slice each call.
+func DefaultRTTThresholds() []time.Duration {
+	return []time.Duration{10 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond}
+}
 
 // ClusterOptions configure the route listener and the routes this server solicits:
 // nats-server's cluster block. Nothing listens yet (DESIGN.md, Clustering); the options
@@ -111,13 +113,15 @@ type Compression struct {
 	RTTThresholds []time.Duration
 }
 
-// Routes's URL schemes: nats-server dials any scheme's host:port, so others are accepted
-// with a warning (server package).
-var routeSchemes = []string{"nats-route", "nats"}
-
-// RouteScheme reports whether scheme is one route URLs are written with.
+// RouteScheme reports whether scheme is one route URLs are written with (nats-route,
+// nats). nats-server dials any scheme's host:port, so the host accepts others with a
+// warning.
 func RouteScheme(scheme string) bool {
-	return slices.Contains(routeSchemes, strings.ToLower(scheme))
+	switch strings.ToLower(scheme) {
+	case "nats-route", "nats":
+		return true
+	}
+	return false
 }
 
 // withDefaults fills zero values and refuses what nats-server refuses when it starts; o is
@@ -196,7 +200,7 @@ func (c Compression) normalized() (Compression, error) {
 		return c, fmt.Errorf("unsupported compression mode %q", mode)
 	}
 	if len(c.RTTThresholds) == 0 {
-		return Compression{Mode: mode, RTTThresholds: slices.Clone(DefaultRTTThresholds)}, nil
+		return Compression{Mode: mode, RTTThresholds: DefaultRTTThresholds()}, nil
 	}
 	if len(c.RTTThresholds) > RTTThresholdsMax {
 		return c, fmt.Errorf("compression mode %q should have no more than %d RTT thresholds: %v", mode, RTTThresholdsMax, c.RTTThresholds)

@@ -48,7 +48,8 @@ TLS options:
   --tlscacert <file>               Client certificate CA for verification
 
 Cluster options:
-  --cluster, --cluster_listen <url> Listen for routes on nats://host:port (-1: any port)
+  --cluster <url>                  Listen for routes on nats://host:port (-1: any port)
+  --cluster_listen <url>           Same as --cluster
   --routes <url,url,...>           Routes to solicit (nats-route://[user:pass@]host:port)
   --cluster_name <name>            Cluster name (default: a generated one)
   --cluster_advertise <host:port>  Route address to advertise to other servers
@@ -126,13 +127,7 @@ func parseFlags(args []string, output io.Writer) (*cli, error) {
 	str(&o.TLSCACert, "", "tlscacert")
 	boolean(&o.Core.JetStream, "js", "jetstream")
 	str(&o.StoreDir, "", "sd", "store_dir")
-	cl := &o.Cluster.Core
-	str(&c.clusterURL, "", "cluster", "cluster_listen")
-	str(&c.routes, "", "routes")
-	str(&cl.Name, "", "cluster_name")
-	str(&cl.Advertise, "", "cluster_advertise")
-	boolean(&cl.NoAdvertise, "no_advertise")
-	num(&cl.ConnectRetries, 0, "connect_retries")
+	c.defineClusterFlags(fs)
 	boolean(&c.testConfig, "t")
 	str(&c.cpuProfile, "", "profile_cpu")
 	boolean(&c.showVersion, "v", "version")
@@ -155,10 +150,7 @@ func parseFlags(args []string, output io.Writer) (*cli, error) {
 		o.Core.Port = 0 // nats-server's spelling of "any free port"
 	}
 	c.applyAuth()
-	if err := c.applyCluster(); err != nil {
-		return c, err
-	}
-	return c, nil
+	return c, c.applyCluster()
 }
 
 // canonicalFlag maps every spelling of a flag to one name, for override bookkeeping.

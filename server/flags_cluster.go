@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/url"
@@ -16,6 +17,18 @@ import (
 
 // clusterFlags are the canonical names of the cluster flags (canonicalFlag).
 var clusterFlags = []string{"cluster", "routes", "cluster_name", "cluster_advertise", "no_advertise", "connect_retries"}
+
+// defineClusterFlags adds the cluster flags to fs.
+func (c *cli) defineClusterFlags(fs *flag.FlagSet) {
+	cl := &c.opts.Cluster.Core
+	fs.StringVar(&c.clusterURL, "cluster", "", "")
+	fs.StringVar(&c.clusterURL, "cluster_listen", "", "")
+	fs.StringVar(&c.routes, "routes", "", "")
+	fs.StringVar(&cl.Name, "cluster_name", "", "")
+	fs.StringVar(&cl.Advertise, "cluster_advertise", "", "")
+	fs.BoolVar(&cl.NoAdvertise, "no_advertise", false, "")
+	fs.IntVar(&cl.ConnectRetries, "connect_retries", 0, "")
+}
 
 // applyCluster reads --cluster and --routes into the options, refusing what nats-server
 // refuses (with its texts).
