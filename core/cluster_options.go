@@ -14,7 +14,6 @@ import (
 
 // Route defaults, as nats-server v2.15.2 has them (observed in its /varz and /routez).
 const (
-	DefaultClusterPort = 6222
 	// DefaultRoutePoolSize is how many route connections link two servers when pool_size
 	// is 0; a negative pool size turns pooling off (one route per peer, no pinned accounts).
 	DefaultRoutePoolSize = 3
@@ -154,6 +153,10 @@ func (c *ClusterOptions) withDefaults(o Options) error {
 		return fmt.Errorf("core: %w", err)
 	}
 	c.Compression = compression
+	// Postcondition: the route subsystem reads no zero value it must interpret.
+	env.Assertf(c.PoolSize != 0 && c.AuthTimeout != 0 && c.TLSTimeout != 0 && c.Compression.Mode != "",
+		"core: cluster options not defaulted: %+v", c)
+	env.Assertf(c.PingInterval <= RoutePingIntervalMax, "core: route ping interval %v above %v", c.PingInterval, RoutePingIntervalMax)
 	return nil
 }
 
