@@ -71,6 +71,9 @@ func (s *Server) newConfig(opts Options, prev *account.Set) (*config, []string, 
 	if err := cfg.configureWebSocket(); err != nil {
 		return nil, nil, err
 	}
+	if cfg.Cluster != nil {
+		cfg.Cluster.Name = s.clusterName(cfg.Cluster) // withDefaults made Cluster a copy
+	}
 	return cfg, warnings, nil
 }
 

@@ -91,6 +91,9 @@ type Options struct {
 	// WebSocket, when set, opens a second listener for clients that speak the protocol
 	// over WebSocket (websocket_options.go).
 	WebSocket *WebSocketOptions
+	// Cluster, when set, configures routes to the other servers of a cluster
+	// (cluster_options.go); nil is a lone server.
+	Cluster *ClusterOptions
 }
 
 // withDefaults fills zero values and rejects contradictions.
@@ -121,6 +124,13 @@ func (o Options) withDefaults() (Options, []string, error) {
 			return o, nil, err
 		}
 		o.WebSocket = &ws
+	}
+	if o.Cluster != nil {
+		c := *o.Cluster // a copy, as for WebSocket
+		if err := c.withDefaults(o); err != nil {
+			return o, nil, err
+		}
+		o.Cluster = &c
 	}
 	if o.MaxPayload > maxPayloadWarn {
 		warnings = append(warnings, fmt.Sprintf("max_payload (%d bytes) is larger than the recommended 8 MiB", o.MaxPayload))

@@ -153,6 +153,43 @@ var reloadRules = []reloadRule{
 	{field: "Websocket", value: func(c *config) any { return webSocketIdentity(c.WebSocket) }},
 	{field: "ConnectURLs", value: func(c *config) any { return c.ConnectURLs },
 		applied: func(*config) string { return "connect_urls" }},
+	// The route listener's address does not reload, which refuses turning clustering on
+	// or off too (nats-server compares the host first: "" without a cluster). The seed
+	// routes and every other cluster option do.
+	{field: "cluster host", value: func(c *config) any { return clusterField(c, func(o *ClusterOptions) any { return o.Host }, "") }},
+	{field: "cluster port", value: func(c *config) any { return clusterField(c, func(o *ClusterOptions) any { return o.Port }, 0) }},
+	{field: "cluster routes", value: func(c *config) any { return clusterField(c, routeStrings, nil) },
+		applied: func(*config) string { return "cluster routes" }},
+	{field: "cluster", value: func(c *config) any { return clusterField(c, clusterIdentity, nil) },
+		applied: func(*config) string { return "cluster" }},
+}
+
+// clusterField is one cluster option's value for comparison, or none without a cluster.
+func clusterField(c *config, field func(*ClusterOptions) any, none any) any {
+	if c.Cluster == nil {
+		return none
+	}
+	return field(c.Cluster)
+}
+
+func routeStrings(o *ClusterOptions) any {
+	var out []string
+	for _, u := range o.Routes {
+		out = append(out, u.String())
+	}
+	return out
+}
+
+// clusterIdentity compares the cluster options other than address and routes, TLS by
+// presence (the host builds a new tls.Config at every reload).
+func clusterIdentity(o *ClusterOptions) any {
+	c := *o
+	hasTLS := c.TLS != nil
+	c.TLS, c.Routes, c.Host, c.Port = nil, nil, "", 0
+	return struct {
+		ClusterOptions
+		TLS bool
+	}{c, hasTLS}
 }
 
 // webSocketIdentity compares WebSocket settings (which do not reload) with TLS by presence

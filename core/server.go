@@ -50,6 +50,9 @@ type Server struct {
 	// The WebSocket listener (websocket_listener.go), when configured; under mu.
 	wsListener env.Listener
 	wsPort     int
+	// generatedClusterName names the cluster when the options do not (cluster_options.go);
+	// drawn once, under mu.
+	generatedClusterName string
 
 	nextCID atomic.Uint64
 	// internal publishes the server's own messages and owns its subscriptions (internal.go).
@@ -143,6 +146,7 @@ func (s *Server) Start() error {
 	if cfg.auth.Required() {
 		s.log.Logf(env.LevelInfo, "Authorization required for client connections")
 	}
+	s.logCluster(cfg)
 	s.ex.Post(s.statszHeartbeat)
 	return nil
 }

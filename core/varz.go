@@ -2,6 +2,7 @@ package core
 
 import (
 	"cmp"
+	"crypto/tls"
 	"crypto/x509"
 	"runtime"
 	"time"
@@ -94,11 +95,10 @@ type VarzHost struct {
 	JetStream    *JetStreamConfigVarz // nil unless JetStream was asked for
 }
 
-// ClusterVarz, GatewayVarz, LeafVarz and MQTTVarz are the sections of features not built
-// yet: empty objects, as nats-server shows a feature that is off. Their fields arrive with
-// the features.
+// GatewayVarz, LeafVarz and MQTTVarz are the sections of features not built yet: empty
+// objects, as nats-server shows a feature that is off. Their fields arrive with the
+// features.
 type (
-	ClusterVarz struct{}
 	GatewayVarz struct{}
 	LeafVarz    struct{}
 	MQTTVarz    struct{}
@@ -117,6 +117,42 @@ type WebsocketVarz struct {
 	SameOrigin       bool          `json:"same_origin,omitempty"`
 	AllowedOrigins   []string      `json:"allowed_origins,omitempty"`
 	Compression      bool          `json:"compression,omitempty"`
+}
+
+// ClusterVarz is the cluster section: the cluster options as nats-server reports them;
+// every field is omitted without a cluster.
+type ClusterVarz struct {
+	Name            string        `json:"name,omitempty"`
+	Host            string        `json:"addr,omitempty"`
+	Port            int           `json:"cluster_port,omitempty"`
+	AuthTimeout     float64       `json:"auth_timeout,omitempty"` // seconds
+	URLs            []string      `json:"urls,omitempty"`         // the seed routes' host:port
+	TLSTimeout      float64       `json:"tls_timeout,omitempty"`  // seconds
+	TLSRequired     bool          `json:"tls_required,omitempty"`
+	TLSVerify       bool          `json:"tls_verify,omitempty"`
+	PoolSize        int           `json:"pool_size,omitempty"`
+	WriteDeadline   time.Duration `json:"write_deadline,omitempty"` // only when set in the block
+	WriteTimeout    string        `json:"write_timeout,omitempty"`
+	TLSCertNotAfter time.Time     `json:"tls_cert_not_after,omitzero"`
+}
+
+// clusterVarz is the cluster section. Routes do not listen yet, so the port is the
+// configured one (0 for "any free port").
+func clusterVarz(cfg *config) ClusterVarz {
+	c := cfg.Cluster
+	if c == nil {
+		return ClusterVarz{}
+	}
+	v := ClusterVarz{Name: c.Name, Host: cmp.Or(c.Host, "0.0.0.0"), Port: c.Port, AuthTimeout: c.AuthTimeout.Seconds(),
+		TLSTimeout: c.TLSTimeout.Seconds(), TLSRequired: c.TLS != nil, TLSVerify: c.TLS != nil, PoolSize: c.PoolSize,
+		WriteTimeout: c.WriteTimeout, TLSCertNotAfter: tlsNotAfter(c.TLS)}
+	for _, u := range c.Routes {
+		v.URLs = append(v.URLs, u.Host)
+	}
+	if c.WriteDeadline != cfg.WriteDeadline {
+		v.WriteDeadline = c.WriteDeadline // nats-server shows only a deadline of the block's own
+	}
+	return v
 }
 
 // websocketVarz is the websocket section: the listener's host and resolved port and the
@@ -205,6 +241,7 @@ func (s *Server) Varz(h VarzHost) Varz {
 		TLSCertNotAfter: certNotAfter(cfg),
 	}
 	v.Websocket = s.websocketVarz(cfg)
+	v.Cluster = clusterVarz(cfg)
 	// Every connection is a client so far: the client counters are the totals.
 	v.InClientMsgs, v.InClientBytes, v.OutClientMsgs, v.OutClientBytes = v.InMsgs, v.InBytes, v.OutMsgs, v.OutBytes
 	v.SlowConsumerStats = &ConnKindStats{Clients: v.SlowConsumers}
@@ -216,11 +253,14 @@ func (s *Server) Varz(h VarzHost) Varz {
 }
 
 // certNotAfter is when the server's TLS certificate expires, or zero without TLS.
-func certNotAfter(cfg *config) time.Time {
-	if cfg.TLS == nil || len(cfg.TLS.Certificates) == 0 {
+func certNotAfter(cfg *config) time.Time { return tlsNotAfter(cfg.TLS) }
+
+// tlsNotAfter is when a TLS configuration's certificate expires, or zero without one.
+func tlsNotAfter(t *tls.Config) time.Time {
+	if t == nil || len(t.Certificates) == 0 {
 		return time.Time{}
 	}
-	cert := cfg.TLS.Certificates[0]
+	cert := t.Certificates[0]
 	if cert.Leaf != nil {
 		return cert.Leaf.NotAfter
 	}

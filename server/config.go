@@ -10,11 +10,23 @@ import (
 	"github.com/petrel-io/petrel/server/conf"
 )
 
+// LoadConfig reads a configuration file as -c does without flags: the options and the
+// warnings, or the first refusal (a *conf.Error, positioned in the file, for what the
+// file says). For tools and the fuzz targets.
+func LoadConfig(path string) (Options, []string, error) {
+	return (&cli{opts: Options{ConfigFile: path}, set: map[string]bool{}}).resolve()
+}
+
 // resolve combines the configuration file (if any) with the command line, which wins, as
 // with nats-server.
 func (c *cli) resolve() (Options, []string, error) {
 	if c.opts.ConfigFile == "" {
-		return c.opts, nil, nil
+		opts := c.opts
+		a := &applier{opts: &opts}
+		if err := a.finishCluster(&opts, c.set["routes"]); err != nil {
+			return Options{}, nil, err
+		}
+		return opts, a.warnings, nil
 	}
 	tree, err := conf.ParseFile(c.opts.ConfigFile)
 	if err != nil {
@@ -31,6 +43,9 @@ func (c *cli) resolve() (Options, []string, error) {
 		single = c.user
 	}
 	if err := a.finishWebSocket(&opts, single, trustsOperators(tree)); err != nil {
+		return Options{}, nil, err
+	}
+	if err := a.finishCluster(&opts, c.set["routes"]); err != nil {
 		return Options{}, nil, err
 	}
 	if err := a.check(); err != nil {
@@ -68,6 +83,7 @@ func (c *cli) overlay(o *Options) {
 			cp()
 		}
 	}
+	c.overlayCluster(o)
 }
 
 // applier walks the parsed tree into Options, collecting warnings and where each option
@@ -80,6 +96,7 @@ type applier struct {
 	// replaces; ws is the websocket block, once read (config_ws.go).
 	singleUser string
 	ws         *wsBlock
+	cl         *clusterBlock // the cluster block, once read (config_cluster.go)
 }
 
 func (a *applier) warn(v *conf.Value, format string, args ...any) {
@@ -90,7 +107,7 @@ func (a *applier) warn(v *conf.Value, format string, args ...any) {
 // warning so a nats-server file starts, rather than failing on them. Their contents are
 // not checked.
 var notYet = map[string]string{
-	"cluster": "clustering", "gateway": "gateways", "leafnodes": "leaf nodes", "leaf": "leaf nodes",
+	"gateway": "gateways", "leafnodes": "leaf nodes", "leaf": "leaf nodes",
 	"mqtt": "MQTT", "resolver_tls": "account resolvers",
 	"https": "HTTPS monitoring", "https_port": "HTTPS monitoring",
 	"syslog": "syslog", "remote_syslog": "syslog", "ocsp": "OCSP", "ocsp_cache": "OCSP",
@@ -202,6 +219,7 @@ func (a *applier) topLevel() map[string]handler {
 		"tls":                    a.tls,
 		"jetstream":              a.jetstream,
 		"websocket":              a.websocket,
+		"cluster":                a.cluster,
 		"store_dir":              setString(&o.StoreDir),
 		"accounts":               a.accounts,
 		"operator":               a.operator,

@@ -57,6 +57,20 @@ var refusedConfigs = []struct {
 	{"port-out-of-range", "port: 70000 is out of range", false},
 	{"bad-tags", "error parsing tags: unsupported type int", true},
 	{"write-timeout", "write_timeout must be 'default', 'close' or 'retry'", true},
+	{"cluster-unknown-key", `4:3: unknown field "pool"`, true},
+	{"cluster-name-space", "3:9: cluster name cannot contain spaces", true},
+	{"cluster-auth-token", "4:17: Cluster authorization does not support tokens", true},
+	{"cluster-auth-users", "4:17: Cluster authorization does not allow multiple users", true},
+	{"cluster-route-url", `4:43: error parsing route url ["10.0.0.2:6222"]`, true},
+	{"cluster-listen", `3:11: could not parse address string "10.0.0.1"`, true},
+	{"cluster-tls-missing-key", "4:7: missing 'key_file' in TLS configuration", true},
+	{"cluster-compression-kind", `4:16: field "compression" should be a boolean or a structure, got 1`, true},
+	{"cluster-compression-mode", `4:16: unsupported compression mode "s2_fastest"`, false},
+	{"cluster-rtt-order", "4:16: RTT threshold values [50ms 10ms] should be in ascending order", false},
+	{"cluster-pinned-no-pool", "3:9: pool_size cannot be negative if pinned accounts are specified", false},
+	{"cluster-pinned-duplicate", `3:9: found duplicate account name "A" in pinned accounts list ["A" "A" "$SYS"]`, false},
+	{"cluster-advertise-colons", "5:14: Error setting route INFO with Cluster.Advertise value of nats://east.example:6222", false},
+	{"cluster-client-port", "4:9: cluster port 14222 is the client port", false},
 }
 
 func resolveFile(path string) (Options, []string, error) {

@@ -91,13 +91,13 @@ func TestConfigErrorsNamePosition(t *testing.T) {
 			t.Errorf("%q: error %v, want it to contain %q", c.text, err, c.want)
 		}
 	}
-	cl := &cli{opts: Options{ConfigFile: write("warn.conf", "port: 1\ncluster { port: 6222 }\n")}}
+	cl := &cli{opts: Options{ConfigFile: write("warn.conf", "port: 1\ngateway { port: 7222 }\n")}}
 	opts, warnings, err := cl.resolve()
 	if err != nil || opts.Core.Port != 1 {
 		t.Fatalf("resolve: %v", err)
 	}
 	joined := strings.Join(warnings, "\n")
-	if !strings.Contains(joined, "warn.conf:2:9: cluster: clustering are not supported yet") {
+	if !strings.Contains(joined, "warn.conf:2:9: gateway: gateways are not supported yet") {
 		t.Fatalf("warnings: %q", warnings)
 	}
 }

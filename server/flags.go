@@ -48,6 +48,15 @@ TLS options:
   --tlsverify                      Enable TLS, verify client certificates
   --tlscacert <file>               Client certificate CA for verification
 
+Cluster options:
+  --cluster <url>                  Listen for routes on nats://host:port (-1: any port)
+  --cluster_listen <url>           Same as --cluster
+  --routes <url,url,...>           Routes to solicit (nats-route://[user:pass@]host:port)
+  --cluster_name <name>            Cluster name (default: a generated one)
+  --cluster_advertise <host:port>  Route address to advertise to other servers
+  --no_advertise                   Do not advertise the cluster's servers to clients
+  --connect_retries <n>            Reconnect attempts for implicit routes
+
 JetStream options:
   -js, --jetstream                 Enable JetStream
   -sd, --store_dir <dir>           JetStream storage directory
@@ -69,6 +78,8 @@ type cli struct {
 	cpuProfile  string // write a CPU profile here until exit (for performance work)
 	memProfile  string // write a heap profile here at exit (for memory work)
 	signal      string // --signal: send it to a running server instead of serving
+	// clusterURL and routes are --cluster and --routes as given (cli_cluster.go).
+	clusterURL, routes string
 }
 
 // parseFlags reads the command line. Several spellings share one variable; Go's flag
@@ -118,6 +129,7 @@ func parseFlags(args []string, output io.Writer) (*cli, error) {
 	str(&o.TLSCACert, "", "tlscacert")
 	boolean(&o.Core.JetStream, "js", "jetstream")
 	str(&o.StoreDir, "", "sd", "store_dir")
+	c.defineClusterFlags(fs)
 	boolean(&c.testConfig, "t")
 	str(&c.cpuProfile, "", "profile_cpu")
 	str(&c.memProfile, "", "profile_mem")
@@ -141,7 +153,7 @@ func parseFlags(args []string, output io.Writer) (*cli, error) {
 		o.Core.Port = 0 // nats-server's spelling of "any free port"
 	}
 	c.applyAuth()
-	return c, nil
+	return c, c.applyCluster()
 }
 
 // canonicalFlag maps every spelling of a flag to one name, for override bookkeeping.
@@ -169,6 +181,8 @@ func canonicalFlag(name string) string {
 		return "logtime"
 	case "P", "pid":
 		return "pid_file"
+	case "cluster", "cluster_listen":
+		return "cluster"
 	}
 	return strings.TrimLeft(name, "-")
 }

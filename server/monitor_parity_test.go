@@ -60,6 +60,14 @@ func monitorScenarios() []monitorScenario {
 			must(t, os.WriteFile(conf, []byte("websocket { port: -1, no_tls: true, compression: true }\n"), 0o644))
 			return []string{"-c", conf}, "nats", nil
 		}},
+		{name: "cluster", endpoints: []string{"/varz"}, setup: func(t *testing.T) ([]string, string, []nats.Option) {
+			// A fixed route port: Petrel does not listen on routes yet, so it could not
+			// report the port "any free port" would pick.
+			conf := filepath.Join(t.TempDir(), "cluster.conf")
+			text := "cluster { name: parity, port: " + freePort(t) + ", pool_size: 4, routes: [\"nats://127.0.0.1:1\"] }\n"
+			must(t, os.WriteFile(conf, []byte(text), 0o644))
+			return []string{"-c", conf}, "nats", nil
+		}},
 		{name: "jetstream", endpoints: []string{"/varz", "/healthz", "/healthz?js-enabled-only=true"},
 			setup: func(t *testing.T) ([]string, string, []nats.Option) {
 				return []string{"-js", "-sd", t.TempDir()}, "nats", nil

@@ -26,6 +26,9 @@ type Options struct {
 
 	// WebSocket is the websocket block; Core.WebSocket is built from it (config_ws.go).
 	WebSocket WebSocketConfig
+	// Cluster is the cluster block and flags; Core.Cluster is built from it
+	// (config_cluster.go).
+	Cluster ClusterConfig
 
 	ConfigFile string
 }

@@ -36,6 +36,9 @@ func (s *Server) Reload(next Options) error {
 	if err := loadTLS(&next); err != nil {
 		return err
 	}
+	if err := loadClusterTLS(&next); err != nil {
+		return err
+	}
 	// The engine reads the logger's level for each client's trace flag, so it changes
 	// first, and back if the engine refuses.
 	s.setLevel(LogLevel(next))

@@ -55,6 +55,9 @@ func New(opts Options, e *env.Env) (*Server, error) {
 	if err := loadWebSocketTLS(&opts); err != nil {
 		return nil, err
 	}
+	if err := loadClusterTLS(&opts); err != nil {
+		return nil, err
+	}
 	if err := jetStreamOptions(&opts); err != nil {
 		return nil, err
 	}
