@@ -25,7 +25,7 @@ type store struct {
 	ex  env.Executor
 	b   backend
 
-	msgs     seqMap[entry]
+	msgs     seqMap[entry, entryCodec]
 	subjects subjectTree
 	bytes    uint64
 	last     uint64

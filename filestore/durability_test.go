@@ -1,8 +1,10 @@
 package filestore
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -232,10 +234,24 @@ func TestDeadBlocksRemoved(t *testing.T) {
 	}
 }
 
-// TestSeqMap exercises the chunked map against a sorted slice, through chunk splits and
-// merges.
+// intCodec packs an int as a delta from the one before, for TestSeqMap.
+type intCodec struct{}
+
+func (intCodec) put(dst []byte, prev, v *int) []byte {
+	return binary.AppendVarint(dst, int64(*v-*prev))
+}
+
+func (intCodec) get(src []byte, prev, v *int) (int, bool) {
+	d, n := binary.Varint(src)
+	*v = *prev + int(d)
+	return n, n > 0
+}
+
+// TestSeqMap exercises the chunked map against a sorted slice, through chunk splits, merges
+// and packing: every value is its key, so a value read from a chunk packed and opened again
+// shows a codec or bookkeeping slip.
 func TestSeqMap(t *testing.T) {
-	var m seqMap[int]
+	var m seqMap[int, intCodec]
 	var ref []uint64
 	r := env.NewPRNG(1)
 	next := uint64(1)
@@ -262,13 +278,31 @@ func TestSeqMap(t *testing.T) {
 		if got, want := m.countFrom(walk), len(ref)-sort.Search(len(ref), func(i int) bool { return ref[i] >= walk }); got != want {
 			t.Fatalf("step %d: countFrom(%d) = %d, want %d", step, walk, got, want)
 		}
+		if len(ref) > 0 { // a read anywhere: opens a packed chunk, packs another
+			k := ref[r.Intn(len(ref))]
+			if v := m.get(k); v == nil || *v != int(k) {
+				t.Fatalf("step %d: get(%d) = %v", step, k, v)
+			}
+		}
 		if step%500 == 0 {
 			m.checkInvariants()
 			probe := uint64(r.Intn(int(next + 2)))
 			j := sort.Search(len(ref), func(i int) bool { return ref[i] >= probe })
-			k, _, ok := m.next(probe)
-			if (j < len(ref)) != ok || (ok && k != ref[j]) {
+			k, v, ok := m.next(probe)
+			if (j < len(ref)) != ok || (ok && (k != ref[j] || *v != int(k))) {
 				t.Fatalf("next(%d) = %d %v", probe, k, ok)
+			}
+			var seen []uint64
+			m.ascend(probe, func(k uint64, v *int) bool {
+				if *v != int(k) {
+					t.Fatalf("ascend: %d holds %d", k, *v)
+				}
+				m.get(ref[r.Intn(len(ref))]) // reads meanwhile may pack the chunk being walked
+				seen = append(seen, k)
+				return true
+			})
+			if !slices.Equal(seen, ref[j:]) {
+				t.Fatalf("ascend(%d) saw %d keys, want %d", probe, len(seen), len(ref)-j)
 			}
 			if got := m.countFrom(probe); got != len(ref)-j {
 				t.Fatalf("countFrom(%d) = %d, want %d", probe, got, len(ref)-j)
@@ -282,6 +316,15 @@ func TestSeqMap(t *testing.T) {
 	}
 	if m.len() != len(ref) {
 		t.Fatalf("len %d, want %d", m.len(), len(ref))
+	}
+	packed := 0
+	for _, c := range m.chunks {
+		if c.pk != nil {
+			packed++
+		}
+	}
+	if packed < len(m.chunks)-1-seqOpenMax {
+		t.Fatalf("%d of %d chunks packed: the rest should be", packed, len(m.chunks))
 	}
 }
 

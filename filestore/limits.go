@@ -37,9 +37,10 @@ const (
 	// millions of interior messages becomes a series of records of at most ~80 KiB each.
 	deleteRecordRangesMax = 4096
 
-	// seqChunkMax is the size of a seqMap chunk: a removal shifts at most this many keys,
-	// and a lookup's second binary search stays within a cache-friendly array.
-	seqChunkMax = 512
+	// seqOpenMax is how many chunks of a seqMap, besides its last, stay open (unpacked) once
+	// read: enough for a few consumers reading at different places and a removal's merge of
+	// two chunks, each reopened chunk costs one decode of seqChunkMax values.
+	seqOpenMax = 4
 
 	// filterSubjectsScanMax: when a wildcard filter matches more subjects than this, a
 	// LoadNext/LoadPrev walks messages in order instead of asking every subject (which costs

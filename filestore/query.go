@@ -100,7 +100,7 @@ func (s *store) find(f Filter, start uint64, forward bool) (uint64, bool) {
 	return best, found
 }
 
-func (s *store) findIn(m *seqMap[entry], start uint64, forward bool) (uint64, bool) {
+func (s *store) findIn(m *seqMap[entry, entryCodec], start uint64, forward bool) (uint64, bool) {
 	if forward {
 		seq, _, ok := m.next(start)
 		return seq, ok
@@ -109,7 +109,7 @@ func (s *store) findIn(m *seqMap[entry], start uint64, forward bool) (uint64, bo
 	return seq, ok
 }
 
-func findSet(m *seqMap[struct{}], start uint64, forward bool) (uint64, bool) {
+func findSet(m *seqMap[struct{}, noValues], start uint64, forward bool) (uint64, bool) {
 	if forward {
 		seq, _, ok := m.next(start)
 		return seq, ok

@@ -14,19 +14,29 @@ import (
 // emptied chunk is dropped and a thin chunk is merged with its successor, so interior
 // removals (per-subject limits, purges) cannot leave a trail of empty chunks.
 //
-// Invariant: every chunk is non-empty, and chunks[i]'s last key < chunks[i+1]'s first key.
+// Chunks other than the last are packed into a few bytes per key
+// while nobody reads them (seqpack.go): the index of a long stream is what its store's
+// memory comes down to. Every access opens the chunk it needs; the seqOpenMax opened most
+// recently stay open, the one before them is packed again.
 //
-// A map costs little when small: most subjects of a KV bucket hold one sequence, and each
-// holds a map, so chunks are held by value, start with room for one key, and the count mark
-// is allocated only once counted from.
-type seqMap[V any] struct {
-	chunks []seqChunk[V]
+// Pointers to values stay valid while the caller holds them (a packed chunk lets go of its
+// arrays, it never writes over them) but values must not be changed through them once
+// pushed: a change made after a chunk was opened would be lost when it is packed again.
+//
+// Invariant: every chunk is non-empty, and chunks[i]'s last key < chunks[i+1]'s first key;
+// a chunk is open (keys, vals) or packed (pk), never both; the open list holds open chunks
+// of the map, at most seqOpenMax of them.
+type seqMap[V any, C valueCodec[V]] struct {
+	chunks []*seqChunk[V]
 	n      int
 	// from remembers the last countFrom: a consumer asks it at every delivery, each time a
 	// little further on, and walking half the chunks each time cost more than the rest of the
 	// count in a long stream. A removal forgets it; a push keeps it up to date. Nil until the
 	// first count.
 	from *fromMark
+	// open lists the open chunks that may be packed (C packs them), most recently opened
+	// last.
+	open []*seqChunk[V]
 }
 
 // fromMark: count keys are >= key, the first of them at index i of chunk ci (ok: valid).
@@ -41,32 +51,51 @@ type fromMark struct {
 // afresh instead.
 const fromWalkMax = 8
 
+// seqChunk is open (keys and vals hold its entries) or packed (pk does).
 type seqChunk[V any] struct {
 	keys []uint64
 	vals []V
+	pk   *packedChunk
 }
 
-func (m *seqMap[V]) len() int { return m.n }
+func (c *seqChunk[V]) size() int {
+	if c.pk != nil {
+		return c.pk.n
+	}
+	return len(c.keys)
+}
+
+func (c *seqChunk[V]) lastKey() uint64 {
+	if c.pk != nil {
+		return c.pk.last
+	}
+	return c.keys[len(c.keys)-1]
+}
+
+// search returns the index of the first key >= key in an open chunk.
+func (c *seqChunk[V]) search(key uint64) int {
+	return sort.Search(len(c.keys), func(i int) bool { return c.keys[i] >= key })
+}
+
+func (m *seqMap[V, C]) len() int { return m.n }
 
 // push appends key, which must be greater than every key present.
-func (m *seqMap[V]) push(key uint64, v V) {
+func (m *seqMap[V, C]) push(key uint64, v V) {
 	if len(m.chunks) > 0 {
-		last := &m.chunks[len(m.chunks)-1]
+		last := m.chunk(len(m.chunks) - 1)
+		if top := last.keys[len(last.keys)-1]; top >= key {
+			assertf(false, "seqmap: push %d after %d", key, top)
+		}
 		if len(last.keys) < seqChunkMax {
-			if last.keys[len(last.keys)-1] >= key {
-				assertf(false, "seqmap: push %d after %d", key, last.keys[len(last.keys)-1])
-			}
 			last.keys = append(last.keys, key)
 			last.vals = append(last.vals, v)
 			m.n++
 			m.pushed(key)
 			return
 		}
-		if last.keys[len(last.keys)-1] >= key {
-			assertf(false, "seqmap: push %d after %d", key, last.keys[len(last.keys)-1])
-		}
+		m.touch(last) // no longer the last: it may be packed once others are opened
 	}
-	m.chunks = append(m.chunks, seqChunk[V]{keys: []uint64{key}, vals: []V{v}})
+	m.chunks = append(m.chunks, &seqChunk[V]{keys: []uint64{key}, vals: []V{v}})
 	m.n++
 	m.pushed(key)
 }
@@ -75,7 +104,7 @@ func (m *seqMap[V]) push(key uint64, v V) {
 // appended keys move no earlier one, so a mark that points at a key holds and counts the new
 // one; a mark one past the end (counting none) is forgotten, since a new chunk may take its
 // place.
-func (m *seqMap[V]) pushed(key uint64) {
+func (m *seqMap[V, C]) pushed(key uint64) {
 	switch f := m.from; {
 	case f == nil || !f.ok:
 	case f.count == 0:
@@ -88,35 +117,31 @@ func (m *seqMap[V]) pushed(key uint64) {
 
 // chunkFor returns the index of the first chunk whose last key is >= key (len(chunks) if
 // none).
-func (m *seqMap[V]) chunkFor(key uint64) int {
-	return sort.Search(len(m.chunks), func(i int) bool {
-		c := m.chunks[i]
-		return c.keys[len(c.keys)-1] >= key
-	})
+func (m *seqMap[V, C]) chunkFor(key uint64) int {
+	return sort.Search(len(m.chunks), func(i int) bool { return m.chunks[i].lastKey() >= key })
 }
 
-// get returns a pointer to key's value, valid until the next mutation, or nil.
-func (m *seqMap[V]) get(key uint64) *V {
+// get returns a pointer to key's value, or nil.
+func (m *seqMap[V, C]) get(key uint64) *V {
 	ci := m.chunkFor(key)
 	if ci == len(m.chunks) {
 		return nil
 	}
-	c := m.chunks[ci]
-	i := sort.Search(len(c.keys), func(i int) bool { return c.keys[i] >= key })
-	if i < len(c.keys) && c.keys[i] == key {
+	c := m.chunk(ci)
+	if i := c.search(key); i < len(c.keys) && c.keys[i] == key {
 		return &c.vals[i]
 	}
 	return nil
 }
 
 // remove deletes key and reports whether it was present.
-func (m *seqMap[V]) remove(key uint64) bool {
+func (m *seqMap[V, C]) remove(key uint64) bool {
 	ci := m.chunkFor(key)
 	if ci == len(m.chunks) {
 		return false
 	}
-	c := &m.chunks[ci]
-	i := sort.Search(len(c.keys), func(i int) bool { return c.keys[i] >= key })
+	c := m.chunk(ci)
+	i := c.search(key)
 	if i == len(c.keys) || c.keys[i] != key {
 		return false
 	}
@@ -124,81 +149,91 @@ func (m *seqMap[V]) remove(key uint64) bool {
 	if m.from != nil {
 		m.from.ok = false // positions may move
 	}
+	var zero V
 	if i == 0 {
 		// Removing from the front is the common case (limits, expiry): reslice, no copy.
-		var zero V
 		c.vals[0] = zero
 		c.keys, c.vals = c.keys[1:], c.vals[1:]
 	} else {
 		copy(c.keys[i:], c.keys[i+1:])
 		copy(c.vals[i:], c.vals[i+1:])
-		var zero V
 		c.vals[len(c.vals)-1] = zero
 		c.keys, c.vals = c.keys[:len(c.keys)-1], c.vals[:len(c.vals)-1]
 	}
 	switch {
 	case len(c.keys) == 0:
-		m.chunks = slices.Delete(m.chunks, ci, ci+1) // clears the vacated tail: no stale arrays kept
-	case len(c.keys) < seqChunkMax/4 && ci+1 < len(m.chunks) && len(c.keys)+len(m.chunks[ci+1].keys) <= seqChunkMax:
-		next := &m.chunks[ci+1]
-		merged := seqChunk[V]{
-			keys: append(append(make([]uint64, 0, len(c.keys)+len(next.keys)), c.keys...), next.keys...),
-			vals: append(append(make([]V, 0, len(c.vals)+len(next.vals)), c.vals...), next.vals...),
-		}
-		m.chunks[ci] = merged
-		m.chunks = slices.Delete(m.chunks, ci+1, ci+2)
+		m.forget(c)
+		m.chunks = slices.Delete(m.chunks, ci, ci+1)
+	case len(c.keys) < seqChunkMax/4 && ci+1 < len(m.chunks) && len(c.keys)+m.chunks[ci+1].size() <= seqChunkMax:
+		m.merge(ci)
 	}
 	return true
 }
 
+// merge joins chunk ci with its successor (both small enough).
+func (m *seqMap[V, C]) merge(ci int) {
+	next := m.chunk(ci + 1)
+	c := m.chunk(ci) // still open: it was opened last but one
+	merged := &seqChunk[V]{
+		keys: append(append(make([]uint64, 0, len(c.keys)+len(next.keys)), c.keys...), next.keys...),
+		vals: append(append(make([]V, 0, len(c.vals)+len(next.vals)), c.vals...), next.vals...),
+	}
+	m.forget(c)
+	m.forget(next)
+	m.chunks[ci] = merged
+	m.chunks = slices.Delete(m.chunks, ci+1, ci+2)
+	if ci+1 < len(m.chunks) {
+		m.touch(merged)
+	}
+}
+
 // next returns the smallest key >= key.
-func (m *seqMap[V]) next(key uint64) (uint64, *V, bool) {
+func (m *seqMap[V, C]) next(key uint64) (uint64, *V, bool) {
 	ci := m.chunkFor(key)
 	if ci == len(m.chunks) {
 		return 0, nil, false
 	}
-	c := m.chunks[ci]
-	i := sort.Search(len(c.keys), func(i int) bool { return c.keys[i] >= key })
+	c := m.chunk(ci)
+	i := c.search(key)
 	return c.keys[i], &c.vals[i], true
 }
 
 // prev returns the largest key <= key.
-func (m *seqMap[V]) prev(key uint64) (uint64, *V, bool) {
+func (m *seqMap[V, C]) prev(key uint64) (uint64, *V, bool) {
 	ci := m.chunkFor(key)
 	if ci < len(m.chunks) {
-		c := m.chunks[ci]
-		i := sort.Search(len(c.keys), func(i int) bool { return c.keys[i] > key })
-		if i > 0 {
+		c := m.chunk(ci)
+		if i := sort.Search(len(c.keys), func(i int) bool { return c.keys[i] > key }); i > 0 {
 			return c.keys[i-1], &c.vals[i-1], true
 		}
 	}
 	if ci == 0 {
 		return 0, nil, false
 	}
-	c := m.chunks[ci-1]
+	c := m.chunk(ci - 1)
 	return c.keys[len(c.keys)-1], &c.vals[len(c.vals)-1], true
 }
 
 // first returns the smallest key.
-func (m *seqMap[V]) first() (uint64, *V, bool) {
+func (m *seqMap[V, C]) first() (uint64, *V, bool) {
 	if len(m.chunks) == 0 {
 		return 0, nil, false
 	}
-	c := m.chunks[0]
+	c := m.chunk(0)
 	return c.keys[0], &c.vals[0], true
 }
 
 // last returns the largest key.
-func (m *seqMap[V]) last() (uint64, *V, bool) {
+func (m *seqMap[V, C]) last() (uint64, *V, bool) {
 	if len(m.chunks) == 0 {
 		return 0, nil, false
 	}
-	c := m.chunks[len(m.chunks)-1]
+	c := m.chunk(len(m.chunks) - 1)
 	return c.keys[len(c.keys)-1], &c.vals[len(c.vals)-1], true
 }
 
 // countFrom returns how many keys are >= key.
-func (m *seqMap[V]) countFrom(key uint64) int {
+func (m *seqMap[V, C]) countFrom(key uint64) int {
 	if n, ok := m.countOnFrom(key); ok {
 		return n
 	}
@@ -208,7 +243,7 @@ func (m *seqMap[V]) countFrom(key uint64) int {
 }
 
 // countOnFrom counts from the mark, walking forward, when key is at or after it and near.
-func (m *seqMap[V]) countOnFrom(key uint64) (int, bool) {
+func (m *seqMap[V, C]) countOnFrom(key uint64) (int, bool) {
 	if m.from == nil {
 		return 0, false
 	}
@@ -221,12 +256,12 @@ func (m *seqMap[V]) countOnFrom(key uint64) (int, bool) {
 		if walked > fromWalkMax {
 			return 0, false
 		}
-		c := m.chunks[ci]
-		if c.keys[len(c.keys)-1] < key {
-			count -= len(c.keys) - i
+		if c := m.chunks[ci]; c.lastKey() < key {
+			count -= c.size() - i
 			ci, i = ci+1, 0
 			continue
 		}
+		c := m.chunk(ci)
 		j := i + sort.Search(len(c.keys)-i, func(j int) bool { return c.keys[i+j] >= key })
 		count -= j - i
 		i = j
@@ -237,7 +272,7 @@ func (m *seqMap[V]) countOnFrom(key uint64) (int, bool) {
 }
 
 // mark remembers a count for the next countFrom.
-func (m *seqMap[V]) mark(f fromMark) {
+func (m *seqMap[V, C]) mark(f fromMark) {
 	if m.from == nil {
 		m.from = new(fromMark)
 	}
@@ -245,40 +280,41 @@ func (m *seqMap[V]) mark(f fromMark) {
 }
 
 // countAfresh counts the keys >= key from the chunks' sizes, and says where the first is.
-func (m *seqMap[V]) countAfresh(key uint64) (n, ci, i int) {
+func (m *seqMap[V, C]) countAfresh(key uint64) (n, ci, i int) {
 	ci = m.chunkFor(key)
 	if ci == len(m.chunks) {
 		return 0, ci, 0
 	}
-	c := m.chunks[ci]
-	i = sort.Search(len(c.keys), func(i int) bool { return c.keys[i] >= key })
+	c := m.chunk(ci)
+	i = c.search(key)
 	// Walk the shorter side.
 	if ci < len(m.chunks)/2 {
 		before := i
 		for _, c := range m.chunks[:ci] {
-			before += len(c.keys)
+			before += c.size()
 		}
 		return m.n - before, ci, i
 	}
 	n = len(c.keys) - i
 	for _, c := range m.chunks[ci+1:] {
-		n += len(c.keys)
+		n += c.size()
 	}
 	return n, ci, i
 }
 
 // ascend calls fn for every key >= from in increasing order until fn returns false. fn must
 // not mutate the map.
-func (m *seqMap[V]) ascend(from uint64, fn func(key uint64, v *V) bool) {
-	ci := m.chunkFor(from)
-	for ; ci < len(m.chunks); ci++ {
-		c := m.chunks[ci]
+func (m *seqMap[V, C]) ascend(from uint64, fn func(key uint64, v *V) bool) {
+	for ci := m.chunkFor(from); ci < len(m.chunks); ci++ {
+		// Hold the chunk's arrays: fn's own reads may pack the chunk meanwhile.
+		c := m.chunk(ci)
+		keys, vals := c.keys, c.vals
 		i := 0
-		if c.keys[0] < from {
-			i = sort.Search(len(c.keys), func(i int) bool { return c.keys[i] >= from })
+		if keys[0] < from {
+			i = c.search(from)
 		}
-		for ; i < len(c.keys); i++ {
-			if !fn(c.keys[i], &c.vals[i]) {
+		for ; i < len(keys); i++ {
+			if !fn(keys[i], &vals[i]) {
 				return
 			}
 		}
@@ -286,19 +322,20 @@ func (m *seqMap[V]) ascend(from uint64, fn func(key uint64, v *V) bool) {
 }
 
 // descend calls fn for every key <= from in decreasing order until fn returns false.
-func (m *seqMap[V]) descend(from uint64, fn func(key uint64, v *V) bool) {
+func (m *seqMap[V, C]) descend(from uint64, fn func(key uint64, v *V) bool) {
 	ci := m.chunkFor(from)
 	if ci == len(m.chunks) {
 		ci--
 	}
 	for ; ci >= 0; ci-- {
-		c := m.chunks[ci]
-		i := len(c.keys) - 1
-		if c.keys[i] > from {
-			i = sort.Search(len(c.keys), func(i int) bool { return c.keys[i] > from }) - 1
+		c := m.chunk(ci)
+		keys, vals := c.keys, c.vals
+		i := len(keys) - 1
+		if keys[i] > from {
+			i = sort.Search(len(keys), func(i int) bool { return keys[i] > from }) - 1
 		}
 		for ; i >= 0; i-- {
-			if !fn(c.keys[i], &c.vals[i]) {
+			if !fn(keys[i], &vals[i]) {
 				return
 			}
 		}
@@ -306,7 +343,7 @@ func (m *seqMap[V]) descend(from uint64, fn func(key uint64, v *V) bool) {
 }
 
 // keysBetween returns the keys in [lo, hi] in increasing order.
-func (m *seqMap[V]) keysBetween(lo, hi uint64) []uint64 {
+func (m *seqMap[V, C]) keysBetween(lo, hi uint64) []uint64 {
 	var out []uint64
 	m.ascend(lo, func(k uint64, _ *V) bool {
 		if k > hi {
@@ -319,14 +356,21 @@ func (m *seqMap[V]) keysBetween(lo, hi uint64) []uint64 {
 }
 
 // checkInvariants asserts the map's structure (tests and the invariants build).
-func (m *seqMap[V]) checkInvariants() {
+func (m *seqMap[V, C]) checkInvariants() {
 	n := 0
 	var prev uint64
 	for ci, c := range m.chunks {
-		if len(c.keys) == 0 || len(c.keys) != len(c.vals) {
-			assertf(false, "seqmap: chunk %d has %d keys, %d vals", ci, len(c.keys), len(c.vals))
+		keys, vals := c.keys, c.vals
+		switch {
+		case c.pk != nil && keys != nil:
+			assertf(false, "seqmap: chunk %d both open and packed", ci)
+		case c.pk != nil:
+			keys, vals = decodeChunk[V, C](c.pk)
 		}
-		for i, k := range c.keys {
+		if len(keys) == 0 || len(keys) != len(vals) {
+			assertf(false, "seqmap: chunk %d has %d keys, %d vals", ci, len(keys), len(vals))
+		}
+		for i, k := range keys {
 			if n > 0 && k <= prev {
 				assertf(false, "seqmap: key %d at chunk %d index %d after %d", k, ci, i, prev)
 			}
@@ -336,6 +380,14 @@ func (m *seqMap[V]) checkInvariants() {
 	}
 	if n != m.n {
 		assertf(false, "seqmap: counted %d keys, recorded %d", n, m.n)
+	}
+	if len(m.open) > seqOpenMax {
+		assertf(false, "seqmap: %d chunks open, at most %d may be", len(m.open), seqOpenMax)
+	}
+	for _, c := range m.open {
+		if c.pk != nil || !slices.Contains(m.chunks, c) {
+			assertf(false, "seqmap: an open-listed chunk is packed or gone")
+		}
 	}
 	if f := m.from; f != nil && f.ok {
 		if n, ci, i := m.countAfresh(f.key); n != f.count || (n > 0 && (ci != f.ci || i != f.i)) {

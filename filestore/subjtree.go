@@ -29,7 +29,7 @@ type tnode struct {
 type subjectState struct {
 	subject string
 	id      uint32 // its index in subjectTree.byID
-	seqs    seqMap[struct{}]
+	seqs    seqMap[struct{}, noValues]
 	visited uint64 // epoch of the last walk that reported it
 }
 
