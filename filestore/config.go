@@ -33,9 +33,15 @@ type Config struct {
 	// It runs on the opening executor and must not call the store.
 	Recovered func(Recovery)
 	// Marked, when set, is called on the executor once the subject delete markers an expiry
-	// stored are durable, with the last one's sequence: messages no caller stored, which the
-	// owner's readers (consumers) must hear of.
-	Marked func(last env.Seq)
+	// stored are durable, in sequence order: messages no caller stored, which the owner's
+	// readers (consumers) and republish must hear of.
+	Marked func(markers []Marker)
+}
+
+// Marker is a subject delete marker an expiry stored: its sequence, and the sequence of the
+// subject's message whose expiry left it (what a republish reports as the subject's last).
+type Marker struct {
+	Seq, Prev env.Seq
 }
 
 // Limits bound a store. Zero means unlimited.

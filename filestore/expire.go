@@ -114,35 +114,39 @@ func (s *store) expire() {
 		return
 	}
 	sort.Slice(doomed, func(i, j int) bool { return doomed[i] < doomed[j] })
-	var emptied []string
+	type emptiedSubject struct {
+		subject string
+		last    uint64 // the subject's message whose expiry emptied it
+	}
+	var emptied []emptiedSubject
 	for _, seq := range doomed {
 		e := s.msgs.get(seq)
 		subject, isMarker := s.subjectOf(e).subject, e.flags&entryMarker != 0
 		s.removeMsg(seq, logged)
 		if !isMarker && s.subjects.find(subject) == nil {
-			emptied = append(emptied, subject)
+			emptied = append(emptied, emptiedSubject{subject, seq})
 		}
 	}
-	var marked uint64 // the last marker stored
+	var markers []Marker
 	if ttl := s.cfg.Limits.SubjectDeleteMarkerTTL; ttl > 0 && len(emptied) > 0 {
 		hdr := []byte("NATS/1.0\r\n" + markerReasonHeader + ": MaxAge\r\nNats-TTL: " + ttl.String() + "\r\nNats-Rollup: sub\r\n\r\n")
-		for _, subject := range emptied {
-			seq, err := s.storeMsg(subject, hdr, nil, StoreOpts{TTL: ttl}, entryMarker)
+		for _, em := range emptied {
+			seq, err := s.storeMsg(em.subject, hdr, nil, StoreOpts{TTL: ttl}, entryMarker)
 			if err != nil {
 				// Limits (DiscardNew) may refuse a marker; the removal itself stands.
-				s.e.Log.Logf(env.LevelWarn, "filestore %s: subject delete marker on %q: %v", s.cfg.Dir, subject, err)
+				s.e.Log.Logf(env.LevelWarn, "filestore %s: subject delete marker on %q: %v", s.cfg.Dir, em.subject, err)
 				continue
 			}
-			marked = seq
+			markers = append(markers, Marker{Seq: env.Seq(seq), Prev: env.Seq(em.last)})
 		}
 	}
 	s.postCommit()
-	if marked > 0 && s.cfg.Marked != nil {
+	if len(markers) > 0 && s.cfg.Marked != nil {
 		// A completion of the commit just posted: the owner hears of the markers once they
 		// are durable (never inside SetLimits, where expire also runs).
 		s.waiting = append(s.waiting, func(err error) {
 			if err == nil {
-				s.cfg.Marked(env.Seq(marked))
+				s.cfg.Marked(markers)
 			}
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -127,10 +128,11 @@ func TestAgeExpirySurvivesRestart(t *testing.T) {
 // once it is durable; the marker's own expiry leaves none.
 func TestSubjectDeleteMarker(t *testing.T) {
 	marked, last := 0, env.Seq(0)
+	var markers []Marker
 	cfg := Config{Limits: Limits{MaxAge: time.Second, SubjectDeleteMarkerTTL: 5 * time.Second},
-		Marked: func(seq env.Seq) { marked, last = marked+1, seq }}
+		Marked: func(ms []Marker) { marked, last, markers = marked+1, ms[len(ms)-1].Seq, append(markers, ms...) }}
 	eachKind(t, cfg, func(t *testing.T, h *harness, st Store) {
-		marked, last = 0, 0
+		marked, last, markers = 0, 0, nil
 		h.mustStore(st, "kv.a", "1")
 		h.mustStore(st, "kv.a", "2")
 		h.mustStore(st, "kv.b", "3")
@@ -147,6 +149,9 @@ func TestSubjectDeleteMarker(t *testing.T) {
 		before := marked
 		if before == 0 || last != 5 {
 			t.Fatalf("the owner was told of the markers %d times, last at seq %d (want 5)", before, last)
+		}
+		if want := []Marker{{Seq: 4, Prev: 2}, {Seq: 5, Prev: 3}}; !slices.Equal(markers, want) {
+			t.Fatalf("markers %v, want %v (each with the expired message before it)", markers, want)
 		}
 		h.advance(6 * time.Second)
 		wantSeqs(t, st)

@@ -16,6 +16,28 @@ var jsParityScenarios = []jsParityScenario{
 	{"pause", parityPause},
 	{"pacing", parityPacing},
 	{"schedules", paritySchedules},
+	{"markers", parityMarkers},
+}
+
+// Subject delete markers: MaxAge expires a subject's last message and leaves a marker, which
+// is republished like a published message, with the expired message as the subject's last;
+// the marker's own expiry leaves nothing more.
+func parityMarkers(c *parityClient) {
+	sub, err := c.nc.SubscribeSync("rp.>")
+	must(c.t, err)
+	defer sub.Unsubscribe()
+	c.apiNote("create", "STREAM.CREATE.MK", `{"name":"MK","subjects":["mk.>"],"max_age":1000000000,"allow_msg_ttl":true,"subject_delete_marker_ttl":1000000000,"republish":{"src":"mk.>","dest":"rp.>"},"storage":"file"}`)
+	c.pub("pub-a", "mk.a", "1")
+	c.pub("pub-b", "mk.b", "2")
+	c.pub("pub-a2", "mk.a", "3")
+	for i := 0; ; i++ {
+		m, err := sub.NextMsg(3 * time.Second) // expiry after 1 s, the markers' after 2 s
+		if err != nil {
+			c.tr.note(fmt.Sprintf("republished.%d", i), "nothing more")
+			return
+		}
+		c.tr.noteMsg(fmt.Sprintf("republished.%d", i), m)
+	}
 }
 
 // Counters: Nats-Incr adds to a subject's value; the PubAck carries it; what a counter

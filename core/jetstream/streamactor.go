@@ -215,13 +215,23 @@ func (st *streamActor) kickLater() {
 }
 
 // marked wakes the consumers for the subject delete markers an expiry stored (a KV
-// watcher sees an expired key as a purge).
-func (st *streamActor) marked(last env.Seq) {
-	if st.phase == streamRunning {
-		st.fsm.StoredBy(last)
-		st.settle()
-		st.kick()
+// watcher sees an expired key as a purge), and republishes them.
+func (st *streamActor) marked(markers []filestore.Marker) {
+	if st.phase != streamRunning {
+		return
 	}
+	st.fsm.StoredBy(markers[len(markers)-1].Seq)
+	if st.rewrites.republish != nil {
+		// Republished like a published message (nats-server does), with the expired
+		// message as the subject's last; a marker gone already (its own TTL, a purge) is not.
+		for _, mk := range markers {
+			if m, err := st.fsm.Store().LoadMsg(mk.Seq); err == nil {
+				st.republish(stream.Msg{Subject: m.Subject, Header: m.Header, Data: m.Data, Time: m.Time}, uint64(mk.Seq), uint64(mk.Prev))
+			}
+		}
+	}
+	st.settle()
+	st.kick()
 }
 
 // close unsubscribes, closes the consumers and the store.
