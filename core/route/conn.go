@@ -93,3 +93,6 @@ func (c *Conn) live() bool { return c.phase < PhaseClosing }
 func (c *Conn) write(b []byte) { c.out = append(c.out, b...) }
 
 func (c *Conn) writeErr(text string) { c.out = proto.AppendErr(c.out, text) }
+
+// Live reports whether the connection is open and acting on what it reads (not closing).
+func (c *Conn) Live() bool { return c.live() }
