@@ -3,6 +3,7 @@ package route_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -22,10 +23,10 @@ import (
 // non-matching subscription, no second copy (a loop would deliver one).
 
 var (
-	pubSubjects = []string{"a", "b", "a.b", "a.c", "b.c.d"}
-	subSubjects = []string{"a", "b", "a.b", "a.c", "a.*", "a.>", ">", "*.c", "b.c.d"}
+	pubSubjects = []string{"a", "a.b", "a.c", "b.c"}
+	subSubjects = []string{"a", "a.b", "a.c", "a.*", "a.>", ">", "*.c"}
 	accounts    = []string{"A", "B"}
-	queues      = []string{"", "", "", "q1", "q2"}
+	queues      = []string{"", "", "q1", "q2"}
 )
 
 func TestClusterDeliversExactlyOnce(t *testing.T) {
@@ -72,9 +73,26 @@ func TestClusterDeliversExactlyOnce(t *testing.T) {
 			"redial": func(t *rapid.T) { redial(t, c, rapid.Bool().Draw(t, "both")) },
 			"":       func(t *rapid.T) { c.Pump(); checkMesh(t, c, false) },
 		})
-		redial(t, c, false)
+		// Liveness: redialling settles. A redial can still race a duplicate the peer closed
+		// before this side heard of the winner (it loses the duplicate rule and is not
+		// redialled again), so a few rounds may be needed, never many.
+		for round := 0; pendingRedials(c); round++ {
+			if round == 3 {
+				t.Fatalf("redials do not settle; last closes:\n%s", strings.Join(c.Closes[max(0, len(c.Closes)-12):], "\n"))
+			}
+			redial(t, c, false)
+		}
 		checkMesh(t, c, true)
 	})
+}
+
+func pendingRedials(c *routetest.Cluster) bool {
+	for _, urls := range c.Redials {
+		if len(urls) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // redial dials every route the nodes asked to redial; with both, the other side dials too,

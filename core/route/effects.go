@@ -64,7 +64,9 @@ type InterestChange struct {
 // Close asks the host to close a connection (after writing what Writes holds for it). Retry
 // says whether a solicited route should be dialled again at URL.
 type Close struct {
-	Conn   ConnID
+	Conn ConnID
+	// Peer is the peer's server id, if the handshake got far enough to learn it.
+	Peer   string
 	Reason CloseReason
 	Retry  bool
 	URL    string

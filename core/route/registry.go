@@ -1,6 +1,8 @@
 package route
 
 import (
+	"strings"
+
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/proto"
 	"github.com/petrel-io/petrel/core/subject"
@@ -23,11 +25,8 @@ func (r *Router) closeConn(c *Conn, reason CloseReason, errText string) error {
 		}
 		r.clientURLsChanged()
 	}
-	retry := c.solicited && reason.retryable()
-	if _, ok := r.peers[c.peerID]; ok && c.peerID != "" {
-		retry = false // another connection to the same peer is up: nothing to redial
-	}
-	r.ready.Closes = append(r.ready.Closes, Close{Conn: c.id, Reason: reason, Retry: retry, URL: c.url})
+	retry := c.solicited && reason.retryable() && !r.otherWay(c)
+	r.ready.Closes = append(r.ready.Closes, Close{Conn: c.id, Peer: c.peerID, Reason: reason, Retry: retry, URL: c.url})
 	return errStop
 }
 
@@ -166,4 +165,23 @@ func equalStrings(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// otherWay reports whether another live connection leads to c's peer: registered for it, in
+// its handshake with it, or dialled to the same URL. Redialling c would only make a
+// duplicate (the peer closing the loser of the duplicate rule shows here as a plain close).
+func (r *Router) otherWay(c *Conn) bool {
+	if _, ok := r.peers[c.peerID]; ok && c.peerID != "" {
+		return true
+	}
+	for _, id := range env.SortedKeys(r.conns) {
+		o := r.conns[id]
+		if o == c || !o.live() {
+			continue
+		}
+		if (c.peerID != "" && o.peerID == c.peerID) || (o.solicited && strings.EqualFold(o.url, c.url)) {
+			return true
+		}
+	}
+	return false
 }

@@ -32,6 +32,8 @@ type Cluster struct {
 	Deliveries []Delivery
 	// Redials are the routes the nodes asked to dial again (Close.Retry), by node.
 	Redials map[int][]string
+	// Closes logs every Close the nodes asked for, for failure messages.
+	Closes  []string
 	nextSub int
 }
 
@@ -152,9 +154,7 @@ func (c *Cluster) Pump() {
 		}
 		if len(c.packets) > 0 {
 			busy = true
-			p := c.packets[0]
-			c.packets = c.packets[1:]
-			c.receive(p)
+			c.receive(c.takePacket())
 		}
 		if !busy {
 			return
@@ -172,12 +172,14 @@ func (c *Cluster) carryOut(n *Node, rd *route.Ready) {
 		c.deliverRouted(n, &rd.Deliveries[i])
 	}
 	for _, cl := range rd.Closes {
+		c.Closes = append(c.Closes, fmt.Sprintf("node %d conn %d (peer %q url %s): %v retry %v", n.Index, cl.Conn, cl.Peer, cl.URL, cl.Reason, cl.Retry))
 		c.closeEnd(End{n.Index, cl.Conn})
 		if cl.Retry {
 			c.Redials[n.Index] = append(c.Redials[n.Index], cl.URL)
 		}
 	}
 	for _, url := range rd.Dials {
+		c.Closes = append(c.Closes, fmt.Sprintf("node %d gossip dial %s", n.Index, url))
 		env.Assertf(c.Dial(n.Index, url) == nil, "routetest: node %d: gossip dial %s failed", n.Index, url)
 	}
 }
@@ -193,6 +195,19 @@ func (c *Cluster) closeEnd(e End) {
 	}
 	delete(c.links, e)
 	c.packets = append(c.packets, packet{to: other, fin: true})
+}
+
+// takePacket removes and returns the first packet of a connection picked at random: bytes on
+// one connection keep their order, as TCP keeps them, while connections race each other.
+func (c *Cluster) takePacket() packet {
+	pick := c.packets[c.chunk.Intn(len(c.packets))].to
+	for i, p := range c.packets {
+		if p.to == pick {
+			c.packets = append(c.packets[:i], c.packets[i+1:]...)
+			return p
+		}
+	}
+	panic("routetest: picked packet vanished")
 }
 
 func (c *Cluster) receive(p packet) {
