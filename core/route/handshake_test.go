@@ -202,11 +202,11 @@ func TestPingsAndStale(t *testing.T) {
 		want string
 	}{
 		{at: 999 * time.Millisecond, want: ""},
-		{at: time.Second, want: "PING\r\n"},           // the first ping comes after a second
-		{at: 30 * time.Second, want: ""},              // next one 30s later, not 10m
-		{at: 31 * time.Second, pong: true, want: ""},  // answered: the count starts again
-		{at: 31 * time.Second, want: "PING\r\n"},      // 1 out
-		{at: 61 * time.Second, want: "PING\r\n"},      // 2 out
+		{at: time.Second, want: "PING\r\n"},          // the first ping comes after a second
+		{at: 30 * time.Second, want: ""},             // next one 30s later, not 10m
+		{at: 31 * time.Second, pong: true, want: ""}, // answered: the count starts again
+		{at: 31 * time.Second, want: "PING\r\n"},     // 1 out
+		{at: 61 * time.Second, want: "PING\r\n"},     // 2 out
 		{at: 91 * time.Second, want: "-ERR 'Stale Connection'\r\n"},
 	}
 	for i, s := range steps {
