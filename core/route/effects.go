@@ -100,11 +100,14 @@ const (
 	ReasonShutdown
 	// ReasonTooManySubs: the peer's interest passed maxRemoteSubsPerConn.
 	ReasonTooManySubs
+	// ReasonAuthenticationFailure: an accepted route sent something other than CONNECT
+	// first (nats-server answers -ERR 'Authorization Violation', with or without auth).
+	ReasonAuthenticationFailure
 )
 
 var reasonNames = [...]string{"None", "ClusterNameConflict", "RouteToSelf", "DuplicateRoute",
 	"DuplicateServerName", "StaleConnection", "ProtocolViolation", "ParseError", "PeerError",
-	"ConnectionClosed", "Shutdown", "TooManySubs"}
+	"ConnectionClosed", "Shutdown", "TooManySubs", "AuthenticationFailure"}
 
 func (r CloseReason) String() string {
 	if int(r) < len(reasonNames) {

@@ -13,7 +13,9 @@ import (
 var errStop = errors.New("route: connection closing")
 
 // The handshake, as nats-server runs it (2.10+): the dialing side writes CONNECT then INFO as
-// soon as TCP is up; the accepting side writes INFO at once. Each side registers the route
+// soon as TCP is up; the accepting side writes INFO at once and takes nothing but CONNECT
+// first (anything else: -ERR 'Authorization Violation', close, as 2.15.2 does without auth
+// configured too). Each side registers the route
 // when it reads the peer's INFO, then sends its whole interest (RS+ per local subscription,
 // a queue group once with its member count as weight). Refusals:
 //
@@ -44,6 +46,9 @@ func (c *Conn) Connect(raw []byte) error {
 // Info handles the peer's INFO: the handshake's last step, or on an established route an
 // update (lame duck mode) or gossip about another server.
 func (c *Conn) Info(raw []byte) error {
+	if c.phase == PhaseAwaitConnect {
+		return c.notConnected()
+	}
 	var info proto.RouteInfo
 	if err := json.Unmarshal(raw, &info); err != nil {
 		return c.r.closeConn(c, ReasonParseError, "")
@@ -84,10 +89,15 @@ func (c *Conn) handshakeInfo(info *proto.RouteInfo) error {
 	return nil
 }
 
+// notConnected closes an accepted route whose first op is not CONNECT, as nats-server does.
+func (c *Conn) notConnected() error {
+	return c.r.closeConn(c, ReasonAuthenticationFailure, "Authorization Violation")
+}
+
 // Ping answers with PONG in every live phase.
 func (c *Conn) Ping() error {
 	if c.phase == PhaseAwaitConnect {
-		return c.r.closeConn(c, ReasonProtocolViolation, "")
+		return c.notConnected()
 	}
 	c.write(proto.Pong)
 	return nil
@@ -110,6 +120,9 @@ func (c *Conn) Err(text []byte) error {
 
 // RemoteSub records the peer's interest (RS+, or LS+ for a leaf node behind it).
 func (c *Conn) RemoteSub(sub *proto.RemoteSub) error {
+	if c.phase == PhaseAwaitConnect {
+		return c.notConnected()
+	}
 	if c.phase != PhaseEstablished {
 		return c.r.closeConn(c, ReasonProtocolViolation, "")
 	}
@@ -122,6 +135,9 @@ func (c *Conn) RemoteSub(sub *proto.RemoteSub) error {
 
 // RemoteUnsub removes the peer's interest (RS- or LS-).
 func (c *Conn) RemoteUnsub(sub *proto.RemoteSub) error {
+	if c.phase == PhaseAwaitConnect {
+		return c.notConnected()
+	}
 	if c.phase != PhaseEstablished {
 		return c.r.closeConn(c, ReasonProtocolViolation, "")
 	}
@@ -130,6 +146,9 @@ func (c *Conn) RemoteUnsub(sub *proto.RemoteSub) error {
 
 // RoutedMsg hands a message from the peer to this server's subscribers.
 func (c *Conn) RoutedMsg(msg *proto.RoutedMsg) error {
+	if c.phase == PhaseAwaitConnect {
+		return c.notConnected()
+	}
 	if c.phase != PhaseEstablished {
 		return c.r.closeConn(c, ReasonProtocolViolation, "")
 	}

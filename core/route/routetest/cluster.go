@@ -32,6 +32,8 @@ type Cluster struct {
 	Deliveries []Delivery
 	// Redials are the routes the nodes asked to dial again (Close.Retry), by node.
 	Redials map[int][]string
+	// stalled ends get nothing: their packets are dropped, as a partition would.
+	stalled map[End]bool
 	// Closes logs every Close the nodes asked for, for failure messages.
 	Closes  []string
 	nextSub int
@@ -77,7 +79,7 @@ type Sub struct {
 
 // New returns a cluster of n nodes, not yet connected, seeded by seed.
 func New(n int, seed uint64, configure func(*route.Config)) *Cluster {
-	c := &Cluster{links: map[End]End{}, urls: map[string]int{}, chunk: env.NewPRNG(seed), Redials: map[int][]string{}}
+	c := &Cluster{links: map[End]End{}, urls: map[string]int{}, chunk: env.NewPRNG(seed), Redials: map[int][]string{}, stalled: map[End]bool{}}
 	for i := range n {
 		cfg := route.Config{
 			ServerID: fmt.Sprintf("N%02dSERVER", i), ServerName: fmt.Sprintf("n%d", i), Cluster: "c1",
@@ -141,6 +143,14 @@ func (c *Cluster) drop(a, b End) {
 	c.packets = kept
 }
 
+// Stall partitions the connection at e: from now on, bytes either way are lost and neither
+// side hears of it (no close), until the ping timers find out.
+func (c *Cluster) Stall(e End) {
+	other, ok := c.links[e]
+	env.Assertf(ok, "routetest: stall of unknown end %v", e)
+	c.stalled[e], c.stalled[other] = true, true
+}
+
 // Pump carries out every node's Ready and delivers packets until the cluster is quiet.
 func (c *Cluster) Pump() {
 	for step := 0; ; step++ {
@@ -164,7 +174,7 @@ func (c *Cluster) Pump() {
 
 func (c *Cluster) carryOut(n *Node, rd *route.Ready) {
 	for _, w := range rd.Writes {
-		if to, ok := c.links[End{n.Index, w.Conn}]; ok {
+		if to, ok := c.links[End{n.Index, w.Conn}]; ok && !c.stalled[to] {
 			c.packets = append(c.packets, packet{to: to, data: w.Bytes})
 		}
 	}
