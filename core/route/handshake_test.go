@@ -267,12 +267,18 @@ func TestInterestFromPeer(t *testing.T) {
 	if res := r.remote.match("A", "foo.x"); res == nil || len(res.Plain) != 2 {
 		t.Fatalf("foo.x matches %v, want the plain entry and the leaf's", res)
 	}
+	r.SetPeerLeafUnsubWithoutOriginForTest(id)
+	r.Receive(id, 0, []byte("LS+ leafy A foo.*\r\nLS- A foo.*\r\n")) // no origin: every leaf entry on foo.* goes
+	if res := r.remote.match("A", "foo.x"); res == nil || len(res.Plain) != 1 {
+		t.Fatalf("after an LS- without origin foo.x matches %v, want the plain entry only", res)
+	}
+	r.Ready()
 	if res := r.remote.match("B", "foo.x"); res != nil && !res.Empty() {
 		t.Fatalf("account B sees account A's interest: %v", res)
 	}
 	r.Receive(id, 0, []byte("-ERR 'bye'\r\n"))
 	rd := r.Ready()
-	if len(rd.Interest) != 2 || rd.Interest[0].Weight != 0 || r.remote.count(id) != 0 {
+	if len(rd.Interest) != 1 || rd.Interest[0].Weight != 0 || r.remote.count(id) != 0 {
 		t.Fatalf("closing the route left interest: changes %v, count %d", rd.Interest, r.remote.count(id))
 	}
 }

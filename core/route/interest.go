@@ -127,13 +127,19 @@ func (t *remoteTable) list(account string) *sublist.List {
 	return l
 }
 
-// dropConn removes all of conn's interest (its route closed) and returns the keys, in order.
-func (t *remoteTable) dropConn(conn ConnID) []key {
+// keys returns conn's interest keys, in order.
+func (t *remoteTable) keys(conn ConnID) []key {
 	keys := make([]key, 0, len(t.byConn[conn]))
 	for k := range t.byConn[conn] {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, compareKeys)
+	return keys
+}
+
+// dropConn removes all of conn's interest (its route closed) and returns the keys, in order.
+func (t *remoteTable) dropConn(conn ConnID) []key {
+	keys := t.keys(conn)
 	for _, k := range keys {
 		t.remove(conn, k, t.byConn[conn][k])
 	}

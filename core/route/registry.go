@@ -136,10 +136,24 @@ func (r *Router) remoteInterest(c *Conn, sub *proto.RemoteSub, weight int) error
 	if weight > 0 && r.remote.count(c.id) >= maxRemoteSubsPerConn {
 		return r.closeConn(c, ReasonTooManySubs, "maximum subscriptions exceeded")
 	}
+	if sub.Leaf && sub.Origin == nil {
+		// An LS- from a peer without lnocu names no origin: it withdraws the leaf interest
+		// in that subject whatever origin the LS+ carried.
+		for _, lk := range r.remote.keys(c.id) {
+			if lk.Origin != "" && lk.Account == k.Account && lk.Subject == k.Subject && lk.Queue == k.Queue {
+				r.setRemote(c, lk, 0)
+			}
+		}
+		return nil
+	}
+	r.setRemote(c, k, weight)
+	return nil
+}
+
+func (r *Router) setRemote(c *Conn, k key, weight int) {
 	if r.remote.set(c.id, k, weight) {
 		r.ready.Interest = append(r.ready.Interest, interestChange(c, k, weight))
 	}
-	return nil
 }
 
 func interestChange(c *Conn, k key, weight int) InterestChange {
