@@ -1,0 +1,98 @@
+package route
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/petrel-io/petrel/core/proto"
+)
+
+// Phase is where a route connection is in its life. Transitions only go down this list
+// (a step may skip phases: any phase can go to closing).
+//
+//	dialing --connected--> awaitInfo --peer INFO--> established
+//	accepted ------------> awaitConnect --CONNECT--> awaitInfo
+//	any --close decided--> closing --host saw the socket go--> closed
+type Phase uint8
+
+const (
+	// PhaseDialing: a solicited route whose TCP connection is not up yet.
+	PhaseDialing Phase = iota
+	// PhaseAwaitConnect: an accepted route; our INFO is sent, the peer's CONNECT is awaited
+	// (the dialing side always sends CONNECT first).
+	PhaseAwaitConnect
+	// PhaseAwaitInfo: our side of the handshake is sent (CONNECT and INFO when we dialed),
+	// the peer's INFO is awaited; it settles who the peer is.
+	PhaseAwaitInfo
+	// PhaseEstablished: the route is registered for its peer, interest flows both ways.
+	PhaseEstablished
+	// PhaseClosing: the router decided to close it; what Ready holds for it (an -ERR) is
+	// the last thing written, and nothing read is acted on.
+	PhaseClosing
+	// PhaseClosed: the host reported the socket gone; the router forgets the connection.
+	PhaseClosed
+)
+
+var phaseNames = [...]string{"dialing", "awaitConnect", "awaitInfo", "established", "closing", "closed"}
+
+func (p Phase) String() string {
+	if int(p) < len(phaseNames) {
+		return phaseNames[p]
+	}
+	return fmt.Sprintf("Phase(%d)", p)
+}
+
+// Conn is one route connection's state. The Router owns it and steps it; Conn's methods
+// are the route protocol's handler (proto.RouteHandler), so a parsed op is one step.
+//
+// Invariants: phase == PhaseEstablished iff the router lists this conn for peerID;
+// pingsOut <= the router's MaxPingsOut; solicited iff url != "".
+type Conn struct {
+	r         *Router
+	id        ConnID
+	phase     Phase
+	solicited bool
+	url       string // the URL dialled, for a solicited route
+	nonce     string // the nonce in our INFO on this connection
+	parser    *proto.RouteParser
+	mode      proto.RouteMode
+
+	peerID      string // from CONNECT (accepted) or INFO
+	peerName    string
+	peerNonce   string
+	peerURL     string   // the peer's advertised route URL (INFO ip)
+	connectURLs []string // the peer's client URLs, cleared when it enters lame duck mode
+
+	pingsOut int
+	nextPing time.Duration
+	out      []byte // bytes for the host to write, handed over by Ready
+	reason   CloseReason
+}
+
+// ID returns the connection's id.
+func (c *Conn) ID() ConnID { return c.id }
+
+// Phase returns where the connection is.
+func (c *Conn) Phase() Phase { return c.phase }
+
+// Peer returns the peer's server id once known (from its CONNECT or INFO).
+func (c *Conn) Peer() string { return c.peerID }
+
+// dialer returns the server id of the side that opened the connection, and that side's
+// nonce on it: what both ends know alike, which the duplicate rule compares.
+func (c *Conn) dialer() (id, nonce string) {
+	if c.solicited {
+		return c.r.cfg.ServerID, c.nonce
+	}
+	return c.peerID, c.peerNonce
+}
+
+// live reports whether the connection still acts on what it reads.
+func (c *Conn) live() bool { return c.phase < PhaseClosing }
+
+func (c *Conn) write(b []byte) { c.out = append(c.out, b...) }
+
+func (c *Conn) writeErr(text string) { c.out = proto.AppendErr(c.out, text) }
+
+// Live reports whether the connection is open and acting on what it reads (not closing).
+func (c *Conn) Live() bool { return c.live() }

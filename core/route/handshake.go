@@ -1,0 +1,169 @@
+package route
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/petrel-io/petrel/core/proto"
+)
+
+// errStop ends a Parse call once the connection is closing: nothing after the op that
+// closed it is acted on. It never leaves the package.
+var errStop = errors.New("route: connection closing")
+
+// The handshake, as nats-server runs it (2.10+): the dialing side writes CONNECT then INFO as
+// soon as TCP is up; the accepting side writes INFO at once and takes nothing but CONNECT
+// first (anything else: -ERR 'Authorization Violation', close, as 2.15.2 does without auth
+// configured too). Each side registers the route
+// when it reads the peer's INFO, then sends its whole interest (RS+ per local subscription,
+// a queue group once with its member count as weight). Refusals:
+//
+//	CONNECT's cluster is not ours    -ERR 'Rejecting connection, cluster name "x" does not match "y"', close
+//	INFO's cluster is not ours       close, no -ERR (the side that dialed)
+//	INFO's server_id is ours         close, no -ERR, not redialled (a route to ourselves)
+//	INFO's server_name is ours       close (checked by the accepting side, as nats-server does)
+//	second connection to a peer      close the loser of the duplicate rule (dup.go)
+
+// Connect handles the peer's CONNECT: only an accepted route gets one, first.
+func (c *Conn) Connect(raw []byte) error {
+	if c.phase != PhaseAwaitConnect {
+		return c.r.closeConn(c, ReasonProtocolViolation, "")
+	}
+	var ci proto.RouteConnect
+	if err := json.Unmarshal(raw, &ci); err != nil {
+		return c.r.closeConn(c, ReasonParseError, "")
+	}
+	if ci.Cluster != c.r.cfg.Cluster {
+		text := fmt.Sprintf("Rejecting connection, cluster name %q does not match %q", ci.Cluster, c.r.cfg.Cluster)
+		return c.r.closeConn(c, ReasonClusterNameConflict, text)
+	}
+	c.peerID = ci.Name
+	c.phase = PhaseAwaitInfo
+	return nil
+}
+
+// Info handles the peer's INFO: the handshake's last step, or on an established route an
+// update (lame duck mode) or gossip about another server.
+func (c *Conn) Info(raw []byte) error {
+	if c.phase == PhaseAwaitConnect {
+		return c.notConnected()
+	}
+	var info proto.RouteInfo
+	if err := json.Unmarshal(raw, &info); err != nil {
+		return c.r.closeConn(c, ReasonParseError, "")
+	}
+	switch c.phase {
+	case PhaseAwaitInfo:
+		return c.handshakeInfo(&info)
+	case PhaseEstablished:
+		c.r.infoUpdate(c, &info)
+		return nil
+	}
+	return c.r.closeConn(c, ReasonProtocolViolation, "")
+}
+
+func (c *Conn) handshakeInfo(info *proto.RouteInfo) error {
+	cfg := &c.r.cfg
+	switch {
+	case info.ID == cfg.ServerID:
+		return c.r.closeConn(c, ReasonRouteToSelf, "")
+	case info.Cluster != "" && info.Cluster != cfg.Cluster:
+		return c.r.closeConn(c, ReasonClusterNameConflict, "")
+	case !c.solicited && info.Name != "" && info.Name == cfg.ServerName:
+		return c.r.closeConn(c, ReasonDuplicateServerName, "")
+	case info.ID == "" || (c.peerID != "" && info.ID != c.peerID):
+		// An accepted route's CONNECT named the peer; its INFO must agree.
+		return c.r.closeConn(c, ReasonProtocolViolation, "")
+	case info.RouteAccount != "" || info.RoutePoolIdx != 0:
+		// Pinned and pooled connections are not handled here yet (DESIGN.md, Routes).
+		return c.r.closeConn(c, ReasonProtocolViolation, "")
+	}
+	c.peerID, c.peerName, c.peerNonce, c.peerURL = info.ID, info.Name, info.Nonce, info.IP
+	c.connectURLs = capURLs(info.ConnectURLs)
+	c.mode = proto.RouteMode{LeafUnsubWithoutOrigin: !info.LNOCU}
+	c.parser.SetMode(c.mode)
+	if !c.r.register(c, info) {
+		return errStop
+	}
+	return nil
+}
+
+// notConnected closes an accepted route whose first op is not CONNECT, as nats-server does.
+func (c *Conn) notConnected() error {
+	return c.r.closeConn(c, ReasonAuthenticationFailure, "Authorization Violation")
+}
+
+// Ping answers with PONG in every live phase.
+func (c *Conn) Ping() error {
+	if c.phase == PhaseAwaitConnect {
+		return c.notConnected()
+	}
+	c.write(proto.Pong)
+	return nil
+}
+
+// Pong clears the count of unanswered PINGs.
+func (c *Conn) Pong() error {
+	c.pingsOut = 0
+	return nil
+}
+
+// OK is ignored: routes never ask for +OK (verbose is false in their CONNECT).
+func (c *Conn) OK() error { return nil }
+
+// Err closes the route: nats-server closes a route on any -ERR it reads.
+func (c *Conn) Err(text []byte) error {
+	_ = text // the engine logs the close reason; the text itself changes nothing here
+	return c.r.closeConn(c, ReasonPeerError, "")
+}
+
+// RemoteSub records the peer's interest (RS+, or LS+ for a leaf node behind it).
+func (c *Conn) RemoteSub(sub *proto.RemoteSub) error {
+	if c.phase == PhaseAwaitConnect {
+		return c.notConnected()
+	}
+	if c.phase != PhaseEstablished {
+		return c.r.closeConn(c, ReasonProtocolViolation, "")
+	}
+	weight := 1
+	if sub.Queue != nil {
+		weight = max(sub.Weight, 1) // nats-server reads a queue weight below 1 as one member
+	}
+	return c.r.remoteInterest(c, sub, weight)
+}
+
+// RemoteUnsub removes the peer's interest (RS- or LS-).
+func (c *Conn) RemoteUnsub(sub *proto.RemoteSub) error {
+	if c.phase == PhaseAwaitConnect {
+		return c.notConnected()
+	}
+	if c.phase != PhaseEstablished {
+		return c.r.closeConn(c, ReasonProtocolViolation, "")
+	}
+	return c.r.remoteInterest(c, sub, 0)
+}
+
+// RoutedMsg hands a message from the peer to this server's subscribers.
+func (c *Conn) RoutedMsg(msg *proto.RoutedMsg) error {
+	if c.phase == PhaseAwaitConnect {
+		return c.notConnected()
+	}
+	if c.phase != PhaseEstablished {
+		return c.r.closeConn(c, ReasonProtocolViolation, "")
+	}
+	d := Delivery{From: c.id, Account: string(msg.Account), Subject: string(msg.Subject),
+		Hdr: msg.Hdr, Payload: append([]byte(nil), msg.Payload...)}
+	if msg.Reply != nil {
+		d.Reply = string(msg.Reply)
+	}
+	for _, q := range msg.Queues {
+		d.Queues = append(d.Queues, string(q))
+	}
+	c.r.ready.Deliveries = append(c.r.ready.Deliveries, d)
+	return nil
+}
+
+func capURLs(urls []string) []string {
+	return append([]string(nil), urls[:min(len(urls), maxURLs)]...)
+}

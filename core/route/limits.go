@@ -1,0 +1,35 @@
+package route
+
+import "time"
+
+// The route's timing defaults are nats-server's (2.10 and later), so a Petrel node detects a
+// dead peer in the same time a nats-server peer would.
+const (
+	// DefaultPingInterval is the configured ping interval when none is given (the server-wide
+	// ping_interval default). Routes cap it at RouteMaxPingInterval.
+	DefaultPingInterval = 2 * time.Minute
+	// RouteMaxPingInterval caps a route's ping interval: routes ping on every interval whatever
+	// the traffic, and a dead peer should be noticed in about a minute and a half.
+	RouteMaxPingInterval = 30 * time.Second
+	// FirstPingInterval is the delay before a new route's first PING (nats-server adds up to
+	// 20% of random offset; a caller wanting that passes it in Config.FirstPingJitter).
+	FirstPingInterval = time.Second
+	// DefaultMaxPingsOut is how many PINGs may go unanswered; the next interval closes the
+	// route as stale.
+	DefaultMaxPingsOut = 2
+)
+
+// Bounds on what one router holds, each a guard against a peer (or a gossip storm) growing
+// the state without limit.
+const (
+	// maxConns bounds the connections a router tracks at once (established, in handshake
+	// and closing). A full mesh of 64 servers with both sides dialing is 126; 1024 leaves room
+	// for pinned routes and pools later.
+	maxConns = 1024
+	// maxRemoteSubsPerConn bounds one peer's interest entries: past it the route is closed
+	// (nats-server's max_subscriptions for routes is unlimited by default; a bound keeps a
+	// runaway peer from exhausting memory). 1<<20 is far above any real interest set.
+	maxRemoteSubsPerConn = 1 << 20
+	// maxURLs bounds the URL lists taken from one INFO (connect_urls), which a peer controls.
+	maxURLs = 256
+)

@@ -1,0 +1,201 @@
+package route
+
+import (
+	"strings"
+
+	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/proto"
+	"github.com/petrel-io/petrel/core/subject"
+)
+
+// closeConn decides to close c: it writes errText as -ERR (if any), unregisters the route
+// and drops its interest, and asks the host to close. It returns errStop so a handler can
+// end the parse with it.
+func (r *Router) closeConn(c *Conn, reason CloseReason, errText string) error {
+	env.Assertf(c.live(), "route: conn %d closed twice (%v, then %v)", c.id, c.reason, reason)
+	if errText != "" {
+		c.writeErr(errText)
+	}
+	wasPeer := c.phase == PhaseEstablished
+	c.phase, c.reason = PhaseClosing, reason
+	if wasPeer {
+		delete(r.peers, c.peerID)
+		for _, k := range r.remote.dropConn(c.id) {
+			r.ready.Interest = append(r.ready.Interest, interestChange(c, k, 0))
+		}
+		r.clientURLsChanged()
+	}
+	retry := c.solicited && reason.retryable() && !r.otherWay(c)
+	r.ready.Closes = append(r.ready.Closes, Close{Conn: c.id, Peer: c.peerID, Reason: reason, Retry: retry, URL: c.url})
+	return errStop
+}
+
+// register makes c the peer's route unless another connection to the same peer wins the
+// duplicate rule, and reports whether c survived.
+func (r *Router) register(c *Conn, info *proto.RouteInfo) bool {
+	if id, ok := r.peers[c.peerID]; ok {
+		old := r.conns[id]
+		if !replaces(c, old) {
+			_ = r.closeConn(c, ReasonDuplicateRoute, "")
+			return false
+		}
+		_ = r.closeConn(old, ReasonDuplicateRoute, "")
+	}
+	c.phase = PhaseEstablished
+	r.peers[c.peerID] = c.id
+	r.sendInterest(c)
+	r.gossip(c, info)
+	r.clientURLsChanged()
+	return true
+}
+
+// sendInterest writes the whole local interest on a new route: RS+ for every subscribed
+// subject, each queue group once per subject with its member count.
+func (r *Router) sendInterest(c *Conn) {
+	for _, k := range r.local.sorted() {
+		c.out = c.mode.AppendSub(c.out, subOp(k, r.local.counts[k]))
+	}
+}
+
+// gossip tells every other established route about c's peer (its INFO, without the nonce),
+// so that each dials it: the mesh completes itself from one seed. nats-server does the same
+// when it registers a route and has others.
+func (r *Router) gossip(c *Conn, info *proto.RouteInfo) {
+	if info.IP == "" || len(r.peers) < 2 {
+		return
+	}
+	fwd := *info
+	fwd.Nonce = ""
+	line := proto.AppendInfo(nil, mustJSON(&fwd))
+	for _, peer := range env.SortedKeys(r.peers) {
+		if id := r.peers[peer]; id != c.id {
+			r.conns[id].write(line)
+		}
+	}
+}
+
+// infoUpdate handles an INFO on an established route: about another server, it is gossip
+// (dial it if we do not know it); about the peer, lame duck mode withdraws its client URLs.
+func (r *Router) infoUpdate(c *Conn, info *proto.RouteInfo) {
+	if info.ID != c.peerID {
+		if url, ok := implicitRoute(&r.cfg, info, r.known(), r.pendingURLs()); ok && len(r.ready.Dials) < maxURLs {
+			r.ready.Dials = append(r.ready.Dials, url)
+		}
+		return
+	}
+	if info.LameDuckMode {
+		c.connectURLs = nil
+	} else {
+		c.connectURLs = capURLs(info.ConnectURLs)
+	}
+	r.clientURLsChanged()
+}
+
+// known reports whether a server id is us or has an established route.
+func (r *Router) known() func(id string) bool {
+	return func(id string) bool {
+		_, ok := r.peers[id]
+		return ok || id == r.cfg.ServerID
+	}
+}
+
+// pendingURLs returns the URLs being dialled or in handshake, and those already asked for
+// in this Ready.
+func (r *Router) pendingURLs() []string {
+	urls := append([]string(nil), r.ready.Dials...)
+	for _, id := range env.SortedKeys(r.conns) {
+		if c := r.conns[id]; c.solicited && c.phase < PhaseEstablished {
+			urls = append(urls, c.url)
+		}
+	}
+	return urls
+}
+
+// clientURLsChanged recomputes the cluster's client URLs and hands them to the engine when
+// they differ from the last set.
+func (r *Router) clientURLsChanged() {
+	var peerURLs [][]string
+	for _, peer := range env.SortedKeys(r.peers) {
+		peerURLs = append(peerURLs, r.conns[r.peers[peer]].connectURLs)
+	}
+	urls := clientURLs(&r.cfg, peerURLs)
+	if equalStrings(urls, r.announced) {
+		return
+	}
+	r.announced = urls
+	r.ready.ClientURLs, r.ready.ClientURLsChanged = urls, true
+}
+
+// remoteInterest applies one RS+/RS-/LS+/LS- to the table (weight 0 removes).
+func (r *Router) remoteInterest(c *Conn, sub *proto.RemoteSub, weight int) error {
+	k := key{Account: string(sub.Account), Subject: string(sub.Subject), Queue: string(sub.Queue), Origin: string(sub.Origin)}
+	if !subject.ValidSubscribe(k.Subject) || (k.Queue != "" && !subject.ValidQueue(k.Queue)) {
+		c.writeErr("Invalid Subscription") // nats-server answers so and keeps the route
+		return nil
+	}
+	if weight > 0 && r.remote.count(c.id) >= maxRemoteSubsPerConn {
+		return r.closeConn(c, ReasonTooManySubs, "maximum subscriptions exceeded")
+	}
+	if sub.Leaf && sub.Origin == nil {
+		// An LS- from a peer without lnocu names no origin: it withdraws the leaf interest
+		// in that subject whatever origin the LS+ carried.
+		for _, lk := range r.remote.keys(c.id) {
+			if lk.Origin != "" && lk.Account == k.Account && lk.Subject == k.Subject && lk.Queue == k.Queue {
+				r.setRemote(c, lk, 0)
+			}
+		}
+		return nil
+	}
+	r.setRemote(c, k, weight)
+	return nil
+}
+
+func (r *Router) setRemote(c *Conn, k key, weight int) {
+	if r.remote.set(c.id, k, weight) {
+		r.ready.Interest = append(r.ready.Interest, interestChange(c, k, weight))
+	}
+}
+
+func interestChange(c *Conn, k key, weight int) InterestChange {
+	return InterestChange{Conn: c.id, Peer: c.peerID, Account: k.Account, Subject: k.Subject, Queue: k.Queue, Weight: weight}
+}
+
+// subOp is the RS+ (or RS- when n is 0) for a local interest key.
+func subOp(k key, n int) *proto.RemoteSub {
+	s := &proto.RemoteSub{Account: []byte(k.Account), Subject: []byte(k.Subject)}
+	if k.Queue != "" {
+		s.Queue, s.Weight = []byte(k.Queue), n
+	}
+	return s
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// otherWay reports whether another live connection leads to c's peer: registered for it, in
+// its handshake with it, or dialled to the same URL. Redialling c would only make a
+// duplicate (the peer closing the loser of the duplicate rule shows here as a plain close).
+func (r *Router) otherWay(c *Conn) bool {
+	if _, ok := r.peers[c.peerID]; ok && c.peerID != "" {
+		return true
+	}
+	for _, id := range env.SortedKeys(r.conns) {
+		o := r.conns[id]
+		if o == c || !o.live() {
+			continue
+		}
+		if (c.peerID != "" && o.peerID == c.peerID) || (o.solicited && strings.EqualFold(o.url, c.url)) {
+			return true
+		}
+	}
+	return false
+}

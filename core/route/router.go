@@ -1,0 +1,203 @@
+package route
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/proto"
+)
+
+// Router is one server's side of the cluster: its route connections, the interest it has
+// told them, the interest they told it, and the forwarding rule between the two. It is pure:
+// the host (the engine, or a test) feeds it bytes, socket events, local subscriptions and the
+// time, and carries out what Ready returns. Not safe for concurrent use.
+//
+// Invariants (checked after every step): every established conn is registered for its peer
+// and every registered conn is established; at most one conn per peer; the remote interest
+// table holds entries of established conns only; pingsOut <= MaxPingsOut.
+type Router struct {
+	cfg    Config
+	rand   env.Rand
+	nextID ConnID
+	conns  map[ConnID]*Conn
+	peers  map[string]ConnID // peer server id -> its established conn
+	local  *localInterest
+	remote *remoteTable
+	ready  Ready
+	// announced is the client URL set last handed to the engine (Ready.ClientURLs).
+	announced []string
+	plan      Plan // reused by Publish
+}
+
+// NewRouter returns a router for cfg (validated here). rand draws queue members and nonces.
+func NewRouter(cfg Config, rand env.Rand) (*Router, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	r := &Router{cfg: cfg, rand: rand, conns: map[ConnID]*Conn{}, peers: map[string]ConnID{},
+		local: newLocalInterest(), remote: newRemoteTable()}
+	r.announced = clientURLs(&r.cfg, nil)
+	return r, nil
+}
+
+// ErrTooManyConns is returned by Dial and Accept past maxConns.
+var ErrTooManyConns = errors.New("route: too many route connections")
+
+// Dial starts a solicited route to url; the host reports the TCP outcome with Connected or
+// Closed.
+func (r *Router) Dial(url string) (ConnID, error) {
+	c, err := r.newConn(url)
+	if err != nil {
+		return 0, fmt.Errorf("route: dial %s: %w", url, err)
+	}
+	return c.id, nil
+}
+
+// Connected: the TCP connection of a dialled route is up. The dialer speaks first: CONNECT,
+// then INFO.
+func (r *Router) Connected(id ConnID, now time.Duration) {
+	c := r.mustConn(id)
+	env.Assertf(c.phase == PhaseDialing, "route: conn %d connected in phase %v", id, c.phase)
+	connect := proto.RouteConnect{Echo: true, Headers: true, Name: r.cfg.ServerID, Cluster: r.cfg.Cluster, LNOC: true}
+	c.out = proto.AppendConnect(c.out, mustJSON(&connect))
+	r.startHandshake(c, now, PhaseAwaitInfo)
+}
+
+// Accept registers an accepted route connection and writes our INFO on it.
+func (r *Router) Accept(now time.Duration) (ConnID, error) {
+	c, err := r.newConn("")
+	if err != nil {
+		return 0, fmt.Errorf("route: accept: %w", err)
+	}
+	r.startHandshake(c, now, PhaseAwaitConnect)
+	return c.id, nil
+}
+
+func (r *Router) newConn(url string) (*Conn, error) {
+	if len(r.conns) >= maxConns {
+		return nil, ErrTooManyConns
+	}
+	r.nextID++
+	c := &Conn{r: r, id: r.nextID, solicited: url != "", url: url, phase: PhaseDialing}
+	c.parser = proto.NewRouteParser(c, r.cfg.Limits, c.mode)
+	r.conns[c.id] = c
+	return c, nil
+}
+
+func (r *Router) startHandshake(c *Conn, now time.Duration, next Phase) {
+	var raw [8]byte
+	r.rand.Fill(raw[:])
+	c.nonce = base64.RawURLEncoding.EncodeToString(raw[:])
+	c.out = proto.AppendInfo(c.out, r.infoJSON(c.nonce))
+	c.phase = next
+	c.nextPing = now + FirstPingInterval + r.cfg.FirstPingJitter
+	r.check()
+}
+
+// infoJSON is this server's route INFO with the given nonce.
+func (r *Router) infoJSON(nonce string) []byte {
+	info := r.cfg.Info
+	info.ID, info.Name, info.Cluster, info.IP = r.cfg.ServerID, r.cfg.ServerName, r.cfg.Cluster, r.cfg.RouteURL
+	info.Nonce, info.LNOC, info.LNOCU, info.Headers = nonce, true, true, true
+	info.ConnectURLs = nil
+	if !r.cfg.NoAdvertise {
+		info.ConnectURLs = r.cfg.ClientURLs
+	}
+	return mustJSON(&info)
+}
+
+// Receive feeds bytes read from a connection.
+func (r *Router) Receive(id ConnID, now time.Duration, data []byte) {
+	c := r.mustConn(id)
+	if !c.live() {
+		return // closing: the peer's last words change nothing
+	}
+	env.Assertf(c.phase != PhaseDialing, "route: bytes on conn %d before it connected", id)
+	if err := c.parser.Parse(data); err != nil && !errors.Is(err, errStop) && c.live() {
+		_ = r.closeConn(c, ReasonParseError, parseErrText(err)) // returns errStop, which ends nothing more here
+	}
+	r.check()
+}
+
+// parseErrText is the -ERR a parse failure gets: the client protocol's texts, none for
+// malformed arguments (nats-server closes those silently).
+func parseErrText(err error) string {
+	for _, e := range []error{proto.ErrUnknownOp, proto.ErrMaxControlLine, proto.ErrMaxPayload} {
+		if errors.Is(err, e) {
+			return e.Error()
+		}
+	}
+	return ""
+}
+
+// Closed: the host saw the connection end, after a Close it was asked for or on its own
+// (EOF, reset, dial failure). The router forgets it.
+func (r *Router) Closed(id ConnID) {
+	c := r.mustConn(id)
+	if c.live() {
+		_ = r.closeConn(c, ReasonConnectionClosed, "")
+	}
+	c.phase = PhaseClosed
+	delete(r.conns, id)
+	r.check()
+}
+
+// Tick runs the ping timers: every connection past its handshake's start PINGs each
+// interval, and one with MaxPingsOut unanswered is closed as stale.
+func (r *Router) Tick(now time.Duration) {
+	for _, id := range env.SortedKeys(r.conns) {
+		c := r.conns[id]
+		if c.phase == PhaseDialing || !c.live() || now < c.nextPing {
+			continue
+		}
+		if c.pingsOut+1 > r.cfg.MaxPingsOut {
+			_ = r.closeConn(c, ReasonStaleConnection, "Stale Connection")
+			continue
+		}
+		c.write(proto.Ping)
+		c.pingsOut++
+		c.nextPing = now + r.cfg.PingInterval
+	}
+	r.check()
+}
+
+// Ready returns what the host must do and starts a new batch.
+func (r *Router) Ready() Ready {
+	for _, id := range env.SortedKeys(r.conns) {
+		if c := r.conns[id]; len(c.out) > 0 {
+			r.ready.Writes = append(r.ready.Writes, Write{Conn: id, Bytes: c.out})
+			c.out = nil
+		}
+	}
+	rd := r.ready
+	r.ready = Ready{}
+	return rd
+}
+
+// Conn returns a connection by id, or nil once closed.
+func (r *Router) Conn(id ConnID) *Conn { return r.conns[id] }
+
+// Peers returns the server ids of the established routes, sorted.
+func (r *Router) Peers() []string { return env.SortedKeys(r.peers) }
+
+// PeerConn returns the established connection to a peer.
+func (r *Router) PeerConn(peer string) (ConnID, bool) {
+	id, ok := r.peers[peer]
+	return id, ok
+}
+
+func (r *Router) mustConn(id ConnID) *Conn {
+	c := r.conns[id]
+	env.Assertf(c != nil, "route: unknown or closed conn %d", id)
+	return c
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	env.Assertf(err == nil, "route: marshal %T: %v", v, err)
+	return b
+}
