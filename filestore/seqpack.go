@@ -160,16 +160,16 @@ type varintReader struct {
 
 func (r *varintReader) uvarint() uint64 {
 	v, k := binary.Uvarint(r.b[min(r.n, len(r.b)):])
-	if k <= 0 {
-		r.ok = false
-		return 0
-	}
-	r.n += k
-	return v
+	return r.took(k, v)
 }
 
 func (r *varintReader) varint() int64 {
 	v, k := binary.Varint(r.b[min(r.n, len(r.b)):])
+	return int64(r.took(k, uint64(v)))
+}
+
+// took moves past a varint of k bytes (k <= 0: none could be read) and returns v, or 0.
+func (r *varintReader) took(k int, v uint64) uint64 {
 	if k <= 0 {
 		r.ok = false
 		return 0

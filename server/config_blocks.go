@@ -263,6 +263,17 @@ func (a *applier) responses(v *conf.Value, p *auth.Permissions) error {
 	})
 }
 
+// setTLSVerify reads a tls block's verify, with nats-server's error for a non-boolean.
+func setTLSVerify(dst *bool) handler {
+	return func(v *conf.Value) error {
+		if v.Kind != conf.KindBool {
+			return errorAt(v.Pos, "error parsing tls config, expected 'verify' to be a boolean")
+		}
+		*dst = v.Bool
+		return nil
+	}
+}
+
 func (a *applier) tls(v *conf.Value) error {
 	o := a.opts
 	var handshakeFirst bool
@@ -270,14 +281,8 @@ func (a *applier) tls(v *conf.Value) error {
 		"cert_file": setString(&o.TLSCert),
 		"key_file":  setString(&o.TLSKey),
 		"ca_file":   setString(&o.TLSCACert),
-		"verify": func(v *conf.Value) error {
-			if v.Kind != conf.KindBool {
-				return errorAt(v.Pos, "error parsing tls config, expected 'verify' to be a boolean")
-			}
-			o.TLSVerify = v.Bool
-			return nil
-		},
-		"timeout": setSeconds(&o.Core.TLSTimeout),
+		"verify":    setTLSVerify(&o.TLSVerify),
+		"timeout":   setSeconds(&o.Core.TLSTimeout),
 		"handshake_first": func(v *conf.Value) error {
 			if v.Kind == conf.KindBool {
 				handshakeFirst = v.Bool

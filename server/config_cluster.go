@@ -236,16 +236,10 @@ func (a *applier) clusterTLS(v *conf.Value) error {
 		return func(v *conf.Value) error { a.warn(v, "%s is not supported yet; ignored", key); return nil }
 	}
 	err := a.block(v, map[string]handler{
-		"cert_file": setString(&c.TLSCert),
-		"key_file":  setString(&c.TLSKey),
-		"ca_file":   setString(&c.TLSCACert),
-		"verify": func(v *conf.Value) error {
-			if v.Kind != conf.KindBool {
-				return errorAt(v.Pos, "error parsing tls config, expected 'verify' to be a boolean")
-			}
-			c.TLSVerify = v.Bool
-			return nil
-		},
+		"cert_file":                        setString(&c.TLSCert),
+		"key_file":                         setString(&c.TLSKey),
+		"ca_file":                          setString(&c.TLSCACert),
+		"verify":                           setTLSVerify(&c.TLSVerify),
 		"timeout":                          setSeconds(&c.Core.TLSTimeout),
 		"handshake_first":                  ignore, // routes always start with INFO
 		"cipher_suites":                    cipherSuites,

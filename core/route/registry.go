@@ -1,6 +1,7 @@
 package route
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/petrel-io/petrel/core/env"
@@ -119,7 +120,7 @@ func (r *Router) clientURLsChanged() {
 		peerURLs = append(peerURLs, r.conns[r.peers[peer]].connectURLs)
 	}
 	urls := clientURLs(&r.cfg, peerURLs)
-	if equalStrings(urls, r.announced) {
+	if slices.Equal(urls, r.announced) {
 		return
 	}
 	r.announced = urls
@@ -167,18 +168,6 @@ func subOp(k key, n int) *proto.RemoteSub {
 		s.Queue, s.Weight = []byte(k.Queue), n
 	}
 	return s
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // otherWay reports whether another live connection leads to c's peer: registered for it, in
