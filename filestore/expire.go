@@ -114,10 +114,6 @@ func (s *store) expire() {
 		return
 	}
 	sort.Slice(doomed, func(i, j int) bool { return doomed[i] < doomed[j] })
-	type emptiedSubject struct {
-		subject string
-		last    uint64 // the subject's message whose expiry emptied it
-	}
 	var emptied []emptiedSubject
 	for _, seq := range doomed {
 		e := s.msgs.get(seq)
@@ -127,19 +123,7 @@ func (s *store) expire() {
 			emptied = append(emptied, emptiedSubject{subject, seq})
 		}
 	}
-	var markers []Marker
-	if ttl := s.cfg.Limits.SubjectDeleteMarkerTTL; ttl > 0 && len(emptied) > 0 {
-		hdr := []byte("NATS/1.0\r\n" + markerReasonHeader + ": MaxAge\r\nNats-TTL: " + ttl.String() + "\r\nNats-Rollup: sub\r\n\r\n")
-		for _, em := range emptied {
-			seq, err := s.storeMsg(em.subject, hdr, nil, StoreOpts{TTL: ttl}, entryMarker)
-			if err != nil {
-				// Limits (DiscardNew) may refuse a marker; the removal itself stands.
-				s.e.Log.Logf(env.LevelWarn, "filestore %s: subject delete marker on %q: %v", s.cfg.Dir, em.subject, err)
-				continue
-			}
-			markers = append(markers, Marker{Seq: env.Seq(seq), Prev: env.Seq(em.last)})
-		}
-	}
+	markers := s.storeMarkers(emptied)
 	s.postCommit()
 	if len(markers) > 0 && s.cfg.Marked != nil {
 		// A completion of the commit just posted: the owner hears of the markers once they
@@ -225,3 +209,30 @@ func ParseTTL(v string) (time.Duration, error) {
 }
 
 var errBadTTL = errors.New("filestore: invalid TTL")
+
+// emptiedSubject is a subject an expiry left without messages.
+type emptiedSubject struct {
+	subject string
+	last    uint64 // the subject's message whose expiry emptied it
+}
+
+// storeMarkers stores a subject delete marker for each emptied subject, when the stream
+// keeps them, and returns them.
+func (s *store) storeMarkers(emptied []emptiedSubject) []Marker {
+	ttl := s.cfg.Limits.SubjectDeleteMarkerTTL
+	if ttl <= 0 || len(emptied) == 0 {
+		return nil
+	}
+	var markers []Marker
+	hdr := []byte("NATS/1.0\r\n" + markerReasonHeader + ": MaxAge\r\nNats-TTL: " + ttl.String() + "\r\nNats-Rollup: sub\r\n\r\n")
+	for _, em := range emptied {
+		seq, err := s.storeMsg(em.subject, hdr, nil, StoreOpts{TTL: ttl}, entryMarker)
+		if err != nil {
+			// Limits (DiscardNew) may refuse a marker; the removal itself stands.
+			s.e.Log.Logf(env.LevelWarn, "filestore %s: subject delete marker on %q: %v", s.cfg.Dir, em.subject, err)
+			continue
+		}
+		markers = append(markers, Marker{Seq: env.Seq(seq), Prev: env.Seq(em.last)})
+	}
+	return markers
+}
