@@ -449,7 +449,9 @@ func (c *client) close(reason string) {
 	c.subs = map[string]*subscription{}
 	c.mu.Unlock()
 	for _, sid := range env.SortedKeys(subs) {
-		subs[sid].acc.Subs.Remove(&subs[sid].entry)
+		if subs[sid].acc.Subs.Remove(&subs[sid].entry) {
+			c.srv.subRemoved(subs[sid])
+		}
 	}
 	now := c.srv.env.Clock.Now()
 	summary := c.connInfo(now)

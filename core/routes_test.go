@@ -1,0 +1,180 @@
+package core_test
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/petrel-io/petrel/core"
+	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/sim"
+)
+
+// A three-node cluster in one simulated world: the real engine on each node, routes on
+// port 6222 (each node seeded with the other two), raw protocol clients on a fourth node.
+
+type clusterRig struct {
+	t    *testing.T
+	w    *sim.World
+	srvs []*core.Server
+	cli  *env.Env
+}
+
+func newClusterRig(t *testing.T, n int) *clusterRig {
+	t.Helper()
+	quiet := sim.Quiet()
+	r := &clusterRig{t: t, w: sim.NewWorld(1, sim.Options{Profile: &quiet}), srvs: make([]*core.Server, n)}
+	for i := range n {
+		var routes []*url.URL
+		for j := range n {
+			if j != i {
+				routes = append(routes, &url.URL{Scheme: "nats-route", Host: fmt.Sprintf("s%d:6222", j+1)})
+			}
+		}
+		opts := core.Options{Host: fmt.Sprintf("s%d", i+1), Port: 4222, ServerName: fmt.Sprintf("s%d", i+1),
+			Cluster: &core.ClusterOptions{Name: "c1", Host: fmt.Sprintf("s%d", i+1), Port: 6222, Routes: routes}}
+		r.w.AddNode(fmt.Sprintf("s%d", i+1), sim.NodeConfig{}, func(e *env.Env) {
+			s, err := core.New(opts, e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Start(); err != nil {
+				t.Fatal(err)
+			}
+			r.srvs[i] = s
+		})
+	}
+	r.w.AddNode("c1", sim.NodeConfig{}, func(e *env.Env) { r.cli = e })
+	r.run(3 * time.Second) // routes dial, handshake and exchange interest
+	for i, s := range r.srvs {
+		if got := len(s.RoutePeers()); got != n-1 {
+			t.Fatalf("s%d has %d routes, want %d", i+1, got, n-1)
+		}
+	}
+	return r
+}
+
+func (r *clusterRig) run(d time.Duration) { r.w.RunUntil(r.w.Now() + d) }
+
+// dial connects a raw client to node i (1-based) and sends CONNECT.
+func (r *clusterRig) dial(i int) *rawClient {
+	r.t.Helper()
+	c := &rawClient{}
+	ex := r.cli.Exec.New("raw")
+	r.cli.Net.Dial(fmt.Sprintf("s%d:4222", i), time.Second, ex, func(conn env.Conn, err error) {
+		if err != nil {
+			r.t.Errorf("dial: %v", err)
+			return
+		}
+		c.conn = conn
+		conn.Start(ex, c)
+	})
+	r.run(50 * time.Millisecond)
+	if c.conn == nil {
+		r.t.Fatal("no connection")
+	}
+	r.send(c, "CONNECT {\"verbose\":false,\"protocol\":1,\"headers\":true,\"no_responders\":true}\r\n")
+	return c
+}
+
+func (r *clusterRig) send(c *rawClient, s string) {
+	r.t.Helper()
+	if err := c.conn.Write([]byte(s)); err != nil {
+		r.t.Fatalf("send %q: %v", s, err)
+	}
+	r.run(100 * time.Millisecond)
+}
+
+// msgs returns the MSG lines a client got, without INFO, PING or PONG.
+func msgs(c *rawClient) []string {
+	var out []string
+	for _, l := range strings.Split(c.got.String(), "\r\n") {
+		if strings.HasPrefix(l, "MSG ") || strings.HasPrefix(l, "HMSG ") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func TestClusterPubSubAcrossNodes(t *testing.T) {
+	r := newClusterRig(t, 3)
+	sub := r.dial(2)
+	r.send(sub, "SUB orders.* 1\r\n")
+	pub := r.dial(1)
+	r.send(pub, "PUB orders.new 5\r\nhello\r\n")
+	if got := msgs(sub); len(got) != 1 || got[0] != "MSG orders.new 1 5" {
+		t.Fatalf("subscriber on s2 got %q, want one MSG orders.new", got)
+	}
+	if !strings.Contains(sub.got.String(), "hello") {
+		t.Fatalf("payload lost: %q", sub.got.String())
+	}
+	// After UNSUB the interest is withdrawn cluster-wide: nothing more arrives.
+	r.send(sub, "UNSUB 1\r\n")
+	r.send(pub, "PUB orders.new 2\r\nhi\r\n")
+	if got := msgs(sub); len(got) != 1 {
+		t.Fatalf("after UNSUB the subscriber got %q", got)
+	}
+}
+
+func TestClusterQueueGroupOneMemberPerMessage(t *testing.T) {
+	r := newClusterRig(t, 3)
+	var members []*rawClient
+	for i := 1; i <= 3; i++ {
+		m := r.dial(i)
+		r.send(m, "SUB work q 1\r\n")
+		members = append(members, m)
+	}
+	pub := r.dial(1)
+	const n = 60
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "PUB work 2\r\n%02d\r\n", i)
+	}
+	r.send(pub, b.String())
+	r.run(500 * time.Millisecond)
+	total := 0
+	for i, m := range members {
+		got := len(msgs(m))
+		total += got
+		if got == 0 {
+			t.Errorf("member on s%d got nothing of %d messages (the group spans the cluster)", i+1, n)
+		}
+	}
+	if total != n {
+		t.Fatalf("queue group got %d deliveries of %d messages, want exactly one each", total, n)
+	}
+}
+
+func TestClusterRequestReplyAcrossNodes(t *testing.T) {
+	r := newClusterRig(t, 3)
+	svc := r.dial(3)
+	r.send(svc, "SUB svc.echo 1\r\n")
+	req := r.dial(1)
+	r.send(req, "SUB _INBOX.r1 9\r\nPUB svc.echo _INBOX.r1 4\r\nping\r\n")
+	got := msgs(svc)
+	if len(got) != 1 || got[0] != "MSG svc.echo 1 _INBOX.r1 4" {
+		t.Fatalf("responder on s3 got %q", got)
+	}
+	r.send(svc, "PUB _INBOX.r1 4\r\npong\r\n")
+	if got := msgs(req); len(got) != 1 || got[0] != "MSG _INBOX.r1 9 4" {
+		t.Fatalf("requester on s1 got %q, want the reply", got)
+	}
+	// A request nobody in the cluster answers gets 503 from the requester's server.
+	r.send(req, "SUB _INBOX.r2 10\r\nPUB svc.none _INBOX.r2 1\r\nx\r\n")
+	if !strings.Contains(req.got.String(), "NATS/1.0 503") {
+		t.Fatalf("no 503 for a request without responders: %q", req.got.String())
+	}
+}
+
+func TestClusterConnectURLs(t *testing.T) {
+	r := newClusterRig(t, 3)
+	c := r.dial(1)
+	info := strings.SplitN(c.got.String(), "\r\n", 2)[0]
+	for i := 1; i <= 3; i++ {
+		if want := fmt.Sprintf("s%d:4222", i); !strings.Contains(info, want) {
+			t.Errorf("INFO connect_urls lacks %s: %s", want, info)
+		}
+	}
+}

@@ -1,0 +1,157 @@
+package server
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// A cluster of three real petrel processes, each configured with a cluster {} block that
+// lists all three route URLs (its own included, as users write them), driven by nats.go.
+
+type e2eCluster struct {
+	nodes []*proc
+}
+
+func startCluster(t *testing.T, n int) *e2eCluster {
+	t.Helper()
+	var routePorts []string
+	for range n {
+		routePorts = append(routePorts, freePort(t))
+	}
+	var routes []string
+	for _, p := range routePorts {
+		routes = append(routes, fmt.Sprintf("%q", "nats-route://127.0.0.1:"+p))
+	}
+	c := &e2eCluster{}
+	dir := t.TempDir()
+	for i := range n {
+		cfg := filepath.Join(dir, fmt.Sprintf("n%d.conf", i+1))
+		writeConf(t, cfg, fmt.Sprintf("server_name: n%d\ncluster {\n  name: e2e\n  listen: 127.0.0.1:%s\n  routes: [%s]\n}\n",
+			i+1, routePorts[i], strings.Join(routes, ", ")))
+		c.nodes = append(c.nodes, startPetrel(t, "-c", cfg))
+	}
+	return c
+}
+
+// waitRouted waits until a message published on from reaches a subscriber on to: the
+// routes are up and the subscriber's interest has propagated.
+func waitRouted(t *testing.T, from, to *nats.Conn, subj string) {
+	t.Helper()
+	sub, err := to.SubscribeSync(subj)
+	must(t, err)
+	defer func() { _ = sub.Unsubscribe() }()
+	must(t, to.Flush())
+	deadline := time.Now().Add(testTimeout)
+	for time.Now().Before(deadline) {
+		must(t, from.Publish(subj, []byte("probe")))
+		must(t, from.Flush())
+		if _, err := sub.NextMsg(100 * time.Millisecond); err == nil {
+			return
+		}
+	}
+	t.Fatalf("no message on %s crossed the cluster within %v", subj, testTimeout)
+}
+
+func TestE2EClusterPubSubQueueRequest(t *testing.T) {
+	c := startCluster(t, 3)
+	var ncs []*nats.Conn
+	for _, p := range c.nodes {
+		ncs = append(ncs, connect(t, p.url()))
+	}
+	waitRouted(t, ncs[0], ncs[1], "probe.12")
+	waitRouted(t, ncs[0], ncs[2], "probe.13")
+	waitRouted(t, ncs[2], ncs[1], "probe.32")
+
+	// Pub/sub: a subscriber on n2 gets what n1 publishes, once.
+	sub, err := ncs[1].SubscribeSync("orders.>")
+	must(t, err)
+	must(t, ncs[1].Flush())
+	time.Sleep(100 * time.Millisecond) // the interest crosses the route
+	must(t, ncs[0].Publish("orders.eu.new", []byte("one")))
+	if m := next(t, sub); string(m.Data) != "one" || m.Subject != "orders.eu.new" {
+		t.Fatalf("n2 got %q on %s", m.Data, m.Subject)
+	}
+	none(t, ncs[1], sub)
+
+	// Queue group: one member per message, cluster-wide, every member used.
+	counts := make([]chan struct{}, 3)
+	for i, nc := range ncs {
+		counts[i] = make(chan struct{}, 1000)
+		ch := counts[i]
+		_, err := nc.QueueSubscribe("work", "q", func(*nats.Msg) { ch <- struct{}{} })
+		must(t, err)
+		must(t, nc.Flush())
+	}
+	time.Sleep(200 * time.Millisecond)
+	const n = 300
+	for i := range n {
+		must(t, ncs[0].Publish("work", []byte(fmt.Sprint(i))))
+	}
+	must(t, ncs[0].Flush())
+	total := 0
+	deadline := time.After(testTimeout)
+	for total < n {
+		select {
+		case <-counts[0]:
+		case <-counts[1]:
+		case <-counts[2]:
+		case <-deadline:
+			t.Fatalf("queue group got %d of %d messages", total, n)
+		}
+		total++
+	}
+	time.Sleep(200 * time.Millisecond)
+	for i, ch := range counts {
+		if len(ch) != 0 {
+			t.Fatalf("queue member on n%d got extra messages: a message went to two members", i+1)
+		}
+	}
+
+	// Request/reply: a responder on n3 answers a request made on n1.
+	_, err = ncs[2].Subscribe("svc.echo", func(m *nats.Msg) { _ = m.Respond(append([]byte("re:"), m.Data...)) })
+	must(t, err)
+	must(t, ncs[2].Flush())
+	time.Sleep(100 * time.Millisecond)
+	resp, err := ncs[0].Request("svc.echo", []byte("hi"), testTimeout)
+	must(t, err)
+	if string(resp.Data) != "re:hi" {
+		t.Fatalf("reply %q", resp.Data)
+	}
+}
+
+// A client whose node is killed (SIGKILL) reconnects to another member, learned from the
+// connect_urls its node sent, and its subscription works again there.
+func TestE2EClusterFailoverOnKill(t *testing.T) {
+	c := startCluster(t, 3)
+	pub := connect(t, c.nodes[0].url())
+	reconnected := make(chan string, 4)
+	victim := connect(t, c.nodes[2].url(), nats.ReconnectWait(100*time.Millisecond), nats.MaxReconnects(-1),
+		nats.ReconnectHandler(func(nc *nats.Conn) { reconnected <- nc.ConnectedUrl() }))
+	waitRouted(t, pub, victim, "probe.before")
+	if got := victim.DiscoveredServers(); len(got) < 2 {
+		t.Fatalf("client on n3 discovered %v, want the other two members", got)
+	}
+	sub, err := victim.SubscribeSync("after.kill")
+	must(t, err)
+	must(t, victim.Flush())
+
+	must(t, c.nodes[2].cmd.Process.Kill()) // SIGKILL
+	select {
+	case u := <-reconnected:
+		if strings.HasSuffix(u, ":"+c.nodes[2].port) {
+			t.Fatalf("reconnected to the killed node %s", u)
+		}
+	case <-time.After(testTimeout):
+		t.Fatal("client did not reconnect to another member")
+	}
+	waitRouted(t, pub, victim, "probe.after")
+	must(t, pub.Publish("after.kill", []byte("still here")))
+	if m := next(t, sub); string(m.Data) != "still here" {
+		t.Fatalf("after failover got %q", m.Data)
+	}
+}
