@@ -49,6 +49,7 @@ type routes struct {
 	attempts map[string]int  // consecutive failed dials per URL
 	tick     env.Timer
 	stopped  bool
+	peers    int // established routes after the last step, to log changes
 
 	// urls is the cluster's client URLs as the Router last announced them (connect_urls).
 	urls atomic.Pointer[[]string]
@@ -177,6 +178,10 @@ func (rt *routes) step(fn func(r *route.Router)) {
 	fn(rt.router)
 	var after routeEffects
 	rt.drain(&after)
+	if n := rt.router.NumPeers(); n != rt.peers {
+		rt.peers = n
+		rt.s.log.Logf(env.LevelInfo, "Cluster %s: %d route(s) established %v", rt.s.cfg().Cluster.Name, n, rt.router.Peers())
+	}
 	rt.mu.Unlock()
 	rt.carryOut(&after)
 }

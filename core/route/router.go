@@ -184,6 +184,9 @@ func (r *Router) Conn(id ConnID) *Conn { return r.conns[id] }
 // Peers returns the server ids of the established routes, sorted.
 func (r *Router) Peers() []string { return env.SortedKeys(r.peers) }
 
+// NumPeers is the number of established routes (cheap, for the host's logs after each step).
+func (r *Router) NumPeers() int { return len(r.peers) }
+
 // PeerConn returns the established connection to a peer.
 func (r *Router) PeerConn(peer string) (ConnID, bool) {
 	id, ok := r.peers[peer]
