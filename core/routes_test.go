@@ -178,3 +178,62 @@ func TestClusterConnectURLs(t *testing.T) {
 		}
 	}
 }
+
+// A node that crashes leaves its peers' connect_urls (async INFO to their clients); once it
+// restarts, the peers redial it (configured routes are retried forever), it is back in
+// connect_urls, and its clients' interest is routed again.
+func TestClusterNodeCrashAndRejoin(t *testing.T) {
+	r := newClusterRig(t, 3)
+	c := r.dial(1)
+	r.send(c, "PING\r\n")
+	before := c.got.Len()
+	r.w.Nodes()[2].Crash(false)
+	r.run(2 * time.Second)
+	gone := c.got.String()[before:]
+	if !strings.Contains(gone, "INFO ") || strings.Contains(gone, "s3:4222") || !strings.Contains(gone, "s2:4222") {
+		t.Fatalf("no async INFO without s3 after it crashed: %q", gone)
+	}
+	if got := len(r.srvs[0].RoutePeers()); got != 1 {
+		t.Fatalf("s1 has %d routes with s3 down, want 1", got)
+	}
+	before = c.got.Len()
+	r.w.Nodes()[2].Restart()
+	r.run(3 * time.Second)
+	if !strings.Contains(c.got.String()[before:], "s3:4222") {
+		t.Fatalf("no async INFO with s3 after it restarted: %q", c.got.String()[before:])
+	}
+	for i, s := range r.srvs {
+		if got := len(s.RoutePeers()); got != 2 {
+			t.Fatalf("s%d has %d routes after s3 rejoined, want 2", i+1, got)
+		}
+	}
+	sub := r.dial(3)
+	r.send(sub, "SUB back.again 1\r\n")
+	r.send(c, "PUB back.again 2\r\nok\r\n")
+	if got := msgs(sub); len(got) != 1 {
+		t.Fatalf("subscriber on the restarted s3 got %q", got)
+	}
+}
+
+// A node entering lame duck mode tells its peers, whose clients get an async INFO without
+// its client URL, while its own clients are told (ldm) and still reach the cluster.
+func TestClusterLameDuckWithdrawsConnectURL(t *testing.T) {
+	r := newClusterRig(t, 3)
+	c := r.dial(1)
+	leaving := r.dial(3)
+	r.send(leaving, "SUB still.here 1\r\n")
+	before := c.got.Len()
+	r.srvs[2].LameDuck(nil)
+	r.run(500 * time.Millisecond)
+	got := c.got.String()[before:]
+	if !strings.Contains(got, "INFO ") || strings.Contains(got, "s3:4222") || !strings.Contains(got, "s2:4222") {
+		t.Fatalf("s1's client got %q, want an INFO without s3", got)
+	}
+	if !strings.Contains(leaving.got.String(), `"ldm":true`) {
+		t.Fatalf("s3's client was not told of lame duck: %q", leaving.got.String())
+	}
+	r.send(c, "PUB still.here 2\r\nok\r\n")
+	if got := msgs(leaving); len(got) != 1 {
+		t.Fatalf("s3's client during lame duck got %q", got)
+	}
+}
