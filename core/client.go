@@ -53,6 +53,10 @@ type client struct {
 
 	// (ex) protocol state.
 	connected bool
+	// firstPong: the PONG that ends a client's connect sequence went out, so an async INFO
+	// can no longer be mistaken for it; urlsSent is the connect_urls the client last got.
+	firstPong bool
+	urlsSent  []string
 	pingsOut  int
 	lastIn    time.Duration // Mono of the last inbound bytes
 	pingTimer env.Timer
@@ -223,6 +227,7 @@ func (c *client) begin() {
 		c.nonce = s.newNonce()
 		info.Nonce = string(c.nonce)
 	}
+	c.urlsSent = info.ConnectURLs
 	line := s.infoLine(info)
 	if cfg.TLS != nil && c.ws == nil { // WebSocket clients did TLS below the upgrade
 		c.beginTLS(cfg, line)

@@ -161,6 +161,10 @@ func (c *client) Ping() error {
 	c.flushStats()
 	c.flushTouched()
 	c.write(proto.Pong)
+	if c.connected && !c.firstPong {
+		c.firstPong = true
+		c.srv.catchUpConnectURLs(c) // the cluster changed while the client was connecting
+	}
 	return nil
 }
 

@@ -95,15 +95,21 @@ func (s *Server) startRoutes(cfg *config) error {
 		explicit: map[string]bool{}, attempts: map[string]int{}, maxPending: max(int(cfg.MaxPending), routeMinPending)}
 	rt.deliverer = &client{srv: s, ex: rt.ex, rng: env.NewPRNG(s.env.Rand.Uint64()), echo: true,
 		subs: map[string]*subscription{}, acc: s.accountOf(nil)}
+	// The Router needs the bound port (its route URL), so it comes after the listener; the
+	// lock keeps a route accepted meanwhile waiting for it.
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
 	addr := joinHostPort(c.Host, c.Port)
 	l, err := s.env.Net.Listen(addr, rt.ex, rt.accept)
 	if err != nil {
+		rt.stopped = true
 		return fmt.Errorf("core: listen for routes on %s: %w", addr, err)
 	}
 	rt.listener, rt.port = l, portOf(l.Addr())
 	rcfg := s.routerConfig(cfg, rt.port)
-	router, err := route.NewRouter(rcfg, s.env.Rand)
+	router, err := route.NewRouter(rcfg, routeRand{PRNG: env.NewPRNG(s.env.Rand.Uint64()), secure: s.env.Rand})
 	if err != nil {
+		rt.stopped = true
 		_ = l.Close()
 		return fmt.Errorf("core: cluster: %w", err)
 	}
@@ -124,6 +130,16 @@ func (s *Server) startRoutes(cfg *config) error {
 	})
 	return nil
 }
+
+// routeRand is the Router's randomness: queue-member draws, on every publish, from a fast
+// generator of its own (seeded from the node's Rand, so sim runs repeat); handshake nonces
+// from the node's Rand (cryptographic in production).
+type routeRand struct {
+	*env.PRNG
+	secure env.Rand
+}
+
+func (r routeRand) Fill(p []byte) { r.secure.Fill(p) }
 
 // routerConfig is the Router's view of the cluster options. Hosts that mean every
 // interface are advertised as the loopback address: peers and clients need a host they

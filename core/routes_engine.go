@@ -1,6 +1,8 @@
 package core
 
 import (
+	"slices"
+
 	"github.com/petrel-io/petrel/core/route"
 	"github.com/petrel-io/petrel/core/subject"
 	"github.com/petrel-io/petrel/core/sublist"
@@ -137,23 +139,31 @@ func (rt *routes) deliver(c *client, d *route.Delivery) {
 
 // clusterURLsChanged sends every client that takes async INFO the new connect_urls.
 func (s *Server) clusterURLsChanged() {
-	cfg := s.cfg()
-	if len(cfg.ConnectURLs) > 0 {
+	if len(s.cfg().ConnectURLs) > 0 {
 		return // configured connect_urls win over the cluster's
 	}
-	info := s.infoFor(cfg)
-	line := s.infoLine(info)
 	for _, c := range s.clientList() {
-		if c.ws != nil {
-			continue
+		if c.ws == nil {
+			c.ex.Post(func() { s.catchUpConnectURLs(c) })
 		}
-		c.ex.Post(func() {
-			if c.connected && c.info.Protocol >= 1 && !c.closed.Load() {
-				c.write(line)
-			}
-		})
 	}
 	s.env.Probe.Hit("core.route.connect-urls")
+}
+
+// catchUpConnectURLs sends c an async INFO when the connect_urls it last got are not the
+// cluster's now (on c's executor). Only after the PONG that ends the client's connect
+// sequence, as nats-server does: nats.go reads that PONG as the line after its CONNECT.
+func (s *Server) catchUpConnectURLs(c *client) {
+	if !c.firstPong || c.info.Protocol < 1 || c.ws != nil || c.closed.Load() || s.clusterRoutes() == nil {
+		return
+	}
+	cfg := s.cfg()
+	info := s.infoFor(cfg)
+	if slices.Equal(info.ConnectURLs, c.urlsSent) {
+		return
+	}
+	c.urlsSent = info.ConnectURLs
+	c.write(s.infoLine(info))
 }
 
 // clusterConnectURLs is connect_urls for INFO: the configured ones, else the cluster's.

@@ -58,8 +58,19 @@ func newClusterRig(t *testing.T, n int) *clusterRig {
 
 func (r *clusterRig) run(d time.Duration) { r.w.RunUntil(r.w.Now() + d) }
 
-// dial connects a raw client to node i (1-based) and sends CONNECT.
+// dial connects a raw client to node i (1-based) and sends CONNECT and PING (async INFO
+// comes only after the PONG that ends the connect sequence).
 func (r *clusterRig) dial(i int) *rawClient {
+	r.t.Helper()
+	c := r.dialOnly(i)
+	r.send(c, connectLine+"PING\r\n")
+	return c
+}
+
+const connectLine = "CONNECT {\"verbose\":false,\"protocol\":1,\"headers\":true,\"no_responders\":true}\r\n"
+
+// dialOnly connects a raw client to node i and sends nothing.
+func (r *clusterRig) dialOnly(i int) *rawClient {
 	r.t.Helper()
 	c := &rawClient{}
 	ex := r.cli.Exec.New("raw")
@@ -75,7 +86,6 @@ func (r *clusterRig) dial(i int) *rawClient {
 	if c.conn == nil {
 		r.t.Fatal("no connection")
 	}
-	r.send(c, "CONNECT {\"verbose\":false,\"protocol\":1,\"headers\":true,\"no_responders\":true}\r\n")
 	return c
 }
 
@@ -185,13 +195,22 @@ func TestClusterConnectURLs(t *testing.T) {
 func TestClusterNodeCrashAndRejoin(t *testing.T) {
 	r := newClusterRig(t, 3)
 	c := r.dial(1)
-	r.send(c, "PING\r\n")
+	connecting := r.dialOnly(1) // greeted with s3 in connect_urls; CONNECT, no PING yet
+	r.send(connecting, connectLine)
 	before := c.got.Len()
 	r.w.Nodes()[2].Crash(false)
 	r.run(2 * time.Second)
 	gone := c.got.String()[before:]
 	if !strings.Contains(gone, "INFO ") || strings.Contains(gone, "s3:4222") || !strings.Contains(gone, "s2:4222") {
 		t.Fatalf("no async INFO without s3 after it crashed: %q", gone)
+	}
+	// The client still connecting hears nothing until its PONG, then the INFO it missed.
+	if got := strings.Count(connecting.got.String(), "INFO "); got != 1 {
+		t.Fatalf("a client before its first PONG got %d INFOs: %q", got, connecting.got.String())
+	}
+	r.send(connecting, "PING\r\n")
+	if rest := strings.SplitN(connecting.got.String(), "\r\n", 2)[1]; !strings.HasPrefix(rest, "PONG\r\nINFO ") || strings.Contains(rest, "s3:4222") {
+		t.Fatalf("after its first PONG the client got %q, want PONG then an INFO without s3", rest)
 	}
 	if got := len(r.srvs[0].RoutePeers()); got != 1 {
 		t.Fatalf("s1 has %d routes with s3 down, want 1", got)

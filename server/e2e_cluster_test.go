@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -15,9 +16,11 @@ import (
 
 type e2eCluster struct {
 	nodes []*proc
+	confs []string
 }
 
-func startCluster(t *testing.T, n int) *e2eCluster {
+// startCluster starts n nodes; extra is added to every node's configuration file.
+func startCluster(t *testing.T, n int, extra string) *e2eCluster {
 	t.Helper()
 	var routePorts []string
 	for range n {
@@ -31,8 +34,9 @@ func startCluster(t *testing.T, n int) *e2eCluster {
 	dir := t.TempDir()
 	for i := range n {
 		cfg := filepath.Join(dir, fmt.Sprintf("n%d.conf", i+1))
-		writeConf(t, cfg, fmt.Sprintf("server_name: n%d\ncluster {\n  name: e2e\n  listen: 127.0.0.1:%s\n  routes: [%s]\n}\n",
-			i+1, routePorts[i], strings.Join(routes, ", ")))
+		writeConf(t, cfg, fmt.Sprintf("server_name: n%d\n%scluster {\n  name: e2e\n  listen: 127.0.0.1:%s\n  routes: [%s]\n}\n",
+			i+1, extra, routePorts[i], strings.Join(routes, ", ")))
+		c.confs = append(c.confs, cfg)
 		c.nodes = append(c.nodes, startPetrel(t, "-c", cfg))
 	}
 	return c
@@ -58,7 +62,7 @@ func waitRouted(t *testing.T, from, to *nats.Conn, subj string) {
 }
 
 func TestE2EClusterPubSubQueueRequest(t *testing.T) {
-	c := startCluster(t, 3)
+	c := startCluster(t, 3, "")
 	var ncs []*nats.Conn
 	for _, p := range c.nodes {
 		ncs = append(ncs, connect(t, p.url()))
@@ -125,9 +129,10 @@ func TestE2EClusterPubSubQueueRequest(t *testing.T) {
 }
 
 // A client whose node is killed (SIGKILL) reconnects to another member, learned from the
-// connect_urls its node sent, and its subscription works again there.
+// connect_urls its node sent, and its subscription works again there. The node then
+// restarts and rejoins: its peers redial it and its clients' interest is routed again.
 func TestE2EClusterFailoverOnKill(t *testing.T) {
-	c := startCluster(t, 3)
+	c := startCluster(t, 3, "")
 	pub := connect(t, c.nodes[0].url())
 	reconnected := make(chan string, 4)
 	victim := connect(t, c.nodes[2].url(), nats.ReconnectWait(100*time.Millisecond), nats.MaxReconnects(-1),
@@ -153,5 +158,48 @@ func TestE2EClusterFailoverOnKill(t *testing.T) {
 	must(t, pub.Publish("after.kill", []byte("still here")))
 	if m := next(t, sub); string(m.Data) != "still here" {
 		t.Fatalf("after failover got %q", m.Data)
+	}
+
+	back := startPetrelOn(t, c.nodes[2].port, "-c", c.confs[2])
+	rejoined := connect(t, back.url())
+	waitRouted(t, pub, rejoined, "probe.rejoined")
+	waitRouted(t, rejoined, victim, "probe.from.rejoined")
+}
+
+// A client whose node enters lame duck mode (SIGUSR2) is told (ldm), closed, and
+// reconnects to another member, where its subscription works again.
+func TestE2EClusterFailoverOnLameDuck(t *testing.T) {
+	c := startCluster(t, 3, "lame_duck_duration: \"30s\"\nlame_duck_grace_period: \"200ms\"\n")
+	pub := connect(t, c.nodes[0].url())
+	ldm := make(chan struct{}, 1)
+	reconnected := make(chan string, 4)
+	client := connect(t, c.nodes[1].url(), nats.ReconnectWait(100*time.Millisecond), nats.MaxReconnects(-1),
+		nats.LameDuckModeHandler(func(*nats.Conn) { ldm <- struct{}{} }),
+		nats.ReconnectHandler(func(nc *nats.Conn) { reconnected <- nc.ConnectedUrl() }))
+	waitRouted(t, pub, client, "probe.before")
+	sub, err := client.SubscribeSync("after.ldm")
+	must(t, err)
+	must(t, client.Flush())
+
+	must(t, c.nodes[1].cmd.Process.Signal(syscall.SIGUSR2))
+	for _, ch := range []chan struct{}{ldm} {
+		select {
+		case <-ch:
+		case <-time.After(testTimeout):
+			t.Fatal("no lame duck INFO")
+		}
+	}
+	select {
+	case u := <-reconnected:
+		if strings.HasSuffix(u, ":"+c.nodes[1].port) {
+			t.Fatalf("reconnected to the node in lame duck %s", u)
+		}
+	case <-time.After(testTimeout):
+		t.Fatal("client did not reconnect to another member")
+	}
+	waitRouted(t, pub, client, "probe.after")
+	must(t, pub.Publish("after.ldm", []byte("moved")))
+	if m := next(t, sub); string(m.Data) != "moved" {
+		t.Fatalf("after lame duck failover got %q", m.Data)
 	}
 }
