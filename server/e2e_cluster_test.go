@@ -203,3 +203,30 @@ func TestE2EClusterFailoverOnLameDuck(t *testing.T) {
 		t.Fatalf("after lame duck failover got %q", m.Data)
 	}
 }
+
+// A burst across a route arrives complete and in order (per publisher order holds over the
+// route, whichever executors queued the bytes).
+func TestE2EClusterBurstInOrder(t *testing.T) {
+	c := startCluster(t, 2, "")
+	pub, subc := connect(t, c.nodes[0].url()), connect(t, c.nodes[1].url())
+	waitRouted(t, pub, subc, "probe.burst")
+	sub, err := subc.SubscribeSync("burst")
+	must(t, err)
+	must(t, sub.SetPendingLimits(-1, -1))
+	must(t, subc.Flush())
+	time.Sleep(100 * time.Millisecond)
+	const n = 20000
+	payload := make([]byte, 128)
+	for i := range n {
+		copy(payload, fmt.Sprintf("%08d", i))
+		must(t, pub.Publish("burst", payload))
+	}
+	must(t, pub.Flush())
+	for i := range n {
+		m := next(t, sub)
+		if got := string(m.Data[:8]); got != fmt.Sprintf("%08d", i) {
+			t.Fatalf("message %d arrived as %s", i, got)
+		}
+	}
+	none(t, subc, sub)
+}
