@@ -305,7 +305,7 @@ func (rt *routes) accept(conn env.Conn) {
 func (rt *routes) bind(id route.ConnID, conn env.Conn) {
 	rc := &routeConn{rt: rt, id: id, conn: conn}
 	rt.conns[id] = rc
-	conn.SetWriteDeadline(rt.s.cfg().WriteDeadline)
+	conn.SetWriteDeadline(cmp.Or(rt.s.cfg().Cluster.WriteDeadline, rt.s.cfg().WriteDeadline))
 	conn.Start(rt.ex, rc)
 	var after routeEffects
 	rt.drain(&after)
@@ -361,6 +361,28 @@ func (rt *routes) redial(url string) {
 		delay = min(routeRedialMax, routeRedialMin<<min(n, 5))
 	}
 	rt.s.env.Clock.AfterFunc(delay, rt.ex, func() { rt.dial(url) })
+}
+
+// reloadRoutes applies a reloaded routes list: new URLs are dialled (and retried forever);
+// removed ones are no longer retried once their route closes (the route itself stays, as
+// the Router has no way to close a route by URL yet).
+func (rt *routes) reloadRoutes(urls []*url.URL) {
+	next := map[string]bool{}
+	for _, u := range urls {
+		next[routeURL(u.Host)] = true
+	}
+	rt.mu.Lock()
+	var added []string
+	for _, u := range env.SortedKeys(next) {
+		if !rt.explicit[u] {
+			added = append(added, u)
+		}
+	}
+	rt.explicit = next
+	rt.mu.Unlock()
+	for _, u := range added {
+		rt.ex.Post(func() { rt.dial(u) })
+	}
 }
 
 // closed: a route's socket ended on its own (on ex).

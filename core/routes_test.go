@@ -24,17 +24,38 @@ type clusterRig struct {
 
 func newClusterRig(t *testing.T, n int) *clusterRig {
 	t.Helper()
+	r := startClusterRig(t, n, func(i, j int) bool { return i != j })
+	for i, s := range r.srvs {
+		if got := len(s.RoutePeers()); got != n-1 {
+			t.Fatalf("s%d has %d routes, want %d", i+1, got, n-1)
+		}
+	}
+	return r
+}
+
+// seedRoutes is node i's configured routes: node j's when seeds(i, j) (0-based).
+func seedRoutes(n, i int, seeds func(i, j int) bool) []*url.URL {
+	var routes []*url.URL
+	for j := range n {
+		if seeds(i, j) {
+			routes = append(routes, &url.URL{Scheme: "nats-route", Host: fmt.Sprintf("s%d:6222", j+1)})
+		}
+	}
+	return routes
+}
+
+func clusterOpts(n, i int, seeds func(i, j int) bool) core.Options {
+	return core.Options{Host: fmt.Sprintf("s%d", i+1), Port: 4222, ServerName: fmt.Sprintf("s%d", i+1),
+		Cluster: &core.ClusterOptions{Name: "c1", Host: fmt.Sprintf("s%d", i+1), Port: 6222, Routes: seedRoutes(n, i, seeds)}}
+}
+
+// startClusterRig starts n nodes seeded by seeds and runs the world 3s.
+func startClusterRig(t *testing.T, n int, seeds func(i, j int) bool) *clusterRig {
+	t.Helper()
 	quiet := sim.Quiet()
 	r := &clusterRig{t: t, w: sim.NewWorld(1, sim.Options{Profile: &quiet}), srvs: make([]*core.Server, n)}
 	for i := range n {
-		var routes []*url.URL
-		for j := range n {
-			if j != i {
-				routes = append(routes, &url.URL{Scheme: "nats-route", Host: fmt.Sprintf("s%d:6222", j+1)})
-			}
-		}
-		opts := core.Options{Host: fmt.Sprintf("s%d", i+1), Port: 4222, ServerName: fmt.Sprintf("s%d", i+1),
-			Cluster: &core.ClusterOptions{Name: "c1", Host: fmt.Sprintf("s%d", i+1), Port: 6222, Routes: routes}}
+		opts := clusterOpts(n, i, seeds)
 		r.w.AddNode(fmt.Sprintf("s%d", i+1), sim.NodeConfig{}, func(e *env.Env) {
 			s, err := core.New(opts, e)
 			if err != nil {
@@ -48,11 +69,6 @@ func newClusterRig(t *testing.T, n int) *clusterRig {
 	}
 	r.w.AddNode("c1", sim.NodeConfig{}, func(e *env.Env) { r.cli = e })
 	r.run(3 * time.Second) // routes dial, handshake and exchange interest
-	for i, s := range r.srvs {
-		if got := len(s.RoutePeers()); got != n-1 {
-			t.Fatalf("s%d has %d routes, want %d", i+1, got, n-1)
-		}
-	}
 	return r
 }
 
@@ -254,5 +270,43 @@ func TestClusterLameDuckWithdrawsConnectURL(t *testing.T) {
 	r.send(c, "PUB still.here 2\r\nok\r\n")
 	if got := msgs(leaving); len(got) != 1 {
 		t.Fatalf("s3's client during lame duck got %q", got)
+	}
+}
+
+// One seed is enough: s2 and s3 list only s1, and gossip completes the mesh.
+func TestClusterGossipCompletesMesh(t *testing.T) {
+	r := startClusterRig(t, 3, func(i, j int) bool { return i != 0 && j == 0 })
+	for i, s := range r.srvs {
+		if got := len(s.RoutePeers()); got != 2 {
+			t.Fatalf("s%d has %d routes, want 2 (gossip)", i+1, got)
+		}
+	}
+	sub := r.dial(3)
+	r.send(sub, "SUB via.gossip 1\r\n")
+	pub := r.dial(2)
+	r.send(pub, "PUB via.gossip 1\r\nx\r\n")
+	if got := msgs(sub); len(got) != 1 {
+		t.Fatalf("s3 got %q from s2 over the gossiped route", got)
+	}
+}
+
+// A reload that adds a route dials it: s3 starts alone and joins when its routes reload.
+func TestClusterReloadAddsRoute(t *testing.T) {
+	seeds := func(i, j int) bool { return i != j && i != 2 && j != 2 }
+	r := startClusterRig(t, 3, seeds)
+	if got := len(r.srvs[2].RoutePeers()); got != 0 {
+		t.Fatalf("s3 has %d routes before the reload", got)
+	}
+	var reloadErr error
+	opts := clusterOpts(3, 2, func(i, j int) bool { return j == 0 })
+	r.srvs[2].Reload(opts, func(err error) { reloadErr = err })
+	r.run(3 * time.Second)
+	if reloadErr != nil {
+		t.Fatal(reloadErr)
+	}
+	for i, s := range r.srvs {
+		if got := len(s.RoutePeers()); got != 2 {
+			t.Fatalf("s%d has %d routes after s3's reload, want 2", i+1, got)
+		}
 	}
 }
