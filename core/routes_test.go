@@ -310,3 +310,28 @@ func TestClusterReloadAddsRoute(t *testing.T) {
 		}
 	}
 }
+
+// A partitioned route is found by its ping timers and closed; after the partition heals the
+// dialling side gets through again, the mesh is full, and messages cross once more.
+func TestClusterPartitionHeals(t *testing.T) {
+	r := newClusterRig(t, 3)
+	r.w.Network().Partition(0, 1, false)
+	r.run(2 * time.Minute)
+	if got := r.srvs[0].RoutePeers(); len(got) != 1 {
+		t.Fatalf("s1 still has %d routes after 2m cut off from s2", len(got))
+	}
+	r.w.Network().HealAll()
+	r.run(10 * time.Second)
+	for i, s := range r.srvs {
+		if got := len(s.RoutePeers()); got != 2 {
+			t.Fatalf("s%d has %d routes after the partition healed, want 2", i+1, got)
+		}
+	}
+	sub := r.dial(2)
+	r.send(sub, "SUB healed 1\r\n")
+	pub := r.dial(1)
+	r.send(pub, "PUB healed 1\r\nx\r\n")
+	if got := msgs(sub); len(got) != 1 {
+		t.Fatalf("s2 got %q from s1 after the heal", got)
+	}
+}
