@@ -6,6 +6,7 @@ FUZZ_TIME ?= 1000000x
 FUZZ_BRIEF ?= 20000x
 FUZZ_MINIMIZE ?= 1000x
 DATA_DIR  ?= ./data
+CLUSTER_DIR ?= ./cluster-data
 # natscli drives the end-to-end flow-control tests (nats bench) and make bench; installed once
 # into bin/tools and reused.
 NATSCLI_VERSION ?= v0.5.0
@@ -13,7 +14,7 @@ NATS_CLI_BIN ?= $(CURDIR)/bin/tools/natscli-$(NATSCLI_VERSION)/nats
 export NATS_CLI_BIN
 FUZZ_TARGETS = $(shell grep -ho '^func Fuzz[A-Za-z0-9_]*' fuzz/*_test.go | sed 's/^func //')
 
-.PHONY: build run test vet tidy tzdata unit race sim sim-sweep fuzz fuzz-brief bench lint clean tools mutate mutate-brief mutate-open
+.PHONY: build run cluster test vet tidy tzdata unit race sim sim-sweep fuzz fuzz-brief bench lint clean tools mutate mutate-brief mutate-open
 
 build:
 	$(GO) build -o bin/petrel ./cmd/petrel
@@ -22,6 +23,16 @@ build:
 ## run: one node, JetStream on, data in $(DATA_DIR)
 run: build
 	./bin/petrel -js -sd $(DATA_DIR)
+
+## cluster: three local nodes (clients on 4222-4224, routes on 6222-6224, monitoring on
+## 8222-8224), JetStream on, data in $(CLUSTER_DIR)/n1..n3; Ctrl-C stops all three
+cluster: build
+	@mkdir -p $(CLUSTER_DIR)
+	@pids=""; trap 'kill $$pids 2>/dev/null; wait; exit 0' INT TERM; \
+	for i in 1 2 3; do \
+		./bin/petrel -c testdata/cluster/n$$i.conf -js -sd $(CLUSTER_DIR)/n$$i & pids="$$pids $$!"; \
+	done; \
+	wait
 
 ## test: everything CI checks, bounded to a few minutes on 2 cores
 test: vet tidy unit race sim fuzz-brief mutate-brief

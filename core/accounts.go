@@ -42,9 +42,12 @@ func (c *client) joinAccount(acc *account.Account) error {
 	c.acc.RemoveConn()
 	for _, sid := range env.SortedKeys(c.subs) {
 		sub := c.subs[sid]
-		sub.acc.Subs.Remove(&sub.entry)
+		if sub.acc.Subs.Remove(&sub.entry) {
+			c.srv.subRemoved(sub)
+		}
 		sub.acc = acc
 		acc.Subs.Insert(&sub.entry)
+		c.srv.subAdded(sub)
 	}
 	c.acc = acc
 	return nil

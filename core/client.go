@@ -53,6 +53,10 @@ type client struct {
 
 	// (ex) protocol state.
 	connected bool
+	// firstPong: the PONG that ends a client's connect sequence went out, so an async INFO
+	// can no longer be mistaken for it; urlsSent is the connect_urls the client last got.
+	firstPong bool
+	urlsSent  []string
 	pingsOut  int
 	lastIn    time.Duration // Mono of the last inbound bytes
 	pingTimer env.Timer
@@ -223,6 +227,7 @@ func (c *client) begin() {
 		c.nonce = s.newNonce()
 		info.Nonce = string(c.nonce)
 	}
+	c.urlsSent = info.ConnectURLs
 	line := s.infoLine(info)
 	if cfg.TLS != nil && c.ws == nil { // WebSocket clients did TLS below the upgrade
 		c.beginTLS(cfg, line)
@@ -449,7 +454,9 @@ func (c *client) close(reason string) {
 	c.subs = map[string]*subscription{}
 	c.mu.Unlock()
 	for _, sid := range env.SortedKeys(subs) {
-		subs[sid].acc.Subs.Remove(&subs[sid].entry)
+		if subs[sid].acc.Subs.Remove(&subs[sid].entry) {
+			c.srv.subRemoved(subs[sid])
+		}
 	}
 	now := c.srv.env.Clock.Now()
 	summary := c.connInfo(now)

@@ -161,6 +161,10 @@ func (c *client) Ping() error {
 	c.flushStats()
 	c.flushTouched()
 	c.write(proto.Pong)
+	if c.connected && !c.firstPong {
+		c.firstPong = true
+		c.srv.catchUpConnectURLs(c) // the cluster changed while the client was connecting
+	}
 	return nil
 }
 
@@ -224,7 +228,12 @@ func (c *client) Pub(subj, reply []byte, hdr int, msg []byte) error {
 	default:
 		return nil // an empty token or a forbidden byte: it reaches nobody
 	}
-	delivered := c.publish(r, subj, reply, hdr, msg)
+	var delivered int
+	if rt := c.srv.clusterRoutes(); rt != nil && valid {
+		delivered = c.publishRouted(rt, r, subj, reply, hdr, msg)
+	} else {
+		delivered = c.publish(r, subj, reply, hdr, msg)
+	}
 	if !routes.Empty() {
 		delivered += c.crossAccounts(acc, routes, subj, reply, hdr, msg, 0, hopAll)
 	}
@@ -300,6 +309,7 @@ func (c *client) Sub(subj, queue, sid []byte) error {
 	c.subs[sub.sid] = sub
 	c.mu.Unlock()
 	sub.acc.Subs.Insert(&sub.entry)
+	c.srv.subAdded(sub)
 	c.sendOK()
 	return nil
 }
@@ -334,5 +344,7 @@ func (c *client) removeSub(sub *subscription) {
 		delete(c.subs, sub.sid)
 	}
 	c.mu.Unlock()
-	acc.Subs.Remove(&sub.entry)
+	if acc.Subs.Remove(&sub.entry) {
+		c.srv.subRemoved(sub)
+	}
 }

@@ -251,8 +251,7 @@ func randomName(r env.Rand, n int) string {
 	return string(b)
 }
 
-// logCluster says what becomes of the cluster options while routes are not built: they
-// are kept, checked and shown, and nothing listens.
+// logCluster names the cluster the routes (routes.go) serve.
 func (s *Server) logCluster(cfg *config) {
 	c := cfg.Cluster
 	if c == nil {
@@ -262,8 +261,6 @@ func (s *Server) logCluster(cfg *config) {
 	if c.Name == s.generatedName() {
 		s.log.Logf(env.LevelWarn, "Cluster name was dynamically generated, consider setting one")
 	}
-	s.log.Logf(env.LevelWarn, "Routes are not active yet: not listening for route connections on %s, nor soliciting %d route(s)",
-		joinHostPort(c.Host, c.Port), len(c.Routes))
 }
 
 func (s *Server) generatedName() string {

@@ -38,7 +38,7 @@ func (s *Server) infoFor(cfg *config) serverInfo {
 		ID: s.id, Name: cfg.name, Version: Version, Proto: ProtoVersion, Go: runtime.Version(),
 		Host: cfg.Host, Port: s.Port(), Headers: true, MaxPayload: cfg.MaxPayload,
 		AuthRequired: cfg.auth.Required(), TLSRequired: cfg.TLS != nil, TLSVerify: cfg.TLSVerify,
-		JetStream: cfg.JetStream, ConnectURLs: cfg.ConnectURLs,
+		JetStream: cfg.JetStream, ConnectURLs: s.clusterConnectURLs(cfg),
 	}
 	if info.Host == "" {
 		info.Host = "0.0.0.0"

@@ -2,6 +2,7 @@ package core
 
 import (
 	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/route"
 )
 
 // LameDuck stops accepting, tells clients (async INFO with ldm) so they reconnect
@@ -22,6 +23,11 @@ func (s *Server) LameDuck(done func()) {
 		s.log.Logf(env.LevelInfo, "Entering lame duck mode, stop accepting new clients")
 		s.serverEvent("LAMEDUCK")
 		s.closeListener()
+		if rt := s.clusterRoutes(); rt != nil {
+			// Peers stop offering this server to their clients; the routes stay up, so
+			// messages keep flowing until the clients here are closed.
+			rt.step(func(r *route.Router) { r.LameDuck() })
+		}
 		cfg := s.cfg()
 		info := s.infoFor(cfg)
 		info.LameDuck = true

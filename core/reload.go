@@ -45,6 +45,9 @@ func (s *Server) reload(opts Options, recheck bool, done func(error)) {
 		oldJS := jetStreamAccounts(old)
 		s.current.Store(next)
 		next.installAccounts()
+		if rt := s.clusterRoutes(); rt != nil && next.Cluster != nil {
+			rt.reloadRoutes(next.Cluster.Routes)
+		}
 		s.startSystem()
 		s.reloadJetStream(oldJS, next)
 		for _, ch := range changes {

@@ -53,6 +53,9 @@ type Server struct {
 	// generatedClusterName names the cluster when the options do not (cluster_options.go);
 	// drawn once, under mu.
 	generatedClusterName string
+	// routes is the route subsystem (routes.go), nil without a cluster block; set by Start.
+	// An atomic pointer: every publish reads it.
+	routes atomic.Pointer[routes]
 
 	nextCID atomic.Uint64
 	// internal publishes the server's own messages and owns its subscriptions (internal.go).
@@ -145,6 +148,10 @@ func (s *Server) Start() error {
 	}
 	if cfg.auth.Required() {
 		s.log.Logf(env.LevelInfo, "Authorization required for client connections")
+	}
+	if err := s.startRoutes(cfg); err != nil {
+		s.closeListener()
+		return err
 	}
 	s.logCluster(cfg)
 	s.ex.Post(s.statszHeartbeat)
@@ -293,6 +300,9 @@ func (s *Server) Shutdown(done func()) {
 		if !already {
 			s.serverEvent("SHUTDOWN")
 			s.closeListener()
+			if rt := s.clusterRoutes(); rt != nil {
+				rt.stop()
+			}
 			for _, c := range s.clientList() {
 				c.ex.Post(func() { c.close(reasonServerShutdown) })
 			}

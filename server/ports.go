@@ -74,6 +74,9 @@ func (s *Server) portsDoc() ports {
 		doc.Monitoring = listenURLs("http", cmp.Or(s.opts.HTTPHost, host), port)
 	}
 	doc.WebSocket = s.websocketURLs()
+	if c := s.opts.Core.Cluster; c != nil && s.core.RoutePort() != 0 {
+		doc.Cluster = listenURLs("nats", cmp.Or(c.Host, "0.0.0.0"), s.core.RoutePort())
+	}
 	return doc
 }
 

@@ -119,3 +119,29 @@ func TestDuplicateRule(t *testing.T) {
 		t.Fatal("same dialer: the smaller nonce must win on both ends")
 	}
 }
+
+// TestLameDuckTellsPeers: entering lame duck mode sends each established route an INFO about
+// this server with ldm, which makes the peer withdraw this server's client URLs.
+func TestLameDuckTellsPeers(t *testing.T) {
+	r := newTestRouter(t, nil)
+	a, _ := accepted(t, r, connectLine(proto.RouteConnect{Name: "NA", Cluster: "c1"}),
+		infoLine(proto.RouteInfo{ID: "NA", Cluster: "c1", IP: "nats-route://a:6222/", Nonce: "n1", ConnectURLs: []string{"a:4222"}}))
+	r.LameDuck()
+	got := written(r.Ready(), a)
+	for _, want := range []string{`"server_id":"NSELF"`, `"ldm":true`} {
+		if !strings.HasPrefix(got, "INFO ") || !strings.Contains(got, want) {
+			t.Fatalf("lame duck wrote %q, want an INFO with %s", got, want)
+		}
+	}
+	// The peer's side: a Router that has us as its route drops our client URLs.
+	peer := newTestRouter(t, func(c *Config) { c.ServerID, c.ServerName, c.ClientURLs = "NA", "a", []string{"a:4222"} })
+	self := proto.RouteInfo{ID: "NSELF", Cluster: "c1", IP: "nats-route://self:6222/", Nonce: "n2", ConnectURLs: []string{"self:4222"}}
+	id, rd := accepted(t, peer, connectLine(proto.RouteConnect{Name: "NSELF", Cluster: "c1"}), infoLine(self))
+	if !slices.Equal(rd.ClientURLs, []string{"a:4222", "self:4222"}) {
+		t.Fatalf("peer's client URLs before: %v", rd.ClientURLs)
+	}
+	peer.Receive(id, 0, []byte(got))
+	if rd := peer.Ready(); !rd.ClientURLsChanged || !slices.Equal(rd.ClientURLs, []string{"a:4222"}) {
+		t.Fatalf("peer's client URLs after our lame duck INFO: %v", rd.ClientURLs)
+	}
+}

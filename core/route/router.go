@@ -184,6 +184,21 @@ func (r *Router) Conn(id ConnID) *Conn { return r.conns[id] }
 // Peers returns the server ids of the established routes, sorted.
 func (r *Router) Peers() []string { return env.SortedKeys(r.peers) }
 
+// LameDuck tells every established route that this server entered lame duck mode: an INFO
+// about itself with ldm, on which peers withdraw its client URLs from their clients'
+// connect_urls (infoUpdate's rule). Routes opened later get ldm in their INFO too.
+func (r *Router) LameDuck() {
+	r.cfg.Info.LameDuckMode = true
+	line := proto.AppendInfo(nil, r.infoJSON(""))
+	for _, peer := range env.SortedKeys(r.peers) {
+		r.conns[r.peers[peer]].write(line)
+	}
+	r.check()
+}
+
+// NumPeers is the number of established routes (cheap, for the host's logs after each step).
+func (r *Router) NumPeers() int { return len(r.peers) }
+
 // PeerConn returns the established connection to a peer.
 func (r *Router) PeerConn(peer string) (ConnID, bool) {
 	id, ok := r.peers[peer]

@@ -1,0 +1,435 @@
+package core
+
+import (
+	"cmp"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/proto"
+	"github.com/petrel-io/petrel/core/route"
+)
+
+// The route subsystem in the engine: the cluster listener, the dialled routes, and the
+// pure route.Router between them. The Router is not safe for concurrent use, and it is
+// driven from several executors: socket events and timers arrive on the routes' own
+// executor, while clients' subscriptions and publishes arrive on each client's executor
+// (a publish asks the Router where its message goes, synchronously). So every call into
+// the Router holds routes.mu, and the bytes it asks to write are queued on their
+// connections before the lock is released: a connection's bytes then leave in the order
+// the Router produced them, whichever executor produced them. Everything else the Router
+// asks for (dials, redials, client INFO, deliveries of routed messages) happens after the
+// lock is released.
+
+// Route timing: explicit routes are redialled every routeRedialMin, or with doubling
+// delays up to routeRedialMax under connect_backoff; the Router's ping timers are driven
+// every routeTickInterval.
+const (
+	routeRedialMin    = time.Second
+	routeRedialMax    = 30 * time.Second
+	routeTickInterval = time.Second
+	routeDialTimeout  = 2 * time.Second
+)
+
+// routes is one server's route subsystem. Fields under mu unless said otherwise.
+type routes struct {
+	s  *Server
+	ex env.Executor // socket events, timers, deliveries of routed messages
+
+	mu       sync.Mutex
+	router   *route.Router
+	conns    map[route.ConnID]*routeConn
+	listener env.Listener
+	port     int
+	explicit map[string]bool // configured route URLs: retried forever
+	attempts map[string]int  // consecutive failed dials per URL
+	tick     env.Timer
+	stopped  bool
+	peers    int // established routes after the last step, to log changes
+
+	// urls is the cluster's client URLs as the Router last announced them (connect_urls).
+	urls atomic.Pointer[[]string]
+	// deliverer publishes routed messages to local subscribers, on ex only.
+	deliverer *client
+	// maxPending is the unsent output above which a route is cut (a slow route must not
+	// hold the server's memory); max_pending of clients, at least routeMinPending.
+	maxPending int
+}
+
+// routeMinPending is the least backlog a route may hold before it is cut as slow: routes
+// carry every client's traffic, so they get more room than one client.
+const routeMinPending = 64 << 20
+
+// routeConn is one route connection's socket, bound to its Router id.
+type routeConn struct {
+	rt   *routes
+	id   route.ConnID
+	conn env.Conn
+}
+
+func (rc *routeConn) OnData(p []byte) {
+	rc.rt.step(func(r *route.Router) {
+		if rc.rt.conns[rc.id] == rc {
+			r.Receive(rc.id, rc.rt.now(), p)
+		}
+	})
+}
+
+func (rc *routeConn) OnClose(error) { rc.rt.closed(rc) }
+
+// startRoutes opens the cluster listener and dials the configured routes; nothing happens
+// without a cluster block.
+func (s *Server) startRoutes(cfg *config) error {
+	c := cfg.Cluster
+	if c == nil {
+		return nil
+	}
+	if c.Username != "" || c.TLS != nil {
+		return fmt.Errorf("core: cluster: route authorization and TLS are not supported by the route subsystem yet")
+	}
+	rt := &routes{s: s, ex: s.env.Exec.New("routes"), conns: map[route.ConnID]*routeConn{},
+		explicit: map[string]bool{}, attempts: map[string]int{}, maxPending: max(int(cfg.MaxPending), routeMinPending)}
+	rt.deliverer = &client{srv: s, ex: rt.ex, rng: env.NewPRNG(s.env.Rand.Uint64()), echo: true,
+		subs: map[string]*subscription{}, acc: s.accountOf(nil)}
+	// The Router needs the bound port (its route URL), so it comes after the listener; the
+	// lock keeps a route accepted meanwhile waiting for it.
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	addr := joinHostPort(c.Host, c.Port)
+	l, err := s.env.Net.Listen(addr, rt.ex, rt.accept)
+	if err != nil {
+		rt.stopped = true
+		return fmt.Errorf("core: listen for routes on %s: %w", addr, err)
+	}
+	rt.listener, rt.port = l, portOf(l.Addr())
+	rcfg := s.routerConfig(cfg, rt.port)
+	router, err := route.NewRouter(rcfg, routeRand{PRNG: env.NewPRNG(s.env.Rand.Uint64()), secure: s.env.Rand})
+	if err != nil {
+		rt.stopped = true
+		_ = l.Close()
+		return fmt.Errorf("core: cluster: %w", err)
+	}
+	rt.router = router
+	own := rcfg.ClientURLs // this server alone, until routes bring their peers'
+	rt.urls.Store(&own)
+	s.routes.Store(rt)
+	s.log.Logf(env.LevelInfo, "Listening for route connections on %s", joinHostPort(c.Host, rt.port))
+	rt.ex.Post(func() {
+		for _, u := range c.Routes {
+			key := routeURL(u.Host)
+			rt.mu.Lock()
+			rt.explicit[key] = true
+			rt.mu.Unlock()
+			rt.dial(key)
+		}
+		rt.scheduleTick()
+	})
+	return nil
+}
+
+// routeRand is the Router's randomness: queue-member draws, on every publish, from a fast
+// generator of its own (seeded from the node's Rand, so sim runs repeat); handshake nonces
+// from the node's Rand (cryptographic in production).
+type routeRand struct {
+	*env.PRNG
+	secure env.Rand
+}
+
+func (r routeRand) Fill(p []byte) { r.secure.Fill(p) }
+
+// routerConfig is the Router's view of the cluster options. Hosts that mean every
+// interface are advertised as the loopback address: peers and clients need a host they
+// can dial, and the engine has no view of the machine's interfaces (advertise and
+// a future client_advertise say what to tell others).
+func (s *Server) routerConfig(cfg *config, routePort int) route.Config {
+	c := cfg.Cluster
+	clientURL := joinHostPort(dialableHost(cfg.Host), s.Port())
+	routeHost := joinHostPort(dialableHost(c.Host), routePort)
+	if c.Advertise != "" {
+		routeHost = c.Advertise
+	}
+	var seeds []string
+	for _, u := range c.Routes {
+		seeds = append(seeds, routeURL(u.Host))
+	}
+	info := proto.RouteInfo{Version: Version, Proto: ProtoVersion, Host: cmp.Or(c.Host, "0.0.0.0"), Port: routePort,
+		MaxPayload: int32(cfg.MaxPayload), JetStream: cfg.JetStream, Compression: CompressionOff}
+	return route.Config{ServerID: s.id, ServerName: cfg.name, Cluster: c.Name, RouteURL: routeURL(routeHost),
+		ClientURLs: []string{clientURL}, NoAdvertise: c.NoAdvertise, Routes: seeds,
+		PingInterval: c.PingInterval, MaxPingsOut: c.MaxPingsOut, Info: info, Limits: cfg.parserLimits()}
+}
+
+func dialableHost(h string) string {
+	if h == "" || h == "0.0.0.0" || h == "::" {
+		return "127.0.0.1"
+	}
+	return h
+}
+
+// routeURL is the canonical form of a route address, as the Router compares them.
+func routeURL(hostport string) string { return "nats-route://" + hostport + "/" }
+
+// routeAddr is the host:port a route URL dials.
+func routeAddr(u string) string {
+	if p, err := url.Parse(u); err == nil && p.Host != "" {
+		return p.Host
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(u, "nats-route://"), "/")
+}
+
+func (rt *routes) now() time.Duration { return rt.s.env.Clock.Mono() }
+
+// step runs fn on the Router under the lock, writes what it produced, and carries out the
+// rest after unlocking. Safe from any executor.
+func (rt *routes) step(fn func(r *route.Router)) {
+	rt.mu.Lock()
+	if rt.stopped {
+		rt.mu.Unlock()
+		return
+	}
+	fn(rt.router)
+	var after routeEffects
+	rt.drain(&after)
+	if n := rt.router.NumPeers(); n != rt.peers {
+		rt.peers = n
+		rt.s.log.Logf(env.LevelInfo, "Cluster %s: %d route(s) established %v", rt.s.cfg().Cluster.Name, n, rt.router.Peers())
+	}
+	rt.mu.Unlock()
+	rt.carryOut(&after)
+}
+
+// routeEffects is what a step leaves for after the lock.
+type routeEffects struct {
+	flush      []env.Conn
+	deliveries []route.Delivery
+	redials    []string
+	dials      []string
+	urls       []string
+	urlsSet    bool
+	forwarded  bool // some bytes went to a route (a publish reached a peer)
+}
+
+// drain takes the Router's effects until it has none, under mu: writes are queued on their
+// connections now (ordered), closes tell the Router at once.
+func (rt *routes) drain(out *routeEffects) {
+	for {
+		rd := rt.router.Ready()
+		if rd.Empty() {
+			return
+		}
+		for _, w := range rd.Writes {
+			if rc := rt.conns[w.Conn]; rc != nil {
+				if rc.conn.Queue(w.Bytes) == nil {
+					out.flush = append(out.flush, rc.conn)
+					out.forwarded = true
+				}
+			}
+		}
+		out.deliveries = append(out.deliveries, rd.Deliveries...)
+		for _, c := range rd.Closes {
+			rt.closeLocked(c, out)
+		}
+		out.dials = append(out.dials, rd.Dials...)
+		if rd.ClientURLsChanged {
+			out.urls, out.urlsSet = rd.ClientURLs, true
+		}
+	}
+}
+
+// closeLocked carries out a Close the Router asked for: the socket goes (after what was
+// queued on it), the Router forgets the connection, and a solicited route is redialled.
+func (rt *routes) closeLocked(c route.Close, out *routeEffects) {
+	if rc := rt.conns[c.Conn]; rc != nil {
+		delete(rt.conns, c.Conn)
+		_ = rc.conn.Close() // flushes the -ERR, if any; the socket is going either way
+	}
+	if rt.router.Conn(c.Conn) != nil {
+		rt.router.Closed(c.Conn)
+	}
+	rt.s.log.Logf(env.LevelDebug, "Route connection %d to %q closed: %v", c.Conn, c.Peer, c.Reason)
+	if c.Peer != "" {
+		delete(rt.attempts, c.URL) // it got through the handshake: start the backoff again
+	}
+	if c.Retry && c.URL != "" {
+		out.redials = append(out.redials, c.URL)
+	}
+}
+
+func (rt *routes) carryOut(e *routeEffects) {
+	for _, c := range e.flush {
+		c.Flush()
+		if c.Buffered() > rt.maxPending {
+			rt.s.log.Logf(env.LevelWarn, "Slow route to %s: %d bytes pending, closing", c.RemoteAddr(), c.Buffered())
+			c.Abort() // OnClose tells the Router, and a solicited route is redialled
+		}
+	}
+	if len(e.deliveries) > 0 {
+		ds := e.deliveries
+		rt.ex.Post(func() { rt.deliverAll(ds) }) // a no-op hop on ex, where Receive runs
+	}
+	for _, u := range e.dials {
+		rt.ex.Post(func() { rt.dial(u) })
+	}
+	for _, u := range e.redials {
+		rt.redial(u)
+	}
+	if e.urlsSet {
+		urls := e.urls
+		rt.urls.Store(&urls)
+		rt.s.clusterURLsChanged()
+	}
+}
+
+// accept takes a route connection from the cluster listener (on ex).
+func (rt *routes) accept(conn env.Conn) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.stopped {
+		conn.Abort()
+		return
+	}
+	id, err := rt.router.Accept(rt.now())
+	if err != nil {
+		rt.s.log.Logf(env.LevelWarn, "Route from %s refused: %v", conn.RemoteAddr(), err)
+		conn.Abort()
+		return
+	}
+	rt.bind(id, conn)
+}
+
+// bind starts a connection's events and queues the Router's first bytes, under mu.
+func (rt *routes) bind(id route.ConnID, conn env.Conn) {
+	rc := &routeConn{rt: rt, id: id, conn: conn}
+	rt.conns[id] = rc
+	conn.SetWriteDeadline(cmp.Or(rt.s.cfg().Cluster.WriteDeadline, rt.s.cfg().WriteDeadline))
+	conn.Start(rt.ex, rc)
+	var after routeEffects
+	rt.drain(&after)
+	rt.ex.Post(func() { rt.carryOut(&after) }) // after the lock, which the caller holds
+}
+
+// dial solicits a route to url (on ex).
+func (rt *routes) dial(url string) {
+	rt.mu.Lock()
+	if rt.stopped {
+		rt.mu.Unlock()
+		return
+	}
+	id, err := rt.router.Dial(url)
+	rt.mu.Unlock()
+	if err != nil {
+		rt.s.log.Logf(env.LevelWarn, "Route dial: %v", err)
+		rt.redial(url)
+		return
+	}
+	rt.s.env.Net.Dial(routeAddr(url), routeDialTimeout, rt.ex, func(conn env.Conn, err error) {
+		if err != nil {
+			rt.s.log.Logf(env.LevelDebug, "Error trying to connect to route %s: %v", url, err)
+			rt.step(func(r *route.Router) { r.Closed(id) })
+			return
+		}
+		rt.mu.Lock()
+		if rt.stopped {
+			rt.mu.Unlock()
+			conn.Abort()
+			return
+		}
+		rt.router.Connected(id, rt.now())
+		rt.bind(id, conn)
+		rt.mu.Unlock()
+	})
+}
+
+// redial schedules another dial of url: explicit routes forever, gossiped ones up to
+// connect_retries times.
+func (rt *routes) redial(url string) {
+	rt.mu.Lock()
+	n := rt.attempts[url]
+	rt.attempts[url] = n + 1
+	explicit, stopped := rt.explicit[url], rt.stopped
+	rt.mu.Unlock()
+	c := rt.s.cfg().Cluster
+	if stopped || (!explicit && n >= c.ConnectRetries) {
+		return
+	}
+	delay := routeRedialMin
+	if c.ConnectBackoff {
+		delay = min(routeRedialMax, routeRedialMin<<min(n, 5))
+	}
+	rt.s.env.Clock.AfterFunc(delay, rt.ex, func() { rt.dial(url) })
+}
+
+// reloadRoutes applies a reloaded routes list: new URLs are dialled (and retried forever);
+// removed ones are no longer retried once their route closes (the route itself stays, as
+// the Router has no way to close a route by URL yet).
+func (rt *routes) reloadRoutes(urls []*url.URL) {
+	next := map[string]bool{}
+	for _, u := range urls {
+		next[routeURL(u.Host)] = true
+	}
+	rt.mu.Lock()
+	var added []string
+	for _, u := range env.SortedKeys(next) {
+		if !rt.explicit[u] {
+			added = append(added, u)
+		}
+	}
+	rt.explicit = next
+	rt.mu.Unlock()
+	for _, u := range added {
+		rt.ex.Post(func() { rt.dial(u) })
+	}
+}
+
+// closed: a route's socket ended on its own (on ex).
+func (rt *routes) closed(rc *routeConn) {
+	rt.step(func(r *route.Router) {
+		if rt.conns[rc.id] == rc {
+			delete(rt.conns, rc.id)
+			r.Closed(rc.id)
+		}
+	})
+}
+
+func (rt *routes) scheduleTick() {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.stopped {
+		return
+	}
+	rt.tick = rt.s.env.Clock.AfterFunc(routeTickInterval, rt.ex, func() {
+		rt.step(func(r *route.Router) { r.Tick(rt.now()) })
+		rt.scheduleTick()
+	})
+}
+
+// stop closes the listener and every route (on shutdown).
+func (rt *routes) stop() {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.stopped {
+		return
+	}
+	rt.stopped = true
+	if rt.tick != nil {
+		rt.tick.Stop()
+	}
+	_ = rt.listener.Close()
+	for _, id := range env.SortedKeys(rt.conns) {
+		_ = rt.conns[id].conn.Close()
+	}
+	clear(rt.conns)
+}
+
+// clientURLs is the cluster's client URLs, for INFO's connect_urls; nil before the
+// Router announced any.
+func (rt *routes) clientURLs() []string {
+	if p := rt.urls.Load(); p != nil {
+		return *p
+	}
+	return nil
+}

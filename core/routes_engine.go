@@ -1,0 +1,199 @@
+package core
+
+import (
+	"slices"
+
+	"github.com/petrel-io/petrel/core/route"
+	"github.com/petrel-io/petrel/core/subject"
+	"github.com/petrel-io/petrel/core/sublist"
+)
+
+// Where the engine meets the Router: client subscriptions feed its interest, client
+// publishes ask it where to go, and messages from routes reach local subscribers. Only
+// clients' subscriptions are told to the cluster: the server's own (system services,
+// JetStream's API) answer on the server they live on, as JetStream here is not clustered.
+
+// clusterRoutes is the route subsystem, or nil without a cluster block.
+func (s *Server) clusterRoutes() *routes { return s.routes.Load() }
+
+// subAdded tells the cluster of a client subscription now in its account's index.
+func (s *Server) subAdded(sub *subscription) { s.subChanged(sub, 1) }
+
+// subRemoved tells the cluster a client subscription left its account's index.
+func (s *Server) subRemoved(sub *subscription) { s.subChanged(sub, -1) }
+
+func (s *Server) subChanged(sub *subscription, delta int) {
+	if sub.handler != nil {
+		return
+	}
+	rt := s.clusterRoutes()
+	if rt == nil {
+		return
+	}
+	acc, subj, queue := sub.acc.Name(), sub.entry.Subject, sub.entry.Queue
+	rt.step(func(r *route.Router) { r.Subscribe(acc, subj, queue, delta) })
+}
+
+// publishRouted routes a client's message through the cluster: it sends it to the routes
+// with interest and delivers here to the plain subscriptions and the queue groups the
+// Router leaves to this server. It returns how many local subscriptions took it, plus one
+// when it went to a route (a peer with interest: no 503 for a request).
+func (c *client) publishRouted(rt *routes, r *sublist.Result, subj, reply []byte, hdr int, msg []byte) int {
+	var groups []route.LocalGroup
+	for _, g := range r.Groups {
+		groups = append(groups, route.LocalGroup{Name: g.Name, Members: len(g.Subs)})
+	}
+	m := route.Message{Account: c.acc.Name(), Subject: string(subj), Hdr: hdr, Payload: msg}
+	if len(reply) > 0 {
+		m.Reply = string(reply)
+	}
+	var local []string
+	forwarded := false
+	rt.mu.Lock()
+	if !rt.stopped {
+		local = append(local, rt.router.Publish(&m, groups)...)
+		var after routeEffects
+		rt.drain(&after)
+		forwarded = after.forwarded
+		rt.mu.Unlock()
+		rt.carryOut(&after)
+	} else {
+		rt.mu.Unlock()
+		for _, g := range r.Groups {
+			local = append(local, g.Name)
+		}
+	}
+	delivered := c.publishGroups(r, local, subj, reply, hdr, msg)
+	if forwarded {
+		delivered++
+	}
+	return delivered
+}
+
+// publishGroups delivers to every plain subscription of r and one member of each group
+// of r named in groups.
+func (c *client) publishGroups(r *sublist.Result, groups []string, subj, reply []byte, hdr int, msg []byte) int {
+	delivered := 0
+	for _, e := range r.Plain {
+		if c.deliver(e.Owner.(*subscription), subj, reply, hdr, msg) {
+			delivered++
+		}
+	}
+	for _, g := range r.Groups {
+		if !containsString(groups, g.Name) {
+			continue
+		}
+		if c.deliverToGroup(g.Subs, subj, reply, hdr, msg) {
+			delivered++
+		}
+	}
+	return delivered
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// deliverAll hands messages that came in over routes to local subscribers (on the routes'
+// executor), then flushes the connections it wrote to. The routes' executor never stalls
+// for a slow subscriber: a slow consumer is cut by max_pending instead.
+func (rt *routes) deliverAll(ds []route.Delivery) {
+	c := rt.deliverer
+	for i := range ds {
+		rt.deliver(c, &ds[i])
+	}
+	c.flushTouched()
+	clear(c.flow.over)
+	c.flow.over = c.flow.over[:0]
+	c.flushStats()
+}
+
+func (rt *routes) deliver(c *client, d *route.Delivery) {
+	acc := rt.s.cfg().accounts.Get(d.Account)
+	if acc == nil || !subject.Routable(d.Subject) {
+		rt.s.env.Probe.Hit("core.route.unknown-account")
+		return
+	}
+	c.acc = acc
+	subj := []byte(d.Subject)
+	var reply []byte
+	if d.Reply != "" {
+		reply = []byte(d.Reply)
+	}
+	var r *sublist.Result
+	if usedOnce(subj) {
+		acc.Subs.MatchUncachedInto(d.Subject, &c.onceMatch)
+		r = &c.onceMatch
+	} else {
+		r = acc.Subs.Match(d.Subject)
+	}
+	c.batch.inMsgs++
+	c.batch.inBytes += int64(len(d.Payload))
+	c.publishGroups(r, d.Queues, subj, reply, d.Hdr, d.Payload)
+}
+
+// clusterURLsChanged sends every client that takes async INFO the new connect_urls.
+func (s *Server) clusterURLsChanged() {
+	if len(s.cfg().ConnectURLs) > 0 {
+		return // configured connect_urls win over the cluster's
+	}
+	for _, c := range s.clientList() {
+		if c.ws == nil {
+			c.ex.Post(func() { s.catchUpConnectURLs(c) })
+		}
+	}
+	s.env.Probe.Hit("core.route.connect-urls")
+}
+
+// catchUpConnectURLs sends c an async INFO when the connect_urls it last got are not the
+// cluster's now (on c's executor). Only after the PONG that ends the client's connect
+// sequence, as nats-server does: nats.go reads that PONG as the line after its CONNECT.
+func (s *Server) catchUpConnectURLs(c *client) {
+	if !c.firstPong || c.info.Protocol < 1 || c.ws != nil || c.closed.Load() || s.clusterRoutes() == nil {
+		return
+	}
+	cfg := s.cfg()
+	info := s.infoFor(cfg)
+	if slices.Equal(info.ConnectURLs, c.urlsSent) {
+		return
+	}
+	c.urlsSent = info.ConnectURLs
+	c.write(s.infoLine(info))
+}
+
+// clusterConnectURLs is connect_urls for INFO: the configured ones, else the cluster's.
+func (s *Server) clusterConnectURLs(cfg *config) []string {
+	if len(cfg.ConnectURLs) > 0 {
+		return cfg.ConnectURLs
+	}
+	if rt := s.clusterRoutes(); rt != nil {
+		return rt.clientURLs()
+	}
+	return nil
+}
+
+// RoutePort is the resolved cluster listen port, 0 without a cluster.
+func (s *Server) RoutePort() int {
+	if rt := s.clusterRoutes(); rt != nil {
+		rt.mu.Lock()
+		defer rt.mu.Unlock()
+		return rt.port
+	}
+	return 0
+}
+
+// RoutePeers is the server ids of the established routes, sorted.
+func (s *Server) RoutePeers() []string {
+	rt := s.clusterRoutes()
+	if rt == nil {
+		return nil
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.router.Peers()
+}
