@@ -22,6 +22,10 @@ type cliScenario struct {
 	name string
 	run  func(cli string, r *running, msgs int) (float64, error)
 	js   bool // the server runs with JetStream in a fresh store directory (natscli_jetstream.go)
+	// nodes > 1: the server runs as a cluster of that many processes and runCluster, not
+	// run, drives it (cluster.go); RSS is the nodes' sum.
+	nodes      int
+	runCluster func(cli string, nodes []*running, msgs int) (float64, error)
 }
 
 func cliScenarios() []cliScenario {
@@ -67,6 +71,18 @@ func measureCLI(cli string, srv server, sc cliScenario, msgs int) (rate, rss flo
 			return 0, 0, err
 		}
 		defer cleanup()
+	}
+	if sc.nodes > 1 {
+		nodes, err := startCluster(srv, sc.nodes)
+		if err != nil {
+			return 0, 0, err
+		}
+		defer stopAll(nodes)
+		rate, err = sc.runCluster(cli, nodes, msgs)
+		for _, r := range nodes {
+			rss += r.rssMiB()
+		}
+		return rate, rss, err
 	}
 	r, err := srv.start(args...)
 	if err != nil {

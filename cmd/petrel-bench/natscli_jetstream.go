@@ -29,7 +29,7 @@ func jsCLIScenarios() []cliScenario {
 // selectedCLIScenarios are natscli's core and JetStream rows that -only selects.
 func selectedCLIScenarios() []cliScenario {
 	var out []cliScenario
-	for _, sc := range append(cliScenarios(), jsCLIScenarios()...) {
+	for _, sc := range append(append(cliScenarios(), jsCLIScenarios()...), clusterScenarios()...) {
 		if selected(sc.name) {
 			out = append(out, sc)
 		}
