@@ -19,7 +19,9 @@ var constructors = map[string]func() sim.Workload{
 }
 
 // candidates run by name only, not in the default sweep ("all"), until they run clean.
-var candidates = map[string]func() sim.Workload{}
+var candidates = map[string]func() sim.Workload{
+	"cluster": func() sim.Workload { return &Cluster{} },
+}
 
 // Names lists the registered workloads, sorted.
 func Names() []string {
