@@ -39,6 +39,7 @@ type Cluster struct {
 const (
 	clusterRoutePort  = 6222
 	clusterMaxServers = 5
+	clusterMinClients = 4
 	clusterMaxClients = 6
 	// clusterSettle: a subscription confirmed this long before a publish has its interest
 	// on every server (a route hop is a few milliseconds).
@@ -79,10 +80,13 @@ func (cl *Cluster) Setup(w *sim.World) sim.Plan {
 	}
 	feats := drawNatsFeatures(w.Seed, clusterMaxClients)
 	end := plan.Faults + plan.Liveness - natsPublishEnd
-	for i := range 3 + r.Intn(clusterMaxClients-2) {
+	off := r.Intn(len(clusterAccounts))
+	for i := range clusterMinClients + r.Intn(clusterMaxClients-clusterMinClients+1) {
 		st := cl.drawClient(r, i, feats[i])
 		cl.clients = append(cl.clients, st)
-		cl.chk.account[i] = clusterAccounts[r.Intn(len(clusterAccounts))]
+		// Alternating, so each account has two clients or more: one alone (with echo off)
+		// would hear nothing.
+		cl.chk.account[i] = clusterAccounts[(i+off)%len(clusterAccounts)]
 		st.user, st.pass = "u"+cl.chk.account[i], "p"+cl.chk.account[i]
 		w.AddNode(st.name, sim.NodeConfig{Group: sim.GroupClient}, func(e *env.Env) { newNatsPeer(e, st, cl.chk, end).start() })
 	}

@@ -158,8 +158,8 @@ func (c *natsChecker) noResponders(reply string) {
 	}
 	for _, k := range c.subOrder {
 		s := c.subs[k]
-		if c.cannotReceive(s, r.from, r.sentAt) || !c.sameAccount(k.client, r.from.client) {
-			continue // the requester's own with echo off, unsubscribed, or in another account
+		if s.lost || c.cannotReceive(s, r.from, r.sentAt) || !c.sameAccount(k.client, r.from.client) {
+			continue // its connection ended, the requester's own with echo off, unsubscribed, or in another account
 		}
 		if subject.Match(r.subject, s.spec.pattern) && c.propagated(s, r.sentAt) {
 			env.Assertf(false, "nats: 503 for a request on %s from %v sent at %v, but subscription %q (%v) was there, confirmed at %v",
@@ -240,7 +240,7 @@ func (c *natsChecker) finalMessage(mk natsMsgKey) error {
 		if got {
 			groups[sub.spec.queue]++
 		}
-		if early {
+		if early && !sub.lost {
 			needed[sub.spec.queue] = true
 		}
 	}

@@ -20,12 +20,12 @@ type natsConn struct {
 	addr     string
 	failover bool
 	known    []string // servers learnt for failover, in the order first heard of
-	opts   natsclient.Options
-	up     func(*natsclient.Client)
-	down   func()
-	conn   *natsclient.Client
-	pinged bool
-	pingAt time.Duration
+	opts     natsclient.Options
+	up       func(*natsclient.Client)
+	down     func()
+	conn     *natsclient.Client
+	pinged   bool
+	pingAt   time.Duration
 }
 
 func (n *natsConn) start() { n.ex.Post(n.dial) }
