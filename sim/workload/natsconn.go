@@ -83,6 +83,7 @@ func (n *natsConn) moveOn() {
 	}
 	others := slices.DeleteFunc(slices.Clone(n.known), func(s string) bool { return s == n.addr })
 	n.addr = others[n.e.Rand.Intn(len(others))]
+	n.e.Probe.Hit("nats.client.failover")
 }
 
 func (n *natsConn) keepalive(c *natsclient.Client) {

@@ -16,12 +16,11 @@ var constructors = map[string]func() sim.Workload{
 	"flow":      func() sim.Workload { return &Flow{} },
 	"accounts":  func() sim.Workload { return &Accounts{} },
 	"jetstream": func() sim.Workload { return &JetStream{} },
+	"cluster":   func() sim.Workload { return &Cluster{} },
 }
 
 // candidates run by name only, not in the default sweep ("all"), until they run clean.
-var candidates = map[string]func() sim.Workload{
-	"cluster": func() sim.Workload { return &Cluster{} },
-}
+var candidates = map[string]func() sim.Workload{}
 
 // Names lists the registered workloads, sorted.
 func Names() []string {
