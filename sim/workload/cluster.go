@@ -44,6 +44,12 @@ const (
 	// clusterSettle: a subscription confirmed this long before a publish has its interest
 	// on every server (a route hop is a few milliseconds).
 	clusterSettle = 50 * time.Millisecond
+	// clusterMeshSettle: strict seeds judge messages from this long after every server first
+	// has a route to every other. Until both ends of a pair settled the duplicate rule, each
+	// may have registered another of their two connections, and interest sent on the one the
+	// other end drops arrives again only with the dump on the survivor (seed 100683: 60 ms
+	// after the mesh looked complete, with 1-16 byte packets).
+	clusterMeshSettle = time.Second
 	// clusterConverge after faults stop, the mesh and interest must be whole again: a dead
 	// route or client connection is found by pings within about 3.5 s (1 s intervals, two
 	// missed), then redialled after 1 s.
@@ -172,7 +178,7 @@ func (cl *Cluster) watchMesh(w *sim.World, plan sim.Plan) {
 		poll = func() {
 			if cl.meshComplete() == nil {
 				cl.meshAt = w.Now()
-				cl.chk.judgeFrom = w.Now() + clusterSettle
+				cl.chk.judgeFrom = w.Now() + clusterMeshSettle
 				w.Note("cluster: mesh complete")
 				return
 			}

@@ -11,12 +11,14 @@ import (
 // are judged for exactly-once delivery, some of them delivered across a route (publisher
 // and subscriber on different servers); fault seeds see clients move.
 func TestClusterJudgesCrossNodeTraffic(t *testing.T) {
-	var strict, faulty, moved int
+	var strict, faulty, moved, failovers int
 	for seed := uint64(1); seed <= 30 && (strict < 2 || faulty < 3); seed++ {
 		cl := &Cluster{}
-		if res := sim.Run(cl, seed, sim.Options{}); res.Failed() {
+		res := sim.Run(cl, seed, sim.Options{})
+		if res.Failed() {
 			t.Fatalf("seed %d: %v\n  replay: %s", seed, res.Err, res.Replay())
 		}
+		failovers += res.Coverage["nats.client.failover"]
 		judged, crossed := clusterJudged(cl)
 		if judged < 100 || crossed < 10 {
 			t.Errorf("seed %d (strict %v): %d messages judged, %d deliveries across servers; want >= 100 and >= 10", seed, cl.strict, judged, crossed)
@@ -32,8 +34,9 @@ func TestClusterJudgesCrossNodeTraffic(t *testing.T) {
 			}
 		}
 	}
-	if strict == 0 || faulty == 0 || moved == 0 {
-		t.Fatalf("seeds: %d strict, %d with faults, %d reconnections; want some of each", strict, faulty, moved)
+	if strict == 0 || faulty == 0 || moved == 0 || failovers == 0 {
+		t.Fatalf("seeds: %d strict, %d with faults, %d reconnections, %d moves to another server; want some of each",
+			strict, faulty, moved, failovers)
 	}
 }
 
