@@ -41,7 +41,7 @@ func (s *Server) subChanged(sub *subscription, delta int) {
 func (c *client) publishRouted(rt *routes, r *sublist.Result, subj, reply []byte, hdr int, msg []byte) int {
 	var groups []route.LocalGroup
 	for _, g := range r.Groups {
-		groups = append(groups, route.LocalGroup{Name: g.Name, Members: len(g.Subs)})
+		groups = append(groups, route.LocalGroup{Name: g.Name, Members: c.groupTakers(g.Subs)})
 	}
 	m := route.Message{Account: c.acc.Name(), Subject: string(subj), Hdr: hdr, Payload: msg}
 	if len(reply) > 0 {
@@ -68,6 +68,23 @@ func (c *client) publishRouted(rt *routes, r *sublist.Result, subj, reply []byte
 		delivered++
 	}
 	return delivered
+}
+
+// groupTakers counts the members of a local queue group that may take c's message: not
+// c's own with echo off. The Router must not leave the message here for a member that
+// cannot take it when a member elsewhere could (the cluster workload's seed 4: a request
+// answered 503 while a responder waited on another node).
+func (c *client) groupTakers(members []*sublist.Sub) int {
+	n := len(members)
+	if c.echo {
+		return n
+	}
+	for _, m := range members {
+		if sub, ok := m.Owner.(*subscription); ok && sub.client == c {
+			n--
+		}
+	}
+	return n
 }
 
 // publishGroups delivers to every plain subscription of r and one member of each group

@@ -53,6 +53,10 @@ type Conn struct {
 	phase     Phase
 	solicited bool
 	url       string // the URL dialled, for a solicited route
+	// inherited is the URL of a solicited duplicate this accepted route beat: dialled again
+	// when this one closes, as the loser would have been (a configured route whose peer
+	// does not list us would otherwise never come back: the cluster workload, seed 100030).
+	inherited string
 	nonce     string // the nonce in our INFO on this connection
 	parser    *proto.RouteParser
 	mode      proto.RouteMode
@@ -85,6 +89,21 @@ func (c *Conn) dialer() (id, nonce string) {
 		return c.r.cfg.ServerID, c.nonce
 	}
 	return c.peerID, c.peerNonce
+}
+
+// redialURL is where to dial again when c closes: its own URL, or the one it inherited.
+func (c *Conn) redialURL() string {
+	if c.solicited {
+		return c.url
+	}
+	return c.inherited
+}
+
+// inherit keeps the URL of loser, a duplicate of c closed in its favour, unless c has one.
+func (c *Conn) inherit(loser *Conn) {
+	if c.redialURL() == "" {
+		c.inherited = loser.redialURL()
+	}
 }
 
 // live reports whether the connection still acts on what it reads.

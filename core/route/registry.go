@@ -26,8 +26,9 @@ func (r *Router) closeConn(c *Conn, reason CloseReason, errText string) error {
 		}
 		r.clientURLsChanged()
 	}
-	retry := c.solicited && reason.retryable() && !r.otherWay(c)
-	r.ready.Closes = append(r.ready.Closes, Close{Conn: c.id, Peer: c.peerID, Reason: reason, Retry: retry, URL: c.url})
+	url := c.redialURL()
+	retry := url != "" && reason.retryable() && !r.otherWay(c)
+	r.ready.Closes = append(r.ready.Closes, Close{Conn: c.id, Peer: c.peerID, Reason: reason, Retry: retry, URL: url})
 	return errStop
 }
 
@@ -37,9 +38,11 @@ func (r *Router) register(c *Conn, info *proto.RouteInfo) bool {
 	if id, ok := r.peers[c.peerID]; ok {
 		old := r.conns[id]
 		if !replaces(c, old) {
+			old.inherit(c)
 			_ = r.closeConn(c, ReasonDuplicateRoute, "")
 			return false
 		}
+		c.inherit(old)
 		_ = r.closeConn(old, ReasonDuplicateRoute, "")
 	}
 	c.phase = PhaseEstablished
@@ -182,7 +185,7 @@ func (r *Router) otherWay(c *Conn) bool {
 		if o == c || !o.live() {
 			continue
 		}
-		if (c.peerID != "" && o.peerID == c.peerID) || (o.solicited && strings.EqualFold(o.url, c.url)) {
+		if (c.peerID != "" && o.peerID == c.peerID) || (o.solicited && strings.EqualFold(o.url, c.redialURL())) {
 			return true
 		}
 	}

@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -69,6 +70,11 @@ type natsClientState struct {
 	ws, compress bool
 	feat         natsFeatures
 	big          natsBigProbe
+	// In a cluster: the server dialled first ("" is s1), the credentials, and failover to
+	// the other members.
+	server     string
+	user, pass string
+	failover   bool
 }
 
 func (n *Nats) Name() string { return "nats" }
@@ -200,11 +206,12 @@ type natsPeer struct {
 
 func newNatsPeer(e *env.Env, st *natsClientState, chk *natsChecker, end time.Duration) *natsPeer {
 	p := &natsPeer{e: e, st: st, chk: chk, end: end}
-	port, opts := natsPort, natsclient.Options{Name: st.name}
+	port, opts := natsPort, natsclient.Options{Name: st.name, User: st.user, Pass: st.pass}
 	if st.ws {
 		port, opts.WebSocket, opts.Compression = natsWSPort, true, st.compress
 	}
-	p.nc = &natsConn{e: e, ex: e.Exec.New("client"), addr: fmt.Sprintf("s1:%d", port), opts: st.feat.clientOptions(opts),
+	addr := fmt.Sprintf("%s:%d", cmp.Or(st.server, "s1"), port)
+	p.nc = &natsConn{e: e, ex: e.Exec.New("client"), addr: addr, opts: st.feat.clientOptions(opts), failover: st.failover,
 		up: p.up, down: func() { chk.connLost(st.idx, st.gen) }}
 	p.ex = p.nc.ex
 	return p

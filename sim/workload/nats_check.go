@@ -61,6 +61,15 @@ type natsChecker struct {
 	reqOrder   []string
 	conns      map[natsConnKey]natsConnOpts
 	mayLose    map[int]bool // clients that may lose a connection in a strict seed (a stuck reader cut off)
+	// judgeFrom: messages sent from then on are owed exactly-once delivery (strict seeds
+	// from the start; the cluster workload from when its mesh formed, or from its liveness
+	// point); negative: none are.
+	judgeFrom time.Duration
+	// settle is how long a confirmed subscription's interest takes to reach every server
+	// (0 on one server): only then is it owed messages.
+	settle time.Duration
+	// account names each client's account; nil: every client is in one account.
+	account map[int]string
 }
 
 // natsRequest is a request's subject and whether a 503 came back for it.
@@ -76,7 +85,23 @@ func newNatsChecker(w *sim.World, strict bool) *natsChecker {
 		w: w, strict: strict, maxLatency: natsMaxLatency, pubs: map[natsMsgKey]*natsPub{}, subs: map[natsSubKey]*natsSub{},
 		seen: map[natsSubKey]map[natsMsgKey]bool{}, lastSeq: map[natsOrderKey]uint64{},
 		requests: map[string]*natsRequest{}, conns: map[natsConnKey]natsConnOpts{}, mayLose: map[int]bool{},
+		judgeFrom: map[bool]time.Duration{true: 0, false: -1}[strict],
 	}
+}
+
+// judged says whether a message sent at sentAt is owed exactly-once delivery.
+func (c *natsChecker) judged(sentAt time.Duration) bool {
+	return c.judgeFrom >= 0 && sentAt >= c.judgeFrom
+}
+
+// propagated says whether s's interest had reached every server by at.
+func (c *natsChecker) propagated(s *natsSub, at time.Duration) bool {
+	return s.confirmedAt >= 0 && s.confirmedAt+c.settle <= at
+}
+
+// sameAccount says whether clients a and b are in one account (messages never cross).
+func (c *natsChecker) sameAccount(a, b int) bool {
+	return c.account == nil || c.account[a] == c.account[b]
 }
 
 func (c *natsChecker) now() time.Duration { return c.w.Now() }
@@ -107,6 +132,7 @@ func (c *natsChecker) confirmed(keys []natsSubKey) {
 
 func (c *natsChecker) connLost(client int, gen uint32) {
 	env.Assertf(!c.strict || c.mayLose[client], "nats: client c%d lost connection %d in a seed without network faults", client+1, gen)
+	env.Assertf(c.strict || !c.judged(c.w.Now()), "nats: client c%d lost connection %d at %v, after the liveness point %v", client+1, gen, c.w.Now(), c.judgeFrom)
 	for _, k := range c.subOrder {
 		if k.client == client && k.gen == gen {
 			c.subs[k].lost = true
@@ -127,16 +153,17 @@ func (c *natsChecker) noResponders(reply string) {
 	env.Assertf(r != nil, "nats: a 503 for %s, which no request used", reply)
 	env.Assertf(!r.got503, "nats: two 503s for %s", reply)
 	r.got503 = true
-	if !c.strict {
+	if !c.judged(r.sentAt) {
 		return
 	}
 	for _, k := range c.subOrder {
 		s := c.subs[k]
-		if c.cannotReceive(s, r.from, r.sentAt) {
-			continue // the requester's own with echo off, or unsubscribed
+		if s.lost || c.cannotReceive(s, r.from, r.sentAt) || !c.sameAccount(k.client, r.from.client) {
+			continue // its connection ended, the requester's own with echo off, unsubscribed, or in another account
 		}
-		if subject.Match(r.subject, s.spec.pattern) && s.confirmedAt >= 0 && s.confirmedAt <= r.sentAt {
-			env.Assertf(false, "nats: 503 for a request on %s, but subscription %q (%v) was there", r.subject, s.spec.pattern, k)
+		if subject.Match(r.subject, s.spec.pattern) && c.propagated(s, r.sentAt) {
+			env.Assertf(false, "nats: 503 for a request on %s from %v sent at %v, but subscription %q (%v) was there, confirmed at %v",
+				r.subject, r.from, r.sentAt, s.spec.pattern, k, s.confirmedAt)
 		}
 	}
 }
@@ -150,8 +177,10 @@ func (c *natsChecker) delivered(k natsSubKey, m *natsclient.Msg) {
 	env.Assertf(subj == m.Subject, "nats: message published on %s arrived on %s", subj, m.Subject)
 	pub := c.pubs[mk]
 	env.Assertf(pub != nil, "nats: message %v was never published", mk)
+	env.Assertf(c.sameAccount(mk.client, k.client), "nats: message %v from account %q delivered to %v in account %q",
+		mk, c.account[mk.client], k, c.account[k.client])
 	env.Assertf(subject.Match(m.Subject, sub.spec.pattern), "nats: %s delivered to subscription %q (%v)", m.Subject, sub.spec.pattern, k)
-	if lat := c.w.Now() - pub.sentAt; c.strict && lat > c.maxLatency {
+	if lat := c.w.Now() - pub.sentAt; c.strict && c.judged(pub.sentAt) && lat > c.maxLatency {
 		// Without faults a message crosses two links of a few milliseconds; a long wait
 		// means bytes sat queued (a missing flush) until something else pushed them out.
 		env.Assertf(false, "nats: message %v took %v to reach %v", mk, lat, k)
@@ -165,51 +194,64 @@ func (c *natsChecker) delivered(k natsSubKey, m *natsclient.Msg) {
 	c.lastSeq[ok2] = mk.seq
 }
 
-// final checks exactly-once delivery in strict seeds: every message reached every plain
-// subscription confirmed before it was sent, and exactly one member of each queue group
-// with a member confirmed before it was sent (never more than one).
+// final checks exactly-once delivery of the messages judged (all in strict seeds): every
+// message reached every plain subscription of its account confirmed (and propagated)
+// before it was sent, and exactly one member of each queue group with such a member
+// (never more than one).
 func (c *natsChecker) final() error {
-	if !c.strict {
-		return nil
-	}
-	if err := c.finalRequests(); err != nil {
-		return err
-	}
-	if err := c.finalCounts(); err != nil {
-		return err
+	if c.strict {
+		if err := c.finalRequests(); err != nil {
+			return err
+		}
+		if err := c.finalCounts(); err != nil {
+			return err
+		}
 	}
 	for _, mk := range c.pubOrder {
-		pub := c.pubs[mk]
-		groups := map[string]int{}
-		needed := map[string]bool{}
-		for _, sk := range c.subOrder {
-			sub := c.subs[sk]
-			if !subject.Match(pub.subject, sub.spec.pattern) {
-				continue
-			}
-			early := sub.confirmedAt >= 0 && sub.confirmedAt <= pub.sentAt && !c.cannotReceive(sub, natsConnKey{mk.client, mk.gen}, pub.sentAt)
-			got := c.seen[sk][mk]
-			if sub.spec.queue == "" {
-				if early && !got && !sub.lost {
-					return fmt.Errorf("nats: message %v on %s never reached subscription %q (%v, confirmed at %v, sent at %v)",
-						mk, pub.subject, sub.spec.pattern, sk, sub.confirmedAt, pub.sentAt)
-				}
-				continue
-			}
-			if got {
-				groups[sub.spec.queue]++
-			}
-			if early {
-				needed[sub.spec.queue] = true
-			}
+		if err := c.finalMessage(mk); err != nil {
+			return err
 		}
-		for _, q := range natsQueues {
-			if q == "" {
-				continue
+	}
+	return nil
+}
+
+// finalMessage checks one message's deliveries (nothing for a message not judged).
+func (c *natsChecker) finalMessage(mk natsMsgKey) error {
+	pub := c.pubs[mk]
+	if !c.judged(pub.sentAt) {
+		return nil
+	}
+	groups := map[string]int{}
+	needed := map[string]bool{}
+	for _, sk := range c.subOrder {
+		sub := c.subs[sk]
+		if !subject.Match(pub.subject, sub.spec.pattern) || !c.sameAccount(sk.client, mk.client) {
+			continue
+		}
+		early := c.propagated(sub, pub.sentAt) && !c.cannotReceive(sub, natsConnKey{mk.client, mk.gen}, pub.sentAt)
+		got := c.seen[sk][mk]
+		if sub.spec.queue == "" {
+			if early && !got && !sub.lost {
+				return fmt.Errorf("nats: message %v on %s never reached subscription %q (%v, confirmed at %v, sent at %v)",
+					mk, pub.subject, sub.spec.pattern, sk, sub.confirmedAt, pub.sentAt)
 			}
-			if groups[q] > 1 || (needed[q] && groups[q] != 1) {
-				return fmt.Errorf("nats: message %v on %s reached queue group %s %d times", mk, pub.subject, q, groups[q])
-			}
+			continue
+		}
+		if got {
+			groups[sub.spec.queue]++
+		}
+		if early && !sub.lost {
+			needed[sub.spec.queue] = true
+		}
+	}
+	for _, q := range env.SortedKeys(needed) {
+		if groups[q] != 1 {
+			return fmt.Errorf("nats: message %v on %s reached queue group %s %d times", mk, pub.subject, q, groups[q])
+		}
+	}
+	for _, q := range env.SortedKeys(groups) {
+		if groups[q] > 1 {
+			return fmt.Errorf("nats: message %v on %s reached queue group %s %d times", mk, pub.subject, q, groups[q])
 		}
 	}
 	return nil
@@ -222,7 +264,7 @@ func (c *natsChecker) finalRequests() error {
 		r := c.requests[reply]
 		matched := false
 		for _, k := range c.subOrder {
-			if subject.Match(r.subject, c.subs[k].spec.pattern) {
+			if subject.Match(r.subject, c.subs[k].spec.pattern) && c.sameAccount(k.client, r.from.client) {
 				matched = true
 				break
 			}

@@ -106,7 +106,8 @@ func (c *natsChecker) finalCounts() error {
 		after := 0
 		for _, mk := range c.pubOrder {
 			pub := c.pubs[mk]
-			if pub.sentAt >= s.doneAt && subject.Match(pub.subject, s.spec.pattern) && !c.cannotReceiveOwn(s, mk) {
+			if pub.sentAt >= s.doneAt && c.propagated(s, pub.sentAt) && subject.Match(pub.subject, s.spec.pattern) &&
+				!c.cannotReceiveOwn(s, mk) && c.sameAccount(mk.client, sk.client) {
 				after++
 			}
 		}

@@ -16,6 +16,7 @@ var constructors = map[string]func() sim.Workload{
 	"flow":      func() sim.Workload { return &Flow{} },
 	"accounts":  func() sim.Workload { return &Accounts{} },
 	"jetstream": func() sim.Workload { return &JetStream{} },
+	"cluster":   func() sim.Workload { return &Cluster{} },
 }
 
 // candidates run by name only, not in the default sweep ("all"), until they run clean.
