@@ -59,21 +59,25 @@ type rawClient struct {
 func (c *rawClient) OnData(p []byte)   { c.got.Write(p) }
 func (c *rawClient) OnClose(err error) { c.closed, c.err = true, err }
 
-func (r *rig) dial() *rawClient {
-	r.t.Helper()
+func (r *rig) dial() *rawClient { return dialRaw(r.t, r.w, r.cli, "s1:4222") }
+
+// dialRaw connects a raw protocol client from cli to addr, giving the world 50 ms of
+// virtual time to connect.
+func dialRaw(t *testing.T, w *sim.World, cli *env.Env, addr string) *rawClient {
+	t.Helper()
 	c := &rawClient{}
-	ex := r.cli.Exec.New("raw")
-	r.cli.Net.Dial("s1:4222", time.Second, ex, func(conn env.Conn, err error) {
+	ex := cli.Exec.New("raw")
+	cli.Net.Dial(addr, time.Second, ex, func(conn env.Conn, err error) {
 		if err != nil {
-			r.t.Errorf("dial: %v", err)
+			t.Errorf("dial: %v", err)
 			return
 		}
 		c.conn = conn
 		conn.Start(ex, c)
 	})
-	r.run(50 * time.Millisecond)
+	w.RunUntil(w.Now() + 50*time.Millisecond)
 	if c.conn == nil {
-		r.t.Fatal("no connection")
+		t.Fatal("no connection")
 	}
 	return c
 }

@@ -25,12 +25,31 @@ type clusterRig struct {
 func newClusterRig(t *testing.T, n int) *clusterRig {
 	t.Helper()
 	r := startClusterRig(t, n, func(i, j int) bool { return i != j })
+	r.wantMesh("at start")
+	return r
+}
+
+// wantMesh fails unless every node has a route to every other.
+func (r *clusterRig) wantMesh(when string) {
+	r.t.Helper()
 	for i, s := range r.srvs {
-		if got := len(s.RoutePeers()); got != n-1 {
-			t.Fatalf("s%d has %d routes, want %d", i+1, got, n-1)
+		if got := len(s.RoutePeers()); got != len(r.srvs)-1 {
+			r.t.Fatalf("s%d has %d routes %s, want %d", i+1, got, when, len(r.srvs)-1)
 		}
 	}
-	return r
+}
+
+// wantRouted subscribes to subject on node to and publishes it on node from (1-based): the
+// subscriber must get it once.
+func (r *clusterRig) wantRouted(from, to int, subject, when string) {
+	r.t.Helper()
+	sub := r.dial(to)
+	r.send(sub, "SUB "+subject+" 1\r\n")
+	pub := r.dial(from)
+	r.send(pub, "PUB "+subject+" 1\r\nx\r\n")
+	if got := msgs(sub); len(got) != 1 {
+		r.t.Fatalf("s%d got %q from s%d %s", to, got, from, when)
+	}
 }
 
 // seedRoutes is node i's configured routes: node j's when seeds(i, j) (0-based).
@@ -88,21 +107,7 @@ const connectLine = "CONNECT {\"verbose\":false,\"protocol\":1,\"headers\":true,
 // dialOnly connects a raw client to node i and sends nothing.
 func (r *clusterRig) dialOnly(i int) *rawClient {
 	r.t.Helper()
-	c := &rawClient{}
-	ex := r.cli.Exec.New("raw")
-	r.cli.Net.Dial(fmt.Sprintf("s%d:4222", i), time.Second, ex, func(conn env.Conn, err error) {
-		if err != nil {
-			r.t.Errorf("dial: %v", err)
-			return
-		}
-		c.conn = conn
-		conn.Start(ex, c)
-	})
-	r.run(50 * time.Millisecond)
-	if c.conn == nil {
-		r.t.Fatal("no connection")
-	}
-	return c
+	return dialRaw(r.t, r.w, r.cli, fmt.Sprintf("s%d:4222", i))
 }
 
 func (r *clusterRig) send(c *rawClient, s string) {
@@ -237,11 +242,7 @@ func TestClusterNodeCrashAndRejoin(t *testing.T) {
 	if !strings.Contains(c.got.String()[before:], "s3:4222") {
 		t.Fatalf("no async INFO with s3 after it restarted: %q", c.got.String()[before:])
 	}
-	for i, s := range r.srvs {
-		if got := len(s.RoutePeers()); got != 2 {
-			t.Fatalf("s%d has %d routes after s3 rejoined, want 2", i+1, got)
-		}
-	}
+	r.wantMesh("after s3 rejoined")
 	sub := r.dial(3)
 	r.send(sub, "SUB back.again 1\r\n")
 	r.send(c, "PUB back.again 2\r\nok\r\n")
@@ -276,18 +277,8 @@ func TestClusterLameDuckWithdrawsConnectURL(t *testing.T) {
 // One seed is enough: s2 and s3 list only s1, and gossip completes the mesh.
 func TestClusterGossipCompletesMesh(t *testing.T) {
 	r := startClusterRig(t, 3, func(i, j int) bool { return i != 0 && j == 0 })
-	for i, s := range r.srvs {
-		if got := len(s.RoutePeers()); got != 2 {
-			t.Fatalf("s%d has %d routes, want 2 (gossip)", i+1, got)
-		}
-	}
-	sub := r.dial(3)
-	r.send(sub, "SUB via.gossip 1\r\n")
-	pub := r.dial(2)
-	r.send(pub, "PUB via.gossip 1\r\nx\r\n")
-	if got := msgs(sub); len(got) != 1 {
-		t.Fatalf("s3 got %q from s2 over the gossiped route", got)
-	}
+	r.wantMesh("(gossip)")
+	r.wantRouted(2, 3, "via.gossip", "over the gossiped route")
 }
 
 // A reload that adds a route dials it: s3 starts alone and joins when its routes reload.
@@ -304,11 +295,7 @@ func TestClusterReloadAddsRoute(t *testing.T) {
 	if reloadErr != nil {
 		t.Fatal(reloadErr)
 	}
-	for i, s := range r.srvs {
-		if got := len(s.RoutePeers()); got != 2 {
-			t.Fatalf("s%d has %d routes after s3's reload, want 2", i+1, got)
-		}
-	}
+	r.wantMesh("after s3's reload")
 }
 
 // A partitioned route is found by its ping timers and closed; after the partition heals the
@@ -322,16 +309,6 @@ func TestClusterPartitionHeals(t *testing.T) {
 	}
 	r.w.Network().HealAll()
 	r.run(10 * time.Second)
-	for i, s := range r.srvs {
-		if got := len(s.RoutePeers()); got != 2 {
-			t.Fatalf("s%d has %d routes after the partition healed, want 2", i+1, got)
-		}
-	}
-	sub := r.dial(2)
-	r.send(sub, "SUB healed 1\r\n")
-	pub := r.dial(1)
-	r.send(pub, "PUB healed 1\r\nx\r\n")
-	if got := msgs(sub); len(got) != 1 {
-		t.Fatalf("s2 got %q from s1 after the heal", got)
-	}
+	r.wantMesh("after the partition healed")
+	r.wantRouted(1, 2, "healed", "after the heal")
 }
