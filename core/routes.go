@@ -319,6 +319,13 @@ func (rt *routes) dial(url string) {
 		rt.mu.Unlock()
 		return
 	}
+	if rt.router.Routed(url) {
+		// Already routed (the peer dialled us): no duplicate; look again later, in case
+		// that route goes.
+		rt.mu.Unlock()
+		rt.redial(url)
+		return
+	}
 	id, err := rt.router.Dial(url)
 	rt.mu.Unlock()
 	if err != nil {

@@ -145,3 +145,27 @@ func TestLameDuckTellsPeers(t *testing.T) {
 		t.Fatalf("peer's client URLs after our lame duck INFO: %v", rd.ClientURLs)
 	}
 }
+
+// TestRoutedByAdvertisedURL: a route the peer dialled makes its advertised route URL routed,
+// whatever the scheme, case or slash a configured URL spells it with, so the engine does not
+// dial a duplicate of it; before the route, and after it closed, it is not.
+func TestRoutedByAdvertisedURL(t *testing.T) {
+	r := newTestRouter(t, nil)
+	if r.Routed("nats-route://peer:6222/") {
+		t.Fatal("routed before any route")
+	}
+	connect := connectLine(proto.RouteConnect{Name: peerID, Cluster: "c1", Headers: true, Echo: true})
+	id, _ := accepted(t, r, connect, infoLine(peerInfo()))
+	for _, u := range []string{"nats-route://peer:6222/", "nats://PEER:6222", "nats-route://user:pw@peer:6222"} {
+		if !r.Routed(u) {
+			t.Errorf("%s: not routed, though peer advertises it", u)
+		}
+	}
+	if r.Routed("nats-route://peer:6223/") || r.Routed("nats-route://other:6222/") {
+		t.Fatal("another server's URL counts as routed")
+	}
+	r.Closed(id)
+	if r.Routed("nats-route://peer:6222/") {
+		t.Fatal("still routed after the route closed")
+	}
+}

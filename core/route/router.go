@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/petrel-io/petrel/core/env"
@@ -198,6 +199,36 @@ func (r *Router) LameDuck() {
 
 // NumPeers is the number of established routes (cheap, for the host's logs after each step).
 func (r *Router) NumPeers() int { return len(r.peers) }
+
+// Routed reports whether an established route leads to the server at url: one we dialled
+// there, or one whose peer advertises url as its route URL. Dialling it again would only make
+// a duplicate, which the rule then settles by closing one of the two, possibly the one
+// already carrying messages (they were lost: an e2e burst, when a retried dial met the
+// route the peer had dialled meanwhile).
+func (r *Router) Routed(url string) bool {
+	for _, id := range r.peers {
+		c := r.conns[id]
+		if sameRouteURL(c.url, url) || sameRouteURL(c.peerURL, url) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameRouteURL compares route URLs by host and port, case-insensitively, whatever their
+// scheme (nats-route://, nats://) or trailing slash.
+func sameRouteURL(a, b string) bool {
+	hostPort := func(u string) string {
+		if _, rest, ok := strings.Cut(u, "://"); ok {
+			u = rest
+		}
+		if at := strings.LastIndexByte(u, '@'); at >= 0 {
+			u = u[at+1:]
+		}
+		return strings.TrimSuffix(u, "/")
+	}
+	return a != "" && b != "" && strings.EqualFold(hostPort(a), hostPort(b))
+}
 
 // PeerConn returns the established connection to a peer.
 func (r *Router) PeerConn(peer string) (ConnID, bool) {
