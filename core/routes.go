@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -173,14 +172,6 @@ func dialableHost(h string) string {
 // routeURL is the canonical form of a route address, as the Router compares them.
 func routeURL(hostport string) string { return "nats-route://" + hostport + "/" }
 
-// routeAddr is the host:port a route URL dials.
-func routeAddr(u string) string {
-	if p, err := url.Parse(u); err == nil && p.Host != "" {
-		return p.Host
-	}
-	return strings.TrimSuffix(strings.TrimPrefix(u, "nats-route://"), "/")
-}
-
 func (rt *routes) now() time.Duration { return rt.s.env.Clock.Mono() }
 
 // step runs fn on the Router under the lock, writes what it produced, and carries out the
@@ -333,7 +324,7 @@ func (rt *routes) dial(url string) {
 		rt.redial(url)
 		return
 	}
-	rt.s.env.Net.Dial(routeAddr(url), routeDialTimeout, rt.ex, func(conn env.Conn, err error) {
+	rt.s.env.Net.Dial(route.HostPort(url), routeDialTimeout, rt.ex, func(conn env.Conn, err error) {
 		if err != nil {
 			rt.s.log.Logf(env.LevelDebug, "Error trying to connect to route %s: %v", url, err)
 			rt.step(func(r *route.Router) { r.Closed(id) })

@@ -63,7 +63,7 @@ func (c *client) publishRouted(rt *routes, r *sublist.Result, subj, reply []byte
 			local = append(local, g.Name)
 		}
 	}
-	delivered := c.publishGroups(r, local, subj, reply, hdr, msg)
+	delivered := c.publishGroups(r, inList(local), subj, reply, hdr, msg)
 	if forwarded {
 		delivered++
 	}
@@ -87,33 +87,9 @@ func (c *client) groupTakers(members []*sublist.Sub) int {
 	return n
 }
 
-// publishGroups delivers to every plain subscription of r and one member of each group
-// of r named in groups.
-func (c *client) publishGroups(r *sublist.Result, groups []string, subj, reply []byte, hdr int, msg []byte) int {
-	delivered := 0
-	for _, e := range r.Plain {
-		if c.deliver(e.Owner.(*subscription), subj, reply, hdr, msg) {
-			delivered++
-		}
-	}
-	for _, g := range r.Groups {
-		if !containsString(groups, g.Name) {
-			continue
-		}
-		if c.deliverToGroup(g.Subs, subj, reply, hdr, msg) {
-			delivered++
-		}
-	}
-	return delivered
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
+// inList is a group filter for publishGroups: the groups named in names.
+func inList(names []string) func(string) bool {
+	return func(g string) bool { return slices.Contains(names, g) }
 }
 
 // deliverAll hands messages that came in over routes to local subscribers (on the routes'
@@ -151,7 +127,7 @@ func (rt *routes) deliver(c *client, d *route.Delivery) {
 	}
 	c.batch.inMsgs++
 	c.batch.inBytes += int64(len(d.Payload))
-	c.publishGroups(r, d.Queues, subj, reply, d.Hdr, d.Payload)
+	c.publishGroups(r, inList(d.Queues), subj, reply, d.Hdr, d.Payload)
 }
 
 // clusterURLsChanged sends every client that takes async INFO the new connect_urls.

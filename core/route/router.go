@@ -218,16 +218,19 @@ func (r *Router) Routed(url string) bool {
 // sameRouteURL compares route URLs by host and port, case-insensitively, whatever their
 // scheme (nats-route://, nats://) or trailing slash.
 func sameRouteURL(a, b string) bool {
-	hostPort := func(u string) string {
-		if _, rest, ok := strings.Cut(u, "://"); ok {
-			u = rest
-		}
-		if at := strings.LastIndexByte(u, '@'); at >= 0 {
-			u = u[at+1:]
-		}
-		return strings.TrimSuffix(u, "/")
+	return a != "" && b != "" && strings.EqualFold(HostPort(a), HostPort(b))
+}
+
+// HostPort is the host:port a route URL names (scheme, user info and trailing slash
+// dropped): what a host dials for it.
+func HostPort(url string) string {
+	if _, rest, ok := strings.Cut(url, "://"); ok {
+		url = rest
 	}
-	return a != "" && b != "" && strings.EqualFold(hostPort(a), hostPort(b))
+	if at := strings.LastIndexByte(url, '@'); at >= 0 {
+		url = url[at+1:]
+	}
+	return strings.TrimSuffix(url, "/")
 }
 
 // PeerConn returns the established connection to a peer.
