@@ -135,7 +135,7 @@ func (entryCodec) put(dst []byte, prev, e *entry) []byte {
 }
 
 func (entryCodec) get(src []byte, prev, e *entry) (int, bool) {
-	r := varintReader{b: src, ok: true}
+	r := stateReader{b: src}
 	e.time = prev.time + r.varint()
 	e.ttl = r.varint()
 	e.subj = uint32(r.uvarint())
@@ -148,41 +148,5 @@ func (entryCodec) get(src []byte, prev, e *entry) (int, bool) {
 		e.off = uint32(r.uvarint())
 	}
 	e.rlen = uint32(int64(e.size) + r.varint())
-	return r.n, r.ok
-}
-
-// varintReader reads varints from b until one fails (ok false, every later read 0).
-type varintReader struct {
-	b  []byte
-	n  int
-	ok bool
-}
-
-func (r *varintReader) uvarint() uint64 {
-	v, k := binary.Uvarint(r.b[min(r.n, len(r.b)):])
-	return r.took(k, v)
-}
-
-func (r *varintReader) varint() int64 {
-	v, k := binary.Varint(r.b[min(r.n, len(r.b)):])
-	return int64(r.took(k, uint64(v)))
-}
-
-// took moves past a varint of k bytes (k <= 0: none could be read) and returns v, or 0.
-func (r *varintReader) took(k int, v uint64) uint64 {
-	if k <= 0 {
-		r.ok = false
-		return 0
-	}
-	r.n += k
-	return v
-}
-
-func (r *varintReader) byte() byte {
-	if r.n >= len(r.b) {
-		r.ok = false
-		return 0
-	}
-	r.n++
-	return r.b[r.n-1]
+	return len(src) - len(r.b), !r.bad
 }

@@ -76,6 +76,8 @@ func DecodeState(b []byte) (State, error) {
 	return st, nil
 }
 
+// stateReader reads a state file's fields, and a packed index chunk's (seqpack.go), until
+// one fails (bad, every later read 0).
 type stateReader struct {
 	b   []byte
 	bad bool
@@ -83,12 +85,32 @@ type stateReader struct {
 
 func (r *stateReader) uvarint() uint64 {
 	v, n := binary.Uvarint(r.b)
+	return r.took(n, v)
+}
+
+func (r *stateReader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	return int64(r.took(n, uint64(v)))
+}
+
+// took moves past a varint of n bytes (n <= 0: none could be read) and returns v, or 0.
+func (r *stateReader) took(n int, v uint64) uint64 {
 	if n <= 0 {
 		r.bad = true
 		return 0
 	}
 	r.b = r.b[n:]
 	return v
+}
+
+func (r *stateReader) byte() byte {
+	if len(r.b) == 0 {
+		r.bad = true
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
 }
 
 func (r *stateReader) int64() int64 {
