@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -72,64 +70,32 @@ func stopAll(nodes []*running) {
 // carries interest. Interest the benchmark's clients register later travels the same route,
 // after the probe's.
 func probeRoute(from, to *running) error {
-	sub, err := rawConn(to, "SUB bench.probe 1\r\n")
+	sub, err := dial(to.url)
 	if err != nil {
 		return err
 	}
 	defer sub.Close()
-	pub, err := rawConn(from, "")
+	got, err := sub.SubscribeSync("bench.probe")
+	if err != nil {
+		return err
+	}
+	if err := sub.Flush(); err != nil {
+		return err
+	}
+	pub, err := dial(from.url)
 	if err != nil {
 		return err
 	}
 	defer pub.Close()
-	got := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(sub)
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "MSG bench.probe") {
-				close(got)
-				return
-			}
-		}
-	}()
-	deadline := time.After(10 * time.Second)
-	for {
-		if _, err := pub.Write([]byte("PUB bench.probe 0\r\n\r\n")); err != nil {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		if err := pub.Publish("bench.probe", nil); err != nil {
 			return err
 		}
-		select {
-		case <-got:
+		if _, err := got.NextMsg(20 * time.Millisecond); err == nil {
 			return nil
-		case <-deadline:
-			return fmt.Errorf("no message from %s reached %s in 10s", from.url, to.url)
-		case <-time.After(20 * time.Millisecond):
 		}
 	}
-}
-
-// rawConn opens a protocol connection to r, sends CONNECT and then ops, and waits for the
-// PONG that follows them.
-func rawConn(r *running, ops string) (net.Conn, error) {
-	c, err := net.Dial("tcp", strings.TrimPrefix(r.url, "nats://"))
-	if err != nil {
-		return nil, err
-	}
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := c.Write([]byte("CONNECT {\"verbose\":false}\r\n" + ops + "PING\r\n")); err != nil {
-		c.Close()
-		return nil, err
-	}
-	var line []byte
-	buf := make([]byte, 1)
-	for !bytes.HasSuffix(line, []byte("PONG\r\n")) {
-		if _, err := c.Read(buf); err != nil {
-			c.Close()
-			return nil, fmt.Errorf("%s: no PONG: %w", r.url, err)
-		}
-		line = append(line, buf[0])
-	}
-	_ = c.SetDeadline(time.Time{})
-	return c, nil
+	return fmt.Errorf("no message from %s reached %s in 10s", from.url, to.url)
 }
 
 // clusterPubSub runs one `bench sub` on each of nodes 2..subs+1 and `bench pub` on node 1;
