@@ -64,6 +64,7 @@ type client struct {
 	expiry    env.Timer // the user JWT's expiry (operator mode)
 	scratch   []byte
 	onceMatch sublist.Result // the match of a subject published once (usedOnce), reused
+	routing   routing        // publishRouted's reusable state, on the client's executor
 	nonce     []byte
 	echo      bool
 	verbose   bool

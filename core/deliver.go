@@ -29,13 +29,13 @@ type subscription struct {
 // publish routes one message from c (on c's executor) to every matching subscription: all
 // plain ones, and one member of each queue group. It returns how many took it.
 func (c *client) publish(r *sublist.Result, subj, reply []byte, hdr int, msg []byte) int {
-	return c.publishGroups(r, nil, subj, reply, hdr, msg)
+	return c.publishGroups(r, groupsHere{all: true}, subj, reply, hdr, msg)
 }
 
 // publishGroups delivers to every plain subscription of r and one member of each group of
-// r that here says is served on this server (every group when here is nil; a cluster
-// serves some groups on other servers).
-func (c *client) publishGroups(r *sublist.Result, here func(group string) bool, subj, reply []byte, hdr int, msg []byte) int {
+// r that here says is served on this server (a cluster serves some groups on other
+// servers).
+func (c *client) publishGroups(r *sublist.Result, here groupsHere, subj, reply []byte, hdr int, msg []byte) int {
 	delivered := 0
 	for _, e := range r.Plain {
 		if c.deliver(e.Owner.(*subscription), subj, reply, hdr, msg) {
@@ -43,7 +43,7 @@ func (c *client) publishGroups(r *sublist.Result, here func(group string) bool, 
 		}
 	}
 	for _, g := range r.Groups {
-		if here != nil && !here(g.Name) {
+		if !here.has(g.Name) {
 			continue
 		}
 		if c.deliverToGroup(g.Subs, subj, reply, hdr, msg) {
@@ -276,4 +276,7 @@ func (c *client) flushTouched() {
 	}
 	c.touched = c.touched[:0]
 	clear(c.touchedSet)
+	if len(c.routing.touched) > 0 {
+		c.flushRoutes()
+	}
 }

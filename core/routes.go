@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +55,8 @@ type routes struct {
 	urls atomic.Pointer[[]string]
 	// deliverer publishes routed messages to local subscribers, on ex only.
 	deliverer *client
+	// rx is the effects of reading a route, on ex only, reused.
+	rx routeEffects
 	// maxPending is the unsent output above which a route is cut (a slow route must not
 	// hold the server's memory); max_pending of clients, at least routeMinPending.
 	maxPending int
@@ -70,12 +73,21 @@ type routeConn struct {
 	conn env.Conn
 }
 
+// OnData runs on ex, which reads every route: rx is its reusable effects.
 func (rc *routeConn) OnData(p []byte) {
-	rc.rt.step(func(r *route.Router) {
-		if rc.rt.conns[rc.id] == rc {
-			r.Receive(rc.id, rc.rt.now(), p)
-		}
-	})
+	rt := rc.rt
+	rt.mu.Lock()
+	if rt.stopped || rt.conns[rc.id] != rc {
+		rt.mu.Unlock()
+		return
+	}
+	rt.router.Receive(rc.id, rt.now(), p)
+	fx := &rt.rx
+	rt.drain(fx)
+	rt.notePeers()
+	rt.mu.Unlock()
+	rt.carryOut(fx)
+	fx.reset()
 }
 
 func (rc *routeConn) OnClose(error) { rc.rt.closed(rc) }
@@ -185,23 +197,39 @@ func (rt *routes) step(fn func(r *route.Router)) {
 	fn(rt.router)
 	var after routeEffects
 	rt.drain(&after)
+	rt.notePeers()
+	rt.mu.Unlock()
+	rt.carryOut(&after)
+}
+
+// notePeers logs a change in the number of established routes, under mu.
+func (rt *routes) notePeers() {
 	if n := rt.router.NumPeers(); n != rt.peers {
 		rt.peers = n
 		rt.s.log.Logf(env.LevelInfo, "Cluster %s: %d route(s) established %v", rt.s.cfg().Cluster.Name, n, rt.router.Peers())
 	}
-	rt.mu.Unlock()
-	rt.carryOut(&after)
 }
 
 // routeEffects is what a step leaves for after the lock.
 type routeEffects struct {
 	flush      []env.Conn
-	deliveries []route.Delivery
+	deliveries []route.Delivery // valid until the Router's next Receive
 	redials    []string
 	dials      []string
 	urls       []string
 	urlsSet    bool
 	forwarded  bool // some bytes went to a route (a publish reached a peer)
+}
+
+// empty reports whether nothing but the flags is left to carry out.
+func (e *routeEffects) empty() bool {
+	return len(e.flush) == 0 && len(e.deliveries) == 0 && len(e.redials) == 0 && len(e.dials) == 0 && !e.urlsSet
+}
+
+// reset empties e for reuse, keeping its memory.
+func (e *routeEffects) reset() {
+	clear(e.flush)
+	*e = routeEffects{flush: e.flush[:0], deliveries: e.deliveries[:0], redials: e.redials[:0], dials: e.dials[:0]}
 }
 
 // drain takes the Router's effects until it has none, under mu: writes are queued on their
@@ -215,7 +243,9 @@ func (rt *routes) drain(out *routeEffects) {
 		for _, w := range rd.Writes {
 			if rc := rt.conns[w.Conn]; rc != nil {
 				if rc.conn.Queue(w.Bytes) == nil {
-					out.flush = append(out.flush, rc.conn)
+					if !slices.Contains(out.flush, rc.conn) {
+						out.flush = append(out.flush, rc.conn)
+					}
 					out.forwarded = true
 				}
 			}
@@ -252,15 +282,12 @@ func (rt *routes) closeLocked(c route.Close, out *routeEffects) {
 
 func (rt *routes) carryOut(e *routeEffects) {
 	for _, c := range e.flush {
-		c.Flush()
-		if c.Buffered() > rt.maxPending {
-			rt.s.log.Logf(env.LevelWarn, "Slow route to %s: %d bytes pending, closing", c.RemoteAddr(), c.Buffered())
-			c.Abort() // OnClose tells the Router, and a solicited route is redialled
-		}
+		rt.flushConn(c)
 	}
 	if len(e.deliveries) > 0 {
-		ds := e.deliveries
-		rt.ex.Post(func() { rt.deliverAll(ds) }) // a no-op hop on ex, where Receive runs
+		// Only Receive makes deliveries, on ex, and they are valid until its next call:
+		// they are delivered now, before ex reads again.
+		rt.deliverAll(e.deliveries)
 	}
 	for _, u := range e.dials {
 		rt.ex.Post(func() { rt.dial(u) })
@@ -272,6 +299,16 @@ func (rt *routes) carryOut(e *routeEffects) {
 		urls := e.urls
 		rt.urls.Store(&urls)
 		rt.s.clusterURLsChanged()
+	}
+}
+
+// flushConn sends what is queued on a route, and cuts the route when its backlog passes
+// the limit (a slow route must not hold the server's memory).
+func (rt *routes) flushConn(c env.Conn) {
+	c.Flush()
+	if c.Buffered() > rt.maxPending {
+		rt.s.log.Logf(env.LevelWarn, "Slow route to %s: %d bytes pending, closing", c.RemoteAddr(), c.Buffered())
+		c.Abort() // OnClose tells the Router, and a solicited route is redialled
 	}
 }
 

@@ -3,6 +3,7 @@ package core
 import (
 	"slices"
 
+	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/route"
 	"github.com/petrel-io/petrel/core/subject"
 	"github.com/petrel-io/petrel/core/sublist"
@@ -34,41 +35,78 @@ func (s *Server) subChanged(sub *subscription, delta int) {
 	rt.step(func(r *route.Router) { r.Subscribe(acc, subj, queue, delta) })
 }
 
-// publishRouted routes a client's message through the cluster: it sends it to the routes
-// with interest and delivers here to the plain subscriptions and the queue groups the
-// Router leaves to this server. It returns how many local subscriptions took it, plus one
-// when it went to a route (a peer with interest: no 503 for a request).
+// publishRouted routes a client's message through the cluster: it queues it on the routes
+// with interest (flushed once at the end of the client's read, with its other output) and
+// delivers here to the plain subscriptions and the queue groups the Router leaves to this
+// server. It returns how many local subscriptions took it, plus one when it went to a route
+// (a peer with interest: no 503 for a request). Every client message of a cluster comes
+// here, so it allocates nothing once warm.
 func (c *client) publishRouted(rt *routes, r *sublist.Result, subj, reply []byte, hdr int, msg []byte) int {
-	var groups []route.LocalGroup
+	rs := &c.routing
+	rs.groups = rs.groups[:0]
 	for _, g := range r.Groups {
-		groups = append(groups, route.LocalGroup{Name: g.Name, Members: c.groupTakers(g.Subs)})
+		rs.groups = append(rs.groups, route.LocalGroup{Name: g.Name, Members: c.groupTakers(g.Subs)})
 	}
-	m := route.Message{Account: c.acc.Name(), Subject: string(subj), Hdr: hdr, Payload: msg}
-	if len(reply) > 0 {
-		m.Reply = string(reply)
-	}
-	var local []string
-	forwarded := false
+	m := route.Message{Account: c.acc.Name(), Subject: subj, Reply: reply, Hdr: hdr, Payload: msg}
+	fx := &rs.fx
+	here := groupsHere{all: true}
 	rt.mu.Lock()
 	if !rt.stopped {
-		local = append(local, rt.router.Publish(&m, groups)...)
-		var after routeEffects
-		rt.drain(&after)
-		forwarded = after.forwarded
-		rt.mu.Unlock()
-		rt.carryOut(&after)
-	} else {
-		rt.mu.Unlock()
-		for _, g := range r.Groups {
-			local = append(local, g.Name)
-		}
+		// The Router reuses its answer: copy it before another executor's publish.
+		rs.local = append(rs.local[:0], rt.router.Publish(&m, rs.groups)...)
+		here = groupsHere{names: rs.local}
+		rt.drain(fx)
 	}
-	delivered := c.publishGroups(r, inList(local), subj, reply, hdr, msg)
+	rt.mu.Unlock()
+	forwarded := fx.forwarded
+	for _, conn := range fx.flush {
+		c.touchRoute(conn)
+	}
+	fx.flush = fx.flush[:0]
+	if !fx.empty() {
+		rt.carryOut(fx)
+	}
+	fx.reset()
+	delivered := c.publishGroups(r, here, subj, reply, hdr, msg)
 	if forwarded {
 		delivered++
 	}
 	return delivered
 }
+
+// routing is a client's reusable state for publishRouted.
+type routing struct {
+	groups  []route.LocalGroup
+	local   []string
+	fx      routeEffects
+	touched []env.Conn // routes this read queued messages on, flushed at its end
+}
+
+// touchRoute records a route connection to flush at the end of this read.
+func (c *client) touchRoute(conn env.Conn) {
+	if !slices.Contains(c.routing.touched, conn) {
+		c.routing.touched = append(c.routing.touched, conn)
+	}
+}
+
+// flushRoutes sends what this read queued on routes.
+func (c *client) flushRoutes() {
+	rt := c.srv.clusterRoutes()
+	for i, conn := range c.routing.touched {
+		rt.flushConn(conn)
+		c.routing.touched[i] = nil
+	}
+	c.routing.touched = c.routing.touched[:0]
+}
+
+// groupsHere says which queue groups a publish serves on this server: all of them, or
+// those the Router named.
+type groupsHere struct {
+	all   bool
+	names []string
+}
+
+func (h groupsHere) has(group string) bool { return h.all || slices.Contains(h.names, group) }
 
 // groupTakers counts the members of a local queue group that may take c's message: not
 // c's own with echo off. The Router must not leave the message here for a member that
@@ -87,11 +125,6 @@ func (c *client) groupTakers(members []*sublist.Sub) int {
 	return n
 }
 
-// inList is a group filter for publishGroups: the groups named in names.
-func inList(names []string) func(string) bool {
-	return func(g string) bool { return slices.Contains(names, g) }
-}
-
 // deliverAll hands messages that came in over routes to local subscribers (on the routes'
 // executor), then flushes the connections it wrote to. The routes' executor never stalls
 // for a slow subscriber: a slow consumer is cut by max_pending instead.
@@ -108,26 +141,29 @@ func (rt *routes) deliverAll(ds []route.Delivery) {
 
 func (rt *routes) deliver(c *client, d *route.Delivery) {
 	acc := rt.s.cfg().accounts.Get(d.Account)
-	if acc == nil || !subject.Routable(d.Subject) {
-		rt.s.env.Probe.Hit("core.route.unknown-account")
+	if acc == nil {
+		rt.s.env.Probe.Hit("core.route.unknown-account") // or, below, an unroutable subject
 		return
 	}
 	c.acc = acc
-	subj := []byte(d.Subject)
-	var reply []byte
-	if d.Reply != "" {
-		reply = []byte(d.Reply)
-	}
-	var r *sublist.Result
-	if usedOnce(subj) {
-		acc.Subs.MatchUncachedInto(d.Subject, &c.onceMatch)
-		r = &c.onceMatch
-	} else {
-		r = acc.Subs.Match(d.Subject)
+	subj := d.Subject
+	r, hit := acc.Subs.Cached(subj) // the cache holds only subjects that were valid
+	if !hit {
+		str := string(subj)
+		if !subject.Routable(str) {
+			rt.s.env.Probe.Hit("core.route.unknown-account")
+			return
+		}
+		if usedOnce(subj) {
+			acc.Subs.MatchUncachedInto(str, &c.onceMatch)
+			r = &c.onceMatch
+		} else {
+			r = acc.Subs.Match(str)
+		}
 	}
 	c.batch.inMsgs++
 	c.batch.inBytes += int64(len(d.Payload))
-	c.publishGroups(r, inList(d.Queues), subj, reply, d.Hdr, d.Payload)
+	c.publishGroups(r, groupsHere{names: d.Queues}, subj, d.Reply, d.Hdr, d.Payload)
 }
 
 // clusterURLsChanged sends every client that takes async INFO the new connect_urls.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -32,14 +33,25 @@ type running struct {
 	monitor  string // "http://127.0.0.1:port"
 }
 
-// freePort picks a loopback port nothing listens on now.
+// handedOut is every port freePort returned in this run: the kernel may offer a port
+// again once its probe closed, before the server it was meant for binds it (a cluster's
+// ports are picked before its nodes start).
+var handedOut sync.Map
+
+// freePort picks a loopback port nothing listens on now, and none picked before.
 func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		_ = ln.Close()
+		if _, dup := handedOut.LoadOrStore(port, true); !dup {
+			return port, nil
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return 0, fmt.Errorf("no fresh loopback port in 100 tries")
 }
 
 // start runs the binary on free loopback ports (clients and monitoring) and waits for it
@@ -68,11 +80,16 @@ func (s server) start(args ...string) (*running, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", s.bin, err)
 	}
-	ready := make(chan struct{})
+	ready, ended := make(chan struct{}), make(chan struct{})
+	var last string // the last line before readiness, to say why a start failed
 	go func() {
+		defer close(ended)
 		sc := bufio.NewScanner(stderr)
 		signalled := false
 		for sc.Scan() {
+			if !signalled {
+				last = sc.Text()
+			}
 			if !signalled && strings.Contains(sc.Text(), "Server is ready") {
 				close(ready)
 				signalled = true
@@ -81,6 +98,9 @@ func (s server) start(args ...string) (*running, error) {
 	}()
 	select {
 	case <-ready:
+	case <-ended:
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("%s exited before it was ready: %s", s.name, last)
 	case <-time.After(10 * time.Second):
 		_ = cmd.Process.Kill()
 		return nil, fmt.Errorf("%s did not become ready", s.name)

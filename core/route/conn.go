@@ -70,6 +70,7 @@ type Conn struct {
 	pingsOut int
 	nextPing time.Duration
 	out      []byte // bytes for the host to write, handed over by Ready
+	spare    []byte // the buffer handed over by the last Ready, written again after the next
 	reason   CloseReason
 }
 

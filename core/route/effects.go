@@ -8,7 +8,8 @@ type ConnID uint64
 // Ready is what the router asks of its host after one or more steps: bytes to write, messages
 // to deliver locally, connections to close, routes to dial, clients to tell. The host carries
 // them out in this order (writes before closes, so an -ERR reaches the peer) and calls Ready
-// again after its next step. Slices belong to the host once returned.
+// again after its next step. Writes and Deliveries are reused (see Router.Ready); the other
+// slices belong to the host once returned.
 type Ready struct {
 	Writes     []Write
 	Deliveries []Delivery
@@ -39,11 +40,13 @@ type Write struct {
 // Delivery is a message that came in over a route, for this server's own subscribers: every
 // plain subscription matching Subject in Account, and one member of each named queue group
 // (Queues nil: plain subscriptions only). The engine never forwards it to another route.
+//
+// Subject, Reply and Payload are valid until the router's next Receive.
 type Delivery struct {
 	From    ConnID
 	Account string
-	Subject string
-	Reply   string
+	Subject []byte
+	Reply   []byte // nil without one
 	Queues  []string
 	// Hdr is the header length at the start of Payload, -1 without headers.
 	Hdr     int

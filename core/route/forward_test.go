@@ -52,17 +52,17 @@ func TestForward(t *testing.T) {
 				}
 				return d
 			}
-			forward(remote.match("A", "foo"), tc.local, tc.preferLocal, draw, &plan)
+			forward(remote.match("A", []byte("foo")), tc.local, tc.preferLocal, draw, &plan)
 			got := fmt.Sprintf("local %v routes %v", plan.Local, plan.Routes)
 			if got != tc.want {
 				t.Fatalf("got %s, want %s", got, tc.want)
 			}
 		})
 	}
-	if res := remote.match("B", "bar"); res == nil || !res.Empty() {
+	if res := remote.match("B", []byte("bar")); res == nil || !res.Empty() {
 		t.Fatalf("B bar matched %v", res)
 	}
-	if res := remote.match("C", "foo"); res != nil {
+	if res := remote.match("C", []byte("foo")); res != nil {
 		t.Fatalf("an account nobody subscribed in matched %v", res)
 	}
 }
@@ -71,7 +71,7 @@ func TestForward(t *testing.T) {
 // weight, is picked for exactly one draw value, so a uniform draw spreads load evenly.
 func TestPickMemberIsUniformOverMembers(t *testing.T) {
 	remote := table([]any{1, "A", "x", "q", 3}, []any{2, "A", "x", "q", 1})
-	subs := remote.match("A", "x").Groups[0].Subs
+	subs := remote.match("A", []byte("x")).Groups[0].Subs
 	counts := map[string]int{}
 	for n := range 2 + 3 + 1 {
 		conn, ok := pickMember(2, subs, func(total int) int {

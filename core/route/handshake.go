@@ -152,16 +152,34 @@ func (c *Conn) RoutedMsg(msg *proto.RoutedMsg) error {
 	if c.phase != PhaseEstablished {
 		return c.r.closeConn(c, ReasonProtocolViolation, "")
 	}
-	d := Delivery{From: c.id, Account: string(msg.Account), Subject: string(msg.Subject),
-		Hdr: msg.Hdr, Payload: append([]byte(nil), msg.Payload...)}
+	r := c.r
+	d := Delivery{From: c.id, Account: r.accountName(msg.Account), Subject: r.keep(msg.Subject),
+		Hdr: msg.Hdr, Payload: r.keep(msg.Payload)}
 	if msg.Reply != nil {
-		d.Reply = string(msg.Reply)
+		d.Reply = r.keep(msg.Reply)
 	}
 	for _, q := range msg.Queues {
 		d.Queues = append(d.Queues, string(q))
 	}
-	c.r.ready.Deliveries = append(c.r.ready.Deliveries, d)
+	r.ready.Deliveries = append(r.ready.Deliveries, d)
 	return nil
+}
+
+// keep copies b into the arena of this Receive's deliveries: the parser's buffers are its
+// own again after the op, and an allocation per message is what the arena saves. An arena
+// that grows moves on to new memory; what was kept before stays where it was.
+func (r *Router) keep(b []byte) []byte {
+	start := len(r.arena)
+	r.arena = append(r.arena, b...)
+	return r.arena[start:len(r.arena):len(r.arena)]
+}
+
+// accountName is an account's name from the wire, interned with the names Publish uses.
+func (r *Router) accountName(b []byte) string {
+	if n, ok := r.accountNames[string(b)]; ok {
+		return n.str
+	}
+	return r.internAccount(string(b)).str
 }
 
 func capURLs(urls []string) []string {

@@ -264,16 +264,16 @@ func TestInterestFromPeer(t *testing.T) {
 			t.Fatalf("%q: interest %v written %q, want %v %q", s.ops, rd.Interest, written(rd, id), s.want, s.written)
 		}
 	}
-	if res := r.remote.match("A", "foo.x"); res == nil || len(res.Plain) != 2 {
+	if res := r.remote.match("A", []byte("foo.x")); res == nil || len(res.Plain) != 2 {
 		t.Fatalf("foo.x matches %v, want the plain entry and the leaf's", res)
 	}
 	r.SetPeerLeafUnsubWithoutOriginForTest(id)
 	r.Receive(id, 0, []byte("LS+ leafy A foo.*\r\nLS- A foo.*\r\n")) // no origin: every leaf entry on foo.* goes
-	if res := r.remote.match("A", "foo.x"); res == nil || len(res.Plain) != 1 {
+	if res := r.remote.match("A", []byte("foo.x")); res == nil || len(res.Plain) != 1 {
 		t.Fatalf("after an LS- without origin foo.x matches %v, want the plain entry only", res)
 	}
 	r.Ready()
-	if res := r.remote.match("B", "foo.x"); res != nil && !res.Empty() {
+	if res := r.remote.match("B", []byte("foo.x")); res != nil && !res.Empty() {
 		t.Fatalf("account B sees account A's interest: %v", res)
 	}
 	r.Receive(id, 0, []byte("-ERR 'bye'\r\n"))
@@ -295,8 +295,8 @@ func TestRoutedMessageIsDeliveredNotForwarded(t *testing.T) {
 		t.Fatalf("a routed message went out again: %v", rd.Writes)
 	}
 	want := fmt.Sprint([]Delivery{
-		{From: a, Account: "$G", Subject: "foo", Reply: "_INBOX.1", Queues: []string{"q1", "q2"}, Hdr: -1, Payload: []byte("hello")},
-		{From: a, Account: "$G", Subject: "foo", Hdr: 12, Payload: []byte("NATS/1.0\r\n\r\nhi")},
+		{From: a, Account: "$G", Subject: []byte("foo"), Reply: []byte("_INBOX.1"), Queues: []string{"q1", "q2"}, Hdr: -1, Payload: []byte("hello")},
+		{From: a, Account: "$G", Subject: []byte("foo"), Hdr: 12, Payload: []byte("NATS/1.0\r\n\r\nhi")},
 	})
 	if fmt.Sprint(rd.Deliveries) != want {
 		t.Fatalf("deliveries %v, want %v", rd.Deliveries, want)

@@ -150,12 +150,15 @@ func (t *remoteTable) dropConn(conn ConnID) []key {
 func (t *remoteTable) count(conn ConnID) int { return len(t.byConn[conn]) }
 
 // match returns the remote interest in a literal subject of an account, or nil.
-func (t *remoteTable) match(account, subject string) *sublist.Result {
+func (t *remoteTable) match(account string, subject []byte) *sublist.Result {
 	l := t.accounts[account]
 	if l == nil {
 		return nil
 	}
-	return l.Match(subject)
+	if r, ok := l.Cached(subject); ok {
+		return r
+	}
+	return l.Match(string(subject))
 }
 
 // check asserts the table's invariant against the set of established connections.

@@ -1,6 +1,8 @@
 package route
 
 import (
+	"fmt"
+
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/proto"
 )
@@ -28,12 +30,13 @@ func (r *Router) Subscribe(account, subject, queue string, delta int) {
 	r.check()
 }
 
-// Message is a message published on this server, as Publish takes it.
+// Message is a message published on this server, as Publish takes it. The byte slices are
+// only read during the call.
 type Message struct {
 	Account string
-	Subject string // literal
-	Reply   string
-	Hdr     int // header length at the start of Payload, -1 without headers
+	Subject []byte // literal
+	Reply   []byte // nil without one
+	Hdr     int    // header length at the start of Payload, -1 without headers
 	Payload []byte
 }
 
@@ -42,20 +45,58 @@ type Message struct {
 // delivers to one member of each, and to every local plain subscription). local lists the
 // queue groups matching here, with their member counts. The returned slice is reused by the
 // next call.
+//
+// Publish is the hot path of a cluster: every client message goes through it, so it
+// allocates nothing once warm and checks only what it relies on (the whole invariant check
+// runs in the invariants build).
 func (r *Router) Publish(m *Message, local []LocalGroup) []string {
 	forward(r.remote.match(m.Account, m.Subject), local, r.cfg.PreferLocalQueue, r.rand.Intn, &r.plan)
+	if len(r.plan.Routes) == 0 {
+		return r.plan.Local
+	}
+	rm := &r.scratch
+	*rm = proto.RoutedMsg{Account: r.accountBytes(m.Account), Subject: m.Subject, Reply: m.Reply,
+		Hdr: m.Hdr, Payload: m.Payload, Queues: rm.Queues[:0]}
 	for _, t := range r.plan.Routes {
 		c := r.conns[t.Conn]
-		env.Assertf(c != nil && c.phase == PhaseEstablished, "route: forwarding on conn %d, which is not established", t.Conn)
-		rm := proto.RoutedMsg{Account: []byte(m.Account), Subject: []byte(m.Subject), Hdr: m.Hdr, Payload: m.Payload}
-		if m.Reply != "" {
-			rm.Reply = []byte(m.Reply)
+		if c == nil || c.phase != PhaseEstablished {
+			panic(fmt.Sprintf("route: forwarding on conn %d, which is not established", t.Conn))
 		}
+		rm.Queues = rm.Queues[:0]
 		for _, q := range t.Queues {
 			rm.Queues = append(rm.Queues, []byte(q))
 		}
-		c.out = c.mode.AppendMsg(c.out, &rm)
+		c.out = c.mode.AppendMsg(c.out, rm)
 	}
-	r.check()
+	if env.Invariants {
+		r.check()
+	}
 	return r.plan.Local
 }
+
+// accountBytes is an account's name as the encoder takes it, kept so a publish does not
+// convert it again. Names stay until the table passes maxAccountNames, then it starts over
+// (accounts come and go with configuration, which is rare).
+func (r *Router) accountBytes(name string) []byte {
+	if n, ok := r.accountNames[name]; ok {
+		return n.b
+	}
+	return r.internAccount(name).b
+}
+
+// accountName is one interned account name, in both forms.
+type accountName struct {
+	str string
+	b   []byte
+}
+
+func (r *Router) internAccount(name string) accountName {
+	if len(r.accountNames) >= maxAccountNames {
+		clear(r.accountNames)
+	}
+	n := accountName{str: name, b: []byte(name)}
+	r.accountNames[name] = n
+	return n
+}
+
+const maxAccountNames = 1024

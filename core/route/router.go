@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,6 +33,13 @@ type Router struct {
 	// announced is the client URL set last handed to the engine (Ready.ClientURLs).
 	announced []string
 	plan      Plan // reused by Publish
+	// scratch and accountNames serve Publish without allocating.
+	scratch      proto.RoutedMsg
+	accountNames map[string]accountName
+	// order is the ids of conns, ascending (ids only grow): Ready's order, without sorting.
+	order []ConnID
+	// arena holds the subjects, replies and payloads of the Deliveries of one Receive.
+	arena []byte
 }
 
 // NewRouter returns a router for cfg (validated here). rand draws queue members and nonces.
@@ -40,7 +48,7 @@ func NewRouter(cfg Config, rand env.Rand) (*Router, error) {
 		return nil, err
 	}
 	r := &Router{cfg: cfg, rand: rand, conns: map[ConnID]*Conn{}, peers: map[string]ConnID{},
-		local: newLocalInterest(), remote: newRemoteTable()}
+		local: newLocalInterest(), remote: newRemoteTable(), accountNames: map[string]accountName{}}
 	r.announced = clientURLs(&r.cfg, nil)
 	return r, nil
 }
@@ -86,6 +94,7 @@ func (r *Router) newConn(url string) (*Conn, error) {
 	c := &Conn{r: r, id: r.nextID, solicited: url != "", url: url, phase: PhaseDialing}
 	c.parser = proto.NewRouteParser(c, r.cfg.Limits, c.mode)
 	r.conns[c.id] = c
+	r.order = append(r.order, c.id)
 	return c, nil
 }
 
@@ -118,6 +127,7 @@ func (r *Router) Receive(id ConnID, now time.Duration, data []byte) {
 		return // closing: the peer's last words change nothing
 	}
 	env.Assertf(c.phase != PhaseDialing, "route: bytes on conn %d before it connected", id)
+	r.arena = r.arena[:0] // the host has delivered what the last Receive produced
 	if err := c.parser.Parse(data); err != nil && !errors.Is(err, errStop) && c.live() {
 		_ = r.closeConn(c, ReasonParseError, parseErrText(err)) // returns errStop, which ends nothing more here
 	}
@@ -144,6 +154,7 @@ func (r *Router) Closed(id ConnID) {
 	}
 	c.phase = PhaseClosed
 	delete(r.conns, id)
+	r.order = slices.DeleteFunc(r.order, func(o ConnID) bool { return o == id })
 	r.check()
 }
 
@@ -166,18 +177,28 @@ func (r *Router) Tick(now time.Duration) {
 	r.check()
 }
 
-// Ready returns what the host must do and starts a new batch.
+// Ready returns what the host must do and starts a new batch. Writes and Deliveries are
+// valid until the next call to Ready (for Writes) or Receive (for Deliveries): the router
+// reuses their memory, as a publish goes through Ready once per message.
 func (r *Router) Ready() Ready {
-	for _, id := range env.SortedKeys(r.conns) {
+	writes := r.ready.Writes[:0]
+	for _, id := range r.order {
 		if c := r.conns[id]; len(c.out) > 0 {
-			r.ready.Writes = append(r.ready.Writes, Write{Conn: id, Bytes: c.out})
-			c.out = nil
+			writes = append(writes, Write{Conn: id, Bytes: c.out})
+			c.out, c.spare = c.spare[:0], c.out
+			if cap(c.out) > maxSpare {
+				c.out = nil // a burst's buffer is not kept for ever
+			}
 		}
 	}
+	r.ready.Writes = writes
 	rd := r.ready
-	r.ready = Ready{}
+	r.ready = Ready{Writes: writes[:0], Deliveries: rd.Deliveries[:0]}
 	return rd
 }
+
+// maxSpare is the largest output buffer a connection keeps for reuse.
+const maxSpare = 1 << 20
 
 // Conn returns a connection by id, or nil once closed.
 func (r *Router) Conn(id ConnID) *Conn { return r.conns[id] }

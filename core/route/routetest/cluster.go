@@ -7,6 +7,7 @@
 package routetest
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"time"
@@ -175,7 +176,7 @@ func (c *Cluster) Pump() {
 func (c *Cluster) carryOut(n *Node, rd *route.Ready) {
 	for _, w := range rd.Writes {
 		if to, ok := c.links[End{n.Index, w.Conn}]; ok && !c.stalled[to] {
-			c.packets = append(c.packets, packet{to: to, data: w.Bytes})
+			c.packets = append(c.packets, packet{to: to, data: bytes.Clone(w.Bytes)}) // Ready reuses its buffers
 		}
 	}
 	for i := range rd.Deliveries {
@@ -291,7 +292,7 @@ func (c *Cluster) Publish(node int, account, subject string, msgID int) {
 	for _, g := range res.Groups {
 		local = append(local, route.LocalGroup{Name: g.Name, Members: len(g.Subs)})
 	}
-	msg := route.Message{Account: account, Subject: subject, Hdr: -1, Payload: []byte(strconv.Itoa(msgID))}
+	msg := route.Message{Account: account, Subject: []byte(subject), Hdr: -1, Payload: []byte(strconv.Itoa(msgID))}
 	for _, q := range n.Router.Publish(&msg, local) {
 		c.deliverQueue(node, res, q, msgID, false)
 	}
@@ -302,7 +303,7 @@ func (c *Cluster) Publish(node int, account, subject string, msgID int) {
 func (c *Cluster) deliverRouted(n *Node, d *route.Delivery) {
 	msgID, err := strconv.Atoi(string(d.Payload))
 	env.Assertf(err == nil, "routetest: payload %q is not a message id", d.Payload)
-	res := n.list(d.Account).Match(d.Subject)
+	res := n.list(d.Account).Match(string(d.Subject))
 	for _, s := range res.Plain {
 		c.record(n.Index, s, msgID, true)
 	}
