@@ -305,6 +305,7 @@ func (rt *routes) carryOut(e *routeEffects) {
 // flushConn sends what is queued on a route, and cuts the route when its backlog passes
 // the limit (a slow route must not hold the server's memory).
 func (rt *routes) flushConn(c env.Conn) {
+	rt.s.env.Probe.Hit("core.route.flush")
 	c.Flush()
 	if c.Buffered() > rt.maxPending {
 		rt.s.log.Logf(env.LevelWarn, "Slow route to %s: %d bytes pending, closing", c.RemoteAddr(), c.Buffered())

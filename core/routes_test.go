@@ -312,3 +312,27 @@ func TestClusterPartitionHeals(t *testing.T) {
 	r.wantMesh("after the partition healed")
 	r.wantRouted(1, 2, "healed", "after the heal")
 }
+
+// TestClusterPublishFlushesRoutePerRead: a client's read of many publishes reaches a route
+// in one flush at its end, not one per message (a write per message held cross-node pub/sub
+// at a third of nats-server's rate).
+func TestClusterPublishFlushesRoutePerRead(t *testing.T) {
+	r := newClusterRig(t, 2)
+	sub := r.dial(2)
+	r.send(sub, "SUB orders.* 1\r\n")
+	pub := r.dial(1)
+	const n = 100
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "PUB orders.new 2\r\n%02d\r\n", i)
+	}
+	before := r.w.Coverage()["core.route.flush"]
+	r.send(pub, b.String())
+	flushes := r.w.Coverage()["core.route.flush"] - before
+	if got := len(msgs(sub)); got != n {
+		t.Fatalf("subscriber on s2 got %d of %d messages", got, n)
+	}
+	if flushes == 0 || flushes > 5 {
+		t.Fatalf("%d route flushes for %d messages in one write, want one per read", flushes, n)
+	}
+}

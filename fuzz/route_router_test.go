@@ -36,7 +36,7 @@ func FuzzRouter(f *testing.F) {
 			n := min(step, len(input))
 			r.Receive(id, 0, input[:n])
 			input = input[n:]
-			r.Publish(&route.Message{Account: "$G", Subject: "foo", Hdr: -1}, nil)
+			r.Publish(&route.Message{Account: "$G", Subject: []byte("foo"), Hdr: -1}, nil)
 		}
 		rd := r.Ready()
 		if c := r.Conn(id); !c.Live() && len(rd.Closes) == 0 {

@@ -41,7 +41,8 @@ type Write struct {
 // plain subscription matching Subject in Account, and one member of each named queue group
 // (Queues nil: plain subscriptions only). The engine never forwards it to another route.
 //
-// Subject, Reply and Payload are valid until the router's next Receive.
+// Subject, Reply, Queues and Payload are valid until the router's next Receive after the
+// Ready that returned them.
 type Delivery struct {
 	From    ConnID
 	Account string

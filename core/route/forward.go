@@ -39,6 +39,8 @@ type Plan struct {
 	Local []string
 	// Routes get the message, in connection order.
 	Routes []Target
+
+	names []string // forward's scratch
 }
 
 // Target is one route that gets a message: its peer delivers to its plain subscriptions and
@@ -59,6 +61,12 @@ func (p *Plan) target(conn ConnID) *Target {
 			return &p.Routes[i]
 		}
 	}
+	if n := len(p.Routes); n < cap(p.Routes) {
+		p.Routes = p.Routes[:n+1] // reuse the slot and its Queues' memory
+		t := &p.Routes[n]
+		t.Conn, t.Queues = conn, t.Queues[:0]
+		return t
+	}
 	p.Routes = append(p.Routes, Target{Conn: conn})
 	return &p.Routes[len(p.Routes)-1]
 }
@@ -72,7 +80,8 @@ func forward(remote *sublist.Result, local []LocalGroup, preferLocal bool, draw 
 			plan.target(s.Owner.(*remoteSub).conn)
 		}
 	}
-	for _, name := range groupNames(remote, local) {
+	plan.names = groupNames(plan.names[:0], remote, local)
+	for _, name := range plan.names {
 		members := localMembers(local, name)
 		if preferLocal && members > 0 {
 			plan.Local = append(plan.Local, name)
@@ -114,8 +123,7 @@ func pickMember(local int, remote []*sublist.Sub, draw func(int) int) (conn Conn
 }
 
 // groupNames returns the names of every group matched here or remotely, sorted.
-func groupNames(remote *sublist.Result, local []LocalGroup) []string {
-	var names []string
+func groupNames(names []string, remote *sublist.Result, local []LocalGroup) []string {
 	for _, g := range local {
 		if g.Members > 0 {
 			names = append(names, g.Name)

@@ -3,6 +3,9 @@ package route
 import (
 	"fmt"
 	"testing"
+
+	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/proto"
 )
 
 // table builds a remote table from entries "conn account subject [queue weight]".
@@ -84,5 +87,38 @@ func TestPickMemberIsUniformOverMembers(t *testing.T) {
 	}
 	if fmt.Sprint(counts) != "map[0 false:2 1 true:3 2 true:1]" {
 		t.Fatalf("picks %v", counts)
+	}
+}
+
+// TestPublishAllocatesNothing: every client message of a cluster goes through Publish and
+// Ready, so once warm they allocate nothing, with a reply and a queue group or not.
+func TestPublishAllocatesNothing(t *testing.T) {
+	if env.Invariants {
+		t.Skip("the invariants build checks the whole router on every publish")
+	}
+	r := newTestRouter(t, nil)
+	a, _ := accepted(t, r, connectLine(proto.RouteConnect{Name: "NA", Cluster: "c1"}), infoLine(proto.RouteInfo{ID: "NA", Cluster: "c1"}))
+	r.Receive(a, 0, []byte("RS+ $G orders.*\r\nRS+ $G work q 2\r\n"))
+	r.Ready()
+	payload := make([]byte, 128)
+	plain := Message{Account: "$G", Subject: []byte("orders.new"), Reply: []byte("_INBOX.1"), Hdr: -1, Payload: payload}
+	queued := Message{Account: "$G", Subject: []byte("work"), Hdr: -1, Payload: payload}
+	local := []LocalGroup{{Name: "q", Members: 1}}
+	written := 0
+	publish := func() {
+		r.Publish(&plain, nil)
+		r.Publish(&queued, local)
+		for _, w := range r.Ready().Writes {
+			written += len(w.Bytes)
+		}
+	}
+	for range 10 {
+		publish() // buffers at their working sizes
+	}
+	if allocs := testing.AllocsPerRun(100, publish); allocs != 0 {
+		t.Fatalf("%.1f allocations per publish and Ready", allocs)
+	}
+	if written == 0 {
+		t.Fatal("nothing was forwarded to the route with interest")
 	}
 }

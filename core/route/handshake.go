@@ -153,13 +153,17 @@ func (c *Conn) RoutedMsg(msg *proto.RoutedMsg) error {
 		return c.r.closeConn(c, ReasonProtocolViolation, "")
 	}
 	r := c.r
-	d := Delivery{From: c.id, Account: r.accountName(msg.Account), Subject: r.keep(msg.Subject),
+	d := Delivery{From: c.id, Account: r.nameOf(msg.Account), Subject: r.keep(msg.Subject),
 		Hdr: msg.Hdr, Payload: r.keep(msg.Payload)}
 	if msg.Reply != nil {
 		d.Reply = r.keep(msg.Reply)
 	}
-	for _, q := range msg.Queues {
-		d.Queues = append(d.Queues, string(q))
+	if len(msg.Queues) > 0 {
+		start := len(r.queues)
+		for _, q := range msg.Queues {
+			r.queues = append(r.queues, r.nameOf(q))
+		}
+		d.Queues = r.queues[start:len(r.queues):len(r.queues)]
 	}
 	r.ready.Deliveries = append(r.ready.Deliveries, d)
 	return nil
@@ -174,12 +178,12 @@ func (r *Router) keep(b []byte) []byte {
 	return r.arena[start:len(r.arena):len(r.arena)]
 }
 
-// accountName is an account's name from the wire, interned with the names Publish uses.
-func (r *Router) accountName(b []byte) string {
-	if n, ok := r.accountNames[string(b)]; ok {
+// nameOf is an account or queue name from the wire, interned with the names Publish uses.
+func (r *Router) nameOf(b []byte) string {
+	if n, ok := r.names[string(b)]; ok {
 		return n.str
 	}
-	return r.internAccount(string(b)).str
+	return r.internName(string(b)).str
 }
 
 func capURLs(urls []string) []string {

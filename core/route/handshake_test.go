@@ -302,3 +302,27 @@ func TestRoutedMessageIsDeliveredNotForwarded(t *testing.T) {
 		t.Fatalf("deliveries %v, want %v", rd.Deliveries, want)
 	}
 }
+
+// TestDeliveriesOfSeveralReads: a host may Receive several reads before it calls Ready;
+// the deliveries of each read keep their bytes (they share the router's arena), and so do
+// those of a message split across reads.
+func TestDeliveriesOfSeveralReads(t *testing.T) {
+	r := newTestRouter(t, nil)
+	a, _ := accepted(t, r, connectLine(proto.RouteConnect{Name: "NA", Cluster: "c1"}), infoLine(proto.RouteInfo{ID: "NA", Cluster: "c1"}))
+	r.Ready()
+	r.Receive(a, 0, []byte("RMSG $G foo | q1 5\r\nfirst\r\nRMSG $G bar 6\r\nsec"))
+	r.Receive(a, 0, []byte("ond\r\nRMSG $G baz + _INBOX.9 q2 5\r\nthird\r\n"))
+	got := fmt.Sprint(r.Ready().Deliveries)
+	want := fmt.Sprint([]Delivery{
+		{From: a, Account: "$G", Subject: []byte("foo"), Queues: []string{"q1"}, Hdr: -1, Payload: []byte("first")},
+		{From: a, Account: "$G", Subject: []byte("bar"), Hdr: -1, Payload: []byte("second")},
+		{From: a, Account: "$G", Subject: []byte("baz"), Reply: []byte("_INBOX.9"), Queues: []string{"q2"}, Hdr: -1, Payload: []byte("third")},
+	})
+	if got != want {
+		t.Fatalf("deliveries\n%s\nwant\n%s", got, want)
+	}
+	r.Receive(a, 0, []byte("RMSG $G next 4\r\nnext\r\n"))
+	if got := fmt.Sprint(r.Ready().Deliveries); got != fmt.Sprint([]Delivery{{From: a, Account: "$G", Subject: []byte("next"), Hdr: -1, Payload: []byte("next")}}) {
+		t.Fatalf("after Ready: %s", got)
+	}
+}

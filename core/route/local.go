@@ -64,7 +64,7 @@ func (r *Router) Publish(m *Message, local []LocalGroup) []string {
 		}
 		rm.Queues = rm.Queues[:0]
 		for _, q := range t.Queues {
-			rm.Queues = append(rm.Queues, []byte(q))
+			rm.Queues = append(rm.Queues, r.internName(q).b)
 		}
 		c.out = c.mode.AppendMsg(c.out, rm)
 	}
@@ -75,28 +75,27 @@ func (r *Router) Publish(m *Message, local []LocalGroup) []string {
 }
 
 // accountBytes is an account's name as the encoder takes it, kept so a publish does not
-// convert it again. Names stay until the table passes maxAccountNames, then it starts over
-// (accounts come and go with configuration, which is rare).
-func (r *Router) accountBytes(name string) []byte {
-	if n, ok := r.accountNames[name]; ok {
-		return n.b
-	}
-	return r.internAccount(name).b
-}
+// convert it again. Names (of accounts and queue groups) stay until the table passes
+// maxNames, then it starts over (they come and go rarely).
+func (r *Router) accountBytes(name string) []byte { return r.internName(name).b }
 
-// accountName is one interned account name, in both forms.
-type accountName struct {
+// internedName is one interned name (an account's, a queue group's), in both forms.
+type internedName struct {
 	str string
 	b   []byte
 }
 
-func (r *Router) internAccount(name string) accountName {
-	if len(r.accountNames) >= maxAccountNames {
-		clear(r.accountNames)
+// internName returns name's interned form, interning it.
+func (r *Router) internName(name string) internedName {
+	if n, ok := r.names[name]; ok {
+		return n
 	}
-	n := accountName{str: name, b: []byte(name)}
-	r.accountNames[name] = n
+	if len(r.names) >= maxNames {
+		clear(r.names)
+	}
+	n := internedName{str: name, b: []byte(name)}
+	r.names[name] = n
 	return n
 }
 
-const maxAccountNames = 1024
+const maxNames = 4096

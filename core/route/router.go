@@ -33,13 +33,15 @@ type Router struct {
 	// announced is the client URL set last handed to the engine (Ready.ClientURLs).
 	announced []string
 	plan      Plan // reused by Publish
-	// scratch and accountNames serve Publish without allocating.
-	scratch      proto.RoutedMsg
-	accountNames map[string]accountName
+	// scratch and names (interned account and queue names) serve Publish without allocating.
+	scratch proto.RoutedMsg
+	names   map[string]internedName
 	// order is the ids of conns, ascending (ids only grow): Ready's order, without sorting.
 	order []ConnID
-	// arena holds the subjects, replies and payloads of the Deliveries of one Receive.
-	arena []byte
+	// arena and queues hold the subjects, replies, payloads and queue names of the
+	// Deliveries of one Receive.
+	arena  []byte
+	queues []string
 }
 
 // NewRouter returns a router for cfg (validated here). rand draws queue members and nonces.
@@ -48,7 +50,7 @@ func NewRouter(cfg Config, rand env.Rand) (*Router, error) {
 		return nil, err
 	}
 	r := &Router{cfg: cfg, rand: rand, conns: map[ConnID]*Conn{}, peers: map[string]ConnID{},
-		local: newLocalInterest(), remote: newRemoteTable(), accountNames: map[string]accountName{}}
+		local: newLocalInterest(), remote: newRemoteTable(), names: map[string]internedName{}}
 	r.announced = clientURLs(&r.cfg, nil)
 	return r, nil
 }
@@ -127,7 +129,11 @@ func (r *Router) Receive(id ConnID, now time.Duration, data []byte) {
 		return // closing: the peer's last words change nothing
 	}
 	env.Assertf(c.phase != PhaseDialing, "route: bytes on conn %d before it connected", id)
-	r.arena = r.arena[:0] // the host has delivered what the last Receive produced
+	if len(r.ready.Deliveries) == 0 {
+		// Ready handed the last deliveries over, and the host delivered them: their memory
+		// is free (a host that Receives twice before Ready keeps both reads' deliveries).
+		r.arena, r.queues = r.arena[:0], r.queues[:0]
+	}
 	if err := c.parser.Parse(data); err != nil && !errors.Is(err, errStop) && c.live() {
 		_ = r.closeConn(c, ReasonParseError, parseErrText(err)) // returns errStop, which ends nothing more here
 	}
@@ -177,9 +183,9 @@ func (r *Router) Tick(now time.Duration) {
 	r.check()
 }
 
-// Ready returns what the host must do and starts a new batch. Writes and Deliveries are
-// valid until the next call to Ready (for Writes) or Receive (for Deliveries): the router
-// reuses their memory, as a publish goes through Ready once per message.
+// Ready returns what the host must do and starts a new batch. Writes are valid until the
+// next call to Ready, Deliveries until the next Receive: the router reuses their memory, as
+// every message of a cluster goes through it.
 func (r *Router) Ready() Ready {
 	writes := r.ready.Writes[:0]
 	for _, id := range r.order {
