@@ -365,11 +365,15 @@ func (rt *routes) dial(url string) {
 	rt.s.env.Net.Dial(route.HostPort(url), routeDialTimeout, rt.ex, func(conn env.Conn, err error) {
 		if err != nil {
 			rt.s.log.Logf(env.LevelDebug, "Error trying to connect to route %s: %v", url, err)
-			rt.step(func(r *route.Router) { r.Closed(id) })
+			rt.step(func(r *route.Router) {
+				if r.Conn(id) != nil { // not closed meanwhile (a reload removed its URL)
+					r.Closed(id)
+				}
+			})
 			return
 		}
 		rt.mu.Lock()
-		if rt.stopped {
+		if rt.stopped || rt.router.Conn(id) == nil {
 			rt.mu.Unlock()
 			conn.Abort()
 			return
@@ -399,23 +403,32 @@ func (rt *routes) redial(url string) {
 	rt.s.env.Clock.AfterFunc(delay, rt.ex, func() { rt.dial(url) })
 }
 
-// reloadRoutes applies a reloaded routes list: new URLs are dialled (and retried forever);
-// removed ones are no longer retried once their route closes (the route itself stays, as
-// the Router has no way to close a route by URL yet).
+// reloadRoutes applies a reloaded routes list: new URLs are dialled (and retried forever),
+// and the routes this server dialled to removed ones are closed, as nats-server does.
 func (rt *routes) reloadRoutes(urls []*url.URL) {
 	next := map[string]bool{}
 	for _, u := range urls {
 		next[routeURL(u.Host)] = true
 	}
 	rt.mu.Lock()
-	var added []string
+	var added, removed []string
 	for _, u := range env.SortedKeys(next) {
 		if !rt.explicit[u] {
 			added = append(added, u)
 		}
 	}
+	for _, u := range env.SortedKeys(rt.explicit) {
+		if !next[u] {
+			removed = append(removed, u)
+			delete(rt.attempts, u)
+		}
+	}
 	rt.explicit = next
 	rt.mu.Unlock()
+	for _, u := range removed {
+		rt.s.log.Logf(env.LevelInfo, "Removing route %s (configuration reload)", u)
+		rt.step(func(r *route.Router) { r.Unroute(u) })
+	}
 	for _, u := range added {
 		rt.ex.Post(func() { rt.dial(u) })
 	}

@@ -298,6 +298,25 @@ func TestClusterReloadAddsRoute(t *testing.T) {
 	r.wantMesh("after s3's reload")
 }
 
+// A reload that removes a route closes it for good, as nats-server does: s1 alone dialled
+// s2, and after s1's routes reload empty the two stay apart.
+func TestClusterReloadRemovesRoute(t *testing.T) {
+	seeds := func(i, j int) bool { return i == 0 && j == 1 }
+	r := startClusterRig(t, 2, seeds)
+	r.wantMesh("at start")
+	var reloadErr error
+	r.srvs[0].Reload(clusterOpts(2, 0, func(i, j int) bool { return false }), func(err error) { reloadErr = err })
+	r.run(10 * time.Second)
+	if reloadErr != nil {
+		t.Fatal(reloadErr)
+	}
+	for i, s := range r.srvs {
+		if got := s.RoutePeers(); len(got) != 0 {
+			t.Fatalf("s%d still routes to %v 10s after the route was removed", i+1, got)
+		}
+	}
+}
+
 // A partitioned route is found by its ping timers and closed; after the partition heals the
 // dialling side gets through again, the mesh is full, and messages cross once more.
 func TestClusterPartitionHeals(t *testing.T) {

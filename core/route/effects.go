@@ -107,11 +107,13 @@ const (
 	// ReasonAuthenticationFailure: an accepted route sent something other than CONNECT
 	// first (nats-server answers -ERR 'Authorization Violation', with or without auth).
 	ReasonAuthenticationFailure
+	// ReasonRouteRemoved: a reload took the route's URL out of the configured routes.
+	ReasonRouteRemoved
 )
 
 var reasonNames = [...]string{"None", "ClusterNameConflict", "RouteToSelf", "DuplicateRoute",
 	"DuplicateServerName", "StaleConnection", "ProtocolViolation", "ParseError", "PeerError",
-	"ConnectionClosed", "Shutdown", "TooManySubs", "AuthenticationFailure"}
+	"ConnectionClosed", "Shutdown", "TooManySubs", "AuthenticationFailure", "RouteRemoved"}
 
 func (r CloseReason) String() string {
 	if int(r) < len(reasonNames) {
@@ -123,5 +125,6 @@ func (r CloseReason) String() string {
 // retryable: a solicited route closed for this reason is dialled again. A route to ourselves
 // or a losing duplicate would only repeat (nats-server marks those no-reconnect too).
 func (r CloseReason) retryable() bool {
-	return r != ReasonRouteToSelf && r != ReasonDuplicateRoute && r != ReasonDuplicateServerName && r != ReasonShutdown
+	return r != ReasonRouteToSelf && r != ReasonDuplicateRoute && r != ReasonDuplicateServerName && r != ReasonShutdown &&
+		r != ReasonRouteRemoved
 }

@@ -260,6 +260,19 @@ func HostPort(url string) string {
 	return strings.TrimSuffix(url, "/")
 }
 
+// Unroute closes the routes this server dialled to url, or inherited from a duplicate
+// dialled there (a reload removed url from the configured routes); they are not redialled.
+// A route the peer dialled stays: the peer still wants it.
+func (r *Router) Unroute(url string) {
+	for _, id := range r.order {
+		c := r.conns[id]
+		if c.live() && (sameRouteURL(c.url, url) || sameRouteURL(c.inherited, url)) {
+			_ = r.closeConn(c, ReasonRouteRemoved, "")
+		}
+	}
+	r.check()
+}
+
 // PeerConn returns the established connection to a peer.
 func (r *Router) PeerConn(peer string) (ConnID, bool) {
 	id, ok := r.peers[peer]
