@@ -71,6 +71,7 @@ type routeConn struct {
 	rt   *routes
 	id   route.ConnID
 	conn env.Conn
+	z    routeZ // compression, once negotiated (routes_compress.go)
 }
 
 // OnData runs on ex, which reads every route: rx is its reusable effects.
@@ -168,10 +169,11 @@ func (s *Server) routerConfig(cfg *config, routePort int) route.Config {
 		seeds = append(seeds, routeURL(u.Host))
 	}
 	info := proto.RouteInfo{Version: Version, Proto: ProtoVersion, Host: cmp.Or(c.Host, "0.0.0.0"), Port: routePort,
-		MaxPayload: int32(cfg.MaxPayload), JetStream: cfg.JetStream, Compression: CompressionOff}
+		MaxPayload: int32(cfg.MaxPayload), JetStream: cfg.JetStream, Compression: c.Compression.Mode}
 	return route.Config{ServerID: s.id, ServerName: cfg.name, Cluster: c.Name, RouteURL: routeURL(routeHost),
 		ClientURLs: []string{clientURL}, NoAdvertise: c.NoAdvertise, Routes: seeds,
-		PingInterval: c.PingInterval, MaxPingsOut: c.MaxPingsOut, Info: info, Limits: cfg.parserLimits()}
+		PingInterval: c.PingInterval, MaxPingsOut: c.MaxPingsOut, Info: info, Limits: cfg.parserLimits(),
+		Compression: c.Compression.Mode, CompressionRTT: c.Compression.RTTThresholds}
 }
 
 func dialableHost(h string) string {
@@ -212,7 +214,7 @@ func (rt *routes) notePeers() {
 
 // routeEffects is what a step leaves for after the lock.
 type routeEffects struct {
-	flush      []env.Conn
+	flush      []*routeConn
 	deliveries []route.Delivery // valid until the Router's next Receive
 	redials    []string
 	dials      []string
@@ -242,11 +244,14 @@ func (rt *routes) drain(out *routeEffects) {
 		}
 		for _, w := range rd.Writes {
 			if rc := rt.conns[w.Conn]; rc != nil {
-				if rc.conn.Queue(w.Bytes) == nil {
-					if !slices.Contains(out.flush, rc.conn) {
-						out.flush = append(out.flush, rc.conn)
+				if rc.queue(w.Bytes) {
+					if !slices.Contains(out.flush, rc) {
+						out.flush = append(out.flush, rc)
 					}
 					out.forwarded = true
+				}
+				if w.CompressAfter != "" {
+					rc.compressFrom(route.EncoderLevel(w.CompressAfter))
 				}
 			}
 		}
@@ -266,6 +271,7 @@ func (rt *routes) drain(out *routeEffects) {
 func (rt *routes) closeLocked(c route.Close, out *routeEffects) {
 	if rc := rt.conns[c.Conn]; rc != nil {
 		delete(rt.conns, c.Conn)
+		rc.compressPending()
 		_ = rc.conn.Close() // flushes the -ERR, if any; the socket is going either way
 	}
 	if rt.router.Conn(c.Conn) != nil {
@@ -304,8 +310,10 @@ func (rt *routes) carryOut(e *routeEffects) {
 
 // flushConn sends what is queued on a route, and cuts the route when its backlog passes
 // the limit (a slow route must not hold the server's memory).
-func (rt *routes) flushConn(c env.Conn) {
+func (rt *routes) flushConn(rc *routeConn) {
 	rt.s.env.Probe.Hit("core.route.flush")
+	rc.compressPending()
+	c := rc.conn
 	c.Flush()
 	if c.Buffered() > rt.maxPending {
 		rt.s.log.Logf(env.LevelWarn, "Slow route to %s: %d bytes pending, closing", c.RemoteAddr(), c.Buffered())

@@ -3,7 +3,6 @@ package core
 import (
 	"slices"
 
-	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/route"
 	"github.com/petrel-io/petrel/core/subject"
 	"github.com/petrel-io/petrel/core/sublist"
@@ -79,11 +78,11 @@ type routing struct {
 	groups  []route.LocalGroup
 	local   []string
 	fx      routeEffects
-	touched []env.Conn // routes this read queued messages on, flushed at its end
+	touched []*routeConn // routes this read queued messages on, flushed at its end
 }
 
 // touchRoute records a route connection to flush at the end of this read.
-func (c *client) touchRoute(conn env.Conn) {
+func (c *client) touchRoute(conn *routeConn) {
 	if !slices.Contains(c.routing.touched, conn) {
 		c.routing.touched = append(c.routing.touched, conn)
 	}

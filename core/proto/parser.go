@@ -2,8 +2,14 @@ package proto
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 )
+
+// ErrHandOff, returned by a handler for a control op, stops Parse after that op and keeps
+// the bytes after it (Rest): what follows is no longer plain protocol (a route's input
+// turns compressed after the INFO that settled it).
+var ErrHandOff = errors.New("proto: the rest of the input is handed off")
 
 // ControlHandler receives the ops every connection kind shares. A returned error stops
 // parsing and is returned by Parse. Slices are valid only during the call.
@@ -55,10 +61,20 @@ type Parser struct {
 
 	trace func(line []byte)
 	gate  func(first byte) error
+
+	rest []byte // after ErrHandOff: the unparsed rest of that Parse's input
 }
 
 func newParser(d dialect, common ControlHandler, limits Limits) Parser {
 	return Parser{d: d, common: common, limits: limits}
+}
+
+// Rest returns, once, the input left after a handler's ErrHandOff (a slice of the buffer
+// given to Parse: valid as long as that buffer is).
+func (p *Parser) Rest() []byte {
+	r := p.rest
+	p.rest = nil
+	return r
 }
 
 // SetTrace makes the parser pass every control line (without CRLF) to fn before handling
@@ -109,6 +125,9 @@ func (p *Parser) Parse(buf []byte) error {
 		rest, err := p.control(line, buf)
 		p.line = p.line[:0]
 		if err != nil {
+			if errors.Is(err, ErrHandOff) {
+				p.rest = rest
+			}
 			return err
 		}
 		buf = rest

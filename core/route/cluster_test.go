@@ -29,18 +29,27 @@ var (
 	subSubjects = []string{"a", "a.b", "a.c", "a.*", "a.>", ">", "*.c"}
 	accounts    = []string{"A", "B"}
 	queues      = []string{"", "", "q1", "q2"}
+	// compressionModes are drawn per node: pairs that compress and pairs that do not.
+	compressionModes = []string{"", route.CompressionOff, route.CompressionAccept, route.CompressionS2Fast,
+		route.CompressionS2Best, route.CompressionS2Auto}
 )
 
 func TestClusterDeliversExactlyOnce(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		n := rapid.IntRange(3, 5).Draw(t, "nodes")
 		preferLocal := rapid.Bool().Draw(t, "preferLocal")
-		c := routetest.New(n, rapid.Uint64().Draw(t, "seed"), func(cfg *route.Config) { cfg.PreferLocalQueue = preferLocal })
+		modes := rapid.SliceOfN(rapid.SampledFrom(compressionModes), n, n).Draw(t, "compression")
+		node := 0
+		c := routetest.New(n, rapid.Uint64().Draw(t, "seed"), func(cfg *route.Config) {
+			cfg.PreferLocalQueue, cfg.Compression = preferLocal, modes[node]
+			node++
+		})
 		for i := 1; i < n; i++ { // one seed: gossip completes the mesh
 			must(t, c.Dial(i, c.Nodes[0].URL))
 		}
 		c.Pump()
 		checkMesh(t, c, true)
+		checkCompression(t, c, modes)
 		msgID := 0
 		t.Repeat(map[string]func(*rapid.T){
 			"subscribe": func(t *rapid.T) {
@@ -141,6 +150,29 @@ func checkMesh(t *rapid.T, c *routetest.Cluster, full bool) {
 				if other, ok := c.Peer(routetest.End{Node: a.Index, Conn: ida}); !ok || other != (routetest.End{Node: b.Index, Conn: idb}) {
 					t.Fatalf("route %s-%s: conn %d's other end is %v, want node %d conn %d", a.ID, b.ID, ida, other, b.Index, idb)
 				}
+			}
+		}
+	}
+}
+
+// checkCompression: a route compresses exactly when both sides' modes ask for it (neither
+// off, not both accept), each side at a level its own mode allows.
+func checkCompression(t *rapid.T, c *routetest.Cluster, modes []string) {
+	starts := func(m string) bool { return strings.HasPrefix(m, "s2_") }
+	for _, a := range c.Nodes {
+		for _, b := range c.Nodes {
+			id, ok := a.Router.PeerConn(b.ID)
+			if a == b || !ok {
+				continue
+			}
+			ma, mb := modes[a.Index], modes[b.Index]
+			want := (starts(ma) || starts(mb)) && ma != "" && ma != route.CompressionOff && mb != "" && mb != route.CompressionOff
+			got := a.Router.Conn(id).Compression()
+			if starts(got) != want {
+				t.Fatalf("route %s (%q) to %s (%q) negotiated %q", a.ID, ma, b.ID, mb, got)
+			}
+			if want && starts(ma) && ma != route.CompressionS2Auto && got != ma {
+				t.Fatalf("route %s (%q) to %s compresses at %q", a.ID, ma, b.ID, got)
 			}
 		}
 	}

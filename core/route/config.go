@@ -45,6 +45,11 @@ type Config struct {
 	Info proto.RouteInfo
 	// Limits bound what the route parser accepts.
 	Limits proto.Limits
+	// Compression is this server's compression mode (nats-server's names: off, accept,
+	// s2_fast, s2_better, s2_best, s2_auto; "" is off), sent in INFO and negotiated with each
+	// peer (compress.go); CompressionRTT are s2_auto's RTT steps.
+	Compression    string
+	CompressionRTT []time.Duration
 }
 
 // Validate fills defaults and checks the config. It is called by NewRouter.

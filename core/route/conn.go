@@ -5,12 +5,14 @@ import (
 	"time"
 
 	"github.com/petrel-io/petrel/core/proto"
+	"github.com/petrel-io/petrel/core/s2stream"
 )
 
 // Phase is where a route connection is in its life. Transitions only go down this list
 // (a step may skip phases: any phase can go to closing).
 //
 //	dialing --connected--> awaitInfo --peer INFO--> established
+//	                       awaitInfo --peer INFO, compressing--> awaitSecondInfo --peer INFO--> established
 //	accepted ------------> awaitConnect --CONNECT--> awaitInfo
 //	any --close decided--> closing --host saw the socket go--> closed
 type Phase uint8
@@ -24,6 +26,9 @@ const (
 	// PhaseAwaitInfo: our side of the handshake is sent (CONNECT and INFO when we dialed),
 	// the peer's INFO is awaited; it settles who the peer is.
 	PhaseAwaitInfo
+	// PhaseAwaitSecondInfo: both sides chose to compress (compress.go); our second INFO is
+	// sent, the peer's is awaited, and registers the route.
+	PhaseAwaitSecondInfo
 	// PhaseEstablished: the route is registered for its peer, interest flows both ways.
 	PhaseEstablished
 	// PhaseClosing: the router decided to close it; what Ready holds for it (an -ERR) is
@@ -33,7 +38,7 @@ const (
 	PhaseClosed
 )
 
-var phaseNames = [...]string{"dialing", "awaitConnect", "awaitInfo", "established", "closing", "closed"}
+var phaseNames = [...]string{"dialing", "awaitConnect", "awaitInfo", "awaitSecondInfo", "established", "closing", "closed"}
 
 func (p Phase) String() string {
 	if int(p) < len(phaseNames) {
@@ -69,10 +74,19 @@ type Conn struct {
 
 	pingsOut int
 	nextPing time.Duration
-	out      []byte // bytes for the host to write, handed over by Ready
-	spare    []byte // the buffer handed over by the last Ready, written again after the next
-	reason   CloseReason
+	started  time.Duration // when the handshake started (s2_auto's round trip)
+	// compression is the mode negotiated (compress.go), "" before; decoder, once the
+	// peer's bytes turned compressed, decodes what is read.
+	compression string
+	decoder     *s2stream.Decoder
+	out         []byte // bytes for the host to write, handed over by Ready
+	spare       []byte // the buffer handed over by the last Ready, written again after the next
+	reason      CloseReason
 }
+
+// Compression is the compression mode the handshake settled ("" when this side does not
+// negotiate, "off" or "not supported" when it found none; else the s2 level it writes at).
+func (c *Conn) Compression() string { return c.compression }
 
 // ID returns the connection's id.
 func (c *Conn) ID() ConnID { return c.id }

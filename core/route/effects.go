@@ -31,10 +31,13 @@ func (rd *Ready) Empty() bool {
 		len(rd.Closes) == 0 && len(rd.Dials) == 0 && !rd.ClientURLsChanged
 }
 
-// Write is bytes for one connection, already encoded by core/proto.
+// Write is bytes for one connection, already encoded by core/proto. CompressAfter, when
+// set, is the compression mode the host compresses everything it writes on the connection
+// after these bytes with (s2stream, at EncoderLevel(mode)).
 type Write struct {
-	Conn  ConnID
-	Bytes []byte
+	Conn          ConnID
+	Bytes         []byte
+	CompressAfter string
 }
 
 // Delivery is a message that came in over a route, for this server's own subscribers: every

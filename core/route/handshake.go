@@ -56,6 +56,8 @@ func (c *Conn) Info(raw []byte) error {
 	switch c.phase {
 	case PhaseAwaitInfo:
 		return c.handshakeInfo(&info)
+	case PhaseAwaitSecondInfo:
+		return c.secondInfo(&info)
 	case PhaseEstablished:
 		c.r.infoUpdate(c, &info)
 		return nil
@@ -83,6 +85,9 @@ func (c *Conn) handshakeInfo(info *proto.RouteInfo) error {
 	c.connectURLs = capURLs(info.ConnectURLs)
 	c.mode = proto.RouteMode{LeafUnsubWithoutOrigin: !info.LNOCU}
 	c.parser.SetMode(c.mode)
+	if wait, err := c.startCompression(info); wait || err != nil {
+		return err
+	}
 	if !c.r.register(c, info) {
 		return errStop
 	}

@@ -1,6 +1,7 @@
 package route
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -38,6 +39,7 @@ type Router struct {
 	names   map[string]internedName
 	// order is the ids of conns, ascending (ids only grow): Ready's order, without sorting.
 	order []ConnID
+	now   time.Duration // of the last Receive or Tick
 	// arena and queues hold the subjects, replies, payloads and queue names of the
 	// Deliveries of one Receive.
 	arena  []byte
@@ -105,7 +107,7 @@ func (r *Router) startHandshake(c *Conn, now time.Duration, next Phase) {
 	r.rand.Fill(raw[:])
 	c.nonce = base64.RawURLEncoding.EncodeToString(raw[:])
 	c.out = proto.AppendInfo(c.out, r.infoJSON(c.nonce))
-	c.phase = next
+	c.phase, c.started = next, now
 	c.nextPing = now + FirstPingInterval + r.cfg.FirstPingJitter
 	r.check()
 }
@@ -115,6 +117,7 @@ func (r *Router) infoJSON(nonce string) []byte {
 	info := r.cfg.Info
 	info.ID, info.Name, info.Cluster, info.IP = r.cfg.ServerID, r.cfg.ServerName, r.cfg.Cluster, r.cfg.RouteURL
 	info.Nonce, info.LNOC, info.LNOCU, info.Headers = nonce, true, true, true
+	info.Compression = cmp.Or(r.cfg.Compression, CompressionOff)
 	info.ConnectURLs = nil
 	if !r.cfg.NoAdvertise {
 		info.ConnectURLs = r.cfg.ClientURLs
@@ -129,14 +132,19 @@ func (r *Router) Receive(id ConnID, now time.Duration, data []byte) {
 		return // closing: the peer's last words change nothing
 	}
 	env.Assertf(c.phase != PhaseDialing, "route: bytes on conn %d before it connected", id)
+	r.now = now
 	if len(r.ready.Deliveries) == 0 {
 		// Ready handed the last deliveries over, and the host delivered them: their memory
 		// is free (a host that Receives twice before Ready keeps both reads' deliveries).
 		r.arena, r.queues = r.arena[:0], r.queues[:0]
 	}
-	if err := c.parser.Parse(data); err != nil && !errors.Is(err, errStop) && c.live() {
-		_ = r.closeConn(c, ReasonParseError, parseErrText(err)) // returns errStop, which ends nothing more here
+	var err error
+	if c.decoder != nil {
+		err = r.parseCompressed(c, data)
+	} else {
+		err = c.parser.Parse(data)
 	}
+	r.inflate(c, err) // and closes the route on a parse error
 	r.check()
 }
 
@@ -167,6 +175,7 @@ func (r *Router) Closed(id ConnID) {
 // Tick runs the ping timers: every connection past its handshake's start PINGs each
 // interval, and one with MaxPingsOut unanswered is closed as stale.
 func (r *Router) Tick(now time.Duration) {
+	r.now = now
 	for _, id := range env.SortedKeys(r.conns) {
 		c := r.conns[id]
 		if c.phase == PhaseDialing || !c.live() || now < c.nextPing {
@@ -187,7 +196,7 @@ func (r *Router) Tick(now time.Duration) {
 // next call to Ready, Deliveries until the next Receive: the router reuses their memory, as
 // every message of a cluster goes through it.
 func (r *Router) Ready() Ready {
-	writes := r.ready.Writes[:0]
+	writes := r.ready.Writes // a step may have handed some over already (compressOutput)
 	for _, id := range r.order {
 		if c := r.conns[id]; len(c.out) > 0 {
 			writes = append(writes, Write{Conn: id, Bytes: c.out})

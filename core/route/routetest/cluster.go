@@ -14,6 +14,7 @@ import (
 
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/route"
+	"github.com/petrel-io/petrel/core/s2stream"
 	"github.com/petrel-io/petrel/core/sublist"
 )
 
@@ -38,6 +39,9 @@ type Cluster struct {
 	// Closes logs every Close the nodes asked for, for failure messages.
 	Closes  []string
 	nextSub int
+	// encoders compress what an end writes once its handshake chose compression, as the
+	// engine does at each flush (here at each Ready).
+	encoders map[End]*s2stream.Encoder
 }
 
 // End is one side of a connection: a node and its ConnID.
@@ -80,7 +84,8 @@ type Sub struct {
 
 // New returns a cluster of n nodes, not yet connected, seeded by seed.
 func New(n int, seed uint64, configure func(*route.Config)) *Cluster {
-	c := &Cluster{links: map[End]End{}, urls: map[string]int{}, chunk: env.NewPRNG(seed), Redials: map[int][]string{}, stalled: map[End]bool{}}
+	c := &Cluster{links: map[End]End{}, urls: map[string]int{}, chunk: env.NewPRNG(seed), Redials: map[int][]string{}, stalled: map[End]bool{},
+		encoders: map[End]*s2stream.Encoder{}}
 	for i := range n {
 		cfg := route.Config{
 			ServerID: fmt.Sprintf("N%02dSERVER", i), ServerName: fmt.Sprintf("n%d", i), Cluster: "c1",
@@ -175,8 +180,16 @@ func (c *Cluster) Pump() {
 
 func (c *Cluster) carryOut(n *Node, rd *route.Ready) {
 	for _, w := range rd.Writes {
-		if to, ok := c.links[End{n.Index, w.Conn}]; ok && !c.stalled[to] {
-			c.packets = append(c.packets, packet{to: to, data: bytes.Clone(w.Bytes)}) // Ready reuses its buffers
+		from := End{n.Index, w.Conn}
+		data := bytes.Clone(w.Bytes) // Ready reuses its buffers
+		if enc := c.encoders[from]; enc != nil && len(data) > 0 {
+			data = enc.Append(nil, data)
+		}
+		if w.CompressAfter != "" {
+			c.encoders[from] = s2stream.NewEncoder(route.EncoderLevel(w.CompressAfter))
+		}
+		if to, ok := c.links[from]; ok && !c.stalled[to] && len(data) > 0 {
+			c.packets = append(c.packets, packet{to: to, data: data})
 		}
 	}
 	for i := range rd.Deliveries {
