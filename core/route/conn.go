@@ -69,6 +69,12 @@ type Conn struct {
 
 	pingsOut int
 	nextPing time.Duration
+	pingSent time.Duration // when the oldest unanswered PING went out
+
+	// For monitoring (stats.go): the handshake's start, the last routed message either
+	// way, the last PING's round trip, and the routed messages and payload bytes.
+	start, lastActivity, rtt           time.Duration
+	inMsgs, inBytes, outMsgs, outBytes int64
 	out      []byte // bytes for the host to write, handed over by Ready
 	spare    []byte // the buffer handed over by the last Ready, written again after the next
 	reason   CloseReason

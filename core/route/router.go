@@ -42,6 +42,9 @@ type Router struct {
 	// Deliveries of one Receive.
 	arena  []byte
 	queues []string
+	// now is the host's clock at the last timed step (stats.go): what Publish, which is
+	// not given the time, stamps on a route's last activity.
+	now time.Duration
 }
 
 // NewRouter returns a router for cfg (validated here). rand draws queue members and nonces.
@@ -106,6 +109,8 @@ func (r *Router) startHandshake(c *Conn, now time.Duration, next Phase) {
 	c.nonce = base64.RawURLEncoding.EncodeToString(raw[:])
 	c.out = proto.AppendInfo(c.out, r.infoJSON(c.nonce))
 	c.phase = next
+	r.sawTime(now)
+	c.start, c.lastActivity = now, now
 	c.nextPing = now + FirstPingInterval + r.cfg.FirstPingJitter
 	r.check()
 }
@@ -134,6 +139,7 @@ func (r *Router) Receive(id ConnID, now time.Duration, data []byte) {
 		// is free (a host that Receives twice before Ready keeps both reads' deliveries).
 		r.arena, r.queues = r.arena[:0], r.queues[:0]
 	}
+	r.sawTime(now)
 	if err := c.parser.Parse(data); err != nil && !errors.Is(err, errStop) && c.live() {
 		_ = r.closeConn(c, ReasonParseError, parseErrText(err)) // returns errStop, which ends nothing more here
 	}
@@ -167,6 +173,7 @@ func (r *Router) Closed(id ConnID) {
 // Tick runs the ping timers: every connection past its handshake's start PINGs each
 // interval, and one with MaxPingsOut unanswered is closed as stale.
 func (r *Router) Tick(now time.Duration) {
+	r.sawTime(now)
 	for _, id := range env.SortedKeys(r.conns) {
 		c := r.conns[id]
 		if c.phase == PhaseDialing || !c.live() || now < c.nextPing {
@@ -177,6 +184,9 @@ func (r *Router) Tick(now time.Duration) {
 			continue
 		}
 		c.write(proto.Ping)
+		if c.pingsOut == 0 {
+			c.pingSent = now // the round trip is timed from the oldest unanswered PING
+		}
 		c.pingsOut++
 		c.nextPing = now + r.cfg.PingInterval
 	}
