@@ -75,9 +75,10 @@ type Conn struct {
 	// way, the last PING's round trip, and the routed messages and payload bytes.
 	start, lastActivity, rtt           time.Duration
 	inMsgs, inBytes, outMsgs, outBytes int64
-	out      []byte // bytes for the host to write, handed over by Ready
-	spare    []byte // the buffer handed over by the last Ready, written again after the next
-	reason   CloseReason
+
+	out    []byte // bytes for the host to write, handed over by Ready
+	spare  []byte // the buffer handed over by the last Ready, written again after the next
+	reason CloseReason
 }
 
 // ID returns the connection's id.
