@@ -20,6 +20,7 @@ type ServerInfo struct {
 	Name      string    `json:"name"`
 	Host      string    `json:"host"`
 	ID        string    `json:"id"`
+	Cluster   string    `json:"cluster,omitempty"`
 	Version   string    `json:"ver"`
 	JetStream bool      `json:"jetstream"`
 	Flags     uint64    `json:"flags"`
@@ -60,7 +61,7 @@ func (f eventFilter) matches(info *ServerInfo) bool {
 		}
 		return strings.Contains(have, want)
 	}
-	return same(f.Name, info.Name) && same(f.Host, info.Host) && f.Cluster == "" && f.Domain == "" && len(f.Tags) == 0
+	return same(f.Name, info.Name) && same(f.Host, info.Host) && same(f.Cluster, info.Cluster) && f.Domain == "" && len(f.Tags) == 0
 }
 
 // SetVarzHost gives the engine what the host knows of itself (its monitoring port, its
@@ -88,6 +89,9 @@ func (s *Server) serverInfo() *ServerInfo {
 		Seq: s.sysSeq.Add(1), Time: s.env.Clock.Now().UTC()}
 	if info.Host == "" {
 		info.Host = "0.0.0.0"
+	}
+	if cfg.Cluster != nil {
+		info.Cluster = cfg.Cluster.Name
 	}
 	if cfg.JetStream {
 		info.Flags = 1

@@ -114,6 +114,12 @@ func (s *Server) monitorDocument(kind string, body []byte, acc string) (any, *ap
 			return nil, &apiError{Code: 400, Description: err.Error()}
 		}
 		return z, nil
+	case "ROUTEZ":
+		var o RoutezOptions
+		if err := decode(&o); err != nil {
+			return nil, err
+		}
+		return s.Routez(o), nil
 	case "SUBSZ":
 		var r subszRequest
 		if err := decode(&r); err != nil {
