@@ -1,6 +1,7 @@
 package core
 
 import (
+	"strings"
 	"time"
 
 	"github.com/petrel-io/petrel/core/route"
@@ -97,7 +98,7 @@ func (rt *routes) routez(o RoutezOptions, now time.Time, mono time.Duration) []R
 		if rc := rt.conns[st.Conn]; rc != nil {
 			socks[i] = routeSocket{addr: rc.conn.RemoteAddr(), pending: rc.conn.Buffered()}
 		}
-		socks[i].configured = st.URL != "" && rt.explicit[st.URL]
+		socks[i].configured = rt.configured(st.URL) || rt.configured(st.PeerURL)
 	}
 	rt.mu.Unlock()
 	out := make([]RouteInfo, 0, len(stats))
@@ -105,6 +106,22 @@ func (rt *routes) routez(o RoutezOptions, now time.Time, mono time.Duration) []R
 		out = append(out, routeInfo(&stats[i], socks[i], o, now, mono))
 	}
 	return out
+}
+
+// configured reports whether url names a configured route (by host and port), under mu:
+// a route we dialled from the configuration, or one the peer dialled first whose address
+// we have configured too.
+func (rt *routes) configured(url string) bool {
+	if url == "" {
+		return false
+	}
+	hp := route.HostPort(url)
+	for u := range rt.explicit {
+		if strings.EqualFold(route.HostPort(u), hp) {
+			return true
+		}
+	}
+	return false
 }
 
 func routeInfo(st *route.ConnStats, sock routeSocket, o RoutezOptions, now time.Time, mono time.Duration) RouteInfo {

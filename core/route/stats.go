@@ -23,6 +23,9 @@ type ConnStats struct {
 	// URL is the route URL we dialled (or inherited from a duplicate we beat); "" for an
 	// accepted route. The engine compares it with the configured routes (is_configured).
 	URL string
+	// PeerURL is the route URL the peer advertises (its INFO's ip), for an accepted route
+	// whose peer we also have configured.
+	PeerURL string
 	// Start is when the connection's handshake began; LastActivity when a routed message last
 	// crossed it (either way), or Start before any did.
 	Start, LastActivity time.Duration
@@ -51,7 +54,7 @@ func (r *Router) Stats(subs bool) []ConnStats {
 		if c.phase != PhaseEstablished {
 			continue
 		}
-		st := ConnStats{Conn: id, Peer: c.peerID, PeerName: c.peerName, Solicited: c.solicited, URL: c.redialURL(),
+		st := ConnStats{Conn: id, Peer: c.peerID, PeerName: c.peerName, Solicited: c.solicited, URL: c.redialURL(), PeerURL: c.peerURL,
 			Start: c.start, LastActivity: c.lastActivity, RTT: c.rtt, InMsgs: c.inMsgs, InBytes: c.inBytes,
 			OutMsgs: c.outMsgs, OutBytes: c.outBytes, NumSubs: r.remote.count(id)}
 		if subs {

@@ -33,7 +33,7 @@ func TestStats(t *testing.T) {
 
 	got := r.Stats(true)
 	want := []ConnStats{
-		{Conn: d, Peer: peerID, PeerName: "peer", Solicited: true, URL: "nats-route://peer:6222/",
+		{Conn: d, Peer: peerID, PeerName: "peer", Solicited: true, URL: "nats-route://peer:6222/", PeerURL: "nats-route://peer:6222/",
 			Start: 2 * time.Second, LastActivity: 6*time.Second + 250*time.Millisecond, RTT: 250 * time.Millisecond,
 			OutMsgs: 1, OutBytes: 7, NumSubs: 3, Subs: []RemoteInterest{
 				{Account: "A", Subject: "bar", Queue: "q1", Weight: 3}, {Account: "A", Subject: "foo.*", Weight: 1},
