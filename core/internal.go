@@ -192,9 +192,8 @@ func (b *internalBus) HasSubscription(account, subj string) bool {
 
 // publishInternal delivers a message of the server's in account, on the server's executor,
 // as a client's publish there would go (its imports included, not its mappings; through the
-// cluster's routes too). It is
-// matched on to and shows subj (the same but for JetStream's deliveries). The caller
-// flushes (drainInternal).
+// cluster's routes too). It is matched on to and shows subj (the same but for JetStream's
+// deliveries). The caller flushes (drainInternal), routes included.
 func (s *Server) publishInternal(m *internalMsg, last *inboxMatch) {
 	to, subj, rb, hdr, msg := m.to, m.subj, m.reply, m.hdr, m.msg
 	acc := s.cfg().accounts.Get(m.account)
