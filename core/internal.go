@@ -32,7 +32,11 @@ type internalBus Server
 
 type internalSub struct{ sub *subscription }
 
-func (i internalSub) Unsubscribe() { i.sub.acc.Subs.Remove(&i.sub.entry) }
+func (i internalSub) Unsubscribe() {
+	if i.sub.acc.Subs.Remove(&i.sub.entry) {
+		i.sub.client.srv.serviceRemoved(i.sub)
+	}
+}
 
 func (b *internalBus) Subscribe(account, subj, queue string, h bus.Handler) (bus.Subscription, error) {
 	return b.SubscribeOn(account, subj, queue, (*Server)(b).ex, h)
@@ -51,6 +55,7 @@ func (b *internalBus) SubscribeOn(account, subj, queue string, ex bus.Executor, 
 	sub.sid = fmt.Sprintf("$%d", s.internalSids.Add(1))
 	sub.entry = sublist.Sub{Subject: subj, Queue: queue, Owner: sub}
 	acc.Subs.Insert(&sub.entry)
+	s.serviceAdded(sub)
 	return internalSub{sub}, nil
 }
 
@@ -186,9 +191,9 @@ func (b *internalBus) HasSubscription(account, subj string) bool {
 }
 
 // publishInternal delivers a message of the server's in account, on the server's executor,
-// as a client's publish there would go (its imports included, not its mappings). It is
-// matched on to and shows subj (the same but for JetStream's deliveries). The caller
-// flushes (drainInternal).
+// as a client's publish there would go (its imports included, not its mappings; through the
+// cluster's routes too). It is matched on to and shows subj (the same but for JetStream's
+// deliveries). The caller flushes (drainInternal), routes included.
 func (s *Server) publishInternal(m *internalMsg, last *inboxMatch) {
 	to, subj, rb, hdr, msg := m.to, m.subj, m.reply, m.hdr, m.msg
 	acc := s.cfg().accounts.Get(m.account)
@@ -210,7 +215,14 @@ func (s *Server) publishInternal(m *internalMsg, last *inboxMatch) {
 		r = acc.Subs.MatchUncached(to) // a consumer's inbox would only crowd the cache
 		*last = inboxMatch{acc: acc, to: to, r: r}
 	}
-	c.publish(r, m.subjBytes, rb, hdr, msg)
+	if rt := s.clusterRoutes(); rt != nil && to == subj {
+		// Through the cluster as a client's publish goes: a system service's answer to a
+		// requester on another node, an event for a listener there. A delivery shown under
+		// another subject (JetStream's, to != subj) stays here: an RMSG carries one subject.
+		c.publishRouted(rt, r, m.subjBytes, rb, hdr, msg)
+	} else {
+		c.publish(r, m.subjBytes, rb, hdr, msg)
+	}
 	if routes := acc.Routes(); !routes.Empty() && to == subj {
 		c.crossAccounts(acc, routes, m.subjBytes, rb, hdr, msg, 0, hopAll)
 	} else if !routes.Empty() && routes.Answers {
@@ -244,7 +256,7 @@ func (c *client) deliverInternal(sub *subscription, subj, reply []byte, hdr int,
 	} else {
 		m.Data = append([]byte(nil), msg...)
 	}
-	if c != c.srv.internal {
+	if c.conn != nil { // not the server's own publish, nor one that came over a route
 		m.From = &bus.Client{CID: c.cid, Account: c.acc.Name(), Name: c.info.Name, Host: c.host}
 		if c.user != nil {
 			m.From.User = c.user.Name

@@ -128,7 +128,7 @@ func (s *Server) startRoutes(cfg *config) error {
 	rt.router = router
 	own := rcfg.ClientURLs // this server alone, until routes bring their peers'
 	rt.urls.Store(&own)
-	s.routes.Store(rt)
+	s.publishRoutes(rt) // no route is up yet: the services are in the first interest dumps
 	s.log.Logf(env.LevelInfo, "Listening for route connections on %s", joinHostPort(c.Host, rt.port))
 	rt.ex.Post(func() {
 		for _, u := range c.Routes {

@@ -56,6 +56,8 @@ type Server struct {
 	// routes is the route subsystem (routes.go), nil without a cluster block; set by Start.
 	// An atomic pointer: every publish reads it.
 	routes atomic.Pointer[routes]
+	// services are the internal subscriptions the cluster is told of (routes_services.go).
+	services clusterServices
 
 	nextCID atomic.Uint64
 	// internal publishes the server's own messages and owns its subscriptions (internal.go).
@@ -87,7 +89,7 @@ type serverStats struct {
 func New(opts Options, e *env.Env) (*Server, error) {
 	e.Validate()
 	s := &Server{env: e, log: e.Log, clients: map[uint64]*client{}, start: e.Clock.Now(),
-		servedAccounts: map[*account.Account]bool{}}
+		servedAccounts: map[*account.Account]bool{}, services: clusterServices{subs: map[*subscription]bool{}}}
 	cfg, warnings, err := s.newConfig(opts, nil)
 	if err != nil {
 		return nil, err

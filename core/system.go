@@ -17,14 +17,18 @@ import (
 
 // ServerInfo identifies the answering server in every system reply.
 type ServerInfo struct {
-	Name      string    `json:"name"`
-	Host      string    `json:"host"`
-	ID        string    `json:"id"`
-	Version   string    `json:"ver"`
-	JetStream bool      `json:"jetstream"`
-	Flags     uint64    `json:"flags"`
-	Seq       uint64    `json:"seq"`
-	Time      time.Time `json:"time"`
+	Name    string `json:"name"`
+	Host    string `json:"host"`
+	ID      string `json:"id"`
+	Cluster string `json:"cluster,omitempty"`
+	Version string `json:"ver"`
+	// FeatureFlags are nats-server's switches of JetStream behaviours; Petrel has none,
+	// and shows the object empty, as /varz does.
+	FeatureFlags map[string]bool `json:"feature_flags"`
+	JetStream    bool            `json:"jetstream"`
+	Flags        uint64          `json:"flags"`
+	Seq          uint64          `json:"seq"`
+	Time         time.Time       `json:"time"`
 }
 
 // apiResponse is a system reply.
@@ -60,7 +64,7 @@ func (f eventFilter) matches(info *ServerInfo) bool {
 		}
 		return strings.Contains(have, want)
 	}
-	return same(f.Name, info.Name) && same(f.Host, info.Host) && f.Cluster == "" && f.Domain == "" && len(f.Tags) == 0
+	return same(f.Name, info.Name) && same(f.Host, info.Host) && same(f.Cluster, info.Cluster) && f.Domain == "" && len(f.Tags) == 0
 }
 
 // SetVarzHost gives the engine what the host knows of itself (its monitoring port, its
@@ -84,10 +88,13 @@ func (s *Server) hostVarz() VarzHost {
 // serverInfo is this server's ServerInfo now; seq numbers its system messages.
 func (s *Server) serverInfo() *ServerInfo {
 	cfg := s.cfg()
-	info := &ServerInfo{Name: cfg.name, Host: cfg.Host, ID: s.id, Version: Version, JetStream: cfg.JetStream,
+	info := &ServerInfo{Name: cfg.name, Host: cfg.Host, ID: s.id, Version: Version, JetStream: cfg.JetStream, FeatureFlags: map[string]bool{},
 		Seq: s.sysSeq.Add(1), Time: s.env.Clock.Now().UTC()}
 	if info.Host == "" {
 		info.Host = "0.0.0.0"
+	}
+	if cfg.Cluster != nil {
+		info.Cluster = cfg.Cluster.Name
 	}
 	if cfg.JetStream {
 		info.Flags = 1

@@ -19,10 +19,25 @@ type ServerStats struct {
 	NumSubs          int       `json:"subscriptions"`
 	Sent             DataStats `json:"sent"`
 	Received         DataStats `json:"received"`
+	SentToClients    DataStats `json:"sent_to_clients"`
+	ReceivedClients  DataStats `json:"received_from_clients"`
 	SlowConsumers    int64     `json:"slow_consumers"`
 	StaleConnections int64     `json:"stale_connections,omitempty"`
 	StalledClients   int64     `json:"stalled_clients,omitempty"`
 	MaxProcs         int       `json:"gomaxprocs,omitempty"`
+	// Routes are the established routes' traffic and ActiveServers the cluster's size
+	// (this server and its peers); both absent without a cluster.
+	Routes        []RouteStat `json:"routes,omitempty"`
+	ActiveServers int         `json:"active_servers,omitempty"`
+}
+
+// RouteStat is one route's traffic in statsz: nats-server's keys.
+type RouteStat struct {
+	RID      uint64    `json:"rid"`
+	Name     string    `json:"name,omitempty"`
+	Sent     DataStats `json:"sent"`
+	Received DataStats `json:"received"`
+	Pending  int       `json:"pending"`
 }
 
 // DataStats counts messages and bytes one way.
@@ -34,13 +49,33 @@ type DataStats struct {
 // statsz assembles the statsz document from /varz's figures.
 func (s *Server) statsz() *ServerStats {
 	v := s.Varz(s.hostVarz())
-	return &ServerStats{
+	active := 0
+	if s.clusterRoutes() != nil {
+		active = v.Remotes + 1
+	}
+	return &ServerStats{ActiveServers: active,
 		Start: v.Start, Mem: v.Mem, Cores: v.Cores, CPU: v.CPU,
 		Connections: v.Connections, TotalConnections: v.TotalConnections, ActiveAccounts: s.activeAccounts(),
 		NumSubs: v.Subscriptions, Sent: DataStats{v.OutMsgs, v.OutBytes}, Received: DataStats{v.InMsgs, v.InBytes},
+		SentToClients: DataStats{v.OutClientMsgs, v.OutClientBytes}, ReceivedClients: DataStats{v.InClientMsgs, v.InClientBytes},
 		SlowConsumers: v.SlowConsumers, StaleConnections: v.StaleConnections, StalledClients: v.StalledClients,
-		MaxProcs: v.GOMAXPROCS,
+		MaxProcs: v.GOMAXPROCS, Routes: s.routeStats(),
 	}
+}
+
+// routeStats is statsz's routes: each established route's messages and bytes both ways.
+func (s *Server) routeStats() []RouteStat {
+	rt := s.clusterRoutes()
+	if rt == nil {
+		return nil
+	}
+	routes := rt.routez(RoutezOptions{}, s.env.Clock.Now(), s.env.Clock.Mono())
+	out := make([]RouteStat, 0, len(routes))
+	for _, ri := range routes {
+		out = append(out, RouteStat{RID: ri.RID, Name: ri.RemoteName, Sent: DataStats{ri.OutMsgs, ri.OutBytes},
+			Received: DataStats{ri.InMsgs, ri.InBytes}, Pending: ri.Pending})
+	}
+	return out
 }
 
 // activeAccounts counts the accounts with a connected client.
@@ -114,6 +149,12 @@ func (s *Server) monitorDocument(kind string, body []byte, acc string) (any, *ap
 			return nil, &apiError{Code: 400, Description: err.Error()}
 		}
 		return z, nil
+	case "ROUTEZ":
+		var o RoutezOptions
+		if err := decode(&o); err != nil {
+			return nil, err
+		}
+		return s.Routez(o), nil
 	case "SUBSZ":
 		var r subszRequest
 		if err := decode(&r); err != nil {

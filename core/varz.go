@@ -136,8 +136,8 @@ type ClusterVarz struct {
 	TLSCertNotAfter time.Time     `json:"tls_cert_not_after,omitzero"`
 }
 
-// clusterVarz is the cluster section. Routes do not listen yet, so the port is the
-// configured one (0 for "any free port").
+// clusterVarz is the cluster section from the options; Varz puts the bound port in once
+// the routes listen.
 func clusterVarz(cfg *config) ClusterVarz {
 	c := cfg.Cluster
 	if c == nil {
@@ -242,6 +242,12 @@ func (s *Server) Varz(h VarzHost) Varz {
 	}
 	v.Websocket = s.websocketVarz(cfg)
 	v.Cluster = clusterVarz(cfg)
+	if rt := s.clusterRoutes(); rt != nil {
+		// One route per peer: the routes and the remote servers are the same count.
+		v.Routes = len(s.RoutePeers())
+		v.Remotes = v.Routes
+		v.Cluster.Port = s.RoutePort() // the bound port ("any free port" resolved)
+	}
 	// Every connection is a client so far: the client counters are the totals.
 	v.InClientMsgs, v.InClientBytes, v.OutClientMsgs, v.OutClientBytes = v.InMsgs, v.InBytes, v.OutMsgs, v.OutBytes
 	v.SlowConsumerStats = &ConnKindStats{Clients: v.SlowConsumers}

@@ -9,7 +9,8 @@ import (
 
 // FuzzRouter: whatever a peer sends, on an accepted or a dialled route, before or after the
 // handshake, the router never panics (its invariants are asserted after every step) and the
-// connection ends up established, in its handshake, or closing with a reason.
+// connection ends up established, in its handshake, or closing with a reason; its stats
+// (for /routez) list it exactly when it is established.
 func FuzzRouter(f *testing.F) {
 	const connect = "CONNECT {\"echo\":true,\"headers\":true,\"name\":\"NPEER\",\"cluster\":\"c1\",\"lnoc\":true}\r\n"
 	const info = "INFO {\"server_id\":\"NPEER\",\"server_name\":\"p\",\"cluster\":\"c1\",\"ip\":\"nats-route://p:6222/\",\"nonce\":\"x\",\"lnocu\":true} \r\n"
@@ -39,6 +40,15 @@ func FuzzRouter(f *testing.F) {
 			r.Publish(&route.Message{Account: "$G", Subject: []byte("foo"), Hdr: -1}, nil)
 		}
 		rd := r.Ready()
+		stats := r.Stats(true)
+		if established := r.Conn(id).Phase() == route.PhaseEstablished; established != (len(stats) == 1) {
+			t.Fatalf("conn in phase %v, stats list %d routes", r.Conn(id).Phase(), len(stats))
+		}
+		for _, st := range stats {
+			if st.InMsgs < 0 || st.InBytes < 0 || st.NumSubs != len(st.Subs) {
+				t.Fatalf("stats %+v", st)
+			}
+		}
 		if c := r.Conn(id); !c.Live() && len(rd.Closes) == 0 {
 			t.Fatalf("conn %d is %v but no close was asked for", id, c.Phase())
 		}

@@ -22,6 +22,12 @@ type e2eCluster struct {
 // startCluster starts n nodes; extra is added to every node's configuration file.
 func startCluster(t *testing.T, n int, extra string) *e2eCluster {
 	t.Helper()
+	return startClusterWith(t, n, func(int) string { return extra })
+}
+
+// startClusterWith starts n nodes; extra(i) is added to node i's configuration file.
+func startClusterWith(t *testing.T, n int, extra func(i int) string) *e2eCluster {
+	t.Helper()
 	var routePorts []string
 	for range n {
 		routePorts = append(routePorts, freePort(t))
@@ -35,7 +41,7 @@ func startCluster(t *testing.T, n int, extra string) *e2eCluster {
 	for i := range n {
 		cfg := filepath.Join(dir, fmt.Sprintf("n%d.conf", i+1))
 		writeConf(t, cfg, fmt.Sprintf("server_name: n%d\n%scluster {\n  name: e2e\n  listen: 127.0.0.1:%s\n  routes: [%s]\n}\n",
-			i+1, extra, routePorts[i], strings.Join(routes, ", ")))
+			i+1, extra(i), routePorts[i], strings.Join(routes, ", ")))
 		c.confs = append(c.confs, cfg)
 		c.nodes = append(c.nodes, startPetrel(t, "-c", cfg))
 	}

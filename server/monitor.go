@@ -28,6 +28,7 @@ func (s *Server) monitorMux() *http.ServeMux {
 	handle("/", s.handleRoot)
 	handle("/varz", s.handleVarz)
 	handle("/connz", s.handleConnz)
+	handle("/routez", s.handleRoutez)
 	handle("/subsz", s.handleSubsz)
 	handle("/subscriptionsz", s.handleSubsz)
 	handle("/healthz", s.handleHealthz)
@@ -117,7 +118,7 @@ func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	fmt.Fprint(w, `<html><body><h1>Petrel</h1><ul>`)
-	for _, p := range []string{"varz", "connz", "subsz", "healthz", "jsz", "metrics"} {
+	for _, p := range []string{"varz", "connz", "routez", "subsz", "healthz", "jsz", "metrics"} {
 		fmt.Fprintf(w, `<li><a href="%s">%s</a></li>`, p, p)
 	}
 	fmt.Fprint(w, `</ul></body></html>`)
@@ -218,6 +219,22 @@ func (s *Server) handleConnz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, r, http.StatusOK, z)
+}
+
+// handleRoutez answers /routez: subs=1 lists each route's remote interest by subject,
+// subs=detail in full, as /connz's subs does.
+func (s *Server) handleRoutez(w http.ResponseWriter, r *http.Request) {
+	var o core.RoutezOptions
+	bools := map[string]*bool{"subs": &o.Subs}
+	if r.URL.Query().Get("subs") == "detail" {
+		o.SubsDetail = true
+		delete(bools, "subs")
+	}
+	if err := queryBools(r, bools); err != nil {
+		badRequest(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, s.core.Routez(o))
 }
 
 func (s *Server) handleAccountz(w http.ResponseWriter, r *http.Request) {

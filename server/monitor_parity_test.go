@@ -134,8 +134,8 @@ func keyPaths(v any, path string, out map[string]string) {
 }
 
 // mapPaths are objects whose keys are data, not schema: which endpoints were requested,
-// nats-server's own feature flags.
-var mapPaths = map[string]bool{"http_req_stats": true, "feature_flags": true}
+// nats-server's own feature flags (in /varz and in a system reply's server).
+var mapPaths = map[string]bool{"http_req_stats": true, "feature_flags": true, "server.feature_flags": true}
 
 func joinPath(path, key string) string {
 	if path == "" {

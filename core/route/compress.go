@@ -113,7 +113,7 @@ func (c *Conn) startCompression(info *proto.RouteInfo) (wait bool, err error) {
 		return false, c.r.closeConn(c, ReasonProtocolViolation, err.Error())
 	}
 	if mode == CompressionS2Auto {
-		mode = autoMode(c.r.now-c.started, c.r.cfg.CompressionRTT)
+		mode = autoMode(c.r.now-c.start, c.r.cfg.CompressionRTT)
 	}
 	c.compression = mode
 	if !compresses(mode) {

@@ -74,14 +74,21 @@ type Conn struct {
 
 	pingsOut int
 	nextPing time.Duration
-	started  time.Duration // when the handshake started (s2_auto's round trip)
+	pingSent time.Duration // when the oldest unanswered PING went out
+
+	// For monitoring (stats.go): the handshake's start, the last routed message either
+	// way, the last PING's round trip, and the routed messages and payload bytes.
+	start, lastActivity, rtt           time.Duration
+	inMsgs, inBytes, outMsgs, outBytes int64
+
 	// compression is the mode negotiated (compress.go), "" before; decoder, once the
 	// peer's bytes turned compressed, decodes what is read.
 	compression string
 	decoder     *s2stream.Decoder
-	out         []byte // bytes for the host to write, handed over by Ready
-	spare       []byte // the buffer handed over by the last Ready, written again after the next
-	reason      CloseReason
+
+	out    []byte // bytes for the host to write, handed over by Ready
+	spare  []byte // the buffer handed over by the last Ready, written again after the next
+	reason CloseReason
 }
 
 // Compression is the compression mode the handshake settled ("" when this side does not

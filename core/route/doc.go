@@ -14,6 +14,7 @@
 //	timer                              Tick(now)
 //	local subscription added/removed   Subscribe(account, subject, queue, +1/-1)
 //	client publish                     Publish(msg, local queue groups) -> groups kept here
+//	monitoring (/routez, statsz)       Stats(subs) -> each established route's figures
 //
 // Ready returns the effects: bytes to write per connection (encoded by core/proto), messages
 // that came over a route for local delivery, remote interest changes, connections to close

@@ -110,6 +110,9 @@ func (c *Conn) Ping() error {
 
 // Pong clears the count of unanswered PINGs.
 func (c *Conn) Pong() error {
+	if c.pingsOut > 0 {
+		c.rtt = c.r.now - c.pingSent
+	}
 	c.pingsOut = 0
 	return nil
 }
@@ -171,6 +174,9 @@ func (c *Conn) RoutedMsg(msg *proto.RoutedMsg) error {
 		d.Queues = r.queues[start:len(r.queues):len(r.queues)]
 	}
 	r.ready.Deliveries = append(r.ready.Deliveries, d)
+	c.inMsgs++
+	c.inBytes += int64(len(msg.Payload))
+	c.lastActivity = r.now
 	return nil
 }
 

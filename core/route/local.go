@@ -67,6 +67,9 @@ func (r *Router) Publish(m *Message, local []LocalGroup) []string {
 			rm.Queues = append(rm.Queues, r.internName(q).b)
 		}
 		c.out = c.mode.AppendMsg(c.out, rm)
+		c.outMsgs++
+		c.outBytes += int64(len(m.Payload))
+		c.lastActivity = r.now
 	}
 	if env.Invariants {
 		r.check()

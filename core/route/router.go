@@ -39,11 +39,13 @@ type Router struct {
 	names   map[string]internedName
 	// order is the ids of conns, ascending (ids only grow): Ready's order, without sorting.
 	order []ConnID
-	now   time.Duration // of the last Receive or Tick
 	// arena and queues hold the subjects, replies, payloads and queue names of the
 	// Deliveries of one Receive.
 	arena  []byte
 	queues []string
+	// now is the host's clock at the last timed step (stats.go): what Publish, which is
+	// not given the time, stamps on a route's last activity.
+	now time.Duration
 }
 
 // NewRouter returns a router for cfg (validated here). rand draws queue members and nonces.
@@ -107,7 +109,9 @@ func (r *Router) startHandshake(c *Conn, now time.Duration, next Phase) {
 	r.rand.Fill(raw[:])
 	c.nonce = base64.RawURLEncoding.EncodeToString(raw[:])
 	c.out = proto.AppendInfo(c.out, r.infoJSON(c.nonce))
-	c.phase, c.started = next, now
+	c.phase = next
+	r.sawTime(now)
+	c.start, c.lastActivity = now, now
 	c.nextPing = now + FirstPingInterval + r.cfg.FirstPingJitter
 	r.check()
 }
@@ -132,12 +136,12 @@ func (r *Router) Receive(id ConnID, now time.Duration, data []byte) {
 		return // closing: the peer's last words change nothing
 	}
 	env.Assertf(c.phase != PhaseDialing, "route: bytes on conn %d before it connected", id)
-	r.now = now
 	if len(r.ready.Deliveries) == 0 {
 		// Ready handed the last deliveries over, and the host delivered them: their memory
 		// is free (a host that Receives twice before Ready keeps both reads' deliveries).
 		r.arena, r.queues = r.arena[:0], r.queues[:0]
 	}
+	r.sawTime(now)
 	var err error
 	if c.decoder != nil {
 		err = r.parseCompressed(c, data)
@@ -175,7 +179,7 @@ func (r *Router) Closed(id ConnID) {
 // Tick runs the ping timers: every connection past its handshake's start PINGs each
 // interval, and one with MaxPingsOut unanswered is closed as stale.
 func (r *Router) Tick(now time.Duration) {
-	r.now = now
+	r.sawTime(now)
 	for _, id := range env.SortedKeys(r.conns) {
 		c := r.conns[id]
 		if c.phase == PhaseDialing || !c.live() || now < c.nextPing {
@@ -186,6 +190,9 @@ func (r *Router) Tick(now time.Duration) {
 			continue
 		}
 		c.write(proto.Ping)
+		if c.pingsOut == 0 {
+			c.pingSent = now // the round trip is timed from the oldest unanswered PING
+		}
 		c.pingsOut++
 		c.nextPing = now + r.cfg.PingInterval
 	}
