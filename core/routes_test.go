@@ -70,7 +70,6 @@ func clusterOpts(n, i int, seeds func(i, j int) bool) core.Options {
 
 // startClusterRig starts n nodes seeded by seeds and runs the world 3s.
 func startClusterRig(t *testing.T, n int, seeds func(i, j int) bool) *clusterRig {
-	t.Helper()
 	return startClusterRigWith(t, n, seeds, nil)
 }
 
@@ -362,5 +361,44 @@ func TestClusterPublishFlushesRoutePerRead(t *testing.T) {
 	}
 	if flushes == 0 || flushes > 5 {
 		t.Fatalf("%d route flushes for %d messages in one write, want one per read", flushes, n)
+	}
+}
+
+// TestClusterCompressedRoutes: routes between nodes whose modes ask for compression carry
+// everything compressed (a large message, a queue group, interest changes), as /routez
+// shows; a node that only accepts compresses with a peer that starts it, at the peer's
+// level.
+func TestClusterCompressedRoutes(t *testing.T) {
+	modes := map[string]string{"s1": core.CompressionS2Fast, "s2": core.CompressionAccept, "s3": core.CompressionS2Best}
+	r := startClusterRigWith(t, 3, func(i, j int) bool { return i != j }, func(o *core.Options) {
+		o.Cluster.Compression = core.Compression{Mode: modes[o.ServerName]}
+	})
+	r.wantMesh("at start")
+	want := map[string]map[string]string{ // node -> peer name -> mode
+		"s1": {"s2": "s2_fast", "s3": "s2_fast"},
+		"s2": {"s1": "s2_fast", "s3": "s2_best"},
+		"s3": {"s1": "s2_best", "s2": "s2_best"},
+	}
+	for i, s := range r.srvs {
+		for _, ri := range s.Routez(core.RoutezOptions{}).Routes {
+			if got := ri.Compression; got != want[fmt.Sprintf("s%d", i+1)][ri.RemoteName] {
+				t.Errorf("s%d's route to %s compresses %q", i+1, ri.RemoteName, got)
+			}
+		}
+	}
+	for from := 1; from <= 3; from++ {
+		for to := 1; to <= 3; to++ {
+			if from != to {
+				r.wantRouted(from, to, fmt.Sprintf("z.%d.%d", from, to), "over a compressed route")
+			}
+		}
+	}
+	big := strings.Repeat("compressible ", 40000)
+	sub := r.dial(3)
+	r.send(sub, "SUB big 1\r\n")
+	pub := r.dial(1)
+	r.send(pub, fmt.Sprintf("PUB big %d\r\n%s\r\n", len(big), big))
+	if got := msgs(sub); len(got) != 1 || !strings.Contains(sub.got.String(), big) {
+		t.Fatalf("a %d-byte message across a compressed route: %d deliveries", len(big), len(got))
 	}
 }
