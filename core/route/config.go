@@ -45,6 +45,8 @@ type Config struct {
 	Info proto.RouteInfo
 	// Limits bound what the route parser accepts.
 	Limits proto.Limits
+	// Security is authorization and TLS (auth.go); SetSecurity replaces it on reload.
+	Security
 }
 
 // Validate fills defaults and checks the config. It is called by NewRouter.
@@ -58,6 +60,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("route: config: negative ping interval %v or max pings out %d", c.PingInterval, c.MaxPingsOut)
 	case len(c.ClientURLs) > maxURLs:
 		return fmt.Errorf("route: config: %d client URLs, at most %d", len(c.ClientURLs), maxURLs)
+	}
+	if err := c.Security.validate(); err != nil {
+		return err
 	}
 	if c.PingInterval == 0 {
 		c.PingInterval = DefaultPingInterval

@@ -70,6 +70,10 @@ type Close struct {
 	Reason CloseReason
 	Retry  bool
 	URL    string
+	// Detail, if set, is what the host logs at error level for this close, in nats-server's
+	// words: a refused CONNECT's `authentication error - User "x"`, a peer's
+	// `Route Error 'Authorization Violation'`.
+	Detail string
 }
 
 // CloseReason says why a route closed.
@@ -103,11 +107,14 @@ const (
 	// ReasonAuthenticationFailure: an accepted route sent something other than CONNECT
 	// first (nats-server answers -ERR 'Authorization Violation', with or without auth).
 	ReasonAuthenticationFailure
+	// ReasonAuthenticationTimeout: an accepted route that must authenticate sent no CONNECT
+	// within the auth timeout.
+	ReasonAuthenticationTimeout
 )
 
 var reasonNames = [...]string{"None", "ClusterNameConflict", "RouteToSelf", "DuplicateRoute",
 	"DuplicateServerName", "StaleConnection", "ProtocolViolation", "ParseError", "PeerError",
-	"ConnectionClosed", "Shutdown", "TooManySubs", "AuthenticationFailure"}
+	"ConnectionClosed", "Shutdown", "TooManySubs", "AuthenticationFailure", "AuthenticationTimeout"}
 
 func (r CloseReason) String() string {
 	if int(r) < len(reasonNames) {
