@@ -45,10 +45,13 @@ type routes struct {
 	listener env.Listener
 	port     int
 	explicit map[string]bool // configured route URLs: retried forever
-	attempts map[string]int  // consecutive failed dials per URL
-	tick     env.Timer
-	stopped  bool
-	peers    int // established routes after the last step, to log changes
+	// credentials are the user info of the configured route URLs, by canonical URL: what
+	// their CONNECT sends (routes_secure.go).
+	credentials map[string]route.Credentials
+	attempts    map[string]int // consecutive failed dials per URL
+	tick        env.Timer
+	stopped     bool
+	peers       int // established routes after the last step, to log changes
 
 	// urls is the cluster's client URLs as the Router last announced them (connect_urls).
 	urls atomic.Pointer[[]string]
@@ -87,11 +90,9 @@ func (s *Server) startRoutes(cfg *config) error {
 	if c == nil {
 		return nil
 	}
-	if c.Username != "" || c.TLS != nil {
-		return fmt.Errorf("core: cluster: route authorization and TLS are not supported by the route subsystem yet")
-	}
 	rt := &routes{s: s, ex: s.env.Exec.New("routes"), conns: map[route.ConnID]*routeConn{},
-		explicit: map[string]bool{}, attempts: map[string]int{}, maxPending: max(int(cfg.MaxPending), routeMinPending)}
+		explicit: map[string]bool{}, attempts: map[string]int{}, maxPending: max(int(cfg.MaxPending), routeMinPending),
+		credentials: routeCredentials(c.Routes)}
 	rt.deliverer = &client{srv: s, ex: rt.ex, rng: env.NewPRNG(s.env.Rand.Uint64()), echo: true,
 		subs: map[string]*subscription{}, acc: s.accountOf(nil)}
 	// The Router needs the bound port (its route URL), so it comes after the listener; the
@@ -159,7 +160,8 @@ func (s *Server) routerConfig(cfg *config, routePort int) route.Config {
 		MaxPayload: int32(cfg.MaxPayload), JetStream: cfg.JetStream, Compression: CompressionOff}
 	return route.Config{ServerID: s.id, ServerName: cfg.name, Cluster: c.Name, RouteURL: routeURL(routeHost),
 		ClientURLs: []string{clientURL}, NoAdvertise: c.NoAdvertise, Routes: seeds,
-		PingInterval: c.PingInterval, MaxPingsOut: c.MaxPingsOut, Info: info, Limits: cfg.parserLimits()}
+		PingInterval: c.PingInterval, MaxPingsOut: c.MaxPingsOut, Info: info, Limits: cfg.parserLimits(),
+		Security: routeSecurity(c)}
 }
 
 func dialableHost(h string) string {
@@ -241,6 +243,9 @@ func (rt *routes) closeLocked(c route.Close, out *routeEffects) {
 	if rt.router.Conn(c.Conn) != nil {
 		rt.router.Closed(c.Conn)
 	}
+	if c.Detail != "" {
+		rt.s.log.Logf(env.LevelError, "Route connection %d: %s", c.Conn, c.Detail)
+	}
 	rt.s.log.Logf(env.LevelDebug, "Route connection %d to %q closed: %v", c.Conn, c.Peer, c.Reason)
 	if c.Peer != "" {
 		delete(rt.attempts, c.URL) // it got through the handshake: start the backoff again
@@ -275,15 +280,22 @@ func (rt *routes) carryOut(e *routeEffects) {
 	}
 }
 
-// accept takes a route connection from the cluster listener (on ex).
+// accept takes a route connection from the cluster listener (on ex), after a TLS handshake
+// when routes run over TLS.
 func (rt *routes) accept(conn env.Conn) {
+	at := rt.now() // the auth timeout runs from here, across the TLS handshake
+	rt.secureAccepted(conn, func() { rt.admit(conn, at) })
+}
+
+// admit hands an accepted connection (secured if need be) to the Router, on ex.
+func (rt *routes) admit(conn env.Conn, at time.Duration) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.stopped {
 		conn.Abort()
 		return
 	}
-	id, err := rt.router.Accept(rt.now())
+	id, err := rt.router.Accept(at)
 	if err != nil {
 		rt.s.log.Logf(env.LevelWarn, "Route from %s refused: %v", conn.RemoteAddr(), err)
 		conn.Abort()
@@ -317,7 +329,7 @@ func (rt *routes) dial(url string) {
 		rt.redial(url)
 		return
 	}
-	id, err := rt.router.Dial(url)
+	id, err := rt.routerDial(url)
 	rt.mu.Unlock()
 	if err != nil {
 		rt.s.log.Logf(env.LevelWarn, "Route dial: %v", err)
@@ -330,16 +342,27 @@ func (rt *routes) dial(url string) {
 			rt.step(func(r *route.Router) { r.Closed(id) })
 			return
 		}
-		rt.mu.Lock()
-		if rt.stopped {
-			rt.mu.Unlock()
-			conn.Abort()
-			return
-		}
-		rt.router.Connected(id, rt.now())
-		rt.bind(id, conn)
-		rt.mu.Unlock()
+		rt.secureDialled(conn, url, func(ok bool) {
+			if !ok {
+				conn.Abort()
+				rt.step(func(r *route.Router) { r.Closed(id) }) // redialled as a failed dial is
+				return
+			}
+			rt.connected(id, conn)
+		})
 	})
+}
+
+// connected hands a dialled connection (secured if need be) to the Router, on ex.
+func (rt *routes) connected(id route.ConnID, conn env.Conn) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.stopped {
+		conn.Abort()
+		return
+	}
+	rt.router.Connected(id, rt.now())
+	rt.bind(id, conn)
 }
 
 // redial schedules another dial of url: explicit routes forever, gossiped ones up to
@@ -377,6 +400,7 @@ func (rt *routes) reloadRoutes(urls []*url.URL) {
 		}
 	}
 	rt.explicit = next
+	rt.credentials = routeCredentials(urls)
 	rt.mu.Unlock()
 	for _, u := range added {
 		rt.ex.Post(func() { rt.dial(u) })
