@@ -236,15 +236,17 @@ func (rt *routes) drain(out *routeEffects) {
 // closeLocked carries out a Close the Router asked for: the socket goes (after what was
 // queued on it), the Router forgets the connection, and a solicited route is redialled.
 func (rt *routes) closeLocked(c route.Close, out *routeEffects) {
+	remote := "-"
 	if rc := rt.conns[c.Conn]; rc != nil {
 		delete(rt.conns, c.Conn)
+		remote = rc.conn.RemoteAddr()
 		_ = rc.conn.Close() // flushes the -ERR, if any; the socket is going either way
 	}
 	if rt.router.Conn(c.Conn) != nil {
 		rt.router.Closed(c.Conn)
 	}
 	if c.Detail != "" {
-		rt.s.log.Logf(env.LevelError, "Route connection %d: %s", c.Conn, c.Detail)
+		rt.s.log.Logf(env.LevelError, "%s - rid:%d - %s", remote, c.Conn, c.Detail)
 	}
 	rt.s.log.Logf(env.LevelDebug, "Route connection %d to %q closed: %v", c.Conn, c.Peer, c.Reason)
 	if c.Peer != "" {
