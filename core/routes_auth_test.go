@@ -59,3 +59,36 @@ func TestRouteTLSRefusedWithoutTLSConns(t *testing.T) {
 		}
 	}
 }
+
+// A reload that turns route authorization on applies it to routes opened afterwards, as
+// nats-server applies a reloaded cluster block: the established s1–s2 route stays, s3's
+// route without credentials is refused, and s3 joins once its reloaded route URL carries
+// them.
+func TestRouteAuthorizationReload(t *testing.T) {
+	seeds := func(i, j int) bool { return i != j && i != 2 && j != 2 }
+	r := startClusterRig(t, 3, seeds)
+	reload := func(i int, opts core.Options) {
+		t.Helper()
+		var reloadErr error
+		r.srvs[i].Reload(opts, func(err error) { reloadErr = err })
+		r.run(3 * time.Second)
+		if reloadErr != nil {
+			t.Fatalf("reload s%d: %v", i+1, reloadErr)
+		}
+	}
+	s1 := clusterOpts(3, 0, seeds)
+	s1.Cluster.Username, s1.Cluster.Password = "ru", "s3cr3t"
+	reload(0, s1)
+	toS1 := func(i, j int) bool { return j == 0 }
+	reload(2, clusterOpts(3, 2, toS1))
+	for i, want := range []int{1, 1, 0} {
+		if got := len(r.srvs[i].RoutePeers()); got != want {
+			t.Fatalf("after s1 required credentials: s%d has %d routes, want %d", i+1, got, want)
+		}
+	}
+	withCreds := clusterOpts(3, 2, toS1)
+	withCreds.Cluster.Routes[0].User = url.UserPassword("ru", "s3cr3t")
+	reload(2, withCreds)
+	r.wantMesh("after s3's route URL got the credentials")
+	r.wantRouted(3, 2, "reloaded.auth", "after s3 joined")
+}
