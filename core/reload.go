@@ -47,6 +47,7 @@ func (s *Server) reload(opts Options, recheck bool, done func(error)) {
 		next.installAccounts()
 		if rt := s.clusterRoutes(); rt != nil && next.Cluster != nil {
 			rt.reloadRoutes(next.Cluster.Routes)
+			rt.reloadSecurity(next.Cluster)
 		}
 		s.startSystem()
 		s.reloadJetStream(oldJS, next)

@@ -46,10 +46,13 @@ type routes struct {
 	listener env.Listener
 	port     int
 	explicit map[string]bool // configured route URLs: retried forever
-	attempts map[string]int  // consecutive failed dials per URL
-	tick     env.Timer
-	stopped  bool
-	peers    int // established routes after the last step, to log changes
+	// credentials are the user info of the configured route URLs, by canonical URL: what
+	// their CONNECT sends (routes_secure.go).
+	credentials map[string]route.Credentials
+	attempts    map[string]int // consecutive failed dials per URL
+	tick        env.Timer
+	stopped     bool
+	peers       int // established routes after the last step, to log changes
 
 	// urls is the cluster's client URLs as the Router last announced them (connect_urls).
 	urls atomic.Pointer[[]string]
@@ -100,11 +103,9 @@ func (s *Server) startRoutes(cfg *config) error {
 	if c == nil {
 		return nil
 	}
-	if c.Username != "" || c.TLS != nil {
-		return fmt.Errorf("core: cluster: route authorization and TLS are not supported by the route subsystem yet")
-	}
 	rt := &routes{s: s, ex: s.env.Exec.New("routes"), conns: map[route.ConnID]*routeConn{},
-		explicit: map[string]bool{}, attempts: map[string]int{}, maxPending: max(int(cfg.MaxPending), routeMinPending)}
+		explicit: map[string]bool{}, attempts: map[string]int{}, maxPending: max(int(cfg.MaxPending), routeMinPending),
+		credentials: routeCredentials(c.Routes)}
 	rt.deliverer = &client{srv: s, ex: rt.ex, rng: env.NewPRNG(s.env.Rand.Uint64()), echo: true,
 		subs: map[string]*subscription{}, acc: s.accountOf(nil)}
 	// The Router needs the bound port (its route URL), so it comes after the listener; the
@@ -173,7 +174,7 @@ func (s *Server) routerConfig(cfg *config, routePort int) route.Config {
 	return route.Config{ServerID: s.id, ServerName: cfg.name, Cluster: c.Name, RouteURL: routeURL(routeHost),
 		ClientURLs: []string{clientURL}, NoAdvertise: c.NoAdvertise, Routes: seeds,
 		PingInterval: c.PingInterval, MaxPingsOut: c.MaxPingsOut, Info: info, Limits: cfg.parserLimits(),
-		Compression: c.Compression.Mode, CompressionRTT: c.Compression.RTTThresholds}
+		Compression: c.Compression.Mode, CompressionRTT: c.Compression.RTTThresholds, Security: routeSecurity(c)}
 }
 
 func dialableHost(h string) string {
@@ -269,13 +270,18 @@ func (rt *routes) drain(out *routeEffects) {
 // closeLocked carries out a Close the Router asked for: the socket goes (after what was
 // queued on it), the Router forgets the connection, and a solicited route is redialled.
 func (rt *routes) closeLocked(c route.Close, out *routeEffects) {
+	remote := "-"
 	if rc := rt.conns[c.Conn]; rc != nil {
 		delete(rt.conns, c.Conn)
 		rc.compressPending()
+		remote = rc.conn.RemoteAddr()
 		_ = rc.conn.Close() // flushes the -ERR, if any; the socket is going either way
 	}
 	if rt.router.Conn(c.Conn) != nil {
 		rt.router.Closed(c.Conn)
+	}
+	if c.Detail != "" {
+		rt.s.log.Logf(env.LevelError, "%s - rid:%d - %s", remote, c.Conn, c.Detail)
 	}
 	rt.s.log.Logf(env.LevelDebug, "Route connection %d to %q closed: %v", c.Conn, c.Peer, c.Reason)
 	if c.Peer != "" {
@@ -321,15 +327,22 @@ func (rt *routes) flushConn(rc *routeConn) {
 	}
 }
 
-// accept takes a route connection from the cluster listener (on ex).
+// accept takes a route connection from the cluster listener (on ex), after a TLS handshake
+// when routes run over TLS.
 func (rt *routes) accept(conn env.Conn) {
+	at := rt.now() // the auth timeout runs from here, across the TLS handshake
+	rt.secureAccepted(conn, func() { rt.admit(conn, at) })
+}
+
+// admit hands an accepted connection (secured if need be) to the Router, on ex.
+func (rt *routes) admit(conn env.Conn, at time.Duration) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.stopped {
 		conn.Abort()
 		return
 	}
-	id, err := rt.router.Accept(rt.now())
+	id, err := rt.router.Accept(at)
 	if err != nil {
 		rt.s.log.Logf(env.LevelWarn, "Route from %s refused: %v", conn.RemoteAddr(), err)
 		conn.Abort()
@@ -363,7 +376,7 @@ func (rt *routes) dial(url string) {
 		rt.redial(url)
 		return
 	}
-	id, err := rt.router.Dial(url)
+	id, err := rt.routerDial(url)
 	rt.mu.Unlock()
 	if err != nil {
 		rt.s.log.Logf(env.LevelWarn, "Route dial: %v", err)
@@ -380,16 +393,31 @@ func (rt *routes) dial(url string) {
 			})
 			return
 		}
-		rt.mu.Lock()
-		if rt.stopped || rt.router.Conn(id) == nil {
-			rt.mu.Unlock()
-			conn.Abort()
-			return
-		}
-		rt.router.Connected(id, rt.now())
-		rt.bind(id, conn)
-		rt.mu.Unlock()
+		rt.secureDialled(conn, url, func(ok bool) {
+			if !ok {
+				conn.Abort()
+				rt.step(func(r *route.Router) {
+					if r.Conn(id) != nil { // not closed meanwhile (a reload removed its URL)
+						r.Closed(id) // redialled as a failed dial is
+					}
+				})
+				return
+			}
+			rt.connected(id, conn)
+		})
 	})
+}
+
+// connected hands a dialled connection (secured if need be) to the Router, on ex.
+func (rt *routes) connected(id route.ConnID, conn env.Conn) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.stopped || rt.router.Conn(id) == nil { // closed meanwhile (a reload removed its URL)
+		conn.Abort()
+		return
+	}
+	rt.router.Connected(id, rt.now())
+	rt.bind(id, conn)
 }
 
 // redial schedules another dial of url: explicit routes forever, gossiped ones up to
@@ -432,6 +460,7 @@ func (rt *routes) reloadRoutes(urls []*url.URL) {
 		}
 	}
 	rt.explicit = next
+	rt.credentials = routeCredentials(urls)
 	rt.mu.Unlock()
 	for _, u := range removed {
 		rt.s.log.Logf(env.LevelInfo, "Removing route %s (configuration reload)", u)

@@ -18,7 +18,7 @@ import (
 
 func newServicesRig(t *testing.T) *clusterRig {
 	t.Helper()
-	r := startClusterRigWith(t, 3, func(i, j int) bool { return i != j }, func(o *core.Options) {
+	r := startClusterRigWith(t, 3, func(i, j int) bool { return i != j }, func(_ int, o *core.Options) {
 		o.Auth = auth.Config{Users: []auth.User{{Name: "sys", Password: "sys", Account: "$SYS"}, {Name: "app", Password: "app"}}}
 		o.JetStream, o.JetStreamStoreDir = true, "js"
 	})

@@ -70,18 +70,19 @@ func clusterOpts(n, i int, seeds func(i, j int) bool) core.Options {
 
 // startClusterRig starts n nodes seeded by seeds and runs the world 3s.
 func startClusterRig(t *testing.T, n int, seeds func(i, j int) bool) *clusterRig {
+	t.Helper()
 	return startClusterRigWith(t, n, seeds, nil)
 }
 
-// startClusterRigWith is startClusterRig with each node's options changed by configure.
-func startClusterRigWith(t *testing.T, n int, seeds func(i, j int) bool, configure func(*core.Options)) *clusterRig {
+// startClusterRigWith is startClusterRig with node i's options changed by configure.
+func startClusterRigWith(t *testing.T, n int, seeds func(i, j int) bool, configure func(i int, o *core.Options)) *clusterRig {
 	t.Helper()
 	quiet := sim.Quiet()
 	r := &clusterRig{t: t, w: sim.NewWorld(1, sim.Options{Profile: &quiet}), srvs: make([]*core.Server, n)}
 	for i := range n {
 		opts := clusterOpts(n, i, seeds)
 		if configure != nil {
-			configure(&opts)
+			configure(i, &opts)
 		}
 		r.w.AddNode(fmt.Sprintf("s%d", i+1), sim.NodeConfig{}, func(e *env.Env) {
 			s, err := core.New(opts, e)
@@ -370,7 +371,7 @@ func TestClusterPublishFlushesRoutePerRead(t *testing.T) {
 // level.
 func TestClusterCompressedRoutes(t *testing.T) {
 	modes := map[string]string{"s1": core.CompressionS2Fast, "s2": core.CompressionAccept, "s3": core.CompressionS2Best}
-	r := startClusterRigWith(t, 3, func(i, j int) bool { return i != j }, func(o *core.Options) {
+	r := startClusterRigWith(t, 3, func(i, j int) bool { return i != j }, func(_ int, o *core.Options) {
 		o.Cluster.Compression = core.Compression{Mode: modes[o.ServerName]}
 	})
 	r.wantMesh("at start")

@@ -74,7 +74,7 @@ var allowedOwn = map[string][]string{
 	"core/auth":      {"core/env", "core/subject"},
 	"core/account":   {"core/env", "core/subject", "core/sublist"},
 	"core/resolver":  {"core/env"},
-	"core/route":     {"core/env", "core/subject", "core/proto", "core/sublist", "core/s2stream"},
+	"core/route":     {"core/env", "core/subject", "core/proto", "core/sublist", "core/s2stream", "core/auth"},
 	"core/s2stream":  {},
 	"core/tzdb":      {},
 	"core/bus":       {},

@@ -8,9 +8,11 @@ import (
 )
 
 // FuzzRouter: whatever a peer sends, on an accepted or a dialled route, before or after the
-// handshake, the router never panics (its invariants are asserted after every step) and the
-// connection ends up established, in its handshake, or closing with a reason; its stats
-// (for /routez) list it exactly when it is established.
+// handshake, with route authorization required or not (cut's high bit), the router never
+// panics (its invariants are asserted after every step) and the connection ends up
+// established, in its handshake, or closing with a reason; a tick past the auth timeout
+// never leaves an unauthenticated accepted route waiting; its stats (for /routez) list it
+// exactly when it is established.
 func FuzzRouter(f *testing.F) {
 	const connect = "CONNECT {\"echo\":true,\"headers\":true,\"name\":\"NPEER\",\"cluster\":\"c1\",\"lnoc\":true}\r\n"
 	const info = "INFO {\"server_id\":\"NPEER\",\"server_name\":\"p\",\"cluster\":\"c1\",\"ip\":\"nats-route://p:6222/\",\"nonce\":\"x\",\"lnocu\":true} \r\n"
@@ -18,8 +20,15 @@ func FuzzRouter(f *testing.F) {
 	f.Add([]byte(info+"LS+ leaf $G a.>\r\nLMSG leaf $G a.b 0 2\r\nhi\r\nINFO {\"server_id\":\"NOTHER\",\"ip\":\"nats-route://o:6222/\"}\r\n"), true, uint8(1))
 	f.Add([]byte(connect+info+"RS+ $G foo..bar\r\nRS+ $G > q 0\r\n-ERR 'x'\r\n"), false, uint8(7))
 	f.Add([]byte("INFO {\"server_id\":\"NSELF\"}\r\n"), true, uint8(2))
+	const authed = "CONNECT {\"user\":\"ru\",\"pass\":\"s3cr3t\",\"name\":\"NPEER\",\"cluster\":\"c1\"}\r\n"
+	f.Add([]byte(authed+info+"RS+ $G foo\r\n"), false, uint8(0x83))
+	f.Add([]byte("CONNECT {\"user\":\"ru\",\"pass\":\"nope\",\"name\":\"NPEER\",\"cluster\":\"c1\"}\r\n"+info), false, uint8(0x85))
 	f.Fuzz(func(t *testing.T, input []byte, dial bool, cut uint8) {
-		r, err := route.NewRouter(route.Config{ServerID: "NSELF", ServerName: "self", Cluster: "c1", RouteURL: "nats-route://self:6222/"}, env.NewPRNG(1))
+		cfg := route.Config{ServerID: "NSELF", ServerName: "self", Cluster: "c1", RouteURL: "nats-route://self:6222/"}
+		if cut&0x80 != 0 {
+			cfg.Auth = route.Credentials{User: "ru", Pass: "s3cr3t"}
+		}
+		r, err := route.NewRouter(cfg, env.NewPRNG(1))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,6 +47,12 @@ func FuzzRouter(f *testing.F) {
 			r.Receive(id, 0, input[:n])
 			input = input[n:]
 			r.Publish(&route.Message{Account: "$G", Subject: []byte("foo"), Hdr: -1}, nil)
+		}
+		if cfg.Auth.User != "" {
+			r.Tick(route.DefaultAuthTimeout)
+			if c := r.Conn(id); c.Live() && c.Phase() == route.PhaseAwaitConnect {
+				t.Fatalf("conn %d still awaits CONNECT past the auth timeout", id)
+			}
 		}
 		rd := r.Ready()
 		stats := r.Stats(true)

@@ -447,22 +447,36 @@ func (c *conn) ioConn() net.Conn {
 // the server side of a TLS handshake and switches the connection's I/O to the session.
 func (c *conn) StartTLS(cfg *tls.Config, timeout time.Duration, ex env.Executor, done func(error)) {
 	env.Assertf(!c.started.Load(), "conn %s: StartTLS after Start", c.remote)
-	go func() {
-		<-c.whenDrained()
-		tc := tls.Server(c.nc, cfg)
-		_ = tc.SetDeadline(time.Now().Add(timeout)) // a failure shows in the handshake
-		err := tc.Handshake()
-		_ = tc.SetDeadline(time.Time{})
-		if err == nil {
-			st := tc.ConnectionState()
-			c.mu.Lock()
-			c.rw, c.tlsVersion, c.tlsCipher = tc, tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite)
-			c.mu.Unlock()
-		} else {
-			err = fmt.Errorf("tls handshake with %s: %w", c.remote, err)
-		}
-		postInline(ex, func() { done(err) })
-	}()
+	go c.handshake(func() *tls.Conn { return tls.Server(c.nc, cfg) }, timeout, ex, done)
+}
+
+// StartTLSClient implements env.TLSConn: the client side, for a dialled connection. The
+// config is cloned so that the server name of one dial never leaks into another.
+func (c *conn) StartTLSClient(cfg *tls.Config, serverName string, timeout time.Duration, ex env.Executor, done func(error)) {
+	env.Assertf(!c.started.Load(), "conn %s: StartTLSClient after Start", c.remote)
+	client := cfg.Clone()
+	client.ServerName = serverName
+	go c.handshake(func() *tls.Conn { return tls.Client(c.nc, client) }, timeout, ex, done)
+}
+
+// handshake waits until what is queued has gone out in the clear, runs the TLS handshake
+// of the session newSession makes within timeout, switches the connection's I/O to it, and
+// posts done. It runs on its own goroutine: a handshake blocks.
+func (c *conn) handshake(newSession func() *tls.Conn, timeout time.Duration, ex env.Executor, done func(error)) {
+	<-c.whenDrained()
+	tc := newSession()
+	_ = tc.SetDeadline(time.Now().Add(timeout)) // a failure shows in the handshake
+	err := tc.Handshake()
+	_ = tc.SetDeadline(time.Time{})
+	if err == nil {
+		st := tc.ConnectionState()
+		c.mu.Lock()
+		c.rw, c.tlsVersion, c.tlsCipher = tc, tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite)
+		c.mu.Unlock()
+	} else {
+		err = fmt.Errorf("tls handshake with %s: %w", c.remote, err)
+	}
+	postInline(ex, func() { done(err) })
 }
 
 // TLSState implements env.TLSConn.

@@ -178,7 +178,7 @@ func (a *Authenticator) check(c Credentials, nonce []byte, provenBy *Authenticat
 				return u, nil
 			}
 		}
-		if secretMatches(secret, presented) {
+		if SecretMatches(secret, presented) {
 			return u, nil
 		}
 	case byNoAuthUser:
@@ -213,9 +213,9 @@ func IsBcrypt(secret string) bool {
 	return strings.HasPrefix(secret, "$2a$") || strings.HasPrefix(secret, "$2b$") || strings.HasPrefix(secret, "$2y$")
 }
 
-// secretMatches compares a presented secret with a configured one, in constant time for
+// SecretMatches compares a presented secret with a configured one, in constant time for
 // plain secrets.
-func secretMatches(configured, presented string) bool {
+func SecretMatches(configured, presented string) bool {
 	if IsBcrypt(configured) {
 		return bcrypt.CompareHashAndPassword([]byte(configured), []byte(presented)) == nil
 	}

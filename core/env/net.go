@@ -104,6 +104,11 @@ type TLSConn interface {
 	// and posts done to ex. Call it before Start; after done(nil) the connection carries
 	// TLS both ways.
 	StartTLS(cfg *tls.Config, timeout time.Duration, ex Executor, done func(error))
+	// StartTLSClient is StartTLS's client side, for connections this host dialled (routes):
+	// the peer's certificate is verified against cfg.RootCAs for serverName (a host name or
+	// an IP address; it overrides cfg.ServerName, and cfg itself is not changed), and cfg's
+	// certificate is offered when the peer asks for one.
+	StartTLSClient(cfg *tls.Config, serverName string, timeout time.Duration, ex Executor, done func(error))
 	// TLSState describes the session once the handshake is done: version and cipher names.
 	TLSState() (version, cipher string)
 }

@@ -50,6 +50,8 @@ type Config struct {
 	// peer (compress.go); CompressionRTT are s2_auto's RTT steps.
 	Compression    string
 	CompressionRTT []time.Duration
+	// Security is authorization and TLS (auth.go); SetSecurity replaces it on reload.
+	Security
 }
 
 // Validate fills defaults and checks the config. It is called by NewRouter.
@@ -63,6 +65,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("route: config: negative ping interval %v or max pings out %d", c.PingInterval, c.MaxPingsOut)
 	case len(c.ClientURLs) > maxURLs:
 		return fmt.Errorf("route: config: %d client URLs, at most %d", len(c.ClientURLs), maxURLs)
+	}
+	if err := c.Security.validate(); err != nil {
+		return err
 	}
 	if c.PingInterval == 0 {
 		c.PingInterval = DefaultPingInterval

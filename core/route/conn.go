@@ -63,8 +63,13 @@ type Conn struct {
 	// does not list us would otherwise never come back: the cluster workload, seed 100030).
 	inherited string
 	nonce     string // the nonce in our INFO on this connection
-	parser    *proto.RouteParser
-	mode      proto.RouteMode
+	// cred is what a solicited route sends in its CONNECT.
+	cred Credentials
+	// authDeadline is when an accepted route that must authenticate is closed if its
+	// CONNECT has not come; zero for none.
+	authDeadline time.Duration
+	parser       *proto.RouteParser
+	mode         proto.RouteMode
 
 	peerID      string // from CONNECT (accepted) or INFO
 	peerName    string

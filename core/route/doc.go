@@ -7,7 +7,9 @@
 // # Inputs and effects
 //
 //	host event                         Router call
-//	dial a route (seed, gossip, retry) Dial(url), then Connected(id, now) or Closed(id)
+//	dial a route (seed, gossip, retry) DialWith(url, credentials) or Dial(url) (gossip), then
+//	                                   Connected(id, now) or Closed(id)
+//	reload of authorization or TLS     SetSecurity(security)
 //	accept a route connection          Accept(now)
 //	bytes read                         Receive(id, now, bytes)  (parsed by core/proto)
 //	socket gone                        Closed(id)
@@ -40,7 +42,10 @@
 //   - local interest counts are positive; unanswered PINGs never exceed MaxPingsOut;
 //   - a message that came in over a route is delivered here only, never forwarded.
 //
+// Route authorization is checked here (auth.go); TLS is the host's, done before the Router
+// hears of a connection.
+//
 // Not here yet (DESIGN.md, Routes): route pools and pinned per-account routes, compression,
-// TLS and route authorization (host and engine matters), dynamic cluster names, leaf-node
-// origin routing beyond keeping LS+ apart, permissions on imports and exports.
+// dynamic cluster names, leaf-node origin routing beyond keeping LS+ apart, permissions on
+// imports and exports.
 package route

@@ -77,6 +77,10 @@ type Close struct {
 	Reason CloseReason
 	Retry  bool
 	URL    string
+	// Detail, if set, is what the host logs at error level for this close, in nats-server's
+	// words: a refused CONNECT's `authentication error - User "x"`, a peer's
+	// `Route Error 'Authorization Violation'`.
+	Detail string
 }
 
 // CloseReason says why a route closed.
@@ -112,11 +116,14 @@ const (
 	ReasonAuthenticationFailure
 	// ReasonRouteRemoved: a reload took the route's URL out of the configured routes.
 	ReasonRouteRemoved
+	// ReasonAuthenticationTimeout: an accepted route that must authenticate sent no CONNECT
+	// within the auth timeout.
+	ReasonAuthenticationTimeout
 )
 
 var reasonNames = [...]string{"None", "ClusterNameConflict", "RouteToSelf", "DuplicateRoute",
 	"DuplicateServerName", "StaleConnection", "ProtocolViolation", "ParseError", "PeerError",
-	"ConnectionClosed", "Shutdown", "TooManySubs", "AuthenticationFailure", "RouteRemoved"}
+	"ConnectionClosed", "Shutdown", "TooManySubs", "AuthenticationFailure", "RouteRemoved", "AuthenticationTimeout"}
 
 func (r CloseReason) String() string {
 	if int(r) < len(reasonNames) {

@@ -12,13 +12,16 @@ import (
 // closed it is acted on. It never leaves the package.
 var errStop = errors.New("route: connection closing")
 
-// The handshake, as nats-server runs it (2.10+): the dialing side writes CONNECT then INFO as
-// soon as TCP is up; the accepting side writes INFO at once and takes nothing but CONNECT
-// first (anything else: -ERR 'Authorization Violation', close, as 2.15.2 does without auth
-// configured too). Each side registers the route
-// when it reads the peer's INFO, then sends its whole interest (RS+ per local subscription,
+// The handshake, as nats-server runs it (2.10+), once TCP is up (and TLS: the host
+// handshakes before it calls Accept or Connected; auth.go has authorization): the dialing
+// side writes CONNECT then INFO at once; the accepting side writes INFO at once and takes
+// nothing but CONNECT first (anything else: -ERR 'Authorization Violation', close, as
+// 2.15.2 does without auth configured too). Each side registers the route when it reads
+// the peer's INFO, then sends its whole interest (RS+ per local subscription,
 // a queue group once with its member count as weight). Refusals:
 //
+//	CONNECT's user or password wrong -ERR 'Authorization Violation', close (auth.go)
+//	no CONNECT within auth timeout   -ERR 'Authentication Timeout', close (auth required only)
 //	CONNECT's cluster is not ours    -ERR 'Rejecting connection, cluster name "x" does not match "y"', close
 //	INFO's cluster is not ours       close, no -ERR (the side that dialed)
 //	INFO's server_id is ours         close, no -ERR, not redialled (a route to ourselves)
@@ -34,6 +37,10 @@ func (c *Conn) Connect(raw []byte) error {
 	if err := json.Unmarshal(raw, &ci); err != nil {
 		return c.r.closeConn(c, ReasonParseError, "")
 	}
+	if !c.r.cfg.admits(ci.User, ci.Pass) {
+		return c.r.closeLogged(c, ReasonAuthenticationFailure, "Authorization Violation", authViolation(ci.User))
+	}
+	c.authDeadline = 0
 	if ci.Cluster != c.r.cfg.Cluster {
 		text := fmt.Sprintf("Rejecting connection, cluster name %q does not match %q", ci.Cluster, c.r.cfg.Cluster)
 		return c.r.closeConn(c, ReasonClusterNameConflict, text)
@@ -120,10 +127,9 @@ func (c *Conn) Pong() error {
 // OK is ignored: routes never ask for +OK (verbose is false in their CONNECT).
 func (c *Conn) OK() error { return nil }
 
-// Err closes the route: nats-server closes a route on any -ERR it reads.
+// Err closes the route: nats-server closes a route on any -ERR it reads, and logs it.
 func (c *Conn) Err(text []byte) error {
-	_ = text // the engine logs the close reason; the text itself changes nothing here
-	return c.r.closeConn(c, ReasonPeerError, "")
+	return c.r.closeLogged(c, ReasonPeerError, "", fmt.Sprintf("Route Error '%s'", text))
 }
 
 // RemoteSub records the peer's interest (RS+, or LS+ for a leaf node behind it).

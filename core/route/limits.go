@@ -17,6 +17,10 @@ const (
 	// DefaultMaxPingsOut is how many PINGs may go unanswered; the next interval closes the
 	// route as stale.
 	DefaultMaxPingsOut = 2
+	// DefaultAuthTimeout bounds an accepted route's wait for CONNECT when authorization is
+	// required and none is configured (nats-server's default; with TLS the engine passes its
+	// own, the TLS timeout plus a second).
+	DefaultAuthTimeout = 2 * time.Second
 )
 
 // Bounds on what one router holds, each a guard against a peer (or a gossip storm) growing

@@ -13,6 +13,11 @@ import (
 // and drops its interest, and asks the host to close. It returns errStop so a handler can
 // end the parse with it.
 func (r *Router) closeConn(c *Conn, reason CloseReason, errText string) error {
+	return r.closeLogged(c, reason, errText, "")
+}
+
+// closeLogged is closeConn with a line for the host to log at error level (Close.Detail).
+func (r *Router) closeLogged(c *Conn, reason CloseReason, errText, detail string) error {
 	env.Assertf(c.live(), "route: conn %d closed twice (%v, then %v)", c.id, c.reason, reason)
 	if errText != "" {
 		c.writeErr(errText)
@@ -28,7 +33,7 @@ func (r *Router) closeConn(c *Conn, reason CloseReason, errText string) error {
 	}
 	url := c.redialURL()
 	retry := url != "" && reason.retryable() && !r.otherWay(c)
-	r.ready.Closes = append(r.ready.Closes, Close{Conn: c.id, Peer: c.peerID, Reason: reason, Retry: retry, URL: url})
+	r.ready.Closes = append(r.ready.Closes, Close{Conn: c.id, Peer: c.peerID, Reason: reason, Retry: retry, URL: url, Detail: detail})
 	return errStop
 }
 
@@ -84,6 +89,9 @@ func (r *Router) infoUpdate(c *Conn, info *proto.RouteInfo) {
 	if info.ID != c.peerID {
 		if url, ok := implicitRoute(&r.cfg, info, r.known(), r.pendingURLs()); ok && len(r.ready.Dials) < maxURLs {
 			r.ready.Dials = append(r.ready.Dials, url)
+			if info.AuthRequired {
+				r.noteImplicitAuth(url)
+			}
 		}
 		return
 	}

@@ -46,6 +46,9 @@ type Router struct {
 	// now is the host's clock at the last timed step (stats.go): what Publish, which is
 	// not given the time, stamps on a route's last activity.
 	now time.Duration
+	// implicitAuth holds gossiped route URLs whose server requires authorization: dials
+	// to them send cfg.Auth (auth.go). At most maxURLs entries.
+	implicitAuth map[string]bool
 }
 
 // NewRouter returns a router for cfg (validated here). rand draws queue members and nonces.
@@ -54,7 +57,7 @@ func NewRouter(cfg Config, rand env.Rand) (*Router, error) {
 		return nil, err
 	}
 	r := &Router{cfg: cfg, rand: rand, conns: map[ConnID]*Conn{}, peers: map[string]ConnID{},
-		local: newLocalInterest(), remote: newRemoteTable(), names: map[string]internedName{}}
+		local: newLocalInterest(), remote: newRemoteTable(), names: map[string]internedName{}, implicitAuth: map[string]bool{}}
 	r.announced = clientURLs(&r.cfg, nil)
 	return r, nil
 }
@@ -63,11 +66,15 @@ func NewRouter(cfg Config, rand env.Rand) (*Router, error) {
 var ErrTooManyConns = errors.New("route: too many route connections")
 
 // Dial starts a solicited route to url; the host reports the TCP outcome with Connected or
-// Closed.
+// Closed. A URL learned by gossip about a server that requires authorization gets this
+// server's own credentials; configured routes use DialWith.
 func (r *Router) Dial(url string) (ConnID, error) {
 	c, err := r.newConn(url)
 	if err != nil {
 		return 0, fmt.Errorf("route: dial %s: %w", url, err)
+	}
+	if r.implicitAuth[url] {
+		c.cred = r.cfg.Auth
 	}
 	return c.id, nil
 }
@@ -77,16 +84,21 @@ func (r *Router) Dial(url string) (ConnID, error) {
 func (r *Router) Connected(id ConnID, now time.Duration) {
 	c := r.mustConn(id)
 	env.Assertf(c.phase == PhaseDialing, "route: conn %d connected in phase %v", id, c.phase)
-	connect := proto.RouteConnect{Echo: true, Headers: true, Name: r.cfg.ServerID, Cluster: r.cfg.Cluster, LNOC: true}
+	connect := proto.RouteConnect{Echo: true, Headers: true, Name: r.cfg.ServerID, Cluster: r.cfg.Cluster, LNOC: true,
+		User: c.cred.User, Pass: c.cred.Pass, TLS: r.cfg.TLS}
 	c.out = proto.AppendConnect(c.out, mustJSON(&connect))
 	r.startHandshake(c, now, PhaseAwaitInfo)
 }
 
-// Accept registers an accepted route connection and writes our INFO on it.
+// Accept registers an accepted route connection and writes our INFO on it. now is when the
+// connection came (before a TLS handshake): the auth timeout runs from it.
 func (r *Router) Accept(now time.Duration) (ConnID, error) {
 	c, err := r.newConn("")
 	if err != nil {
 		return 0, fmt.Errorf("route: accept: %w", err)
+	}
+	if r.cfg.authRequired() {
+		c.authDeadline = now + r.cfg.AuthTimeout
 	}
 	r.startHandshake(c, now, PhaseAwaitConnect)
 	return c.id, nil
@@ -122,6 +134,8 @@ func (r *Router) infoJSON(nonce string) []byte {
 	info.ID, info.Name, info.Cluster, info.IP = r.cfg.ServerID, r.cfg.ServerName, r.cfg.Cluster, r.cfg.RouteURL
 	info.Nonce, info.LNOC, info.LNOCU, info.Headers = nonce, true, true, true
 	info.Compression = cmp.Or(r.cfg.Compression, CompressionOff)
+	info.AuthRequired = r.cfg.authRequired()
+	info.TLSRequired, info.TLSVerify = r.cfg.TLS, r.cfg.TLS // routes always verify their peer
 	info.ConnectURLs = nil
 	if !r.cfg.NoAdvertise {
 		info.ConnectURLs = r.cfg.ClientURLs
@@ -182,7 +196,7 @@ func (r *Router) Tick(now time.Duration) {
 	r.sawTime(now)
 	for _, id := range env.SortedKeys(r.conns) {
 		c := r.conns[id]
-		if c.phase == PhaseDialing || !c.live() || now < c.nextPing {
+		if c.phase == PhaseDialing || !c.live() || r.checkAuthDeadline(c, now) || now < c.nextPing {
 			continue
 		}
 		if c.pingsOut+1 > r.cfg.MaxPingsOut {
