@@ -71,6 +71,24 @@ type clusterSpec struct {
 	// oneSeed: every server lists only s1 (s1 lists s2) and gossip completes the mesh;
 	// otherwise each lists all the others.
 	oneSeed bool
+	// compression is each server's route compression mode: pairs that compress and pairs
+	// that do not, so compressed routes meet chunking, resets and crashes too.
+	compression []string
+}
+
+// clusterCompression are the modes drawn per server, the default (accept) half the time.
+var clusterCompression = []string{core.CompressionAccept, core.CompressionAccept, core.CompressionAccept,
+	core.CompressionOff, core.CompressionS2Fast, core.CompressionS2Best, core.CompressionS2Auto}
+
+// drawCompression draws the servers' modes from a generator of their own, so adding them
+// moved no other draw of a seed.
+func drawCompression(seed uint64, servers int) []string {
+	r := env.NewPRNG(seed ^ 0x636f6d7072657373) // "compress"
+	out := make([]string, servers)
+	for i := range out {
+		out[i] = clusterCompression[r.Intn(len(clusterCompression))]
+	}
+	return out
 }
 
 func (cl *Cluster) Name() string { return "cluster" }
@@ -80,12 +98,13 @@ func (cl *Cluster) Setup(w *sim.World) sim.Plan {
 	cl.strict = drawStrict(w)
 	plan := sim.Plan{Faults: clusterFaults, Liveness: clusterLiveness}
 	cl.spec = clusterSpec{servers: 3 + r.Intn(clusterMaxServers-2), oneSeed: r.Intn(2) == 0}
+	cl.spec.compression = drawCompression(w.Seed, cl.spec.servers)
 	cl.chk = newNatsChecker(w, cl.strict)
 	cl.chk.settle, cl.chk.judgeFrom, cl.chk.account = clusterSettle, -1, map[int]string{}
 	cl.chk.maxLatency = clusterMaxLatency
 	cl.meshAt = -1
 	cl.servers = make([]*core.Server, cl.spec.servers)
-	w.Note("cluster: %d servers, one seed %v", cl.spec.servers, cl.spec.oneSeed)
+	w.Note("cluster: %d servers, one seed %v, compression %v", cl.spec.servers, cl.spec.oneSeed, cl.spec.compression)
 	for i := range cl.spec.servers {
 		w.AddNode(clusterServerName(i), sim.NodeConfig{Crashable: !cl.strict, Group: sim.GroupServer}, cl.serverProgram(i))
 	}
@@ -147,7 +166,8 @@ func (cl *Cluster) serverProgram(i int) func(*env.Env) {
 // gives up on one after connect_retries: it gets enough retries to outlast a partition.
 func (cl *Cluster) clusterOptions(i int) *core.ClusterOptions {
 	name := clusterServerName(i)
-	c := &core.ClusterOptions{Name: "sim", Host: name, Port: clusterRoutePort}
+	c := &core.ClusterOptions{Name: "sim", Host: name, Port: clusterRoutePort,
+		Compression: core.Compression{Mode: cl.spec.compression[i]}}
 	route := func(j int) *url.URL {
 		return &url.URL{Scheme: "nats-route", Host: fmt.Sprintf("%s:%d", clusterServerName(j), clusterRoutePort)}
 	}
