@@ -28,6 +28,13 @@ func startCluster(t *testing.T, n int, extra string) *e2eCluster {
 // startClusterWith starts n nodes; extra(i) is added to node i's configuration file.
 func startClusterWith(t *testing.T, n int, extra func(i int) string) *e2eCluster {
 	t.Helper()
+	return startClusterBlocks(t, n, extra, func(int) string { return "" })
+}
+
+// startClusterBlocks starts n nodes; extra(i) is added to node i's configuration file and
+// block(i) to its cluster block.
+func startClusterBlocks(t *testing.T, n int, extra, block func(i int) string) *e2eCluster {
+	t.Helper()
 	var routePorts []string
 	for range n {
 		routePorts = append(routePorts, freePort(t))
@@ -40,8 +47,8 @@ func startClusterWith(t *testing.T, n int, extra func(i int) string) *e2eCluster
 	dir := t.TempDir()
 	for i := range n {
 		cfg := filepath.Join(dir, fmt.Sprintf("n%d.conf", i+1))
-		writeConf(t, cfg, fmt.Sprintf("server_name: n%d\n%scluster {\n  name: e2e\n  listen: 127.0.0.1:%s\n  routes: [%s]\n}\n",
-			i+1, extra(i), routePorts[i], strings.Join(routes, ", ")))
+		writeConf(t, cfg, fmt.Sprintf("server_name: n%d\n%scluster {\n  name: e2e\n  listen: 127.0.0.1:%s\n  routes: [%s]\n%s}\n",
+			i+1, extra(i), routePorts[i], strings.Join(routes, ", "), block(i)))
 		c.confs = append(c.confs, cfg)
 		c.nodes = append(c.nodes, startPetrel(t, "-c", cfg))
 	}
@@ -213,7 +220,23 @@ func TestE2EClusterFailoverOnLameDuck(t *testing.T) {
 // A burst across a route arrives complete and in order (per publisher order holds over the
 // route, whichever executors queued the bytes).
 func TestE2EClusterBurstInOrder(t *testing.T) {
-	c := startCluster(t, 2, "")
+	burstInOrder(t, startCluster(t, 2, ""))
+}
+
+// The same burst over a compressed route: the two nodes compress at different levels.
+func TestE2EClusterBurstCompressed(t *testing.T) {
+	modes, mports := []string{"s2_fast", "s2_best"}, []string{freePort(t), freePort(t)}
+	c := startClusterBlocks(t, 2, func(i int) string { return "http: 127.0.0.1:" + mports[i] + "\n" }, func(i int) string {
+		return "  compression: " + modes[i] + "\n"
+	})
+	burstInOrder(t, c)
+	for i, mp := range mports {
+		waitBody(t, "http://127.0.0.1:"+mp+"/routez", `"compression": "`+modes[i]+`"`)
+	}
+}
+
+func burstInOrder(t *testing.T, c *e2eCluster) {
+	t.Helper()
 	pub, subc := connect(t, c.nodes[0].url()), connect(t, c.nodes[1].url())
 	waitRouted(t, pub, subc, "probe.burst")
 	sub, err := subc.SubscribeSync("burst")
