@@ -1,60 +1,23 @@
 package netstack
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/netstack/testpki"
 )
 
-// testCA issues certificates for 127.0.0.1 that serve both as server and as client
-// certificates, as a route's certificate must.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-}
-
-func newTestCA(t *testing.T, name string) *testCA {
+// routeTLS is a route-style TLS config: a certificate of ca for 127.0.0.1 usable both ways,
+// peers verified against ca both ways.
+func routeTLS(t *testing.T, ca *testpki.CA, serial int64) *tls.Config {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	must(t, err)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	must(t, err)
-	cert, err := x509.ParseCertificate(der)
-	must(t, err)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &testCA{cert: cert, key: key, pool: pool}
-}
-
-// config is a route-style TLS config: this CA's certificate for 127.0.0.1, peers verified
-// against the CA both ways.
-func (ca *testCA) config(t *testing.T, serial int64) *tls.Config {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	must(t, err)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "route"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	must(t, err)
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}},
-		RootCAs: ca.pool, ClientCAs: ca.pool, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}
+	cert := ca.Issue(t, "route", serial, x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth)
+	return &tls.Config{Certificates: []tls.Certificate{cert.TLS()}, RootCAs: ca.Pool, ClientCAs: ca.Pool,
+		ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}
 }
 
 // tlsPair is both ends of a TLS handshake run by handshakePair, and each side's outcome.
@@ -90,8 +53,8 @@ func handshakePair(t *testing.T, server, client *tls.Config, serverName string) 
 // certificate the server trusts, a server the client does not trust, and a server name the
 // certificate does not name are each refused.
 func TestTLSClientHandshake(t *testing.T) {
-	ca, other := newTestCA(t, "cluster CA"), newTestCA(t, "other CA")
-	good := ca.config(t, 2)
+	ca, other := testpki.NewCA(t, "cluster CA"), testpki.NewCA(t, "other CA")
+	good := routeTLS(t, ca, 2)
 	noCert := good.Clone()
 	noCert.Certificates = nil
 	tests := []struct {
@@ -101,14 +64,14 @@ func TestTLSClientHandshake(t *testing.T) {
 		wantSrvErr     string // "" for success
 		wantCliErr     string
 	}{
-		{name: "mutual with one CA", server: good, client: ca.config(t, 3), serverName: "127.0.0.1"},
+		{name: "mutual with one CA", server: good, client: routeTLS(t, ca, 3), serverName: "127.0.0.1"},
 		{name: "client without a certificate is refused by the server", server: good, client: noCert,
 			serverName: "127.0.0.1", wantSrvErr: "certificate"},
-		{name: "client certificate of another CA is not offered, so refused", server: good, client: withRoots(other.config(t, 4), ca.pool),
+		{name: "client certificate of another CA is not offered, so refused", server: good, client: withRoots(routeTLS(t, other, 4), ca.Pool),
 			serverName: "127.0.0.1", wantSrvErr: "certificate"},
-		{name: "server of another CA is refused by the client", server: other.config(t, 5), client: good,
+		{name: "server of another CA is refused by the client", server: routeTLS(t, other, 5), client: good,
 			serverName: "127.0.0.1", wantCliErr: "certificate"},
-		{name: "a server name the certificate does not name is refused", server: good, client: ca.config(t, 6),
+		{name: "a server name the certificate does not name is refused", server: good, client: routeTLS(t, ca, 6),
 			serverName: "route.example", wantCliErr: "route.example"},
 	}
 	for _, tc := range tests {

@@ -2,15 +2,10 @@ package server
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -19,6 +14,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/petrel-io/petrel/netstack/testpki"
 )
 
 // Route TLS (mutual) and route authorization between real petrel processes: three nodes
@@ -36,43 +33,13 @@ type routePKI struct {
 
 func newRoutePKI(t *testing.T) *routePKI {
 	t.Helper()
-	p := &testPKI{dir: t.TempDir()}
-	ca, caKey, caDER := selfSigned(t, "route CA")
-	other, otherKey, _ := selfSigned(t, "outsider CA")
-	r := &routePKI{caFile: p.writePEM(t, "ca.pem", "CERTIFICATE", caDER)}
-	r.cert, r.key = issueRouteCert(t, p, "route", ca, caKey)
-	r.outsiderCert, r.outsiderK = issueRouteCert(t, p, "outsider", other, otherKey)
+	dir := t.TempDir()
+	ca, other := testpki.NewCA(t, "route CA"), testpki.NewCA(t, "outsider CA")
+	both := []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
+	r := &routePKI{caFile: ca.File(t, dir, "ca.pem")}
+	r.cert, r.key = ca.Issue(t, "route", 2, both...).Files(t, dir, "route")
+	r.outsiderCert, r.outsiderK = other.Issue(t, "outsider", 2, both...).Files(t, dir, "outsider")
 	return r
-}
-
-func selfSigned(t *testing.T, name string) (*x509.Certificate, *ecdsa.PrivateKey, []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	must(t, err)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	must(t, err)
-	cert, err := x509.ParseCertificate(der)
-	must(t, err)
-	return cert, key, der
-}
-
-func issueRouteCert(t *testing.T, p *testPKI, name string, ca *x509.Certificate, caKey *ecdsa.PrivateKey) (string, string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	must(t, err)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	must(t, err)
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	must(t, err)
-	return p.writePEM(t, name+".pem", "CERTIFICATE", der), p.writePEM(t, name+"-key.pem", "EC PRIVATE KEY", keyDER)
 }
 
 // secureNode is one node's cluster block: its route port, the routes it dials (each with

@@ -1,21 +1,14 @@
 package server
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/petrel-io/petrel/netstack/testpki"
 )
 
 // testPKI is a throwaway CA with a server certificate for 127.0.0.1 and a client
@@ -30,42 +23,11 @@ type testPKI struct {
 func newTestPKI(t *testing.T) *testPKI {
 	t.Helper()
 	p := &testPKI{dir: t.TempDir()}
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	must(t, err)
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "petrel test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	must(t, err)
-	caCert, err := x509.ParseCertificate(caDER)
-	must(t, err)
-	p.caFile = p.writePEM(t, "ca.pem", "CERTIFICATE", caDER)
-	issue := func(name string, serial int64, usage x509.ExtKeyUsage) (string, string) {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		must(t, err)
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
-			IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
-		must(t, err)
-		keyDER, err := x509.MarshalECPrivateKey(key)
-		must(t, err)
-		return p.writePEM(t, name+".pem", "CERTIFICATE", der), p.writePEM(t, name+"-key.pem", "EC PRIVATE KEY", keyDER)
-	}
-	p.serverCert, p.serverKey = issue("server", 2, x509.ExtKeyUsageServerAuth)
-	p.clientCert, p.clientKey = issue("client", 3, x509.ExtKeyUsageClientAuth)
+	ca := testpki.NewCA(t, "petrel test CA")
+	p.caFile = ca.File(t, p.dir, "ca.pem")
+	p.serverCert, p.serverKey = ca.Issue(t, "server", 2, x509.ExtKeyUsageServerAuth).Files(t, p.dir, "server")
+	p.clientCert, p.clientKey = ca.Issue(t, "client", 3, x509.ExtKeyUsageClientAuth).Files(t, p.dir, "client")
 	return p
-}
-
-func (p *testPKI) writePEM(t *testing.T, name, kind string, der []byte) string {
-	path := filepath.Join(p.dir, name)
-	must(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600))
-	return path
 }
 
 func TestE2ETLS(t *testing.T) {
