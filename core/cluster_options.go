@@ -45,9 +45,8 @@ func DefaultRTTThresholds() []time.Duration {
 }
 
 // ClusterOptions configure the route listener and the routes this server solicits:
-// nats-server's cluster block. Nothing listens yet (DESIGN.md, Clustering); the options
-// are checked, defaulted, shown in /varz and reloaded by nats-server's rules so the route
-// subsystem finds them ready.
+// nats-server's cluster block. They are checked, defaulted, shown in /varz and reloaded by
+// nats-server's rules; the route subsystem (routes.go) runs on them.
 type ClusterOptions struct {
 	// Name is the cluster's name; every server of a cluster must carry the same. "" takes
 	// a generated one (kept for the server's life, across reloads), as nats-server does.
