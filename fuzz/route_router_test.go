@@ -5,10 +5,13 @@ import (
 
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/route"
+	"github.com/petrel-io/petrel/core/s2stream"
 )
 
 // FuzzRouter: whatever a peer sends, on an accepted or a dialled route, before or after the
-// handshake, with route authorization required or not (cut's high bit), the router never
+// handshake, with route authorization required or not (cut's high bit) and compression
+// asked for or not (cut's next bit: the peer's bytes turn compressed, so the rest of the
+// input meets the route's S2 decoder), the router never
 // panics (its invariants are asserted after every step) and the connection ends up
 // established, in its handshake, or closing with a reason; a tick past the auth timeout
 // never leaves an unauthenticated accepted route waiting; its stats (for /routez) list it
@@ -23,10 +26,17 @@ func FuzzRouter(f *testing.F) {
 	const authed = "CONNECT {\"user\":\"ru\",\"pass\":\"s3cr3t\",\"name\":\"NPEER\",\"cluster\":\"c1\"}\r\n"
 	f.Add([]byte(authed+info+"RS+ $G foo\r\n"), false, uint8(0x83))
 	f.Add([]byte("CONNECT {\"user\":\"ru\",\"pass\":\"nope\",\"name\":\"NPEER\",\"cluster\":\"c1\"}\r\n"+info), false, uint8(0x85))
+	const s2info = "INFO {\"server_id\":\"NPEER\",\"cluster\":\"c1\",\"compression\":\"s2_best\"}\r\n"
+	frame := s2stream.NewEncoder(s2stream.Fast).Append(nil, []byte("RS+ $G foo\r\nRMSG $G foo 2\r\nhi\r\nPING\r\n"))
+	f.Add(append([]byte(s2info), frame...), true, uint8(0x43))
+	f.Add(append([]byte(connect+s2info+s2info), frame...), false, uint8(0x45))
 	f.Fuzz(func(t *testing.T, input []byte, dial bool, cut uint8) {
 		cfg := route.Config{ServerID: "NSELF", ServerName: "self", Cluster: "c1", RouteURL: "nats-route://self:6222/"}
 		if cut&0x80 != 0 {
 			cfg.Auth = route.Credentials{User: "ru", Pass: "s3cr3t"}
+		}
+		if cut&0x40 != 0 {
+			cfg.Compression = route.CompressionS2Fast
 		}
 		r, err := route.NewRouter(cfg, env.NewPRNG(1))
 		if err != nil {
