@@ -28,7 +28,12 @@ func (s *Server) subChanged(sub *subscription, delta int) {
 	}
 	rt := s.clusterRoutes()
 	if rt == nil {
-		return
+		if s.cfg().Cluster == nil {
+			return // no cluster: no lock taken on a subscribe
+		}
+		if rt = s.routesOrHold(sub, delta); rt == nil {
+			return
+		}
 	}
 	acc, subj, queue := sub.acc.Name(), sub.entry.Subject, sub.entry.Queue
 	rt.step(func(r *route.Router) { r.Subscribe(acc, subj, queue, delta) })

@@ -34,9 +34,34 @@ func clusterService(subj string) bool {
 // routes announce the set when they start (startRoutes, seedServices) and every change
 // after that as it happens. mu orders the two: a subscription is either in the set that
 // startRoutes reads or sees the routes stored and tells them itself.
+//
+// Client subscriptions made before the routes started (a client accepted between the
+// client listener opening and startRoutes, on a real host) wait in early the same way, so
+// no subscription misses the cluster; only while a cluster is configured and its routes
+// are not up, so a server without one keeps nothing.
 type clusterServices struct {
-	mu   sync.Mutex
-	subs map[*subscription]bool
+	mu    sync.Mutex
+	subs  map[*subscription]bool
+	early map[*subscription]bool
+}
+
+// routesOrHold returns the route subsystem, or nil after recording a client subscription
+// change that came before it started (publishRoutes tells the Router of those).
+func (s *Server) routesOrHold(sub *subscription, delta int) *routes {
+	s.services.mu.Lock()
+	defer s.services.mu.Unlock()
+	if rt := s.clusterRoutes(); rt != nil || s.cfg().Cluster == nil {
+		return rt
+	}
+	if s.services.early == nil {
+		s.services.early = map[*subscription]bool{}
+	}
+	if delta > 0 {
+		s.services.early[sub] = true
+	} else {
+		delete(s.services.early, sub)
+	}
+	return nil
 }
 
 // serviceAdded records an internal subscription now in its account's index and tells the
@@ -69,12 +94,15 @@ func (s *Server) serviceChanged(sub *subscription, delta int) {
 }
 
 // publishRoutes makes rt the server's route subsystem and tells its Router of every
-// cluster-wide service subscribed so far. The caller holds rt.mu (startRoutes).
+// cluster-wide service subscribed so far, and of the client subscriptions made before. The caller holds rt.mu (startRoutes).
 func (s *Server) publishRoutes(rt *routes) {
 	s.services.mu.Lock()
 	defer s.services.mu.Unlock()
 	s.routes.Store(rt)
-	for sub := range s.services.subs {
-		rt.router.Subscribe(sub.acc.Name(), sub.entry.Subject, sub.entry.Queue, 1)
+	for _, set := range []map[*subscription]bool{s.services.subs, s.services.early} {
+		for sub := range set {
+			rt.router.Subscribe(sub.acc.Name(), sub.entry.Subject, sub.entry.Queue, 1)
+		}
 	}
+	s.services.early = nil
 }
