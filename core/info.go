@@ -23,6 +23,7 @@ type serverInfo struct {
 	JetStream    bool     `json:"jetstream,omitempty"`
 	ClientID     uint64   `json:"client_id,omitempty"`
 	ClientIP     string   `json:"client_ip,omitempty"`
+	Cluster      string   `json:"cluster,omitempty"` // the cluster's name, with a cluster block
 	Nonce        string   `json:"nonce,omitempty"`
 	ConnectURLs  []string `json:"connect_urls,omitempty"`
 	LameDuck     bool     `json:"ldm,omitempty"`
@@ -42,6 +43,9 @@ func (s *Server) infoFor(cfg *config) serverInfo {
 	}
 	if info.Host == "" {
 		info.Host = "0.0.0.0"
+	}
+	if cfg.Cluster != nil {
+		info.Cluster = cfg.Cluster.Name
 	}
 	if cfg.JetStream {
 		info.APILevel = jsAPILevel

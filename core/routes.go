@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -154,34 +155,69 @@ type routeRand struct {
 
 func (r routeRand) Fill(p []byte) { r.secure.Fill(p) }
 
-// routerConfig is the Router's view of the cluster options. Hosts that mean every
-// interface are advertised as the loopback address: peers and clients need a host they
-// can dial, and the engine has no view of the machine's interfaces (advertise and
-// a future client_advertise say what to tell others).
+// routerConfig is the Router's view of the cluster options.
 func (s *Server) routerConfig(cfg *config, routePort int) route.Config {
 	c := cfg.Cluster
-	clientURL := joinHostPort(dialableHost(cfg.Host), s.Port())
-	routeHost := joinHostPort(dialableHost(c.Host), routePort)
-	if c.Advertise != "" {
-		routeHost = c.Advertise
-	}
 	var seeds []string
 	for _, u := range c.Routes {
 		seeds = append(seeds, routeURL(u.Host))
 	}
 	info := proto.RouteInfo{Version: Version, Proto: ProtoVersion, Host: cmp.Or(c.Host, "0.0.0.0"), Port: routePort,
 		MaxPayload: int32(cfg.MaxPayload), JetStream: cfg.JetStream, Compression: c.Compression.Mode}
-	return route.Config{ServerID: s.id, ServerName: cfg.name, Cluster: c.Name, RouteURL: routeURL(routeHost),
-		ClientURLs: []string{clientURL}, NoAdvertise: c.NoAdvertise, Routes: seeds,
+	return route.Config{ServerID: s.id, ServerName: cfg.name, Cluster: c.Name, RouteURL: advertisedRouteURL(c, routePort),
+		ClientURLs: s.advertisedClientURLs(cfg), NoAdvertise: c.NoAdvertise, Routes: seeds,
 		PingInterval: c.PingInterval, MaxPingsOut: c.MaxPingsOut, Info: info, Limits: cfg.parserLimits(),
 		Compression: c.Compression.Mode, CompressionRTT: c.Compression.RTTThresholds, Security: routeSecurity(c)}
 }
 
-func dialableHost(h string) string {
-	if h == "" || h == "0.0.0.0" || h == "::" {
-		return "127.0.0.1"
+// advertisedRouteURL is the route URL this server's INFO names (its ip field, which peers
+// gossip and dial): advertise when set, else the listen host when it names one. A listener
+// on every interface names none, as in nats-server: a peer then takes the address it sees
+// the route come from (Router.SetRemoteHost).
+func advertisedRouteURL(c *ClusterOptions, port int) string {
+	switch {
+	case c.Advertise != "":
+		return routeURL(c.Advertise)
+	case anyHost(c.Host):
+		return ""
 	}
-	return h
+	return routeURL(joinHostPort(c.Host, port))
+}
+
+// advertisedClientURLs are this server's client URLs for the cluster's connect_urls:
+// client_advertise when set (the client port when it names none), else the listen host, or
+// for a listener on every interface each address of the machine, as nats-server lists
+// them (the loopback address where the host has none, as in the simulator).
+func (s *Server) advertisedClientURLs(cfg *config) []string {
+	port := s.Port()
+	if a := cfg.ClientAdvertise; a != "" {
+		if hasPort(a) {
+			return []string{a}
+		}
+		return []string{joinHostPort(strings.Trim(a, "[]"), port)}
+	}
+	if !anyHost(cfg.Host) {
+		return []string{joinHostPort(cfg.Host, port)}
+	}
+	var urls []string
+	for _, ip := range s.env.Host.Addrs() {
+		urls = append(urls, joinHostPort(ip, port))
+	}
+	if len(urls) == 0 {
+		urls = []string{joinHostPort("127.0.0.1", port)}
+	}
+	return urls
+}
+
+func anyHost(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+
+// hasPort reports whether an address names a port: host:port or [v6]:port (the config
+// refuses a bare IPv6 address without brackets, as nats-server does).
+func hasPort(addr string) bool {
+	if strings.HasPrefix(addr, "[") {
+		return strings.Contains(addr, "]:")
+	}
+	return strings.Count(addr, ":") == 1
 }
 
 // routeURL is the canonical form of a route address, as the Router compares them.
@@ -348,6 +384,8 @@ func (rt *routes) admit(conn env.Conn, at time.Duration) {
 		conn.Abort()
 		return
 	}
+	host, _ := splitAddr(conn.RemoteAddr())
+	rt.router.SetRemoteHost(id, host)
 	rt.bind(id, conn)
 }
 

@@ -403,3 +403,24 @@ func TestClusterCompressedRoutes(t *testing.T) {
 		t.Fatalf("a %d-byte message across a compressed route: %d deliveries", len(big), len(got))
 	}
 }
+
+// TestClusterClientAdvertise: connect_urls name a server by its client_advertise (with the
+// client port when it names none), not by its listener; INFO names the cluster, as
+// nats-server's does.
+func TestClusterClientAdvertise(t *testing.T) {
+	advertise := []string{"s1.public:4333", "[fd00::9]", ""}
+	r := startClusterRigWith(t, 3, func(i, j int) bool { return i != j }, func(i int, o *core.Options) {
+		o.ClientAdvertise = advertise[i]
+	})
+	r.wantMesh("at start")
+	c := r.dial(3)
+	info := c.got.String()
+	for _, want := range []string{`"s1.public:4333"`, `"[fd00::9]:4222"`, `"s3:4222"`, `"cluster":"c1"`} {
+		if !strings.Contains(info, want) {
+			t.Fatalf("s3's client got %q, without %s in connect_urls", info, want)
+		}
+	}
+	if strings.Contains(info, `"s1:4222"`) {
+		t.Fatalf("s1's listener is in connect_urls: %q", info)
+	}
+}

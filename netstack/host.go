@@ -2,6 +2,7 @@ package netstack
 
 import (
 	"math"
+	"net"
 	"runtime"
 	"sync"
 	"time"
@@ -39,6 +40,23 @@ func (h *host) Facts() env.HostFacts {
 		CPUPercent: h.cpuPercent(h.clock.Mono(), processCPUTime()),
 		MemBytes:   residentBytes(),
 	}
+}
+
+// Addrs implements env.Host from the machine's interfaces.
+func (h *host) Addrs() []string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, a := range addrs {
+		ipn, ok := a.(*net.IPNet)
+		if !ok || ipn.IP.IsLoopback() || ipn.IP.IsLinkLocalUnicast() || ipn.IP.IsUnspecified() {
+			continue
+		}
+		out = append(out, ipn.IP.String())
+	}
+	return out
 }
 
 // cpuPercent folds a new sample in: once a window of cpuWindowMin has passed (or for the

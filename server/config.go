@@ -61,19 +61,20 @@ func (c *cli) resolve() (Options, []string, error) {
 func (c *cli) overlay(o *Options) {
 	f := &c.opts
 	copies := map[string]func(){
-		"host":           func() { o.Core.Host = f.Core.Host },
-		"port":           func() { o.Core.Port = f.Core.Port },
-		"server_name":    func() { o.Core.ServerName = f.Core.ServerName },
-		"http_port":      func() { o.HTTPPort, o.HTTPHost = f.HTTPPort, f.HTTPHost },
-		"debug":          func() { o.Debug = f.Debug },
-		"trace":          func() { o.Trace = f.Trace },
-		"jetstream":      func() { o.Core.JetStream = f.Core.JetStream },
-		"store_dir":      func() { o.StoreDir = f.StoreDir },
-		"log_file":       func() { o.LogFile = f.LogFile },
-		"logtime":        func() { o.Logtime = f.Logtime },
-		"pid_file":       func() { o.PidFile = f.PidFile },
-		"ports_file_dir": func() { o.PortsFileDir = f.PortsFileDir },
-		"authorization":  func() { o.Core.Auth.Users, o.Core.Auth.Token = f.Core.Auth.Users, f.Core.Auth.Token },
+		"host":             func() { o.Core.Host = f.Core.Host },
+		"port":             func() { o.Core.Port = f.Core.Port },
+		"server_name":      func() { o.Core.ServerName = f.Core.ServerName },
+		"client_advertise": func() { o.Core.ClientAdvertise = f.Core.ClientAdvertise },
+		"http_port":        func() { o.HTTPPort, o.HTTPHost = f.HTTPPort, f.HTTPHost },
+		"debug":            func() { o.Debug = f.Debug },
+		"trace":            func() { o.Trace = f.Trace },
+		"jetstream":        func() { o.Core.JetStream = f.Core.JetStream },
+		"store_dir":        func() { o.StoreDir = f.StoreDir },
+		"log_file":         func() { o.LogFile = f.LogFile },
+		"logtime":          func() { o.Logtime = f.Logtime },
+		"pid_file":         func() { o.PidFile = f.PidFile },
+		"ports_file_dir":   func() { o.PortsFileDir = f.PortsFileDir },
+		"authorization":    func() { o.Core.Auth.Users, o.Core.Auth.Token = f.Core.Auth.Users, f.Core.Auth.Token },
 		"tls": func() {
 			o.TLSCert, o.TLSKey, o.TLSCACert, o.TLSVerify = f.TLSCert, f.TLSKey, f.TLSCACert, f.TLSVerify
 		},
@@ -251,7 +252,7 @@ func (a *applier) topLevel() map[string]handler {
 		"http_base_path":          ignoreKind(conf.KindString),
 		"prof_port":               ignoreKind(conf.KindInt),
 		"max_closed_clients":      ignoreKind(conf.KindInt),
-		"client_advertise":        clientAdvertise,
+		"client_advertise":        a.clientAdvertise,
 		"server_tags":             serverTags,
 		"server_metadata":         ignoreKind(conf.KindMap),
 	}
@@ -268,8 +269,9 @@ func (a *applier) serverName(v *conf.Value) error {
 	return nil
 }
 
-// clientAdvertise checks the address nats-server would advertise (Petrel does not yet).
-func clientAdvertise(v *conf.Value) error {
+// clientAdvertise is the address the cluster tells clients to connect to here, checked as
+// nats-server checks it.
+func (a *applier) clientAdvertise(v *conf.Value) error {
 	var s string
 	if err := setString(&s)(v); err != nil {
 		return err
@@ -277,6 +279,7 @@ func clientAdvertise(v *conf.Value) error {
 	if host := s; strings.Count(host, ":") > 1 && !strings.HasPrefix(host, "[") {
 		return v.Errorf("Error setting server INFO with ClientAdvertise value of %s, err=address %s: too many colons in address", s, s)
 	}
+	a.opts.Core.ClientAdvertise = s
 	return nil
 }
 

@@ -17,6 +17,7 @@ Server options:
   -a, --addr, --net <host>         Bind to host address (default: 0.0.0.0)
   -p, --port <port>                Use port for clients (default: 4222, -1 for any)
   -n, --name, --server_name <name> Server name (default: the server id)
+  --client_advertise <host:port>   Client URL to advertise to other servers
   -m, --http_port <port>           Use port for HTTP monitoring
   -c, --config <file>              Configuration file
   -t                               Test the configuration and exit

@@ -28,6 +28,8 @@ func (c *cli) defineClusterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&cl.Advertise, "cluster_advertise", "", "")
 	fs.BoolVar(&cl.NoAdvertise, "no_advertise", false, "")
 	fs.IntVar(&cl.ConnectRetries, "connect_retries", 0, "")
+	// Not a cluster option, but only a cluster tells clients of other servers.
+	fs.StringVar(&c.opts.Core.ClientAdvertise, "client_advertise", "", "")
 }
 
 // applyCluster reads --cluster and --routes into the options, refusing what nats-server

@@ -9,3 +9,7 @@ type simHost struct{}
 
 // Facts implements env.Host.
 func (simHost) Facts() env.HostFacts { return env.HostFacts{Cores: 1, GOMAXPROCS: 1} }
+
+// Addrs implements env.Host: simulated nodes are reached by name, never by an address of
+// every interface.
+func (simHost) Addrs() []string { return nil }

@@ -8,6 +8,11 @@ type Host interface {
 	// Facts samples the process now. It is safe from any executor and cheap enough to call
 	// per monitoring request.
 	Facts() HostFacts
+	// Addrs lists the machine's IP addresses other machines may reach it at (not loopback,
+	// not link-local), for advertising a listener bound to every interface, as nats-server
+	// advertises one (IPv6 without brackets). Nil where there are none, or in a world of
+	// named hosts.
+	Addrs() []string
 }
 
 // HostFacts is one sample of the host.

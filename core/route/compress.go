@@ -142,6 +142,7 @@ func (c *Conn) compressOutput() {
 // secondInfo is the peer's second INFO, which ends a compressing handshake. For an
 // acceptor the rest of the read is compressed.
 func (c *Conn) secondInfo(info *proto.RouteInfo) error {
+	c.fillPeerURL(info)
 	if !c.r.register(c, info) {
 		return errStop
 	}

@@ -74,7 +74,8 @@ type Conn struct {
 	peerID      string // from CONNECT (accepted) or INFO
 	peerName    string
 	peerNonce   string
-	peerURL     string   // the peer's advertised route URL (INFO ip)
+	peerURL     string   // the peer's route URL (INFO ip, or remoteHost and the INFO's port)
+	remoteHost  string   // the host an accepted connection came from (SetRemoteHost)
 	connectURLs []string // the peer's client URLs, cleared when it enters lame duck mode
 
 	pingsOut int

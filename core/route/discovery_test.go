@@ -169,3 +169,36 @@ func TestRoutedByAdvertisedURL(t *testing.T) {
 		t.Fatal("still routed after the route closed")
 	}
 }
+
+// TestPeerURLWithoutAdvertisedIP: a peer listening on every interface without advertise
+// sends no ip in its INFO (as nats-server does); its route URL is then the host the route
+// reaches it at and the INFO's port: the address an accepted route came from, or the host
+// dialled. That URL is what gossip passes on (a peer's loopback address would send the
+// others to themselves), and what Routed compares.
+func TestPeerURLWithoutAdvertisedIP(t *testing.T) {
+	r := newTestRouter(t, nil)
+	a, _ := accepted(t, r, connectLine(proto.RouteConnect{Name: "NA", Cluster: "c1"}),
+		infoLine(proto.RouteInfo{ID: "NA", Cluster: "c1", IP: "nats-route://a:6222/", Nonce: "n1"}))
+	b, err := r.Accept(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.SetRemoteHost(b, "10.1.2.3")
+	r.Receive(b, 0, connectLine(proto.RouteConnect{Name: "NB", Cluster: "c1"}))
+	r.Receive(b, 0, infoLine(proto.RouteInfo{ID: "NB", Cluster: "c1", Port: 6333, Nonce: "n2"}))
+	if got := written(r.Ready(), a); !strings.Contains(got, `"ip":"nats-route://10.1.2.3:6333/"`) {
+		t.Fatalf("A was told %q, want B's INFO with the address B's route came from", got)
+	}
+	if !r.Routed("nats-route://10.1.2.3:6333") {
+		t.Fatal("B is not routed at the URL its route came from")
+	}
+	c, err := r.Dial("nats-route://[fd00::7]:6222/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Connected(c, 0)
+	r.Receive(c, 0, infoLine(proto.RouteInfo{ID: "NC", Cluster: "c1", Port: 7000, Nonce: "n3"}))
+	if !r.Routed("nats-route://[fd00::7]:7000/") {
+		t.Fatal("C is not routed at the host dialled and its INFO's port")
+	}
+}

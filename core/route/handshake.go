@@ -88,7 +88,8 @@ func (c *Conn) handshakeInfo(info *proto.RouteInfo) error {
 		// Pinned and pooled connections are not handled here yet (DESIGN.md, Routes).
 		return c.r.closeConn(c, ReasonProtocolViolation, "")
 	}
-	c.peerID, c.peerName, c.peerNonce, c.peerURL = info.ID, info.Name, info.Nonce, info.IP
+	c.peerID, c.peerName, c.peerNonce = info.ID, info.Name, info.Nonce
+	c.fillPeerURL(info)
 	c.connectURLs = capURLs(info.ConnectURLs)
 	c.mode = proto.RouteMode{LeafUnsubWithoutOrigin: !info.LNOCU}
 	c.parser.SetMode(c.mode)
@@ -99,6 +100,23 @@ func (c *Conn) handshakeInfo(info *proto.RouteInfo) error {
 		return errStop
 	}
 	return nil
+}
+
+// fillPeerURL takes the peer's route URL from its INFO's ip, or, when it names none (a
+// listener on every interface without advertise, as nats-server sends it), makes it from
+// the host this route reaches the peer at and the INFO's port; the INFO passed on in gossip
+// carries it.
+func (c *Conn) fillPeerURL(info *proto.RouteInfo) {
+	if info.IP == "" && info.Port > 0 {
+		host := c.remoteHost
+		if c.solicited {
+			host, _ = splitHostPort(HostPort(c.url))
+		}
+		if host != "" {
+			info.IP = "nats-route://" + joinHostPort(host, info.Port) + "/"
+		}
+	}
+	c.peerURL = info.IP
 }
 
 // notConnected closes an accepted route whose first op is not CONNECT, as nats-server does.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -301,6 +302,29 @@ func (r *Router) Unroute(url string) {
 		}
 	}
 	r.check()
+}
+
+// SetRemoteHost records the host an accepted connection came from: when the peer's INFO
+// names no route URL, its URL is that host and the INFO's port (what gossip passes on).
+func (r *Router) SetRemoteHost(id ConnID, host string) {
+	r.mustConn(id).remoteHost = host
+}
+
+// splitHostPort splits host:port or [v6]:port; the host has no brackets.
+func splitHostPort(hp string) (host, port string) {
+	i := strings.LastIndexByte(hp, ':')
+	if i < 0 || strings.HasSuffix(hp, "]") {
+		return strings.Trim(hp, "[]"), ""
+	}
+	return strings.Trim(hp[:i], "[]"), hp[i+1:]
+}
+
+// joinHostPort joins a host and a port, bracketing an IPv6 host.
+func joinHostPort(host string, port int) string {
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return host + ":" + strconv.Itoa(port)
 }
 
 // PeerConn returns the established connection to a peer.
