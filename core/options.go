@@ -39,7 +39,7 @@ type Options struct {
 	// ClientAdvertise is the host[:port] other servers tell clients to connect to here
 	// (connect_urls), instead of the listener's (nats-server's client_advertise).
 	ClientAdvertise string
-	Port       int    // listen port; 0 picks a free one (the server package maps -1 to 0)
+	Port            int // listen port; 0 picks a free one (the server package maps -1 to 0)
 
 	MaxPayload       int
 	MaxControlLine   int
