@@ -73,6 +73,9 @@ type Routes struct {
 	Answers bool
 	// mappers rewrite the subjects clients publish to, before anything else (Map).
 	mappers []mapper
+	// imports are the account's stream imports, seen from here (ShadowInterest). They take
+	// no part in a publish here, so Empty does not count them.
+	imports []streamImport
 }
 
 // Empty reports whether a publish in the account can reach no other account.

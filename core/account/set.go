@@ -165,6 +165,8 @@ func (n *Next) wireImport(importer string, im Import) error {
 		}
 		r := n.routes[im.Account]
 		r.Streams = append(r.Streams, StreamRoute{To: n.set.byName[importer], t: t})
+		mine := n.routes[importer]
+		mine.imports = append(mine.imports, newStreamImport(exporter, t))
 		return nil
 	}
 	t, err := newTransform(im.local(), im.Subject, true)

@@ -21,18 +21,58 @@ func compareKeys(a, b key) int {
 	return cmp.Or(cmp.Compare(a.Account, b.Account), cmp.Compare(a.Subject, b.Subject), cmp.Compare(a.Queue, b.Queue), cmp.Compare(a.Origin, b.Origin))
 }
 
-// localInterest counts this server's own subscriptions per key: what every route is told.
-// Invariant: every count is positive (a key at zero is deleted).
+// localInterest counts this server's interest per key: what every route is told. own
+// counts the subscriptions themselves; shadows is the interest in other accounts each
+// subscribed key stands for (stream imports: SetShadows), remembered while it has
+// subscriptions so that the last one withdraws exactly what the first announced; counts is
+// the sum, announced.
+// Invariant: every count is positive (a key at zero is deleted); counts[k] is own[k] plus
+// own[j] for every j whose shadows hold k; shadows only for keys in own.
 type localInterest struct {
-	counts map[key]int
+	counts  map[key]int
+	own     map[key]int
+	shadows map[key][]key
 }
 
-func newLocalInterest() *localInterest { return &localInterest{counts: map[key]int{}} }
+func newLocalInterest() *localInterest {
+	return &localInterest{counts: map[key]int{}, own: map[key]int{}, shadows: map[key][]key{}}
+}
 
-// add changes a key's count by delta and reports the count after it and whether the routes
-// must hear of it: a plain subscription only when it appears (0 to 1) or goes (1 to 0), a
-// queue group on every change, since its weight is the member count (a queue at zero goes
-// as RS-).
+// addOwn changes a key's subscription count by delta, forgetting its shadows at zero.
+func (l *localInterest) addOwn(k key, delta int) {
+	n := l.own[k] + delta
+	env.Assertf(n >= 0, "route: subscriptions on %v drop below zero (%d%+d)", k, l.own[k], delta)
+	if n == 0 {
+		delete(l.own, k)
+		delete(l.shadows, k)
+		return
+	}
+	l.own[k] = n
+}
+
+// setShadows records k's shadows (none: forgotten).
+func (l *localInterest) setShadows(k key, shadows []key) {
+	if len(shadows) == 0 {
+		delete(l.shadows, k)
+		return
+	}
+	l.shadows[k] = shadows
+}
+
+// sortedOwn returns the subscribed keys in order.
+func (l *localInterest) sortedOwn() []key {
+	keys := make([]key, 0, len(l.own))
+	for k := range l.own {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, compareKeys)
+	return keys
+}
+
+// add changes a key's announced count by delta and reports the count after it and whether
+// the routes must hear of it: a plain subscription only when it appears (0 to 1) or goes
+// (1 to 0), a queue group on every change, since its weight is the member count (a queue at
+// zero goes as RS-).
 func (l *localInterest) add(k key, delta int) (n int, announce bool) {
 	before := l.counts[k]
 	n = before + delta
@@ -48,7 +88,7 @@ func (l *localInterest) add(k key, delta int) (n int, announce bool) {
 	return n, (before == 0) != (n == 0)
 }
 
-// sorted returns every key in order, for the interest dump a new route gets.
+// sorted returns every announced key in order, for the interest dump a new route gets.
 func (l *localInterest) sorted() []key {
 	keys := make([]key, 0, len(l.counts))
 	for k := range l.counts {

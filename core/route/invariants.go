@@ -24,5 +24,6 @@ func (r *Router) check() {
 		for k, n := range r.local.counts {
 			env.Assertf(n > 0, "route: local interest %v at %d", k, n)
 		}
+		r.local.checkShadows()
 	}
 }

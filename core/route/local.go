@@ -10,22 +10,21 @@ import (
 // Subscribe changes this server's interest: delta +1 for a new local subscription on subject
 // (in queue group queue, or "" for none) in account, -1 when one goes. Every established
 // route hears of it when the routes' view changes (a plain subject's first and last
-// subscription, every change of a queue group's member count).
+// subscription, every change of a queue group's member count), and so of the interest the
+// subscription stands for in other accounts (SetShadows).
 func (r *Router) Subscribe(account, subject, queue string, delta int) {
 	env.Assertf(delta == 1 || delta == -1, "route: subscribe delta %d", delta)
 	k := key{Account: account, Subject: subject, Queue: queue}
-	n, announce := r.local.add(k, delta)
-	if !announce {
-		r.check()
-		return
+	l := r.local
+	before := l.own[k]
+	if before == 0 && delta > 0 {
+		l.setShadows(k, r.deriveShadows(k))
 	}
-	for _, peer := range env.SortedKeys(r.peers) {
-		c := r.conns[r.peers[peer]]
-		if n > 0 {
-			c.out = c.mode.AppendSub(c.out, subOp(k, n))
-		} else {
-			c.out = c.mode.AppendUnsub(c.out, subOp(k, 0))
-		}
+	shadows := l.shadows[k]
+	l.addOwn(k, delta)
+	r.announce(k, delta)
+	for _, s := range shadows {
+		r.announce(s, delta)
 	}
 	r.check()
 }

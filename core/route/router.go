@@ -30,8 +30,10 @@ type Router struct {
 	conns  map[ConnID]*Conn
 	peers  map[string]ConnID // peer server id -> its established conn
 	local  *localInterest
-	remote *remoteTable
-	ready  Ready
+	// shadowsOf derives interest in other accounts from a local subscription (SetShadows).
+	shadowsOf Shadows
+	remote    *remoteTable
+	ready     Ready
 	// announced is the client URL set last handed to the engine (Ready.ClientURLs).
 	announced []string
 	plan      Plan // reused by Publish
