@@ -129,6 +129,7 @@ func (c *client) crossAccounts(acc *account.Account, routes *account.Routes, sub
 				var mapped []byte
 				if len(reply) > 0 {
 					mapped = []byte(r.From.MapReply(acc, string(reply), r, c.srv.env.Clock.Mono(), c.rng))
+					c.ensureReplyInterest(r.From)
 				}
 				delivered += c.deliverIn(r.From, r.From.Subs.Match(dst), dst, mapped, hdr, msg, hops, hopServices)
 			}
@@ -186,13 +187,25 @@ const (
 
 // deliverIn delivers into acc to r (acc's match of subj), then follows acc's routes of the
 // given kind. Nothing is converted or allocated when acc has no interest and no route onward.
+// In a cluster a request or response that crossed into acc is routed in acc (its
+// responders or requester may be on any server); a stream hop stays on this server, whose
+// exporter's message reached every server with an importer's interest (shadow interest),
+// and serves, at its first hop, the queue groups c.streamGroups names.
 func (c *client) deliverIn(acc *account.Account, r *sublist.Result, subj string, reply []byte, hdr int, msg []byte, hops int, kind hopKind) int {
 	delivered := 0
-	if !r.Empty() {
+	routed := false
+	if kind != hopStreams {
+		delivered, routed = c.routedHop(acc, r, subj, reply, hdr, msg)
+	}
+	if !routed && !r.Empty() {
+		here := groupsHere{all: true}
 		if kind == hopStreams {
 			c.srv.env.Probe.Hit("core.account.stream-import")
+			if hops == 0 && c.streamGroups != nil {
+				here = *c.streamGroups
+			}
 		}
-		delivered = c.publish(r, []byte(subj), reply, hdr, msg)
+		delivered = c.publishGroups(r, here, []byte(subj), reply, hdr, msg)
 	}
 	if routes := acc.Routes(); !routes.Empty() {
 		delivered += c.crossAccounts(acc, routes, []byte(subj), reply, hdr, msg, hops+1, kind)

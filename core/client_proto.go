@@ -230,12 +230,13 @@ func (c *client) Pub(subj, reply []byte, hdr int, msg []byte) error {
 	}
 	var delivered int
 	if rt := c.srv.clusterRoutes(); rt != nil && valid {
-		delivered = c.publishRouted(rt, r, subj, reply, hdr, msg)
+		delivered = c.publishRouted(rt, acc, r, subj, reply, hdr, msg, true)
 	} else {
 		delivered = c.publish(r, subj, reply, hdr, msg)
 	}
 	if !routes.Empty() {
 		delivered += c.crossAccounts(acc, routes, subj, reply, hdr, msg, 0, hopAll)
+		c.streamGroups = nil
 	}
 	if delivered == 0 && len(reply) > 0 && c.noResp {
 		c.sendNoResponders(subj, reply)

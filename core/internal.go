@@ -219,12 +219,13 @@ func (s *Server) publishInternal(m *internalMsg, last *inboxMatch) {
 		// Through the cluster as a client's publish goes: a system service's answer to a
 		// requester on another node, an event for a listener there. A delivery shown under
 		// another subject (JetStream's, to != subj) stays here: an RMSG carries one subject.
-		c.publishRouted(rt, r, m.subjBytes, rb, hdr, msg)
+		c.publishRouted(rt, acc, r, m.subjBytes, rb, hdr, msg, true)
 	} else {
 		c.publish(r, m.subjBytes, rb, hdr, msg)
 	}
 	if routes := acc.Routes(); !routes.Empty() && to == subj {
 		c.crossAccounts(acc, routes, m.subjBytes, rb, hdr, msg, 0, hopAll)
+		c.streamGroups = nil
 	} else if !routes.Empty() && routes.Answers {
 		c.answerDelivery(acc, to, subj, rb, hdr, msg)
 	}

@@ -49,6 +49,9 @@ func (s *Server) reload(opts Options, recheck bool, done func(error)) {
 			rt.reloadRoutes(next.Cluster.Routes)
 			rt.reloadSecurity(next.Cluster)
 		}
+		if rt := s.clusterRoutes(); rt != nil {
+			rt.setShadows(next.accounts) // imports may have changed: so has the interest they imply
+		}
 		s.startSystem()
 		s.reloadJetStream(oldJS, next)
 		for _, ch := range changes {

@@ -61,6 +61,9 @@ type routes struct {
 	deliverer *client
 	// rx is the effects of reading a route, on ex only, reused.
 	rx routeEffects
+	// replyInterest holds the accounts whose reply subjects' interest (ReplyInterest) the
+	// Router announces: *account.Account -> subject; stored under mu, read without.
+	replyInterest sync.Map
 	// maxPending is the unsent output above which a route is cut (a slow route must not
 	// hold the server's memory); max_pending of clients, at least routeMinPending.
 	maxPending int
@@ -128,6 +131,7 @@ func (s *Server) startRoutes(cfg *config) error {
 		return fmt.Errorf("core: cluster: %w", err)
 	}
 	rt.router = router
+	router.SetShadows(shadowsOf(cfg.accounts)) // no route yet: nothing to announce
 	own := rcfg.ClientURLs // this server alone, until routes bring their peers'
 	rt.urls.Store(&own)
 	s.publishRoutes(rt) // no route is up yet: the services are in the first interest dumps

@@ -3,6 +3,8 @@ package core
 import (
 	"slices"
 
+	"github.com/petrel-io/petrel/core/account"
+	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/route"
 	"github.com/petrel-io/petrel/core/subject"
 	"github.com/petrel-io/petrel/core/sublist"
@@ -39,19 +41,26 @@ func (s *Server) subChanged(sub *subscription, delta int) {
 	rt.step(func(r *route.Router) { r.Subscribe(acc, subj, queue, delta) })
 }
 
-// publishRouted routes a client's message through the cluster: it queues it on the routes
-// with interest (flushed once at the end of the client's read, with its other output) and
-// delivers here to the plain subscriptions and the queue groups the Router leaves to this
-// server. It returns how many local subscriptions took it, plus one when it went to a route
-// (a peer with interest: no 503 for a request). Every client message of a cluster comes
-// here, so it allocates nothing once warm.
-func (c *client) publishRouted(rt *routes, r *sublist.Result, subj, reply []byte, hdr int, msg []byte) int {
+// publishRouted routes a message published in acc through the cluster: it queues it on
+// the routes with interest (flushed once at the end of the client's read, with its other
+// output) and delivers here to the plain subscriptions and the queue groups the Router
+// leaves to this server. It returns how many local subscriptions took it, plus one when it
+// went to a route (a peer with interest: no 503 for a request). With imports, the queue
+// groups of acc's stream importers here join the draw (a peer's shadow interest carries
+// their names), and c.streamGroups says which of them the stream hop serves. Every client
+// message of a cluster comes here, so it allocates nothing once warm.
+func (c *client) publishRouted(rt *routes, acc *account.Account, r *sublist.Result, subj, reply []byte, hdr int, msg []byte, imports bool) int {
 	rs := &c.routing
 	rs.groups = rs.groups[:0]
 	for _, g := range r.Groups {
 		rs.groups = append(rs.groups, route.LocalGroup{Name: g.Name, Members: c.groupTakers(g.Subs)})
 	}
-	m := route.Message{Account: c.acc.Name(), Subject: subj, Reply: reply, Hdr: hdr, Payload: msg}
+	routes := acc.Routes()
+	imports = imports && len(routes.Streams) > 0
+	if imports {
+		c.importGroups(routes, subj)
+	}
+	m := route.Message{Account: acc.Name(), Subject: subj, Reply: reply, Hdr: hdr, Payload: msg}
 	fx := &rs.fx
 	here := groupsHere{all: true}
 	rt.mu.Lock()
@@ -71,6 +80,11 @@ func (c *client) publishRouted(rt *routes, r *sublist.Result, subj, reply []byte
 		rt.carryOut(fx)
 	}
 	fx.reset()
+	if imports {
+		// Kept apart from rs.local, which a service hop's publish reuses.
+		rs.importHere = groupsHere{names: append(rs.importHere.names[:0], here.names...), all: here.all}
+		c.streamGroups = &rs.importHere
+	}
 	delivered := c.publishGroups(r, here, subj, reply, hdr, msg)
 	if forwarded {
 		delivered++
@@ -78,12 +92,74 @@ func (c *client) publishRouted(rt *routes, r *sublist.Result, subj, reply []byte
 	return delivered
 }
 
+// importGroups adds to the draw's local groups those of acc's stream importers that take
+// subj here (a group of the same name in two accounts counts as one, as in nats-server,
+// where shadow subscriptions join the exporter's index). Chained imports further on are
+// served by every server they reach.
+func (c *client) importGroups(routes *account.Routes, subj []byte) {
+	rs := &c.routing
+	for i, e := range c.streamEntries(routes, subj, 0) {
+		sr := routes.Streams[i]
+		dst, ok := sr.Through(e)
+		if !ok {
+			continue
+		}
+		for _, g := range sr.To.Subs.Match(dst).Groups {
+			n := c.groupTakers(g.Subs)
+			if j := slices.IndexFunc(rs.groups, func(l route.LocalGroup) bool { return l.Name == g.Name }); j >= 0 {
+				rs.groups[j].Members += n
+			} else {
+				rs.groups = append(rs.groups, route.LocalGroup{Name: g.Name, Members: n})
+			}
+		}
+	}
+}
+
+// routedHop publishes a message that crossed into acc (a request mapped by a service
+// import, a response on its way back) through the cluster, as the publish that brought it
+// went (a client's, an internal one, a routed response). ok is false when it stays local.
+func (c *client) routedHop(acc *account.Account, r *sublist.Result, subj string, reply []byte, hdr int, msg []byte) (int, bool) {
+	rt := c.srv.clusterRoutes()
+	if rt == nil || !subject.ValidPublish(subj) {
+		return 0, false
+	}
+	return c.publishRouted(rt, acc, r, []byte(subj), reply, hdr, msg, false), true
+}
+
+// ensureReplyInterest tells the cluster, once per account, that the reply subjects this
+// server makes up in acc (ReplyInterest) are answered here, before a request carrying the
+// first of them is routed: a response from another server then comes back over the route.
+// nats-server announces the same wildcard at its first mapped request.
+func (c *client) ensureReplyInterest(acc *account.Account) {
+	rt := c.srv.clusterRoutes()
+	if rt == nil {
+		return
+	}
+	if _, ok := rt.replyInterest.Load(acc); ok {
+		return
+	}
+	subj := acc.ReplyInterest()
+	env.Assertf(subj != "", "core: reply interest of account %q asked before a reply subject was made up", acc.Name())
+	rt.mu.Lock()
+	if _, ok := rt.replyInterest.Load(acc); !ok && !rt.stopped {
+		rt.router.Subscribe(acc.Name(), subj, "", 1)
+		var fx routeEffects
+		rt.drain(&fx)
+		rt.replyInterest.Store(acc, subj) // after the RS+ was queued: a request routed later follows it
+		rt.mu.Unlock()
+		rt.carryOut(&fx)
+		return
+	}
+	rt.mu.Unlock()
+}
+
 // routing is a client's reusable state for publishRouted.
 type routing struct {
-	groups  []route.LocalGroup
-	local   []string
-	fx      routeEffects
-	touched []*routeConn // routes this read queued messages on, flushed at its end
+	groups     []route.LocalGroup
+	local      []string
+	importHere groupsHere // the groups a publish's first stream hop serves here
+	fx         routeEffects
+	touched    []*routeConn // routes this read queued messages on, flushed at its end
 }
 
 // touchRoute records a route connection to flush at the end of this read.
@@ -167,7 +243,18 @@ func (rt *routes) deliver(c *client, d *route.Delivery) {
 	}
 	c.batch.inMsgs++
 	c.batch.inBytes += int64(len(d.Payload))
-	c.publishGroups(r, groupsHere{names: d.Queues}, subj, d.Reply, d.Hdr, d.Payload)
+	here := groupsHere{names: d.Queues}
+	c.publishGroups(r, here, subj, d.Reply, d.Hdr, d.Payload)
+	if routes := acc.Routes(); !routes.Empty() {
+		// The publisher's server routed the message here for the interest of this server's
+		// subscriptions, its importers' included (shadow interest): its stream imports are
+		// followed here, serving the groups the RMSG names, and never forwarded; a response
+		// to a request this server mapped goes back to the requester. Service imports were
+		// followed where the request was published.
+		c.streamGroups = &here
+		c.crossAccounts(acc, routes, subj, d.Reply, d.Hdr, d.Payload, 0, hopStreams|hopAnswers)
+		c.streamGroups = nil
+	}
 }
 
 // clusterURLsChanged sends every client that takes async INFO the new connect_urls.

@@ -138,10 +138,17 @@ func TestReplies(t *testing.T) {
 	a, b := newAccount("A"), newAccount("B")
 	single := ServiceRoute{From: a, Response: Singleton}
 	many := ServiceRoute{From: a, Response: Streamed, Threshold: time.Second}
+	if a.ReplyInterest() != "" {
+		t.Fatalf("reply interest %q before any reply subject", a.ReplyInterest())
+	}
 	s1 := a.MapReply(b, "_INBOX.1", single, 0, rng)
 	s2 := a.MapReply(b, "_INBOX.2", many, 0, rng)
 	if !strings.HasPrefix(s1, ReplyPrefix) || s1 == s2 || !subject.ValidPublish(s1) {
 		t.Fatalf("reply subjects %q %q", s1, s2)
+	}
+	// One server's reply subjects share a prefix that one subscription covers.
+	if in := a.ReplyInterest(); subject.NumTokens(s1) != 3 || !subject.Match(s1, in) || !subject.Match(s2, in) {
+		t.Fatalf("reply subjects %q %q, interest %q", s1, s2, in)
 	}
 	if to, subj, _, ok := a.Answer([]byte(s1), time.Millisecond); !ok || to != b || subj != "_INBOX.1" {
 		t.Fatalf("singleton: %v %q %v", to, subj, ok)

@@ -21,6 +21,10 @@ const maxReplies = 1 << 16
 type replyTable struct {
 	mu      sync.Mutex
 	entries map[string]*reply
+	// prefix starts every reply subject made up here ("_R_.<8>."), drawn at the first: in
+	// a cluster each server's subjects have their own, so the server that made one up can
+	// take the interest in all of them (ReplyInterest) and answers find their way back.
+	prefix string
 }
 
 type reply struct {
@@ -50,7 +54,8 @@ func IsReply(subj []byte) bool {
 }
 
 // MapReply makes up a reply subject in a (the exporter) for a request from requester with
-// reply subject subj, answered as rt allows. now is the publisher's Mono clock; rng draws
+// reply subject subj, answered as rt allows: "_R_.<prefix>.<8>", the prefix the same for
+// every reply subject of a on this server (ReplyInterest). now is the publisher's Mono clock; rng draws
 // the subject's tokens.
 func (a *Account) MapReply(requester *Account, subj string, r ServiceRoute, now time.Duration, rng env.Rand) string {
 	t := &a.replies
@@ -62,9 +67,12 @@ func (a *Account) MapReply(requester *Account, subj string, r ServiceRoute, now 
 	if len(t.entries) >= maxReplies {
 		t.sweep(now)
 	}
+	if t.prefix == "" {
+		t.prefix = ReplyPrefix + env.Token(rng, 8) + "."
+	}
 	var name string
 	for name == "" || t.entries[name] != nil {
-		name = ReplyPrefix + env.Token(rng, 8) + "." + env.Token(rng, 8)
+		name = t.prefix + env.Token(rng, 8)
 	}
 	threshold := r.Threshold
 	if threshold <= 0 {
@@ -107,6 +115,18 @@ func (a *Account) Answer(subj []byte, now time.Duration) (*Account, string, *Sam
 		e.latency = nil // one sample per request
 	}
 	return e.to, e.subject, sample, true
+}
+
+// ReplyInterest is the subscription subject that takes every reply subject this server
+// made up in a, "" before the first: the interest a cluster must route here for answers to
+// come back to where the requests were mapped.
+func (a *Account) ReplyInterest() string {
+	a.replies.mu.Lock()
+	defer a.replies.mu.Unlock()
+	if a.replies.prefix == "" {
+		return ""
+	}
+	return a.replies.prefix + ">"
 }
 
 // PendingReplies is how many mapped reply subjects the account holds.
