@@ -9,6 +9,7 @@ import (
 	"github.com/petrel-io/petrel/core/account"
 	"github.com/petrel-io/petrel/core/auth"
 	"github.com/petrel-io/petrel/core/env"
+	"github.com/petrel-io/petrel/core/subject"
 	"github.com/petrel-io/petrel/sim"
 )
 
@@ -17,7 +18,7 @@ import (
 // group, UNSUB with a max, headers, echo off...) attached to different members, each
 // logged in to one of two accounts, moving to another member (from the connect_urls the
 // servers announced) when theirs is lost. The nats checker judges every delivery as it
-// happens: within its account, matching, intact, published, at most once per
+// happens: within its account or through the one stream import, matching, intact, published, at most once per
 // subscription, in publisher order. Half the seeds are strict (no network or crash
 // faults): from the moment the mesh is complete, every message reaches every matching
 // subscription of its account whose interest had clusterSettle to propagate, exactly
@@ -62,8 +63,33 @@ const (
 	clusterLiveness   = 11 * time.Second
 )
 
-// clusterAccounts: messages never cross between them (no imports).
+// clusterAccounts: messages cross between them only through clusterImport: B imports A's
+// stream "c" (one of the subjects clients publish), so a message of A on c reaches B's
+// subscribers on every server, through the interest B's subscriptions make in A.
 var clusterAccounts = []string{"A", "B"}
+
+var clusterImport = natsImport{from: "A", to: "B", subject: "c"}
+
+// clusterAccountConfigs is the accounts of every server: A exports c, B imports it.
+func clusterAccountConfigs() []account.Config {
+	im := clusterImport
+	return []account.Config{
+		{Name: im.from, Exports: []account.Export{{Kind: account.Stream, Subject: im.subject}}},
+		{Name: im.to, Imports: []account.Import{{Kind: account.Stream, Account: im.from, Subject: im.subject}}},
+	}
+}
+
+// importerQueue renames a queue group of the importer that can take imported messages: a
+// group of the exporter with the same name is one group to the cluster's draw (as
+// nats-server's shadow subscriptions make it), which the checker, judging each account's
+// groups apart, does not model. Groups on other subjects keep their names, so isolation of
+// same-named groups in two accounts is still judged.
+func importerQueue(acc string, spec natsSubSpec) natsSubSpec {
+	if acc == clusterImport.to && spec.queue != "" && subject.Intersects(spec.pattern, clusterImport.subject) {
+		spec.queue += "i"
+	}
+	return spec
+}
 
 // clusterSpec is a seed's cluster shape.
 type clusterSpec struct {
@@ -101,6 +127,7 @@ func (cl *Cluster) Setup(w *sim.World) sim.Plan {
 	cl.spec.compression = drawCompression(w.Seed, cl.spec.servers)
 	cl.chk = newNatsChecker(w, cl.strict)
 	cl.chk.settle, cl.chk.judgeFrom, cl.chk.account = clusterSettle, -1, map[int]string{}
+	cl.chk.imports = []natsImport{clusterImport}
 	cl.chk.maxLatency = clusterMaxLatency
 	cl.meshAt = -1
 	cl.servers = make([]*core.Server, cl.spec.servers)
@@ -117,6 +144,9 @@ func (cl *Cluster) Setup(w *sim.World) sim.Plan {
 		// Alternating, so each account has two clients or more: one alone (with echo off)
 		// would hear nothing.
 		cl.chk.account[i] = clusterAccounts[(i+off)%len(clusterAccounts)]
+		for j := range st.specs {
+			st.specs[j] = importerQueue(cl.chk.account[i], st.specs[j])
+		}
 		st.user, st.pass = "u"+cl.chk.account[i], "p"+cl.chk.account[i]
 		w.AddNode(st.name, sim.NodeConfig{Group: sim.GroupClient}, func(e *env.Env) { newNatsPeer(e, st, cl.chk, end).start() })
 	}
@@ -150,8 +180,8 @@ func (cl *Cluster) serverProgram(i int) func(*env.Env) {
 		name := clusterServerName(i)
 		opts := core.Options{Host: name, Port: natsPort, ServerName: name, PingInterval: time.Second, MaxPingsOut: 2,
 			MaxPayload: natsMaxPayload, Cluster: cl.clusterOptions(i)}
+		opts.Accounts = clusterAccountConfigs()
 		for _, acc := range clusterAccounts {
-			opts.Accounts = append(opts.Accounts, account.Config{Name: acc})
 			opts.Auth.Users = append(opts.Auth.Users, auth.User{Name: "u" + acc, Password: "p" + acc, Account: acc})
 		}
 		s, err := core.New(opts, e)

@@ -70,6 +70,14 @@ type natsChecker struct {
 	settle time.Duration
 	// account names each client's account; nil: every client is in one account.
 	account map[int]string
+	// imports are stream imports between the accounts (the cluster workload's).
+	imports []natsImport
+}
+
+// natsImport is a stream import without a transform: what account from publishes on a
+// subject matching subject also reaches account to's subscriptions, under that subject.
+type natsImport struct {
+	from, to, subject string
 }
 
 // natsRequest is a request's subject and whether a 503 came back for it.
@@ -99,9 +107,18 @@ func (c *natsChecker) propagated(s *natsSub, at time.Duration) bool {
 	return s.confirmedAt >= 0 && s.confirmedAt+c.settle <= at
 }
 
-// sameAccount says whether clients a and b are in one account (messages never cross).
-func (c *natsChecker) sameAccount(a, b int) bool {
-	return c.account == nil || c.account[a] == c.account[b]
+// reaches says whether a message client from publishes on subj may reach client to's
+// subscriptions: both in one account, or through a stream import (nothing else crosses).
+func (c *natsChecker) reaches(from, to int, subj string) bool {
+	if c.account == nil || c.account[from] == c.account[to] {
+		return true
+	}
+	for _, im := range c.imports {
+		if im.from == c.account[from] && im.to == c.account[to] && subject.Match(subj, im.subject) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *natsChecker) now() time.Duration { return c.w.Now() }
@@ -158,7 +175,7 @@ func (c *natsChecker) noResponders(reply string) {
 	}
 	for _, k := range c.subOrder {
 		s := c.subs[k]
-		if s.lost || c.cannotReceive(s, r.from, r.sentAt) || !c.sameAccount(k.client, r.from.client) {
+		if s.lost || c.cannotReceive(s, r.from, r.sentAt) || !c.reaches(r.from.client, k.client, r.subject) {
 			continue // its connection ended, the requester's own with echo off, unsubscribed, or in another account
 		}
 		if subject.Match(r.subject, s.spec.pattern) && c.propagated(s, r.sentAt) {
@@ -177,7 +194,7 @@ func (c *natsChecker) delivered(k natsSubKey, m *natsclient.Msg) {
 	env.Assertf(subj == m.Subject, "nats: message published on %s arrived on %s", subj, m.Subject)
 	pub := c.pubs[mk]
 	env.Assertf(pub != nil, "nats: message %v was never published", mk)
-	env.Assertf(c.sameAccount(mk.client, k.client), "nats: message %v from account %q delivered to %v in account %q",
+	env.Assertf(c.reaches(mk.client, k.client, m.Subject), "nats: message %v from account %q delivered to %v in account %q",
 		mk, c.account[mk.client], k, c.account[k.client])
 	env.Assertf(subject.Match(m.Subject, sub.spec.pattern), "nats: %s delivered to subscription %q (%v)", m.Subject, sub.spec.pattern, k)
 	if lat := c.w.Now() - pub.sentAt; c.strict && c.judged(pub.sentAt) && lat > c.maxLatency {
@@ -225,7 +242,7 @@ func (c *natsChecker) finalMessage(mk natsMsgKey) error {
 	needed := map[string]bool{}
 	for _, sk := range c.subOrder {
 		sub := c.subs[sk]
-		if !subject.Match(pub.subject, sub.spec.pattern) || !c.sameAccount(sk.client, mk.client) {
+		if !subject.Match(pub.subject, sub.spec.pattern) || !c.reaches(mk.client, sk.client, pub.subject) {
 			continue
 		}
 		early := c.propagated(sub, pub.sentAt) && !c.cannotReceive(sub, natsConnKey{mk.client, mk.gen}, pub.sentAt)
@@ -264,7 +281,7 @@ func (c *natsChecker) finalRequests() error {
 		r := c.requests[reply]
 		matched := false
 		for _, k := range c.subOrder {
-			if subject.Match(r.subject, c.subs[k].spec.pattern) && c.sameAccount(k.client, r.from.client) {
+			if subject.Match(r.subject, c.subs[k].spec.pattern) && c.reaches(r.from.client, k.client, r.subject) {
 				matched = true
 				break
 			}

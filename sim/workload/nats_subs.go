@@ -107,7 +107,7 @@ func (c *natsChecker) finalCounts() error {
 		for _, mk := range c.pubOrder {
 			pub := c.pubs[mk]
 			if pub.sentAt >= s.doneAt && c.propagated(s, pub.sentAt) && subject.Match(pub.subject, s.spec.pattern) &&
-				!c.cannotReceiveOwn(s, mk) && c.sameAccount(mk.client, sk.client) {
+				!c.cannotReceiveOwn(s, mk) && c.reaches(mk.client, sk.client, pub.subject) {
 				after++
 			}
 		}
