@@ -50,7 +50,9 @@ func (r *clusterRig) reloadAll(accounts []account.Config) {
 	}
 }
 
-func streamExport(subject string) account.Export { return account.Export{Kind: account.Stream, Subject: subject} }
+func streamExport(subject string) account.Export {
+	return account.Export{Kind: account.Stream, Subject: subject}
+}
 
 func streamImportAccounts(imports ...account.Import) []account.Config {
 	return []account.Config{
