@@ -107,10 +107,10 @@ type client struct {
 
 	flow  flow      // (ex) as a publisher: paused while subscribers drain
 	cross crossMemo // (ex) as a publisher: its last subject's stream routes (accounts.go)
+	gate  gate      // as a subscriber: publishers waiting for it to drain
 	// streamGroups (ex), during one message's stream hops in a cluster: the queue groups its
 	// first hop serves on this server (nil: all, as without a cluster).
 	streamGroups *groupsHere
-	gate         gate // as a subscriber: publishers waiting for it to drain
 
 	// (ex) counts gathered during one read and added to the shared counters (the
 	// server's, this client's inbound ones, the index's) after it, so publishers do not

@@ -131,8 +131,9 @@ func (s *Server) startRoutes(cfg *config) error {
 		return fmt.Errorf("core: cluster: %w", err)
 	}
 	rt.router = router
-	router.SetShadows(shadowsOf(cfg.accounts)) // no route yet: nothing to announce
-	own := rcfg.ClientURLs                     // this server alone, until routes bring their peers'
+	// Stream imports' interest; no route yet, so nothing to announce.
+	router.SetShadows(shadowsOf(cfg.accounts))
+	own := rcfg.ClientURLs // this server alone, until routes bring their peers'
 	rt.urls.Store(&own)
 	s.publishRoutes(rt) // no route is up yet: the services are in the first interest dumps
 	s.log.Logf(env.LevelInfo, "Listening for route connections on %s", joinHostPort(c.Host, rt.port))

@@ -251,7 +251,8 @@ func (rt *routes) deliver(c *client, d *route.Delivery) {
 		// followed here, serving the groups the RMSG names, and never forwarded; a response
 		// to a request this server mapped goes back to the requester. Service imports were
 		// followed where the request was published.
-		c.streamGroups = &here
+		c.routing.importHere = here // a field, not here's address: nothing escapes per message
+		c.streamGroups = &c.routing.importHere
 		c.crossAccounts(acc, routes, subj, d.Reply, d.Hdr, d.Payload, 0, hopStreams|hopAnswers)
 		c.streamGroups = nil
 	}
