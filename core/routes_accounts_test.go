@@ -131,17 +131,7 @@ func TestClusterStreamImportQueue(t *testing.T) {
 	}
 	r.send(a1, b.String())
 	r.run(500 * time.Millisecond)
-	total := 0
-	for i, m := range members {
-		got := len(msgs(m))
-		total += got
-		if got == 0 {
-			t.Errorf("member on s%d got nothing of %d messages", i+1, n)
-		}
-	}
-	if total != n {
-		t.Fatalf("B's queue group got %d deliveries of %d messages, want one each", total, n)
-	}
+	wantSpread(t, members, n)
 	if got := len(msgs(plain)); got != n {
 		t.Fatalf("B's plain subscriber on s3 got %d of %d", got, n)
 	}

@@ -174,6 +174,13 @@ func TestClusterQueueGroupOneMemberPerMessage(t *testing.T) {
 	}
 	r.send(pub, b.String())
 	r.run(500 * time.Millisecond)
+	wantSpread(t, members, n)
+}
+
+// wantSpread fails unless a queue group's members, one per node, took n messages between
+// them exactly once each, every member some.
+func wantSpread(t *testing.T, members []*rawClient, n int) {
+	t.Helper()
 	total := 0
 	for i, m := range members {
 		got := len(msgs(m))

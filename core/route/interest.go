@@ -60,14 +60,7 @@ func (l *localInterest) setShadows(k key, shadows []key) {
 }
 
 // sortedOwn returns the subscribed keys in order.
-func (l *localInterest) sortedOwn() []key {
-	keys := make([]key, 0, len(l.own))
-	for k := range l.own {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, compareKeys)
-	return keys
-}
+func (l *localInterest) sortedOwn() []key { return sortedKeys(l.own) }
 
 // add changes a key's announced count by delta and reports the count after it and whether
 // the routes must hear of it: a plain subscription only when it appears (0 to 1) or goes
@@ -89,9 +82,12 @@ func (l *localInterest) add(k key, delta int) (n int, announce bool) {
 }
 
 // sorted returns every announced key in order, for the interest dump a new route gets.
-func (l *localInterest) sorted() []key {
-	keys := make([]key, 0, len(l.counts))
-	for k := range l.counts {
+func (l *localInterest) sorted() []key { return sortedKeys(l.counts) }
+
+// sortedKeys returns a key-indexed map's keys in order.
+func sortedKeys[V any](m map[key]V) []key {
+	keys := make([]key, 0, len(m))
+	for k := range m {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, compareKeys)
