@@ -45,8 +45,8 @@ func (p Phase) String() string {
 // Conn is one route connection's state. The Router owns it and steps it; Conn's methods
 // are the route protocol's handler (proto.RouteHandler), so a parsed op is one step.
 //
-// Invariants: phase == PhaseEstablished iff the router lists this conn for peerID;
-// pingsOut <= the router's MaxPingsOut; solicited iff url != "".
+// Invariants: phase == PhaseEstablished iff the router lists this conn for peerID at its
+// slot or account; pingsOut <= the router's MaxPingsOut; solicited iff url != "".
 type Conn struct {
 	r         *Router
 	id        ConnID
@@ -58,14 +58,20 @@ type Conn struct {
 	// does not list us would otherwise never come back: the cluster workload, seed 100030).
 	inherited string
 	nonce     string // the nonce in our INFO on this connection
-	parser    *proto.RouteParser
-	mode      proto.RouteMode
+	// account is the pinned account this connection is dedicated to ("" for a pool
+	// connection); slot its pool index once the handshake settled it (-1 when pinned).
+	// peerPoolSize is the peer's route_pool_size (0: it does not pool).
+	account      string
+	slot         int
+	peerPoolSize int
+	parser       *proto.RouteParser
+	mode         proto.RouteMode
 
 	peerID      string // from CONNECT (accepted) or INFO
 	peerName    string
 	peerNonce   string
 	peerURL     string   // the peer's advertised route URL (INFO ip)
-	connectURLs []string // the peer's client URLs, cleared when it enters lame duck mode
+	connectURLs []string // the peer's client URLs from its handshake INFO (the peer keeps updates)
 
 	pingsOut int
 	nextPing time.Duration

@@ -19,6 +19,9 @@ type Ready struct {
 	Closes   []Close
 	// Dials are route URLs learned by gossip that the host should dial (with Router.Dial).
 	Dials []string
+	// Opens are connections the router created (a pool's next one, a pinned account's)
+	// for the host to dial (pool.go).
+	Opens []Open
 	// ClientURLs, when ClientURLsChanged, is the cluster's new set of client URLs: the engine
 	// sends clients that take async INFO a new INFO with it as connect_urls.
 	ClientURLs        []string
@@ -28,7 +31,7 @@ type Ready struct {
 // Empty reports whether there is nothing to do.
 func (rd *Ready) Empty() bool {
 	return len(rd.Writes) == 0 && len(rd.Deliveries) == 0 && len(rd.Interest) == 0 &&
-		len(rd.Closes) == 0 && len(rd.Dials) == 0 && !rd.ClientURLsChanged
+		len(rd.Closes) == 0 && len(rd.Dials) == 0 && len(rd.Opens) == 0 && !rd.ClientURLsChanged
 }
 
 // Write is bytes for one connection, already encoded by core/proto.
@@ -66,14 +69,16 @@ type InterestChange struct {
 }
 
 // Close asks the host to close a connection (after writing what Writes holds for it). Retry
-// says whether a solicited route should be dialled again at URL.
+// says whether a solicited route should be dialled again at URL: with Router.DialAccount
+// when Account names the pinned account it was dedicated to, else with Router.Dial.
 type Close struct {
 	Conn ConnID
 	// Peer is the peer's server id, if the handshake got far enough to learn it.
-	Peer   string
-	Reason CloseReason
-	Retry  bool
-	URL    string
+	Peer    string
+	Reason  CloseReason
+	Retry   bool
+	URL     string
+	Account string
 }
 
 // CloseReason says why a route closed.
@@ -107,11 +112,17 @@ const (
 	// ReasonAuthenticationFailure: an accepted route sent something other than CONNECT
 	// first (nats-server answers -ERR 'Authorization Violation', with or without auth).
 	ReasonAuthenticationFailure
+	// ReasonPoolFull: a dialled pool connection found every index taken (nats-server:
+	// "Route pool size reached, closing extra connection").
+	ReasonPoolFull
+	// ReasonPoolRefused: a pinned account's connection to or from a server that does not
+	// pool (nats-server: "Not possible to have a dedicated route for account").
+	ReasonPoolRefused
 )
 
 var reasonNames = [...]string{"None", "ClusterNameConflict", "RouteToSelf", "DuplicateRoute",
 	"DuplicateServerName", "StaleConnection", "ProtocolViolation", "ParseError", "PeerError",
-	"ConnectionClosed", "Shutdown", "TooManySubs", "AuthenticationFailure"}
+	"ConnectionClosed", "Shutdown", "TooManySubs", "AuthenticationFailure", "PoolFull", "PoolRefused"}
 
 func (r CloseReason) String() string {
 	if int(r) < len(reasonNames) {
@@ -123,5 +134,6 @@ func (r CloseReason) String() string {
 // retryable: a solicited route closed for this reason is dialled again. A route to ourselves
 // or a losing duplicate would only repeat (nats-server marks those no-reconnect too).
 func (r CloseReason) retryable() bool {
-	return r != ReasonRouteToSelf && r != ReasonDuplicateRoute && r != ReasonDuplicateServerName && r != ReasonShutdown
+	return r != ReasonRouteToSelf && r != ReasonDuplicateRoute && r != ReasonDuplicateServerName && r != ReasonShutdown &&
+		r != ReasonPoolFull && r != ReasonPoolRefused
 }
