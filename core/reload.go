@@ -163,6 +163,14 @@ var reloadRules = []reloadRule{
 	{field: "cluster port", value: func(c *config) any { return clusterField(c, func(o *ClusterOptions) any { return o.Port }, 0) }},
 	{field: "cluster routes", value: func(c *config) any { return clusterField(c, routeStrings, nil) },
 		applied: func(*config) string { return "cluster routes" }},
+	// nats-server reloads pool_size (its routes break and come back with the new size) and
+	// the pinned accounts (moving an account between its pool connection and a dedicated
+	// one with an INFO exchange, route_acc_add_reqid). The Router settles both at start, so
+	// Petrel refuses these two; a restart applies them (DESIGN.md, Routes).
+	{field: "cluster pool_size", value: func(c *config) any { return clusterField(c, func(o *ClusterOptions) any { return o.PoolSize }, 0) }},
+	{field: "cluster accounts", value: func(c *config) any {
+		return clusterField(c, func(o *ClusterOptions) any { return o.PinnedAccounts }, nil)
+	}},
 	{field: "cluster", value: func(c *config) any { return clusterField(c, clusterIdentity, nil) },
 		applied: func(*config) string { return "cluster" }},
 }

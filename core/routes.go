@@ -171,7 +171,19 @@ func (s *Server) routerConfig(cfg *config, routePort int) route.Config {
 		MaxPayload: int32(cfg.MaxPayload), JetStream: cfg.JetStream, Compression: CompressionOff}
 	return route.Config{ServerID: s.id, ServerName: cfg.name, Cluster: c.Name, RouteURL: routeURL(routeHost),
 		ClientURLs: []string{clientURL}, NoAdvertise: c.NoAdvertise, Routes: seeds,
-		PingInterval: c.PingInterval, MaxPingsOut: c.MaxPingsOut, Info: info, Limits: cfg.parserLimits()}
+		PingInterval: c.PingInterval, MaxPingsOut: c.MaxPingsOut, Info: info, Limits: cfg.parserLimits(),
+		PoolSize: c.PoolSize, PinnedAccounts: pinnedAccounts(c, cfg.accounts.System().Name())}
+}
+
+// pinnedAccounts is the accounts with a route of their own: the configured ones and, when
+// routes are pooled, the system account, which nats-server 2.15.2 pins without being asked
+// (two nodes with no accounts list register a route "for account $SYS").
+func pinnedAccounts(c *ClusterOptions, system string) []string {
+	pinned := slices.Clone(c.PinnedAccounts)
+	if c.PoolSize > 0 && system != "" && !slices.Contains(pinned, system) {
+		pinned = append(pinned, system)
+	}
+	return pinned
 }
 
 func dialableHost(h string) string {
@@ -214,8 +226,9 @@ func (rt *routes) notePeers() {
 type routeEffects struct {
 	flush      []env.Conn
 	deliveries []route.Delivery // valid until the Router's next Receive
-	redials    []string
+	redials    []route.Close    // closes to dial again (Retry)
 	dials      []string
+	opens      []route.Open
 	urls       []string
 	urlsSet    bool
 	forwarded  bool // some bytes went to a route (a publish reached a peer)
@@ -223,13 +236,14 @@ type routeEffects struct {
 
 // empty reports whether nothing but the flags is left to carry out.
 func (e *routeEffects) empty() bool {
-	return len(e.flush) == 0 && len(e.deliveries) == 0 && len(e.redials) == 0 && len(e.dials) == 0 && !e.urlsSet
+	return len(e.flush) == 0 && len(e.deliveries) == 0 && len(e.redials) == 0 && len(e.dials) == 0 &&
+		len(e.opens) == 0 && !e.urlsSet
 }
 
 // reset empties e for reuse, keeping its memory.
 func (e *routeEffects) reset() {
 	clear(e.flush)
-	*e = routeEffects{flush: e.flush[:0], deliveries: e.deliveries[:0], redials: e.redials[:0], dials: e.dials[:0]}
+	*e = routeEffects{flush: e.flush[:0], deliveries: e.deliveries[:0], redials: e.redials[:0], dials: e.dials[:0], opens: e.opens[:0]}
 }
 
 // drain takes the Router's effects until it has none, under mu: writes are queued on their
@@ -255,6 +269,7 @@ func (rt *routes) drain(out *routeEffects) {
 			rt.closeLocked(c, out)
 		}
 		out.dials = append(out.dials, rd.Dials...)
+		out.opens = append(out.opens, rd.Opens...)
 		if rd.ClientURLsChanged {
 			out.urls, out.urlsSet = rd.ClientURLs, true
 		}
@@ -276,7 +291,7 @@ func (rt *routes) closeLocked(c route.Close, out *routeEffects) {
 		delete(rt.attempts, c.URL) // it got through the handshake: start the backoff again
 	}
 	if c.Retry && c.URL != "" {
-		out.redials = append(out.redials, c.URL)
+		out.redials = append(out.redials, c)
 	}
 }
 
@@ -292,8 +307,11 @@ func (rt *routes) carryOut(e *routeEffects) {
 	for _, u := range e.dials {
 		rt.ex.Post(func() { rt.dial(u) })
 	}
-	for _, u := range e.redials {
-		rt.redial(u)
+	for _, o := range e.opens {
+		rt.ex.Post(func() { rt.connect(o.Conn, o.URL) })
+	}
+	for _, c := range e.redials {
+		rt.redial(c.URL, c.Account)
 	}
 	if e.urlsSet {
 		urls := e.urls
@@ -341,7 +359,8 @@ func (rt *routes) bind(id route.ConnID, conn env.Conn) {
 	rt.ex.Post(func() { rt.carryOut(&after) }) // after the lock, which the caller holds
 }
 
-// dial solicits a route to url (on ex).
+// dial solicits a route to url (on ex): a pool connection (the Router opens the pool's
+// others and the pinned accounts' once it is up).
 func (rt *routes) dial(url string) {
 	rt.mu.Lock()
 	if rt.stopped {
@@ -349,19 +368,44 @@ func (rt *routes) dial(url string) {
 		return
 	}
 	if rt.router.Routed(url) {
-		// Already routed (the peer dialled us): no duplicate; look again later, in case
-		// that route goes.
+		// Already routed, its pool complete (the peer dialled us): no duplicate; look
+		// again later, in case that route goes.
 		rt.mu.Unlock()
-		rt.redial(url)
+		rt.redial(url, "")
 		return
 	}
 	id, err := rt.router.Dial(url)
 	rt.mu.Unlock()
 	if err != nil {
 		rt.s.log.Logf(env.LevelWarn, "Route dial: %v", err)
-		rt.redial(url)
+		rt.redial(url, "")
 		return
 	}
+	rt.connect(id, url)
+}
+
+// dialAccount solicits account's dedicated route to url again after it closed (on ex).
+// One up or on its way already ends it: the Router opens the pinned routes of a peer
+// whose first route comes up, and a close of this one asks again.
+func (rt *routes) dialAccount(url, account string) {
+	rt.mu.Lock()
+	if rt.stopped || rt.router.RoutedAccount(url, account) {
+		rt.mu.Unlock()
+		return
+	}
+	id, err := rt.router.DialAccount(url, account)
+	rt.mu.Unlock()
+	if err != nil {
+		rt.s.log.Logf(env.LevelWarn, "Route dial: %v", err)
+		rt.redial(url, account)
+		return
+	}
+	rt.connect(id, url)
+}
+
+// connect opens the TCP connection of a route the Router created (Dial, DialAccount, or
+// an Open it asked for), on ex.
+func (rt *routes) connect(id route.ConnID, url string) {
 	rt.s.env.Net.Dial(route.HostPort(url), routeDialTimeout, rt.ex, func(conn env.Conn, err error) {
 		if err != nil {
 			rt.s.log.Logf(env.LevelDebug, "Error trying to connect to route %s: %v", url, err)
@@ -380,9 +424,9 @@ func (rt *routes) dial(url string) {
 	})
 }
 
-// redial schedules another dial of url: explicit routes forever, gossiped ones up to
-// connect_retries times.
-func (rt *routes) redial(url string) {
+// redial schedules another dial of url (account's dedicated route when account is set):
+// explicit routes forever, gossiped ones up to connect_retries times.
+func (rt *routes) redial(url, account string) {
 	rt.mu.Lock()
 	n := rt.attempts[url]
 	rt.attempts[url] = n + 1
@@ -396,7 +440,13 @@ func (rt *routes) redial(url string) {
 	if c.ConnectBackoff {
 		delay = min(routeRedialMax, routeRedialMin<<min(n, 5))
 	}
-	rt.s.env.Clock.AfterFunc(delay, rt.ex, func() { rt.dial(url) })
+	rt.s.env.Clock.AfterFunc(delay, rt.ex, func() {
+		if account != "" {
+			rt.dialAccount(url, account)
+		} else {
+			rt.dial(url)
+		}
+	})
 }
 
 // reloadRoutes applies a reloaded routes list: new URLs are dialled (and retried forever);

@@ -29,12 +29,21 @@ func newClusterRig(t *testing.T, n int) *clusterRig {
 	return r
 }
 
-// wantMesh fails unless every node has a route to every other.
+// routeConnsPerPeer is the connections between two nodes with the default options: a pool
+// of 3 and the system account's own.
+const routeConnsPerPeer = 4
+
+// wantMesh fails unless every node has a route to every other, its pool complete.
 func (r *clusterRig) wantMesh(when string) {
 	r.t.Helper()
 	for i, s := range r.srvs {
 		if got := len(s.RoutePeers()); got != len(r.srvs)-1 {
 			r.t.Fatalf("s%d has %d routes %s, want %d", i+1, got, when, len(r.srvs)-1)
+		}
+		for _, peer := range s.RoutePeers() {
+			if got := s.RouteConnsForTest(peer); got != routeConnsPerPeer {
+				r.t.Fatalf("s%d has %d connections to %s %s, want %d", i+1, got, peer, when, routeConnsPerPeer)
+			}
 		}
 	}
 }
@@ -71,10 +80,19 @@ func clusterOpts(n, i int, seeds func(i, j int) bool) core.Options {
 // startClusterRig starts n nodes seeded by seeds and runs the world 3s.
 func startClusterRig(t *testing.T, n int, seeds func(i, j int) bool) *clusterRig {
 	t.Helper()
+	return startClusterRigWith(t, n, seeds, nil)
+}
+
+// startClusterRigWith is startClusterRig with node i's options changed by configure.
+func startClusterRigWith(t *testing.T, n int, seeds func(i, j int) bool, configure func(i int, o *core.Options)) *clusterRig {
+	t.Helper()
 	quiet := sim.Quiet()
 	r := &clusterRig{t: t, w: sim.NewWorld(1, sim.Options{Profile: &quiet}), srvs: make([]*core.Server, n)}
 	for i := range n {
 		opts := clusterOpts(n, i, seeds)
+		if configure != nil {
+			configure(i, &opts)
+		}
 		r.w.AddNode(fmt.Sprintf("s%d", i+1), sim.NodeConfig{}, func(e *env.Env) {
 			s, err := core.New(opts, e)
 			if err != nil {
