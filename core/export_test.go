@@ -8,14 +8,6 @@ var RedactForTest = redactSecrets
 // AcceptForTest hands the server a connection made by the test.
 func (s *Server) AcceptForTest(conn env.Conn) { s.accept(conn) }
 
-// RouteConnsForTest returns the established route connections to a peer, pooled and
-// pinned.
-func (s *Server) RouteConnsForTest(peer string) int {
-	rt := s.clusterRoutes()
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	return len(rt.router.PeerConns(peer))
-}
 
 // ServerIDForTest is the server's id, as its peers know it.
 func (s *Server) ServerIDForTest() string { return s.id }

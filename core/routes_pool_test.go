@@ -62,7 +62,7 @@ func TestClusterPoolCarriesEveryAccount(t *testing.T) {
 	})
 	for i, s := range r.srvs {
 		for _, peer := range s.RoutePeers() {
-			if got := s.RouteConnsForTest(peer); got != 5 {
+			if got := s.RouteConns(peer); got != 5 {
 				t.Fatalf("s%d has %d connections to %s, want a pool of 3, P's and $SYS's", i+1, got, peer)
 			}
 		}
@@ -111,7 +111,7 @@ func (r *clusterRig) wantMesh3(want func(i, j int) int) {
 			if i == j {
 				continue
 			}
-			if got := s.RouteConnsForTest(o.ServerIDForTest()); got != want(i, j) {
+			if got := s.RouteConns(o.ServerIDForTest()); got != want(i, j) {
 				r.t.Fatalf("s%d has %d connections to s%d, want %d", i+1, got, j+1, want(i, j))
 			}
 		}

@@ -41,7 +41,7 @@ func (r *clusterRig) wantMesh(when string) {
 			r.t.Fatalf("s%d has %d routes %s, want %d", i+1, got, when, len(r.srvs)-1)
 		}
 		for _, peer := range s.RoutePeers() {
-			if got := s.RouteConnsForTest(peer); got != routeConnsPerPeer {
+			if got := s.RouteConns(peer); got != routeConnsPerPeer {
 				r.t.Fatalf("s%d has %d connections to %s %s, want %d", i+1, got, peer, when, routeConnsPerPeer)
 			}
 		}

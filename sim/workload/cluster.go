@@ -71,6 +71,36 @@ type clusterSpec struct {
 	// oneSeed: every server lists only s1 (s1 lists s2) and gossip completes the mesh;
 	// otherwise each lists all the others.
 	oneSeed bool
+	// poolSize is every server's cluster pool_size (0: the default 3, -1: no pooling);
+	// pinB pins account B (with pooling), so that one of the two accounts has routes of
+	// its own and the other shares the pool.
+	poolSize int
+	pinB     bool
+}
+
+// drawPool draws a seed's route pool shape from a generator of its own, so that adding it
+// left the other draws of every seed (and the regression seeds) as they were.
+func drawPool(seed uint64) (poolSize int, pinB bool) {
+	r := env.NewPRNG(seed ^ 0x706f6f6c)
+	poolSize = []int{0, 0, -1, 1, 2}[r.Intn(5)]
+	return poolSize, poolSize >= 0 && r.Intn(2) == 0
+}
+
+// connsPerPeer is the route connections between two servers once the mesh is complete:
+// the pool and one per pinned account (B if pinned, and the system account), or one
+// without pooling.
+func (s clusterSpec) connsPerPeer() int {
+	if s.poolSize < 0 {
+		return 1
+	}
+	n := core.DefaultRoutePoolSize + 1
+	if s.poolSize > 0 {
+		n = s.poolSize + 1
+	}
+	if s.pinB {
+		n++
+	}
+	return n
 }
 
 func (cl *Cluster) Name() string { return "cluster" }
@@ -80,12 +110,13 @@ func (cl *Cluster) Setup(w *sim.World) sim.Plan {
 	cl.strict = drawStrict(w)
 	plan := sim.Plan{Faults: clusterFaults, Liveness: clusterLiveness}
 	cl.spec = clusterSpec{servers: 3 + r.Intn(clusterMaxServers-2), oneSeed: r.Intn(2) == 0}
+	cl.spec.poolSize, cl.spec.pinB = drawPool(w.Seed)
 	cl.chk = newNatsChecker(w, cl.strict)
 	cl.chk.settle, cl.chk.judgeFrom, cl.chk.account = clusterSettle, -1, map[int]string{}
 	cl.chk.maxLatency = clusterMaxLatency
 	cl.meshAt = -1
 	cl.servers = make([]*core.Server, cl.spec.servers)
-	w.Note("cluster: %d servers, one seed %v", cl.spec.servers, cl.spec.oneSeed)
+	w.Note("cluster: %d servers, one seed %v, pool size %d, B pinned %v", cl.spec.servers, cl.spec.oneSeed, cl.spec.poolSize, cl.spec.pinB)
 	for i := range cl.spec.servers {
 		w.AddNode(clusterServerName(i), sim.NodeConfig{Crashable: !cl.strict, Group: sim.GroupServer}, cl.serverProgram(i))
 	}
@@ -147,7 +178,10 @@ func (cl *Cluster) serverProgram(i int) func(*env.Env) {
 // gives up on one after connect_retries: it gets enough retries to outlast a partition.
 func (cl *Cluster) clusterOptions(i int) *core.ClusterOptions {
 	name := clusterServerName(i)
-	c := &core.ClusterOptions{Name: "sim", Host: name, Port: clusterRoutePort}
+	c := &core.ClusterOptions{Name: "sim", Host: name, Port: clusterRoutePort, PoolSize: cl.spec.poolSize}
+	if cl.spec.pinB {
+		c.PinnedAccounts = []string{"B"}
+	}
 	route := func(j int) *url.URL {
 		return &url.URL{Scheme: "nats-route", Host: fmt.Sprintf("%s:%d", clusterServerName(j), clusterRoutePort)}
 	}
@@ -219,6 +253,11 @@ func (cl *Cluster) meshComplete() error {
 		}
 		if !complete {
 			return fmt.Errorf("cluster: %s has routes to %q, want the %d others", clusterServerName(i), names, len(cl.servers)-1)
+		}
+		for j, p := range peers {
+			if n := s.RouteConns(p); n != cl.spec.connsPerPeer() {
+				return fmt.Errorf("cluster: %s has %d route connections to %s, want %d", clusterServerName(i), n, names[j], cl.spec.connsPerPeer())
+			}
 		}
 	}
 	return nil
