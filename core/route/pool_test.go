@@ -10,6 +10,8 @@ import (
 
 	"pgregory.net/rapid"
 
+	"github.com/petrel-io/petrel/core/env"
+
 	"github.com/petrel-io/petrel/core/proto"
 )
 
@@ -288,5 +290,41 @@ func TestPoolDuplicatesPerIndex(t *testing.T) {
 	_, rd := dialPool(t, r, id, pooledPeerInfo(3, 0, ""))
 	if c, ok := closeOf(rd, id); !ok || c.Reason != ReasonPoolFull || c.Retry {
 		t.Fatalf("a dial past a full pool: close %+v (%v), want PoolFull without retry", c, ok)
+	}
+}
+
+// TestPooledPublishAllocatesNothing: forwarding over a pool connection and a pinned one
+// (whose RMSG leaves the account out) allocates nothing once warm either.
+func TestPooledPublishAllocatesNothing(t *testing.T) {
+	if env.Invariants {
+		t.Skip("the invariants build checks the whole router on every publish")
+	}
+	r, slots, pinned := poolPeer(t)
+	r.Receive(slots[1], 0, []byte("RS+ C orders.*\r\nRS+ C work q 2\r\n"))
+	r.Receive(pinned, 0, []byte("RS+ orders.*\r\n"))
+	r.Ready()
+	payload := make([]byte, 128)
+	msgs := []Message{
+		{Account: "C", Subject: []byte("orders.new"), Reply: []byte("_INBOX.1"), Hdr: -1, Payload: payload},
+		{Account: "C", Subject: []byte("work"), Hdr: -1, Payload: payload},
+		{Account: "P", Subject: []byte("orders.new"), Hdr: -1, Payload: payload},
+	}
+	written := map[ConnID]int{}
+	publish := func() {
+		for i := range msgs {
+			r.Publish(&msgs[i], nil)
+		}
+		for _, w := range r.Ready().Writes {
+			written[w.Conn] += len(w.Bytes)
+		}
+	}
+	for range 10 {
+		publish()
+	}
+	if allocs := testing.AllocsPerRun(100, publish); allocs != 0 {
+		t.Fatalf("%.1f allocations per publish and Ready", allocs)
+	}
+	if written[slots[1]] == 0 || written[pinned] == 0 || len(written) != 2 {
+		t.Fatalf("bytes written per conn %v: want C's pool conn %d and P's %d only", written, slots[1], pinned)
 	}
 }
