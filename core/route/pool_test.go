@@ -11,12 +11,12 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/petrel-io/petrel/core/env"
-
 	"github.com/petrel-io/petrel/core/proto"
 )
 
 // Account names and their pool index with nats-server's FNV-1a, pool size 3: A, B and $SYS
 // go to 0, C to 1, $G to 2.
+
 const peerURL = "nats-route://peer:6222/"
 
 func pooledPeerInfo(size, idx int, account string) proto.RouteInfo {
