@@ -32,14 +32,15 @@
 //
 // # Invariants (asserted after every step)
 //
-//   - a connection is established iff it is the registered route of its peer, and a peer has
-//     at most one;
+//   - a connection is established iff it is the registered route of its peer at its pool
+//     index or pinned account, and each such place has at most one;
 //   - the remote interest table holds entries of established connections only, each in its
 //     account's sublist once, weight >= 1; a closed route's entries are gone;
 //   - local interest counts are positive; unanswered PINGs never exceed MaxPingsOut;
 //   - a message that came in over a route is delivered here only, never forwarded.
 //
-// Not here yet (DESIGN.md, Routes): route pools and pinned per-account routes, compression,
+// pool.go has route pools and pinned per-account routes. Not here yet (DESIGN.md, Routes):
+// reloading the pool size and pinned accounts, compression,
 // TLS and route authorization (host and engine matters), dynamic cluster names, leaf-node
 // origin routing beyond keeping LS+ apart, permissions on imports and exports.
 package route
