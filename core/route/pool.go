@@ -55,7 +55,9 @@ type peer struct {
 	slots  []ConnID
 	pinned map[string]ConnID
 	// modulus is what an account's hash is taken modulo: the smaller pool size.
-	modulus uint32
+	// peerPoolSize is the peer's route_pool_size, which shaped slots and modulus.
+	modulus      uint32
+	peerPoolSize int
 	// noPool: one connection carries every account (the peer or we do not pool).
 	noPool      bool
 	connectURLs []string // the peer's client URLs, cleared when it enters lame duck mode
@@ -202,6 +204,14 @@ func (r *Router) settlePool(c *Conn, info *proto.RouteInfo) error {
 	c.peerPoolSize = info.RoutePoolSize
 	peerPooled := info.RoutePoolSize > 0 && r.pooled()
 	p := r.peers[info.ID]
+	if p != nil && peerPooled && !p.noPool && info.RoutePoolSize != p.peerPoolSize {
+		// The peer changed its pool size (nats-server reloads it: its pool routes close,
+		// its pinned ones stay). Reshape once the old pool is gone; until then refuse.
+		if p.registered() > 0 {
+			return r.closeConn(c, ReasonProtocolViolation, "")
+		}
+		r.shapePool(p, info.RoutePoolSize)
+	}
 	switch {
 	case account != "" && !peerPooled:
 		text := fmt.Sprintf("Not possible to have a dedicated route for account %q between those servers", account)
@@ -250,13 +260,21 @@ func (r *Router) peerFor(c *Conn) (p *peer, created bool) {
 	}
 	p = &peer{id: c.peerID, pinned: map[string]ConnID{}, connectURLs: c.connectURLs, modulus: 1, slots: make([]ConnID, 1)}
 	if c.peerPoolSize > 0 && r.pooled() {
-		p.slots = make([]ConnID, max(r.poolSize(), c.peerPoolSize))
-		p.modulus = uint32(min(r.poolSize(), c.peerPoolSize))
+		r.shapePool(p, c.peerPoolSize)
 	} else {
 		p.noPool = true
 	}
 	r.peers[c.peerID] = p
 	return p, true
+}
+
+// shapePool sizes p's pool for a peer pooling size connections: as many indexes as the
+// larger pool, an account's index modulo the smaller. p has no pool connection up.
+func (r *Router) shapePool(p *peer, size int) {
+	env.Assertf(p.registered() == 0 && size > 0, "route: reshaping peer %s's pool (%d up) to %d", p.id, p.registered(), size)
+	p.slots = make([]ConnID, max(r.poolSize(), size))
+	p.modulus = uint32(min(r.poolSize(), size))
+	p.peerPoolSize = size
 }
 
 // openMore has the dialing side of a newly registered pool connection open the pool's next

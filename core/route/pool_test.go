@@ -328,3 +328,27 @@ func TestPooledPublishAllocatesNothing(t *testing.T) {
 		t.Fatalf("bytes written per conn %v: want C's pool conn %d and P's %d only", written, slots[1], pinned)
 	}
 }
+
+// TestPoolPeerChangesItsPoolSize: nats-server reloads pool_size by closing its pool routes
+// and dialling them again with the new size, its pinned routes staying up. The new pool is
+// refused while a connection of the old one is up, and taken once the old pool is gone.
+func TestPoolPeerChangesItsPoolSize(t *testing.T) {
+	r, slots, pinned := poolPeer(t)
+	okConnect := connectLine(proto.RouteConnect{Name: peerID, Cluster: "c1"})
+	early, rd := accepted(t, r, okConnect, infoLine(pooledPeerInfo(4, 3, "")))
+	if c, ok := closeOf(rd, early); !ok || c.Reason != ReasonProtocolViolation {
+		t.Fatalf("a pool of 4 next to the pool of 3: close %+v (%v), want a refusal", c, ok)
+	}
+	r.Closed(early)
+	for _, id := range slots {
+		r.Closed(id)
+	}
+	r.Ready()
+	id, rd := accepted(t, r, okConnect, infoLine(pooledPeerInfo(4, 3, "")))
+	if c := r.Conn(id); c.Phase() != PhaseEstablished || c.slot != 3 || len(rd.Closes) != 0 {
+		t.Fatalf("the new pool's index 3: phase %v slot %d closes %v", c.Phase(), c.slot, rd.Closes)
+	}
+	if got, ok := r.ConnFor(peerID, "P"); !ok || got != pinned {
+		t.Fatalf("P's pinned route %d %v, want %d kept", got, ok, pinned)
+	}
+}
