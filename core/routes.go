@@ -46,7 +46,7 @@ type routes struct {
 	listener env.Listener
 	port     int
 	explicit map[string]bool // configured route URLs: retried forever
-	attempts map[string]int  // consecutive failed dials per URL
+	attempts map[string]int  // consecutive failed dials per URL (and pinned account: attemptKey)
 	tick     env.Timer
 	stopped  bool
 	peers    int // established routes after the last step, to log changes
@@ -288,7 +288,7 @@ func (rt *routes) closeLocked(c route.Close, out *routeEffects) {
 	}
 	rt.s.log.Logf(env.LevelDebug, "Route connection %d to %q closed: %v", c.Conn, c.Peer, c.Reason)
 	if c.Peer != "" {
-		delete(rt.attempts, c.URL) // it got through the handshake: start the backoff again
+		delete(rt.attempts, attemptKey(c.URL, c.Account)) // it got through the handshake: start the backoff again
 	}
 	if c.Retry && c.URL != "" {
 		out.redials = append(out.redials, c)
@@ -428,8 +428,9 @@ func (rt *routes) connect(id route.ConnID, url string) {
 // explicit routes forever, gossiped ones up to connect_retries times.
 func (rt *routes) redial(url, account string) {
 	rt.mu.Lock()
-	n := rt.attempts[url]
-	rt.attempts[url] = n + 1
+	key := attemptKey(url, account)
+	n := rt.attempts[key]
+	rt.attempts[key] = n + 1
 	explicit, stopped := rt.explicit[url], rt.stopped
 	rt.mu.Unlock()
 	c := rt.s.cfg().Cluster
@@ -447,6 +448,15 @@ func (rt *routes) redial(url, account string) {
 			rt.dial(url)
 		}
 	})
+}
+
+// attemptKey counts a pinned account's dials apart from its URL's pool dials, so that
+// neither uses up the other's connect_retries.
+func attemptKey(url, account string) string {
+	if account == "" {
+		return url
+	}
+	return url + " " + account
 }
 
 // reloadRoutes applies a reloaded routes list: new URLs are dialled (and retried forever);
