@@ -47,9 +47,11 @@ type routes struct {
 	port     int
 	explicit map[string]bool // configured route URLs: retried forever
 	attempts map[string]int  // consecutive failed dials per URL (and pinned account: attemptKey)
-	tick     env.Timer
-	stopped  bool
-	peers    int // established routes after the last step, to log changes
+	// redialing holds the attemptKeys with a redial pending.
+	redialing map[string]bool
+	tick      env.Timer
+	stopped   bool
+	peers     int // established routes after the last step, to log changes
 
 	// urls is the cluster's client URLs as the Router last announced them (connect_urls).
 	urls atomic.Pointer[[]string]
@@ -103,7 +105,7 @@ func (s *Server) startRoutes(cfg *config) error {
 		return fmt.Errorf("core: cluster: route authorization and TLS are not supported by the route subsystem yet")
 	}
 	rt := &routes{s: s, ex: s.env.Exec.New("routes"), conns: map[route.ConnID]*routeConn{},
-		explicit: map[string]bool{}, attempts: map[string]int{}, maxPending: max(int(cfg.MaxPending), routeMinPending)}
+		explicit: map[string]bool{}, attempts: map[string]int{}, redialing: map[string]bool{}, maxPending: max(int(cfg.MaxPending), routeMinPending)}
 	rt.deliverer = &client{srv: s, ex: rt.ex, rng: env.NewPRNG(s.env.Rand.Uint64()), echo: true,
 		subs: map[string]*subscription{}, acc: s.accountOf(nil)}
 	// The Router needs the bound port (its route URL), so it comes after the listener; the
@@ -425,23 +427,29 @@ func (rt *routes) connect(id route.ConnID, url string) {
 }
 
 // redial schedules another dial of url (account's dedicated route when account is set):
-// explicit routes forever, gossiped ones up to connect_retries times.
+// explicit routes forever, gossiped ones up to connect_retries times. One is pending per
+// URL and account at most: with a pool, several connections to one server may close at
+// once, and a routed URL is looked at again every second (dial), which without this
+// would leave one more timer running for ever after each close.
 func (rt *routes) redial(url, account string) {
-	rt.mu.Lock()
-	key := attemptKey(url, account)
-	n := rt.attempts[key]
-	rt.attempts[key] = n + 1
-	explicit, stopped := rt.explicit[url], rt.stopped
-	rt.mu.Unlock()
 	c := rt.s.cfg().Cluster
-	if stopped || (!explicit && n >= c.ConnectRetries) {
+	key := attemptKey(url, account)
+	rt.mu.Lock()
+	n := rt.attempts[key]
+	if rt.stopped || rt.redialing[key] || (!rt.explicit[url] && n >= c.ConnectRetries) {
+		rt.mu.Unlock()
 		return
 	}
+	rt.attempts[key], rt.redialing[key] = n+1, true
+	rt.mu.Unlock()
 	delay := routeRedialMin
 	if c.ConnectBackoff {
 		delay = min(routeRedialMax, routeRedialMin<<min(n, 5))
 	}
 	rt.s.env.Clock.AfterFunc(delay, rt.ex, func() {
+		rt.mu.Lock()
+		delete(rt.redialing, key)
+		rt.mu.Unlock()
 		if account != "" {
 			rt.dialAccount(url, account)
 		} else {
