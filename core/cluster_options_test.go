@@ -174,19 +174,19 @@ func TestClusterVarzAndGeneratedName(t *testing.T) {
 	generated := v.Name
 	next := opts
 	c := *opts.Cluster
-	c.ConnectRetries = 4
+	c.PoolSize = 4
 	next.Cluster = &c
 	if err := r.reload(next); err != nil {
 		t.Fatal(err)
 	}
-	if v := r.srv.Varz(core.VarzHost{}).Cluster; v.Name != generated || v.PoolSize != 5 {
+	if v := r.srv.Varz(core.VarzHost{}).Cluster; v.Name != generated || v.PoolSize != 4 {
 		t.Fatalf("after reload: name %q (was %q), pool %d", v.Name, generated, v.PoolSize)
 	}
 }
 
 // What a reload may change in the cluster options: not the listener's address (nor
-// turning clustering on or off), nor the pool size and pinned accounts (which nats-server
-// reloads, Petrel not yet), everything else.
+// turning clustering on or off), nor turning pooling on or off, nor the pinned accounts
+// (which nats-server reloads, Petrel not yet), everything else.
 func TestClusterReloadRules(t *testing.T) {
 	base := core.ClusterOptions{Name: "c1", Host: "0.0.0.0", Port: 6222}
 	cases := []struct {
@@ -199,7 +199,8 @@ func TestClusterReloadRules(t *testing.T) {
 		{"turned off", func(o *core.Options) { o.Cluster = nil }, "config reload not supported for cluster host: old=0.0.0.0, new="},
 		{"name", func(o *core.Options) { o.Cluster.Name = "c2" }, ""},
 		{"routes", func(o *core.Options) { o.Cluster.Routes = []*url.URL{{Scheme: "nats", Host: "h:1"}} }, ""},
-		{"pool size", func(o *core.Options) { o.Cluster.PoolSize = 2 }, "config reload not supported for cluster pool_size: old=3, new=2"},
+		{"pool size", func(o *core.Options) { o.Cluster.PoolSize = 2 }, ""},
+		{"pooling off", func(o *core.Options) { o.Cluster.PoolSize = -1 }, "config reload not supported for cluster pooling: old=true, new=false"},
 		{"pinned accounts", func(o *core.Options) { o.Cluster.PinnedAccounts = []string{"A"} }, "config reload not supported for cluster accounts: old=[], new=[A $SYS]"},
 		{"compression", func(o *core.Options) { o.Cluster.Compression.Mode = core.CompressionS2Fast }, ""},
 		{"authorization", func(o *core.Options) { o.Cluster.Username, o.Cluster.Password = "a", "b" }, ""},

@@ -47,6 +47,7 @@ func (s *Server) reload(opts Options, recheck bool, done func(error)) {
 		next.installAccounts()
 		if rt := s.clusterRoutes(); rt != nil && next.Cluster != nil {
 			rt.reloadRoutes(next.Cluster.Routes)
+			rt.reloadPool(next.Cluster.PoolSize)
 		}
 		s.startSystem()
 		s.reloadJetStream(oldJS, next)
@@ -163,11 +164,14 @@ var reloadRules = []reloadRule{
 	{field: "cluster port", value: func(c *config) any { return clusterField(c, func(o *ClusterOptions) any { return o.Port }, 0) }},
 	{field: "cluster routes", value: func(c *config) any { return clusterField(c, routeStrings, nil) },
 		applied: func(*config) string { return "cluster routes" }},
-	// nats-server reloads pool_size (its routes break and come back with the new size) and
-	// the pinned accounts (moving an account between its pool connection and a dedicated
-	// one with an INFO exchange, route_acc_add_reqid). The Router settles both at start, so
-	// Petrel refuses these two; a restart applies them (DESIGN.md, Routes).
-	{field: "cluster pool_size", value: func(c *config) any { return clusterField(c, func(o *ClusterOptions) any { return o.PoolSize }, 0) }},
+	// nats-server reloads pool_size (the pool routes close and come back with the new size;
+	// the "cluster" rule below applies it here too), turning pooling on or off, and the
+	// pinned accounts (moving an account between its pool connection and a dedicated one
+	// with an INFO exchange, route_acc_add_reqid). Petrel refuses the last two, which make
+	// pinned routes come or go; a restart applies them (DESIGN.md, Routes).
+	{field: "cluster pooling", value: func(c *config) any {
+		return clusterField(c, func(o *ClusterOptions) any { return o.PoolSize > 0 }, nil)
+	}},
 	{field: "cluster accounts", value: func(c *config) any {
 		return clusterField(c, func(o *ClusterOptions) any { return o.PinnedAccounts }, nil)
 	}},

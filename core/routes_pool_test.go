@@ -3,6 +3,7 @@ package core_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/petrel-io/petrel/core"
 	"github.com/petrel-io/petrel/core/account"
@@ -116,4 +117,39 @@ func (r *clusterRig) wantMesh3(want func(i, j int) int) {
 			}
 		}
 	}
+}
+
+// A reload of pool_size closes the node's pool routes and they come back in the new shape,
+// as nats-server 2.15.2 does (two nodes of 3, one reloaded to 5: five pool routes between
+// them). Rolling: while sizes differ the larger pool is opened, an account's index is taken
+// modulo the smaller, and every account stays routed; once all nodes run 2, two pool
+// routes and the system account's link each pair.
+func TestClusterReloadPoolSize(t *testing.T) {
+	seeds := func(i, j int) bool { return i != j }
+	optsWith := func(i, size int) core.Options {
+		o := clusterOpts(3, i, seeds)
+		poolUsers(&o)
+		o.Cluster.PoolSize = size
+		return o
+	}
+	r := startClusterRigWith(t, 3, seeds, func(_ int, o *core.Options) { poolUsers(o) })
+	reload := func(i, size int) {
+		t.Helper()
+		var err error
+		r.srvs[i].Reload(optsWith(i, size), func(e error) { err = e })
+		r.run(5 * time.Second)
+		if err != nil {
+			t.Fatalf("reloading s%d's pool size to %d: %v", i+1, size, err)
+		}
+	}
+	reload(0, 2)
+	r.wantMesh3(func(int, int) int { return 4 })
+	r.wantAccountsRouted(1, 2, "s1 at 2, the others at 3")
+	r.wantAccountsRouted(3, 1, "s1 at 2, the others at 3")
+	reload(1, 2)
+	reload(2, 2)
+	r.wantMesh3(func(int, int) int { return 3 })
+	r.wantAccountsRouted(1, 2, "all at 2")
+	r.wantAccountsRouted(2, 3, "all at 2")
+	r.wantAccountsRouted(3, 1, "all at 2")
 }

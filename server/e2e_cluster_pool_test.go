@@ -37,18 +37,19 @@ func TestE2EClusterPoolWithNatsServer(t *testing.T) {
 	// nats-server 2.15.2 accepts a peer with another pool size: each side opens its own
 	// pool, the accepting side takes indexes up to the dialer's size. Without pooling on
 	// one side, one route carries every account, pinned ones too.
+	// Then, where afterReload says, petrel reloads its pool size to 2.
 	const pinP = "  accounts: [P]\n"
-	for _, tc := range []struct{ name, petrelExtra, natsExtra, want string }{
-		{name: "same pool", petrelExtra: pinP, natsExtra: pinP, want: "pooled 3 pinned [$SYS P]"},
-		{name: "nats-server pools 4", petrelExtra: pinP, natsExtra: pinP + "  pool_size: 4\n", want: "pooled 4 pinned [$SYS P]"},
+	for _, tc := range []struct{ name, petrelExtra, natsExtra, want, afterReload string }{
+		{name: "same pool", petrelExtra: pinP, natsExtra: pinP, want: "pooled 3 pinned [$SYS P]", afterReload: "pooled 3 pinned [$SYS P]"},
+		{name: "nats-server pools 4", petrelExtra: pinP, natsExtra: pinP + "  pool_size: 4\n", want: "pooled 4 pinned [$SYS P]", afterReload: "pooled 4 pinned [$SYS P]"},
 		{name: "nats-server without pooling", natsExtra: "  pool_size: -1\n", want: "pooled 1 pinned []"},
 		{name: "petrel without pooling", petrelExtra: "  pool_size: -1\n", want: "pooled 1 pinned []"},
 	} {
-		t.Run(tc.name, func(t *testing.T) { poolInterop(t, bin, tc.petrelExtra, tc.natsExtra, tc.want) })
+		t.Run(tc.name, func(t *testing.T) { poolInterop(t, bin, tc.petrelExtra, tc.natsExtra, tc.want, tc.afterReload) })
 	}
 }
 
-func poolInterop(t *testing.T, bin, petrelExtra, natsExtra, want string) {
+func poolInterop(t *testing.T, bin, petrelExtra, natsExtra, want, afterReload string) {
 	petrelRoute, natsRoute, natsPort, natsHTTP := freePort(t), freePort(t), freePort(t), freePort(t)
 	routes := []string{"nats-route://127.0.0.1:" + petrelRoute, "nats-route://127.0.0.1:" + natsRoute}
 	dir := t.TempDir()
@@ -65,6 +66,21 @@ func poolInterop(t *testing.T, bin, petrelExtra, natsExtra, want string) {
 	}
 	if got := natsRoutes(t, natsHTTP, want); got != want {
 		t.Fatalf("nats-server's routes to petrel: %s, want %s", got, want)
+	}
+	if afterReload == "" {
+		return
+	}
+	// A reload of petrel's pool size to 2: its pool routes close and come back, nats-server
+	// keeps its own (the larger pool), and every account is routed again.
+	p.reloadWith(pconf, interopConf("petrel", "127.0.0.1:"+petrelRoute, routes, petrelExtra+"  pool_size: 2\n"), "Reloaded: cluster")
+	for _, acc := range interopAccounts {
+		pc := connectAs(t, p.port, acc)
+		nc := connectAs(t, natsPort, acc)
+		waitRouted(t, pc, nc, "reloaded."+acc)
+		waitRouted(t, nc, pc, "reloaded."+acc)
+	}
+	if got := natsRoutes(t, natsHTTP, afterReload); got != afterReload {
+		t.Fatalf("after petrel's reload, nats-server's routes: %s, want %s", got, afterReload)
 	}
 }
 

@@ -80,7 +80,14 @@ func TestClusterDeliversExactlyOnce(t *testing.T) {
 				c.Reset(rapid.SampledFrom(ends).Draw(t, "end"))
 			},
 			"redial": func(t *rapid.T) { redial(t, c, rapid.Bool().Draw(t, "both")) },
-			"":       func(t *rapid.T) { c.Pump(); checkMesh(t, c, false) },
+			"resize": func(t *rapid.T) {
+				if pool < 0 {
+					t.Skip("no pooling")
+				}
+				node := rapid.IntRange(0, n-1).Draw(t, "node")
+				must(t, c.Nodes[node].Router.SetPoolSize(rapid.IntRange(1, 3).Draw(t, "size")))
+			},
+			"": func(t *rapid.T) { c.Pump(); checkMesh(t, c, false) },
 		})
 		// Liveness: redialling settles. A redial can still race a duplicate the peer closed
 		// before this side heard of the winner (it loses the duplicate rule and is not

@@ -118,11 +118,13 @@ const (
 	// ReasonPoolRefused: a pinned account's connection to or from a server that does not
 	// pool (nats-server: "Not possible to have a dedicated route for account").
 	ReasonPoolRefused
+	// ReasonPoolResized: a reload changed the pool size; the pool connects again.
+	ReasonPoolResized
 )
 
 var reasonNames = [...]string{"None", "ClusterNameConflict", "RouteToSelf", "DuplicateRoute",
 	"DuplicateServerName", "StaleConnection", "ProtocolViolation", "ParseError", "PeerError",
-	"ConnectionClosed", "Shutdown", "TooManySubs", "AuthenticationFailure", "PoolFull", "PoolRefused"}
+	"ConnectionClosed", "Shutdown", "TooManySubs", "AuthenticationFailure", "PoolFull", "PoolRefused", "PoolResized"}
 
 func (r CloseReason) String() string {
 	if int(r) < len(reasonNames) {

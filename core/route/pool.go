@@ -90,6 +90,38 @@ func (r *Router) DialAccount(url, account string) (ConnID, error) {
 	return c.id, nil
 }
 
+// SetPoolSize changes this server's pool size (a config reload), as nats-server does: every
+// pool connection closes (a dialled one is redialled, and the new pool takes the new
+// shape), the pinned ones stay. Turning pooling on or off is refused: the pinned routes
+// (the system account's at least) would come or go with it.
+func (r *Router) SetPoolSize(size int) error {
+	if size == 0 {
+		size = DefaultPoolSize
+	}
+	switch {
+	case size == r.cfg.PoolSize:
+		return nil
+	case (size < 0) != (r.cfg.PoolSize < 0):
+		return fmt.Errorf("route: pool size %d to %d: pooling cannot be turned on or off", r.cfg.PoolSize, size)
+	case size > maxPoolSize:
+		return fmt.Errorf("route: pool size %d, at most %d", size, maxPoolSize)
+	}
+	r.cfg.PoolSize = size
+	for _, peerID := range env.SortedKeys(r.peers) {
+		p := r.peers[peerID]
+		if p.noPool {
+			continue // one connection for everything, whatever the pool size
+		}
+		for _, id := range slices.Clone(p.slots) {
+			if c := r.conns[id]; id != 0 && c.live() {
+				_ = r.closeConn(c, ReasonPoolResized, "")
+			}
+		}
+	}
+	r.check()
+	return nil
+}
+
 // accountHash is FNV-1a (32 bits) of an account name: nats-server's choice, so that a
 // Petrel node and a nats-server node put an account at the same pool index.
 func accountHash(name string) uint32 {
@@ -204,9 +236,9 @@ func (r *Router) settlePool(c *Conn, info *proto.RouteInfo) error {
 	c.peerPoolSize = info.RoutePoolSize
 	peerPooled := info.RoutePoolSize > 0 && r.pooled()
 	p := r.peers[info.ID]
-	if p != nil && peerPooled && !p.noPool && info.RoutePoolSize != p.peerPoolSize {
-		// The peer changed its pool size (nats-server reloads it: its pool routes close,
-		// its pinned ones stay). Reshape once the old pool is gone; until then refuse.
+	if p != nil && peerPooled && !p.noPool && !r.shaped(p, info.RoutePoolSize) {
+		// A pool size changed, the peer's or ours (a reload: the pool routes close, the
+		// pinned ones stay). Reshape once the old pool is gone; until then refuse.
 		if p.registered() > 0 {
 			return r.closeConn(c, ReasonProtocolViolation, "")
 		}
@@ -268,6 +300,11 @@ func (r *Router) peerFor(c *Conn) (p *peer, created bool) {
 	return p, true
 }
 
+// shaped reports whether p's pool has the shape of this server's pool and a peer's of size.
+func (r *Router) shaped(p *peer, size int) bool {
+	return len(p.slots) == max(r.poolSize(), size) && int(p.modulus) == min(r.poolSize(), size)
+}
+
 // shapePool sizes p's pool for a peer pooling size connections: as many indexes as the
 // larger pool, an account's index modulo the smaller. p has no pool connection up.
 func (r *Router) shapePool(p *peer, size int) {
@@ -285,7 +322,7 @@ func (r *Router) openMore(c *Conn, p *peer, first bool) {
 	if url == "" || p.noPool || c.account != "" {
 		return
 	}
-	if r.poolPending(p, url, nil, true) < r.poolSize() {
+	if r.poolMissing(p) > r.pendingPool(p.id, url, nil, true) {
 		r.open(url, "")
 	}
 	if !first {
@@ -308,22 +345,30 @@ func (r *Router) open(url, account string) {
 	r.ready.Opens = append(r.ready.Opens, Open{Conn: c.id, URL: url, Account: account})
 }
 
-// poolPending counts p's pool connections, registered and on their way (dialled to url or
-// in handshake with p), but not except. With ownOnly, only those this side dialled count
-// as on their way: the peer's may lose the duplicate rule to one registered here, and the
-// side opening the pool must not wait for them (the pool would stay short).
-func (r *Router) poolPending(p *peer, url string, except *Conn, ownOnly bool) int {
-	n, peerID := 0, ""
-	if except != nil {
-		peerID = except.peerID
+// poolMissing counts the pool indexes this server fills (those below its pool size, or
+// index 0 alone with a peer that does not pool) with no connection registered. The peer's
+// indexes past that are its to fill: counting connections instead of these indexes left a
+// smaller pool's index 0 empty for good when the peer's extra indexes were up.
+func (r *Router) poolMissing(p *peer) int {
+	want := r.poolSize()
+	if p.noPool {
+		want = 1
 	}
-	if p != nil {
-		peerID = p.id
-		n = p.registered()
-		if except != nil && except.phase == PhaseEstablished && except.account == "" && p.slots[except.slot] == except.id {
-			n--
+	n := max(want-len(p.slots), 0) // our pool grew by a reload; the peer is reshaped later
+	for _, id := range p.slots[:min(want, len(p.slots))] {
+		if id == 0 {
+			n++
 		}
 	}
+	return n
+}
+
+// pendingPool counts the live pool connections on their way to a peer (in handshake with
+// it, or dialled to url), but not except. With ownOnly, only those this side dialled: the
+// peer's may take an index past ours, or lose the duplicate rule to one registered here,
+// and the side filling the pool must not wait for them (the pool would stay short).
+func (r *Router) pendingPool(peerID, url string, except *Conn, ownOnly bool) int {
+	n := 0
 	for _, id := range r.order {
 		o := r.conns[id]
 		if o == except || !o.live() || o.phase == PhaseEstablished || o.account != "" || (ownOnly && !o.solicited) {
@@ -352,7 +397,9 @@ func (r *Router) accountPending(peerID, url, account string, except *Conn) bool 
 }
 
 // covered reports whether c, closing, should not be redialled: another connection takes
-// its place (its account's, or a pool whose connections are all up or on their way).
+// its place (its account's, or, for a pool connection, this side's dials cover every index
+// it fills that is empty). A redial that turns out not to be needed costs one look: the
+// host asks Routed before dialling.
 func (r *Router) covered(c *Conn) bool {
 	url := c.redialURL()
 	if c.account != "" {
@@ -363,13 +410,9 @@ func (r *Router) covered(c *Conn) bool {
 		p = r.peerAt(url)
 	}
 	if p == nil {
-		return r.poolPending(nil, url, c, false) > 0
+		return r.pendingPool(c.peerID, url, c, false) > 0
 	}
-	want := r.poolSize()
-	if p.noPool {
-		want = 1
-	}
-	return r.poolPending(p, url, c, false) >= want
+	return r.poolMissing(p) <= r.pendingPool(p.id, url, c, true)
 }
 
 // peerAt returns the peer with a registered connection dialled to url or advertising it.

@@ -352,3 +352,52 @@ func TestPoolPeerChangesItsPoolSize(t *testing.T) {
 		t.Fatalf("P's pinned route %d %v, want %d kept", got, ok, pinned)
 	}
 }
+
+// TestSetPoolSize: a reload of the pool size closes the pool connections (a dialled one is
+// redialled), keeps the pinned ones, and the new pool takes the new shape: indexes modulo
+// the smaller size. Turning pooling on or off is refused.
+func TestSetPoolSize(t *testing.T) {
+	r, slots, pinned := poolPeer(t)
+	if err := r.SetPoolSize(-1); err == nil {
+		t.Fatal("turning pooling off was accepted")
+	}
+	if err := r.SetPoolSize(3); err != nil || len(r.Ready().Closes) != 0 {
+		t.Fatalf("the same size: %v", err)
+	}
+	if err := r.SetPoolSize(2); err != nil {
+		t.Fatal(err)
+	}
+	rd := r.Ready()
+	for _, id := range slots {
+		if c, ok := closeOf(rd, id); !ok || c.Reason != ReasonPoolResized {
+			t.Fatalf("pool conn %d: close %+v (%v), want PoolResized", id, c, ok)
+		}
+		r.Closed(id)
+	}
+	if _, ok := closeOf(rd, pinned); ok || len(r.PeerConns(peerID)) != 1 {
+		t.Fatalf("the pinned route closed too, or more stayed: %v", r.PeerConns(peerID))
+	}
+	okConnect := connectLine(proto.RouteConnect{Name: peerID, Cluster: "c1"})
+	var again []ConnID
+	for i := range 3 { // the peer still pools 3
+		id, _ := accepted(t, r, okConnect, infoLine(pooledPeerInfo(3, i, "")))
+		again = append(again, id)
+	}
+	for _, acc := range []string{"A", "C", "$G", "acc1"} {
+		if got, ok := r.ConnFor(peerID, acc); !ok || got != again[accountHash(acc)%2] {
+			t.Fatalf("%s on conn %d (%v), want index %d of 2", acc, got, ok, accountHash(acc)%2)
+		}
+	}
+	// A dialled pool is redialled (a pool of 1, so that no other dial is on its way).
+	d := newTestRouter(t, func(c *Config) { c.PoolSize = 1 })
+	id, _ := d.Dial(peerURL)
+	if _, rd := dialPool(t, d, id, pooledPeerInfo(3, 0, "")); len(rd.Opens) != 0 {
+		t.Fatalf("a pool of 1 opened %v", rd.Opens)
+	}
+	if err := d.SetPoolSize(2); err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := closeOf(d.Ready(), id); !ok || !c.Retry || c.URL != peerURL {
+		t.Fatalf("dialled pool conn: close %+v (%v), want a redial of %s", c, ok, peerURL)
+	}
+}

@@ -237,7 +237,7 @@ func (r *Router) NumPeers() int { return len(r.peers) }
 
 // Routed reports whether the pool to the server at url is complete: an established route
 // leads there (one we dialled there, or one whose peer advertises url as its route URL) and
-// every pool connection is up or being dialled. Dialling it again would only make a
+// every pool index this side fills is up or has a connection on its way. Dialling it again would only make a
 // duplicate, which the rule then settles by closing one of the two, possibly the one
 // already carrying messages (they were lost: an e2e burst, when a retried dial met the
 // route the peer had dialled meanwhile).
@@ -249,7 +249,7 @@ func (r *Router) Routed(url string) bool {
 	if p.noPool {
 		return true
 	}
-	return r.poolPending(p, url, nil, false) >= r.poolSize()
+	return r.poolMissing(p) <= r.pendingPool(p.id, url, nil, false)
 }
 
 // sameRouteURL compares route URLs by host and port, case-insensitively, whatever their
