@@ -40,7 +40,7 @@
 //   - a message that came in over a route is delivered here only, never forwarded.
 //
 // pool.go has route pools and pinned per-account routes. Not here yet (DESIGN.md, Routes):
-// reloading the pool size and pinned accounts, compression,
+// reloading the pinned accounts or turning pooling on or off, compression,
 // TLS and route authorization (host and engine matters), dynamic cluster names, leaf-node
 // origin routing beyond keeping LS+ apart, permissions on imports and exports.
 package route
