@@ -26,3 +26,16 @@ func (rt *routes) reloadPool(size int) {
 		}
 	})
 }
+
+// RouteCarries reports whether the route that carries account's traffic to a peer (its
+// pinned one, or the pool's at the account's index) is up.
+func (s *Server) RouteCarries(peer, account string) bool {
+	rt := s.clusterRoutes()
+	if rt == nil {
+		return false
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	_, ok := rt.router.ConnFor(peer, account)
+	return ok
+}
