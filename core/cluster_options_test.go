@@ -185,7 +185,8 @@ func TestClusterVarzAndGeneratedName(t *testing.T) {
 }
 
 // What a reload may change in the cluster options: not the listener's address (nor
-// turning clustering on or off), everything else.
+// turning clustering on or off), nor turning pooling on or off, nor the pinned accounts
+// (which nats-server reloads, Petrel not yet), everything else.
 func TestClusterReloadRules(t *testing.T) {
 	base := core.ClusterOptions{Name: "c1", Host: "0.0.0.0", Port: 6222}
 	cases := []struct {
@@ -199,6 +200,8 @@ func TestClusterReloadRules(t *testing.T) {
 		{"name", func(o *core.Options) { o.Cluster.Name = "c2" }, ""},
 		{"routes", func(o *core.Options) { o.Cluster.Routes = []*url.URL{{Scheme: "nats", Host: "h:1"}} }, ""},
 		{"pool size", func(o *core.Options) { o.Cluster.PoolSize = 2 }, ""},
+		{"pooling off", func(o *core.Options) { o.Cluster.PoolSize = -1 }, "config reload not supported for cluster pooling: old=true, new=false"},
+		{"pinned accounts", func(o *core.Options) { o.Cluster.PinnedAccounts = []string{"A"} }, "config reload not supported for cluster accounts: old=[], new=[A $SYS]"},
 		{"compression", func(o *core.Options) { o.Cluster.Compression.Mode = core.CompressionS2Fast }, ""},
 		{"authorization", func(o *core.Options) { o.Cluster.Username, o.Cluster.Password = "a", "b" }, ""},
 		{"tls", func(o *core.Options) { o.Cluster.TLS = &tls.Config{} }, ""},

@@ -7,3 +7,6 @@ var RedactForTest = redactSecrets
 
 // AcceptForTest hands the server a connection made by the test.
 func (s *Server) AcceptForTest(conn env.Conn) { s.accept(conn) }
+
+// ServerIDForTest is the server's id, as its peers know it.
+func (s *Server) ServerIDForTest() string { return s.id }

@@ -48,6 +48,7 @@ func (s *Server) reload(opts Options, recheck bool, done func(error)) {
 		if rt := s.clusterRoutes(); rt != nil && next.Cluster != nil {
 			rt.reloadRoutes(next.Cluster.Routes)
 			rt.reloadSecurity(next.Cluster)
+			rt.reloadPool(next.Cluster.PoolSize)
 		}
 		if rt := s.clusterRoutes(); rt != nil {
 			rt.setShadows(next.accounts) // imports may have changed: so has the interest they imply
@@ -167,6 +168,17 @@ var reloadRules = []reloadRule{
 	{field: "cluster port", value: func(c *config) any { return clusterField(c, func(o *ClusterOptions) any { return o.Port }, 0) }},
 	{field: "cluster routes", value: func(c *config) any { return clusterField(c, routeStrings, nil) },
 		applied: func(*config) string { return "cluster routes" }},
+	// nats-server reloads pool_size (the pool routes close and come back with the new size;
+	// the "cluster" rule below applies it here too), turning pooling on or off, and the
+	// pinned accounts (moving an account between its pool connection and a dedicated one
+	// with an INFO exchange, route_acc_add_reqid). Petrel refuses the last two, which make
+	// pinned routes come or go; a restart applies them (DESIGN.md, Routes).
+	{field: "cluster pooling", value: func(c *config) any {
+		return clusterField(c, func(o *ClusterOptions) any { return o.PoolSize > 0 }, nil)
+	}},
+	{field: "cluster accounts", value: func(c *config) any {
+		return clusterField(c, func(o *ClusterOptions) any { return o.PinnedAccounts }, nil)
+	}},
 	{field: "cluster", value: func(c *config) any { return clusterField(c, clusterIdentity, nil) },
 		applied: func(*config) string { return "cluster" }},
 }

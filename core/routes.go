@@ -50,10 +50,12 @@ type routes struct {
 	// credentials are the user info of the configured route URLs, by canonical URL: what
 	// their CONNECT sends (routes_secure.go).
 	credentials map[string]route.Credentials
-	attempts    map[string]int // consecutive failed dials per URL
-	tick        env.Timer
-	stopped     bool
-	peers       int // established routes after the last step, to log changes
+	attempts    map[string]int // consecutive failed dials per URL (and pinned account: attemptKey)
+	// redialing holds the attemptKeys with a redial pending.
+	redialing map[string]bool
+	tick      env.Timer
+	stopped   bool
+	peers     int // established routes after the last step, to log changes
 
 	// urls is the cluster's client URLs as the Router last announced them (connect_urls).
 	urls atomic.Pointer[[]string]
@@ -108,8 +110,8 @@ func (s *Server) startRoutes(cfg *config) error {
 		return nil
 	}
 	rt := &routes{s: s, ex: s.env.Exec.New("routes"), conns: map[route.ConnID]*routeConn{},
-		explicit: map[string]bool{}, attempts: map[string]int{}, maxPending: max(int(cfg.MaxPending), routeMinPending),
-		credentials: routeCredentials(c.Routes)}
+		explicit: map[string]bool{}, attempts: map[string]int{}, redialing: map[string]bool{},
+		maxPending: max(int(cfg.MaxPending), routeMinPending), credentials: routeCredentials(c.Routes)}
 	rt.deliverer = &client{srv: s, ex: rt.ex, rng: env.NewPRNG(s.env.Rand.Uint64()), echo: true,
 		subs: map[string]*subscription{}, acc: s.accountOf(nil)}
 	// The Router needs the bound port (its route URL), so it comes after the listener; the
@@ -172,7 +174,19 @@ func (s *Server) routerConfig(cfg *config, routePort int) route.Config {
 	return route.Config{ServerID: s.id, ServerName: cfg.name, Cluster: c.Name, RouteURL: advertisedRouteURL(c, routePort),
 		ClientURLs: s.advertisedClientURLs(cfg), NoAdvertise: c.NoAdvertise, Routes: seeds,
 		PingInterval: c.PingInterval, MaxPingsOut: c.MaxPingsOut, Info: info, Limits: cfg.parserLimits(),
-		Compression: c.Compression.Mode, CompressionRTT: c.Compression.RTTThresholds, Security: routeSecurity(c)}
+		Compression: c.Compression.Mode, CompressionRTT: c.Compression.RTTThresholds, Security: routeSecurity(c),
+		PoolSize: c.PoolSize, PinnedAccounts: pinnedAccounts(c, cfg.accounts.System().Name())}
+}
+
+// pinnedAccounts is the accounts with a route of their own: the configured ones and, when
+// routes are pooled, the system account, which nats-server 2.15.2 pins without being asked
+// (two nodes with no accounts list register a route "for account $SYS").
+func pinnedAccounts(c *ClusterOptions, system string) []string {
+	pinned := slices.Clone(c.PinnedAccounts)
+	if c.PoolSize > 0 && system != "" && !slices.Contains(pinned, system) {
+		pinned = append(pinned, system)
+	}
+	return pinned
 }
 
 // advertisedRouteURL is the route URL this server's INFO names (its ip field, which peers
@@ -258,8 +272,9 @@ func (rt *routes) notePeers() {
 type routeEffects struct {
 	flush      []*routeConn
 	deliveries []route.Delivery // valid until the Router's next Receive
-	redials    []string
+	redials    []route.Close    // closes to dial again (Retry)
 	dials      []string
+	opens      []route.Open
 	urls       []string
 	urlsSet    bool
 	forwarded  bool // some bytes went to a route (a publish reached a peer)
@@ -267,13 +282,14 @@ type routeEffects struct {
 
 // empty reports whether nothing but the flags is left to carry out.
 func (e *routeEffects) empty() bool {
-	return len(e.flush) == 0 && len(e.deliveries) == 0 && len(e.redials) == 0 && len(e.dials) == 0 && !e.urlsSet
+	return len(e.flush) == 0 && len(e.deliveries) == 0 && len(e.redials) == 0 && len(e.dials) == 0 &&
+		len(e.opens) == 0 && !e.urlsSet
 }
 
 // reset empties e for reuse, keeping its memory.
 func (e *routeEffects) reset() {
 	clear(e.flush)
-	*e = routeEffects{flush: e.flush[:0], deliveries: e.deliveries[:0], redials: e.redials[:0], dials: e.dials[:0]}
+	*e = routeEffects{flush: e.flush[:0], deliveries: e.deliveries[:0], redials: e.redials[:0], dials: e.dials[:0], opens: e.opens[:0]}
 }
 
 // drain takes the Router's effects until it has none, under mu: writes are queued on their
@@ -302,6 +318,7 @@ func (rt *routes) drain(out *routeEffects) {
 			rt.closeLocked(c, out)
 		}
 		out.dials = append(out.dials, rd.Dials...)
+		out.opens = append(out.opens, rd.Opens...)
 		if rd.ClientURLsChanged {
 			out.urls, out.urlsSet = rd.ClientURLs, true
 		}
@@ -326,10 +343,10 @@ func (rt *routes) closeLocked(c route.Close, out *routeEffects) {
 	}
 	rt.s.log.Logf(env.LevelDebug, "Route connection %d to %q closed: %v", c.Conn, c.Peer, c.Reason)
 	if c.Peer != "" {
-		delete(rt.attempts, c.URL) // it got through the handshake: start the backoff again
+		delete(rt.attempts, attemptKey(c.URL, c.Account)) // it got through the handshake: start the backoff again
 	}
 	if c.Retry && c.URL != "" {
-		out.redials = append(out.redials, c.URL)
+		out.redials = append(out.redials, c)
 	}
 }
 
@@ -345,8 +362,11 @@ func (rt *routes) carryOut(e *routeEffects) {
 	for _, u := range e.dials {
 		rt.ex.Post(func() { rt.dial(u) })
 	}
-	for _, u := range e.redials {
-		rt.redial(u)
+	for _, o := range e.opens {
+		rt.ex.Post(func() { rt.connect(o.Conn, o.URL) })
+	}
+	for _, c := range e.redials {
+		rt.redial(c.URL, c.Account)
 	}
 	if e.urlsSet {
 		urls := e.urls
@@ -405,7 +425,8 @@ func (rt *routes) bind(id route.ConnID, conn env.Conn) {
 	rt.ex.Post(func() { rt.carryOut(&after) }) // after the lock, which the caller holds
 }
 
-// dial solicits a route to url (on ex).
+// dial solicits a route to url (on ex): a pool connection (the Router opens the pool's
+// others and the pinned accounts' once it is up).
 func (rt *routes) dial(url string) {
 	rt.mu.Lock()
 	if rt.stopped {
@@ -413,19 +434,44 @@ func (rt *routes) dial(url string) {
 		return
 	}
 	if rt.router.Routed(url) {
-		// Already routed (the peer dialled us): no duplicate; look again later, in case
-		// that route goes.
+		// Already routed, its pool complete (the peer dialled us): no duplicate; look
+		// again later, in case that route goes.
 		rt.mu.Unlock()
-		rt.redial(url)
+		rt.redial(url, "")
 		return
 	}
 	id, err := rt.routerDial(url)
 	rt.mu.Unlock()
 	if err != nil {
 		rt.s.log.Logf(env.LevelWarn, "Route dial: %v", err)
-		rt.redial(url)
+		rt.redial(url, "")
 		return
 	}
+	rt.connect(id, url)
+}
+
+// dialAccount solicits account's dedicated route to url again after it closed (on ex).
+// One up or on its way already ends it: the Router opens the pinned routes of a peer
+// whose first route comes up, and a close of this one asks again.
+func (rt *routes) dialAccount(url, account string) {
+	rt.mu.Lock()
+	if rt.stopped || rt.router.RoutedAccount(url, account) {
+		rt.mu.Unlock()
+		return
+	}
+	id, err := rt.routerDialAccount(url, account)
+	rt.mu.Unlock()
+	if err != nil {
+		rt.s.log.Logf(env.LevelWarn, "Route dial: %v", err)
+		rt.redial(url, account)
+		return
+	}
+	rt.connect(id, url)
+}
+
+// connect opens the TCP connection of a route the Router created (Dial, DialAccount, or
+// an Open it asked for), on ex.
+func (rt *routes) connect(id route.ConnID, url string) {
 	rt.s.env.Net.Dial(route.HostPort(url), routeDialTimeout, rt.ex, func(conn env.Conn, err error) {
 		if err != nil {
 			rt.s.log.Logf(env.LevelDebug, "Error trying to connect to route %s: %v", url, err)
@@ -463,23 +509,45 @@ func (rt *routes) connected(id route.ConnID, conn env.Conn) {
 	rt.bind(id, conn)
 }
 
-// redial schedules another dial of url: explicit routes forever, gossiped ones up to
-// connect_retries times.
-func (rt *routes) redial(url string) {
-	rt.mu.Lock()
-	n := rt.attempts[url]
-	rt.attempts[url] = n + 1
-	explicit, stopped := rt.explicit[url], rt.stopped
-	rt.mu.Unlock()
+// redial schedules another dial of url (account's dedicated route when account is set):
+// explicit routes forever, gossiped ones up to connect_retries times. One is pending per
+// URL and account at most: with a pool, several connections to one server may close at
+// once, and a routed URL is looked at again every second (dial), which without this
+// would leave one more timer running for ever after each close.
+func (rt *routes) redial(url, account string) {
 	c := rt.s.cfg().Cluster
-	if stopped || (!explicit && n >= c.ConnectRetries) {
+	key := attemptKey(url, account)
+	rt.mu.Lock()
+	n := rt.attempts[key]
+	if rt.stopped || rt.redialing[key] || (!rt.explicit[url] && n >= c.ConnectRetries) {
+		rt.mu.Unlock()
 		return
 	}
+	rt.attempts[key], rt.redialing[key] = n+1, true
+	rt.mu.Unlock()
 	delay := routeRedialMin
 	if c.ConnectBackoff {
 		delay = min(routeRedialMax, routeRedialMin<<min(n, 5))
 	}
-	rt.s.env.Clock.AfterFunc(delay, rt.ex, func() { rt.dial(url) })
+	rt.s.env.Clock.AfterFunc(delay, rt.ex, func() {
+		rt.mu.Lock()
+		delete(rt.redialing, key)
+		rt.mu.Unlock()
+		if account != "" {
+			rt.dialAccount(url, account)
+		} else {
+			rt.dial(url)
+		}
+	})
+}
+
+// attemptKey counts a pinned account's dials apart from its URL's pool dials, so that
+// neither uses up the other's connect_retries.
+func attemptKey(url, account string) string {
+	if account == "" {
+		return url
+	}
+	return url + " " + account
 }
 
 // reloadRoutes applies a reloaded routes list: new URLs are dialled (and retried forever),

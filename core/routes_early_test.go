@@ -48,13 +48,14 @@ func TestSubscriptionBeforeRoutesStart(t *testing.T) {
 	if len(s1.RoutePeers()) != 1 {
 		t.Fatalf("s1 routes %v", s1.RoutePeers())
 	}
-	for _, ri := range s2.Routez(RoutezOptions{Subs: true}).Routes {
+	var known []string
+	for _, ri := range s2.Routez(RoutezOptions{Subs: true}).Routes { // a pool: the account's route has it
 		for _, sub := range ri.Subs {
 			if sub == "early.bird" {
 				return
 			}
 		}
-		t.Fatalf("s2 knows s1's interest %v, without the subscription made before s1's routes started", ri.Subs)
+		known = append(known, ri.Subs...)
 	}
-	t.Fatal("s2 has no route to s1")
+	t.Fatalf("s2 knows s1's interest %v, without the subscription made before s1's routes started", known)
 }

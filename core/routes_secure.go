@@ -53,6 +53,14 @@ func (rt *routes) routerDial(url string) (route.ConnID, error) {
 	return rt.router.Dial(url)
 }
 
+// routerDialAccount is routerDial for a pinned account's route.
+func (rt *routes) routerDialAccount(url, account string) (route.ConnID, error) {
+	if cred, ok := rt.credentials[url]; ok {
+		return rt.router.DialAccountWith(url, account, cred)
+	}
+	return rt.router.DialAccount(url, account)
+}
+
 // reloadSecurity applies a reloaded cluster block's authorization and TLS to the routes
 // opened from now on; open routes keep running, as in nats-server.
 func (rt *routes) reloadSecurity(c *ClusterOptions) {

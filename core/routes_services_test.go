@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -105,16 +106,18 @@ func TestClusterRoutezRequest(t *testing.T) {
 		if err := json.Unmarshal([]byte(p), &m); err != nil {
 			t.Fatal(err)
 		}
-		var peers []string
+		subs := map[string][]string{} // by peer, over its pool and pinned routes
 		for _, ri := range m.Data.Routes {
-			peers = append(peers, ri.RemoteName)
-			if !slices.Contains(ri.Subs, "$SYS.REQ.SERVER.PING") || slices.ContainsFunc(ri.Subs, func(s string) bool { return strings.HasPrefix(s, "$JS.API") }) {
-				t.Fatalf("%s's route to %s lists %v: want the system services, not JetStream's API", m.Server.Name, ri.RemoteName, ri.Subs)
+			subs[ri.RemoteName] = append(subs[ri.RemoteName], ri.Subs...)
+		}
+		for peer, list := range subs {
+			if !slices.Contains(list, "$SYS.REQ.SERVER.PING") || slices.ContainsFunc(list, func(s string) bool { return strings.HasPrefix(s, "$JS.API") }) {
+				t.Fatalf("%s's routes to %s list %v: want the system services, not JetStream's API", m.Server.Name, peer, list)
 			}
 		}
-		slices.Sort(peers)
-		if m.Data.NumRoutes != 2 || m.Data.Name != m.Server.Name || len(peers) != 2 || slices.Contains(peers, m.Server.Name) {
-			t.Fatalf("%s's routez: %d routes to %v", m.Server.Name, m.Data.NumRoutes, peers)
+		// Two peers, each with the default pool of 3 and the system account's pinned route.
+		if m.Data.NumRoutes != 8 || m.Data.Name != m.Server.Name || len(subs) != 2 || subs[m.Server.Name] != nil {
+			t.Fatalf("%s's routez: %d routes to %v", m.Server.Name, m.Data.NumRoutes, slices.Sorted(maps.Keys(subs)))
 		}
 	}
 }
@@ -151,12 +154,12 @@ func TestClusterRoutezDocument(t *testing.T) {
 		t.Fatalf("the probe did not cross: %q", sub.got.String())
 	}
 	z := r.srvs[0].Routez(core.RoutezOptions{SubsDetail: true})
-	if z.NumRoutes != 2 || len(z.Routes) != 2 || z.ID != r.srvs[0].ID() || z.Name != "s1" {
+	if z.NumRoutes != 8 || len(z.Routes) != 8 || z.ID != r.srvs[0].ID() || z.Name != "s1" { // 2 peers x (3 pooled + $SYS)
 		t.Fatalf("s1's routez: %+v", z)
 	}
 	var out int64
 	for _, ri := range z.Routes {
-		if !ri.IsConfigured || ri.IP == "" || ri.Port == 0 || ri.Start.IsZero() || ri.Compression != "off" || ri.NumSubs == 0 {
+		if !ri.IsConfigured || ri.IP == "" || ri.Port == 0 || ri.Start.IsZero() || ri.Compression != "off" {
 			t.Fatalf("route %+v", ri)
 		}
 		if ri.RemoteID != r.srvs[1].ID() && ri.RemoteID != r.srvs[2].ID() {
@@ -175,7 +178,7 @@ func TestClusterRoutezDocument(t *testing.T) {
 	if out == 0 {
 		t.Fatal("the probe crossed a route but no route counted a message out")
 	}
-	if v := r.srvs[0].Varz(core.VarzHost{}); v.Routes != 2 || v.Remotes != 2 || v.Cluster.Port != 6222 {
+	if v := r.srvs[0].Varz(core.VarzHost{}); v.Routes != 8 || v.Remotes != 2 || v.Cluster.Port != 6222 {
 		t.Fatalf("varz routes %d remotes %d cluster port %d", v.Routes, v.Remotes, v.Cluster.Port)
 	}
 }

@@ -29,12 +29,21 @@ func newClusterRig(t *testing.T, n int) *clusterRig {
 	return r
 }
 
-// wantMesh fails unless every node has a route to every other.
+// routeConnsPerPeer is the connections between two nodes with the default options: a pool
+// of 3 and the system account's own.
+const routeConnsPerPeer = 4
+
+// wantMesh fails unless every node has a route to every other, its pool complete.
 func (r *clusterRig) wantMesh(when string) {
 	r.t.Helper()
 	for i, s := range r.srvs {
 		if got := len(s.RoutePeers()); got != len(r.srvs)-1 {
 			r.t.Fatalf("s%d has %d routes %s, want %d", i+1, got, when, len(r.srvs)-1)
+		}
+		for _, peer := range s.RoutePeers() {
+			if got := s.RouteConns(peer); got != routeConnsPerPeer {
+				r.t.Fatalf("s%d has %d connections to %s %s, want %d", i+1, got, peer, when, routeConnsPerPeer)
+			}
 		}
 	}
 }

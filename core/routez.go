@@ -148,3 +148,13 @@ func routeInfo(st *route.ConnStats, sock routeSocket, o RoutezOptions, now time.
 	}
 	return ri
 }
+
+// numConns is the number of established route connections (every pool and pinned one).
+func (rt *routes) numConns() int {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.stopped {
+		return 0
+	}
+	return len(rt.router.Stats(false))
+}

@@ -243,9 +243,9 @@ func (s *Server) Varz(h VarzHost) Varz {
 	v.Websocket = s.websocketVarz(cfg)
 	v.Cluster = clusterVarz(cfg)
 	if rt := s.clusterRoutes(); rt != nil {
-		// One route per peer: the routes and the remote servers are the same count.
-		v.Routes = len(s.RoutePeers())
-		v.Remotes = v.Routes
+		// Routes counts connections (a peer has a pool and pinned ones), remotes servers.
+		v.Routes = rt.numConns()
+		v.Remotes = len(s.RoutePeers())
 		v.Cluster.Port = s.RoutePort() // the bound port ("any free port" resolved)
 	}
 	// Every connection is a client so far: the client counters are the totals.

@@ -8,14 +8,14 @@ import (
 	"github.com/petrel-io/petrel/core/s2stream"
 )
 
-// FuzzRouter: whatever a peer sends, on an accepted or a dialled route, before or after the
-// handshake, with route authorization required or not (cut's high bit) and compression
-// asked for or not (cut's next bit: the peer's bytes turn compressed, so the rest of the
-// input meets the route's S2 decoder), the router never
-// panics (its invariants are asserted after every step) and the connection ends up
-// established, in its handshake, or closing with a reason; a tick past the auth timeout
-// never leaves an unauthenticated accepted route waiting; its stats (for /routez) list it
-// exactly when it is established.
+// FuzzRouter: whatever a peer sends, on an accepted or a dialled route (a pool connection,
+// or with cut's bit 0x20 account P's dedicated one), before or after the handshake, with
+// route authorization required or not (cut's high bit) and compression asked for or not
+// (cut's bit 0x40: the peer's bytes turn compressed, so the rest of the input meets the
+// route's S2 decoder), the router never panics (its invariants are asserted after every
+// step) and the connection ends up established, in its handshake, or closing with a
+// reason; a tick past the auth timeout never leaves an unauthenticated accepted route
+// waiting; its stats (for /routez) list it exactly when it is established.
 func FuzzRouter(f *testing.F) {
 	const connect = "CONNECT {\"echo\":true,\"headers\":true,\"name\":\"NPEER\",\"cluster\":\"c1\",\"lnoc\":true}\r\n"
 	const info = "INFO {\"server_id\":\"NPEER\",\"server_name\":\"p\",\"cluster\":\"c1\",\"ip\":\"nats-route://p:6222/\",\"nonce\":\"x\",\"lnocu\":true} \r\n"
@@ -30,8 +30,15 @@ func FuzzRouter(f *testing.F) {
 	frame := s2stream.NewEncoder(s2stream.Fast).Append(nil, []byte("RS+ $G foo\r\nRMSG $G foo 2\r\nhi\r\nPING\r\n"))
 	f.Add(append([]byte(s2info), frame...), true, uint8(0x43))
 	f.Add(append([]byte(connect+s2info+s2info), frame...), false, uint8(0x45))
+	const pooled = "INFO {\"server_id\":\"NPEER\",\"cluster\":\"c1\",\"route_pool_size\":3,\"route_pool_idx\":1,\"lnocu\":true}\r\n"
+	const pinned = "INFO {\"server_id\":\"NPEER\",\"cluster\":\"c1\",\"route_pool_size\":3,\"route_account\":\"P\"}\r\n"
+	f.Add([]byte(connect+pooled+"RS+ $G foo\r\nRMSG $G foo 2\r\nhi\r\n"), false, uint8(5))
+	f.Add([]byte(connect+pinned+"RS+ foo\r\nRS+ bar q 2\r\nRMSG foo | q 2\r\nhi\r\nLS+ leaf foo\r\n"), false, uint8(4))
+	f.Add([]byte(pooled+"RS+ P foo\r\n"), true, uint8(0x23))
+	f.Add([]byte(pooled), true, uint8(6))
 	f.Fuzz(func(t *testing.T, input []byte, dial bool, cut uint8) {
-		cfg := route.Config{ServerID: "NSELF", ServerName: "self", Cluster: "c1", RouteURL: "nats-route://self:6222/"}
+		cfg := route.Config{ServerID: "NSELF", ServerName: "self", Cluster: "c1", RouteURL: "nats-route://self:6222/",
+			PinnedAccounts: []string{"P"}}
 		if cut&0x80 != 0 {
 			cfg.Auth = route.Credentials{User: "ru", Pass: "s3cr3t"}
 		}
@@ -44,19 +51,25 @@ func FuzzRouter(f *testing.F) {
 		}
 		r.Subscribe("$G", "foo", "", 1)
 		r.Subscribe("$G", "bar", "q", 1)
+		r.Subscribe("P", "foo", "", 1)
 		var id route.ConnID
-		if dial {
+		switch {
+		case dial && cut&0x20 != 0:
+			id, _ = r.DialAccount("nats-route://p:6222/", "P")
+			r.Connected(id, 0)
+		case dial:
 			id, _ = r.Dial("nats-route://p:6222/")
 			r.Connected(id, 0)
-		} else {
+		default:
 			id, _ = r.Accept(0)
 		}
-		step := int(cut)%16 + 1
+		step := int(cut&0x1f)%16 + 1
 		for len(input) > 0 && r.Conn(id).Live() {
 			n := min(step, len(input))
 			r.Receive(id, 0, input[:n])
 			input = input[n:]
 			r.Publish(&route.Message{Account: "$G", Subject: []byte("foo"), Hdr: -1}, nil)
+			r.Publish(&route.Message{Account: "P", Subject: []byte("foo"), Hdr: -1}, nil)
 		}
 		if cfg.Auth.User != "" {
 			r.Tick(route.DefaultAuthTimeout)

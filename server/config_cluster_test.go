@@ -293,7 +293,8 @@ func TestClusterFlagsOverrideFile(t *testing.T) {
 
 // Reload with the binary, as nats-server v2.15.2 reloads the cluster block: the routes and
 // other options reload and are logged; the listen port does not, nor turning clustering
-// off. A file without a name keeps the generated name (no change logged).
+// off, nor (in Petrel) pooling on or off. A file without a name keeps the generated name (no
+// change logged).
 func TestE2EReloadCluster(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "c.conf")
 	port := freePort(t)
@@ -304,7 +305,11 @@ func TestE2EReloadCluster(t *testing.T) {
 		t.Fatal("no warning for the generated cluster name")
 	}
 	p.reloadWith(cfg, "cluster { port: "+port+", routes: [\"nats://127.0.0.1:1\"] }\n", "Reloaded: cluster routes")
-	p.reloadWith(cfg, "cluster { port: "+port+", pool_size: 5, routes: [\"nats://127.0.0.1:1\"] }\n", "Reloaded: cluster")
+	p.reloadWith(cfg, "cluster { port: "+port+", connect_retries: 5, routes: [\"nats://127.0.0.1:1\"] }\n", "Reloaded: cluster")
+	p.reloadWith(cfg, "cluster { port: "+port+", connect_retries: 5, pool_size: 5, routes: [\"nats://127.0.0.1:1\"] }\n", "Reloaded: cluster")
+	// nats-server turns pooling off on reload too; Petrel refuses it (DESIGN.md, Routes: pools).
+	p.reloadWith(cfg, "cluster { port: "+port+", connect_retries: 5, pool_size: -1, routes: [\"nats://127.0.0.1:1\"] }\n",
+		"Failed to reload server configuration: config reload not supported for cluster pooling: old=true, new=false")
 	other := freePort(t)
 	p.reloadWith(cfg, "cluster { port: "+other+" }\n",
 		"Failed to reload server configuration: config reload not supported for cluster port: old="+port+", new="+other)

@@ -27,7 +27,7 @@ import (
 var (
 	pubSubjects = []string{"a", "a.b", "a.c", "b.c"}
 	subSubjects = []string{"a", "a.b", "a.c", "a.*", "a.>", ">", "*.c"}
-	accounts    = []string{"A", "B"}
+	accounts    = []string{"A", "B", "P"}
 	queues      = []string{"", "", "q1", "q2"}
 	// compressionModes are drawn per node: pairs that compress and pairs that do not.
 	compressionModes = []string{"", route.CompressionOff, route.CompressionAccept, route.CompressionS2Fast,
@@ -39,9 +39,14 @@ func TestClusterDeliversExactlyOnce(t *testing.T) {
 		n := rapid.IntRange(3, 5).Draw(t, "nodes")
 		preferLocal := rapid.Bool().Draw(t, "preferLocal")
 		modes := rapid.SliceOfN(rapid.SampledFrom(compressionModes), n, n).Draw(t, "compression")
+		pool := rapid.SampledFrom([]int{-1, 1, 2, 3}).Draw(t, "poolSize")
+		pin := pool > 0 && rapid.Bool().Draw(t, "pinP")
 		node := 0
 		c := routetest.New(n, rapid.Uint64().Draw(t, "seed"), func(cfg *route.Config) {
-			cfg.PreferLocalQueue, cfg.Compression = preferLocal, modes[node]
+			cfg.PreferLocalQueue, cfg.Compression, cfg.PoolSize = preferLocal, modes[node], pool
+			if pin {
+				cfg.PinnedAccounts = []string{"P"}
+			}
 			node++
 		})
 		for i := 1; i < n; i++ { // one seed: gossip completes the mesh
@@ -68,7 +73,7 @@ func TestClusterDeliversExactlyOnce(t *testing.T) {
 				msgID++
 				node := rapid.IntRange(0, n-1).Draw(t, "node")
 				account, subj := rapid.SampledFrom(accounts).Draw(t, "account"), rapid.SampledFrom(pubSubjects).Draw(t, "subject")
-				reach := reachable(c, node)
+				reach := reachable(c, node, account)
 				from := len(c.Deliveries)
 				c.Publish(node, account, subj, msgID)
 				c.Pump()
@@ -82,7 +87,14 @@ func TestClusterDeliversExactlyOnce(t *testing.T) {
 				c.Reset(rapid.SampledFrom(ends).Draw(t, "end"))
 			},
 			"redial": func(t *rapid.T) { redial(t, c, rapid.Bool().Draw(t, "both")) },
-			"":       func(t *rapid.T) { c.Pump(); checkMesh(t, c, false) },
+			"resize": func(t *rapid.T) {
+				if pool < 0 {
+					t.Skip("no pooling")
+				}
+				node := rapid.IntRange(0, n-1).Draw(t, "node")
+				must(t, c.Nodes[node].Router.SetPoolSize(rapid.IntRange(1, 3).Draw(t, "size")))
+			},
+			"": func(t *rapid.T) { c.Pump(); checkMesh(t, c, false) },
 		})
 		// Liveness: redialling settles. A redial can still race a duplicate the peer closed
 		// before this side heard of the winner (it loses the duplicate rule and is not
@@ -98,8 +110,8 @@ func TestClusterDeliversExactlyOnce(t *testing.T) {
 }
 
 func pendingRedials(c *routetest.Cluster) bool {
-	for _, urls := range c.Redials {
-		if len(urls) > 0 {
+	for _, rds := range c.Redials {
+		if len(rds) > 0 {
 			return true
 		}
 	}
@@ -110,10 +122,10 @@ func pendingRedials(c *routetest.Cluster) bool {
 // at once, so two connections race and the duplicate rule must keep exactly one.
 func redial(t *rapid.T, c *routetest.Cluster, both bool) {
 	for i := range c.Nodes {
-		for _, url := range c.Redials[i] {
-			must(t, c.Dial(i, url))
+		for _, rd := range c.Redials[i] {
+			must(t, c.Redial(i, rd))
 			if both {
-				must(t, c.Dial(nodeOf(c, url), c.Nodes[i].URL))
+				must(t, c.Redial(nodeOf(c, rd.URL), routetest.Redial{URL: c.Nodes[i].URL, Account: rd.Account}))
 			}
 		}
 		c.Redials[i] = nil
@@ -130,25 +142,28 @@ func nodeOf(c *routetest.Cluster, url string) int {
 	panic("no node at " + url)
 }
 
-// checkMesh: routes are symmetric, each established conn's other end is the peer's
-// established conn to us; with full, every pair is connected.
+// checkMesh: routes are symmetric per account, each account's conn's other end is the
+// peer's conn for that account to us; with full, every pair is connected for every account
+// (every pool index and pinned account up).
 func checkMesh(t *rapid.T, c *routetest.Cluster, full bool) {
 	for _, a := range c.Nodes {
 		for _, b := range c.Nodes {
 			if a == b {
 				continue
 			}
-			ida, okA := a.Router.PeerConn(b.ID)
-			idb, okB := b.Router.PeerConn(a.ID)
-			if okA != okB {
-				t.Fatalf("route %s-%s established on one side only (%v, %v)", a.ID, b.ID, okA, okB)
-			}
-			if full && !okA {
-				t.Fatalf("no route between %s and %s after every redial", a.ID, b.ID)
-			}
-			if okA {
-				if other, ok := c.Peer(routetest.End{Node: a.Index, Conn: ida}); !ok || other != (routetest.End{Node: b.Index, Conn: idb}) {
-					t.Fatalf("route %s-%s: conn %d's other end is %v, want node %d conn %d", a.ID, b.ID, ida, other, b.Index, idb)
+			for _, acc := range accounts {
+				ida, okA := a.Router.ConnFor(b.ID, acc)
+				idb, okB := b.Router.ConnFor(a.ID, acc)
+				if okA != okB {
+					t.Fatalf("route %s-%s for %s established on one side only (%v, %v)", a.ID, b.ID, acc, okA, okB)
+				}
+				if full && !okA {
+					t.Fatalf("no route between %s and %s for %s after every redial; closes:\n%s", a.ID, b.ID, acc, strings.Join(c.Closes[max(0, len(c.Closes)-20):], "\n"))
+				}
+				if okA {
+					if other, ok := c.Peer(routetest.End{Node: a.Index, Conn: ida}); !ok || other != (routetest.End{Node: b.Index, Conn: idb}) {
+						t.Fatalf("route %s-%s for %s: conn %d's other end is %v, want node %d conn %d", a.ID, b.ID, acc, ida, other, b.Index, idb)
+					}
 				}
 			}
 		}
@@ -161,26 +176,31 @@ func checkCompression(t *rapid.T, c *routetest.Cluster, modes []string) {
 	starts := func(m string) bool { return strings.HasPrefix(m, "s2_") }
 	for _, a := range c.Nodes {
 		for _, b := range c.Nodes {
-			id, ok := a.Router.PeerConn(b.ID)
-			if a == b || !ok {
+			if a == b {
 				continue
 			}
 			ma, mb := modes[a.Index], modes[b.Index]
 			want := (starts(ma) || starts(mb)) && ma != "" && ma != route.CompressionOff && mb != "" && mb != route.CompressionOff
-			got := a.Router.Conn(id).Compression()
-			if starts(got) != want {
-				t.Fatalf("route %s (%q) to %s (%q) negotiated %q", a.ID, ma, b.ID, mb, got)
-			}
-			if want && starts(ma) && ma != route.CompressionS2Auto && got != ma {
-				t.Fatalf("route %s (%q) to %s compresses at %q", a.ID, ma, b.ID, got)
+			for _, id := range a.Router.PeerConns(b.ID) { // every pool and pinned connection
+				got := a.Router.Conn(id).Compression()
+				if starts(got) != want {
+					t.Fatalf("route %s (%q) to %s (%q) negotiated %q", a.ID, ma, b.ID, mb, got)
+				}
+				if want && starts(ma) && ma != route.CompressionS2Auto && got != ma {
+					t.Fatalf("route %s (%q) to %s compresses at %q", a.ID, ma, b.ID, got)
+				}
 			}
 		}
 	}
 }
 
-func reachable(c *routetest.Cluster, node int) []int {
+// reachable is the publishing node and every node its route for account leads to.
+func reachable(c *routetest.Cluster, node int, account string) []int {
 	reach := []int{node}
 	for _, peer := range c.Nodes[node].Router.Peers() {
+		if _, ok := c.Nodes[node].Router.ConnFor(peer, account); !ok {
+			continue
+		}
 		for _, n := range c.Nodes {
 			if n.ID == peer {
 				reach = append(reach, n.Index)
@@ -252,8 +272,9 @@ func openEnds(c *routetest.Cluster) []routetest.End {
 	var ends []routetest.End
 	for _, n := range c.Nodes {
 		for _, peer := range n.Router.Peers() {
-			id, _ := n.Router.PeerConn(peer)
-			ends = append(ends, routetest.End{Node: n.Index, Conn: id})
+			for _, id := range n.Router.PeerConns(peer) {
+				ends = append(ends, routetest.End{Node: n.Index, Conn: id})
+			}
 		}
 	}
 	return ends
@@ -300,8 +321,8 @@ func TestClusterIsDeterministic(t *testing.T) {
 				}
 			case 4:
 				for i := range c.Nodes {
-					for _, url := range c.Redials[i] {
-						_ = c.Dial(i, url) // a failed dial shows in the log compared below
+					for _, rd := range c.Redials[i] {
+						_ = c.Redial(i, rd) // a failed dial shows in the log compared below
 					}
 					c.Redials[i] = nil
 				}
@@ -331,8 +352,9 @@ func TestStalledRouteIsClosedAndRedialled(t *testing.T) {
 	c.Pump()
 	sub := c.Subscribe(0, "A", "foo", "")
 	c.Pump()
-	id, _ := c.Nodes[1].Router.PeerConn(c.Nodes[0].ID)
-	c.Stall(routetest.End{Node: 1, Conn: id})
+	for _, id := range c.Nodes[1].Router.PeerConns(c.Nodes[0].ID) {
+		c.Stall(routetest.End{Node: 1, Conn: id})
+	}
 	for range 91 {
 		c.Tick(time.Second)
 		c.Pump()
@@ -344,8 +366,8 @@ func TestStalledRouteIsClosedAndRedialled(t *testing.T) {
 		t.Fatalf("no stale close with a redial: %v", c.Closes)
 	}
 	for i := range c.Nodes {
-		for _, url := range c.Redials[i] {
-			if err := c.Dial(i, url); err != nil {
+		for _, rd := range c.Redials[i] {
+			if err := c.Redial(i, rd); err != nil {
 				t.Fatal(err)
 			}
 		}

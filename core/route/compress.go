@@ -119,7 +119,7 @@ func (c *Conn) startCompression(info *proto.RouteInfo) (wait bool, err error) {
 	if !compresses(mode) {
 		return false, nil
 	}
-	second := proto.AppendInfo(nil, c.r.infoJSONCompressed(c.nonce, mode))
+	second := proto.AppendInfo(nil, c.r.infoJSONCompressed(c, mode))
 	c.phase = PhaseAwaitSecondInfo
 	if c.solicited {
 		c.write(second)
@@ -174,11 +174,11 @@ func (r *Router) parseCompressed(c *Conn, data []byte) error {
 	return c.parser.Parse(plain)
 }
 
-// infoJSONCompressed is our INFO naming the compression mode picked for one route.
-func (r *Router) infoJSONCompressed(nonce, mode string) []byte {
+// infoJSONCompressed is our INFO on c naming the compression mode picked for it.
+func (r *Router) infoJSONCompressed(c *Conn, mode string) []byte {
 	saved := r.cfg.Compression
 	r.cfg.Compression = mode
-	b := r.infoJSON(nonce)
+	b := r.infoJSON(c.nonce, c.slot, c.account)
 	r.cfg.Compression = saved
 	return b
 }

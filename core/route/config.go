@@ -39,6 +39,12 @@ type Config struct {
 	// published here. Off, a publish picks one member cluster-wide with every member weighed
 	// the same, as nats-server does (forward.go says why both exist).
 	PreferLocalQueue bool
+	// PoolSize is the number of route connections to each peer (cluster pool_size): 0 means
+	// DefaultPoolSize, a negative size turns pooling off (one route per peer, as before
+	// nats-server 2.10). PinnedAccounts each get a connection of their own to every peer
+	// (cluster accounts, and the system account, which the engine adds); they need pooling.
+	PoolSize       int
+	PinnedAccounts []string
 	// Info is the template of this server's route INFO: version, go, host, port, headers,
 	// max_payload and the like. The router fills the identity, cluster, ip, connect_urls,
 	// nonce and leaf-origin fields itself.
@@ -65,6 +71,20 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("route: config: negative ping interval %v or max pings out %d", c.PingInterval, c.MaxPingsOut)
 	case len(c.ClientURLs) > maxURLs:
 		return fmt.Errorf("route: config: %d client URLs, at most %d", len(c.ClientURLs), maxURLs)
+	case c.PoolSize > maxPoolSize || len(c.PinnedAccounts) > maxPinned:
+		return fmt.Errorf("route: config: pool size %d (at most %d) or %d pinned accounts (at most %d)", c.PoolSize, maxPoolSize, len(c.PinnedAccounts), maxPinned)
+	case c.PoolSize < 0 && len(c.PinnedAccounts) > 0:
+		return fmt.Errorf("route: config: pinned accounts %q need pooling (pool size %d)", c.PinnedAccounts, c.PoolSize)
+	}
+	seen := map[string]bool{}
+	for _, a := range c.PinnedAccounts {
+		if a == "" || seen[a] {
+			return fmt.Errorf("route: config: pinned account %q empty or listed twice", a)
+		}
+		seen[a] = true
+	}
+	if c.PoolSize == 0 {
+		c.PoolSize = DefaultPoolSize
 	}
 	if err := c.Security.validate(); err != nil {
 		return err

@@ -50,8 +50,8 @@ func (p Phase) String() string {
 // Conn is one route connection's state. The Router owns it and steps it; Conn's methods
 // are the route protocol's handler (proto.RouteHandler), so a parsed op is one step.
 //
-// Invariants: phase == PhaseEstablished iff the router lists this conn for peerID;
-// pingsOut <= the router's MaxPingsOut; solicited iff url != "".
+// Invariants: phase == PhaseEstablished iff the router lists this conn for peerID at its
+// slot or account; pingsOut <= the router's MaxPingsOut; solicited iff url != "".
 type Conn struct {
 	r         *Router
 	id        ConnID
@@ -68,6 +68,12 @@ type Conn struct {
 	// authDeadline is when an accepted route that must authenticate is closed if its
 	// CONNECT has not come; zero for none.
 	authDeadline time.Duration
+	// account is the pinned account this connection is dedicated to ("" for a pool
+	// connection); slot its pool index once the handshake settled it (-1 when pinned).
+	// peerPoolSize is the peer's route_pool_size (0: it does not pool).
+	account      string
+	slot         int
+	peerPoolSize int
 	parser       *proto.RouteParser
 	mode         proto.RouteMode
 
@@ -76,7 +82,7 @@ type Conn struct {
 	peerNonce   string
 	peerURL     string   // the peer's route URL (INFO ip, or remoteHost and the INFO's port)
 	remoteHost  string   // the host an accepted connection came from (SetRemoteHost)
-	connectURLs []string // the peer's client URLs, cleared when it enters lame duck mode
+	connectURLs []string // the peer's client URLs from its handshake INFO (the peer keeps updates)
 
 	pingsOut int
 	nextPing time.Duration

@@ -35,17 +35,18 @@
 //
 // # Invariants (asserted after every step)
 //
-//   - a connection is established iff it is the registered route of its peer, and a peer has
-//     at most one;
+//   - a connection is established iff it is the registered route of its peer at its pool
+//     index or pinned account, and each such place has at most one;
 //   - the remote interest table holds entries of established connections only, each in its
 //     account's sublist once, weight >= 1; a closed route's entries are gone;
 //   - local interest counts are positive; unanswered PINGs never exceed MaxPingsOut;
 //   - a message that came in over a route is delivered here only, never forwarded.
 //
 // Route authorization is checked here (auth.go); TLS is the host's, done before the Router
-// hears of a connection.
+// hears of a connection. pool.go has route pools and pinned per-account routes, compress.go
+// compression.
 //
-// Not here yet (DESIGN.md, Routes): route pools and pinned per-account routes, compression,
-// dynamic cluster names, leaf-node origin routing beyond keeping LS+ apart, permissions on
-// imports and exports.
+// Not here yet (DESIGN.md, Routes): reloading the pinned accounts or turning pooling on or
+// off, dynamic cluster names, leaf-node origin routing beyond keeping LS+ apart, permissions
+// on imports and exports.
 package route

@@ -19,6 +19,9 @@ type Ready struct {
 	Closes   []Close
 	// Dials are route URLs learned by gossip that the host should dial (with Router.Dial).
 	Dials []string
+	// Opens are connections the router created (a pool's next one, a pinned account's)
+	// for the host to dial (pool.go).
+	Opens []Open
 	// ClientURLs, when ClientURLsChanged, is the cluster's new set of client URLs: the engine
 	// sends clients that take async INFO a new INFO with it as connect_urls.
 	ClientURLs        []string
@@ -28,7 +31,7 @@ type Ready struct {
 // Empty reports whether there is nothing to do.
 func (rd *Ready) Empty() bool {
 	return len(rd.Writes) == 0 && len(rd.Deliveries) == 0 && len(rd.Interest) == 0 &&
-		len(rd.Closes) == 0 && len(rd.Dials) == 0 && !rd.ClientURLsChanged
+		len(rd.Closes) == 0 && len(rd.Dials) == 0 && len(rd.Opens) == 0 && !rd.ClientURLsChanged
 }
 
 // Write is bytes for one connection, already encoded by core/proto. CompressAfter, when
@@ -69,7 +72,8 @@ type InterestChange struct {
 }
 
 // Close asks the host to close a connection (after writing what Writes holds for it). Retry
-// says whether a solicited route should be dialled again at URL.
+// says whether a solicited route should be dialled again at URL: with Router.DialAccount
+// when Account names the pinned account it was dedicated to, else with Router.Dial.
 type Close struct {
 	Conn ConnID
 	// Peer is the peer's server id, if the handshake got far enough to learn it.
@@ -77,6 +81,8 @@ type Close struct {
 	Reason CloseReason
 	Retry  bool
 	URL    string
+	// Account is the pinned account of the connection ("" for a pool connection).
+	Account string
 	// Detail, if set, is what the host logs at error level for this close, in nats-server's
 	// words: a refused CONNECT's `authentication error - User "x"`, a peer's
 	// `Route Error 'Authorization Violation'`.
@@ -119,11 +125,20 @@ const (
 	// ReasonAuthenticationTimeout: an accepted route that must authenticate sent no CONNECT
 	// within the auth timeout.
 	ReasonAuthenticationTimeout
+	// ReasonPoolFull: a dialled pool connection found every index taken (nats-server:
+	// "Route pool size reached, closing extra connection").
+	ReasonPoolFull
+	// ReasonPoolRefused: a pinned account's connection to or from a server that does not
+	// pool (nats-server: "Not possible to have a dedicated route for account").
+	ReasonPoolRefused
+	// ReasonPoolResized: a reload changed the pool size; the pool connects again.
+	ReasonPoolResized
 )
 
 var reasonNames = [...]string{"None", "ClusterNameConflict", "RouteToSelf", "DuplicateRoute",
 	"DuplicateServerName", "StaleConnection", "ProtocolViolation", "ParseError", "PeerError",
-	"ConnectionClosed", "Shutdown", "TooManySubs", "AuthenticationFailure", "RouteRemoved", "AuthenticationTimeout"}
+	"ConnectionClosed", "Shutdown", "TooManySubs", "AuthenticationFailure", "RouteRemoved", "AuthenticationTimeout",
+	"PoolFull", "PoolRefused", "PoolResized"}
 
 func (r CloseReason) String() string {
 	if int(r) < len(reasonNames) {
@@ -136,5 +151,5 @@ func (r CloseReason) String() string {
 // or a losing duplicate would only repeat (nats-server marks those no-reconnect too).
 func (r CloseReason) retryable() bool {
 	return r != ReasonRouteToSelf && r != ReasonDuplicateRoute && r != ReasonDuplicateServerName && r != ReasonShutdown &&
-		r != ReasonRouteRemoved
+		r != ReasonRouteRemoved && r != ReasonPoolFull && r != ReasonPoolRefused
 }

@@ -26,7 +26,9 @@ var errStop = errors.New("route: connection closing")
 //	INFO's cluster is not ours       close, no -ERR (the side that dialed)
 //	INFO's server_id is ours         close, no -ERR, not redialled (a route to ourselves)
 //	INFO's server_name is ours       close (checked by the accepting side, as nats-server does)
-//	second connection to a peer      close the loser of the duplicate rule (dup.go)
+//	second connection to a peer      close the loser of the duplicate rule (dup.go), per pool
+//	                                 index and pinned account
+//	pools and pinned accounts        pool.go
 
 // Connect handles the peer's CONNECT: only an accepted route gets one, first.
 func (c *Conn) Connect(raw []byte) error {
@@ -84,14 +86,14 @@ func (c *Conn) handshakeInfo(info *proto.RouteInfo) error {
 	case info.ID == "" || (c.peerID != "" && info.ID != c.peerID):
 		// An accepted route's CONNECT named the peer; its INFO must agree.
 		return c.r.closeConn(c, ReasonProtocolViolation, "")
-	case info.RouteAccount != "" || info.RoutePoolIdx != 0:
-		// Pinned and pooled connections are not handled here yet (DESIGN.md, Routes).
-		return c.r.closeConn(c, ReasonProtocolViolation, "")
 	}
 	c.peerID, c.peerName, c.peerNonce = info.ID, info.Name, info.Nonce
 	c.fillPeerURL(info)
 	c.connectURLs = capURLs(info.ConnectURLs)
-	c.mode = proto.RouteMode{LeafUnsubWithoutOrigin: !info.LNOCU}
+	if err := c.r.settlePool(c, info); err != nil {
+		return err
+	}
+	c.mode = proto.RouteMode{Account: c.account, LeafUnsubWithoutOrigin: !info.LNOCU}
 	c.parser.SetMode(c.mode)
 	if wait, err := c.startCompression(info); wait || err != nil {
 		return err

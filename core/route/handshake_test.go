@@ -83,8 +83,6 @@ func TestHandshake(t *testing.T) {
 	otherCluster.Cluster = "c2"
 	sameName := peerInfo()
 	sameName.Name = "self"
-	pinned := peerInfo()
-	pinned.RouteAccount = "$SYS"
 	tests := []struct {
 		name      string
 		solicited bool
@@ -111,7 +109,6 @@ func TestHandshake(t *testing.T) {
 		{name: "INFO before CONNECT too", data: [][]byte{infoLine(peerInfo())}, wantErr: "Authorization Violation", reason: ReasonAuthenticationFailure},
 		{name: "RMSG before INFO is a protocol violation", solicited: true,
 			data: [][]byte{[]byte("RMSG $G foo 2\r\nhi\r\n")}, reason: ReasonProtocolViolation, retry: true},
-		{name: "pinned routes are refused for now", solicited: true, data: [][]byte{infoLine(pinned)}, reason: ReasonProtocolViolation, retry: true},
 		{name: "unknown op gets nats-server's -ERR", solicited: true, data: [][]byte{infoLine(peerInfo()), []byte("FOO bar\r\n")},
 			wantErr: "Unknown Protocol Operation", reason: ReasonParseError, retry: true},
 		{name: "INFO that is not JSON is a parse error", solicited: true, data: [][]byte{[]byte("INFO {nope\r\n")}, reason: ReasonParseError, retry: true},
@@ -160,10 +157,11 @@ func TestHandshake(t *testing.T) {
 	}
 }
 
-// TestHandshakeWrites: the dialer writes CONNECT then INFO, the acceptor INFO, each with
-// nats-server's fields, and the first thing after registration is the interest dump.
+// TestHandshakeWrites: without pooling the dialer writes CONNECT then INFO at once, the
+// acceptor INFO, each with nats-server's fields, and the first thing after registration is
+// the interest dump (pool_test.go has the pooled forms).
 func TestHandshakeWrites(t *testing.T) {
-	r := newTestRouter(t, nil)
+	r := newTestRouter(t, func(c *Config) { c.PoolSize = -1 })
 	r.Subscribe("A", "foo", "", 1)
 	r.Subscribe("A", "bar", "q1", 1)
 	r.Subscribe("A", "bar", "q1", 1)

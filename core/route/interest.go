@@ -214,3 +214,15 @@ func (t *remoteTable) check(established func(ConnID) bool) {
 	}
 	env.Assertf(total == inLists, "route: %d interest entries by conn, %d in the account lists", total, inLists)
 }
+
+// checkPinned asserts that a pinned connection's entries are all its account's: its ops
+// carry no account, the mode supplies it.
+func (t *remoteTable) checkPinned(accountOf func(ConnID) string) {
+	for conn, entries := range t.byConn {
+		if a := accountOf(conn); a != "" {
+			for k := range entries {
+				env.Assertf(k.Account == a, "route: entry %v on conn %d, pinned to %q", k, conn, a)
+			}
+		}
+	}
+}

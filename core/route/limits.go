@@ -21,15 +21,23 @@ const (
 	// required and none is configured (nats-server's default; with TLS the engine passes its
 	// own, the TLS timeout plus a second).
 	DefaultAuthTimeout = 2 * time.Second
+	// DefaultPoolSize is the number of route connections to each peer when the config says
+	// none (nats-server 2.10 and later: cluster pool_size 3).
+	DefaultPoolSize = 3
 )
 
 // Bounds on what one router holds, each a guard against a peer (or a gossip storm) growing
 // the state without limit.
 const (
 	// maxConns bounds the connections a router tracks at once (established, in handshake
-	// and closing). A full mesh of 64 servers with both sides dialing is 126; 1024 leaves room
-	// for pinned routes and pools later.
-	maxConns = 1024
+	// and closing). A full mesh of 64 servers with the default pool of 3 and the system
+	// account pinned is 252, twice that while both sides dial; 4096 leaves room for larger
+	// pools and more pinned accounts.
+	maxConns = 4096
+	// maxPoolSize and maxPinned bound the connections configured per peer, so that a
+	// config cannot ask for more than maxConns to a handful of peers.
+	maxPoolSize = 64
+	maxPinned   = 64
 	// maxRemoteSubsPerConn bounds one peer's interest entries: past it the route is closed
 	// (nats-server's max_subscriptions for routes is unlimited by default; a bound keeps a
 	// runaway peer from exhausting memory). 1<<20 is far above any real interest set.

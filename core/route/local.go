@@ -8,10 +8,12 @@ import (
 )
 
 // Subscribe changes this server's interest: delta +1 for a new local subscription on subject
-// (in queue group queue, or "" for none) in account, -1 when one goes. Every established
-// route hears of it when the routes' view changes (a plain subject's first and last
-// subscription, every change of a queue group's member count), and so of the interest the
-// subscription stands for in other accounts (SetShadows).
+// (in queue group queue, or "" for none) in account, -1 when one goes. Every peer hears of
+// it, on the connection carrying the account (pool.go), when the routes' view changes (a
+// plain subject's first and last subscription, every change of a queue group's member
+// count), and so of the interest the subscription stands for in other accounts
+// (SetShadows). A peer whose connection for an account is down hears of it in the interest
+// dump of the connection that replaces it.
 func (r *Router) Subscribe(account, subject, queue string, delta int) {
 	env.Assertf(delta == 1 || delta == -1, "route: subscribe delta %d", delta)
 	k := key{Account: account, Subject: subject, Queue: queue}
@@ -81,10 +83,14 @@ func (r *Router) Publish(m *Message, local []LocalGroup) []string {
 // maxNames, then it starts over (they come and go rarely).
 func (r *Router) accountBytes(name string) []byte { return r.internName(name).b }
 
-// internedName is one interned name (an account's, a queue group's), in both forms.
+// internedName is one interned name (an account's, a queue group's), in both forms, with
+// what routing an account by it needs: its pool hash and whether it is pinned, computed
+// once per name rather than per message.
 type internedName struct {
-	str string
-	b   []byte
+	str    string
+	b      []byte
+	hash   uint32
+	pinned bool
 }
 
 // internName returns name's interned form, interning it.
@@ -95,7 +101,7 @@ func (r *Router) internName(name string) internedName {
 	if len(r.names) >= maxNames {
 		clear(r.names)
 	}
-	n := internedName{str: name, b: []byte(name)}
+	n := internedName{str: name, b: []byte(name), hash: accountHash(name), pinned: r.pinned[name]}
 	r.names[name] = n
 	return n
 }

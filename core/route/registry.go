@@ -2,7 +2,6 @@ package route
 
 import (
 	"slices"
-	"strings"
 
 	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/proto"
@@ -22,26 +21,36 @@ func (r *Router) closeLogged(c *Conn, reason CloseReason, errText, detail string
 	if errText != "" {
 		c.writeErr(errText)
 	}
-	wasPeer := c.phase == PhaseEstablished
-	c.phase, c.reason = PhaseClosing, reason
-	if wasPeer {
-		delete(r.peers, c.peerID)
-		for _, k := range r.remote.dropConn(c.id) {
-			r.ready.Interest = append(r.ready.Interest, interestChange(c, k, 0))
-		}
-		r.clientURLsChanged()
+	if c.phase == PhaseEstablished {
+		r.unregister(c)
 	}
+	c.phase, c.reason = PhaseClosing, reason
 	url := c.redialURL()
-	retry := url != "" && reason.retryable() && !r.otherWay(c)
-	r.ready.Closes = append(r.ready.Closes, Close{Conn: c.id, Peer: c.peerID, Reason: reason, Retry: retry, URL: url, Detail: detail})
+	retry := url != "" && reason.retryable() && !r.covered(c)
+	r.ready.Closes = append(r.ready.Closes, Close{Conn: c.id, Peer: c.peerID, Reason: reason, Retry: retry, URL: url, Account: c.account, Detail: detail})
 	return errStop
 }
 
-// register makes c the peer's route unless another connection to the same peer wins the
-// duplicate rule, and reports whether c survived.
+// unregister takes an established c out of its peer (the peer goes with its last
+// connection) and drops its interest.
+func (r *Router) unregister(c *Conn) {
+	p := r.peers[c.peerID]
+	env.Assertf(p != nil && p.at(c) == c.id, "route: established conn %d not registered for peer %s", c.id, c.peerID)
+	p.set(c, 0)
+	for _, k := range r.remote.dropConn(c.id) {
+		r.ready.Interest = append(r.ready.Interest, interestChange(c, k, 0))
+	}
+	if p.empty() {
+		delete(r.peers, c.peerID)
+		r.clientURLsChanged()
+	}
+}
+
+// register makes c the peer's route at its pool index or pinned account unless another
+// connection there wins the duplicate rule, and reports whether c survived.
 func (r *Router) register(c *Conn, info *proto.RouteInfo) bool {
-	if id, ok := r.peers[c.peerID]; ok {
-		old := r.conns[id]
+	if p := r.peers[c.peerID]; p != nil && p.at(c) != 0 {
+		old := r.conns[p.at(c)]
 		if !replaces(c, old) {
 			old.inherit(c)
 			_ = r.closeConn(c, ReasonDuplicateRoute, "")
@@ -50,19 +59,26 @@ func (r *Router) register(c *Conn, info *proto.RouteInfo) bool {
 		c.inherit(old)
 		_ = r.closeConn(old, ReasonDuplicateRoute, "")
 	}
+	p, first := r.peerFor(c)
+	p.set(c, c.id)
 	c.phase = PhaseEstablished
-	r.peers[c.peerID] = c.id
-	r.sendInterest(c)
-	r.gossip(c, info)
-	r.clientURLsChanged()
+	r.sendInterest(c, p)
+	if first {
+		r.gossip(c, info)
+		r.clientURLsChanged()
+	}
+	r.openMore(c, p)
 	return true
 }
 
-// sendInterest writes the whole local interest on a new route: RS+ for every subscribed
-// subject, each queue group once per subject with its member count.
-func (r *Router) sendInterest(c *Conn) {
+// sendInterest writes the local interest c carries to its peer on a new route: RS+ for
+// every subscribed subject of its accounts, each queue group once per subject with its
+// member count.
+func (r *Router) sendInterest(c *Conn, p *peer) {
 	for _, k := range r.local.sorted() {
-		c.out = c.mode.AppendSub(c.out, subOp(k, r.local.counts[k]))
+		if id, _ := r.connFor(p, k.Account); id == c.id {
+			c.out = c.mode.AppendSub(c.out, subOp(k, r.local.counts[k]))
+		}
 	}
 }
 
@@ -74,11 +90,11 @@ func (r *Router) gossip(c *Conn, info *proto.RouteInfo) {
 		return
 	}
 	fwd := *info
-	fwd.Nonce = ""
+	fwd.Nonce, fwd.RoutePoolIdx, fwd.RouteAccount = "", 0, ""
 	line := proto.AppendInfo(nil, mustJSON(&fwd))
-	for _, peer := range env.SortedKeys(r.peers) {
-		if id := r.peers[peer]; id != c.id {
-			r.conns[id].write(line)
+	for _, peerID := range env.SortedKeys(r.peers) {
+		if peerID != c.peerID {
+			r.conns[r.peers[peerID].primary()].write(line)
 		}
 	}
 }
@@ -95,10 +111,11 @@ func (r *Router) infoUpdate(c *Conn, info *proto.RouteInfo) {
 		}
 		return
 	}
+	p := r.peers[c.peerID]
 	if info.LameDuckMode {
-		c.connectURLs = nil
+		p.connectURLs = nil
 	} else {
-		c.connectURLs = capURLs(info.ConnectURLs)
+		p.connectURLs = capURLs(info.ConnectURLs)
 	}
 	r.clientURLsChanged()
 }
@@ -127,8 +144,8 @@ func (r *Router) pendingURLs() []string {
 // they differ from the last set.
 func (r *Router) clientURLsChanged() {
 	var peerURLs [][]string
-	for _, peer := range env.SortedKeys(r.peers) {
-		peerURLs = append(peerURLs, r.conns[r.peers[peer]].connectURLs)
+	for _, peerID := range env.SortedKeys(r.peers) {
+		peerURLs = append(peerURLs, r.peers[peerID].connectURLs)
 	}
 	urls := clientURLs(&r.cfg, peerURLs)
 	if slices.Equal(urls, r.announced) {
@@ -179,23 +196,4 @@ func subOp(k key, n int) *proto.RemoteSub {
 		s.Queue, s.Weight = []byte(k.Queue), n
 	}
 	return s
-}
-
-// otherWay reports whether another live connection leads to c's peer: registered for it, in
-// its handshake with it, or dialled to the same URL. Redialling c would only make a
-// duplicate (the peer closing the loser of the duplicate rule shows here as a plain close).
-func (r *Router) otherWay(c *Conn) bool {
-	if _, ok := r.peers[c.peerID]; ok && c.peerID != "" {
-		return true
-	}
-	for _, id := range env.SortedKeys(r.conns) {
-		o := r.conns[id]
-		if o == c || !o.live() {
-			continue
-		}
-		if (c.peerID != "" && o.peerID == c.peerID) || (o.solicited && strings.EqualFold(o.url, c.redialURL())) {
-			return true
-		}
-	}
-	return false
 }

@@ -21,14 +21,16 @@ import (
 // time, and carries out what Ready returns. Not safe for concurrent use.
 //
 // Invariants (checked after every step): every established conn is registered for its peer
-// and every registered conn is established; at most one conn per peer; the remote interest
-// table holds entries of established conns only; pingsOut <= MaxPingsOut.
+// at its pool index or pinned account, and every registered conn is established; at most
+// one conn per (peer, index) and per (peer, account); the remote interest table holds
+// entries of established conns only; pingsOut <= MaxPingsOut.
 type Router struct {
 	cfg    Config
 	rand   env.Rand
 	nextID ConnID
 	conns  map[ConnID]*Conn
-	peers  map[string]ConnID // peer server id -> its established conn
+	peers  map[string]*peer // peer server id -> its connections (pool.go)
+	pinned map[string]bool  // cfg.PinnedAccounts
 	local  *localInterest
 	// shadowsOf derives interest in other accounts from a local subscription (SetShadows).
 	shadowsOf Shadows
@@ -59,8 +61,9 @@ func NewRouter(cfg Config, rand env.Rand) (*Router, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	r := &Router{cfg: cfg, rand: rand, conns: map[ConnID]*Conn{}, peers: map[string]ConnID{},
-		local: newLocalInterest(), remote: newRemoteTable(), names: map[string]internedName{}, implicitAuth: map[string]bool{}}
+	r := &Router{cfg: cfg, rand: rand, conns: map[ConnID]*Conn{}, peers: map[string]*peer{},
+		pinned: pinnedSet(cfg.PinnedAccounts), local: newLocalInterest(), remote: newRemoteTable(),
+		names: map[string]internedName{}, implicitAuth: map[string]bool{}}
 	r.announced = clientURLs(&r.cfg, nil)
 	return r, nil
 }
@@ -83,7 +86,7 @@ func (r *Router) Dial(url string) (ConnID, error) {
 }
 
 // Connected: the TCP connection of a dialled route is up. The dialer speaks first: CONNECT,
-// then INFO.
+// then INFO, except on a pool connection, whose INFO waits for the peer's (pool.go).
 func (r *Router) Connected(id ConnID, now time.Duration) {
 	c := r.mustConn(id)
 	env.Assertf(c.phase == PhaseDialing, "route: conn %d connected in phase %v", id, c.phase)
@@ -92,6 +95,9 @@ func (r *Router) Connected(id ConnID, now time.Duration) {
 	c.out = proto.AppendConnect(c.out, mustJSON(&connect))
 	r.startHandshake(c, now, PhaseAwaitInfo)
 }
+
+// delaysInfo: a dialled pool connection sends its INFO once it knows its index.
+func (c *Conn) delaysInfo() bool { return c.solicited && c.account == "" && c.r.pooled() }
 
 // Accept registers an accepted route connection and writes our INFO on it. now is when the
 // connection came (before a TLS handshake): the auth timeout runs from it.
@@ -112,7 +118,7 @@ func (r *Router) newConn(url string) (*Conn, error) {
 		return nil, ErrTooManyConns
 	}
 	r.nextID++
-	c := &Conn{r: r, id: r.nextID, solicited: url != "", url: url, phase: PhaseDialing}
+	c := &Conn{r: r, id: r.nextID, solicited: url != "", url: url, phase: PhaseDialing, slot: -1}
 	c.parser = proto.NewRouteParser(c, r.cfg.Limits, c.mode)
 	r.conns[c.id] = c
 	r.order = append(r.order, c.id)
@@ -123,7 +129,9 @@ func (r *Router) startHandshake(c *Conn, now time.Duration, next Phase) {
 	var raw [8]byte
 	r.rand.Fill(raw[:])
 	c.nonce = base64.RawURLEncoding.EncodeToString(raw[:])
-	c.out = proto.AppendInfo(c.out, r.infoJSON(c.nonce))
+	if !c.delaysInfo() {
+		c.out = proto.AppendInfo(c.out, r.infoJSON(c.nonce, 0, c.account))
+	}
 	c.phase = next
 	r.sawTime(now)
 	c.start, c.lastActivity = now, now
@@ -131,14 +139,15 @@ func (r *Router) startHandshake(c *Conn, now time.Duration, next Phase) {
 	r.check()
 }
 
-// infoJSON is this server's route INFO with the given nonce.
-func (r *Router) infoJSON(nonce string) []byte {
+// infoJSON is this server's route INFO with the given nonce, pool index and pinned account.
+func (r *Router) infoJSON(nonce string, slot int, account string) []byte {
 	info := r.cfg.Info
 	info.ID, info.Name, info.Cluster, info.IP = r.cfg.ServerID, r.cfg.ServerName, r.cfg.Cluster, r.cfg.RouteURL
 	info.Nonce, info.LNOC, info.LNOCU, info.Headers = nonce, true, true, true
 	info.Compression = cmp.Or(r.cfg.Compression, CompressionOff)
 	info.AuthRequired = r.cfg.authRequired()
 	info.TLSRequired, info.TLSVerify = r.cfg.TLS, r.cfg.TLS // routes always verify their peer
+	info.RoutePoolSize, info.RoutePoolIdx, info.RouteAccount = max(r.cfg.PoolSize, 0), slot, account
 	info.ConnectURLs = nil
 	if !r.cfg.NoAdvertise {
 		info.ConnectURLs = r.cfg.ClientURLs
@@ -250,9 +259,9 @@ func (r *Router) Peers() []string { return env.SortedKeys(r.peers) }
 // connect_urls (infoUpdate's rule). Routes opened later get ldm in their INFO too.
 func (r *Router) LameDuck() {
 	r.cfg.Info.LameDuckMode = true
-	line := proto.AppendInfo(nil, r.infoJSON(""))
+	line := proto.AppendInfo(nil, r.infoJSON("", 0, ""))
 	for _, peer := range env.SortedKeys(r.peers) {
-		r.conns[r.peers[peer]].write(line)
+		r.conns[r.peers[peer].primary()].write(line)
 	}
 	r.check()
 }
@@ -260,19 +269,21 @@ func (r *Router) LameDuck() {
 // NumPeers is the number of established routes (cheap, for the host's logs after each step).
 func (r *Router) NumPeers() int { return len(r.peers) }
 
-// Routed reports whether an established route leads to the server at url: one we dialled
-// there, or one whose peer advertises url as its route URL. Dialling it again would only make
-// a duplicate, which the rule then settles by closing one of the two, possibly the one
+// Routed reports whether the pool to the server at url is complete: an established route
+// leads there (one we dialled there, or one whose peer advertises url as its route URL) and
+// every pool index this side fills is up or has a connection on its way. Dialling it again would only make a
+// duplicate, which the rule then settles by closing one of the two, possibly the one
 // already carrying messages (they were lost: an e2e burst, when a retried dial met the
 // route the peer had dialled meanwhile).
 func (r *Router) Routed(url string) bool {
-	for _, id := range r.peers {
-		c := r.conns[id]
-		if sameRouteURL(c.url, url) || sameRouteURL(c.peerURL, url) {
-			return true
-		}
+	p := r.peerAt(url)
+	if p == nil {
+		return false
 	}
-	return false
+	if p.noPool {
+		return true
+	}
+	return r.poolMissing(p) <= r.pendingPool(p.id, url, nil, false)
 }
 
 // sameRouteURL compares route URLs by host and port, case-insensitively, whatever their
@@ -329,10 +340,13 @@ func joinHostPort(host string, port int) string {
 	return host + ":" + strconv.Itoa(port)
 }
 
-// PeerConn returns the established connection to a peer.
-func (r *Router) PeerConn(peer string) (ConnID, bool) {
-	id, ok := r.peers[peer]
-	return id, ok
+// PeerConn returns the first established connection to a peer (PeerConns has them all).
+func (r *Router) PeerConn(peerID string) (ConnID, bool) {
+	p := r.peers[peerID]
+	if p == nil {
+		return 0, false
+	}
+	return p.primary(), true
 }
 
 func (r *Router) mustConn(id ConnID) *Conn {

@@ -82,8 +82,12 @@ func (r *Router) announce(k key, delta int) {
 	if !changed {
 		return
 	}
-	for _, peer := range env.SortedKeys(r.peers) {
-		c := r.conns[r.peers[peer]]
+	for _, peerID := range env.SortedKeys(r.peers) {
+		id, ok := r.connFor(r.peers[peerID], k.Account)
+		if !ok {
+			continue
+		}
+		c := r.conns[id]
 		if n > 0 {
 			c.out = c.mode.AppendSub(c.out, subOp(k, n))
 		} else {

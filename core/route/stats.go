@@ -64,7 +64,11 @@ func (r *Router) Stats(subs bool) []ConnStats {
 		}
 		out = append(out, st)
 	}
-	env.Assertf(len(out) == len(r.peers), "route: %d established conns for %d peers", len(out), len(r.peers))
+	registered := 0
+	for _, p := range r.peers {
+		registered += p.registered() + len(p.pinned)
+	}
+	env.Assertf(len(out) == registered, "route: %d established conns, %d registered to peers", len(out), registered)
 	return out
 }
 

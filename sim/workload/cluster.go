@@ -3,6 +3,7 @@ package workload
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/petrel-io/petrel/core"
@@ -35,6 +36,8 @@ type Cluster struct {
 	meshAt  time.Duration // when the mesh was first complete (strict seeds); -1: not yet
 	meshErr error         // the mesh was not complete at the liveness point
 	spec    clusterSpec
+	// pools is each server's pool size now: the spec's, or a reload's until a restart.
+	pools []int
 }
 
 const (
@@ -100,6 +103,11 @@ type clusterSpec struct {
 	// compression is each server's route compression mode: pairs that compress and pairs
 	// that do not, so compressed routes meet chunking, resets and crashes too.
 	compression []string
+	// poolSize is every server's cluster pool_size (0: the default 3, -1: no pooling);
+	// pinB pins account B (with pooling), so that one of the two accounts has routes of
+	// its own and the other shares the pool.
+	poolSize int
+	pinB     bool
 }
 
 // clusterCompression are the modes drawn per server, the default (accept) half the time.
@@ -119,6 +127,57 @@ func drawCompression(seed uint64, servers int) []string {
 	return out
 }
 
+// drawPool draws a seed's route pool shape from a generator of its own, so that adding it
+// left the other draws of every seed (and the regression seeds) as they were.
+func drawPool(seed uint64) (poolSize int, pinB bool) {
+	r := env.NewPRNG(seed ^ 0x706f6f6c)
+	poolSize = []int{3, 3, -1, 1, 2}[r.Intn(5)]
+	return poolSize, poolSize >= 0 && r.Intn(2) == 0
+}
+
+// connsBetween bounds the route connections between servers i and j once the mesh is
+// complete: the pool indexes the dialling sides fill (from the smaller pool, which every
+// account's index falls in, to the larger, when the larger side dials too) and one per
+// pinned account (B if pinned, and the system account), or one without pooling.
+func (cl *Cluster) connsBetween(i, j int) (least, most int) {
+	if cl.spec.poolSize < 0 {
+		return 1, 1
+	}
+	pinned := 1
+	if cl.spec.pinB {
+		pinned++
+	}
+	return min(cl.pools[i], cl.pools[j]) + pinned, max(cl.pools[i], cl.pools[j]) + pinned
+}
+
+// scheduleResizes has, in a seed with faults and pooling, some servers reload their pool
+// size while the faults run (nats-server reloads pool_size; the pool routes reconnect),
+// so that pools of different sizes meet and reshape; a restart brings the spec's size back.
+func (cl *Cluster) scheduleResizes(w *sim.World, plan sim.Plan) {
+	r := env.NewPRNG(w.Seed ^ 0x726573697a65)
+	if cl.strict || cl.spec.poolSize < 0 || r.Intn(2) == 0 {
+		return
+	}
+	for range 1 + r.Intn(3) {
+		i, size, at := r.Intn(cl.spec.servers), 1+r.Intn(3), time.Duration(r.Intn(int(plan.Faults/time.Millisecond)))*time.Millisecond
+		w.At(at, func() {
+			s := cl.servers[i]
+			if s == nil {
+				return
+			}
+			w.Note("cluster: %s reloads its pool size to %d", clusterServerName(i), size)
+			opts := cl.serverOptions(i)
+			opts.Cluster.PoolSize = size
+			s.Reload(opts, func(err error) {
+				env.Assertf(err == nil, "cluster: %s: pool size reload: %v", clusterServerName(i), err)
+				if cl.servers[i] == s {
+					cl.pools[i] = size
+				}
+			})
+		})
+	}
+}
+
 func (cl *Cluster) Name() string { return "cluster" }
 
 func (cl *Cluster) Setup(w *sim.World) sim.Plan {
@@ -127,13 +186,16 @@ func (cl *Cluster) Setup(w *sim.World) sim.Plan {
 	plan := sim.Plan{Faults: clusterFaults, Liveness: clusterLiveness}
 	cl.spec = clusterSpec{servers: 3 + r.Intn(clusterMaxServers-2), oneSeed: r.Intn(2) == 0}
 	cl.spec.compression = drawCompression(w.Seed, cl.spec.servers)
+	cl.spec.poolSize, cl.spec.pinB = drawPool(w.Seed)
+	cl.pools = make([]int, cl.spec.servers)
 	cl.chk = newNatsChecker(w, cl.strict)
 	cl.chk.settle, cl.chk.judgeFrom, cl.chk.account = clusterSettle, -1, map[int]string{}
 	cl.chk.imports = []natsImport{clusterImport}
 	cl.chk.maxLatency = clusterMaxLatency
 	cl.meshAt = -1
 	cl.servers = make([]*core.Server, cl.spec.servers)
-	w.Note("cluster: %d servers, one seed %v, compression %v", cl.spec.servers, cl.spec.oneSeed, cl.spec.compression)
+	w.Note("cluster: %d servers, one seed %v, compression %v, pool size %d, B pinned %v", cl.spec.servers, cl.spec.oneSeed,
+		cl.spec.compression, cl.spec.poolSize, cl.spec.pinB)
 	for i := range cl.spec.servers {
 		w.AddNode(clusterServerName(i), sim.NodeConfig{Crashable: !cl.strict, Group: sim.GroupServer}, cl.serverProgram(i))
 	}
@@ -153,6 +215,7 @@ func (cl *Cluster) Setup(w *sim.World) sim.Plan {
 		w.AddNode(st.name, sim.NodeConfig{Group: sim.GroupClient}, func(e *env.Env) { newNatsPeer(e, st, cl.chk, end).start() })
 	}
 	cl.watchMesh(w, plan)
+	cl.scheduleResizes(w, plan)
 	return plan
 }
 
@@ -175,22 +238,36 @@ func (cl *Cluster) drawClient(r *env.PRNG, i int, feat natsFeatures) *natsClient
 
 func clusterServerName(i int) string { return fmt.Sprintf("s%d", i+1) }
 
+func serverNames(n int) []string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = clusterServerName(i)
+	}
+	return names
+}
+
 // serverProgram boots the real engine on server i with its routes, two accounts with a
 // user each, and fast pings (so half-open clients and routes are found in seconds).
 func (cl *Cluster) serverProgram(i int) func(*env.Env) {
 	return func(e *env.Env) {
 		name := clusterServerName(i)
-		opts := core.Options{Host: name, Port: natsPort, ServerName: name, PingInterval: time.Second, MaxPingsOut: 2,
-			MaxPayload: natsMaxPayload, Cluster: cl.clusterOptions(i)}
-		opts.Accounts = clusterAccountConfigs()
-		for _, acc := range clusterAccounts {
-			opts.Auth.Users = append(opts.Auth.Users, auth.User{Name: "u" + acc, Password: "p" + acc, Account: acc})
-		}
-		s, err := core.New(opts, e)
+		s, err := core.New(cl.serverOptions(i), e)
 		env.Assertf(err == nil, "cluster: server %s: %v", name, err)
 		env.Assertf(s.Start() == nil, "cluster: server %s: start failed", name)
-		cl.servers[i] = s
+		cl.servers[i], cl.pools[i] = s, cl.spec.poolSize
 	}
+}
+
+// serverOptions is server i's configuration.
+func (cl *Cluster) serverOptions(i int) core.Options {
+	name := clusterServerName(i)
+	opts := core.Options{Host: name, Port: natsPort, ServerName: name, PingInterval: time.Second, MaxPingsOut: 2,
+		MaxPayload: natsMaxPayload, Cluster: cl.clusterOptions(i)}
+	opts.Accounts = clusterAccountConfigs()
+	for _, acc := range clusterAccounts {
+		opts.Auth.Users = append(opts.Auth.Users, auth.User{Name: "u" + acc, Password: "p" + acc, Account: acc})
+	}
+	return opts
 }
 
 // clusterOptions lists every other server as a route, or only a seed (s1; s1 itself
@@ -198,8 +275,11 @@ func (cl *Cluster) serverProgram(i int) func(*env.Env) {
 // gives up on one after connect_retries: it gets enough retries to outlast a partition.
 func (cl *Cluster) clusterOptions(i int) *core.ClusterOptions {
 	name := clusterServerName(i)
-	c := &core.ClusterOptions{Name: "sim", Host: name, Port: clusterRoutePort,
+	c := &core.ClusterOptions{Name: "sim", Host: name, Port: clusterRoutePort, PoolSize: cl.spec.poolSize,
 		Compression: core.Compression{Mode: cl.spec.compression[i]}}
+	if cl.spec.pinB {
+		c.PinnedAccounts = []string{"B"}
+	}
 	route := func(j int) *url.URL {
 		return &url.URL{Scheme: "nats-route", Host: fmt.Sprintf("%s:%d", clusterServerName(j), clusterRoutePort)}
 	}
@@ -272,6 +352,27 @@ func (cl *Cluster) meshComplete() error {
 		if !complete {
 			return fmt.Errorf("cluster: %s has routes to %q, want the %d others", clusterServerName(i), names, len(cl.servers)-1)
 		}
+		for _, p := range peers {
+			if err := cl.routesComplete(i, p, ids[p]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// routesComplete checks server i's routes to peer (named name): each account's is up, and
+// the connections number what the two pools ask for.
+func (cl *Cluster) routesComplete(i int, peer, name string) error {
+	s := cl.servers[i]
+	for _, acc := range append([]string{"$SYS"}, clusterAccounts...) {
+		if !s.RouteCarries(peer, acc) {
+			return fmt.Errorf("cluster: %s has no route for account %s to %s", clusterServerName(i), acc, name)
+		}
+	}
+	least, most := cl.connsBetween(i, slices.Index(serverNames(len(cl.servers)), name))
+	if n := s.RouteConns(peer); n < least || n > most {
+		return fmt.Errorf("cluster: %s has %d route connections to %s, want %d to %d", clusterServerName(i), n, name, least, most)
 	}
 	return nil
 }

@@ -33,7 +33,7 @@ type Cluster struct {
 	// Deliveries records every delivery to a local subscription, in order.
 	Deliveries []Delivery
 	// Redials are the routes the nodes asked to dial again (Close.Retry), by node.
-	Redials map[int][]string
+	Redials map[int][]Redial
 	// stalled ends get nothing: their packets are dropped, as a partition would.
 	stalled map[End]bool
 	// Closes logs every Close the nodes asked for, for failure messages.
@@ -42,6 +42,12 @@ type Cluster struct {
 	// encoders compress what an end writes once its handshake chose compression, as the
 	// engine does at each flush (here at each Ready).
 	encoders map[End]*s2stream.Encoder
+}
+
+// Redial is one route a node asked to dial again: a pool connection to URL, or Account's
+// dedicated one.
+type Redial struct {
+	URL, Account string
 }
 
 // End is one side of a connection: a node and its ConnID.
@@ -84,7 +90,7 @@ type Sub struct {
 
 // New returns a cluster of n nodes, not yet connected, seeded by seed.
 func New(n int, seed uint64, configure func(*route.Config)) *Cluster {
-	c := &Cluster{links: map[End]End{}, urls: map[string]int{}, chunk: env.NewPRNG(seed), Redials: map[int][]string{}, stalled: map[End]bool{},
+	c := &Cluster{links: map[End]End{}, urls: map[string]int{}, chunk: env.NewPRNG(seed), Redials: map[int][]Redial{}, stalled: map[End]bool{},
 		encoders: map[End]*s2stream.Encoder{}}
 	for i := range n {
 		cfg := route.Config{
@@ -106,11 +112,28 @@ func New(n int, seed uint64, configure func(*route.Config)) *Cluster {
 
 // Dial has node from dial url (a node's route URL) and completes the TCP connection at once.
 func (c *Cluster) Dial(from int, url string) error {
-	a := c.Nodes[from]
-	id, err := a.Router.Dial(url)
+	id, err := c.Nodes[from].Router.Dial(url)
 	if err != nil {
 		return err
 	}
+	return c.connect(from, id, url)
+}
+
+// Redial dials what a Close asked for: a pool connection, or an account's.
+func (c *Cluster) Redial(from int, rd Redial) error {
+	if rd.Account == "" {
+		return c.Dial(from, rd.URL)
+	}
+	id, err := c.Nodes[from].Router.DialAccount(rd.URL, rd.Account)
+	if err != nil {
+		return err
+	}
+	return c.connect(from, id, rd.URL)
+}
+
+// connect completes the TCP connection of a conn the router created.
+func (c *Cluster) connect(from int, id route.ConnID, url string) error {
+	a := c.Nodes[from]
 	to, ok := c.urls[url]
 	if !ok {
 		a.Router.Closed(id) // nothing listens there
@@ -196,11 +219,15 @@ func (c *Cluster) carryOut(n *Node, rd *route.Ready) {
 		c.deliverRouted(n, &rd.Deliveries[i])
 	}
 	for _, cl := range rd.Closes {
-		c.Closes = append(c.Closes, fmt.Sprintf("node %d conn %d (peer %q url %s): %v retry %v", n.Index, cl.Conn, cl.Peer, cl.URL, cl.Reason, cl.Retry))
+		c.Closes = append(c.Closes, fmt.Sprintf("node %d conn %d (peer %q url %s account %q): %v retry %v", n.Index, cl.Conn, cl.Peer, cl.URL, cl.Account, cl.Reason, cl.Retry))
 		c.closeEnd(End{n.Index, cl.Conn})
 		if cl.Retry {
-			c.Redials[n.Index] = append(c.Redials[n.Index], cl.URL)
+			c.Redials[n.Index] = append(c.Redials[n.Index], Redial{URL: cl.URL, Account: cl.Account})
 		}
+	}
+	for _, o := range rd.Opens {
+		c.Closes = append(c.Closes, fmt.Sprintf("node %d opens conn %d to %s account %q", n.Index, o.Conn, o.URL, o.Account))
+		env.Assertf(c.connect(n.Index, o.Conn, o.URL) == nil, "routetest: node %d: open %s failed", n.Index, o.URL)
 	}
 	for _, url := range rd.Dials {
 		c.Closes = append(c.Closes, fmt.Sprintf("node %d gossip dial %s", n.Index, url))
@@ -316,6 +343,10 @@ func (c *Cluster) Publish(node int, account, subject string, msgID int) {
 func (c *Cluster) deliverRouted(n *Node, d *route.Delivery) {
 	msgID, err := strconv.Atoi(string(d.Payload))
 	env.Assertf(err == nil, "routetest: payload %q is not a message id", d.Payload)
+	// Every node pools alike, so a message came over the connection carrying its account.
+	from := n.Router.Conn(d.From)
+	want, ok := n.Router.ConnFor(from.Peer(), d.Account)
+	env.Assertf(ok && want == d.From, "routetest: node %d: account %s message on conn %d, its conn is %d", n.Index, d.Account, d.From, want)
 	res := n.list(d.Account).Match(string(d.Subject))
 	for _, s := range res.Plain {
 		c.record(n.Index, s, msgID, true)
