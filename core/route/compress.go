@@ -143,6 +143,9 @@ func (c *Conn) compressOutput() {
 // acceptor the rest of the read is compressed.
 func (c *Conn) secondInfo(info *proto.RouteInfo) error {
 	c.fillPeerURL(info)
+	if !c.r.stillPlaced(c) {
+		return c.r.closeConn(c, ReasonPoolResized, "") // dialled again, into the new shape
+	}
 	if !c.r.register(c, info) {
 		return errStop
 	}

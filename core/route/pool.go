@@ -119,6 +119,13 @@ func (r *Router) SetPoolSize(size int) error {
 		return fmt.Errorf("route: pool size %d, at most %d", size, maxPoolSize)
 	}
 	r.cfg.PoolSize = size
+	for _, id := range slices.Clone(r.order) {
+		// A pool connection still in its handshake (a compressing one waits for a second
+		// INFO) would register under the old shape and keep every new one refused.
+		if c := r.conns[id]; c.live() && c.account == "" && c.phase != PhaseEstablished && c.phase != PhaseDialing {
+			_ = r.closeConn(c, ReasonPoolResized, "")
+		}
+	}
 	for _, peerID := range env.SortedKeys(r.peers) {
 		p := r.peers[peerID]
 		if p.noPool {
@@ -286,6 +293,17 @@ func (r *Router) settlePool(c *Conn, info *proto.RouteInfo) error {
 		c.out = proto.AppendInfo(c.out, r.infoJSON(c.nonce, c.slot, ""))
 	}
 	return nil
+}
+
+// stillPlaced reports whether a pool connection settled at its peer's first INFO may still
+// register at the index it took when the second INFO ends a compressing handshake: a
+// resize, ours or the peer's, may have reshaped the pool meanwhile.
+func (r *Router) stillPlaced(c *Conn) bool {
+	p := r.peers[c.peerID]
+	if c.account != "" || p == nil || p.noPool || c.peerPoolSize <= 0 {
+		return true
+	}
+	return c.slot < len(p.slots) && r.shaped(p, c.peerPoolSize)
 }
 
 // freeSlot is the first pool index of p (or of a peer not known yet) that c may dial for:

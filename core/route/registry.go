@@ -26,7 +26,11 @@ func (r *Router) closeLogged(c *Conn, reason CloseReason, errText, detail string
 	}
 	c.phase, c.reason = PhaseClosing, reason
 	url := c.redialURL()
-	retry := url != "" && reason.retryable() && !r.covered(c)
+	// A pool connection that lost its place (a duplicate, a full pool) is dialled again if
+	// its pool still misses an index nothing else of ours is dialling: what opened it
+	// counted on it (openMore), and with compression a place can be lost after the count.
+	lostPlace := c.account == "" && (reason == ReasonDuplicateRoute || reason == ReasonPoolFull)
+	retry := url != "" && (reason.retryable() || lostPlace) && !r.covered(c)
 	r.ready.Closes = append(r.ready.Closes, Close{Conn: c.id, Peer: c.peerID, Reason: reason, Retry: retry, URL: url, Account: c.account, Detail: detail})
 	return errStop
 }
