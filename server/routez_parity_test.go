@@ -80,17 +80,26 @@ func routezWorkload(t *testing.T, nodes []routezNode) {
 	for _, n := range nodes { // every node has both routes before the documents are read
 		waitBody(t, "http://127.0.0.1:"+n.mport+"/routez", `"num_routes": 2`)
 	}
-	// and node 2 has timed a PING on a route (rtt is left out before; Petrel's first route
-	// PING goes a second after the handshake).
-	waitBody(t, "http://127.0.0.1:"+nodes[1].mport+"/routez", `"rtt"`)
+	// and every node has timed a PING on both its routes (rtt is left out before; Petrel's
+	// first route PING goes a second after the handshake, and PING.ROUTEZ is answered by
+	// every node).
+	for _, n := range nodes {
+		waitBodyCount(t, "http://127.0.0.1:"+n.mport+"/routez", `"rtt"`, 2)
+	}
 }
 
 // waitBody polls url until its body contains want.
 func waitBody(t *testing.T, url, want string) {
 	t.Helper()
+	waitBodyCount(t, url, want, 1)
+}
+
+// waitBodyCount polls url until its body contains want at least n times.
+func waitBodyCount(t *testing.T, url, want string, n int) {
+	t.Helper()
 	deadline := time.Now().Add(testTimeout)
 	for {
-		if _, body := httpGet(t, url); strings.Contains(body, want) {
+		if _, body := httpGet(t, url); strings.Count(body, want) >= n {
 			return
 		}
 		if time.Now().After(deadline) {
