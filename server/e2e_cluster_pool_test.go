@@ -58,12 +58,7 @@ func poolInterop(t *testing.T, bin, petrelExtra, natsExtra, want, afterReload st
 	writeConf(t, nconf, interopConf("nats", "127.0.0.1:"+natsRoute, routes, natsExtra))
 	p := startPetrel(t, "-c", pconf)
 	startNatsServer(t, bin, []string{"-a", "127.0.0.1", "-p", natsPort, "-m", natsHTTP, "-c", nconf})
-	for _, acc := range interopAccounts {
-		pc := connectAs(t, p.port, acc)
-		nc := connectAs(t, natsPort, acc)
-		waitRouted(t, pc, nc, "interop."+acc)
-		waitRouted(t, nc, pc, "interop."+acc)
-	}
+	routedBothWays(t, p.port, natsPort, "interop.")
 	if got := natsRoutes(t, natsHTTP, want); got != want {
 		t.Fatalf("nats-server's routes to petrel: %s, want %s", got, want)
 	}
@@ -73,14 +68,21 @@ func poolInterop(t *testing.T, bin, petrelExtra, natsExtra, want, afterReload st
 	// A reload of petrel's pool size to 2: its pool routes close and come back, nats-server
 	// keeps its own (the larger pool), and every account is routed again.
 	p.reloadWith(pconf, interopConf("petrel", "127.0.0.1:"+petrelRoute, routes, petrelExtra+"  pool_size: 2\n"), "Reloaded: cluster")
-	for _, acc := range interopAccounts {
-		pc := connectAs(t, p.port, acc)
-		nc := connectAs(t, natsPort, acc)
-		waitRouted(t, pc, nc, "reloaded."+acc)
-		waitRouted(t, nc, pc, "reloaded."+acc)
-	}
+	routedBothWays(t, p.port, natsPort, "reloaded.")
 	if got := natsRoutes(t, natsHTTP, afterReload); got != afterReload {
 		t.Fatalf("after petrel's reload, nats-server's routes: %s, want %s", got, afterReload)
+	}
+}
+
+// routedBothWays waits until every interop account's messages cross between the two
+// servers both ways, on subjects under prefix.
+func routedBothWays(t *testing.T, petrelPort, natsPort, prefix string) {
+	t.Helper()
+	for _, acc := range interopAccounts {
+		pc := connectAs(t, petrelPort, acc)
+		nc := connectAs(t, natsPort, acc)
+		waitRouted(t, pc, nc, prefix+acc)
+		waitRouted(t, nc, pc, prefix+acc)
 	}
 }
 
