@@ -180,7 +180,7 @@ func newClient(s *Server, conn env.Conn, cid uint64, ex env.Executor) *client {
 	// Until a CONNECT says otherwise the client has nats-server's defaults: a client that
 	// never sends one is verbose and pedantic.
 	c.echo, c.verbose, c.pedantic = c.info.Echo, c.info.Verbose, c.info.Pedantic
-	c.host, c.port = splitAddr(conn.RemoteAddr())
+	c.host, c.port = env.SplitAddr(conn.RemoteAddr())
 	c.parser = proto.NewParser(c, s.cfg().parserLimits())
 	c.setTrace(s.log.Enabled(env.LevelTrace))
 	return c
@@ -203,15 +203,6 @@ func (c *client) beforeConnect(cfg *config) {
 	if err := c.setUser(user); err != nil {
 		c.parser.SetGate(c.gateBeforeConnect) // its account is full: it must say who it is
 	}
-}
-
-func splitAddr(addr string) (string, int) {
-	i := strings.LastIndexByte(addr, ':')
-	if i < 0 {
-		return addr, 0
-	}
-	port, _ := strconv.Atoi(addr[i+1:]) // a malformed port shows as 0 in monitoring
-	return strings.Trim(addr[:i], "[]"), port
 }
 
 // begin runs first on the client's executor: INFO, TLS, timers, then events.

@@ -118,13 +118,13 @@ func (s *Server) startRoutes(cfg *config) error {
 	// lock keeps a route accepted meanwhile waiting for it.
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	addr := joinHostPort(c.Host, c.Port)
+	addr := env.JoinHostPort(c.Host, c.Port)
 	l, err := s.env.Net.Listen(addr, rt.ex, rt.accept)
 	if err != nil {
 		rt.stopped = true
 		return fmt.Errorf("core: listen for routes on %s: %w", addr, err)
 	}
-	rt.listener, rt.port = l, portOf(l.Addr())
+	rt.listener, rt.port = l, addrPort(l.Addr())
 	rcfg := s.routerConfig(cfg, rt.port)
 	router, err := route.NewRouter(rcfg, routeRand{PRNG: env.NewPRNG(s.env.Rand.Uint64()), secure: s.env.Rand})
 	if err != nil {
@@ -138,7 +138,7 @@ func (s *Server) startRoutes(cfg *config) error {
 	own := rcfg.ClientURLs // this server alone, until routes bring their peers'
 	rt.urls.Store(&own)
 	s.publishRoutes(rt) // no route is up yet: the services are in the first interest dumps
-	s.log.Logf(env.LevelInfo, "Listening for route connections on %s", joinHostPort(c.Host, rt.port))
+	s.log.Logf(env.LevelInfo, "Listening for route connections on %s", env.JoinHostPort(c.Host, rt.port))
 	rt.ex.Post(func() {
 		for _, u := range c.Routes {
 			key := routeURL(u.Host)
@@ -200,7 +200,7 @@ func advertisedRouteURL(c *ClusterOptions, port int) string {
 	case anyHost(c.Host):
 		return ""
 	}
-	return routeURL(joinHostPort(c.Host, port))
+	return routeURL(env.JoinHostPort(c.Host, port))
 }
 
 // advertisedClientURLs are this server's client URLs for the cluster's connect_urls:
@@ -213,17 +213,17 @@ func (s *Server) advertisedClientURLs(cfg *config) []string {
 		if hasPort(a) {
 			return []string{a}
 		}
-		return []string{joinHostPort(strings.Trim(a, "[]"), port)}
+		return []string{env.JoinHostPort(strings.Trim(a, "[]"), port)}
 	}
 	if !anyHost(cfg.Host) {
-		return []string{joinHostPort(cfg.Host, port)}
+		return []string{env.JoinHostPort(cfg.Host, port)}
 	}
 	var urls []string
 	for _, ip := range s.env.Host.Addrs() {
-		urls = append(urls, joinHostPort(ip, port))
+		urls = append(urls, env.JoinHostPort(ip, port))
 	}
 	if len(urls) == 0 {
-		urls = []string{joinHostPort("127.0.0.1", port)}
+		urls = []string{env.JoinHostPort("127.0.0.1", port)}
 	}
 	return urls
 }
@@ -409,7 +409,7 @@ func (rt *routes) admit(conn env.Conn, at time.Duration) {
 		conn.Abort()
 		return
 	}
-	host, _ := splitAddr(conn.RemoteAddr())
+	host, _ := env.SplitAddr(conn.RemoteAddr())
 	rt.router.SetRemoteHost(id, host)
 	rt.bind(id, conn)
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/route"
 )
 
@@ -131,7 +132,7 @@ func routeInfo(st *route.ConnStats, sock routeSocket, o RoutezOptions, now time.
 		Uptime: FormatUptime(mono - st.Start), Idle: FormatUptime(mono - st.LastActivity), Pending: sock.pending,
 		InMsgs: st.InMsgs, OutMsgs: st.OutMsgs, InBytes: st.InBytes, OutBytes: st.OutBytes,
 		NumSubs: uint32(st.NumSubs), Compression: cmp.Or(st.Compression, CompressionOff)}
-	ri.IP, ri.Port = splitAddr(sock.addr)
+	ri.IP, ri.Port = env.SplitAddr(sock.addr)
 	if st.RTT > 0 {
 		ri.RTT = st.RTT.String()
 	}
@@ -156,5 +157,5 @@ func (rt *routes) numConns() int {
 	if rt.stopped {
 		return 0
 	}
-	return len(rt.router.Stats(false))
+	return rt.router.NumConns()
 }

@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -132,7 +130,7 @@ func (s *Server) Name() string { return s.cfg().name }
 func (s *Server) Start() error {
 	cfg := s.cfg()
 	s.startJetStream(cfg) // before the listener, so the first client waits for it (greet)
-	addr := joinHostPort(cfg.Host, cfg.Port)
+	addr := env.JoinHostPort(cfg.Host, cfg.Port)
 	l, err := s.env.Net.Listen(addr, s.ex, s.accept)
 	if err != nil {
 		s.stopJetStream(func() {})
@@ -140,10 +138,10 @@ func (s *Server) Start() error {
 	}
 	s.mu.Lock()
 	s.listener = l
-	s.port = portOf(l.Addr())
+	s.port = addrPort(l.Addr())
 	s.mu.Unlock()
 	s.log.Logf(env.LevelInfo, "Starting petrel, version %s (nats %s), name %s, id %s", PetrelVersion, Version, cfg.name, s.id)
-	s.log.Logf(env.LevelInfo, "Listening for client connections on %s", joinHostPort(cfg.Host, portOf(l.Addr())))
+	s.log.Logf(env.LevelInfo, "Listening for client connections on %s", env.JoinHostPort(cfg.Host, addrPort(l.Addr())))
 	if err := s.startWebSocket(cfg); err != nil {
 		s.closeListener()
 		return err
@@ -180,20 +178,10 @@ func (s *Server) Port() int {
 	return s.port
 }
 
-func joinHostPort(host string, port int) string {
-	if strings.Contains(host, ":") {
-		return "[" + host + "]:" + strconv.Itoa(port)
-	}
-	return host + ":" + strconv.Itoa(port)
-}
-
-func portOf(addr string) int {
-	i := strings.LastIndexByte(addr, ':')
-	p, err := strconv.Atoi(addr[i+1:])
-	if err != nil {
-		return 0
-	}
-	return p
+// addrPort is the port of a listener's address.
+func addrPort(addr string) int {
+	_, port := env.SplitAddr(addr)
+	return port
 }
 
 // closeListener stops accepting; the listener is going away either way, so its error is
@@ -252,7 +240,7 @@ func (s *Server) admit(conn env.Conn, ex env.Executor, ws *websocket.Conn) *clie
 func (s *Server) refuse(conn env.Conn, cid uint64, ws bool) {
 	s.log.Logf(env.LevelError, "%s - cid:%d - maximum connections exceeded", conn.RemoteAddr(), cid)
 	if cfg := s.cfg(); ws || cfg.TLS == nil || !cfg.TLSHandshakeFirst {
-		host, _ := splitAddr(conn.RemoteAddr())
+		host, _ := env.SplitAddr(conn.RemoteAddr())
 		info := s.infoFor(cfg)
 		info.ClientID, info.ClientIP = cid, host
 		if ws {

@@ -45,14 +45,14 @@ func (s *Server) startWebSocket(cfg *config) error {
 	if o == nil {
 		return nil
 	}
-	addr := joinHostPort(o.Host, o.Port)
+	addr := env.JoinHostPort(o.Host, o.Port)
 	l, err := s.env.Net.Listen(addr, s.ex, s.acceptWebSocket)
 	if err != nil {
 		return fmt.Errorf("core: listen for websocket clients on %s: %w", addr, err)
 	}
 	s.mu.Lock()
 	s.wsListener = l
-	s.wsPort = portOf(l.Addr())
+	s.wsPort = addrPort(l.Addr())
 	s.mu.Unlock()
 	scheme := "wss"
 	if o.TLS == nil {
@@ -62,7 +62,7 @@ func (s *Server) startWebSocket(cfg *config) error {
 	if host == "" {
 		host = "0.0.0.0"
 	}
-	s.log.Logf(env.LevelInfo, "Listening for websocket clients on %s://%s", scheme, joinHostPort(host, s.wsPort))
+	s.log.Logf(env.LevelInfo, "Listening for websocket clients on %s://%s", scheme, env.JoinHostPort(host, s.wsPort))
 	if o.TLS == nil {
 		s.log.Logf(env.LevelWarn, "Websocket not configured with TLS. DO NOT USE IN PRODUCTION!")
 	}

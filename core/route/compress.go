@@ -179,9 +179,7 @@ func (r *Router) parseCompressed(c *Conn, data []byte) error {
 
 // infoJSONCompressed is our INFO on c naming the compression mode picked for it.
 func (r *Router) infoJSONCompressed(c *Conn, mode string) []byte {
-	saved := r.cfg.Compression
-	r.cfg.Compression = mode
-	b := r.infoJSON(c.nonce, c.slot, c.account)
-	r.cfg.Compression = saved
-	return b
+	info := r.routeInfo(c.nonce, c.slot, c.account)
+	info.Compression = mode
+	return mustJSON(&info)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/petrel-io/petrel/core/env"
 	"github.com/petrel-io/petrel/core/proto"
 )
 
@@ -112,10 +113,10 @@ func (c *Conn) fillPeerURL(info *proto.RouteInfo) {
 	if info.IP == "" && info.Port > 0 {
 		host := c.remoteHost
 		if c.solicited {
-			host, _ = splitHostPort(HostPort(c.url))
+			host, _ = env.SplitAddr(HostPort(c.url))
 		}
 		if host != "" {
-			info.IP = "nats-route://" + joinHostPort(host, info.Port) + "/"
+			info.IP = "nats-route://" + env.JoinHostPort(host, info.Port) + "/"
 		}
 	}
 	c.peerURL = info.IP

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -141,6 +140,12 @@ func (r *Router) startHandshake(c *Conn, now time.Duration, next Phase) {
 
 // infoJSON is this server's route INFO with the given nonce, pool index and pinned account.
 func (r *Router) infoJSON(nonce string, slot int, account string) []byte {
+	info := r.routeInfo(nonce, slot, account)
+	return mustJSON(&info)
+}
+
+// routeInfo is the INFO infoJSON marshals.
+func (r *Router) routeInfo(nonce string, slot int, account string) proto.RouteInfo {
 	info := r.cfg.Info
 	info.ID, info.Name, info.Cluster, info.IP = r.cfg.ServerID, r.cfg.ServerName, r.cfg.Cluster, r.cfg.RouteURL
 	info.Nonce, info.LNOC, info.LNOCU, info.Headers = nonce, true, true, true
@@ -152,7 +157,7 @@ func (r *Router) infoJSON(nonce string, slot int, account string) []byte {
 	if !r.cfg.NoAdvertise {
 		info.ConnectURLs = r.cfg.ClientURLs
 	}
-	return mustJSON(&info)
+	return info
 }
 
 // Receive feeds bytes read from a connection.
@@ -321,23 +326,6 @@ func (r *Router) Unroute(url string) {
 // names no route URL, its URL is that host and the INFO's port (what gossip passes on).
 func (r *Router) SetRemoteHost(id ConnID, host string) {
 	r.mustConn(id).remoteHost = host
-}
-
-// splitHostPort splits host:port or [v6]:port; the host has no brackets.
-func splitHostPort(hp string) (host, port string) {
-	i := strings.LastIndexByte(hp, ':')
-	if i < 0 || strings.HasSuffix(hp, "]") {
-		return strings.Trim(hp, "[]"), ""
-	}
-	return strings.Trim(hp[:i], "[]"), hp[i+1:]
-}
-
-// joinHostPort joins a host and a port, bracketing an IPv6 host.
-func joinHostPort(host string, port int) string {
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	return host + ":" + strconv.Itoa(port)
 }
 
 // PeerConn returns the first established connection to a peer (PeerConns has them all).

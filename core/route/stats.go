@@ -64,11 +64,7 @@ func (r *Router) Stats(subs bool) []ConnStats {
 		}
 		out = append(out, st)
 	}
-	registered := 0
-	for _, p := range r.peers {
-		registered += p.registered() + len(p.pinned)
-	}
-	env.Assertf(len(out) == registered, "route: %d established conns, %d registered to peers", len(out), registered)
+	env.Assertf(len(out) == r.NumConns(), "route: %d established conns, %d registered to peers", len(out), r.NumConns())
 	return out
 }
 
@@ -86,4 +82,13 @@ func (t *remoteTable) interest(conn ConnID) []RemoteInterest {
 // monotonic clock, but a test may replay an earlier time).
 func (r *Router) sawTime(now time.Duration) {
 	r.now = max(r.now, now)
+}
+
+// NumConns is the number of established connections: every peer's pool and pinned ones.
+func (r *Router) NumConns() int {
+	n := 0
+	for _, p := range r.peers {
+		n += p.registered() + len(p.pinned)
+	}
+	return n
 }
