@@ -119,13 +119,6 @@ func (r *Router) SetPoolSize(size int) error {
 		return fmt.Errorf("route: pool size %d, at most %d", size, maxPoolSize)
 	}
 	r.cfg.PoolSize = size
-	for _, id := range slices.Clone(r.order) {
-		// A pool connection still in its handshake (a compressing one waits for a second
-		// INFO) would register under the old shape and keep every new one refused.
-		if c := r.conns[id]; c.live() && c.account == "" && c.phase != PhaseEstablished && c.phase != PhaseDialing {
-			_ = r.closeConn(c, ReasonPoolResized, "")
-		}
-	}
 	for _, peerID := range env.SortedKeys(r.peers) {
 		p := r.peers[peerID]
 		if p.noPool {

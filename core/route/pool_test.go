@@ -401,3 +401,30 @@ func TestSetPoolSize(t *testing.T) {
 		t.Fatalf("dialled pool conn: close %+v (%v), want a redial of %s", c, ok, peerURL)
 	}
 }
+
+// TestCompressingPoolConnsClaimTheirIndexes: two dialled pool connections to one peer that
+// both wait for the peer's second INFO (compression) take different indexes; with one index
+// for both, the loser of the duplicate rule left the other index empty for good.
+func TestCompressingPoolConnsClaimTheirIndexes(t *testing.T) {
+	r := newTestRouter(t, func(c *Config) { c.Compression = CompressionS2Fast })
+	info := pooledPeerInfo(3, 0, "")
+	info.Compression = CompressionS2Fast
+	var slots []int
+	for range 2 {
+		id, err := r.Dial(peerURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Connected(id, 0)
+		r.Ready()
+		r.Receive(id, 0, infoLine(info))
+		rd := r.Ready()
+		if c := r.Conn(id); c == nil || c.Phase() != PhaseAwaitSecondInfo {
+			t.Fatalf("conn %d is not waiting for the second INFO", id)
+		}
+		slots = append(slots, sentInfo(t, strings.SplitAfterN(written(rd, id), "\r\n", 2)[0]).RoutePoolIdx)
+	}
+	if slots[0] == slots[1] {
+		t.Fatalf("both waiting pool connections took index %d", slots[0])
+	}
+}
